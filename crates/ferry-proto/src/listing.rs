@@ -1,0 +1,408 @@
+//! Directory listing lines.
+//!
+//! - [`format_unix`] / [`parse_unix`]: the `ls -l` form that `LIST` has sent
+//!   since the 1980s and that every client parses (RFC 959 leaves the format
+//!   open; this is the de-facto one). [`parse_dos`] reads the IIS/Windows form.
+//! - [`format_mlsx`] / [`parse_mlsx`]: RFC 3659 §7 fact lines for `MLSD` and
+//!   `MLST`, which are machine-readable and exact.
+
+use std::time::SystemTime;
+
+use crate::time::{self, Civil, MONTHS};
+
+/// What a directory entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link (shown only in `LIST`; `MLSx` reports the target type).
+    Symlink,
+    /// Anything else (device, fifo, socket).
+    Other,
+}
+
+/// One entry of a listing, as both sides see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The file name (no slashes), or a path for `MLST`.
+    pub name: String,
+    /// File, folder, link.
+    pub kind: Kind,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification.
+    pub modified: Option<SystemTime>,
+    /// Unix permission bits (`0o755`), if known.
+    pub mode: Option<u32>,
+    /// RFC 3659 `perm` fact letters for this user, e.g. `"adfrw"`.
+    pub perm: Option<String>,
+    /// RFC 3659 `unique` fact (device and inode), if known.
+    pub unique: Option<String>,
+    /// Link target, for `LIST` of a symlink.
+    pub link_target: Option<String>,
+}
+
+impl Entry {
+    /// An entry with only a name and kind.
+    pub fn new(name: impl Into<String>, kind: Kind) -> Entry {
+        Entry {
+            name: name.into(),
+            kind,
+            size: 0,
+            modified: None,
+            mode: None,
+            perm: None,
+            unique: None,
+            link_target: None,
+        }
+    }
+}
+
+fn mode_string(kind: Kind, mode: u32) -> String {
+    let mut s = String::with_capacity(10);
+    s.push(match kind {
+        Kind::Dir => 'd',
+        Kind::Symlink => 'l',
+        Kind::File => '-',
+        Kind::Other => '?',
+    });
+    for shift in [6, 3, 0] {
+        let bits = (mode >> shift) & 7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        s.push(if bits & 1 != 0 { 'x' } else { '-' });
+    }
+    s
+}
+
+/// Format one `ls -l` line (no line end). Times within six months of `now`
+/// show `HH:MM`, older or future ones show the year, as `ls` does.
+pub fn format_unix(e: &Entry, now: SystemTime) -> String {
+    let default_mode = if e.kind == Kind::Dir { 0o755 } else { 0o644 };
+    let mode = mode_string(e.kind, e.mode.unwrap_or(default_mode));
+    let when = match e.modified {
+        Some(t) => {
+            let c = time::civil(t);
+            let age = time::unix_seconds(now) - time::unix_seconds(t);
+            let month = MONTHS[(c.month - 1) as usize];
+            if (0..183 * 86_400).contains(&age) {
+                format!("{month} {:>2} {:02}:{:02}", c.day, c.hour, c.minute)
+            } else {
+                format!("{month} {:>2}  {:>4}", c.day, c.year)
+            }
+        }
+        None => "Jan  1  1970".to_owned(),
+    };
+    let mut line = format!("{mode} 1 ftp      ftp      {:>12} {when} {}", e.size, e.name);
+    if let Some(t) = &e.link_target {
+        line.push_str(" -> ");
+        line.push_str(t);
+    }
+    line
+}
+
+/// Parse an `ls -l` line. `now` settles the year of `HH:MM` dates.
+/// Returns `None` for lines that are not entries (`total 12`, blank).
+pub fn parse_unix(line: &str, now: SystemTime) -> Option<Entry> {
+    let mut rest = line.trim_end_matches(['\r', '\n']);
+    let mut field = || -> Option<&str> {
+        let t = rest.trim_start_matches(' ');
+        let end = t.find(' ').unwrap_or(t.len());
+        let (f, r) = t.split_at(end);
+        rest = r;
+        (!f.is_empty()).then_some(f)
+    };
+    let perms = field()?;
+    let kind = match perms.chars().next()? {
+        'd' => Kind::Dir,
+        'l' => Kind::Symlink,
+        '-' => Kind::File,
+        'b' | 'c' | 'p' | 's' => Kind::Other,
+        _ => return None,
+    };
+    if perms.len() < 10 {
+        return None;
+    }
+    let mut mode = 0;
+    for (i, ch) in perms[1..10].chars().enumerate() {
+        if ch != '-' {
+            mode |= 1 << (8 - i);
+        }
+    }
+    // links, owner, group (group may be missing on some servers), size
+    let mut fields = Vec::new();
+    let month_idx = loop {
+        let f = field()?;
+        if let Some(m) = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(f))
+            && fields.last().is_some_and(|s: &&str| s.parse::<u64>().is_ok())
+        {
+            break m;
+        }
+        fields.push(f);
+        if fields.len() > 4 {
+            return None;
+        }
+    };
+    let size = fields.last()?.parse().ok()?;
+    let day: u32 = field()?.parse().ok()?;
+    let year_or_time = field()?;
+    let name_part = rest.strip_prefix(' ').unwrap_or(rest);
+    if name_part.is_empty() {
+        return None;
+    }
+    let now_c = time::civil(now);
+    let (year, hour, minute) = if let Some((h, m)) = year_or_time.split_once(':') {
+        let (h, m) = (h.parse().ok()?, m.parse().ok()?);
+        // A month later than now's belongs to last year.
+        let year = if (month_idx as u32 + 1) > now_c.month + 1 {
+            now_c.year - 1
+        } else {
+            now_c.year
+        };
+        (year, h, m)
+    } else {
+        (year_or_time.parse().ok()?, 0, 0)
+    };
+    let modified = time::from_civil(Civil {
+        year,
+        month: month_idx as u32 + 1,
+        day,
+        hour,
+        minute,
+        second: 0,
+    });
+    let (name, link_target) = match (kind, name_part.split_once(" -> ")) {
+        (Kind::Symlink, Some((n, t))) => (n.to_owned(), Some(t.to_owned())),
+        _ => (name_part.to_owned(), None),
+    };
+    Some(Entry {
+        name,
+        kind,
+        size,
+        modified: Some(modified),
+        mode: Some(mode),
+        perm: None,
+        unique: None,
+        link_target,
+    })
+}
+
+/// Parse a Windows/IIS `LIST` line: `01-31-24  10:22AM  <DIR>  name` or
+/// `01-31-24  10:22AM  1234 name`.
+pub fn parse_dos(line: &str) -> Option<Entry> {
+    let mut it = line.trim_end().splitn(4, ' ').filter(|s| !s.is_empty());
+    let date = it.next()?;
+    let mut rest = line.trim_start()[date.len()..].trim_start();
+    let time_end = rest.find(' ')?;
+    let clock = &rest[..time_end];
+    rest = rest[time_end..].trim_start();
+    let size_end = rest.find(' ')?;
+    let size_field = &rest[..size_end];
+    let name = rest[size_end..].trim_start();
+    let mut d = date.split(['-', '/']);
+    let (m, day, y): (u32, u32, i64) = (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
+    let year = if y < 70 {
+        2000 + y
+    } else if y < 100 {
+        1900 + y
+    } else {
+        y
+    };
+    let pm = clock.to_ascii_uppercase().ends_with("PM");
+    let clock = clock.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let (h, min) = clock.split_once(':')?;
+    let (mut hour, minute): (u32, u32) = (h.parse().ok()?, min.parse().ok()?);
+    if pm && hour < 12 {
+        hour += 12;
+    } else if !pm && hour == 12 && line.to_ascii_uppercase().contains("AM") {
+        hour = 0;
+    }
+    if !(1..=12).contains(&m) || name.is_empty() {
+        return None;
+    }
+    let modified = time::from_civil(Civil {
+        year,
+        month: m,
+        day,
+        hour,
+        minute,
+        second: 0,
+    });
+    let (kind, size) = if size_field.eq_ignore_ascii_case("<DIR>") {
+        (Kind::Dir, 0)
+    } else {
+        (Kind::File, size_field.replace(',', "").parse().ok()?)
+    };
+    Some(Entry {
+        modified: Some(modified),
+        size,
+        ..Entry::new(name, kind)
+    })
+}
+
+/// The facts `MLSx` can show, in `FEAT` order (RFC 3659 §7.8).
+pub const MLSX_FACTS: [&str; 6] = ["type", "size", "modify", "perm", "unique", "unix.mode"];
+
+/// How to spell a fact in output (`UNIX.mode` keeps its conventional case).
+fn fact_label(fact: &str) -> &str {
+    if fact == "unix.mode" { "UNIX.mode" } else { fact }
+}
+
+/// Which `type` fact value to write for an entry in a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MlsxRole {
+    /// An ordinary entry.
+    Plain,
+    /// The listed directory itself (`type=cdir`).
+    Current,
+    /// Its parent (`type=pdir`).
+    Parent,
+}
+
+/// Format one fact line (no line end): `fact=value;...; name`. `facts` are
+/// the enabled fact names, lower-case.
+pub fn format_mlsx(e: &Entry, facts: &[String], role: MlsxRole) -> String {
+    let mut out = String::with_capacity(96);
+    for fact in facts {
+        let value = match fact.as_str() {
+            "type" => Some(
+                match (role, e.kind) {
+                    (MlsxRole::Current, _) => "cdir",
+                    (MlsxRole::Parent, _) => "pdir",
+                    (_, Kind::Dir) => "dir",
+                    (_, Kind::File) => "file",
+                    (_, Kind::Symlink) => "OS.unix=symlink",
+                    (_, Kind::Other) => "OS.unix=special",
+                }
+                .to_owned(),
+            ),
+            "size" if e.kind != Kind::Dir => Some(e.size.to_string()),
+            "modify" => e.modified.map(time::format_timeval),
+            "perm" => e.perm.clone(),
+            "unique" => e.unique.clone(),
+            "unix.mode" => e.mode.map(|m| format!("0{:o}", m & 0o7777)),
+            _ => None,
+        };
+        if let Some(v) = value {
+            out.push_str(fact_label(fact));
+            out.push('=');
+            out.push_str(&v);
+            out.push(';');
+        }
+    }
+    out.push(' ');
+    out.push_str(&e.name);
+    out
+}
+
+/// Parse a fact line. Unknown facts are ignored; `cdir`/`pdir` entries are
+/// returned with their role so a client can skip them.
+pub fn parse_mlsx(line: &str) -> Option<(Entry, MlsxRole)> {
+    let line = line.trim_end_matches(['\r', '\n']);
+    let (facts, name) = line.split_once(' ')?;
+    if name.is_empty() {
+        return None;
+    }
+    let mut e = Entry::new(name, Kind::File);
+    let mut role = MlsxRole::Plain;
+    for fact in facts.split(';').filter(|f| !f.is_empty()) {
+        let (k, v) = fact.split_once('=')?;
+        match k.to_ascii_lowercase().as_str() {
+            "type" => match v.to_ascii_lowercase().as_str() {
+                "file" => e.kind = Kind::File,
+                "dir" => e.kind = Kind::Dir,
+                "cdir" => (e.kind, role) = (Kind::Dir, MlsxRole::Current),
+                "pdir" => (e.kind, role) = (Kind::Dir, MlsxRole::Parent),
+                "os.unix=symlink" | "os.unix=slink" => e.kind = Kind::Symlink,
+                other if other.starts_with("os.unix=slink") => e.kind = Kind::Symlink,
+                _ => e.kind = Kind::Other,
+            },
+            "size" | "sizd" => e.size = v.parse().ok()?,
+            "modify" => e.modified = time::parse_timeval(v),
+            "perm" => e.perm = Some(v.to_owned()),
+            "unique" => e.unique = Some(v.to_owned()),
+            "unix.mode" => e.mode = u32::from_str_radix(v, 8).ok(),
+            _ => {}
+        }
+    }
+    Some((e, role))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn at(s: &str) -> SystemTime {
+        time::parse_timeval(s).unwrap()
+    }
+
+    #[test]
+    fn unix_recent_and_old() {
+        let now = at("20261126120000");
+        let mut e = Entry::new("notes.txt", Kind::File);
+        e.size = 1234;
+        e.modified = Some(at("20261120083000"));
+        let line = format_unix(&e, now);
+        assert_eq!(line, "-rw-r--r-- 1 ftp      ftp              1234 Nov 20 08:30 notes.txt");
+        let back = parse_unix(&line, now).unwrap();
+        assert_eq!(
+            (back.name.as_str(), back.size, back.modified, back.mode),
+            ("notes.txt", 1234, e.modified, Some(0o644))
+        );
+
+        e.modified = Some(at("20200101000000"));
+        let line = format_unix(&e, now);
+        assert!(line.contains("Jan  1  2020 notes.txt"), "{line}");
+        assert_eq!(parse_unix(&line, now).unwrap().modified, e.modified);
+    }
+
+    #[test]
+    fn unix_from_other_servers() {
+        let now = at("20260301000000");
+        let e = parse_unix("drwxr-xr-x    2 1000     1000         4096 Dec 31 23:59 with space", now).unwrap();
+        assert_eq!((e.kind, e.name.as_str()), (Kind::Dir, "with space"));
+        assert_eq!(e.modified, Some(at("20251231235900")), "December seen in March is last year");
+        let l = parse_unix("lrwxrwxrwx 1 root root 7 Jan 01 2024 link -> target", now).unwrap();
+        assert_eq!(
+            (l.kind, l.name.as_str(), l.link_target.as_deref()),
+            (Kind::Symlink, "link", Some("target"))
+        );
+        let no_group = parse_unix("-rw-r--r-- 1 owner 99 Feb  3 10:00 f", now).unwrap();
+        assert_eq!(no_group.size, 99);
+        assert_eq!(parse_unix("total 48", now), None);
+    }
+
+    #[test]
+    fn dos_lines() {
+        let d = parse_dos("01-31-24  10:22PM       <DIR>          My Dir").unwrap();
+        assert_eq!(
+            (d.kind, d.name.as_str(), d.modified),
+            (Kind::Dir, "My Dir", Some(at("20240131222200")))
+        );
+        let f = parse_dos("12-05-99  12:01AM              1,234 a.txt").unwrap();
+        assert_eq!((f.kind, f.size, f.modified), (Kind::File, 1234, Some(at("19991205000100"))));
+    }
+
+    #[test]
+    fn mlsx_round_trip() {
+        let facts: Vec<String> = MLSX_FACTS.iter().map(|s| s.to_string()).collect();
+        let mut e = Entry::new("a b;c.txt", Kind::File);
+        e.size = 42;
+        e.modified = Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        e.perm = Some("adfrw".into());
+        e.unique = Some("803g1a".into());
+        e.mode = Some(0o640);
+        let line = format_mlsx(&e, &facts, MlsxRole::Plain);
+        assert_eq!(
+            line,
+            "type=file;size=42;modify=20231114221320;perm=adfrw;unique=803g1a;UNIX.mode=0640; a b;c.txt"
+        );
+        assert_eq!(parse_mlsx(&line), Some((e, MlsxRole::Plain)));
+        let cdir = format_mlsx(&Entry::new(".", Kind::Dir), &facts[..1], MlsxRole::Current);
+        assert_eq!(cdir, "type=cdir; .");
+        assert_eq!(parse_mlsx(&cdir).unwrap().1, MlsxRole::Current);
+    }
+}
