@@ -1,0 +1,47 @@
+//! Server settings, independent of how they were given (flags today, a
+//! config file later).
+
+use std::net::IpAddr;
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything a running server needs to know.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The folder served; every user is confined beneath it.
+    pub root: PathBuf,
+    /// Ports for passive data connections; `None` lets the OS choose.
+    pub passive_ports: Option<RangeInclusive<u16>>,
+    /// Address announced in `227` replies (for NAT); default: the address
+    /// the client reached us on.
+    pub passive_address: Option<IpAddr>,
+    /// Close a control connection idle this long.
+    pub idle_timeout: Duration,
+    /// Give up on a data connection that does not open or stalls this long.
+    pub data_timeout: Duration,
+    /// Longest accepted command line, in bytes.
+    pub max_line: usize,
+    /// Sessions served at once; more get `421`.
+    pub max_sessions: usize,
+    /// Failed logins allowed per session before it is closed.
+    pub max_login_failures: u32,
+    /// Text of the `220` greeting.
+    pub greeting: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            root: PathBuf::from("ftp-root"),
+            passive_ports: None,
+            passive_address: None,
+            idle_timeout: Duration::from_secs(300),
+            data_timeout: Duration::from_secs(30),
+            max_line: ferry_proto::line::DEFAULT_MAX_LINE,
+            max_sessions: 1024,
+            max_login_failures: 5,
+            greeting: "Ferry FTP server ready.".to_owned(),
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! File and folder operations: RFC 959 §4.1.3 (MKD, RMD, DELE, RNFR, RNTO,
+//! SITE), RFC 3659 §3–4 (MDTM, SIZE) and draft-somers-ftp-mfxx (MFMT).
+
+use std::io;
+use std::time::SystemTime;
+
+use ferry_proto::ascii::ToWire;
+use ferry_proto::listing::Kind;
+use ferry_proto::reply::code;
+use ferry_proto::{Reply, VirtualPath, time};
+
+use crate::session::Session;
+use crate::storage::StorageError;
+
+impl Session {
+    pub(crate) async fn mkd(&mut self, input: &str) -> io::Result<()> {
+        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+        let p = path.clone();
+        match self.storage(move |s| s.mkdir(&p)).await {
+            Ok(()) => {
+                self.ctl
+                    .reply(code::PATH_CREATED, format!("{} directory created.", path.quoted()))
+                    .await
+            }
+            Err(e) => self.storage_error(&path, e).await,
+        }
+    }
+
+    pub(crate) async fn rmd(&mut self, input: &str) -> io::Result<()> {
+        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+        if self.cwd.as_str().starts_with(path.as_str()) && (self.cwd == path || self.cwd.as_str()[path.as_str().len()..].starts_with('/')) {
+            return self
+                .ctl
+                .reply(
+                    code::FILE_UNAVAILABLE,
+                    format!("{path}: Cannot remove the current directory or its parent."),
+                )
+                .await;
+        }
+        let p = path.clone();
+        match self.storage(move |s| s.rmdir(&p)).await {
+            Ok(()) => self.ctl.reply(code::FILE_ACTION_OK, format!("{path}: directory removed.")).await,
+            Err(e) => self.storage_error(&path, e).await,
+        }
+    }
+
+    pub(crate) async fn dele(&mut self, input: &str) -> io::Result<()> {
+        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+        let p = path.clone();
+        match self.storage(move |s| s.remove_file(&p)).await {
+            Ok(()) => self.ctl.reply(code::FILE_ACTION_OK, format!("{path}: file deleted.")).await,
+            Err(e) => self.storage_error(&path, e).await,
+        }
+    }
+
+    pub(crate) async fn rnfr(&mut self, input: &str) -> io::Result<()> {
+        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+        let p = path.clone();
+        match self.storage(move |s| s.metadata(&p)).await {
+            Ok(_) if path.is_root() => self.storage_error(&path, StorageError::PermissionDenied).await,
+            Ok(_) => {
+                self.rename_from = Some(path);
+                self.ctl.reply(code::PENDING, "Ready for RNTO.").await
+            }
+            Err(e) => self.storage_error(&path, e).await,
+        }
+    }
+
+    pub(crate) async fn rnto(&mut self, from: Option<VirtualPath>, input: &str) -> io::Result<()> {
+        let Some(from) = from else {
+            return self.ctl.reply(code::BAD_SEQUENCE, "RNTO must follow RNFR.").await;
+        };
+        let Some(to) = self.resolve(input).await? else { return Ok(()) };
+        if to.as_str().starts_with(&format!("{}/", from.as_str())) {
+            return self
+                .ctl
+                .reply(code::FILE_UNAVAILABLE, format!("{to}: cannot move a directory into itself."))
+                .await;
+        }
+        let (f, t) = (from.clone(), to.clone());
+        match self.storage(move |s| s.rename(&f, &t)).await {
+            Ok(()) => {
+                tracing::info!(%from, %to, "renamed");
+                self.ctl.reply(code::FILE_ACTION_OK, format!("Renamed {from} to {to}.")).await
+            }
+            Err(e) => self.storage_error(&to, e).await,
+        }
+    }
+
+    pub(crate) async fn size(&mut self, input: &str) -> io::Result<()> {
+        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+        let p = path.clone();
+        let ascii = self.ascii;
+        // RFC 3659 §4: SIZE is the size *on the wire* in the current TYPE,
+        // so in ASCII mode the file is scanned for line ends.
+        let result = self
+            .storage(move |s| {
+                let info = s.metadata(&p)?;
+                if info.kind != Kind::File {
+                    return Err(StorageError::IsDirectory);
+                }
+                if !ascii {
+                    return Ok(info.size);
+                }
+                let mut r = s.open_read(&p, 0)?;
+                let (mut conv, mut buf, mut total) = (ToWire::default(), vec![0u8; 64 * 1024], 0u64);
+                loop {
+                    match r.read(&mut buf)? {
+                        0 => return Ok(total),
+                        n => total += conv.wire_len(&buf[..n]),
+                    }
+                }
+            })
+            .await;
+        match result {
+            Ok(n) => self.ctl.reply(code::FILE_STATUS, n.to_string()).await,
+            Err(e) => self.storage_error(&path, e).await,
+        }
+    }
+
+    pub(crate) async fn mdtm(&mut self, input: &str) -> io::Result<()> {
+        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+        let p = path.clone();
+        match self.storage(move |s| s.metadata(&p)).await {
+            Ok(info) if info.kind == Kind::File => match info.modified {
+                Some(t) => self.ctl.reply(code::FILE_STATUS, time::format_timeval(t)).await,
+                None => {
+                    self.ctl
+                        .reply(code::FILE_UNAVAILABLE, format!("{path}: modification time unknown."))
+                        .await
+                }
+            },
+            Ok(_) => self.storage_error(&path, StorageError::IsDirectory).await,
+            Err(e) => self.storage_error(&path, e).await,
+        }
+    }
+
+    pub(crate) async fn mfmt(&mut self, t: SystemTime, input: &str) -> io::Result<()> {
+        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+        let p = path.clone();
+        match self.storage(move |s| s.set_modified(&p, t)).await {
+            Ok(()) => {
+                self.ctl
+                    .reply(code::FILE_STATUS, format!("Modify={}; {}", time::format_timeval(t), input))
+                    .await
+            }
+            Err(e) => self.storage_error(&path, e).await,
+        }
+    }
+
+    pub(crate) async fn site(&mut self, arg: &str) -> io::Result<()> {
+        let (sub, rest) = arg.split_once(' ').unwrap_or((arg, ""));
+        match sub.to_ascii_uppercase().as_str() {
+            "HELP" => {
+                self.ctl
+                    .send(&Reply::multi(
+                        code::HELP,
+                        vec!["SITE commands:".into(), " CHMOD mode path".into(), "End.".into()],
+                    ))
+                    .await
+            }
+            "CHMOD" => {
+                let Some((mode, file)) = rest.split_once(' ') else {
+                    return self
+                        .ctl
+                        .reply(code::ARG_SYNTAX_ERROR, "Usage: SITE CHMOD <octal-mode> <path>.")
+                        .await;
+                };
+                let Ok(mode) = u32::from_str_radix(mode, 8) else {
+                    return self.ctl.reply(code::ARG_SYNTAX_ERROR, "Mode must be octal, like 644.").await;
+                };
+                if mode > 0o777 {
+                    return self
+                        .ctl
+                        .reply(code::ARG_SYNTAX_ERROR, "Only permission bits (up to 777) may be set.")
+                        .await;
+                }
+                let Some(path) = self.resolve(file).await? else { return Ok(()) };
+                let p = path.clone();
+                match self.storage(move |s| s.set_mode(&p, mode)).await {
+                    Ok(()) => self.ctl.reply(code::OK, format!("SITE CHMOD {mode:o} {path} done.")).await,
+                    Err(e) => self.storage_error(&path, e).await,
+                }
+            }
+            _ => self.ctl.reply(code::NOT_IMPLEMENTED, format!("SITE {sub} not implemented.")).await,
+        }
+    }
+}

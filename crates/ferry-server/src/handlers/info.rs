@@ -1,0 +1,113 @@
+//! Information and options: RFC 959 §4.1.3 (HELP), RFC 2389 (FEAT, OPTS),
+//! RFC 3659 §7.9 (OPTS MLST) and draft-bryan-ftpext-hash §3.2 (OPTS HASH).
+
+use std::io;
+
+use ferry_proto::Reply;
+use ferry_proto::command::{ChecksumAlgo, Opts, VERBS};
+use ferry_proto::listing::MLSX_FACTS;
+use ferry_proto::reply::code;
+
+use crate::session::Session;
+
+impl Session {
+    fn mlst_feature(&self) -> String {
+        let mut s = String::from("MLST ");
+        for fact in MLSX_FACTS {
+            s.push_str(if fact == "unix.mode" { "UNIX.mode" } else { fact });
+            if self.mlst_facts.iter().any(|f| f == fact) {
+                s.push('*');
+            }
+            s.push(';');
+        }
+        s
+    }
+
+    fn hash_feature(&self) -> String {
+        let names: Vec<String> = ChecksumAlgo::ALL
+            .iter()
+            .map(|a| {
+                if *a == self.hash_algo {
+                    format!("{}*", a.hash_name())
+                } else {
+                    a.hash_name().to_owned()
+                }
+            })
+            .collect();
+        format!("HASH {}", names.join(";"))
+    }
+
+    /// RFC 2389 §3.2: one feature per line, each indented by one space.
+    pub(crate) async fn feat(&mut self) -> io::Result<()> {
+        let mut lines = vec!["Features:".to_owned()];
+        for f in ["EPRT", "EPSV", "HOST", "MDTM", "MFMT"] {
+            lines.push(format!(" {f}"));
+        }
+        lines.push(format!(" {}", self.mlst_feature()));
+        lines.push(" PASV".into());
+        lines.push(" REST STREAM".into());
+        lines.push(" SIZE".into());
+        lines.push(" TVFS".into());
+        lines.push(" UTF8".into());
+        lines.push(format!(" {}", self.hash_feature()));
+        lines.push(" RANG STREAM".into());
+        for a in ChecksumAlgo::ALL {
+            lines.push(format!(" {}", a.verb()));
+        }
+        lines.push("End".into());
+        self.ctl.send(&Reply::multi(code::SYSTEM_STATUS, lines)).await
+    }
+
+    pub(crate) async fn help(&mut self, topic: Option<String>) -> io::Result<()> {
+        if let Some(topic) = topic {
+            let t = topic.trim().to_ascii_uppercase();
+            return if VERBS.contains(&t.as_str()) {
+                self.ctl
+                    .reply(code::HELP, format!("{t} is supported; see RFC 959, 2389, 2428, 3659."))
+                    .await
+            } else {
+                self.ctl.reply(code::ARG_SYNTAX_ERROR, format!("Unknown command {t}.")).await
+            };
+        }
+        let mut lines = vec!["The following commands are recognized:".to_owned()];
+        for chunk in VERBS.chunks(10) {
+            lines.push(format!(" {}", chunk.join(" ")));
+        }
+        lines.push("Help OK.".into());
+        self.ctl.send(&Reply::multi(code::HELP, lines)).await
+    }
+
+    pub(crate) async fn opts(&mut self, opts: Opts) -> io::Result<()> {
+        match opts {
+            Opts::Utf8(true) => self.ctl.reply(code::OK, "UTF8 mode is always on.").await,
+            Opts::Utf8(false) => self.ctl.reply(code::PARAM_NOT_IMPLEMENTED, "UTF8 cannot be turned off.").await,
+            Opts::Mlst(facts) => {
+                // RFC 3659 §7.9: unknown facts are ignored; reply lists the result.
+                self.mlst_facts = MLSX_FACTS
+                    .iter()
+                    .filter(|f| facts.iter().any(|g| g == *f))
+                    .map(|f| f.to_string())
+                    .collect();
+                let list: String = self
+                    .mlst_facts
+                    .iter()
+                    .map(|f| format!("{};", if f == "unix.mode" { "UNIX.mode" } else { f }))
+                    .collect();
+                self.ctl.reply(code::OK, format!("MLST OPTS {list}")).await
+            }
+            Opts::Hash(None) => self.ctl.reply(code::OK, self.hash_algo.hash_name()).await,
+            Opts::Hash(Some(name)) => match ChecksumAlgo::from_hash_name(&name) {
+                Some(a) => {
+                    self.hash_algo = a;
+                    self.ctl.reply(code::OK, a.hash_name()).await
+                }
+                None => {
+                    self.ctl
+                        .reply(code::ARG_SYNTAX_ERROR, format!("Unknown hash algorithm {name}."))
+                        .await
+                }
+            },
+            Opts::Other(o) => self.ctl.reply(code::ARG_SYNTAX_ERROR, format!("Option not understood: {o}.")).await,
+        }
+    }
+}

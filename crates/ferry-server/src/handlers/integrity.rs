@@ -1,0 +1,117 @@
+//! Checksums so clients can verify transfers and resume safely:
+//! draft-bryan-ftpext-hash (HASH, with OPTS HASH and RANG) and the older
+//! XCRC, XMD5, XSHA1 and XSHA256 that many clients and servers use.
+
+use std::io::{self, Read};
+
+use ferry_proto::VirtualPath;
+use ferry_proto::command::ChecksumAlgo;
+use ferry_proto::listing::Kind;
+use ferry_proto::reply::code;
+use sha2::Digest;
+
+use crate::session::Session;
+use crate::storage::{Storage, StorageError};
+
+/// A running digest of one of the supported algorithms.
+enum Hasher {
+    Crc32(crc32fast::Hasher),
+    Md5(md5::Md5),
+    Sha1(sha1::Sha1),
+    Sha256(sha2::Sha256),
+}
+
+impl Hasher {
+    fn new(algo: ChecksumAlgo) -> Hasher {
+        match algo {
+            ChecksumAlgo::Crc32 => Hasher::Crc32(crc32fast::Hasher::new()),
+            ChecksumAlgo::Md5 => Hasher::Md5(md5::Md5::new()),
+            ChecksumAlgo::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
+            ChecksumAlgo::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Crc32(h) => h.update(data),
+            Hasher::Md5(h) => h.update(data),
+            Hasher::Sha1(h) => h.update(data),
+            Hasher::Sha256(h) => h.update(data),
+        }
+    }
+
+    fn hex(self) -> String {
+        fn hex(bytes: &[u8]) -> String {
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        }
+        match self {
+            // CRC-32 is conventionally shown as 8 upper-case hex digits.
+            Hasher::Crc32(h) => format!("{:08X}", h.finalize()),
+            Hasher::Md5(h) => hex(&h.finalize()),
+            Hasher::Sha1(h) => hex(&h.finalize()),
+            Hasher::Sha256(h) => hex(&h.finalize()),
+        }
+    }
+}
+
+/// Digest bytes `start..=end` of a file (to its end when `end` is `None`).
+/// Returns the digest and the last byte actually covered.
+pub(crate) fn digest(
+    storage: &dyn Storage,
+    path: &VirtualPath,
+    algo: ChecksumAlgo,
+    start: u64,
+    end: Option<u64>,
+) -> Result<(String, u64), StorageError> {
+    let info = storage.metadata(path)?;
+    if info.kind != Kind::File {
+        return Err(StorageError::IsDirectory);
+    }
+    let last = end.map_or(info.size.saturating_sub(1), |e| e.min(info.size.saturating_sub(1)));
+    let mut remaining = if info.size == 0 || start > last { 0 } else { last - start + 1 };
+    let mut reader = storage.open_read(path, start)?;
+    let mut h = Hasher::new(algo);
+    let mut buf = vec![0u8; 256 * 1024];
+    while remaining > 0 {
+        let want = remaining.min(buf.len() as u64) as usize;
+        let n = reader.read(&mut buf[..want])?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        remaining -= n as u64;
+    }
+    Ok((h.hex(), last))
+}
+
+impl Session {
+    pub(crate) async fn hash(&mut self, input: &str) -> io::Result<()> {
+        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+        let algo = self.hash_algo;
+        let (start, end) = match self.rang.take() {
+            Some((s, e)) => (s, Some(e)),
+            None => (0, None),
+        };
+        let p = path.clone();
+        match self.storage(move |s| digest(s, &p, algo, start, end)).await {
+            // draft-bryan-ftpext-hash §3.1: "213 <algo> <start>-<end> <hash> <path>".
+            Ok((hex, last)) => {
+                self.ctl
+                    .reply(code::FILE_STATUS, format!("{} {start}-{last} {hex} {input}", algo.hash_name()))
+                    .await
+            }
+            Err(e) => self.storage_error(&path, e).await,
+        }
+    }
+
+    pub(crate) async fn checksum(&mut self, algo: ChecksumAlgo, input: &str, start: Option<u64>, end: Option<u64>) -> io::Result<()> {
+        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+        let p = path.clone();
+        // The X-commands give an exclusive end offset, like a length from 0.
+        let end = end.map(|e| e.saturating_sub(1));
+        match self.storage(move |s| digest(s, &p, algo, start.unwrap_or(0), end)).await {
+            Ok((hex, _)) => self.ctl.reply(code::FILE_ACTION_OK, hex).await,
+            Err(e) => self.storage_error(&path, e).await,
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Listings: RFC 959 §4.1.3 (LIST, NLST, STAT) and RFC 3659 §7 (MLSD,
+//! MLST). `LIST` and `NLST` also take a wildcard in the last component
+//! (`NLST *.txt`, which tnftp and ncftpget send for `mget`) and ignore
+//! `ls`-style options (`LIST -la`), as clients expect.
+
+use std::io;
+use std::time::SystemTime;
+
+use ferry_proto::glob;
+use ferry_proto::listing::{self, Kind, MlsxRole};
+use ferry_proto::reply::code;
+use ferry_proto::{Reply, VirtualPath};
+
+use crate::session::transfer;
+use crate::session::{ListKind, Session};
+use crate::storage::{FileInfo, Storage, StorageError};
+
+/// `perm` fact letters (RFC 3659 §7.5.5): every user may do everything
+/// their root allows, so the letters depend only on the kind.
+pub(crate) fn perm_for(kind: Kind) -> &'static str {
+    if kind == Kind::Dir { "cdeflmp" } else { "adfrw" }
+}
+
+/// Drop leading `ls` options such as `-la`.
+fn strip_ls_options(arg: Option<&str>) -> Option<&str> {
+    let mut rest = arg?.trim_start();
+    while rest.starts_with('-') {
+        rest = rest.find(' ').map_or("", |i| rest[i + 1..].trim_start());
+    }
+    (!rest.is_empty()).then_some(rest)
+}
+
+/// What a listing argument names.
+struct Target {
+    /// Entries to show.
+    entries: Vec<FileInfo>,
+    /// For `NLST` of a file or glob: the prefix the client typed, so names
+    /// come back as paths it can use.
+    prefix: String,
+}
+
+fn gather(storage: &dyn Storage, cwd: &VirtualPath, arg: Option<&str>) -> Result<(VirtualPath, Target), StorageError> {
+    let Some(arg) = arg else {
+        return Ok((
+            cwd.clone(),
+            Target {
+                entries: storage.list(cwd)?,
+                prefix: String::new(),
+            },
+        ));
+    };
+    let (dir_part, last) = match arg.rfind('/') {
+        Some(i) => (&arg[..=i], &arg[i + 1..]),
+        None => ("", arg),
+    };
+    if glob::is_glob(last) {
+        let dir = cwd
+            .resolve(if dir_part.is_empty() { "." } else { dir_part })
+            .ok_or(StorageError::InvalidName)?;
+        let entries = storage.list(&dir)?.into_iter().filter(|e| glob::matches(last, &e.name)).collect();
+        return Ok((
+            dir,
+            Target {
+                entries,
+                prefix: dir_part.to_owned(),
+            },
+        ));
+    }
+    let path = cwd.resolve(arg).ok_or(StorageError::InvalidName)?;
+    let info = storage.metadata(&path)?;
+    if info.kind == Kind::Dir {
+        Ok((
+            path.clone(),
+            Target {
+                entries: storage.list(&path)?,
+                prefix: String::new(),
+            },
+        ))
+    } else {
+        Ok((
+            path.clone(),
+            Target {
+                entries: vec![info],
+                prefix: dir_part.to_owned(),
+            },
+        ))
+    }
+}
+
+impl Session {
+    pub(crate) async fn list(&mut self, arg: Option<String>, kind: ListKind) -> io::Result<()> {
+        self.rest = None;
+        let arg = if kind == ListKind::Facts {
+            arg
+        } else {
+            strip_ls_options(arg.as_deref()).map(str::to_owned)
+        };
+        let cwd = self.cwd.clone();
+        let a = arg.clone();
+        let gathered = self.storage(move |s| gather(s, &cwd, a.as_deref())).await;
+        let (path, target) = match gathered {
+            Ok(x) => x,
+            Err(e) => {
+                let shown = self.cwd.resolve(arg.as_deref().unwrap_or(".")).unwrap_or_else(|| self.cwd.clone());
+                return self.storage_error(&shown, e).await;
+            }
+        };
+        if kind == ListKind::Facts
+            && target.entries.len() == 1
+            && target.prefix.is_empty()
+            && target.entries[0].kind != Kind::Dir
+            && arg.is_some()
+        {
+            // RFC 3659 §7.2.2: MLSD of a file is an error (MLST is for files).
+            return self.ctl.reply(code::FILE_UNAVAILABLE, format!("{path}: Not a directory.")).await;
+        }
+        let now = SystemTime::now();
+        let mut out = Vec::with_capacity(target.entries.len() * 72);
+        for e in &target.entries {
+            let line = match kind {
+                ListKind::Long => listing::format_unix(&e.to_entry(perm_for(e.kind)), now),
+                ListKind::Names => format!("{}{}", target.prefix, e.name),
+                ListKind::Facts => listing::format_mlsx(&e.to_entry(perm_for(e.kind)), &self.mlst_facts, MlsxRole::Plain),
+            };
+            out.extend_from_slice(line.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        let stall = self.shared.config.data_timeout;
+        let text = format!("Opening ASCII mode data connection for listing of {path}.");
+        self.run_transfer(&path, text, move |sock| transfer::send_bytes(out, sock, stall))
+            .await
+    }
+
+    pub(crate) async fn mlst(&mut self, arg: Option<String>) -> io::Result<()> {
+        let Some(path) = self.resolve(arg.as_deref().unwrap_or(".")).await? else {
+            return Ok(());
+        };
+        let p = path.clone();
+        match self.storage(move |s| s.metadata(&p)).await {
+            Ok(info) => {
+                let mut entry = info.to_entry(perm_for(info.kind));
+                entry.name = path.to_string();
+                let line = listing::format_mlsx(&entry, &self.mlst_facts, MlsxRole::Plain);
+                // RFC 3659 §7.2: the entry line starts with one space.
+                let reply = Reply::multi(
+                    code::FILE_ACTION_OK,
+                    vec![format!("Listing {path}"), format!(" {line}"), "End.".into()],
+                );
+                self.ctl.send(&reply).await
+            }
+            Err(e) => self.storage_error(&path, e).await,
+        }
+    }
+
+    pub(crate) async fn stat(&mut self, arg: Option<String>) -> io::Result<()> {
+        let Some(arg) = arg else {
+            let user = self
+                .account()
+                .map_or_else(|| "Not logged in".to_owned(), |a| format!("Logged in as {}", a.name));
+            let lines = vec![
+                "Ferry FTP server status:".to_owned(),
+                format!(" Connected from {}", self.peer),
+                format!(" {user}"),
+                format!(" TYPE: {}, STRUcture: File, MODE: Stream", self.mode_name()),
+                format!(" Working directory: {}", self.cwd),
+                "End of status.".to_owned(),
+            ];
+            return self.ctl.send(&Reply::multi(code::SYSTEM_STATUS, lines)).await;
+        };
+        let cwd = self.cwd.clone();
+        let a = strip_ls_options(Some(&arg)).map(str::to_owned);
+        let gathered = self.storage(move |s| gather(s, &cwd, a.as_deref())).await;
+        match gathered {
+            Ok((path, target)) => {
+                let now = SystemTime::now();
+                let mut lines = vec![format!("Status of {path}:")];
+                lines.extend(
+                    target
+                        .entries
+                        .iter()
+                        .map(|e| listing::format_unix(&e.to_entry(perm_for(e.kind)), now)),
+                );
+                lines.push("End of status.".to_owned());
+                self.ctl.send(&Reply::multi(code::FILE_STATUS, lines)).await
+            }
+            Err(e) => {
+                let shown = self.cwd.resolve(&arg).unwrap_or_else(|| self.cwd.clone());
+                self.storage_error(&shown, e).await
+            }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Command handlers, grouped by concern. Each file opens with the RFC
+//! sections it implements; each handler sends its own reply.
+
+mod access;
+mod files;
+mod info;
+mod integrity;
+mod listing;
+mod nav;
+mod params;
+mod transfer;
+
+use std::io;
+
+use crate::session::Session;
+use crate::storage::{Storage, StorageError};
+use ferry_proto::VirtualPath;
+
+impl Session {
+    /// Run a storage call on the blocking pool.
+    pub(crate) async fn storage<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Storage) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let storage = self.shared.storage.clone();
+        tokio::task::spawn_blocking(move || f(&*storage))
+            .await
+            .unwrap_or_else(|e| Err(StorageError::Io(io::Error::other(e))))
+    }
+
+    /// Reply to a failed storage call, naming the path.
+    pub(crate) async fn storage_error(&mut self, path: &VirtualPath, e: StorageError) -> io::Result<()> {
+        if matches!(e, StorageError::Io(_)) {
+            tracing::warn!(%path, error = %e, "storage error");
+        } else {
+            tracing::info!(%path, error = %e, "refused");
+        }
+        self.ctl.reply(e.code(), format!("{path}: {e}.")).await
+    }
+}

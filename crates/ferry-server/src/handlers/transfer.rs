@@ -1,0 +1,179 @@
+//! File transfers: RFC 959 §4.1.3 (RETR, STOR, STOU, APPE, ABOR), RFC 3659
+//! §5 (restart after REST) and draft-bryan-ftp-range (RANG with RETR).
+//!
+//! A transfer sends `150`, opens the data connection, and moves the bytes
+//! while still reading the control connection, so `ABOR` (and `QUIT`) act
+//! at once; other commands wait until the transfer ends.
+
+use std::io;
+use std::pin::pin;
+
+use ferry_proto::listing::Kind;
+use ferry_proto::reply::code;
+use ferry_proto::{Command, VirtualPath};
+use tokio::net::TcpStream;
+
+use crate::session::Session;
+use crate::session::data::{self, DataError, canonical_ip};
+use crate::session::transfer::{self, TransferError};
+use crate::storage::{StorageError, WriteMode};
+
+/// Lines held back while a transfer runs; more are refused with 450.
+const MAX_PENDING: usize = 32;
+
+enum Ended {
+    Finished(Result<(u64, Result<(), TransferError>), DataError>),
+    Aborted,
+    Quit,
+    ControlClosed,
+}
+
+impl Session {
+    /// Send `150`, open the data connection, run `job` on it, and reply.
+    pub(crate) async fn run_transfer<F, Fut>(&mut self, what: &VirtualPath, preliminary: String, job: F) -> io::Result<()>
+    where
+        F: FnOnce(TcpStream) -> Fut + Send + 'static,
+        Fut: Future<Output = (u64, Result<(), TransferError>)> + Send + 'static,
+    {
+        let setup = std::mem::take(&mut self.data);
+        if matches!(setup, data::DataSetup::None) {
+            return self.ctl.reply(code::CANT_OPEN_DATA, "Use PORT, PASV, EPRT or EPSV first.").await;
+        }
+        self.ctl.reply(code::OPENING_DATA, preliminary).await?;
+        let (peer, local, timeout) = (
+            canonical_ip(self.peer.ip()),
+            canonical_ip(self.local.ip()),
+            self.shared.config.data_timeout,
+        );
+        let work = async move {
+            let sock = data::open(setup, peer, local, timeout).await?;
+            Ok(job(sock).await)
+        };
+        let ended = {
+            let mut work = pin!(work);
+            loop {
+                tokio::select! {
+                    result = &mut work => break Ended::Finished(result),
+                    line = self.ctl.read_line() => match line? {
+                        None => break Ended::ControlClosed,
+                        Some(Err(e)) => self.ctl.reply(code::SYNTAX_ERROR, format!("{e}.")).await?,
+                        Some(Ok(line)) => match Command::parse(&line) {
+                            Ok(Command::Abor) => break Ended::Aborted,
+                            Ok(Command::Quit) => break Ended::Quit,
+                            Ok(Command::Stat(None)) => self.ctl.reply(code::SYSTEM_STATUS, format!("Transfer of {what} in progress.")).await?,
+                            _ if self.pending.len() < MAX_PENDING => self.pending.push_back(line),
+                            _ => self.ctl.reply(code::FILE_BUSY, "Too many commands queued during transfer.").await?,
+                        },
+                    },
+                }
+            }
+            // Leaving this block drops the transfer, closing the data connection.
+        };
+        match ended {
+            Ended::Finished(Ok((n, Ok(())))) => {
+                tracing::info!(path = %what, bytes = n, "transfer complete");
+                self.ctl.reply(code::CLOSING_DATA, format!("Transfer complete ({n} bytes).")).await
+            }
+            Ended::Finished(Ok((n, Err(TransferError::Data(e))))) => {
+                tracing::info!(path = %what, bytes = n, error = %e, "transfer failed on the data connection");
+                self.ctl
+                    .reply(
+                        code::TRANSFER_ABORTED,
+                        format!("Connection closed; transfer aborted after {n} bytes."),
+                    )
+                    .await
+            }
+            Ended::Finished(Ok((n, Err(TransferError::Storage(e))))) => {
+                tracing::warn!(path = %what, bytes = n, error = %e, "transfer failed in storage");
+                self.ctl
+                    .reply(e.code(), format!("{what}: {e}; transfer failed after {n} bytes."))
+                    .await
+            }
+            Ended::Finished(Err(e)) => {
+                tracing::info!(error = %e, "data connection failed");
+                self.ctl.reply(code::CANT_OPEN_DATA, e.to_string()).await
+            }
+            Ended::Aborted => {
+                tracing::info!(path = %what, "transfer aborted by ABOR");
+                self.ctl.reply(code::TRANSFER_ABORTED, "Transfer aborted.").await?;
+                self.ctl.reply(code::CLOSING_DATA, "ABOR successful.").await
+            }
+            Ended::Quit => {
+                self.ctl.reply(code::TRANSFER_ABORTED, "Transfer aborted by QUIT.").await?;
+                self.quit_cmd().await
+            }
+            Ended::ControlClosed => {
+                self.quit = true;
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) async fn retr(&mut self, input: &str) -> io::Result<()> {
+        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+        let (offset, limit) = match (self.rang.take(), self.rest.take()) {
+            (Some((start, end)), _) => (start, Some(end - start + 1)),
+            (None, rest) => (rest.unwrap_or(0), None),
+        };
+        let p = path.clone();
+        let opened = self
+            .storage(move |s| {
+                let info = s.metadata(&p)?;
+                if info.kind != Kind::File {
+                    return Err(StorageError::IsDirectory);
+                }
+                Ok((info.size, s.open_read(&p, offset)?))
+            })
+            .await;
+        let (size, reader) = match opened {
+            Ok(x) => x,
+            Err(e) => return self.storage_error(&path, e).await,
+        };
+        let (ascii, stall) = (self.ascii, self.shared.config.data_timeout);
+        let text = format!("Opening {} mode data connection for {path} ({size} bytes).", self.mode_name());
+        self.run_transfer(&path, text, move |sock| transfer::send_file(reader, limit, ascii, sock, stall))
+            .await
+    }
+
+    pub(crate) async fn stor(&mut self, input: &str, append: bool) -> io::Result<()> {
+        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+        self.rang = None;
+        let mode = match (append, self.rest.take()) {
+            (true, _) => WriteMode::Append,
+            (false, Some(n)) => WriteMode::At(n),
+            (false, None) => WriteMode::Replace,
+        };
+        let p = path.clone();
+        let upload = match self.storage(move |s| s.open_write(&p, mode)).await {
+            Ok(u) => u,
+            Err(e) => return self.storage_error(&path, e).await,
+        };
+        let (ascii, stall) = (self.ascii, self.shared.config.data_timeout);
+        let text = format!("Opening {} mode data connection for {path}.", self.mode_name());
+        self.run_transfer(&path, text, move |sock| transfer::receive_file(upload, ascii, sock, stall))
+            .await
+    }
+
+    pub(crate) async fn stou(&mut self, hint: Option<String>) -> io::Result<()> {
+        self.rest = None;
+        let dir = self.cwd.clone();
+        let hint = hint.as_deref().and_then(|h| h.rsplit('/').next()).unwrap_or("").to_owned();
+        let d = dir.clone();
+        let (path, upload) = match self.storage(move |s| s.create_unique(&d, &hint)).await {
+            Ok(x) => x,
+            Err(e) => return self.storage_error(&dir, e).await,
+        };
+        let (ascii, stall) = (self.ascii, self.shared.config.data_timeout);
+        // RFC 1123 §4.1.2.9: the 150 reply names the file.
+        let text = format!("FILE: {}", path.file_name().unwrap_or_default());
+        self.run_transfer(&path, text, move |sock| transfer::receive_file(upload, ascii, sock, stall))
+            .await
+    }
+
+    /// `ABOR` with no transfer running: drop any prepared data connection.
+    pub(crate) async fn abor_idle(&mut self) -> io::Result<()> {
+        self.data = data::DataSetup::None;
+        self.rest = None;
+        self.ctl.reply(code::DATA_OPEN_NO_TRANSFER, "No transfer to abort.").await
+    }
+}

@@ -1,0 +1,104 @@
+//! The accept loop: one task per session, a cap on how many run at once,
+//! and a shutdown signal.
+
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ferry_proto::Reply;
+use ferry_proto::reply::code;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::storage::Storage;
+
+/// State shared by every session of one server.
+pub struct Shared {
+    /// Settings.
+    pub config: Config,
+    /// The file tree.
+    pub storage: Arc<dyn Storage>,
+    /// Who may log in; replaceable while running (users file reload).
+    pub auth: RwLock<Arc<dyn Authenticator>>,
+}
+
+/// A configured server, ready to serve on listeners.
+#[derive(Clone)]
+pub struct Server {
+    shared: Arc<Shared>,
+}
+
+impl Server {
+    /// A server over `storage`, admitting who `auth` admits.
+    pub fn new(config: Config, storage: Arc<dyn Storage>, auth: Arc<dyn Authenticator>) -> Server {
+        Server {
+            shared: Arc::new(Shared {
+                config,
+                storage,
+                auth: RwLock::new(auth),
+            }),
+        }
+    }
+
+    /// Swap the authenticator (for example after the users file changed);
+    /// sessions already logged in are not affected.
+    pub fn set_authenticator(&self, auth: Arc<dyn Authenticator>) {
+        *self.shared.auth.write().expect("auth lock") = auth;
+    }
+
+    /// Serve every listener until `shutdown` completes, then stop accepting
+    /// and end the sessions.
+    pub async fn run(&self, listeners: Vec<TcpListener>, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        let permits = Arc::new(Semaphore::new(self.shared.config.max_sessions));
+        let next_id = Arc::new(AtomicU64::new(1));
+        let mut accepters = JoinSet::new();
+        for listener in listeners {
+            let (shared, permits, next_id) = (self.shared.clone(), permits.clone(), next_id.clone());
+            accepters.spawn(accept_loop(listener, shared, permits, next_id));
+        }
+        shutdown.await;
+        tracing::info!("shutting down");
+        accepters.shutdown().await;
+        Ok(())
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Semaphore>, next_id: Arc<AtomicU64>) {
+    // Sessions live in this set, so they end when the accept loop is dropped.
+    let mut sessions = JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            Some(_) = sessions.join_next(), if !sessions.is_empty() => continue,
+        };
+        let (mut stream, peer) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "too many sessions; refusing");
+            tokio::spawn(async move {
+                let _ = stream
+                    .write_all(&Reply::new(code::NOT_AVAILABLE, "Too many connections; try again later.").encode())
+                    .await;
+            });
+            continue;
+        };
+        let id = next_id.fetch_add(1, Ordering::Relaxed);
+        let shared = shared.clone();
+        sessions.spawn(async move {
+            crate::session::serve(stream, shared, id).await;
+            drop(permit);
+        });
+    }
+}

@@ -1,0 +1,110 @@
+//! Data connections: passive listeners (`PASV`, `EPSV`) and active
+//! connect-backs (`PORT`, `EPRT`).
+//!
+//! Two defences from RFC 2577 apply here. A passive listener accepts only
+//! the control connection's peer address (anyone else connecting first is
+//! dropped and logged: "passive port hijacking"). An active connect-back
+//! goes only to the control peer's address and never to a privileged port
+//! (the "FTP bounce" attack).
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+/// How the next transfer's data connection will be made.
+#[derive(Debug, Default)]
+pub(crate) enum DataSetup {
+    /// Nothing prepared: a transfer now gets `425`.
+    #[default]
+    None,
+    /// Waiting for the client to connect.
+    Passive(TcpListener),
+    /// Connect to the client at this address.
+    Active(SocketAddr),
+}
+
+/// Normalise an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) to IPv4, so that
+/// dual-stack sockets compare and print as people expect.
+pub(crate) fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Bind a passive listener on `ip`, in `range` if one is configured.
+pub(crate) async fn bind_passive(ip: IpAddr, range: Option<&RangeInclusive<u16>>) -> io::Result<TcpListener> {
+    let Some(range) = range else {
+        return TcpListener::bind(SocketAddr::new(ip, 0)).await;
+    };
+    let (lo, hi) = (*range.start() as u32, *range.end() as u32);
+    let span = hi - lo + 1;
+    // Start at a random-ish point so that concurrent sessions do not all
+    // race for the lowest port.
+    let start = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos())
+        % span;
+    for i in 0..span {
+        let port = (lo + (start + i) % span) as u16;
+        match TcpListener::bind(SocketAddr::new(ip, port)).await {
+            Ok(l) => return Ok(l),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AddrInUse,
+        "every port in the passive range is in use",
+    ))
+}
+
+/// Why a data connection could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DataError {
+    #[error("Use PORT, PASV, EPRT or EPSV first.")]
+    NotPrepared,
+    #[error("Timed out waiting for the data connection.")]
+    Timeout,
+    #[error("Can't open data connection: {0}.")]
+    Io(#[from] io::Error),
+}
+
+/// Open the data connection prepared by `setup`.
+pub(crate) async fn open(setup: DataSetup, control_peer: IpAddr, local_ip: IpAddr, timeout: Duration) -> Result<TcpStream, DataError> {
+    let stream = match setup {
+        DataSetup::None => return Err(DataError::NotPrepared),
+        DataSetup::Passive(listener) => tokio::time::timeout(timeout, async {
+            loop {
+                let (stream, peer) = listener.accept().await?;
+                if canonical_ip(peer.ip()) == canonical_ip(control_peer) {
+                    return Ok::<_, io::Error>(stream);
+                }
+                tracing::warn!(%peer, expected = %control_peer, "refused passive data connection from a foreign address");
+            }
+        })
+        .await
+        .map_err(|_| DataError::Timeout)??,
+        DataSetup::Active(addr) => {
+            let socket = if addr.is_ipv4() {
+                TcpSocket::new_v4()?
+            } else {
+                TcpSocket::new_v6()?
+            };
+            // Connect from the address the client reached us on, so that the
+            // client's firewall sees one host.
+            if local_ip.is_ipv4() == addr.is_ipv4() {
+                let _ = socket.bind(SocketAddr::new(local_ip, 0));
+            }
+            tokio::time::timeout(timeout, socket.connect(addr))
+                .await
+                .map_err(|_| DataError::Timeout)??
+        }
+    };
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}

@@ -1,0 +1,273 @@
+//! One client's session: a task that reads command lines, keeps the
+//! session's state, and answers each command with a reply.
+//!
+//! Life of a command: [`Control::read_line`] frames bytes into a line;
+//! [`Command::parse`] turns it into a `Command` (or a 500/501 reply);
+//! [`Session::dispatch`] checks the login phase and calls the handler for the
+//! verb (in `crate::handlers`, grouped by concern); the handler replies.
+//! Only loss of the control connection ends the loop early: every other
+//! failure is a reply and the session goes on.
+
+pub(crate) mod control;
+pub(crate) mod data;
+pub(crate) mod transfer;
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ferry_proto::command::ChecksumAlgo;
+use ferry_proto::reply::code;
+use ferry_proto::{Command, VirtualPath};
+use tracing::Instrument;
+
+use crate::auth::Account;
+use crate::server::Shared;
+use control::Control;
+use data::DataSetup;
+
+/// Where the session is in the login sequence (RFC 959 §5.4 state diagram
+/// for USER/PASS).
+#[derive(Debug, Clone)]
+pub(crate) enum Phase {
+    /// Connected; waiting for `USER`.
+    Fresh,
+    /// `USER` given; waiting for `PASS`.
+    NeedPassword { user: String },
+    /// Logged in.
+    LoggedIn(Account),
+}
+
+/// The state of one control connection.
+pub(crate) struct Session {
+    pub(crate) ctl: Control,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) peer: SocketAddr,
+    pub(crate) local: SocketAddr,
+    pub(crate) phase: Phase,
+    pub(crate) cwd: VirtualPath,
+    pub(crate) ascii: bool,
+    /// Offset from `REST`, used by the next transfer.
+    pub(crate) rest: Option<u64>,
+    /// Inclusive byte range from `RANG`, used by the next `RETR` or `HASH`.
+    pub(crate) rang: Option<(u64, u64)>,
+    /// Source from `RNFR`, valid only for the very next command.
+    pub(crate) rename_from: Option<VirtualPath>,
+    pub(crate) data: DataSetup,
+    /// After `EPSV ALL`, only `EPSV` may set up data connections.
+    pub(crate) epsv_all: bool,
+    pub(crate) mlst_facts: Vec<String>,
+    pub(crate) hash_algo: ChecksumAlgo,
+    pub(crate) login_failures: u32,
+    /// Lines that arrived while a transfer ran, handled after it.
+    pub(crate) pending: VecDeque<Vec<u8>>,
+    pub(crate) quit: bool,
+}
+
+/// Serve one client until it quits, goes idle too long or disconnects.
+pub(crate) async fn serve(stream: tokio::net::TcpStream, shared: Arc<Shared>, id: u64) {
+    let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
+        return;
+    };
+    let span = tracing::info_span!("session", id, %peer, user = tracing::field::Empty);
+    async move {
+        // Replies are small and answered one at a time: without NODELAY,
+        // Nagle's algorithm meets delayed ACKs and each reply waits ~40 ms.
+        let _ = stream.set_nodelay(true);
+        // ftplib and others send ABOR with MSG_OOB; read urgent bytes inline
+        // so the command is not cut short.
+        let _ = socket2::SockRef::from(&stream).set_out_of_band_inline(true);
+        tracing::info!("session start");
+        let max_line = shared.config.max_line;
+        let mut session = Session {
+            ctl: Control::new(stream, max_line),
+            shared,
+            peer,
+            local,
+            phase: Phase::Fresh,
+            cwd: VirtualPath::root(),
+            ascii: false,
+            rest: None,
+            rang: None,
+            rename_from: None,
+            data: DataSetup::None,
+            epsv_all: false,
+            mlst_facts: ferry_proto::listing::MLSX_FACTS[..5].iter().map(|s| s.to_string()).collect(),
+            hash_algo: ChecksumAlgo::Sha256,
+            login_failures: 0,
+            pending: VecDeque::new(),
+            quit: false,
+        };
+        match session.run().await {
+            Ok(()) => tracing::info!("session end"),
+            Err(e) => tracing::info!(error = %e, "session end: control connection lost"),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+impl Session {
+    async fn run(&mut self) -> io::Result<()> {
+        let greeting = self.shared.config.greeting.clone();
+        self.ctl.reply(code::READY, greeting).await?;
+        while !self.quit {
+            let line = match self.pending.pop_front() {
+                Some(l) => Ok(l),
+                None => match tokio::time::timeout(self.shared.config.idle_timeout, self.ctl.read_line()).await {
+                    Err(_) => {
+                        self.ctl
+                            .reply(code::NOT_AVAILABLE, "Idle timeout; closing control connection.")
+                            .await?;
+                        return Ok(());
+                    }
+                    Ok(Ok(None)) => return Ok(()),
+                    Ok(Ok(Some(line))) => line,
+                    Ok(Err(e)) => return Err(e),
+                },
+            };
+            match line {
+                Ok(line) => self.handle_line(&line).await?,
+                Err(e) => self.ctl.reply(code::SYNTAX_ERROR, format!("{e}.")).await?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_line(&mut self, line: &[u8]) -> io::Result<()> {
+        match Command::parse(line) {
+            Ok(cmd) => {
+                tracing::debug!(?cmd, "command");
+                self.dispatch(cmd).await
+            }
+            Err(e) => {
+                let text = match &e {
+                    ferry_proto::ParseError::BadVerb => "Syntax error, command unrecognized.".to_owned(),
+                    other => format!("Syntax error in parameters: {other}."),
+                };
+                self.ctl.reply(e.code(), text).await
+            }
+        }
+    }
+
+    /// The account, if logged in.
+    pub(crate) fn account(&self) -> Option<&Account> {
+        match &self.phase {
+            Phase::LoggedIn(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// Resolve a client path against the working directory, or reply 553
+    /// and return `None`.
+    pub(crate) async fn resolve(&mut self, input: &str) -> io::Result<Option<VirtualPath>> {
+        match self.cwd.resolve(input) {
+            Some(p) => Ok(Some(p)),
+            None => {
+                self.ctl.reply(code::BAD_FILE_NAME, "File name not allowed.").await?;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn dispatch(&mut self, cmd: Command) -> io::Result<()> {
+        // RNTO must come straight after RNFR (RFC 959 §4.1.3).
+        let rename_from = self.rename_from.take();
+        let public = matches!(
+            cmd,
+            Command::User(_)
+                | Command::Pass(_)
+                | Command::Quit
+                | Command::Noop
+                | Command::Syst
+                | Command::Feat
+                | Command::Help(_)
+                | Command::Host(_)
+                | Command::Opts(_)
+                | Command::Abor
+                | Command::Rein
+                | Command::Stat(None)
+                | Command::Unknown { .. }
+        );
+        if !public && self.account().is_none() {
+            return self.ctl.reply(code::NOT_LOGGED_IN, "Please log in with USER and PASS first.").await;
+        }
+        match cmd {
+            Command::User(u) => self.user(u).await,
+            Command::Pass(p) => self.pass(p).await,
+            Command::Acct(_) => self.ctl.reply(code::SUPERFLUOUS, "ACCT not needed on this server.").await,
+            Command::Rein => self.rein().await,
+            Command::Quit => self.quit_cmd().await,
+            Command::Host(h) => self.host(h).await,
+            Command::Pwd => self.pwd().await,
+            Command::Cwd(p) => self.cwd_cmd(&p).await,
+            Command::Cdup => self.cwd_cmd("..").await,
+            Command::Mkd(p) => self.mkd(&p).await,
+            Command::Rmd(p) => self.rmd(&p).await,
+            Command::Dele(p) => self.dele(&p).await,
+            Command::Rnfr(p) => self.rnfr(&p).await,
+            Command::Rnto(p) => self.rnto(rename_from, &p).await,
+            Command::Size(p) => self.size(&p).await,
+            Command::Mdtm(p) => self.mdtm(&p).await,
+            Command::Mfmt { time, path } => self.mfmt(time, &path).await,
+            Command::Type(t) => self.type_cmd(t).await,
+            Command::Mode(m) => self.mode(m).await,
+            Command::Stru(s) => self.stru(s).await,
+            Command::Pasv => self.pasv().await,
+            Command::Epsv(a) => self.epsv(a).await,
+            Command::Port(a) => self.port(SocketAddr::V4(a), false).await,
+            Command::Eprt(a) => self.port(a, true).await,
+            Command::Rest(n) => self.rest_cmd(n).await,
+            Command::Allo(_) => self.ctl.reply(code::SUPERFLUOUS, "No storage allocation necessary.").await,
+            Command::Retr(p) => self.retr(&p).await,
+            Command::Stor(p) => self.stor(&p, false).await,
+            Command::Appe(p) => self.stor(&p, true).await,
+            Command::Stou(hint) => self.stou(hint).await,
+            Command::Abor => self.abor_idle().await,
+            Command::List(a) => self.list(a, ListKind::Long).await,
+            Command::Nlst(a) => self.list(a, ListKind::Names).await,
+            Command::Mlsd(a) => self.list(a, ListKind::Facts).await,
+            Command::Mlst(a) => self.mlst(a).await,
+            Command::Syst => self.ctl.reply(code::SYSTEM_TYPE, "UNIX Type: L8").await,
+            Command::Stat(a) => self.stat(a).await,
+            Command::Help(a) => self.help(a).await,
+            Command::Noop => self.ctl.reply(code::OK, "NOOP ok.").await,
+            Command::Feat => self.feat().await,
+            Command::Opts(o) => self.opts(o).await,
+            Command::Site(a) => self.site(&a).await,
+            Command::Hash(p) => self.hash(&p).await,
+            Command::Rang { start, end } => self.rang_cmd(start, end).await,
+            Command::Checksum { algo, path, start, end } => self.checksum(algo, &path, start, end).await,
+            Command::Unknown { verb, .. } => {
+                if self.account().is_none() && !is_known_elsewhere(&verb) {
+                    self.ctl.reply(code::NOT_LOGGED_IN, "Please log in with USER and PASS first.").await
+                } else {
+                    self.ctl.reply(code::NOT_IMPLEMENTED, format!("{verb} not implemented.")).await
+                }
+            }
+        }
+    }
+
+    /// The transfer type as text for `150` replies.
+    pub(crate) fn mode_name(&self) -> &'static str {
+        if self.ascii { "ASCII" } else { "BINARY" }
+    }
+}
+
+/// Verbs of other FTP extensions that clients probe before logging in
+/// (AUTH for TLS); answering 502 lets them carry on.
+fn is_known_elsewhere(verb: &str) -> bool {
+    matches!(verb, "AUTH" | "PBSZ" | "PROT" | "CCC" | "LANG" | "CLNT" | "ADAT")
+}
+
+/// Which listing a data transfer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListKind {
+    /// `LIST`: `ls -l` lines.
+    Long,
+    /// `NLST`: names only.
+    Names,
+    /// `MLSD`: RFC 3659 fact lines.
+    Facts,
+}

@@ -1,0 +1,230 @@
+//! Moving file bytes between storage and a data connection.
+//!
+//! Disk I/O is blocking, so each direction runs a small pipeline: a blocking
+//! thread reads (or writes) 256 KiB chunks while the async side writes (or
+//! reads) the socket, with a few chunks in flight and buffers recycled.
+//! Dropping the future — which is how `ABOR` stops a transfer — closes the
+//! channel, and the blocking side stops at its next chunk; an unfinished
+//! upload is then aborted, which never damages an existing file.
+
+use std::io::{self, Read};
+use std::time::Duration;
+
+use ferry_proto::ascii::{FromWire, ToWire};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use crate::storage::{PartialOutcome, ReadHandle, StorageError, Upload};
+
+const CHUNK: usize = 256 * 1024;
+const IN_FLIGHT: usize = 4;
+
+/// How a transfer ended, when it did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TransferError {
+    /// The data connection failed or stalled: reply 426.
+    #[error("Connection closed; transfer aborted ({0}).")]
+    Data(io::Error),
+    /// Reading or writing the file failed: reply with the storage code.
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+}
+
+async fn timed<T>(limit: Duration, fut: impl Future<Output = io::Result<T>>) -> io::Result<T> {
+    tokio::time::timeout(limit, fut)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "data connection stalled"))?
+}
+
+/// Send `reader` (at most `limit` bytes of it) over `sock`, converting line
+/// ends when `ascii`. Returns the bytes sent on the wire.
+pub(crate) async fn send_file(
+    reader: ReadHandle,
+    limit: Option<u64>,
+    ascii: bool,
+    mut sock: TcpStream,
+    stall: Duration,
+) -> (u64, Result<(), TransferError>) {
+    let (tx, mut rx) = mpsc::channel::<Result<Vec<u8>, io::Error>>(IN_FLIGHT);
+    let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    tokio::task::spawn_blocking(move || read_loop(reader, limit, ascii, tx, recycle_rx));
+    let mut sent = 0u64;
+    while let Some(chunk) = rx.recv().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => return (sent, Err(TransferError::Storage(e.into()))),
+        };
+        if let Err(e) = timed(stall, sock.write_all(&chunk)).await {
+            return (sent, Err(TransferError::Data(e)));
+        }
+        sent += chunk.len() as u64;
+        let _ = recycle_tx.send(chunk);
+    }
+    match timed(stall, sock.shutdown()).await {
+        Ok(()) => (sent, Ok(())),
+        Err(e) => (sent, Err(TransferError::Data(e))),
+    }
+}
+
+fn read_loop(
+    mut reader: ReadHandle,
+    mut limit: Option<u64>,
+    ascii: bool,
+    tx: mpsc::Sender<Result<Vec<u8>, io::Error>>,
+    recycle: std::sync::mpsc::Receiver<Vec<u8>>,
+) {
+    let mut conv = ToWire::default();
+    let mut raw = if ascii { vec![0; CHUNK] } else { Vec::new() };
+    loop {
+        let want = limit.map_or(CHUNK, |l| l.min(CHUNK as u64) as usize);
+        if want == 0 {
+            return;
+        }
+        let mut buf = recycle.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK + CHUNK / 8));
+        let result = if ascii {
+            buf.clear();
+            read_some(&mut reader, &mut raw[..want]).map(|n| {
+                conv.convert(&raw[..n], &mut buf);
+                n
+            })
+        } else {
+            buf.resize(want, 0);
+            read_some(&mut reader, &mut buf[..want]).map(|n| {
+                buf.truncate(n);
+                n
+            })
+        };
+        match result {
+            Ok(0) => return,
+            Ok(n) => {
+                if let Some(l) = &mut limit {
+                    *l -= n as u64;
+                }
+                if tx.blocking_send(Ok(buf)).is_err() {
+                    return; // aborted
+                }
+            }
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        }
+    }
+}
+
+fn read_some(r: &mut ReadHandle, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match r.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+enum ToDisk {
+    Chunk(Vec<u8>),
+    Finish,
+}
+
+/// Receive the data connection into `upload` until the client closes it,
+/// then commit. Returns the bytes received on the wire.
+pub(crate) async fn receive_file(
+    upload: Box<dyn Upload>,
+    ascii: bool,
+    mut sock: TcpStream,
+    stall: Duration,
+) -> (u64, Result<(), TransferError>) {
+    let (tx, rx) = mpsc::channel::<ToDisk>(IN_FLIGHT);
+    let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let writer = tokio::task::spawn_blocking(move || write_loop(upload, ascii, rx, recycle_tx));
+    let mut received = 0u64;
+    let mut data_error = None;
+    loop {
+        let mut buf = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+        buf.resize(CHUNK, 0);
+        match timed(stall, sock.read(&mut buf)).await {
+            Ok(0) => {
+                let _ = tx.send(ToDisk::Finish).await;
+                break;
+            }
+            Ok(n) => {
+                buf.truncate(n);
+                received += n as u64;
+                // A closed channel means the writer failed; its error wins.
+                if tx.send(ToDisk::Chunk(buf)).await.is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                data_error = Some(e);
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let written = writer.await.unwrap_or_else(|e| Err(StorageError::Io(io::Error::other(e))));
+    match (written, data_error) {
+        (Err(e), _) => (received, Err(TransferError::Storage(e))),
+        (Ok(_), Some(e)) => (received, Err(TransferError::Data(e))),
+        (Ok(_), None) => (received, Ok(())),
+    }
+}
+
+/// `Ok(Some(outcome))` when the upload was aborted because the sender went
+/// away without `Finish`.
+fn write_loop(
+    mut upload: Box<dyn Upload>,
+    ascii: bool,
+    mut rx: mpsc::Receiver<ToDisk>,
+    recycle: std::sync::mpsc::Sender<Vec<u8>>,
+) -> Result<Option<PartialOutcome>, StorageError> {
+    let mut conv = FromWire::default();
+    let mut converted = Vec::new();
+    loop {
+        match rx.blocking_recv() {
+            Some(ToDisk::Chunk(buf)) => {
+                let result = if ascii {
+                    converted.clear();
+                    conv.convert(&buf, &mut converted);
+                    upload.write_all(&converted)
+                } else {
+                    upload.write_all(&buf)
+                };
+                let _ = recycle.send(buf);
+                if let Err(e) = result {
+                    let outcome = upload.abort();
+                    tracing::info!(?outcome, "upload failed while writing");
+                    return Err(e.into());
+                }
+            }
+            Some(ToDisk::Finish) => {
+                if ascii {
+                    converted.clear();
+                    conv.finish(&mut converted);
+                    if let Err(e) = upload.write_all(&converted) {
+                        upload.abort();
+                        return Err(e.into());
+                    }
+                }
+                return upload.commit().map(|()| None);
+            }
+            None => {
+                let outcome = upload.abort();
+                tracing::info!(?outcome, "upload interrupted");
+                return Ok(Some(outcome));
+            }
+        }
+    }
+}
+
+/// Send an in-memory listing over the data connection.
+pub(crate) async fn send_bytes(bytes: Vec<u8>, mut sock: TcpStream, stall: Duration) -> (u64, Result<(), TransferError>) {
+    let len = bytes.len() as u64;
+    let r = async {
+        timed(stall, sock.write_all(&bytes)).await?;
+        timed(stall, sock.shutdown()).await
+    }
+    .await;
+    (len, r.map_err(TransferError::Data))
+}

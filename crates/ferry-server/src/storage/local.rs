@@ -1,0 +1,361 @@
+//! Files in a folder on the local disk, with the user confined beneath it.
+//!
+//! Confinement is not a string check: every call goes through a
+//! [`cap_std::fs::Dir`] handle on the root, which resolves each path
+//! component with `openat`-style calls (`openat2(RESOLVE_BENEATH)` where the
+//! kernel has it) and refuses any `..`, absolute path or symlink that would
+//! lead outside — including one swapped in after an earlier check.
+//!
+//! Uploads follow the "write beside, then rename" rule: `STOR` writes to a
+//! hidden temporary file in the target's folder and renames it over the
+//! target only after the last byte is on disk, so a failed upload never
+//! destroys an existing file.
+
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use cap_std::ambient_authority;
+use cap_std::fs::{Dir, MetadataExt, OpenOptions, Permissions, PermissionsExt};
+use ferry_proto::VirtualPath;
+use ferry_proto::listing::Kind;
+
+use super::{FileInfo, PartialOutcome, ReadHandle, Storage, StorageError, Upload, WriteMode};
+
+/// Prefix of temporary upload files; they are hidden from listings.
+pub const TEMP_PREFIX: &str = ".~ferry-";
+
+/// A [`Storage`] rooted at a folder.
+#[derive(Debug)]
+pub struct LocalStorage {
+    root: Dir,
+}
+
+impl LocalStorage {
+    /// Open `root` (which must exist and be a folder).
+    pub fn open(root: &Path) -> io::Result<LocalStorage> {
+        Ok(LocalStorage {
+            root: Dir::open_ambient_dir(root, ambient_authority())?,
+        })
+    }
+
+    fn rel(path: &VirtualPath) -> &Path {
+        match path.relative() {
+            "" => Path::new("."),
+            r => Path::new(r),
+        }
+    }
+
+    fn info(&self, path: &VirtualPath) -> Result<FileInfo, StorageError> {
+        let rel = Self::rel(path);
+        let name = path.file_name().unwrap_or("/").to_owned();
+        match self.root.metadata(rel) {
+            Ok(m) => Ok(to_info(name, &m, None)),
+            Err(e) => {
+                // A symlink whose target is missing or outside the root: show
+                // the link itself, never what it points to.
+                let m = self.root.symlink_metadata(rel).map_err(|_| StorageError::from(e))?;
+                let target = self.root.read_link_contents(rel).ok().map(|t| t.to_string_lossy().into_owned());
+                Ok(to_info(name, &m, target))
+            }
+        }
+    }
+}
+
+fn to_info(name: String, m: &cap_std::fs::Metadata, link_target: Option<String>) -> FileInfo {
+    let ft = m.file_type();
+    let kind = if ft.is_dir() {
+        Kind::Dir
+    } else if ft.is_file() {
+        Kind::File
+    } else if ft.is_symlink() {
+        Kind::Symlink
+    } else {
+        Kind::Other
+    };
+    FileInfo {
+        name,
+        kind,
+        size: m.len(),
+        modified: m.modified().ok().map(|t| t.into_std()),
+        mode: m.mode() & 0o7777,
+        unique: Some((m.dev(), m.ino())),
+        link_target,
+    }
+}
+
+/// Distinguishes temporary files made by concurrent uploads.
+static UPLOAD_SEQ: AtomicU64 = AtomicU64::new(0);
+
+fn temp_name() -> String {
+    let n = UPLOAD_SEQ.fetch_add(1, Ordering::Relaxed);
+    format!("{TEMP_PREFIX}{}-{n}.part", std::process::id())
+}
+
+impl Storage for LocalStorage {
+    fn metadata(&self, path: &VirtualPath) -> Result<FileInfo, StorageError> {
+        self.info(path)
+    }
+
+    fn list(&self, dir: &VirtualPath) -> Result<Vec<FileInfo>, StorageError> {
+        let rel = Self::rel(dir);
+        if !self.root.metadata(rel)?.is_dir() {
+            return Err(StorageError::NotDirectory);
+        }
+        let mut out = Vec::new();
+        for entry in self.root.read_dir(rel)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(TEMP_PREFIX) {
+                continue;
+            }
+            let Some(child) = dir.join(&name) else { continue };
+            // An entry that vanished between readdir and stat is skipped.
+            if let Ok(info) = self.info(&child) {
+                out.push(info);
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    fn open_read(&self, path: &VirtualPath, offset: u64) -> Result<ReadHandle, StorageError> {
+        let file = self.root.open(Self::rel(path))?.into_std();
+        let meta = file.metadata()?;
+        if meta.is_dir() {
+            return Err(StorageError::IsDirectory);
+        }
+        let mut file = file;
+        if offset > 0 {
+            file.seek(SeekFrom::Start(offset))?;
+        }
+        Ok(Box::new(file) as Box<dyn Read + Send>)
+    }
+
+    fn open_write(&self, path: &VirtualPath, mode: WriteMode) -> Result<Box<dyn Upload>, StorageError> {
+        let rel = Self::rel(path);
+        let name = path.file_name().ok_or(StorageError::IsDirectory)?;
+        if name.starts_with(TEMP_PREFIX) {
+            return Err(StorageError::InvalidName);
+        }
+        let parent = self.root.open_dir(Self::rel(&path.parent()))?;
+        match mode {
+            WriteMode::Replace => {
+                let existed = match parent.symlink_metadata(name) {
+                    Ok(m) if m.is_dir() => return Err(StorageError::IsDirectory),
+                    Ok(_) => true,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+                    Err(e) => return Err(e.into()),
+                };
+                let temp = temp_name();
+                let file = parent.open_with(&temp, OpenOptions::new().write(true).create_new(true))?.into_std();
+                Ok(Box::new(AtomicUpload {
+                    parent,
+                    temp,
+                    target: name.to_owned(),
+                    file: Some(file),
+                    existed,
+                }))
+            }
+            WriteMode::At(offset) => {
+                let mut file = self.root.open_with(rel, OpenOptions::new().write(true).create(true))?.into_std();
+                if file.metadata()?.is_dir() {
+                    return Err(StorageError::IsDirectory);
+                }
+                // Bytes past the restart point belong to the old attempt.
+                file.set_len(offset)?;
+                file.seek(SeekFrom::Start(offset))?;
+                Ok(Box::new(InPlaceUpload { file }))
+            }
+            WriteMode::Append => {
+                let file = self.root.open_with(rel, OpenOptions::new().append(true).create(true))?.into_std();
+                if file.metadata()?.is_dir() {
+                    return Err(StorageError::IsDirectory);
+                }
+                Ok(Box::new(InPlaceUpload { file }))
+            }
+        }
+    }
+
+    fn create_unique(&self, dir: &VirtualPath, hint: &str) -> Result<(VirtualPath, Box<dyn Upload>), StorageError> {
+        let parent = self.root.open_dir(Self::rel(dir))?;
+        let hint = if hint.is_empty() || hint.contains('/') || hint.starts_with('.') {
+            "ferry.upload"
+        } else {
+            hint
+        };
+        for n in 0..10_000u32 {
+            let name = if n == 0 { hint.to_owned() } else { format!("{hint}.{n}") };
+            match parent.open_with(&name, OpenOptions::new().write(true).create_new(true)) {
+                Ok(f) => {
+                    let path = dir.join(&name).ok_or(StorageError::InvalidName)?;
+                    return Ok((
+                        path,
+                        Box::new(UniqueUpload {
+                            parent,
+                            name,
+                            file: Some(f.into_std()),
+                        }),
+                    ));
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StorageError::AlreadyExists)
+    }
+
+    fn mkdir(&self, path: &VirtualPath) -> Result<(), StorageError> {
+        if path.file_name().is_some_and(|n| n.starts_with(TEMP_PREFIX)) {
+            return Err(StorageError::InvalidName);
+        }
+        Ok(self.root.create_dir(Self::rel(path))?)
+    }
+
+    fn rmdir(&self, path: &VirtualPath) -> Result<(), StorageError> {
+        if path.is_root() {
+            return Err(StorageError::PermissionDenied);
+        }
+        Ok(self.root.remove_dir(Self::rel(path))?)
+    }
+
+    fn remove_file(&self, path: &VirtualPath) -> Result<(), StorageError> {
+        if self.root.symlink_metadata(Self::rel(path))?.is_dir() {
+            return Err(StorageError::IsDirectory);
+        }
+        Ok(self.root.remove_file(Self::rel(path))?)
+    }
+
+    fn rename(&self, from: &VirtualPath, to: &VirtualPath) -> Result<(), StorageError> {
+        if from.is_root() || to.is_root() {
+            return Err(StorageError::PermissionDenied);
+        }
+        if to.file_name().is_some_and(|n| n.starts_with(TEMP_PREFIX)) {
+            return Err(StorageError::InvalidName);
+        }
+        Ok(self.root.rename(Self::rel(from), &self.root, Self::rel(to))?)
+    }
+
+    fn set_modified(&self, path: &VirtualPath, time: SystemTime) -> Result<(), StorageError> {
+        let rel = Self::rel(path);
+        // futimens needs ownership, not write access, so a read-only handle works.
+        let file = if self.root.metadata(rel)?.is_dir() {
+            self.root.open_dir(rel)?.into_std_file()
+        } else {
+            self.root.open(rel)?.into_std()
+        };
+        file.set_times(std::fs::FileTimes::new().set_modified(time))?;
+        Ok(())
+    }
+
+    fn set_mode(&self, path: &VirtualPath, mode: u32) -> Result<(), StorageError> {
+        Ok(self.root.set_permissions(Self::rel(path), Permissions::from_mode(mode & 0o7777))?)
+    }
+}
+
+/// `STOR`: a hidden temporary file renamed over the target on commit.
+struct AtomicUpload {
+    parent: Dir,
+    temp: String,
+    target: String,
+    file: Option<std::fs::File>,
+    /// Whether the target existed when the upload began.
+    existed: bool,
+}
+
+impl Write for AtomicUpload {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.as_mut().expect("open until commit/abort").write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Upload for AtomicUpload {
+    fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
+        let file = self.file.take().expect("open until commit");
+        let result = file
+            .sync_all()
+            .and_then(|()| self.parent.rename(&self.temp, &self.parent, &self.target));
+        if let Err(e) = result {
+            let _ = self.parent.remove_file(&self.temp);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    fn abort(mut self: Box<Self>) -> PartialOutcome {
+        let file = self.file.take();
+        let got_bytes = file.as_ref().and_then(|f| f.metadata().ok()).is_some_and(|m| m.len() > 0);
+        drop(file);
+        // A brand-new file keeps what arrived so that the client can resume
+        // (REST+STOR or APPE); an existing file is never replaced by a part.
+        if !self.existed && got_bytes && self.parent.rename(&self.temp, &self.parent, &self.target).is_ok() {
+            return PartialOutcome::KeptForResume;
+        }
+        let _ = self.parent.remove_file(&self.temp);
+        PartialOutcome::Discarded
+    }
+}
+
+impl Drop for AtomicUpload {
+    fn drop(&mut self) {
+        // Dropped without commit or abort (a panic): leave no litter.
+        if self.file.take().is_some() {
+            let _ = self.parent.remove_file(&self.temp);
+        }
+    }
+}
+
+/// `REST`+`STOR` and `APPE`: written in place, as their meaning requires.
+struct InPlaceUpload {
+    file: std::fs::File,
+}
+
+impl Write for InPlaceUpload {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Upload for InPlaceUpload {
+    fn commit(self: Box<Self>) -> Result<(), StorageError> {
+        Ok(self.file.sync_all()?)
+    }
+    fn abort(self: Box<Self>) -> PartialOutcome {
+        let _ = self.file.sync_all();
+        PartialOutcome::InPlace
+    }
+}
+
+/// `STOU`: the unique name was created exclusively; no rename needed.
+struct UniqueUpload {
+    parent: Dir,
+    name: String,
+    file: Option<std::fs::File>,
+}
+
+impl Write for UniqueUpload {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.as_mut().expect("open until commit/abort").write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Upload for UniqueUpload {
+    fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
+        Ok(self.file.take().expect("open until commit").sync_all()?)
+    }
+    fn abort(mut self: Box<Self>) -> PartialOutcome {
+        self.file.take();
+        let _ = self.parent.remove_file(&self.name);
+        PartialOutcome::Discarded
+    }
+}

@@ -1,0 +1,184 @@
+//! Where files live. Sessions talk to a [`Storage`]; [`local::LocalStorage`]
+//! keeps files in a folder on disk.
+//!
+//! The trait is synchronous on purpose: file systems are blocking, and the
+//! session calls it through `spawn_blocking`, so one slow disk never stalls
+//! the async workers that serve other sessions.
+
+use std::io::{Read, Write};
+use std::time::SystemTime;
+
+use ferry_proto::VirtualPath;
+use ferry_proto::listing::{Entry, Kind};
+use ferry_proto::reply::code;
+
+pub mod local;
+
+/// A file opened for reading.
+pub type ReadHandle = Box<dyn Read + Send>;
+
+/// How an upload meets an existing file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// `STOR`: replace the file atomically when the upload completes.
+    Replace,
+    /// `STOR` after `REST n`: keep the first `n` bytes, write from there.
+    At(u64),
+    /// `APPE`: add to the end.
+    Append,
+}
+
+/// A file being uploaded. Bytes go in through `Write`; nothing is final
+/// until [`Upload::commit`].
+pub trait Upload: Write + Send {
+    /// Make the upload visible under its name (flush, `fsync`, rename).
+    fn commit(self: Box<Self>) -> Result<(), StorageError>;
+    /// The transfer failed or was aborted: never damage what was there
+    /// before. Returns what became of the partial data, for the log.
+    fn abort(self: Box<Self>) -> PartialOutcome;
+}
+
+/// What happened to the bytes of an upload that did not complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartialOutcome {
+    /// Discarded; any earlier file is untouched.
+    Discarded,
+    /// Kept under the target name (it did not exist before), so the client
+    /// can resume with `REST`+`STOR` or `APPE`.
+    KeptForResume,
+    /// Written in place (`REST`/`APPE`): the file holds what arrived.
+    InPlace,
+}
+
+/// Facts about one file or folder.
+#[derive(Debug, Clone)]
+pub struct FileInfo {
+    /// The file name (last component).
+    pub name: String,
+    /// File, folder, link.
+    pub kind: Kind,
+    /// Bytes.
+    pub size: u64,
+    /// Last change of contents.
+    pub modified: Option<SystemTime>,
+    /// Unix mode bits.
+    pub mode: u32,
+    /// (device, inode): a stable identity for the `unique` fact.
+    pub unique: Option<(u64, u64)>,
+    /// Target of a symlink, when the entry is one.
+    pub link_target: Option<String>,
+}
+
+impl FileInfo {
+    /// The listing entry for this file.
+    pub fn to_entry(&self, perm: &str) -> Entry {
+        Entry {
+            name: self.name.clone(),
+            kind: self.kind,
+            size: self.size,
+            modified: self.modified,
+            mode: Some(self.mode),
+            perm: Some(perm.to_owned()),
+            unique: self.unique.map(|(d, i)| format!("{d:x}g{i:x}")),
+            link_target: self.link_target.clone(),
+        }
+    }
+}
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// No such file or folder.
+    #[error("No such file or directory")]
+    NotFound,
+    /// The OS refused, or the path would leave the user's root.
+    #[error("Permission denied")]
+    PermissionDenied,
+    /// The target exists already.
+    #[error("File exists")]
+    AlreadyExists,
+    /// A folder that should be empty is not.
+    #[error("Directory not empty")]
+    NotEmpty,
+    /// A folder where a file was needed.
+    #[error("Is a directory")]
+    IsDirectory,
+    /// A file where a folder was needed.
+    #[error("Not a directory")]
+    NotDirectory,
+    /// The disk is full.
+    #[error("No space left on device")]
+    NoSpace,
+    /// The user's quota is used up.
+    #[error("Disk quota exceeded")]
+    QuotaExceeded,
+    /// The name is not allowed.
+    #[error("File name not allowed")]
+    InvalidName,
+    /// Anything else, with the OS's words.
+    #[error("{0}")]
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for StorageError {
+    fn from(e: std::io::Error) -> Self {
+        use std::io::ErrorKind as K;
+        match e.kind() {
+            K::NotFound => StorageError::NotFound,
+            K::PermissionDenied | K::ReadOnlyFilesystem => StorageError::PermissionDenied,
+            K::AlreadyExists => StorageError::AlreadyExists,
+            K::DirectoryNotEmpty => StorageError::NotEmpty,
+            K::IsADirectory => StorageError::IsDirectory,
+            K::NotADirectory => StorageError::NotDirectory,
+            K::StorageFull => StorageError::NoSpace,
+            K::QuotaExceeded => StorageError::QuotaExceeded,
+            K::InvalidFilename | K::InvalidInput => StorageError::InvalidName,
+            _ => match e.raw_os_error() {
+                // ELOOP: a symlink loop, or a link the resolver will not follow.
+                Some(40) => StorageError::PermissionDenied,
+                _ => StorageError::Io(e),
+            },
+        }
+    }
+}
+
+impl StorageError {
+    /// The reply code for this failure (RFC 959 §4.2, RFC 3659).
+    pub fn code(&self) -> u16 {
+        match self {
+            StorageError::NoSpace => code::INSUFFICIENT_STORAGE,
+            StorageError::QuotaExceeded => code::EXCEEDED_STORAGE,
+            StorageError::InvalidName => code::BAD_FILE_NAME,
+            StorageError::Io(_) => code::LOCAL_ERROR,
+            _ => code::FILE_UNAVAILABLE,
+        }
+    }
+}
+
+/// A file tree that sessions read and write. All paths are virtual and
+/// already normalised; implementations must still refuse anything that
+/// would resolve outside their root.
+pub trait Storage: Send + Sync + 'static {
+    /// Facts about a path (following symlinks that stay inside the root).
+    fn metadata(&self, path: &VirtualPath) -> Result<FileInfo, StorageError>;
+    /// The entries of a folder, without `.` and `..`.
+    fn list(&self, dir: &VirtualPath) -> Result<Vec<FileInfo>, StorageError>;
+    /// Open a file for reading, positioned at `offset`.
+    fn open_read(&self, path: &VirtualPath, offset: u64) -> Result<ReadHandle, StorageError>;
+    /// Start an upload.
+    fn open_write(&self, path: &VirtualPath, mode: WriteMode) -> Result<Box<dyn Upload>, StorageError>;
+    /// Start an upload under a new, unused name in `dir` (`STOU`).
+    fn create_unique(&self, dir: &VirtualPath, hint: &str) -> Result<(VirtualPath, Box<dyn Upload>), StorageError>;
+    /// Create a folder.
+    fn mkdir(&self, path: &VirtualPath) -> Result<(), StorageError>;
+    /// Remove an empty folder.
+    fn rmdir(&self, path: &VirtualPath) -> Result<(), StorageError>;
+    /// Remove a file.
+    fn remove_file(&self, path: &VirtualPath) -> Result<(), StorageError>;
+    /// Rename or move; replaces an existing file at `to`.
+    fn rename(&self, from: &VirtualPath, to: &VirtualPath) -> Result<(), StorageError>;
+    /// Set the modification time (`MFMT`).
+    fn set_modified(&self, path: &VirtualPath, time: SystemTime) -> Result<(), StorageError>;
+    /// Set Unix permission bits (`SITE CHMOD`).
+    fn set_mode(&self, path: &VirtualPath, mode: u32) -> Result<(), StorageError>;
+}
