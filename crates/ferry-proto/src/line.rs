@@ -137,6 +137,11 @@ impl LineDecoder {
         self.ready.pop_front()
     }
 
+    /// True when a complete line (or a too-long error) is waiting.
+    pub fn has_line(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
     /// True when no partial line and no unread line is held.
     ///
     /// Before a TLS upgrade the server checks this: bytes sent after

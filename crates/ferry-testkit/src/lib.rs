@@ -1,1 +1,306 @@
+//! Test support for Ferry: start `ferryd` in-process on a loopback port
+//! chosen by the OS, with a temporary root folder and known accounts, and
+//! drive it over a raw control connection.
+//!
+//! Everything here is synchronous from the test's point of view (the server
+//! runs on its own thread and runtime), so tests can freely mix raw socket
+//! checks with real client programs such as curl.
 
+use std::io::{BufRead, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_proto::{Reply, ReplyParser};
+use ferry_server::auth::users_file::UsersFile;
+use ferry_server::storage::local::LocalStorage;
+use ferry_server::{Config, Server};
+
+/// The hashed test account.
+pub const USER: &str = "alice";
+/// Its password.
+pub const PASSWORD: &str = "wonderland";
+/// An account stored in plain text, as in the seed's users.txt.
+pub const PLAIN_USER: &str = "bob";
+/// Its password.
+pub const PLAIN_PASSWORD: &str = "builder";
+
+/// How long any single step of a test may wait before failing.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running in-process server. Dropping it stops the server.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    root: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Start with default settings on 127.0.0.1.
+    pub fn start() -> TestServer {
+        Self::start_with(|_| {})
+    }
+
+    /// Start after letting `adjust` change the configuration.
+    pub fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_on("127.0.0.1:0".parse().unwrap(), adjust)
+    }
+
+    /// Start on a given address (port 0 for any), e.g. `[::1]:0`.
+    pub fn start_on(bind: SocketAddr, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let root = tempfile::tempdir().expect("temp dir");
+        let files = root.path().join("files");
+        std::fs::create_dir(&files).unwrap();
+        let mut config = Config {
+            root: files.clone(),
+            data_timeout: Duration::from_secs(10),
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let hashed = ferry_server::auth::hash::hash_password(PASSWORD);
+        let users = UsersFile::parse(
+            &format!("# test accounts\n{USER}:{hashed}\n{PLAIN_USER}:{PLAIN_PASSWORD}\n"),
+            Path::new("users.txt"),
+        )
+        .unwrap();
+        let storage = LocalStorage::open(&files).unwrap();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                let server = Server::new(config, Arc::new(storage), Arc::new(users));
+                server
+                    .run(vec![listener], async {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+            rt.shutdown_timeout(Duration::from_secs(1));
+        });
+        let addr = addr_rx.recv_timeout(STEP_TIMEOUT).expect("server did not start");
+        TestServer {
+            addr,
+            root,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// The served folder on disk.
+    pub fn root(&self) -> PathBuf {
+        self.root.path().join("files")
+    }
+
+    /// A scratch folder outside the served root (for client-side files).
+    pub fn scratch(&self) -> PathBuf {
+        let p = self.root.path().join("scratch");
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// An `ftp://` URL with the hashed account's credentials.
+    pub fn url(&self, path: &str) -> String {
+        format!("ftp://{USER}:{PASSWORD}@{}/{}", self.addr, path.trim_start_matches('/'))
+    }
+
+    /// A logged-in control connection.
+    pub fn login(&self) -> Control {
+        let mut c = Control::connect(self.addr);
+        c.login(USER, PASSWORD);
+        c
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A raw control connection for protocol-level tests.
+pub struct Control {
+    stream: TcpStream,
+    parser: ReplyParser,
+    /// The greeting.
+    pub greeting: Reply,
+}
+
+impl Control {
+    /// Connect and read the greeting.
+    pub fn connect(addr: SocketAddr) -> Control {
+        let stream = TcpStream::connect_timeout(&addr, STEP_TIMEOUT).expect("connect");
+        stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        let mut c = Control {
+            stream,
+            parser: ReplyParser::new(),
+            greeting: Reply::new(0, ""),
+        };
+        c.greeting = c.read_reply();
+        c
+    }
+
+    /// Send raw bytes.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("send");
+    }
+
+    /// Send one command line (CRLF added).
+    pub fn send(&mut self, line: &str) {
+        self.send_raw(format!("{line}\r\n").as_bytes());
+    }
+
+    /// Read the next reply.
+    pub fn read_reply(&mut self) -> Reply {
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(r) = self.parser.next_reply() {
+                return r.expect("well-formed reply");
+            }
+            let n = self.stream.read(&mut buf).expect("reply before timeout");
+            assert!(n > 0, "server closed the control connection");
+            self.parser.feed(&buf[..n]);
+        }
+    }
+
+    /// True if the server closed the connection (after draining replies).
+    pub fn is_closed(&mut self) -> bool {
+        let mut buf = [0u8; 512];
+        loop {
+            match self.stream.read(&mut buf) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Send a command and return its reply.
+    pub fn cmd(&mut self, line: &str) -> Reply {
+        self.send(line);
+        self.read_reply()
+    }
+
+    /// Send a command and assert the reply code.
+    #[track_caller]
+    pub fn expect(&mut self, line: &str, code: u16) -> Reply {
+        let r = self.cmd(line);
+        assert_eq!(r.code, code, "{line:?} got {r:?}");
+        r
+    }
+
+    /// Log in.
+    #[track_caller]
+    pub fn login(&mut self, user: &str, password: &str) {
+        self.expect(&format!("USER {user}"), 331);
+        self.expect(&format!("PASS {password}"), 230);
+    }
+
+    /// Open a passive data connection with EPSV.
+    #[track_caller]
+    pub fn epsv(&mut self) -> TcpStream {
+        let r = self.expect("EPSV", 229);
+        let port = ferry_proto::addr::parse_epsv_reply(&r.text()).expect("EPSV port");
+        let addr = SocketAddr::new(self.stream.peer_addr().unwrap().ip(), port);
+        let s = TcpStream::connect_timeout(&addr, STEP_TIMEOUT).expect("data connect");
+        s.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
+        s
+    }
+
+    /// Run a command that sends data to us (RETR, LIST, ...): returns the
+    /// bytes and the final reply. Asserts the preliminary 150.
+    #[track_caller]
+    pub fn download(&mut self, line: &str) -> (Vec<u8>, Reply) {
+        let mut data = self.epsv();
+        self.expect(line, 150);
+        let mut bytes = Vec::new();
+        data.read_to_end(&mut bytes).expect("data");
+        (bytes, self.read_reply())
+    }
+
+    /// Run a command that takes data from us (STOR, APPE, STOU).
+    #[track_caller]
+    pub fn upload(&mut self, line: &str, bytes: &[u8]) -> Reply {
+        let mut data = self.epsv();
+        self.expect(line, 150);
+        data.write_all(bytes).expect("data");
+        drop(data);
+        self.read_reply()
+    }
+
+    /// Lines of a listing command.
+    #[track_caller]
+    pub fn list_lines(&mut self, line: &str) -> Vec<String> {
+        let (bytes, r) = self.download(line);
+        assert_eq!(r.code, 226, "{r:?}");
+        let text = String::from_utf8(bytes).expect("UTF-8 listing");
+        assert!(text.is_empty() || text.ends_with("\r\n"), "listing lines end in CRLF");
+        text.lines().map(str::to_owned).collect()
+    }
+
+    /// The underlying stream, for tests that need out-of-band tricks.
+    pub fn stream(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+}
+
+/// Is a program on PATH?
+pub fn have(program: &str) -> bool {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Skip a test when `program` is missing — except under CI (`CI` set),
+/// where `.ci/run` installs it and its absence is a failure.
+pub fn require(program: &str) -> bool {
+    if have(program) {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{program} is required under CI but not installed");
+    }
+    eprintln!("skipping: {program} not installed");
+    false
+}
+
+/// Deterministic pseudo-random bytes (for files that compress badly).
+pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Read lines from a child's output for debugging failed interop tests.
+pub fn lines_of(bytes: &[u8]) -> Vec<String> {
+    bytes.lines().map_while(Result::ok).collect()
+}

@@ -41,6 +41,29 @@ impl Control {
                 return Ok(None);
             }
             self.decoder.feed(&self.buf[..n]);
+            if !self.decoder.has_line() && self.drain_urgent()? {
+                return Ok(self.decoder.next_line());
+            }
+        }
+    }
+
+    /// Clients send `ABOR` with `MSG_OOB` (RFC 959 §4.1.3), making its last
+    /// byte TCP urgent data. With `SO_OOBINLINE` that byte stays in the
+    /// stream, but `recv` stops just before it, and tokio takes the short
+    /// read as "socket drained" and waits for an edge that never comes. So
+    /// after a read that left a partial line, read on directly until the
+    /// socket really has nothing more. Returns true at end of stream.
+    fn drain_urgent(&mut self) -> io::Result<bool> {
+        use std::io::Read;
+        let sock = socket2::SockRef::from(self.reader.as_ref());
+        loop {
+            match (&*sock).read(&mut self.buf) {
+                Ok(0) => return Ok(true),
+                Ok(n) => self.decoder.feed(&self.buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
         }
     }
 

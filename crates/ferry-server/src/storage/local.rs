@@ -54,10 +54,10 @@ impl LocalStorage {
             Ok(m) => Ok(to_info(name, &m, None)),
             Err(e) => {
                 // A symlink whose target is missing or outside the root: show
-                // the link itself, never what it points to.
+                // the link itself, but neither what it points to nor where
+                // (that would reveal paths outside the root).
                 let m = self.root.symlink_metadata(rel).map_err(|_| StorageError::from(e))?;
-                let target = self.root.read_link_contents(rel).ok().map(|t| t.to_string_lossy().into_owned());
-                Ok(to_info(name, &m, target))
+                Ok(to_info(name, &m, None))
             }
         }
     }

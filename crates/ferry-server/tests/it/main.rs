@@ -1,1 +1,12 @@
+//! One integration-test binary for ferry-server (linking dominates build
+//! time on two cores). Every test starts its own server on a port chosen by
+//! the OS and talks to it over loopback.
 
+mod cli;
+mod commands;
+mod interop_curl;
+mod interop_ftplib;
+mod interop_lftp;
+mod jail;
+mod session;
+mod transfers;
