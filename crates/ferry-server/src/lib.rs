@@ -12,7 +12,8 @@
 //!   folder backend, confined beneath the root with `cap-std`.
 //! - [`auth`]: the [`Authenticator`](auth::Authenticator) trait and the
 //!   users file with argon2id hashes.
-//! - [`config`]: settings.
+//!
+//! Settings live in [`config`].
 //!
 //! The protocol itself — parsing, replies, listings — lives in the sans-IO
 //! `ferry-proto` crate, shared with the `ferry` client.

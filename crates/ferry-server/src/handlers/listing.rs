@@ -127,7 +127,7 @@ impl Session {
         }
         let stall = self.shared.config.data_timeout;
         let text = format!("Opening ASCII mode data connection for listing of {path}.");
-        self.run_transfer(&path, text, move |sock| transfer::send_bytes(out, sock, stall))
+        self.run_transfer(&path, text, move |sock, abort| transfer::send_bytes(out, sock, stall, abort))
             .await
     }
 

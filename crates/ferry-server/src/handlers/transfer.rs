@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 
 use crate::session::Session;
 use crate::session::data::{self, DataError, canonical_ip};
-use crate::session::transfer::{self, TransferError};
+use crate::session::transfer::{self, AbortSignal, TransferError};
 use crate::storage::{StorageError, WriteMode};
 
 /// Lines held back while a transfer runs; more are refused with 450.
@@ -32,7 +32,7 @@ impl Session {
     /// Send `150`, open the data connection, run `job` on it, and reply.
     pub(crate) async fn run_transfer<F, Fut>(&mut self, what: &VirtualPath, preliminary: String, job: F) -> io::Result<()>
     where
-        F: FnOnce(TcpStream) -> Fut + Send + 'static,
+        F: FnOnce(TcpStream, AbortSignal) -> Fut + Send + 'static,
         Fut: Future<Output = (u64, Result<(), TransferError>)> + Send + 'static,
     {
         let setup = std::mem::take(&mut self.data);
@@ -45,13 +45,18 @@ impl Session {
             canonical_ip(self.local.ip()),
             self.shared.config.data_timeout,
         );
+        let (abort_tx, abort_rx) = tokio::sync::watch::channel(false);
+        let mut open_abort = abort_rx.clone();
         let work = async move {
-            let sock = data::open(setup, peer, local, timeout).await?;
-            Ok(job(sock).await)
+            let sock = tokio::select! {
+                s = data::open(setup, peer, local, timeout) => s?,
+                () = transfer::aborted(&mut open_abort) => return Ok((0, Err(TransferError::Aborted))),
+            };
+            Ok(job(sock, abort_rx).await)
         };
         let ended = {
             let mut work = pin!(work);
-            loop {
+            let ended = loop {
                 tokio::select! {
                     result = &mut work => break Ended::Finished(result),
                     line = self.ctl.read_line() => match line? {
@@ -66,14 +71,21 @@ impl Session {
                         },
                     },
                 }
+            };
+            if !matches!(ended, Ended::Finished(_)) {
+                // Let the transfer wind down (an upload's clean-up included)
+                // before replying; the data connection closes with it.
+                let _ = abort_tx.send(true);
+                let _ = tokio::time::timeout(timeout, &mut work).await;
             }
-            // Leaving this block drops the transfer, closing the data connection.
+            ended
         };
         match ended {
             Ended::Finished(Ok((n, Ok(())))) => {
                 tracing::info!(path = %what, bytes = n, "transfer complete");
                 self.ctl.reply(code::CLOSING_DATA, format!("Transfer complete ({n} bytes).")).await
             }
+            Ended::Finished(Ok((_, Err(TransferError::Aborted)))) => unreachable!("only ABOR or QUIT abort a transfer"),
             Ended::Finished(Ok((n, Err(TransferError::Data(e))))) => {
                 tracing::info!(path = %what, bytes = n, error = %e, "transfer failed on the data connection");
                 self.ctl
@@ -131,8 +143,10 @@ impl Session {
         };
         let (ascii, stall) = (self.ascii, self.shared.config.data_timeout);
         let text = format!("Opening {} mode data connection for {path} ({size} bytes).", self.mode_name());
-        self.run_transfer(&path, text, move |sock| transfer::send_file(reader, limit, ascii, sock, stall))
-            .await
+        self.run_transfer(&path, text, move |sock, abort| {
+            transfer::send_file(reader, limit, ascii, sock, stall, abort)
+        })
+        .await
     }
 
     pub(crate) async fn stor(&mut self, input: &str, append: bool) -> io::Result<()> {
@@ -150,8 +164,10 @@ impl Session {
         };
         let (ascii, stall) = (self.ascii, self.shared.config.data_timeout);
         let text = format!("Opening {} mode data connection for {path}.", self.mode_name());
-        self.run_transfer(&path, text, move |sock| transfer::receive_file(upload, ascii, sock, stall))
-            .await
+        self.run_transfer(&path, text, move |sock, abort| {
+            transfer::receive_file(upload, ascii, sock, stall, abort)
+        })
+        .await
     }
 
     pub(crate) async fn stou(&mut self, hint: Option<String>) -> io::Result<()> {
@@ -166,8 +182,10 @@ impl Session {
         let (ascii, stall) = (self.ascii, self.shared.config.data_timeout);
         // RFC 1123 §4.1.2.9: the 150 reply names the file.
         let text = format!("FILE: {}", path.file_name().unwrap_or_default());
-        self.run_transfer(&path, text, move |sock| transfer::receive_file(upload, ascii, sock, stall))
-            .await
+        self.run_transfer(&path, text, move |sock, abort| {
+            transfer::receive_file(upload, ascii, sock, stall, abort)
+        })
+        .await
     }
 
     /// `ABOR` with no transfer running: drop any prepared data connection.

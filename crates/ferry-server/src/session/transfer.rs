@@ -3,9 +3,10 @@
 //! Disk I/O is blocking, so each direction runs a small pipeline: a blocking
 //! thread reads (or writes) 256 KiB chunks while the async side writes (or
 //! reads) the socket, with a few chunks in flight and buffers recycled.
-//! Dropping the future — which is how `ABOR` stops a transfer — closes the
-//! channel, and the blocking side stops at its next chunk; an unfinished
-//! upload is then aborted, which never damages an existing file.
+//! `ABOR` trips the [`AbortSignal`]: the socket side stops, the channel
+//! closes, the blocking side stops at its next chunk, and an unfinished
+//! upload is aborted (which never damages an existing file) *before* the
+//! pump returns, so the `226` after `ABOR` means the clean-up is done.
 
 use std::io::{self, Read};
 use std::time::Duration;
@@ -29,6 +30,17 @@ pub(crate) enum TransferError {
     /// Reading or writing the file failed: reply with the storage code.
     #[error("{0}")]
     Storage(#[from] StorageError),
+    /// The client sent `ABOR`.
+    #[error("Transfer aborted.")]
+    Aborted,
+}
+
+/// Raised by the session when the client sends `ABOR`.
+pub(crate) type AbortSignal = tokio::sync::watch::Receiver<bool>;
+
+/// Resolves once the transfer has been aborted (or its session is gone).
+pub(crate) async fn aborted(signal: &mut AbortSignal) {
+    let _ = signal.wait_for(|a| *a).await;
 }
 
 async fn timed<T>(limit: Duration, fut: impl Future<Output = io::Result<T>>) -> io::Result<T> {
@@ -45,26 +57,26 @@ pub(crate) async fn send_file(
     ascii: bool,
     mut sock: TcpStream,
     stall: Duration,
+    mut abort: AbortSignal,
 ) -> (u64, Result<(), TransferError>) {
     let (tx, mut rx) = mpsc::channel::<Result<Vec<u8>, io::Error>>(IN_FLIGHT);
     let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     tokio::task::spawn_blocking(move || read_loop(reader, limit, ascii, tx, recycle_rx));
     let mut sent = 0u64;
-    while let Some(chunk) = rx.recv().await {
-        let chunk = match chunk {
-            Ok(c) => c,
-            Err(e) => return (sent, Err(TransferError::Storage(e.into()))),
-        };
-        if let Err(e) = timed(stall, sock.write_all(&chunk)).await {
-            return (sent, Err(TransferError::Data(e)));
+    let pump = async {
+        while let Some(chunk) = rx.recv().await {
+            let chunk = chunk.map_err(|e| TransferError::Storage(e.into()))?;
+            timed(stall, sock.write_all(&chunk)).await.map_err(TransferError::Data)?;
+            sent += chunk.len() as u64;
+            let _ = recycle_tx.send(chunk);
         }
-        sent += chunk.len() as u64;
-        let _ = recycle_tx.send(chunk);
-    }
-    match timed(stall, sock.shutdown()).await {
-        Ok(()) => (sent, Ok(())),
-        Err(e) => (sent, Err(TransferError::Data(e))),
-    }
+        timed(stall, sock.shutdown()).await.map_err(TransferError::Data)
+    };
+    let result = tokio::select! {
+        r = pump => r,
+        () = aborted(&mut abort) => Err(TransferError::Aborted),
+    };
+    (sent, result)
 }
 
 fn read_loop(
@@ -84,15 +96,13 @@ fn read_loop(
         let mut buf = recycle.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK + CHUNK / 8));
         let result = if ascii {
             buf.clear();
-            read_some(&mut reader, &mut raw[..want]).map(|n| {
+            read_some(&mut reader, &mut raw[..want]).inspect(|&n| {
                 conv.convert(&raw[..n], &mut buf);
-                n
             })
         } else {
             buf.resize(want, 0);
-            read_some(&mut reader, &mut buf[..want]).map(|n| {
+            read_some(&mut reader, &mut buf[..want]).inspect(|&n| {
                 buf.truncate(n);
-                n
             })
         };
         match result {
@@ -134,40 +144,44 @@ pub(crate) async fn receive_file(
     ascii: bool,
     mut sock: TcpStream,
     stall: Duration,
+    mut abort: AbortSignal,
 ) -> (u64, Result<(), TransferError>) {
     let (tx, rx) = mpsc::channel::<ToDisk>(IN_FLIGHT);
     let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     let writer = tokio::task::spawn_blocking(move || write_loop(upload, ascii, rx, recycle_tx));
-    let mut received = 0u64;
-    let mut data_error = None;
-    loop {
-        let mut buf = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
-        buf.resize(CHUNK, 0);
-        match timed(stall, sock.read(&mut buf)).await {
-            Ok(0) => {
+    // Shared with the pump by reference; atomics keep the future `Send`.
+    let received = std::sync::atomic::AtomicU64::new(0);
+    let pump = async {
+        let (tx, recycle_rx) = (tx, recycle_rx);
+        loop {
+            let mut buf = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+            buf.resize(CHUNK, 0);
+            let n = timed(stall, sock.read(&mut buf)).await.map_err(TransferError::Data)?;
+            if n == 0 {
                 let _ = tx.send(ToDisk::Finish).await;
-                break;
+                return Ok(());
             }
-            Ok(n) => {
-                buf.truncate(n);
-                received += n as u64;
-                // A closed channel means the writer failed; its error wins.
-                if tx.send(ToDisk::Chunk(buf)).await.is_err() {
-                    break;
-                }
-            }
-            Err(e) => {
-                data_error = Some(e);
-                break;
+            buf.truncate(n);
+            received.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            // A closed channel means the writer failed; its error wins.
+            if tx.send(ToDisk::Chunk(buf)).await.is_err() {
+                return Ok(());
             }
         }
-    }
-    drop(tx);
+    };
+    let pumped = tokio::select! {
+        r = pump => r,
+        () = aborted(&mut abort) => Err(TransferError::Aborted),
+    };
+    // The pump owned the sender, so the channel is closed now; without
+    // `Finish` the writer aborts the upload. Wait for it so the outcome is
+    // settled before we reply.
+    let received = received.into_inner();
     let written = writer.await.unwrap_or_else(|e| Err(StorageError::Io(io::Error::other(e))));
-    match (written, data_error) {
+    match (written, pumped) {
         (Err(e), _) => (received, Err(TransferError::Storage(e))),
-        (Ok(_), Some(e)) => (received, Err(TransferError::Data(e))),
-        (Ok(_), None) => (received, Ok(())),
+        (Ok(_), Err(e)) => (received, Err(e)),
+        (Ok(_), Ok(())) => (received, Ok(())),
     }
 }
 
@@ -219,12 +233,20 @@ fn write_loop(
 }
 
 /// Send an in-memory listing over the data connection.
-pub(crate) async fn send_bytes(bytes: Vec<u8>, mut sock: TcpStream, stall: Duration) -> (u64, Result<(), TransferError>) {
+pub(crate) async fn send_bytes(
+    bytes: Vec<u8>,
+    mut sock: TcpStream,
+    stall: Duration,
+    mut abort: AbortSignal,
+) -> (u64, Result<(), TransferError>) {
     let len = bytes.len() as u64;
-    let r = async {
+    let pump = async {
         timed(stall, sock.write_all(&bytes)).await?;
         timed(stall, sock.shutdown()).await
-    }
-    .await;
-    (len, r.map_err(TransferError::Data))
+    };
+    let result = tokio::select! {
+        r = pump => r.map_err(TransferError::Data),
+        () = aborted(&mut abort) => Err(TransferError::Aborted),
+    };
+    (len, result)
 }

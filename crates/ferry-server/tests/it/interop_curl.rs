@@ -5,12 +5,11 @@ use std::process::{Command, Output};
 use ferry_testkit::{TestServer, pseudo_random, require};
 
 fn curl(args: &[&str]) -> Output {
-    let out = Command::new("curl")
+    Command::new("curl")
         .args(["--silent", "--show-error", "--max-time", "60", "--ftp-skip-pasv-ip"])
         .args(args)
         .output()
-        .expect("run curl");
-    out
+        .expect("run curl")
 }
 
 #[track_caller]
