@@ -66,7 +66,7 @@ impl TestServer {
             Path::new("users.txt"),
         )
         .unwrap();
-        let storage = LocalStorage::open(&files).unwrap();
+        let storage = LocalStorage::open(&config.root).expect("open the served root");
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {

@@ -263,3 +263,50 @@ fn commands_sent_during_a_transfer_are_answered_after_it() {
     assert_eq!(c.read_reply().code, 226);
     assert_eq!(c.read_reply().code, 257);
 }
+
+/// A small tmpfs, unmounted on drop. Needs root (CI runs as root).
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: std::path::PathBuf, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(&dir).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(SmallDisk(dir))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn full_disk_is_reported_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(dir.path().join("small"), "256k") else {
+        assert!(std::env::var_os("CI").is_none(), "mounting a tmpfs failed under CI");
+        eprintln!("skipping: cannot mount a tmpfs here");
+        return;
+    };
+    std::fs::write(disk.0.join("keep"), b"precious").unwrap();
+    let root = disk.0.clone();
+    let s = TestServer::start_with(move |c| c.root = root);
+    let mut c = s.login();
+    let mut data = c.epsv();
+    c.expect("STOR keep", 150);
+    // The disk fills up part-way; the client may see its writes fail.
+    let _ = data.write_all(&pseudo_random(2 * 1024 * 1024, 7));
+    drop(data);
+    let r = c.read_reply();
+    assert_eq!(r.code, 452, "{r:?}");
+    assert!(r.text().contains("No space left on device"), "{r:?}");
+    assert_eq!(std::fs::read(disk.0.join("keep")).unwrap(), b"precious");
+    let names: Vec<_> = std::fs::read_dir(&disk.0).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("keep")], "temporary file left behind");
+    c.expect("NOOP", 200);
+}
