@@ -37,17 +37,19 @@ struct Target {
     /// For `NLST` of a file or glob: the prefix the client typed, so names
     /// come back as paths it can use.
     prefix: String,
+    /// True when the argument named a single file rather than a folder or
+    /// a wildcard.
+    single_file: bool,
 }
 
 fn gather(storage: &dyn Storage, cwd: &VirtualPath, arg: Option<&str>) -> Result<(VirtualPath, Target), StorageError> {
+    let folder = |prefix: &str, entries| Target {
+        entries,
+        prefix: prefix.to_owned(),
+        single_file: false,
+    };
     let Some(arg) = arg else {
-        return Ok((
-            cwd.clone(),
-            Target {
-                entries: storage.list(cwd)?,
-                prefix: String::new(),
-            },
-        ));
+        return Ok((cwd.clone(), folder("", storage.list(cwd)?)));
     };
     let (dir_part, last) = match arg.rfind('/') {
         Some(i) => (&arg[..=i], &arg[i + 1..]),
@@ -58,33 +60,21 @@ fn gather(storage: &dyn Storage, cwd: &VirtualPath, arg: Option<&str>) -> Result
             .resolve(if dir_part.is_empty() { "." } else { dir_part })
             .ok_or(StorageError::InvalidName)?;
         let entries = storage.list(&dir)?.into_iter().filter(|e| glob::matches(last, &e.name)).collect();
-        return Ok((
-            dir,
-            Target {
-                entries,
-                prefix: dir_part.to_owned(),
-            },
-        ));
+        let target = folder(dir_part, entries);
+        return Ok((dir, target));
     }
     let path = cwd.resolve(arg).ok_or(StorageError::InvalidName)?;
     let info = storage.metadata(&path)?;
-    if info.kind == Kind::Dir {
-        Ok((
-            path.clone(),
-            Target {
-                entries: storage.list(&path)?,
-                prefix: String::new(),
-            },
-        ))
+    let target = if info.kind == Kind::Dir {
+        folder("", storage.list(&path)?)
     } else {
-        Ok((
-            path.clone(),
-            Target {
-                entries: vec![info],
-                prefix: dir_part.to_owned(),
-            },
-        ))
-    }
+        Target {
+            entries: vec![info],
+            prefix: dir_part.to_owned(),
+            single_file: true,
+        }
+    };
+    Ok((path, target))
 }
 
 impl Session {
@@ -105,12 +95,7 @@ impl Session {
                 return self.storage_error(&shown, e).await;
             }
         };
-        if kind == ListKind::Facts
-            && target.entries.len() == 1
-            && target.prefix.is_empty()
-            && target.entries[0].kind != Kind::Dir
-            && arg.is_some()
-        {
+        if kind == ListKind::Facts && target.single_file {
             // RFC 3659 §7.2.2: MLSD of a file is an error (MLST is for files).
             return self.ctl.reply(code::FILE_UNAVAILABLE, format!("{path}: Not a directory.")).await;
         }
