@@ -7,6 +7,7 @@ mod commands;
 mod interop_curl;
 mod interop_ftplib;
 mod interop_lftp;
+mod interop_tnftp;
 mod jail;
 mod session;
 mod transfers;
