@@ -1,0 +1,628 @@
+//! [`Client`]: one FTP session — login, commands, listings and transfers.
+
+use std::net::{IpAddr, SocketAddr};
+use std::pin::pin;
+use std::time::{Duration, Instant, SystemTime};
+
+use ferry_proto::ascii::{FromWire, ToWire};
+use ferry_proto::command::{ChecksumAlgo, EpsvArg, Opts, Password, TransferType};
+use ferry_proto::listing::{self, Entry, MlsxRole};
+use ferry_proto::{Command, Reply, addr, path, time};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::features::Features;
+
+/// How data connections are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataMode {
+    /// The client connects (`EPSV`, falling back to `PASV`).
+    Passive,
+    /// The server connects back (`EPRT`, falling back to `PORT`).
+    Active,
+}
+
+/// Settings for a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Give up connecting after this long.
+    pub connect_timeout: Duration,
+    /// Give up waiting for a reply after this long.
+    pub reply_timeout: Duration,
+    /// Give up on a data connection that stalls this long.
+    pub data_timeout: Duration,
+    /// Passive or active data connections.
+    pub mode: DataMode,
+    /// Try `EPSV`/`EPRT` before `PASV`/`PORT`.
+    pub extended: bool,
+    /// Cap transfer speed, in bytes per second.
+    pub limit_rate: Option<u64>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            connect_timeout: Duration::from_secs(30),
+            reply_timeout: Duration::from_secs(60),
+            data_timeout: Duration::from_secs(60),
+            mode: DataMode::Passive,
+            extended: true,
+            limit_rate: None,
+        }
+    }
+}
+
+/// How an upload meets the remote file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreMode {
+    /// `STOR`: create or replace.
+    Replace,
+    /// `APPE`: append.
+    Append,
+    /// `REST n` then `STOR`: write from offset `n`.
+    At(u64),
+}
+
+/// A data connection being set up.
+enum Pending {
+    Connected(TcpStream),
+    Listening(TcpListener),
+}
+
+const CHUNK: usize = 256 * 1024;
+
+/// One FTP session.
+#[derive(Debug)]
+pub struct Client {
+    conn: Connection,
+    /// What the server advertised in `FEAT` after login.
+    pub features: Features,
+    /// The greeting.
+    pub welcome: Reply,
+    /// Settings in force.
+    pub config: ClientConfig,
+    /// `EPSV`/`EPRT` were refused once; use `PASV`/`PORT` from then on.
+    extended_refused: bool,
+    /// The `TYPE` last set, if any.
+    current_type: Option<TransferType>,
+    /// Transfers in ASCII mode (`ascii` command) rather than binary.
+    pub ascii: bool,
+}
+
+fn mask(cmd: &Command) -> String {
+    match cmd {
+        Command::Pass(_) => "PASS ****".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+impl Client {
+    /// Connect and read the greeting.
+    pub async fn connect(host: &str, port: u16, config: ClientConfig) -> Result<Client> {
+        let mut conn = Connection::connect(host, port, config.connect_timeout).await?;
+        conn.reply_timeout = config.reply_timeout;
+        let mut welcome = conn.read_reply().await?;
+        // 120: "service ready in nnn minutes"; the real greeting follows.
+        while welcome.code == 120 {
+            welcome = conn.read_reply().await?;
+        }
+        if welcome.code != 220 {
+            return Err(Error::Reply { command: "(greeting)".into(), reply: welcome });
+        }
+        Ok(Client { conn, features: Features::default(), welcome, config, extended_refused: false, current_type: None, ascii: false })
+    }
+
+    /// Log in, then learn the server's features.
+    pub async fn login(&mut self, user: &str, password: &str) -> Result<()> {
+        let r = self.conn.exchange(&Command::User(user.to_owned())).await?;
+        let r = match r.code {
+            230 => r,
+            331 | 332 => {
+                let r = self.conn.exchange(&Command::Pass(Password(password.to_owned()))).await?;
+                if r.code == 332 {
+                    return Err(Error::Login(r));
+                }
+                r
+            }
+            _ => return Err(Error::Login(r)),
+        };
+        if r.code != 230 && r.code != 202 {
+            return Err(Error::Login(r));
+        }
+        self.refresh_features().await?;
+        if self.features.has("UTF8") {
+            let _ = self.conn.exchange(&Command::Opts(Opts::Utf8(true))).await?;
+        }
+        Ok(())
+    }
+
+    /// Ask `FEAT` again.
+    pub async fn refresh_features(&mut self) -> Result<()> {
+        let r = self.conn.exchange(&Command::Feat).await?;
+        self.features = Features::parse(&r);
+        Ok(())
+    }
+
+    /// Send a command; a negative reply is an error.
+    pub async fn command(&mut self, cmd: Command) -> Result<Reply> {
+        let r = self.conn.exchange(&cmd).await?;
+        if r.is_positive() { Ok(r) } else { Err(Error::Reply { command: mask(&cmd), reply: r }) }
+    }
+
+    /// Send a raw line (`quote`); the reply is returned whatever its code.
+    pub async fn quote(&mut self, line: &str) -> Result<Reply> {
+        self.conn.send_line(line).await?;
+        loop {
+            let r = self.conn.read_reply().await?;
+            if r.class() != 1 {
+                return Ok(r);
+            }
+        }
+    }
+
+    /// The working directory.
+    pub async fn pwd(&mut self) -> Result<String> {
+        let r = self.command(Command::Pwd).await?;
+        path::unquote_257(&r.text()).ok_or_else(|| Error::Protocol(format!("no path in PWD reply: {}", r.text())))
+    }
+
+    /// Change directory.
+    pub async fn cwd(&mut self, dir: &str) -> Result<()> {
+        self.command(Command::Cwd(dir.to_owned())).await.map(drop)
+    }
+
+    /// Go to the parent directory.
+    pub async fn cdup(&mut self) -> Result<()> {
+        self.command(Command::Cdup).await.map(drop)
+    }
+
+    /// Create a directory; returns the server's path for it when given.
+    pub async fn mkdir(&mut self, dir: &str) -> Result<String> {
+        let r = self.command(Command::Mkd(dir.to_owned())).await?;
+        Ok(path::unquote_257(&r.text()).unwrap_or_else(|| dir.to_owned()))
+    }
+
+    /// Remove an empty directory.
+    pub async fn rmdir(&mut self, dir: &str) -> Result<()> {
+        self.command(Command::Rmd(dir.to_owned())).await.map(drop)
+    }
+
+    /// Delete a file.
+    pub async fn delete(&mut self, file: &str) -> Result<()> {
+        self.command(Command::Dele(file.to_owned())).await.map(drop)
+    }
+
+    /// Rename or move.
+    pub async fn rename(&mut self, from: &str, to: &str) -> Result<()> {
+        self.command(Command::Rnfr(from.to_owned())).await?;
+        self.command(Command::Rnto(to.to_owned())).await.map(drop)
+    }
+
+    /// Size in bytes (binary mode).
+    pub async fn size(&mut self, file: &str) -> Result<u64> {
+        self.set_type(TransferType::Image).await?;
+        let r = self.command(Command::Size(file.to_owned())).await?;
+        r.text().trim().parse().map_err(|_| Error::Protocol(format!("bad SIZE reply: {}", r.text())))
+    }
+
+    /// Modification time.
+    pub async fn mdtm(&mut self, file: &str) -> Result<SystemTime> {
+        let r = self.command(Command::Mdtm(file.to_owned())).await?;
+        time::parse_timeval(r.text().trim()).ok_or_else(|| Error::Protocol(format!("bad MDTM reply: {}", r.text())))
+    }
+
+    /// Set the modification time, if the server supports `MFMT`.
+    pub async fn set_mtime(&mut self, file: &str, t: SystemTime) -> Result<bool> {
+        if !self.features.has("MFMT") {
+            return Ok(false);
+        }
+        self.command(Command::Mfmt { time: t, path: file.to_owned() }).await.map(|_| true)
+    }
+
+    /// `SITE CHMOD`.
+    pub async fn chmod(&mut self, mode: &str, file: &str) -> Result<()> {
+        self.command(Command::Site(format!("CHMOD {mode} {file}"))).await.map(drop)
+    }
+
+    /// `NOOP`, for keepalive.
+    pub async fn noop(&mut self) -> Result<()> {
+        self.command(Command::Noop).await.map(drop)
+    }
+
+    /// `QUIT` politely.
+    pub async fn quit(mut self) -> Result<()> {
+        self.conn.exchange(&Command::Quit).await.map(drop)
+    }
+
+    /// Set `TYPE` unless it is already set.
+    pub async fn set_type(&mut self, t: TransferType) -> Result<()> {
+        if self.current_type != Some(t) {
+            self.command(Command::Type(t)).await?;
+            self.current_type = Some(t);
+        }
+        Ok(())
+    }
+
+    /// The digest of bytes `0..len` of a remote file, when the server can
+    /// compute one over a range (`HASH` with `RANG`). `None` if it cannot.
+    pub async fn remote_prefix_hash(&mut self, file: &str, len: u64) -> Result<Option<(ChecksumAlgo, String)>> {
+        let algos = self.features.hash_algorithms();
+        if len == 0 || !self.features.has("RANG") {
+            return Ok(None);
+        }
+        let Some(algo) = [ChecksumAlgo::Sha256, ChecksumAlgo::Sha1, ChecksumAlgo::Md5, ChecksumAlgo::Crc32]
+            .into_iter()
+            .find(|a| algos.iter().any(|n| n == a.hash_name()))
+        else {
+            return Ok(None);
+        };
+        self.command(Command::Opts(Opts::Hash(Some(algo.hash_name().to_owned())))).await?;
+        self.command(Command::Rang { start: 0, end: len - 1 }).await?;
+        let r = self.command(Command::Hash(file.to_owned())).await?;
+        // "SHA-256 0-49 <hex> <path>"
+        let text = r.text();
+        let mut words = text.split(' ');
+        let (_, range, hex) = (words.next(), words.next().unwrap_or(""), words.next().unwrap_or(""));
+        if range != format!("0-{}", len - 1) {
+            return Ok(None);
+        }
+        Ok(Some((algo, hex.to_ascii_lowercase())))
+    }
+
+    /// Set up a data connection as configured.
+    async fn prepare_data(&mut self) -> Result<Pending> {
+        let peer = self.conn.peer()?;
+        let use_extended = self.config.extended && !self.extended_refused;
+        match self.config.mode {
+            DataMode::Passive => {
+                if use_extended || peer.is_ipv6() {
+                    let r = self.conn.exchange(&Command::Epsv(EpsvArg::Any)).await?;
+                    if r.code == 229 {
+                        let port = addr::parse_epsv_reply(&r.text()).ok_or_else(|| Error::Protocol(format!("bad EPSV reply: {}", r.text())))?;
+                        return self.connect_data(SocketAddr::new(peer.ip(), port)).await;
+                    }
+                    if peer.is_ipv6() {
+                        return Err(Error::Reply { command: "EPSV".into(), reply: r });
+                    }
+                    // 500/502: an old server; remember and use PASV.
+                    self.extended_refused = true;
+                }
+                let r = self.command(Command::Pasv).await?;
+                let announced = addr::parse_pasv_reply(&r.text()).ok_or_else(|| Error::Protocol(format!("bad PASV reply: {}", r.text())))?;
+                // Connect to the control connection's address, not the one
+                // announced: servers behind NAT announce private addresses,
+                // and a hostile server could point us anywhere.
+                self.connect_data(SocketAddr::new(peer.ip(), announced.port())).await
+            }
+            DataMode::Active => {
+                let local = self.conn.local()?;
+                let listener = TcpListener::bind(SocketAddr::new(local.ip(), 0)).await?;
+                let bound = listener.local_addr()?;
+                if use_extended || bound.is_ipv6() {
+                    let r = self.conn.exchange(&Command::Eprt(bound)).await?;
+                    if r.code == 200 {
+                        return Ok(Pending::Listening(listener));
+                    }
+                    if bound.is_ipv6() {
+                        return Err(Error::Reply { command: "EPRT".into(), reply: r });
+                    }
+                    self.extended_refused = true;
+                }
+                let SocketAddr::V4(v4) = bound else { unreachable!("IPv6 handled above") };
+                self.command(Command::Port(v4)).await?;
+                Ok(Pending::Listening(listener))
+            }
+        }
+    }
+
+    async fn connect_data(&mut self, addr: SocketAddr) -> Result<Pending> {
+        match tokio::time::timeout(self.config.data_timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => Ok(Pending::Connected(s)),
+            Ok(Err(e)) => Err(Error::Transfer { path: String::new(), reason: format!("cannot open data connection to {addr}: {e}") }),
+            Err(_) => Err(Error::Timeout("opening the data connection")),
+        }
+    }
+
+    /// Send a transfer command and return the open data connection.
+    async fn start_transfer(&mut self, cmd: Command) -> Result<TcpStream> {
+        let pending = self.prepare_data().await?;
+        self.conn.send(&cmd).await?;
+        let r = self.conn.read_reply().await?;
+        if r.class() != 1 {
+            return Err(if r.is_positive() {
+                Error::Protocol(format!("{}: expected 150, got {} {}", mask(&cmd), r.code, r.text()))
+            } else {
+                Error::Reply { command: mask(&cmd), reply: r }
+            });
+        }
+        let stream = match pending {
+            Pending::Connected(s) => s,
+            Pending::Listening(l) => {
+                let peer_ip = self.conn.peer()?.ip();
+                let accept = async {
+                    loop {
+                        let (s, from) = l.accept().await?;
+                        // Only the server may connect back (RFC 2577).
+                        if canonical(from.ip()) == canonical(peer_ip) {
+                            return Ok::<_, std::io::Error>(s);
+                        }
+                    }
+                };
+                tokio::time::timeout(self.config.data_timeout, accept).await.map_err(|_| Error::Timeout("waiting for the server's data connection"))??
+            }
+        };
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    /// Read the reply that ends a transfer.
+    async fn finish_transfer(&mut self, what: &str) -> Result<Reply> {
+        let r = self.conn.read_reply().await?;
+        if r.class() == 2 {
+            Ok(r)
+        } else {
+            Err(Error::Transfer { path: what.to_owned(), reason: format!("{} {}", r.code, r.text()) })
+        }
+    }
+
+    /// After an interrupted transfer: `ABOR`, then read the `426`/`226`
+    /// (or `225`/`226`) pair, so that the session stays in step.
+    async fn abort_transfer(&mut self) -> Result<()> {
+        self.conn.send_abort().await?;
+        for _ in 0..3 {
+            let r = self.conn.read_reply().await?;
+            if matches!(r.code, 225 | 226) {
+                return Ok(());
+            }
+            if r.class() == 5 {
+                // ABOR itself refused: the transfer reply is still due.
+                continue;
+            }
+        }
+        Ok(())
+    }
+
+    /// Run a listing command and return its raw bytes.
+    pub async fn list_raw(&mut self, cmd: Command) -> Result<Vec<u8>> {
+        self.set_type(TransferType::Ascii).await?;
+        let what = cmd.to_string();
+        let mut data = self.start_transfer(cmd).await?;
+        let mut out = Vec::new();
+        let limit = self.config.data_timeout;
+        let read = tokio::time::timeout(limit, data.read_to_end(&mut out)).await;
+        drop(data);
+        let result = match read {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(Error::Transfer { path: what.clone(), reason: e.to_string() }),
+            Err(_) => Err(Error::Timeout("reading a listing")),
+        };
+        let fin = self.finish_transfer(&what).await;
+        result?;
+        fin?;
+        Ok(out)
+    }
+
+    /// Names in a directory (`NLST`), as the server gives them.
+    pub async fn nlst(&mut self, arg: Option<&str>) -> Result<Vec<String>> {
+        let raw = self.list_raw(Command::Nlst(arg.map(str::to_owned))).await?;
+        Ok(String::from_utf8_lossy(&raw).lines().map(|l| l.trim_end_matches('\r').to_owned()).filter(|l| !l.is_empty()).collect())
+    }
+
+    /// Entries of a directory: `MLSD` when offered, else `LIST` parsed as
+    /// Unix `ls -l` or DOS lines.
+    pub async fn list(&mut self, dir: Option<&str>) -> Result<Vec<Entry>> {
+        if self.features.has("MLST") {
+            let raw = self.list_raw(Command::Mlsd(dir.map(str::to_owned))).await?;
+            let text = String::from_utf8_lossy(&raw);
+            return Ok(text
+                .lines()
+                .filter_map(listing::parse_mlsx)
+                .filter(|(_, role)| *role == MlsxRole::Plain)
+                .map(|(e, _)| e)
+                .filter(|e| e.name != "." && e.name != "..")
+                .collect());
+        }
+        let raw = self.list_raw(Command::List(dir.map(str::to_owned))).await?;
+        Ok(parse_list_output(&String::from_utf8_lossy(&raw), SystemTime::now()))
+    }
+
+    /// Facts about one path (`MLST`), or `None` if the server has no `MLST`.
+    pub async fn stat_entry(&mut self, target: &str) -> Result<Option<Entry>> {
+        if !self.features.has("MLST") {
+            return Ok(None);
+        }
+        let r = self.command(Command::Mlst(Some(target.to_owned()))).await?;
+        Ok(r.lines.iter().skip(1).find_map(|l| listing::parse_mlsx(l.trim_start())).map(|(e, _)| e))
+    }
+
+    /// Download `remote` from `offset` into `sink`. `progress` is called
+    /// with the running byte count; `interrupt` resolving aborts the
+    /// transfer (the server gets `ABOR`) and gives [`Error::Interrupted`].
+    pub async fn retrieve<W, I>(&mut self, remote: &str, offset: u64, sink: &mut W, progress: &mut (dyn FnMut(u64) + Send), interrupt: I) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + Send + ?Sized,
+        I: Future<Output = ()>,
+    {
+        let ascii = self.ascii;
+        self.set_type(if ascii { TransferType::Ascii } else { TransferType::Image }).await?;
+        if offset > 0 {
+            self.command(Command::Rest(offset)).await?;
+        }
+        let mut data = self.start_transfer(Command::Retr(remote.to_owned())).await?;
+        let (stall, rate) = (self.config.data_timeout, self.config.limit_rate);
+        let pump = async {
+            let mut buf = vec![0u8; CHUNK];
+            let mut conv = FromWire::default();
+            let mut converted = Vec::new();
+            let mut total = 0u64;
+            let mut pacer = Pacer::new(rate);
+            loop {
+                let n = match tokio::time::timeout(stall, data.read(&mut buf)).await {
+                    Ok(Ok(n)) => n,
+                    Ok(Err(e)) => return Err(PumpError::Net(e.to_string())),
+                    Err(_) => return Err(PumpError::Net("data connection stalled".into())),
+                };
+                if n == 0 {
+                    if ascii {
+                        converted.clear();
+                        conv.finish(&mut converted);
+                        sink.write_all(&converted).await.map_err(PumpError::Local)?;
+                    }
+                    sink.flush().await.map_err(PumpError::Local)?;
+                    return Ok(total);
+                }
+                if ascii {
+                    converted.clear();
+                    conv.convert(&buf[..n], &mut converted);
+                    sink.write_all(&converted).await.map_err(PumpError::Local)?;
+                } else {
+                    sink.write_all(&buf[..n]).await.map_err(PumpError::Local)?;
+                }
+                total += n as u64;
+                progress(total);
+                pacer.pace(total).await;
+            }
+        };
+        let outcome = {
+            let pump = pin!(pump);
+            let interrupt = pin!(interrupt);
+            tokio::select! {
+                r = pump => Some(r),
+                () = interrupt => None,
+            }
+        };
+        drop(data);
+        self.conclude(remote, outcome).await
+    }
+
+    /// Upload `source` to `remote`.
+    pub async fn store<R, I>(&mut self, remote: &str, mode: StoreMode, source: &mut R, progress: &mut (dyn FnMut(u64) + Send), interrupt: I) -> Result<u64>
+    where
+        R: AsyncRead + Unpin + Send + ?Sized,
+        I: Future<Output = ()>,
+    {
+        let ascii = self.ascii;
+        self.set_type(if ascii { TransferType::Ascii } else { TransferType::Image }).await?;
+        let cmd = match mode {
+            StoreMode::Replace => Command::Stor(remote.to_owned()),
+            StoreMode::Append => Command::Appe(remote.to_owned()),
+            StoreMode::At(n) => {
+                self.command(Command::Rest(n)).await?;
+                Command::Stor(remote.to_owned())
+            }
+        };
+        let mut data = self.start_transfer(cmd).await?;
+        let (stall, rate) = (self.config.data_timeout, self.config.limit_rate);
+        let pump = async {
+            let mut buf = vec![0u8; CHUNK];
+            let mut conv = ToWire::default();
+            let mut converted = Vec::new();
+            let mut total = 0u64;
+            let mut pacer = Pacer::new(rate);
+            loop {
+                let n = source.read(&mut buf).await.map_err(PumpError::Local)?;
+                if n == 0 {
+                    tokio::time::timeout(stall, data.shutdown())
+                        .await
+                        .map_err(|_| PumpError::Net("data connection stalled".into()))?
+                        .map_err(|e| PumpError::Net(e.to_string()))?;
+                    return Ok(total);
+                }
+                let bytes = if ascii {
+                    converted.clear();
+                    conv.convert(&buf[..n], &mut converted);
+                    &converted[..]
+                } else {
+                    &buf[..n]
+                };
+                match tokio::time::timeout(stall, data.write_all(bytes)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return Err(PumpError::Net(e.to_string())),
+                    Err(_) => return Err(PumpError::Net("data connection stalled".into())),
+                }
+                total += n as u64;
+                progress(total);
+                pacer.pace(total).await;
+            }
+        };
+        let outcome = {
+            let pump = pin!(pump);
+            let interrupt = pin!(interrupt);
+            tokio::select! {
+                r = pump => Some(r),
+                () = interrupt => None,
+            }
+        };
+        drop(data);
+        self.conclude(remote, outcome).await
+    }
+
+    /// Settle the control connection after a transfer's data phase.
+    async fn conclude(&mut self, remote: &str, outcome: Option<std::result::Result<u64, PumpError>>) -> Result<u64> {
+        match outcome {
+            Some(Ok(n)) => self.finish_transfer(remote).await.map(|_| n),
+            None => {
+                self.abort_transfer().await?;
+                Err(Error::Interrupted)
+            }
+            Some(Err(PumpError::Local(e))) => {
+                // Our side failed: stop the server too, then report.
+                self.abort_transfer().await?;
+                Err(Error::Local { path: remote.into(), source: e })
+            }
+            Some(Err(PumpError::Net(reason))) => {
+                // The server usually explains (426, 451, 452…); prefer its words.
+                let fin = self.conn.read_reply().await;
+                let reason = match fin {
+                    Ok(r) if r.class() != 2 => format!("{} {}", r.code, r.text()),
+                    _ => reason,
+                };
+                Err(Error::Transfer { path: remote.to_owned(), reason })
+            }
+        }
+    }
+}
+
+enum PumpError {
+    Net(String),
+    Local(std::io::Error),
+}
+
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 @ IpAddr::V4(_) => v4,
+    }
+}
+
+/// Sleeps just enough to keep a transfer under a byte rate.
+struct Pacer {
+    rate: Option<u64>,
+    start: Instant,
+}
+
+impl Pacer {
+    fn new(rate: Option<u64>) -> Pacer {
+        Pacer { rate, start: Instant::now() }
+    }
+
+    async fn pace(&mut self, total: u64) {
+        if let Some(rate) = self.rate.filter(|r| *r > 0) {
+            let due = Duration::from_secs_f64(total as f64 / rate as f64);
+            let elapsed = self.start.elapsed();
+            if due > elapsed {
+                tokio::time::sleep(due - elapsed).await;
+            }
+        }
+    }
+}
+
+/// Parse `LIST` output: Unix `ls -l` lines, or DOS/IIS lines.
+pub fn parse_list_output(text: &str, now: SystemTime) -> Vec<Entry> {
+    text.lines()
+        .filter_map(|l| listing::parse_unix(l, now).or_else(|| listing::parse_dos(l)))
+        .filter(|e| e.name != "." && e.name != "..")
+        .collect()
+}

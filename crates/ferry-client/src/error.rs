@@ -1,0 +1,122 @@
+//! Client errors, sorted into the kinds a script cares about.
+
+use std::path::PathBuf;
+
+use ferry_proto::Reply;
+
+/// What went wrong, coarsely: each kind has its own exit status in the
+/// `ferry` program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Could not reach the server, or the control connection broke.
+    Connect,
+    /// The server refused the login.
+    Login,
+    /// The server refused a command on a remote file or folder.
+    Remote,
+    /// A local file or folder could not be read or written.
+    Local,
+    /// A transfer broke off or was interrupted.
+    Transfer,
+    /// A timeout.
+    Timeout,
+    /// Resume refused: the two sides' common prefix differs.
+    Mismatch,
+}
+
+/// A client error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Connecting failed.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        /// host:port as given.
+        addr: String,
+        /// The OS's reason.
+        source: std::io::Error,
+    },
+    /// The control connection failed after connecting.
+    #[error("control connection lost: {0}")]
+    Io(#[from] std::io::Error),
+    /// A step took too long.
+    #[error("timed out {0}")]
+    Timeout(&'static str),
+    /// The server sent something that is not FTP.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// Login refused.
+    #[error("login failed: {} {}", .0.code, .0.text())]
+    Login(Reply),
+    /// A command got a negative reply.
+    #[error("{command}: {} {}", .reply.code, .reply.text())]
+    Reply {
+        /// The command as sent (passwords masked).
+        command: String,
+        /// The server's answer.
+        reply: Reply,
+    },
+    /// The data connection failed mid-transfer.
+    #[error("transfer of {path} failed: {reason}")]
+    Transfer {
+        /// The remote path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A local file problem.
+    #[error("{}: {source}", .path.display())]
+    Local {
+        /// The local path.
+        path: PathBuf,
+        /// The OS's reason.
+        source: std::io::Error,
+    },
+    /// The transfer was interrupted by the user (the server got ABOR).
+    #[error("interrupted")]
+    Interrupted,
+    /// Resume refused because the data on both sides differs.
+    #[error("{0}")]
+    Mismatch(String),
+}
+
+impl Error {
+    /// The coarse kind, for exit statuses.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Connect { .. } | Error::Io(_) | Error::Protocol(_) => ErrorKind::Connect,
+            Error::Timeout(_) => ErrorKind::Timeout,
+            Error::Login(_) => ErrorKind::Login,
+            Error::Reply { reply, .. } if reply.code == 530 => ErrorKind::Login,
+            Error::Reply { .. } => ErrorKind::Remote,
+            Error::Transfer { .. } | Error::Interrupted => ErrorKind::Transfer,
+            Error::Local { .. } => ErrorKind::Local,
+            Error::Mismatch(_) => ErrorKind::Mismatch,
+        }
+    }
+
+    /// The server's reply code, when the error is a negative reply.
+    pub fn reply_code(&self) -> Option<u16> {
+        match self {
+            Error::Reply { reply, .. } | Error::Login(reply) => Some(reply.code),
+            _ => None,
+        }
+    }
+
+    /// True for failures worth retrying: the network, timeouts, and the
+    /// server's transient (4xx) replies.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Connect { .. } | Error::Io(_) | Error::Timeout(_) | Error::Transfer { .. } => true,
+            Error::Reply { reply, .. } => reply.class() == 4,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn local(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Local { path, source }
+    }
+}
+
+/// Result with [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,133 @@
+//! Local-file policy: where a download lands, and what a partial file holds.
+//!
+//! The seed's promise: a `get` never overwrites an existing local file. The
+//! copy goes to `new_NAME`, then `new1_NAME`, `new2_NAME`, … — each name
+//! created with `O_EXCL`, so two downloads racing for the same name cannot
+//! both get it and nothing is checked-then-created.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use ferry_proto::command::ChecksumAlgo;
+use sha2::Digest;
+
+/// What `get` does when the local file exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Clobber {
+    /// Save under a fresh `new_` name (the seed's rule).
+    #[default]
+    NewName,
+    /// Replace the file (atomically, once the download is complete).
+    Overwrite,
+    /// Continue a partial file, after checking it matches the remote.
+    Resume,
+    /// Leave it and skip the download.
+    Skip,
+    /// Ask each time.
+    Ask,
+}
+
+impl std::str::FromStr for Clobber {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "new" | "rename" | "newname" => Clobber::NewName,
+            "overwrite" => Clobber::Overwrite,
+            "resume" => Clobber::Resume,
+            "skip" => Clobber::Skip,
+            "ask" => Clobber::Ask,
+            _ => return Err(format!("unknown clobber policy {s:?}: use new, overwrite, resume, skip or ask")),
+        })
+    }
+}
+
+/// How many `new` names are tried before giving up.
+pub const MAX_NEW_NAMES: u32 = 100;
+
+/// The n-th alternative name: 0 → `new_NAME`, 1 → `new1_NAME`, …
+pub fn new_name(name: &str, n: u32) -> String {
+    if n == 0 { format!("new_{name}") } else { format!("new{n}_{name}") }
+}
+
+/// Create `dir/name` exclusively, or the first free `new` name beside it.
+pub fn create_no_clobber(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+    let mut candidates = std::iter::once(name.to_owned()).chain((0..MAX_NEW_NAMES).map(|n| new_name(name, n)));
+    loop {
+        let Some(candidate) = candidates.next() else {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{name} and {MAX_NEW_NAMES} \"new\" names beside it all exist; remove some or use --overwrite"),
+            ));
+        };
+        let path = dir.join(&candidate);
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(f) => return Ok((path, f)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Digest of the first `len` bytes of a local file, in lower-case hex
+/// (upper-case for CRC-32, as servers print it).
+pub fn prefix_digest(path: &Path, len: u64, algo: ChecksumAlgo) -> io::Result<String> {
+    let mut f = File::open(path)?.take(len);
+    let mut buf = vec![0u8; 256 * 1024];
+    enum H {
+        Crc(crc32fast::Hasher),
+        Md5(md5::Md5),
+        Sha1(sha1::Sha1),
+        Sha256(sha2::Sha256),
+    }
+    let mut h = match algo {
+        ChecksumAlgo::Crc32 => H::Crc(crc32fast::Hasher::new()),
+        ChecksumAlgo::Md5 => H::Md5(md5::Md5::new()),
+        ChecksumAlgo::Sha1 => H::Sha1(sha1::Sha1::new()),
+        ChecksumAlgo::Sha256 => H::Sha256(sha2::Sha256::new()),
+    };
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        match &mut h {
+            H::Crc(h) => h.update(&buf[..n]),
+            H::Md5(h) => h.update(&buf[..n]),
+            H::Sha1(h) => h.update(&buf[..n]),
+            H::Sha256(h) => h.update(&buf[..n]),
+        }
+    }
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    Ok(match h {
+        H::Crc(h) => format!("{:08x}", h.finalize()),
+        H::Md5(h) => hex(&h.finalize()),
+        H::Sha1(h) => hex(&h.finalize()),
+        H::Sha256(h) => hex(&h.finalize()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_names_are_taken_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p0, _) = create_no_clobber(dir.path(), "a.txt").unwrap();
+        let (p1, _) = create_no_clobber(dir.path(), "a.txt").unwrap();
+        let (p2, _) = create_no_clobber(dir.path(), "a.txt").unwrap();
+        let (p3, _) = create_no_clobber(dir.path(), "a.txt").unwrap();
+        let names: Vec<_> = [p0, p1, p2, p3].iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["a.txt", "new_a.txt", "new1_a.txt", "new2_a.txt"]);
+    }
+
+    #[test]
+    fn digest_of_a_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"abcdef").unwrap();
+        assert_eq!(prefix_digest(&p, 3, ChecksumAlgo::Md5).unwrap(), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(prefix_digest(&p, 3, ChecksumAlgo::Crc32).unwrap(), "352441c2");
+    }
+}
