@@ -109,9 +109,20 @@ impl Client {
             welcome = conn.read_reply().await?;
         }
         if welcome.code != 220 {
-            return Err(Error::Reply { command: "(greeting)".into(), reply: welcome });
+            return Err(Error::Reply {
+                command: "(greeting)".into(),
+                reply: welcome,
+            });
         }
-        Ok(Client { conn, features: Features::default(), welcome, config, extended_refused: false, current_type: None, ascii: false })
+        Ok(Client {
+            conn,
+            features: Features::default(),
+            welcome,
+            config,
+            extended_refused: false,
+            current_type: None,
+            ascii: false,
+        })
     }
 
     /// Log in, then learn the server's features.
@@ -148,7 +159,14 @@ impl Client {
     /// Send a command; a negative reply is an error.
     pub async fn command(&mut self, cmd: Command) -> Result<Reply> {
         let r = self.conn.exchange(&cmd).await?;
-        if r.is_positive() { Ok(r) } else { Err(Error::Reply { command: mask(&cmd), reply: r }) }
+        if r.is_positive() {
+            Ok(r)
+        } else {
+            Err(Error::Reply {
+                command: mask(&cmd),
+                reply: r,
+            })
+        }
     }
 
     /// Send a raw line (`quote`); the reply is returned whatever its code.
@@ -204,7 +222,10 @@ impl Client {
     pub async fn size(&mut self, file: &str) -> Result<u64> {
         self.set_type(TransferType::Image).await?;
         let r = self.command(Command::Size(file.to_owned())).await?;
-        r.text().trim().parse().map_err(|_| Error::Protocol(format!("bad SIZE reply: {}", r.text())))
+        r.text()
+            .trim()
+            .parse()
+            .map_err(|_| Error::Protocol(format!("bad SIZE reply: {}", r.text())))
     }
 
     /// Modification time.
@@ -218,7 +239,12 @@ impl Client {
         if !self.features.has("MFMT") {
             return Ok(false);
         }
-        self.command(Command::Mfmt { time: t, path: file.to_owned() }).await.map(|_| true)
+        self.command(Command::Mfmt {
+            time: t,
+            path: file.to_owned(),
+        })
+        .await
+        .map(|_| true)
     }
 
     /// `SITE CHMOD`.
@@ -280,17 +306,22 @@ impl Client {
                 if use_extended || peer.is_ipv6() {
                     let r = self.conn.exchange(&Command::Epsv(EpsvArg::Any)).await?;
                     if r.code == 229 {
-                        let port = addr::parse_epsv_reply(&r.text()).ok_or_else(|| Error::Protocol(format!("bad EPSV reply: {}", r.text())))?;
+                        let port =
+                            addr::parse_epsv_reply(&r.text()).ok_or_else(|| Error::Protocol(format!("bad EPSV reply: {}", r.text())))?;
                         return self.connect_data(SocketAddr::new(peer.ip(), port)).await;
                     }
                     if peer.is_ipv6() {
-                        return Err(Error::Reply { command: "EPSV".into(), reply: r });
+                        return Err(Error::Reply {
+                            command: "EPSV".into(),
+                            reply: r,
+                        });
                     }
                     // 500/502: an old server; remember and use PASV.
                     self.extended_refused = true;
                 }
                 let r = self.command(Command::Pasv).await?;
-                let announced = addr::parse_pasv_reply(&r.text()).ok_or_else(|| Error::Protocol(format!("bad PASV reply: {}", r.text())))?;
+                let announced =
+                    addr::parse_pasv_reply(&r.text()).ok_or_else(|| Error::Protocol(format!("bad PASV reply: {}", r.text())))?;
                 // Connect to the control connection's address, not the one
                 // announced: servers behind NAT announce private addresses,
                 // and a hostile server could point us anywhere.
@@ -306,11 +337,16 @@ impl Client {
                         return Ok(Pending::Listening(listener));
                     }
                     if bound.is_ipv6() {
-                        return Err(Error::Reply { command: "EPRT".into(), reply: r });
+                        return Err(Error::Reply {
+                            command: "EPRT".into(),
+                            reply: r,
+                        });
                     }
                     self.extended_refused = true;
                 }
-                let SocketAddr::V4(v4) = bound else { unreachable!("IPv6 handled above") };
+                let SocketAddr::V4(v4) = bound else {
+                    unreachable!("IPv6 handled above")
+                };
                 self.command(Command::Port(v4)).await?;
                 Ok(Pending::Listening(listener))
             }
@@ -320,7 +356,10 @@ impl Client {
     async fn connect_data(&mut self, addr: SocketAddr) -> Result<Pending> {
         match tokio::time::timeout(self.config.data_timeout, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => Ok(Pending::Connected(s)),
-            Ok(Err(e)) => Err(Error::Transfer { path: String::new(), reason: format!("cannot open data connection to {addr}: {e}") }),
+            Ok(Err(e)) => Err(Error::Transfer {
+                path: String::new(),
+                reason: format!("cannot open data connection to {addr}: {e}"),
+            }),
             Err(_) => Err(Error::Timeout("opening the data connection")),
         }
     }
@@ -334,7 +373,10 @@ impl Client {
             return Err(if r.is_positive() {
                 Error::Protocol(format!("{}: expected 150, got {} {}", mask(&cmd), r.code, r.text()))
             } else {
-                Error::Reply { command: mask(&cmd), reply: r }
+                Error::Reply {
+                    command: mask(&cmd),
+                    reply: r,
+                }
             });
         }
         let stream = match pending {
@@ -350,7 +392,9 @@ impl Client {
                         }
                     }
                 };
-                tokio::time::timeout(self.config.data_timeout, accept).await.map_err(|_| Error::Timeout("waiting for the server's data connection"))??
+                tokio::time::timeout(self.config.data_timeout, accept)
+                    .await
+                    .map_err(|_| Error::Timeout("waiting for the server's data connection"))??
             }
         };
         stream.set_nodelay(true)?;
@@ -363,25 +407,33 @@ impl Client {
         if r.class() == 2 {
             Ok(r)
         } else {
-            Err(Error::Transfer { path: what.to_owned(), reason: format!("{} {}", r.code, r.text()) })
+            Err(Error::Transfer {
+                path: what.to_owned(),
+                reason: format!("{} {}", r.code, r.text()),
+            })
         }
     }
 
-    /// After an interrupted transfer: `ABOR`, then read the `426`/`226`
-    /// (or `225`/`226`) pair, so that the session stays in step.
+    /// After an interrupted transfer: `ABOR`, then read both replies that
+    /// follow, so the session stays in step. A transfer still running
+    /// answers `426` then `226`; one that had already finished answers
+    /// `226` (the transfer) then `225` or `226` (the `ABOR`).
     async fn abort_transfer(&mut self) -> Result<()> {
         self.conn.send_abort().await?;
-        for _ in 0..3 {
-            let r = self.conn.read_reply().await?;
-            if matches!(r.code, 225 | 226) {
-                return Ok(());
-            }
-            if r.class() == 5 {
-                // ABOR itself refused: the transfer reply is still due.
-                continue;
-            }
+        let first = self.conn.read_reply().await?;
+        if first.code == 225 {
+            return Ok(());
         }
-        Ok(())
+        // The second reply is normally immediate; a server that sends only
+        // one must not hang us for the full reply timeout.
+        let saved = self.conn.reply_timeout;
+        self.conn.reply_timeout = Duration::from_secs(5).min(saved);
+        let second = self.conn.read_reply().await;
+        self.conn.reply_timeout = saved;
+        match second {
+            Ok(_) | Err(Error::Timeout(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Run a listing command and return its raw bytes.
@@ -395,7 +447,10 @@ impl Client {
         drop(data);
         let result = match read {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(Error::Transfer { path: what.clone(), reason: e.to_string() }),
+            Ok(Err(e)) => Err(Error::Transfer {
+                path: what.clone(),
+                reason: e.to_string(),
+            }),
             Err(_) => Err(Error::Timeout("reading a listing")),
         };
         let fin = self.finish_transfer(&what).await;
@@ -407,7 +462,11 @@ impl Client {
     /// Names in a directory (`NLST`), as the server gives them.
     pub async fn nlst(&mut self, arg: Option<&str>) -> Result<Vec<String>> {
         let raw = self.list_raw(Command::Nlst(arg.map(str::to_owned))).await?;
-        Ok(String::from_utf8_lossy(&raw).lines().map(|l| l.trim_end_matches('\r').to_owned()).filter(|l| !l.is_empty()).collect())
+        Ok(String::from_utf8_lossy(&raw)
+            .lines()
+            .map(|l| l.trim_end_matches('\r').to_owned())
+            .filter(|l| !l.is_empty())
+            .collect())
     }
 
     /// Entries of a directory: `MLSD` when offered, else `LIST` parsed as
@@ -434,13 +493,70 @@ impl Client {
             return Ok(None);
         }
         let r = self.command(Command::Mlst(Some(target.to_owned()))).await?;
-        Ok(r.lines.iter().skip(1).find_map(|l| listing::parse_mlsx(l.trim_start())).map(|(e, _)| e))
+        Ok(r.lines
+            .iter()
+            .skip(1)
+            .find_map(|l| listing::parse_mlsx(l.trim_start()))
+            .map(|(e, _)| e))
     }
 
     /// Download `remote` from `offset` into `sink`. `progress` is called
     /// with the running byte count; `interrupt` resolving aborts the
     /// transfer (the server gets `ABOR`) and gives [`Error::Interrupted`].
-    pub async fn retrieve<W, I>(&mut self, remote: &str, offset: u64, sink: &mut W, progress: &mut (dyn FnMut(u64) + Send), interrupt: I) -> Result<u64>
+    pub async fn retrieve<W, I>(
+        &mut self,
+        remote: &str,
+        offset: u64,
+        sink: &mut W,
+        progress: &mut (dyn FnMut(u64) + Send),
+        interrupt: I,
+    ) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + Send + ?Sized,
+        I: Future<Output = ()>,
+    {
+        self.retrieve_inner(remote, offset, None, sink, progress, interrupt).await
+    }
+
+    /// Download `len` bytes of `remote` starting at `start` (one segment of
+    /// a segmented download). Uses `RANG` when offered; otherwise reads
+    /// `len` bytes after `REST` and aborts the rest.
+    pub async fn retrieve_range<W>(
+        &mut self,
+        remote: &str,
+        start: u64,
+        len: u64,
+        sink: &mut W,
+        progress: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + Send + ?Sized,
+    {
+        if len == 0 {
+            return Ok(0);
+        }
+        if self.features.has("RANG") && !self.ascii {
+            self.set_type(TransferType::Image).await?;
+            self.command(Command::Rang {
+                start,
+                end: start + len - 1,
+            })
+            .await?;
+            return self.retrieve_inner(remote, 0, None, sink, progress, std::future::pending()).await;
+        }
+        self.retrieve_inner(remote, start, Some(len), sink, progress, std::future::pending())
+            .await
+    }
+
+    async fn retrieve_inner<W, I>(
+        &mut self,
+        remote: &str,
+        offset: u64,
+        limit: Option<u64>,
+        sink: &mut W,
+        progress: &mut (dyn FnMut(u64) + Send),
+        interrupt: I,
+    ) -> Result<u64>
     where
         W: AsyncWrite + Unpin + Send + ?Sized,
         I: Future<Output = ()>,
@@ -459,7 +575,12 @@ impl Client {
             let mut total = 0u64;
             let mut pacer = Pacer::new(rate);
             loop {
-                let n = match tokio::time::timeout(stall, data.read(&mut buf)).await {
+                if limit.is_some_and(|l| total >= l) {
+                    sink.flush().await.map_err(PumpError::Local)?;
+                    return Err(PumpError::Enough(total));
+                }
+                let want = limit.map_or(buf.len(), |l| (l - total).min(buf.len() as u64) as usize);
+                let n = match tokio::time::timeout(stall, data.read(&mut buf[..want])).await {
                     Ok(Ok(n)) => n,
                     Ok(Err(e)) => return Err(PumpError::Net(e.to_string())),
                     Err(_) => return Err(PumpError::Net("data connection stalled".into())),
@@ -498,7 +619,14 @@ impl Client {
     }
 
     /// Upload `source` to `remote`.
-    pub async fn store<R, I>(&mut self, remote: &str, mode: StoreMode, source: &mut R, progress: &mut (dyn FnMut(u64) + Send), interrupt: I) -> Result<u64>
+    pub async fn store<R, I>(
+        &mut self,
+        remote: &str,
+        mode: StoreMode,
+        source: &mut R,
+        progress: &mut (dyn FnMut(u64) + Send),
+        interrupt: I,
+    ) -> Result<u64>
     where
         R: AsyncRead + Unpin + Send + ?Sized,
         I: Future<Output = ()>,
@@ -567,10 +695,17 @@ impl Client {
                 self.abort_transfer().await?;
                 Err(Error::Interrupted)
             }
+            Some(Err(PumpError::Enough(n))) => {
+                self.abort_transfer().await?;
+                Ok(n)
+            }
             Some(Err(PumpError::Local(e))) => {
                 // Our side failed: stop the server too, then report.
                 self.abort_transfer().await?;
-                Err(Error::Local { path: remote.into(), source: e })
+                Err(Error::Local {
+                    path: remote.into(),
+                    source: e,
+                })
             }
             Some(Err(PumpError::Net(reason))) => {
                 // The server usually explains (426, 451, 452…); prefer its words.
@@ -579,7 +714,10 @@ impl Client {
                     Ok(r) if r.class() != 2 => format!("{} {}", r.code, r.text()),
                     _ => reason,
                 };
-                Err(Error::Transfer { path: remote.to_owned(), reason })
+                Err(Error::Transfer {
+                    path: remote.to_owned(),
+                    reason,
+                })
             }
         }
     }
@@ -588,6 +726,8 @@ impl Client {
 enum PumpError {
     Net(String),
     Local(std::io::Error),
+    /// A ranged read got all it wanted; the server is still sending.
+    Enough(u64),
 }
 
 fn canonical(ip: IpAddr) -> IpAddr {
@@ -605,7 +745,10 @@ struct Pacer {
 
 impl Pacer {
     fn new(rate: Option<u64>) -> Pacer {
-        Pacer { rate, start: Instant::now() }
+        Pacer {
+            rate,
+            start: Instant::now(),
+        }
     }
 
     async fn pace(&mut self, total: u64) {

@@ -21,7 +21,11 @@ pub(crate) struct Connection {
 impl Connection {
     /// Connect to the first address of `host:port` that answers.
     pub(crate) async fn connect(host: &str, port: u16, timeout: Duration) -> Result<Connection> {
-        let addr_text = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+        let addr_text = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
         let connect = async {
             let mut last = None;
             for addr in tokio::net::lookup_host((host, port)).await? {
@@ -38,7 +42,12 @@ impl Connection {
             Err(_) => return Err(Error::Timeout("connecting")),
         };
         stream.set_nodelay(true)?;
-        Ok(Connection { stream, parser: ReplyParser::new(), buf: vec![0; 4096].into_boxed_slice(), reply_timeout: timeout })
+        Ok(Connection {
+            stream,
+            parser: ReplyParser::new(),
+            buf: vec![0; 4096].into_boxed_slice(),
+            reply_timeout: timeout,
+        })
     }
 
     pub(crate) fn peer(&self) -> std::io::Result<SocketAddr> {
@@ -52,7 +61,9 @@ impl Connection {
     /// Read the next reply, whatever its code.
     pub(crate) async fn read_reply(&mut self) -> Result<Reply> {
         let limit = self.reply_timeout;
-        tokio::time::timeout(limit, self.read_reply_untimed()).await.map_err(|_| Error::Timeout("waiting for the server's reply"))?
+        tokio::time::timeout(limit, self.read_reply_untimed())
+            .await
+            .map_err(|_| Error::Timeout("waiting for the server's reply"))?
     }
 
     async fn read_reply_untimed(&mut self) -> Result<Reply> {
@@ -62,7 +73,10 @@ impl Connection {
             }
             let n = self.stream.read(&mut self.buf).await?;
             if n == 0 {
-                return Err(Error::Io(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the server closed the connection")));
+                return Err(Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection",
+                )));
             }
             self.parser.feed(&self.buf[..n]);
         }

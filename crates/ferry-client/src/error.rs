@@ -111,11 +111,6 @@ impl Error {
             _ => false,
         }
     }
-
-    pub(crate) fn local(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Local { path, source }
-    }
 }
 
 /// Result with [`Error`].

@@ -16,7 +16,9 @@ impl Features {
             return Features::default();
         }
         let inner = &reply.lines[1..reply.lines.len() - 1];
-        Features { lines: inner.iter().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect() }
+        Features {
+            lines: inner.iter().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect(),
+        }
     }
 
     /// The feature's parameters if the server lists it (`"MLST"` gives
@@ -36,7 +38,14 @@ impl Features {
     /// Algorithms offered by `HASH` (draft-bryan-ftpext-hash), without the
     /// `*` that marks the selected one.
     pub fn hash_algorithms(&self) -> Vec<String> {
-        self.get("HASH").map(|v| v.split(';').map(|a| a.trim_end_matches('*').to_ascii_uppercase()).filter(|a| !a.is_empty()).collect()).unwrap_or_default()
+        self.get("HASH")
+            .map(|v| {
+                v.split(';')
+                    .map(|a| a.trim_end_matches('*').to_ascii_uppercase())
+                    .filter(|a| !a.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -46,7 +55,16 @@ mod tests {
 
     #[test]
     fn parse_feat() {
-        let r = Reply::multi(211, vec!["Features:".into(), " MDTM".into(), " MLST type*;size*;".into(), " HASH SHA-256*;MD5".into(), "End".into()]);
+        let r = Reply::multi(
+            211,
+            vec![
+                "Features:".into(),
+                " MDTM".into(),
+                " MLST type*;size*;".into(),
+                " HASH SHA-256*;MD5".into(),
+                "End".into(),
+            ],
+        );
         let f = Features::parse(&r);
         assert!(f.has("mdtm"));
         assert_eq!(f.get("MLST"), Some("type*;size*;"));

@@ -60,7 +60,12 @@ pub fn create_no_clobber(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> 
                 format!("{name} and {MAX_NEW_NAMES} \"new\" names beside it all exist; remove some or use --overwrite"),
             ));
         };
-        let path = dir.join(&candidate);
+        // Keep a bare name bare ("new_a.txt", not "./new_a.txt").
+        let path = if dir == Path::new(".") {
+            PathBuf::from(&candidate)
+        } else {
+            dir.join(&candidate)
+        };
         match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(f) => return Ok((path, f)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -118,7 +123,10 @@ mod tests {
         let (p1, _) = create_no_clobber(dir.path(), "a.txt").unwrap();
         let (p2, _) = create_no_clobber(dir.path(), "a.txt").unwrap();
         let (p3, _) = create_no_clobber(dir.path(), "a.txt").unwrap();
-        let names: Vec<_> = [p0, p1, p2, p3].iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        let names: Vec<_> = [p0, p1, p2, p3]
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
         assert_eq!(names, ["a.txt", "new_a.txt", "new1_a.txt", "new2_a.txt"]);
     }
 

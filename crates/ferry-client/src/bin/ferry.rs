@@ -1,1 +1,90 @@
-fn main(){}
+//! `ferry`: the Ferry FTP client.
+//!
+//! `ferry HOST [PORT]` or `ferry ftp://user@host/` opens a shell with the
+//! seed's `get`, `upload` and `exit` and the ftp(1) command set;
+//! `ferry get|put|ls URL` does one thing and exits with a status that says
+//! how it went.
+
+#[path = "../cli/mod.rs"]
+mod cli;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use ferry_client::target;
+use ferry_client::{ClientConfig, DataMode};
+
+use cli::args::Cli;
+use cli::shell::{Settings, Shell};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ferry: cannot start: {e}");
+            return ExitCode::from(cli::exit::OTHER);
+        }
+    };
+    ExitCode::from(runtime.block_on(run(cli)))
+}
+
+async fn run(cli: Cli) -> u8 {
+    let c = &cli.common;
+    let config = ClientConfig {
+        connect_timeout: Duration::from_secs(c.timeout),
+        reply_timeout: Duration::from_secs(c.timeout.max(60)),
+        data_timeout: Duration::from_secs(c.timeout.max(60)),
+        mode: if c.active { DataMode::Active } else { DataMode::Passive },
+        extended: !c.no_epsv,
+        limit_rate: c.limit_rate,
+    };
+    if let Some(cmd) = cli.command {
+        return cli::one_shot::run(cmd, &cli.common, config).await;
+    }
+    if c.tls {
+        eprintln!("ferry: FTPS (--tls) is not supported yet");
+        return cli::exit::USAGE;
+    }
+    let settings = Settings {
+        prompt: true,
+        hash: None,
+        clobber: c.clobber(),
+        progress: !c.no_progress,
+    };
+    let commands = cli
+        .commands
+        .as_ref()
+        .map(|s| s.split(';').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect());
+    let mut shell = Shell::new(config, commands, settings, c.user.clone());
+    if let Some(t) = &cli.target {
+        let (host, port, user, password, path) = if target::is_url(t) {
+            match target::parse_url(t) {
+                Ok(u) if u.scheme == target::Scheme::Ftp => (u.host, cli.port.unwrap_or(u.port), u.user, u.password, u.path),
+                Ok(_) => {
+                    eprintln!("ferry: FTPS is not supported yet; use ftp://");
+                    return cli::exit::USAGE;
+                }
+                Err(e) => {
+                    eprintln!("ferry: {e}");
+                    return cli::exit::USAGE;
+                }
+            }
+        } else {
+            (t.clone(), cli.port.unwrap_or(21), None, None, None)
+        };
+        if let Err(e) = shell.open(&host, port, user, password).await {
+            shell.fail("open", &e);
+            // A shell with no connection is still useful interactively.
+            if !shell.input.interactive() {
+                return shell.status;
+            }
+        } else if let Some(dir) = path {
+            if let Err(e) = shell.execute(&format!("cd \"{}\"", dir.replace('"', "\\\""))).await {
+                shell.fail("cd", &e);
+            }
+        }
+    }
+    shell.run().await
+}

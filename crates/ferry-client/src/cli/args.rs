@@ -1,0 +1,144 @@
+//! Command-line arguments of `ferry`.
+
+use clap::{Args, Parser, Subcommand};
+
+use ferry_client::local::Clobber;
+
+/// ferry: an FTP client. Opens an interactive shell, runs commands from
+/// -c or standard input, or does one transfer (get, put, ls).
+#[derive(Parser, Debug)]
+#[command(name = "ferry", version, args_conflicts_with_subcommands = true, after_help = super::exit::HELP)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Option<OneShot>,
+    /// HOST or ftp://user[:pass]@host[:port]/path
+    pub(crate) target: Option<String>,
+    /// Port (with HOST; default 21)
+    pub(crate) port: Option<u16>,
+    /// Commands to run, separated by ';' (then exit)
+    #[arg(short = 'c', long = "commands", value_name = "CMDS")]
+    pub(crate) commands: Option<String>,
+    #[command(flatten)]
+    pub(crate) common: Common,
+}
+
+/// Options shared by the shell and one-shot modes.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct Common {
+    /// User name (else from the URL, ~/.netrc, or a prompt)
+    #[arg(short, long, global = true)]
+    pub(crate) user: Option<String>,
+    /// Use active mode (the server connects back: EPRT/PORT)
+    #[arg(long, global = true)]
+    pub(crate) active: bool,
+    /// Never try EPSV/EPRT; use PASV/PORT
+    #[arg(long, global = true)]
+    pub(crate) no_epsv: bool,
+    /// Limit transfer speed, e.g. 500K, 2M (bytes per second)
+    #[arg(long, value_name = "RATE", global = true, value_parser = parse_rate)]
+    pub(crate) limit_rate: Option<u64>,
+    /// Seconds to wait for a connection or a reply
+    #[arg(long, value_name = "SECS", default_value_t = 30, global = true)]
+    pub(crate) timeout: u64,
+    /// Request FTPS (explicit TLS); not supported yet
+    #[arg(long, global = true)]
+    pub(crate) tls: bool,
+    /// When a downloaded file exists locally: replace it
+    #[arg(long, global = true, group = "clobber")]
+    pub(crate) overwrite: bool,
+    /// When a downloaded file exists locally: resume it (after checking it matches)
+    #[arg(long, global = true, group = "clobber")]
+    pub(crate) resume: bool,
+    /// When a downloaded file exists locally: skip it
+    #[arg(long, global = true, group = "clobber")]
+    pub(crate) skip: bool,
+    /// When a downloaded file exists locally: ask
+    #[arg(long, global = true, group = "clobber")]
+    pub(crate) ask: bool,
+    /// No progress bars
+    #[arg(long, global = true)]
+    pub(crate) no_progress: bool,
+}
+
+impl Common {
+    pub(crate) fn clobber(&self) -> Clobber {
+        if self.overwrite {
+            Clobber::Overwrite
+        } else if self.resume {
+            Clobber::Resume
+        } else if self.skip {
+            Clobber::Skip
+        } else if self.ask {
+            Clobber::Ask
+        } else {
+            Clobber::NewName
+        }
+    }
+}
+
+/// One-shot commands.
+#[derive(Subcommand, Debug)]
+pub(crate) enum OneShot {
+    /// Download a file: ferry get ftp://host/path [LOCAL]
+    Get {
+        /// ftp://[user[:pass]@]host[:port]/path
+        url: String,
+        /// Local file or folder (default: the remote name, here)
+        local: Option<String>,
+        /// Download over N connections at once (large files)
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        segments: usize,
+        /// Retry network failures N times, with backoff
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        retries: u32,
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Upload a file: ferry put LOCAL ftp://host/path
+    Put {
+        /// Local file
+        local: String,
+        /// ftp://[user[:pass]@]host[:port]/path (a path ending in / keeps the local name)
+        url: String,
+        /// Retry network failures N times, with backoff
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        retries: u32,
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a folder: ferry ls ftp://host/path
+    Ls {
+        /// ftp://[user[:pass]@]host[:port]/path
+        url: String,
+        /// Retry network failures N times, with backoff
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        retries: u32,
+        /// Print the listing as JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `500K`, `2M`, `1G`, or plain bytes.
+fn parse_rate(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_uppercase() {
+                'K' => 1024,
+                'M' => 1024 * 1024,
+                'G' => 1024 * 1024 * 1024,
+                _ => return Err(format!("unknown unit in {s:?}: use K, M or G")),
+            };
+            (&s[..i], m)
+        }
+        _ => (s, 1),
+    };
+    let n: f64 = num.parse().map_err(|_| format!("bad rate {s:?}"))?;
+    if n <= 0.0 {
+        return Err("the rate must be positive".into());
+    }
+    Ok((n * mult as f64) as u64)
+}

@@ -1,0 +1,387 @@
+//! `mirror`: copy a folder tree down (or up with `-R`), like lftp's mirror.
+//!
+//! Options: `--only-newer` skips files whose copy is at least as new and
+//! the same size; `--delete` removes what the source no longer has;
+//! `--dry-run` only prints; `--parallel N` transfers N files at once over
+//! extra connections. Downloads keep the remote modification time, and
+//! uploads set it with `MFMT` where offered, so `--only-newer` works on
+//! the next run.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use ferry_client::local::Clobber;
+use ferry_client::{Client, ClientConfig, Error, StoreMode};
+use ferry_proto::listing::Kind;
+
+use super::shell::{CmdError, CmdResult, Login, Shell};
+use super::transfer::{self, View};
+
+#[derive(Debug, Default)]
+struct Options {
+    reverse: bool,
+    only_newer: bool,
+    delete: bool,
+    dry_run: bool,
+    parallel: usize,
+}
+
+/// A file on either side: size and modification time.
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    size: u64,
+    modified: Option<SystemTime>,
+}
+
+/// A tree: relative path → `None` for folders, `Some(meta)` for files.
+type Tree = BTreeMap<String, Option<Meta>>;
+
+fn join(base: &str, rel: &str) -> String {
+    match (base, rel) {
+        (b, "") => b.to_owned(),
+        ("" | ".", r) => r.to_owned(),
+        (b, r) if b.ends_with('/') => format!("{b}{r}"),
+        (b, r) => format!("{b}/{r}"),
+    }
+}
+
+async fn remote_tree(client: &mut Client, root: &str) -> Result<Tree, Error> {
+    let mut tree = Tree::new();
+    let mut queue = VecDeque::from([String::new()]);
+    while let Some(rel) = queue.pop_front() {
+        let dir = join(root, &rel);
+        for e in client.list(Some(&dir)).await? {
+            let path = join(&rel, &e.name);
+            match e.kind {
+                Kind::Dir => {
+                    tree.insert(path.clone(), None);
+                    queue.push_back(path);
+                }
+                Kind::File => {
+                    tree.insert(
+                        path,
+                        Some(Meta {
+                            size: e.size,
+                            modified: e.modified,
+                        }),
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(tree)
+}
+
+fn local_tree(root: &Path) -> std::io::Result<Tree> {
+    let mut tree = Tree::new();
+    let mut stack = vec![String::new()];
+    while let Some(rel) = stack.pop() {
+        for e in std::fs::read_dir(root.join(&rel))? {
+            let e = e?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            let path = join(&rel, &name);
+            let meta = e.metadata()?;
+            if meta.is_dir() {
+                tree.insert(path.clone(), None);
+                stack.push(path);
+            } else if meta.is_file() {
+                tree.insert(
+                    path,
+                    Some(Meta {
+                        size: meta.len(),
+                        modified: meta.modified().ok(),
+                    }),
+                );
+            }
+        }
+    }
+    Ok(tree)
+}
+
+/// True when `dest` is at least as new as `src` and the same size.
+fn up_to_date(src: Meta, dest: Option<&Option<Meta>>) -> bool {
+    match dest {
+        Some(Some(d)) => {
+            d.size == src.size
+                && match (src.modified, d.modified) {
+                    (Some(s), Some(d)) => d + Duration::from_secs(1) >= s,
+                    _ => false,
+                }
+        }
+        _ => false,
+    }
+}
+
+/// One file to copy.
+#[derive(Debug, Clone)]
+struct Job {
+    remote: String,
+    local: PathBuf,
+    modified: Option<SystemTime>,
+}
+
+impl Shell {
+    pub(crate) async fn mirror(&mut self, args: &[&str]) -> CmdResult {
+        let mut o = Options {
+            parallel: 1,
+            ..Options::default()
+        };
+        let mut paths = Vec::new();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            match *a {
+                "-R" | "--reverse" => o.reverse = true,
+                "--only-newer" | "-n" => o.only_newer = true,
+                "--delete" | "-e" => o.delete = true,
+                "--dry-run" => o.dry_run = true,
+                "--parallel" | "-P" => {
+                    let n = it.next().ok_or_else(|| CmdError::Usage("--parallel needs a number".into()))?;
+                    o.parallel = n
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=16).contains(n))
+                        .ok_or_else(|| CmdError::Usage("--parallel takes 1 to 16".into()))?;
+                }
+                a if a.starts_with('-') => return Err(CmdError::Usage(format!("unknown mirror option {a}"))),
+                a => paths.push(a),
+            }
+        }
+        if o.reverse {
+            let local = paths
+                .first()
+                .ok_or_else(|| CmdError::Usage("usage: mirror -R LOCAL [REMOTE]".into()))?;
+            let remote = paths
+                .get(1)
+                .map_or_else(|| transfer::base_name(local.trim_end_matches('/')).to_owned(), |r| r.to_string());
+            self.mirror_up(Path::new(local), &remote, &o).await
+        } else {
+            let remote = paths
+                .first()
+                .ok_or_else(|| CmdError::Usage("usage: mirror REMOTE [LOCAL]".into()))?;
+            let local = paths
+                .get(1)
+                .map_or_else(|| PathBuf::from(transfer::base_name(remote)), PathBuf::from);
+            self.mirror_down(remote, &local, &o).await
+        }
+    }
+
+    async fn mirror_down(&mut self, remote_root: &str, local_root: &Path, o: &Options) -> CmdResult {
+        let source = remote_tree(self.client()?, remote_root).await?;
+        let dest = if local_root.exists() {
+            local_tree(local_root).map_err(|e| CmdError::Local(format!("{}: {e}", local_root.display())))?
+        } else {
+            Tree::new()
+        };
+        let mut jobs = Vec::new();
+        let mut planned_dirs = vec![local_root.to_path_buf()];
+        for (rel, meta) in &source {
+            let local = local_root.join(rel);
+            match meta {
+                None => planned_dirs.push(local),
+                Some(m) => {
+                    if o.only_newer && up_to_date(*m, dest.get(rel)) {
+                        continue;
+                    }
+                    jobs.push(Job {
+                        remote: join(remote_root, rel),
+                        local,
+                        modified: m.modified,
+                    });
+                }
+            }
+        }
+        let stale: Vec<&String> = if o.delete {
+            dest.keys().filter(|k| !source.contains_key(*k)).collect()
+        } else {
+            Vec::new()
+        };
+        if o.dry_run {
+            for d in &planned_dirs {
+                if !d.exists() {
+                    println!("would create {}", d.display());
+                }
+            }
+            for j in &jobs {
+                println!("would get {} -> {}", j.remote, j.local.display());
+            }
+            for s in &stale {
+                println!("would remove {}", local_root.join(s).display());
+            }
+            return Ok(());
+        }
+        for d in &planned_dirs {
+            std::fs::create_dir_all(d).map_err(|e| CmdError::Local(format!("{}: {e}", d.display())))?;
+        }
+        let count = jobs.len();
+        let failures = self.run_jobs(jobs, o.parallel, false).await;
+        // Remove deepest paths first so folders are empty when reached.
+        for s in stale.iter().rev() {
+            let p = local_root.join(s);
+            let r = if p.is_dir() {
+                std::fs::remove_dir(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+            match r {
+                Ok(()) => println!("Removed {}", p.display()),
+                Err(e) => self.fail("mirror", &CmdError::Local(format!("{}: {e}", p.display()))),
+            }
+        }
+        println!(
+            "Mirrored {remote_root} to {}: {} of {count} files transferred.",
+            local_root.display(),
+            count - failures
+        );
+        Ok(())
+    }
+
+    async fn mirror_up(&mut self, local_root: &Path, remote_root: &str, o: &Options) -> CmdResult {
+        let source = local_tree(local_root).map_err(|e| CmdError::Local(format!("{}: {e}", local_root.display())))?;
+        let client = self.client()?;
+        let dest = match remote_tree(client, remote_root).await {
+            Ok(t) => t,
+            Err(Error::Reply { reply, .. }) if reply.code == 550 => Tree::new(),
+            Err(e) => return Err(e.into()),
+        };
+        let mut jobs = Vec::new();
+        let mut dirs = vec![remote_root.to_owned()];
+        for (rel, meta) in &source {
+            match meta {
+                None => dirs.push(join(remote_root, rel)),
+                Some(m) => {
+                    if o.only_newer && up_to_date(*m, dest.get(rel)) {
+                        continue;
+                    }
+                    jobs.push(Job {
+                        remote: join(remote_root, rel),
+                        local: local_root.join(rel),
+                        modified: m.modified,
+                    });
+                }
+            }
+        }
+        let stale: Vec<&String> = if o.delete {
+            dest.keys().filter(|k| !source.contains_key(*k)).collect()
+        } else {
+            Vec::new()
+        };
+        if o.dry_run {
+            for j in &jobs {
+                println!("would put {} -> {}", j.local.display(), j.remote);
+            }
+            for s in &stale {
+                println!("would remove {}", join(remote_root, s));
+            }
+            return Ok(());
+        }
+        for d in &dirs {
+            let rel = d.strip_prefix(remote_root).unwrap_or(d).trim_start_matches('/');
+            if d == remote_root && !dest.is_empty() || dest.contains_key(rel) {
+                continue;
+            }
+            match self.client()?.mkdir(d).await {
+                Ok(_) => {}
+                // Already there is fine.
+                Err(Error::Reply { reply, .. }) if reply.code == 550 || reply.code == 521 => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let count = jobs.len();
+        let failures = self.run_jobs(jobs, o.parallel, true).await;
+        for s in stale.iter().rev() {
+            let path = join(remote_root, s);
+            let client = self.client()?;
+            let r = match dest.get(*s) {
+                Some(None) => client.rmdir(&path).await,
+                _ => client.delete(&path).await,
+            };
+            match r {
+                Ok(()) => println!("Removed {path}"),
+                Err(e) => self.fail("mirror", &e.into()),
+            }
+        }
+        println!(
+            "Mirrored {} to {remote_root}: {} of {count} files transferred.",
+            local_root.display(),
+            count - failures
+        );
+        self.mark_remote_stale();
+        Ok(())
+    }
+
+    /// Transfer `jobs`, on this connection or on `parallel` extra ones.
+    /// Returns the number of failures (each already reported).
+    async fn run_jobs(&mut self, jobs: Vec<Job>, parallel: usize, upload: bool) -> usize {
+        let view = View {
+            bar: parallel == 1 && self.settings.progress,
+            hash: None,
+        };
+        if parallel <= 1 || jobs.len() <= 1 {
+            let mut failures = 0;
+            for job in jobs {
+                let Some(client) = self.client.as_mut() else { return failures + 1 };
+                match run_job(client, &job, upload, view).await {
+                    Ok(line) => println!("{line}"),
+                    Err(e) => {
+                        failures += 1;
+                        self.fail("mirror", &e.into());
+                    }
+                }
+            }
+            return failures;
+        }
+        let Some(login) = self.login.clone() else { return jobs.len() };
+        let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..parallel {
+            let (queue, login, config): (_, Login, ClientConfig) = (queue.clone(), login.clone(), self.config.clone());
+            workers.spawn(async move {
+                let mut errors = Vec::new();
+                let mut client = match Client::connect(&login.host, login.port, config).await {
+                    Ok(c) => c,
+                    Err(e) => return vec![e],
+                };
+                if let Err(e) = client.login(&login.user, &login.password).await {
+                    return vec![e];
+                }
+                loop {
+                    let job = queue.lock().ok().and_then(|mut q| q.pop_front());
+                    let Some(job) = job else { break };
+                    match run_job(&mut client, &job, upload, view).await {
+                        Ok(line) => println!("{line}"),
+                        Err(e) => errors.push(e),
+                    }
+                }
+                let _ = client.quit().await;
+                errors
+            });
+        }
+        let mut failures = 0;
+        while let Some(r) = workers.join_next().await {
+            for e in r.unwrap_or_default() {
+                failures += 1;
+                self.fail("mirror", &e.into());
+            }
+        }
+        failures
+    }
+}
+
+async fn run_job(client: &mut Client, job: &Job, upload: bool, view: View) -> Result<String, Error> {
+    if upload {
+        let n = transfer::upload(client, &job.local, &job.remote, StoreMode::Replace, view).await?;
+        if let Some(t) = job.modified {
+            let _ = client.set_mtime(&job.remote, t).await;
+        }
+        Ok(format!("put {} ({n} bytes)", job.remote))
+    } else {
+        let f = transfer::download(client, &job.remote, &job.local, Clobber::Overwrite, view, None).await?;
+        if let Some(t) = job.modified {
+            transfer::set_local_mtime(&f.local, t);
+        }
+        Ok(format!("got {} ({} bytes)", job.remote, f.bytes))
+    }
+}

@@ -1,0 +1,153 @@
+//! `ferry get URL`, `ferry put FILE URL`, `ferry ls URL`: one operation,
+//! retried with backoff on network failures, with an exit status that
+//! says what went wrong.
+
+use std::path::Path;
+use std::time::Duration;
+
+use ferry_client::local::Clobber;
+use ferry_client::target::{self, Target};
+use ferry_client::{Client, ClientConfig, Error, StoreMode};
+
+use super::args::{Common, OneShot};
+use super::exit;
+use super::shell::{Login, entry_json, netrc_for};
+use super::transfer::{self, View};
+
+fn credentials(t: &Target, common: &Common) -> Result<(String, String), String> {
+    let netrc = netrc_for(&t.host);
+    let user = t
+        .user
+        .clone()
+        .or_else(|| common.user.clone())
+        .or_else(|| netrc.as_ref().map(|n| n.0.clone()))
+        .unwrap_or_else(|| "anonymous".into());
+    let password = match t.password.clone().or_else(|| netrc.and_then(|n| n.1)) {
+        Some(p) => p,
+        None if user == "anonymous" || user == "ftp" => "ferry@".into(),
+        None if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+            rpassword::prompt_password(format!("Password for {user}: ")).map_err(|e| e.to_string())?
+        }
+        None => return Err(format!("no password for {user}: put it in the URL or ~/.netrc")),
+    };
+    Ok((user, password))
+}
+
+/// Run one one-shot command; returns the exit status.
+pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> u8 {
+    let (url, retries, json) = match &cmd {
+        OneShot::Get { url, retries, json, .. } | OneShot::Put { url, retries, json, .. } | OneShot::Ls { url, retries, json } => {
+            (url.clone(), *retries, *json)
+        }
+    };
+    let t = match target::parse_url(&url) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("ferry: {e}");
+            return exit::USAGE;
+        }
+    };
+    if t.scheme != target::Scheme::Ftp || common.tls {
+        eprintln!("ferry: FTPS is not supported yet; use ftp://");
+        return exit::USAGE;
+    }
+    let (user, password) = match credentials(&t, common) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ferry: {e}");
+            return exit::USAGE;
+        }
+    };
+    let login = Login {
+        host: t.host.clone(),
+        port: t.port,
+        user,
+        password,
+    };
+    let mut attempt = 0;
+    loop {
+        match once(&cmd, &t, &login, common, config.clone()).await {
+            Ok(value) => {
+                if json {
+                    println!("{value}");
+                }
+                return exit::OK;
+            }
+            Err(e) if e.is_transient() && attempt < retries => {
+                attempt += 1;
+                let wait = Duration::from_secs(1 << attempt.min(5));
+                eprintln!("ferry: {e}; retrying in {}s ({attempt}/{retries})", wait.as_secs());
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => {
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"ok": false, "error": e.to_string(), "reply_code": e.reply_code()})
+                    );
+                }
+                eprintln!("ferry: {e}");
+                return exit::for_kind(e.kind());
+            }
+        }
+    }
+}
+
+async fn once(cmd: &OneShot, t: &Target, login: &Login, common: &Common, config: ClientConfig) -> Result<serde_json::Value, Error> {
+    let mut client = Client::connect(&t.host, t.port, config.clone()).await?;
+    client.login(&login.user, &login.password).await?;
+    let view = View {
+        bar: !common.no_progress,
+        hash: None,
+    };
+    let path = t.path.clone().unwrap_or_default();
+    let value = match cmd {
+        OneShot::Get { local, segments, json, .. } => {
+            if path.is_empty() || path.ends_with('/') {
+                return Err(Error::Protocol("the URL names no file to get".into()));
+            }
+            let target = transfer::local_target(&path, local.as_deref());
+            let policy = match common.clobber() {
+                Clobber::Ask => Clobber::NewName,
+                p => p,
+            };
+            let seg = (*segments > 1).then_some((*segments, login, &config));
+            let f = transfer::download(&mut client, &path, &target, policy, view, seg).await?;
+            if !json {
+                transfer::report_fetched(&path, &f);
+            }
+            serde_json::json!({"ok": true, "remote": path, "local": f.local, "bytes": f.bytes, "renamed": f.renamed, "skipped": f.skipped, "resumed_at": f.resumed_at})
+        }
+        OneShot::Put { local, json, .. } => {
+            let remote = if path.is_empty() || path.ends_with('/') {
+                format!("{path}{}", transfer::base_name(local))
+            } else {
+                path.clone()
+            };
+            let mode = if common.resume {
+                let (offset, _) = transfer::check_resume_put(&mut client, Path::new(local), &remote).await?;
+                if offset > 0 { StoreMode::At(offset) } else { StoreMode::Replace }
+            } else {
+                StoreMode::Replace
+            };
+            let n = transfer::upload(&mut client, Path::new(local), &remote, mode, view).await?;
+            if !json {
+                println!("Uploaded {local} to {remote} ({n} bytes).");
+            }
+            serde_json::json!({"ok": true, "local": local, "remote": remote, "bytes": n})
+        }
+        OneShot::Ls { json, .. } => {
+            let dir = (!path.is_empty()).then_some(path.as_str());
+            if *json {
+                let entries = client.list(dir).await?;
+                serde_json::Value::Array(entries.iter().map(entry_json).collect())
+            } else {
+                let raw = client.list_raw(ferry_proto::Command::List(dir.map(str::to_owned))).await?;
+                print!("{}", String::from_utf8_lossy(&raw).replace("\r\n", "\n"));
+                serde_json::Value::Null
+            }
+        }
+    };
+    let _ = client.quit().await;
+    Ok(value)
+}
