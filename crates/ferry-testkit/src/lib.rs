@@ -6,6 +6,8 @@
 //! runs on its own thread and runtime), so tests can freely mix raw socket
 //! checks with real client programs such as curl.
 
+pub mod peers;
+
 use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};

@@ -80,10 +80,10 @@ async fn run(cli: Cli) -> u8 {
             if !shell.input.interactive() {
                 return shell.status;
             }
-        } else if let Some(dir) = path {
-            if let Err(e) = shell.execute(&format!("cd \"{}\"", dir.replace('"', "\\\""))).await {
-                shell.fail("cd", &e);
-            }
+        } else if let Some(dir) = path
+            && let Err(e) = shell.execute(&format!("cd \"{}\"", dir.replace('"', "\\\""))).await
+        {
+            shell.fail("cd", &e);
         }
     }
     shell.run().await

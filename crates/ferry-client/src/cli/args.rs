@@ -7,7 +7,7 @@ use ferry_client::local::Clobber;
 /// ferry: an FTP client. Opens an interactive shell, runs commands from
 /// -c or standard input, or does one transfer (get, put, ls).
 #[derive(Parser, Debug)]
-#[command(name = "ferry", version, args_conflicts_with_subcommands = true, after_help = super::exit::HELP)]
+#[command(name = "ferry", version, after_help = super::exit::HELP)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Option<OneShot>,

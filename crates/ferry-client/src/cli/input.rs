@@ -155,15 +155,15 @@ fn editor_thread(rx: std::sync::mpsc::Receiver<Request>, remote: Arc<Mutex<Remot
                         Err(_) => break None,
                     }
                 };
-                if let (Some(l), true) = (&line, record) {
-                    if !l.trim().is_empty() {
-                        let _ = editor.add_history_entry(l.as_str());
-                        if let Some(h) = &history {
-                            if let Some(dir) = h.parent() {
-                                let _ = std::fs::create_dir_all(dir);
-                            }
-                            let _ = editor.append_history(h);
+                if let (Some(l), true) = (&line, record)
+                    && !l.trim().is_empty()
+                {
+                    let _ = editor.add_history_entry(l.as_str());
+                    if let Some(h) = &history {
+                        if let Some(dir) = h.parent() {
+                            let _ = std::fs::create_dir_all(dir);
                         }
+                        let _ = editor.append_history(h);
                     }
                 }
                 let _ = reply.send(line);

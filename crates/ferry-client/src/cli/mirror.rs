@@ -243,7 +243,8 @@ impl Shell {
         let client = self.client()?;
         let dest = match remote_tree(client, remote_root).await {
             Ok(t) => t,
-            Err(Error::Reply { reply, .. }) if reply.code == 550 => Tree::new(),
+            // Missing (550 on most servers, 501 on pyftpdlib): start empty.
+            Err(Error::Reply { reply, .. }) if reply.class() == 5 => Tree::new(),
             Err(e) => return Err(e.into()),
         };
         let mut jobs = Vec::new();
@@ -279,7 +280,9 @@ impl Shell {
         }
         for d in &dirs {
             let rel = d.strip_prefix(remote_root).unwrap_or(d).trim_start_matches('/');
-            if d == remote_root && !dest.is_empty() || dest.contains_key(rel) {
+            // The root is always attempted (a listing of a missing folder is
+            // empty on some servers, not an error); existing ones answer 550.
+            if d != remote_root && dest.contains_key(rel) {
                 continue;
             }
             match self.client()?.mkdir(d).await {

@@ -142,11 +142,11 @@ impl Shell {
             self.status = e.status();
         }
         // A lost control connection cannot be used again.
-        if let CmdError::Client(err) = e {
-            if matches!(err, Error::Io(_)) {
-                self.client = None;
-                println!("Connection lost; use open to reconnect.");
-            }
+        if let CmdError::Client(err) = e
+            && matches!(err, Error::Io(_))
+        {
+            self.client = None;
+            println!("Connection lost; use open to reconnect.");
         }
     }
 
@@ -231,11 +231,10 @@ impl Shell {
                     tokio::select! {
                         line = &mut read => break line,
                         _ = keepalive.tick() => {
-                            if let Some(c) = self.client.as_mut() {
-                                if c.noop().await.is_err() {
+                            if let Some(c) = self.client.as_mut()
+                                && c.noop().await.is_err() {
                                     self.client = None;
                                 }
-                            }
                         }
                     }
                 }
@@ -267,7 +266,7 @@ impl Shell {
     /// Run one command line.
     pub(crate) async fn execute(&mut self, line: &str) -> Result<Flow, CmdError> {
         if let Some(cmd) = line.strip_prefix('!') {
-            return self.shell_escape(cmd).map(|()| Flow::Continue);
+            return Self::shell_escape(cmd).map(|()| Flow::Continue);
         }
         let words = words::split(line).map_err(CmdError::Usage)?;
         let Some((first, args)) = words.split_first() else {
@@ -523,7 +522,7 @@ impl Shell {
         }
     }
 
-    fn shell_escape(&mut self, cmd: &str) -> CmdResult {
+    fn shell_escape(cmd: &str) -> CmdResult {
         let cmd = cmd.trim();
         let shell = std::env::var("SHELL").unwrap_or_else(|_| "/bin/sh".into());
         let mut c = std::process::Command::new(&shell);

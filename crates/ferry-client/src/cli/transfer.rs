@@ -220,7 +220,7 @@ pub(crate) async fn download(
     let total = client.size(remote).await.ok();
     let result = match (segments, total) {
         (Some((n, login, config)), Some(size)) if n > 1 && size >= 2 * 1024 * 1024 => {
-            segmented(login, config, remote, size, std_file, n, view, &name).await
+            segmented(login, config, remote, size, &write_path, std_file, n, view, &name).await
         }
         _ => {
             let mut file = tokio::fs::File::from_std(std_file);
@@ -257,11 +257,13 @@ pub(crate) async fn download(
 }
 
 /// Download one file over `n` connections, each fetching a range.
+#[allow(clippy::too_many_arguments)]
 async fn segmented(
     login: &Login,
     config: &ClientConfig,
     remote: &str,
     size: u64,
+    path: &Path,
     file: std::fs::File,
     n: usize,
     view: View,
@@ -282,10 +284,9 @@ async fn segmented(
         let len = seg.min(size - start);
         let last = start + len == size;
         let (login, config, remote, done) = (login.clone(), config.clone(), remote.to_owned(), done.clone());
-        let handle = file.try_clone().map_err(|e| Error::Local {
-            path: name.into(),
-            source: e,
-        })?;
+        // Each segment opens the file anew: duplicated descriptors would
+        // share one file offset and the segments would trample each other.
+        let handle = std::fs::OpenOptions::new().write(true).open(path).map_err(local_err(path))?;
         tasks.spawn(async move {
             let mut c = Client::connect(&login.host, login.port, config).await?;
             c.login(&login.user, &login.password).await?;

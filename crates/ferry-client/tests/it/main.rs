@@ -1,1 +1,8 @@
+//! One integration-test binary for ferry-client: the library and the
+//! `ferry` program against ferryd (in-process), pyftpdlib and vsftpd.
 
+mod library;
+mod listings;
+mod peers;
+mod program;
+mod pty;

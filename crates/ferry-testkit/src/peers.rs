@@ -1,0 +1,187 @@
+//! Other FTP servers, started for interoperability tests: pyftpdlib (from
+//! PyPI) and vsftpd (from Debian). Each runs as a child process on a free
+//! loopback port and is killed, by its own process id, on drop.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running external FTP server.
+pub struct ExternalServer {
+    /// Which program.
+    pub name: &'static str,
+    child: Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// User and password to log in with.
+    pub user: String,
+    /// Password.
+    pub password: String,
+    dir: tempfile::TempDir,
+    /// Remote path of the writable folder ("" or "pub/").
+    pub prefix: &'static str,
+}
+
+impl ExternalServer {
+    /// The writable folder it serves, on disk (remote path [`Self::remote`]("")).
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root").join(self.prefix)
+    }
+
+    /// The remote path of `path` inside the writable folder.
+    pub fn remote(&self, path: &str) -> String {
+        format!("{}{}", self.prefix, path.trim_start_matches('/'))
+    }
+
+    /// A scratch folder outside the served root.
+    pub fn scratch(&self) -> PathBuf {
+        let p = self.dir.path().join("scratch");
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    /// `ftp://user:pass@127.0.0.1:port/path`.
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "ftp://{}:{}@127.0.0.1:{}/{}",
+            self.user,
+            self.password,
+            self.port,
+            self.remote(path)
+        )
+    }
+}
+
+impl Drop for ExternalServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_listening(port: u16, child: &mut Child) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// Start pyftpdlib with one read-write user, or `None` if it is not
+/// installed (`python3 -c 'import pyftpdlib'` fails).
+pub fn start_pyftpdlib() -> Option<ExternalServer> {
+    let ok = Command::new("python3")
+        .args(["-c", "import pyftpdlib"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("root")).unwrap();
+    for _ in 0..3 {
+        let port = free_port();
+        let mut child = Command::new("python3")
+            .args([
+                "-m",
+                "pyftpdlib",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-w",
+                "-u",
+                "pyuser",
+                "-P",
+                "pypass",
+                "-d",
+            ])
+            .arg(dir.path().join("root"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        if wait_listening(port, &mut child) {
+            return Some(ExternalServer {
+                name: "pyftpdlib",
+                child,
+                port,
+                user: "pyuser".into(),
+                password: "pypass".into(),
+                dir,
+                prefix: "",
+            });
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    None
+}
+
+/// Start vsftpd serving anonymous read-write access to a temporary folder,
+/// or `None` if it is not installed or cannot start here.
+pub fn start_vsftpd() -> Option<ExternalServer> {
+    let bin = ["/usr/sbin/vsftpd", "/usr/bin/vsftpd"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())?;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    // vsftpd refuses a chroot root the session user can write to, so the
+    // root stays root's and the writable folder is `pub/`, owned by `ftp`
+    // (the user anonymous sessions run as).
+    std::fs::create_dir(root.join("pub")).unwrap();
+    let chown = Command::new("chown").arg("ftp").arg(root.join("pub")).status();
+    if !chown.is_ok_and(|s| s.success()) {
+        return None;
+    }
+    let port = free_port();
+    let conf = dir.path().join("vsftpd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listen=YES\nlisten_address=127.0.0.1\nlisten_port={port}\nbackground=NO\nanonymous_enable=YES\nno_anon_password=YES\nanon_root={}\n\
+             local_enable=NO\nwrite_enable=YES\nanon_upload_enable=YES\nanon_mkdir_write_enable=YES\nanon_other_write_enable=YES\n\
+             anon_umask=022\nsecure_chroot_dir={}\nseccomp_sandbox=NO\nxferlog_enable=NO\n\
+             pasv_enable=YES\npasv_address=127.0.0.1\nport_enable=YES\nconnect_from_port_20=NO\nuse_localtime=NO\n\
+             anon_world_readable_only=NO\nmax_per_ip=0\ndual_log_enable=NO\nsyslog_enable=NO\nvsftpd_log_file=/dev/null\n",
+            root.display(),
+            empty.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(bin)
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    if !wait_listening(port, &mut child) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return None;
+    }
+    Some(ExternalServer {
+        name: "vsftpd",
+        child,
+        port,
+        user: "anonymous".into(),
+        password: "ferry@".into(),
+        dir,
+        prefix: "pub/",
+    })
+}
