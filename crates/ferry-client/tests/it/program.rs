@@ -372,3 +372,123 @@ fn segmented_download() {
         );
     }
 }
+
+#[test]
+fn netrc_supplies_credentials() {
+    let s = TestServer::start();
+    std::fs::write(s.root().join("n.txt"), b"netrc").unwrap();
+    let dir = scratch();
+    std::fs::write(
+        dir.path().join(".netrc"),
+        format!("machine 127.0.0.1\n  login {USER}\n  password {PASSWORD}\n"),
+    )
+    .unwrap();
+    let out = ferry(dir.path(), &["-c", "get n.txt", "127.0.0.1", &s.port().to_string()], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        !text(&out).contains("Name:"),
+        "no prompt when ~/.netrc has the login: {}",
+        text(&out)
+    );
+    assert_eq!(std::fs::read(dir.path().join("n.txt")).unwrap(), b"netrc");
+    let out = ferry(dir.path(), &["get", &format!("ftp://127.0.0.1:{}/n.txt", s.port()), "m.txt"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn reput_checks_and_resumes_an_upload() {
+    let s = TestServer::start();
+    let data = pseudo_random(3_000_000, 66);
+    let dir = scratch();
+    std::fs::write(dir.path().join("big.bin"), &data).unwrap();
+    std::fs::write(s.root().join("big.bin"), &data[..1_000_000]).unwrap();
+    let out = ferry(dir.path(), &["-c", "reput big.bin", &s.url("")], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("Remote part checked (SHA-256); resuming at byte 1000000"),
+        "{}",
+        text(&out)
+    );
+    assert!(std::fs::read(s.root().join("big.bin")).unwrap() == data);
+    // A remote part that differs is refused and left alone.
+    let mut other = data[..1000].to_vec();
+    other[10] ^= 1;
+    std::fs::write(s.root().join("big.bin"), &other).unwrap();
+    let out = ferry(dir.path(), &["-c", "reput big.bin", &s.url("")], "");
+    assert_eq!(out.status.code(), Some(8), "{}", text(&out));
+    assert_eq!(std::fs::read(s.root().join("big.bin")).unwrap(), other);
+}
+
+#[test]
+fn ask_policy_and_set_clobber() {
+    let s = TestServer::start();
+    std::fs::write(s.root().join("f.txt"), b"remote").unwrap();
+    let dir = scratch();
+    std::fs::write(dir.path().join("f.txt"), b"local").unwrap();
+    // In a script the question is answered from the script.
+    let out = ferry(dir.path(), &[&s.url("")], "get --ask f.txt\no\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("f.txt exists: [n]ew name, [o]verwrite, [r]esume, [s]kip?"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(std::fs::read(dir.path().join("f.txt")).unwrap(), b"remote");
+    std::fs::write(dir.path().join("f.txt"), b"local").unwrap();
+    let out = ferry(
+        dir.path(),
+        &[&s.url("")],
+        "set clobber skip\nget f.txt\nset clobber overwrite\nget f.txt f2.txt\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("Skipped f.txt"), "{}", text(&out));
+    assert_eq!(std::fs::read(dir.path().join("f.txt")).unwrap(), b"local");
+}
+
+/// A control-connection proxy that drops the first `drop_first`
+/// connections, then forwards to `target`: a flaky network, made here.
+fn flaky_proxy(target: std::net::SocketAddr, drop_first: usize) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for (i, conn) in listener.incoming().enumerate().take(drop_first + 4) {
+            let Ok(client) = conn else { continue };
+            if i < drop_first {
+                drop(client);
+                continue;
+            }
+            let Ok(server) = std::net::TcpStream::connect(target) else {
+                continue;
+            };
+            let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut c1, mut s1) = (client, server);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c1, &mut s1);
+                let _ = s1.shutdown(std::net::Shutdown::Both);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut s2, &mut c2);
+                let _ = c2.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn one_shot_retries_network_failures() {
+    let s = TestServer::start();
+    std::fs::write(s.root().join("r.txt"), b"after retry").unwrap();
+    let dir = scratch();
+    let port = flaky_proxy(s.addr, 1);
+    let url = format!("ftp://{USER}:{PASSWORD}@127.0.0.1:{port}/r.txt");
+    let out = ferry(dir.path(), &["get", "--retries", "2", &url], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("retrying in"), "{}", text(&out));
+    assert_eq!(std::fs::read(dir.path().join("r.txt")).unwrap(), b"after retry");
+    // Without retries the same failure is exit 3.
+    let port = flaky_proxy(s.addr, 1);
+    let url = format!("ftp://{USER}:{PASSWORD}@127.0.0.1:{port}/r.txt");
+    let out = ferry(dir.path(), &["get", &url, "x.txt"], "");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+}

@@ -1,9 +1,30 @@
 //! The interactive shell in a pseudo-terminal, as a person uses it: the
-//! seed's walkthrough with the prompts, the `new` rename, upload, exit.
+//! seed's walkthrough with the prompts, the `new` rename, upload, exit;
+//! Ctrl-C during a transfer; tab completion and saved history.
 
 use std::process::Command;
 
-use ferry_testkit::{PASSWORD, TestServer, USER};
+use ferry_testkit::{PASSWORD, TestServer, USER, pseudo_random};
+
+fn spawn(s: &TestServer, dir: &std::path::Path, term: &str, extra: &[&str]) -> rexpect::session::PtySession {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    cmd.args(extra)
+        .args(["127.0.0.1", &s.port().to_string()])
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env_remove("XDG_STATE_HOME")
+        .env("TERM", term);
+    rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn in a pty")
+}
+
+fn log_in(p: &mut rexpect::session::PtySession) {
+    p.exp_string("Name: ").unwrap();
+    p.send_line(USER).unwrap();
+    p.exp_string("Password: ").unwrap();
+    p.send_line(PASSWORD).unwrap();
+    p.exp_string("230 Logged in as alice.").unwrap();
+    p.exp_string("ferry> ").unwrap();
+}
 
 #[test]
 fn seed_walkthrough_in_a_terminal() {
@@ -12,18 +33,14 @@ fn seed_walkthrough_in_a_terminal() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hello.txt"), b"mine\n").unwrap();
     std::fs::write(dir.path().join("notes.txt"), b"notes\n").unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
-    cmd.args(["127.0.0.1", &s.port().to_string()])
-        .current_dir(dir.path())
-        .env("HOME", dir.path())
-        .env("TERM", "dumb");
-    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn in a pty");
+    let mut p = spawn(&s, dir.path(), "dumb", &[]);
     p.exp_string("220 Ferry FTP server ready.").unwrap();
     p.exp_string("Name: ").unwrap();
     p.send_line(USER).unwrap();
     p.exp_string("Password: ").unwrap();
     p.send_line(PASSWORD).unwrap();
-    p.exp_string("230 Logged in as alice.").unwrap();
+    let after_password = p.exp_string("230 Logged in as alice.").unwrap();
+    assert!(!after_password.contains(PASSWORD), "the password was echoed");
     p.exp_string("ferry> ").unwrap();
     p.send_line("get").unwrap();
     p.exp_string("Enter filename to download: ").unwrap();
@@ -41,6 +58,44 @@ fn seed_walkthrough_in_a_terminal() {
     assert_eq!(std::fs::read(dir.path().join("new_hello.txt")).unwrap(), b"hello from the server\n");
     assert_eq!(std::fs::read(dir.path().join("hello.txt")).unwrap(), b"mine\n");
     assert_eq!(std::fs::read(s.root().join("notes.txt")).unwrap(), b"notes\n");
-    // The password was not echoed.
-    // (rexpect keeps what it read; a pty would show typed text if echo were on.)
+}
+
+#[test]
+fn ctrl_c_aborts_a_transfer_and_the_shell_goes_on() {
+    let s = TestServer::start();
+    std::fs::write(s.root().join("slow.bin"), pseudo_random(20_000_000, 70)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // A rate limit keeps the transfer running long enough to interrupt.
+    let mut p = spawn(&s, dir.path(), "dumb", &["--limit-rate", "2M"]);
+    log_in(&mut p);
+    p.send_line("get slow.bin").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    p.send_control('c').unwrap();
+    p.exp_string("interrupted").unwrap();
+    p.exp_string("ferry> ").unwrap();
+    assert!(
+        !dir.path().join("slow.bin").exists(),
+        "an interrupted get leaves no file under the final name"
+    );
+    p.send_line("pwd").unwrap();
+    p.exp_string("Remote directory: /").unwrap();
+    p.send_line("bye").unwrap();
+    p.exp_eof().unwrap();
+}
+
+#[test]
+fn tab_completion_and_history() {
+    let s = TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = spawn(&s, dir.path(), "xterm", &[]);
+    log_in(&mut p);
+    // "lpw" + Tab completes to the one command it can be.
+    p.send("lpw\t").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("Local directory:").unwrap();
+    p.exp_string("ferry> ").unwrap();
+    p.send_line("bye").unwrap();
+    p.exp_eof().unwrap();
+    let history = std::fs::read_to_string(dir.path().join(".local/state/ferry/history")).unwrap();
+    assert!(history.contains("lpwd"), "{history}");
 }
