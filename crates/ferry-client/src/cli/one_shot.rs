@@ -93,6 +93,25 @@ pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> 
     }
 }
 
+/// `--ask` in one-shot mode: ask on the terminal (standard error), or
+/// keep the seed's rule when nobody is there to answer.
+fn ask_policy(target: &Path) -> Clobber {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Clobber::NewName;
+    }
+    eprint!("{} exists: [n]ew name, [o]verwrite, [r]esume, [s]kip? ", target.display());
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    match answer.trim() {
+        "o" | "overwrite" => Clobber::Overwrite,
+        "r" | "resume" => Clobber::Resume,
+        "s" | "skip" => Clobber::Skip,
+        _ => Clobber::NewName,
+    }
+}
+
 async fn once(cmd: &OneShot, t: &Target, login: &Login, common: &Common, config: ClientConfig) -> Result<serde_json::Value, Error> {
     let mut client = Client::connect(&t.host, t.port, config.clone()).await?;
     client.login(&login.user, &login.password).await?;
@@ -108,6 +127,7 @@ async fn once(cmd: &OneShot, t: &Target, login: &Login, common: &Common, config:
             }
             let target = transfer::local_target(&path, local.as_deref());
             let policy = match common.clobber() {
+                Clobber::Ask if std::fs::symlink_metadata(&target).is_ok() => ask_policy(&target),
                 Clobber::Ask => Clobber::NewName,
                 p => p,
             };
