@@ -606,14 +606,7 @@ impl Client {
                 pacer.pace(total).await;
             }
         };
-        let outcome = {
-            let pump = pin!(pump);
-            let interrupt = pin!(interrupt);
-            tokio::select! {
-                r = pump => Some(r),
-                () = interrupt => None,
-            }
-        };
+        let outcome = until_interrupted(pump, interrupt).await;
         drop(data);
         self.conclude(remote, outcome).await
     }
@@ -675,14 +668,7 @@ impl Client {
                 pacer.pace(total).await;
             }
         };
-        let outcome = {
-            let pump = pin!(pump);
-            let interrupt = pin!(interrupt);
-            tokio::select! {
-                r = pump => Some(r),
-                () = interrupt => None,
-            }
-        };
+        let outcome = until_interrupted(pump, interrupt).await;
         drop(data);
         self.conclude(remote, outcome).await
     }
@@ -720,6 +706,15 @@ impl Client {
                 })
             }
         }
+    }
+}
+
+/// Run `work` unless `interrupt` resolves first.
+async fn until_interrupted<T>(work: impl Future<Output = T>, interrupt: impl Future<Output = ()>) -> Option<T> {
+    let (work, interrupt) = (pin!(work), pin!(interrupt));
+    tokio::select! {
+        r = work => Some(r),
+        () = interrupt => None,
     }
 }
 

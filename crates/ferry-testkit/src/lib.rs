@@ -306,3 +306,38 @@ pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
 pub fn lines_of(bytes: &[u8]) -> Vec<String> {
     bytes.lines().map_while(Result::ok).collect()
 }
+
+/// Every file and folder under `dir`: relative path → contents (`None` for
+/// folders). Two trees compare equal only if they match byte for byte.
+pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Option<Vec<u8>>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+                out.insert(rel, None);
+            } else {
+                out.insert(rel, Some(std::fs::read(e.path()).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+/// A tree for mirror tests: nested folders, an empty folder, empty files,
+/// binary files that span several transfer buffers, UTF-8 names.
+pub fn make_sample_tree(dir: &Path) {
+    std::fs::create_dir_all(dir.join("a/b/c")).unwrap();
+    std::fs::create_dir_all(dir.join("empty-dir")).unwrap();
+    std::fs::create_dir_all(dir.join("dïr ünï 文件")).unwrap();
+    std::fs::write(dir.join("top.txt"), b"top level\n").unwrap();
+    std::fs::write(dir.join("empty.bin"), b"").unwrap();
+    std::fs::write(dir.join("a/one.bin"), pseudo_random(300_000, 20)).unwrap();
+    std::fs::write(dir.join("a/b/two.txt"), b"two\r\nlines\n").unwrap();
+    std::fs::write(dir.join("a/b/c/deep empty"), b"").unwrap();
+    std::fs::write(dir.join("a/b/c/three.bin"), pseudo_random(1_234_567, 21)).unwrap();
+    std::fs::write(dir.join("dïr ünï 文件/naïve ☃.txt"), "snow ☃\n").unwrap();
+}

@@ -56,11 +56,57 @@ fn local_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
+/// Which side holds the partial copy being resumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Partial {
+    Local,
+    Remote,
+}
+
+/// Check that the first `have` bytes agree on both sides: by a server-side
+/// digest of the prefix when offered, else by modification times (the
+/// source must not have changed after the partial copy was written).
+/// Returns how it was checked.
+async fn verify_prefix(client: &mut Client, remote: &str, local: &Path, have: u64, partial: Partial) -> Result<&'static str, Error> {
+    let hint = if partial == Partial::Local { " (use --overwrite)" } else { "" };
+    if let Some((algo, remote_hex)) = client.remote_prefix_hash(remote, have).await? {
+        let path = local.to_owned();
+        let local_hex = tokio::task::spawn_blocking(move || local::prefix_digest(&path, have, algo))
+            .await
+            .map_err(|e| Error::Local {
+                path: local.to_owned(),
+                source: std::io::Error::other(e),
+            })?
+            .map_err(local_err(local))?;
+        if !local_hex.eq_ignore_ascii_case(&remote_hex) {
+            return Err(Error::Mismatch(format!(
+                "the first {have} bytes of {} and {remote} differ ({} check); refusing to resume{hint}",
+                local.display(),
+                algo.hash_name()
+            )));
+        }
+        return Ok(algo.hash_name());
+    }
+    let local_time = std::fs::metadata(local).and_then(|m| m.modified()).ok();
+    if let (Ok(remote_time), Some(local_time)) = (client.mdtm(remote).await, local_time) {
+        let (source, source_time, partial_time) = match partial {
+            Partial::Local => (remote.to_owned(), remote_time, local_time),
+            Partial::Remote => (local.display().to_string(), local_time, remote_time),
+        };
+        if source_time > partial_time + Duration::from_secs(1) {
+            return Err(Error::Mismatch(format!(
+                "{source} changed after the partial copy was written; refusing to resume{hint}"
+            )));
+        }
+        return Ok("size and modification time");
+    }
+    Ok("size")
+}
+
 /// Check that a partial local file is a prefix of the remote file; returns
 /// the offset to resume from and how it was checked.
 pub(crate) async fn check_resume_get(client: &mut Client, remote: &str, local: &Path) -> Result<(u64, &'static str), Error> {
-    let meta = std::fs::metadata(local).map_err(local_err(local))?;
-    let have = meta.len();
+    let have = std::fs::metadata(local).map_err(local_err(local))?.len();
     let size = client.size(remote).await?;
     if have > size {
         return Err(Error::Mismatch(format!(
@@ -71,85 +117,28 @@ pub(crate) async fn check_resume_get(client: &mut Client, remote: &str, local: &
     if have == 0 {
         return Ok((0, "empty local file"));
     }
-    if let Some((algo, remote_hex)) = client.remote_prefix_hash(remote, have).await? {
-        let path = local.to_owned();
-        let local_hex = tokio::task::spawn_blocking(move || local::prefix_digest(&path, have, algo))
-            .await
-            .map_err(|e| Error::Local {
-                path: local.to_owned(),
-                source: std::io::Error::other(e),
-            })?
-            .map_err(local_err(local))?;
-        if !local_hex.eq_ignore_ascii_case(&remote_hex) {
-            return Err(Error::Mismatch(format!(
-                "{}: its first {have} bytes differ from {remote} ({} check); refusing to resume (use --overwrite)",
-                local.display(),
-                algo.hash_name()
-            )));
-        }
-        return Ok((have, algo.hash_name()));
-    }
-    // No ranged hash: fall back to size and time. A remote file changed
-    // after the partial copy was written is not the same file any more.
-    if let (Ok(remote_time), Ok(local_time)) = (client.mdtm(remote).await, meta.modified()) {
-        if remote_time > local_time + Duration::from_secs(1) {
-            return Err(Error::Mismatch(format!(
-                "{remote} changed after {} was written; refusing to resume (use --overwrite)",
-                local.display()
-            )));
-        }
-        return Ok((have, "size and modification time"));
-    }
-    Ok((have, "size"))
+    Ok((have, verify_prefix(client, remote, local, have, Partial::Local).await?))
 }
 
 /// Check that a partial remote file is a prefix of the local file; returns
 /// the remote size to resume from.
 pub(crate) async fn check_resume_put(client: &mut Client, local: &Path, remote: &str) -> Result<(u64, &'static str), Error> {
-    let meta = std::fs::metadata(local).map_err(local_err(local))?;
+    let len = std::fs::metadata(local).map_err(local_err(local))?.len();
     let have = match client.size(remote).await {
         Ok(n) => n,
         Err(Error::Reply { reply, .. }) if reply.code == 550 => return Ok((0, "no remote file")),
         Err(e) => return Err(e),
     };
-    if have > meta.len() {
+    if have > len {
         return Err(Error::Mismatch(format!(
-            "{remote} ({have} bytes) is larger than {} ({} bytes); refusing to resume",
-            local.display(),
-            meta.len()
+            "{remote} ({have} bytes) is larger than {} ({len} bytes); refusing to resume",
+            local.display()
         )));
     }
     if have == 0 {
         return Ok((0, "empty remote file"));
     }
-    if let Some((algo, remote_hex)) = client.remote_prefix_hash(remote, have).await? {
-        let path = local.to_owned();
-        let local_hex = tokio::task::spawn_blocking(move || local::prefix_digest(&path, have, algo))
-            .await
-            .map_err(|e| Error::Local {
-                path: local.to_owned(),
-                source: std::io::Error::other(e),
-            })?
-            .map_err(local_err(local))?;
-        if !local_hex.eq_ignore_ascii_case(&remote_hex) {
-            return Err(Error::Mismatch(format!(
-                "the first {have} bytes of {remote} differ from {} ({} check); refusing to resume",
-                local.display(),
-                algo.hash_name()
-            )));
-        }
-        return Ok((have, algo.hash_name()));
-    }
-    if let (Ok(remote_time), Ok(local_time)) = (client.mdtm(remote).await, meta.modified()) {
-        if local_time > remote_time + Duration::from_secs(1) {
-            return Err(Error::Mismatch(format!(
-                "{} changed after {remote} was uploaded; refusing to resume",
-                local.display()
-            )));
-        }
-        return Ok((have, "size and modification time"));
-    }
-    Ok((have, "size"))
+    Ok((have, verify_prefix(client, remote, local, have, Partial::Remote).await?))
 }
 
 /// Download `remote` to `target` under `policy` (never `Ask`: the caller

@@ -1,13 +1,12 @@
 //! The `ferry` program: the seed's walkthrough from a script, one-shot
 //! commands with exit statuses, resume, mirror, segments.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use ferry_testkit::{PASSWORD, TestServer, USER, pseudo_random};
+use ferry_testkit::{PASSWORD, TestServer, USER, make_sample_tree, pseudo_random, tree};
 
 use crate::peers::{self, scratch};
 
@@ -278,41 +277,12 @@ fn resume_after_a_killed_transfer_and_refusal_when_data_differs() {
     }
 }
 
-fn tree(dir: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-                out.insert(rel, None);
-            } else {
-                out.insert(rel, Some(std::fs::read(e.path()).unwrap()));
-            }
-        }
-    }
-    out
-}
-
-fn make_tree(dir: &Path) {
-    std::fs::create_dir_all(dir.join("a/b/c")).unwrap();
-    std::fs::create_dir_all(dir.join("empty-dir")).unwrap();
-    std::fs::create_dir_all(dir.join("ünï 文件")).unwrap();
-    std::fs::write(dir.join("top.txt"), b"top\n").unwrap();
-    std::fs::write(dir.join("empty.bin"), b"").unwrap();
-    std::fs::write(dir.join("a/one.bin"), pseudo_random(200_000, 63)).unwrap();
-    std::fs::write(dir.join("a/b/c/deep.bin"), pseudo_random(1_100_000, 64)).unwrap();
-    std::fs::write(dir.join("ünï 文件/naïve ☃.txt"), "snow\n").unwrap();
-}
-
 #[test]
 fn mirror_both_ways_against_every_peer() {
     for p in peers::all() {
         let dir = scratch();
         let src = dir.path().join("src");
-        make_tree(&src);
+        make_sample_tree(&src);
         let remote = p.remote("tree");
         let out = ferry(
             dir.path(),

@@ -1,42 +1,8 @@
 //! lftp against ferryd: mirror a tree both ways and compare byte for byte.
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::Command;
 
-use ferry_testkit::{PASSWORD, TestServer, USER, pseudo_random, require};
-
-/// Every file and folder under `dir`: relative path → contents (None for folders).
-fn tree(dir: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-                out.insert(rel, None);
-            } else {
-                out.insert(rel, Some(std::fs::read(e.path()).unwrap()));
-            }
-        }
-    }
-    out
-}
-
-fn make_tree(dir: &Path) {
-    std::fs::create_dir_all(dir.join("a/b/c")).unwrap();
-    std::fs::create_dir_all(dir.join("empty-dir")).unwrap();
-    std::fs::create_dir_all(dir.join("dïr ünï 文件")).unwrap();
-    std::fs::write(dir.join("top.txt"), b"top level\n").unwrap();
-    std::fs::write(dir.join("empty.bin"), b"").unwrap();
-    std::fs::write(dir.join("a/one.bin"), pseudo_random(300_000, 20)).unwrap();
-    std::fs::write(dir.join("a/b/two.txt"), b"two\r\nlines\n").unwrap();
-    std::fs::write(dir.join("a/b/c/deep empty"), b"").unwrap();
-    std::fs::write(dir.join("a/b/c/three.bin"), pseudo_random(1_234_567, 21)).unwrap();
-    std::fs::write(dir.join("dïr ünï 文件/naïve ☃.txt"), "snow ☃\n").unwrap();
-}
+use ferry_testkit::{PASSWORD, TestServer, USER, make_sample_tree, pseudo_random, require, tree};
 
 fn lftp(s: &TestServer, script: &str) {
     let full = format!(
@@ -70,7 +36,7 @@ fn lftp_mirrors_both_ways() {
     let s = TestServer::start();
     // Upload a tree with `mirror -R`.
     let src = s.scratch().join("src");
-    make_tree(&src);
+    make_sample_tree(&src);
     lftp(&s, &format!("mirror -R {} /up", src.display()));
     assert_eq!(tree(&s.root().join("up")), tree(&src), "mirror -R result differs");
     // Download it again with `mirror`.
