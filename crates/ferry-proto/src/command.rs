@@ -92,6 +92,15 @@ pub enum Command {
     Feat,
     Opts(Opts),
     Site(String),
+    // Security (RFC 4217, RFC 2228)
+    /// `AUTH TLS` (or `SSL`, `TLS-C`): start TLS on the control connection.
+    Auth(String),
+    /// `PBSZ n`: protection buffer size, 0 for TLS.
+    Pbsz(u64),
+    /// `PROT C|S|E|P`: data channel protection level, upper-case.
+    Prot(char),
+    /// `CCC`: clear the control channel.
+    Ccc,
     // Integrity
     /// `HASH path` with the algorithm chosen by `OPTS HASH`.
     Hash(String),
@@ -260,6 +269,10 @@ impl Command {
             "OPTS" => Command::Opts(Opts::parse(&need()?)),
             "SITE" => Command::Site(need()?),
             "HASH" => Command::Hash(need()?),
+            "AUTH" => Command::Auth(need()?.trim().to_ascii_uppercase()),
+            "PBSZ" => Command::Pbsz(number(v, arg)?),
+            "PROT" => Command::Prot(one_letter(v, arg)?),
+            "CCC" => none(Command::Ccc)?,
             "RANG" => {
                 let a = need()?;
                 let bad = ParseError::BadArgument {
@@ -333,6 +346,10 @@ impl Command {
             Command::Opts(_) => "OPTS",
             Command::Site(_) => "SITE",
             Command::Hash(_) => "HASH",
+            Command::Auth(_) => "AUTH",
+            Command::Pbsz(_) => "PBSZ",
+            Command::Prot(_) => "PROT",
+            Command::Ccc => "CCC",
             Command::Rang { .. } => "RANG",
             Command::Checksum { algo, .. } => algo.verb(),
             Command::Unknown { verb, .. } => verb,
@@ -345,7 +362,7 @@ pub const VERBS: &[&str] = &[
     "USER", "PASS", "ACCT", "REIN", "QUIT", "HOST", "PWD", "XPWD", "CWD", "XCWD", "CDUP", "XCUP", "MKD", "XMKD", "RMD", "XRMD", "DELE",
     "RNFR", "RNTO", "SIZE", "MDTM", "MFMT", "TYPE", "MODE", "STRU", "PASV", "EPSV", "PORT", "EPRT", "REST", "ALLO", "RETR", "STOR", "STOU",
     "APPE", "ABOR", "LIST", "NLST", "MLSD", "MLST", "SYST", "STAT", "HELP", "NOOP", "FEAT", "OPTS", "SITE", "HASH", "RANG", "XCRC", "XMD5",
-    "XSHA1", "XSHA256",
+    "XSHA1", "XSHA256", "AUTH", "PBSZ", "PROT", "CCC",
 ];
 
 fn known_verb(upper: &str) -> Option<&'static str> {
@@ -392,6 +409,7 @@ impl fmt::Display for Command {
             | Command::Stor(a)
             | Command::Appe(a)
             | Command::Site(a)
+            | Command::Auth(a)
             | Command::Hash(a) => write!(f, "{verb} {a}"),
             Command::Pass(p) => write!(f, "PASS {}", p.0),
             Command::Stou(a)
@@ -410,7 +428,7 @@ impl fmt::Display for Command {
             },
             Command::Mfmt { time, path } => write!(f, "MFMT {} {path}", crate::time::format_timeval(*time)),
             Command::Type(t) => write!(f, "TYPE {t}"),
-            Command::Mode(c) | Command::Stru(c) => write!(f, "{verb} {c}"),
+            Command::Mode(c) | Command::Stru(c) | Command::Prot(c) => write!(f, "{verb} {c}"),
             Command::Epsv(a) => match a {
                 EpsvArg::Any => f.write_str("EPSV"),
                 EpsvArg::Protocol(p) => write!(f, "EPSV {p}"),
@@ -418,7 +436,7 @@ impl fmt::Display for Command {
             },
             Command::Port(sa) => write!(f, "PORT {}", addr::format_port(*sa)),
             Command::Eprt(sa) => write!(f, "EPRT {}", addr::format_eprt(*sa)),
-            Command::Rest(n) | Command::Allo(n) => write!(f, "{verb} {n}"),
+            Command::Rest(n) | Command::Allo(n) | Command::Pbsz(n) => write!(f, "{verb} {n}"),
             Command::Opts(o) => write!(f, "OPTS {o}"),
             Command::Rang { start, end } => write!(f, "RANG {start} {end}"),
             Command::Checksum { path, start, end, .. } => {
@@ -439,6 +457,7 @@ impl fmt::Display for Command {
             | Command::Abor
             | Command::Syst
             | Command::Noop
+            | Command::Ccc
             | Command::Feat => f.write_str(verb),
         }
     }

@@ -28,6 +28,8 @@ pub struct Config {
     pub max_login_failures: u32,
     /// Text of the `220` greeting.
     pub greeting: String,
+    /// FTPS settings; `None` disables `AUTH TLS` and implicit FTPS.
+    pub tls: Option<std::sync::Arc<crate::tls::TlsSettings>>,
 }
 
 impl Default for Config {
@@ -42,6 +44,7 @@ impl Default for Config {
             max_sessions: 1024,
             max_login_failures: 5,
             greeting: "Ferry FTP server ready.".to_owned(),
+            tls: None,
         }
     }
 }

@@ -25,6 +25,7 @@ mod handlers;
 pub mod server;
 mod session;
 pub mod storage;
+pub mod tls;
 
 pub use config::Config;
 pub use server::Server;

@@ -51,15 +51,21 @@ impl Server {
         *self.shared.auth.write().expect("auth lock") = auth;
     }
 
-    /// Serve every listener until `shutdown` completes, then stop accepting
-    /// and end the sessions.
+    /// Serve plain FTP on every listener until `shutdown` completes, then
+    /// stop accepting and end the sessions.
     pub async fn run(&self, listeners: Vec<TcpListener>, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        self.serve(listeners.into_iter().map(|l| (l, ListenerKind::Ftp)).collect(), shutdown)
+            .await
+    }
+
+    /// Like [`Server::run`], with each listener's kind given.
+    pub async fn serve(&self, listeners: Vec<(TcpListener, ListenerKind)>, shutdown: impl Future<Output = ()>) -> io::Result<()> {
         let permits = Arc::new(Semaphore::new(self.shared.config.max_sessions));
         let next_id = Arc::new(AtomicU64::new(1));
         let mut accepters = JoinSet::new();
-        for listener in listeners {
+        for (listener, kind) in listeners {
             let (shared, permits, next_id) = (self.shared.clone(), permits.clone(), next_id.clone());
-            accepters.spawn(accept_loop(listener, shared, permits, next_id));
+            accepters.spawn(accept_loop(listener, shared, permits, next_id, kind == ListenerKind::ImplicitFtps));
         }
         shutdown.await;
         tracing::info!("shutting down");
@@ -68,7 +74,16 @@ impl Server {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Semaphore>, next_id: Arc<AtomicU64>) {
+/// What a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenerKind {
+    /// FTP, with `AUTH TLS` when TLS is configured.
+    Ftp,
+    /// Implicit FTPS: TLS from the first byte.
+    ImplicitFtps,
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Semaphore>, next_id: Arc<AtomicU64>, implicit: bool) {
     // Sessions live in this set, so they end when the accept loop is dropped.
     let mut sessions = JoinSet::new();
     loop {
@@ -97,7 +112,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Se
         let id = next_id.fetch_add(1, Ordering::Relaxed);
         let shared = shared.clone();
         sessions.spawn(async move {
-            crate::session::serve(stream, shared, id).await;
+            crate::session::serve(stream, shared, id, implicit).await;
             drop(permit);
         });
     }

@@ -13,7 +13,9 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use ferry_server::auth::hash;
 use ferry_server::auth::users_file::{self, UsersFile};
+use ferry_server::server::ListenerKind;
 use ferry_server::storage::local::LocalStorage;
+use ferry_server::tls::TlsSettings;
 use ferry_server::{Config, Server};
 
 /// Ferry FTP server: RFC 959/2389/2428/3659 FTP with argon2id accounts and
@@ -56,6 +58,26 @@ struct ServeArgs {
     /// Maximum sessions at once; more are refused with 421.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     max_sessions: usize,
+    /// TLS certificate chain (PEM) for FTPS; with neither this nor
+    /// --tls-key, a self-signed certificate is made beside the users file.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Refuse USER/PASS and transfers in clear text (534/521).
+    #[arg(long)]
+    require_tls: bool,
+    /// Serve implicit FTPS (TLS from the first byte) on this port too.
+    #[arg(long, value_name = "PORT")]
+    ftps_port: Option<u16>,
+    /// Let data connections use a new TLS session instead of resuming the
+    /// control connection's (weaker; for old clients).
+    #[arg(long)]
+    no_tls_reuse: bool,
+    /// Turn FTPS off entirely.
+    #[arg(long, conflicts_with_all = ["tls_cert", "require_tls", "ftps_port"])]
+    no_tls: bool,
     /// Log level: error, warn, info, debug or trace (RUST_LOG overrides).
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: String,
@@ -206,6 +228,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         std::fs::create_dir_all(&args.root).with_context(|| format!("creating the root folder {}", args.root.display()))?;
     }
     let storage = LocalStorage::open(&args.root).with_context(|| format!("opening the root folder {}", args.root.display()))?;
+    let tls = if args.no_tls { None } else { Some(Arc::new(tls_settings(&args)?)) };
     let port = args.port_positional.unwrap_or(args.port);
     let config = Config {
         root: args.root.clone(),
@@ -213,6 +236,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         passive_address: args.passive_address,
         idle_timeout: Duration::from_secs(args.idle_timeout),
         max_sessions: args.max_sessions,
+        tls,
         ..Config::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -221,18 +245,26 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     runtime.block_on(async move {
         let mut listeners = Vec::new();
-        for ip in &args.bind {
-            let addr = SocketAddr::new(*ip, port);
-            let l = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("cannot listen on {addr} (is another server using it? try --port)"))?;
-            listeners.push(l);
+        let kinds = std::iter::once((port, ListenerKind::Ftp)).chain(args.ftps_port.map(|p| (p, ListenerKind::ImplicitFtps)));
+        for (p, kind) in kinds {
+            for ip in &args.bind {
+                let addr = SocketAddr::new(*ip, p);
+                let l = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (is another server using it? try --port)"))?;
+                listeners.push((l, kind));
+            }
         }
         let server = Server::new(config, Arc::new(storage), Arc::new(users));
         let root = std::fs::canonicalize(&args.root).unwrap_or(args.root.clone());
-        for l in &listeners {
+        for (l, kind) in &listeners {
+            let what = if *kind == ListenerKind::ImplicitFtps {
+                "implicit FTPS"
+            } else {
+                "FTP"
+            };
             tracing::info!(
-                "serving {} on {} (accounts from {})",
+                "serving {} over {what} on {} (accounts from {})",
                 root.display(),
                 l.local_addr()?,
                 args.users.display()
@@ -257,9 +289,33 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         };
         tokio::spawn(reload);
-        server.run(listeners, shutdown_signal()).await?;
+        server.serve(listeners, shutdown_signal()).await?;
         Ok(())
     })
+}
+
+/// Load the configured certificate, or make a self-signed one beside the
+/// users file on first run (and say its fingerprint, for clients to pin).
+fn tls_settings(args: &ServeArgs) -> anyhow::Result<TlsSettings> {
+    let mut settings = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => TlsSettings::from_pem_files(cert, key)?,
+        _ => {
+            let dir = args.users.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let (settings, created) = TlsSettings::self_signed_in(dir)?;
+            if created {
+                println!(
+                    "ferryd: created a self-signed TLS certificate in {}",
+                    dir.join("ferryd-cert.pem").display()
+                );
+                println!("    SHA-256 fingerprint: {}", settings.fingerprint);
+            }
+            settings
+        }
+    };
+    tracing::info!("FTPS certificate SHA-256 fingerprint {}", settings.fingerprint);
+    settings.require_tls = args.require_tls;
+    settings.require_reuse = !args.no_tls_reuse;
+    Ok(settings)
 }
 
 async fn shutdown_signal() {

@@ -8,6 +8,7 @@ mod integrity;
 mod listing;
 mod nav;
 mod params;
+mod security;
 mod transfer;
 
 use std::io;

@@ -11,10 +11,10 @@ use std::pin::pin;
 use ferry_proto::listing::Kind;
 use ferry_proto::reply::code;
 use ferry_proto::{Command, VirtualPath};
-use tokio::net::TcpStream;
 
 use crate::session::Session;
 use crate::session::data::{self, DataError, canonical_ip};
+use crate::session::stream::Stream;
 use crate::session::transfer::{self, AbortSignal, TransferError};
 use crate::storage::{StorageError, WriteMode};
 
@@ -32,13 +32,21 @@ impl Session {
     /// Send `150`, open the data connection, run `job` on it, and reply.
     pub(crate) async fn run_transfer<F, Fut>(&mut self, what: &VirtualPath, preliminary: String, job: F) -> io::Result<()>
     where
-        F: FnOnce(TcpStream, AbortSignal) -> Fut + Send + 'static,
+        F: FnOnce(Stream, AbortSignal) -> Fut + Send + 'static,
         Fut: Future<Output = (u64, Result<(), TransferError>)> + Send + 'static,
     {
         let setup = std::mem::take(&mut self.data);
         if matches!(setup, data::DataSetup::None) {
             return self.ctl.reply(code::CANT_OPEN_DATA, "Use PORT, PASV, EPRT or EPSV first.").await;
         }
+        if self.tls_required() && !self.prot_private {
+            return self
+                .ctl
+                .reply(521, "Policy requires protected data connections: send PBSZ 0 and PROT P.")
+                .await;
+        }
+        let tls = if self.prot_private { self.tls.clone() } else { None };
+        let require_reuse = self.shared.config.tls.as_ref().is_some_and(|t| t.require_reuse);
         self.ctl.reply(code::OPENING_DATA, preliminary).await?;
         let (peer, local, timeout) = (
             canonical_ip(self.peer.ip()),
@@ -49,7 +57,7 @@ impl Session {
         let mut open_abort = abort_rx.clone();
         let work = async move {
             let sock = tokio::select! {
-                s = data::open(setup, peer, local, timeout) => s?,
+                s = data::open(setup, peer, local, timeout, tls.as_ref(), require_reuse) => s?,
                 () = transfer::aborted(&mut open_abort) => return Ok((0, Err(TransferError::Aborted))),
             };
             Ok(job(sock, abort_rx).await)
@@ -103,7 +111,12 @@ impl Session {
             }
             Ended::Finished(Err(e)) => {
                 tracing::info!(error = %e, "data connection failed");
-                self.ctl.reply(code::CANT_OPEN_DATA, e.to_string()).await
+                let code = if matches!(e, DataError::Tls(_)) {
+                    522
+                } else {
+                    code::CANT_OPEN_DATA
+                };
+                self.ctl.reply(code, e.to_string()).await
             }
             Ended::Aborted => {
                 tracing::info!(path = %what, "transfer aborted by ABOR");

@@ -1,32 +1,38 @@
-//! The control connection: command lines in, replies out.
+//! The control connection: command lines in, replies out; upgraded to TLS
+//! in place by `AUTH TLS`.
 
 use std::io;
+use std::time::Duration;
 
 use ferry_proto::{LineDecoder, LineError, Reply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio_rustls::TlsAcceptor;
+
+use super::stream::Stream;
 
 /// Reads command lines and writes replies.
-#[derive(Debug)]
 pub(crate) struct Control {
-    reader: OwnedReadHalf,
-    writer: OwnedWriteHalf,
+    /// `None` only for the instant of a TLS upgrade.
+    stream: Option<Stream>,
     decoder: LineDecoder,
     buf: Box<[u8]>,
     out: Vec<u8>,
 }
 
 impl Control {
-    pub(crate) fn new(stream: TcpStream, max_line: usize) -> Control {
-        let (reader, writer) = stream.into_split();
+    pub(crate) fn new(stream: Stream, max_line: usize) -> Control {
         Control {
-            reader,
-            writer,
+            stream: Some(stream),
             decoder: LineDecoder::new(max_line),
             buf: vec![0; 1024].into_boxed_slice(),
             out: Vec::with_capacity(256),
         }
+    }
+
+    /// True once the control connection is encrypted.
+    pub(crate) fn is_tls(&self) -> bool {
+        self.stream.as_ref().is_some_and(Stream::is_tls)
     }
 
     /// The next line, `Ok(None)` at end of stream. Cancel-safe: partial
@@ -36,7 +42,9 @@ impl Control {
             if let Some(line) = self.decoder.next_line() {
                 return Ok(Some(line));
             }
-            let n = self.reader.read(&mut self.buf).await?;
+            let Control { stream, buf, .. } = self;
+            let stream = stream.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+            let n = stream.read(buf).await?;
             if n == 0 {
                 return Ok(None);
             }
@@ -53,9 +61,11 @@ impl Control {
     /// read as "socket drained" and waits for an edge that never comes. So
     /// after a read that left a partial line, read on directly until the
     /// socket really has nothing more. Returns true at end of stream.
+    /// (Under TLS there is no urgent data: the bytes are in records.)
     fn drain_urgent(&mut self) -> io::Result<bool> {
         use std::io::Read;
-        let sock = socket2::SockRef::from(self.reader.as_ref());
+        let Some(Stream::Plain(tcp)) = &self.stream else { return Ok(false) };
+        let sock = socket2::SockRef::from(tcp);
         loop {
             match (&*sock).read(&mut self.buf) {
                 Ok(0) => return Ok(true),
@@ -72,11 +82,41 @@ impl Control {
         self.out.clear();
         reply.encode_into(&mut self.out);
         tracing::trace!(code = reply.code, "reply");
-        self.writer.write_all(&self.out).await
+        let Control { stream, out, .. } = self;
+        let stream = stream.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+        stream.write_all(out).await?;
+        // TLS buffers records; a reply must leave now.
+        stream.flush().await
     }
 
     /// Send a single-line reply.
     pub(crate) async fn reply(&mut self, code: u16, text: impl Into<String>) -> io::Result<()> {
         self.send(&Reply::new(code, text)).await
+    }
+
+    /// Switch to TLS after `234` (RFC 4217 §4). Bytes that arrived after
+    /// `AUTH TLS` but before the handshake were sent in clear text and could
+    /// have been injected by anyone on the path: their presence ends the
+    /// session rather than being taken as commands (the STARTTLS
+    /// command-injection bug class, CVE-2011-0411).
+    pub(crate) async fn upgrade(&mut self, acceptor: &TlsAcceptor, timeout: Duration) -> io::Result<()> {
+        if !self.decoder.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "clear-text bytes followed AUTH TLS; closing",
+            ));
+        }
+        let tcp: TcpStream = match self.stream.take() {
+            Some(Stream::Plain(tcp)) => tcp,
+            other => {
+                self.stream = other;
+                return Err(io::Error::other("already using TLS"));
+            }
+        };
+        let tls = tokio::time::timeout(timeout, acceptor.accept(tcp))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
+        self.stream = Some(Stream::Tls(Box::new(tls)));
+        Ok(())
     }
 }

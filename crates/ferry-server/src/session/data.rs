@@ -12,7 +12,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpSocket};
+
+use super::stream::Stream;
 
 /// How the next transfer's data connection will be made.
 #[derive(Debug, Default)]
@@ -72,10 +74,21 @@ pub(crate) enum DataError {
     Timeout,
     #[error("Can't open data connection: {0}.")]
     Io(#[from] io::Error),
+    #[error("TLS on the data connection failed: {0}.")]
+    Tls(String),
 }
 
-/// Open the data connection prepared by `setup`.
-pub(crate) async fn open(setup: DataSetup, control_peer: IpAddr, local_ip: IpAddr, timeout: Duration) -> Result<TcpStream, DataError> {
+/// Open the data connection prepared by `setup`, with TLS when `tls` is
+/// given (`PROT P`). With `require_reuse`, the client must resume this
+/// session's TLS session, which only the control connection's client holds.
+pub(crate) async fn open(
+    setup: DataSetup,
+    control_peer: IpAddr,
+    local_ip: IpAddr,
+    timeout: Duration,
+    tls: Option<&tokio_rustls::TlsAcceptor>,
+    require_reuse: bool,
+) -> Result<Stream, DataError> {
     let stream = match setup {
         DataSetup::None => return Err(DataError::NotPrepared),
         DataSetup::Passive(listener) => tokio::time::timeout(timeout, async {
@@ -106,5 +119,16 @@ pub(crate) async fn open(setup: DataSetup, control_peer: IpAddr, local_ip: IpAdd
         }
     };
     stream.set_nodelay(true)?;
-    Ok(stream)
+    let Some(acceptor) = tls else { return Ok(Stream::Plain(stream)) };
+    let tls = tokio::time::timeout(timeout, acceptor.accept(stream))
+        .await
+        .map_err(|_| DataError::Timeout)?
+        .map_err(|e| DataError::Tls(e.to_string()))?;
+    if require_reuse && tls.get_ref().1.handshake_kind() != Some(rustls::HandshakeKind::Resumed) {
+        tracing::warn!("refused a data connection that did not resume the control connection's TLS session");
+        return Err(DataError::Tls(
+            "the data connection must resume the control connection's TLS session".into(),
+        ));
+    }
+    Ok(Stream::Tls(Box::new(tls)))
 }

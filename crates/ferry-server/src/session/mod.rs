@@ -10,6 +10,7 @@
 
 pub(crate) mod control;
 pub(crate) mod data;
+pub(crate) mod stream;
 pub(crate) mod transfer;
 
 use std::collections::VecDeque;
@@ -63,14 +64,22 @@ pub(crate) struct Session {
     /// Lines that arrived while a transfer ran, handled after it.
     pub(crate) pending: VecDeque<Vec<u8>>,
     pub(crate) quit: bool,
+    /// This session's TLS acceptor (its own session cache), once TLS is on.
+    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
+    /// `PBSZ` seen (RFC 4217 §9: required before `PROT`).
+    pub(crate) pbsz: bool,
+    /// `PROT P`: data connections use TLS.
+    pub(crate) prot_private: bool,
 }
 
 /// Serve one client until it quits, goes idle too long or disconnects.
-pub(crate) async fn serve(stream: tokio::net::TcpStream, shared: Arc<Shared>, id: u64) {
+/// With `implicit`, the connection is TLS from the first byte (implicit
+/// FTPS, as on port 990).
+pub(crate) async fn serve(stream: tokio::net::TcpStream, shared: Arc<Shared>, id: u64, implicit: bool) {
     let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
         return;
     };
-    let span = tracing::info_span!("session", id, %peer, user = tracing::field::Empty);
+    let span = tracing::info_span!("session", id, %peer, user = tracing::field::Empty, tls = implicit);
     async move {
         // Replies are small and answered one at a time: without NODELAY,
         // Nagle's algorithm meets delayed ACKs and each reply waits ~40 ms.
@@ -80,6 +89,17 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, shared: Arc<Shared>, id
         let _ = socket2::SockRef::from(&stream).set_out_of_band_inline(true);
         tracing::info!("session start");
         let max_line = shared.config.max_line;
+        let (stream, tls) = if implicit {
+            let Some(settings) = shared.config.tls.as_ref() else { return };
+            let acceptor = settings.session_acceptor();
+            match tokio::time::timeout(shared.config.data_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => (stream::Stream::Tls(Box::new(tls)), Some(acceptor)),
+                Ok(Err(e)) => return tracing::info!(error = %e, "implicit TLS handshake failed"),
+                Err(_) => return tracing::info!("implicit TLS handshake timed out"),
+            }
+        } else {
+            (stream::Stream::Plain(stream), None)
+        };
         let mut session = Session {
             ctl: Control::new(stream, max_line),
             shared,
@@ -98,6 +118,9 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, shared: Arc<Shared>, id
             login_failures: 0,
             pending: VecDeque::new(),
             quit: false,
+            tls,
+            pbsz: implicit,
+            prot_private: implicit,
         };
         match session.run().await {
             Ok(()) => tracing::info!("session end"),
@@ -188,10 +211,17 @@ impl Session {
                 | Command::Abor
                 | Command::Rein
                 | Command::Stat(None)
+                | Command::Auth(_)
+                | Command::Pbsz(_)
+                | Command::Prot(_)
+                | Command::Ccc
                 | Command::Unknown { .. }
         );
         if !public && self.account().is_none() {
             return self.ctl.reply(code::NOT_LOGGED_IN, "Please log in with USER and PASS first.").await;
+        }
+        if matches!(cmd, Command::User(_) | Command::Pass(_)) && self.tls_required() && !self.ctl.is_tls() {
+            return self.ctl.reply(534, "Policy requires TLS: send AUTH TLS before logging in.").await;
         }
         match cmd {
             Command::User(u) => self.user(u).await,
@@ -239,6 +269,10 @@ impl Session {
             Command::Hash(p) => self.hash(&p).await,
             Command::Rang { start, end } => self.rang_cmd(start, end).await,
             Command::Checksum { algo, path, start, end } => self.checksum(algo, &path, start, end).await,
+            Command::Auth(mechanism) => self.auth(&mechanism).await,
+            Command::Pbsz(n) => self.pbsz_cmd(n).await,
+            Command::Prot(level) => self.prot(level).await,
+            Command::Ccc => self.ctl.reply(534, "CCC refused: the control connection stays encrypted.").await,
             Command::Unknown { verb, .. } => {
                 if self.account().is_none() && !is_known_elsewhere(&verb) {
                     self.ctl.reply(code::NOT_LOGGED_IN, "Please log in with USER and PASS first.").await
@@ -247,6 +281,11 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// True when the server refuses clear-text logins and transfers.
+    pub(crate) fn tls_required(&self) -> bool {
+        self.shared.config.tls.as_ref().is_some_and(|t| t.require_tls)
     }
 
     /// The transfer type as text for `150` replies.
@@ -258,7 +297,7 @@ impl Session {
 /// Verbs of other FTP extensions that clients probe before logging in
 /// (AUTH for TLS); answering 502 lets them carry on.
 fn is_known_elsewhere(verb: &str) -> bool {
-    matches!(verb, "AUTH" | "PBSZ" | "PROT" | "CCC" | "LANG" | "CLNT" | "ADAT")
+    matches!(verb, "LANG" | "CLNT" | "ADAT")
 }
 
 /// Which listing a data transfer carries.

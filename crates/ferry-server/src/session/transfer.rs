@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use ferry_proto::ascii::{FromWire, ToWire};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
+use super::stream::Stream;
 use crate::storage::{PartialOutcome, ReadHandle, StorageError, Upload};
 
 const CHUNK: usize = 256 * 1024;
@@ -55,7 +55,7 @@ pub(crate) async fn send_file(
     reader: ReadHandle,
     limit: Option<u64>,
     ascii: bool,
-    mut sock: TcpStream,
+    mut sock: Stream,
     stall: Duration,
     mut abort: AbortSignal,
 ) -> (u64, Result<(), TransferError>) {
@@ -142,7 +142,7 @@ enum ToDisk {
 pub(crate) async fn receive_file(
     upload: Box<dyn Upload>,
     ascii: bool,
-    mut sock: TcpStream,
+    mut sock: Stream,
     stall: Duration,
     mut abort: AbortSignal,
 ) -> (u64, Result<(), TransferError>) {
@@ -235,7 +235,7 @@ fn write_loop(
 /// Send an in-memory listing over the data connection.
 pub(crate) async fn send_bytes(
     bytes: Vec<u8>,
-    mut sock: TcpStream,
+    mut sock: Stream,
     stall: Duration,
     mut abort: AbortSignal,
 ) -> (u64, Result<(), TransferError>) {
