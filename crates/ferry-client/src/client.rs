@@ -11,9 +11,22 @@ use ferry_proto::{Command, Reply, addr, path, time};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::connection::Connection;
+use crate::connection::{Connection, tls_handshake};
 use crate::error::{Error, Result};
 use crate::features::Features;
+use crate::stream::Stream;
+use crate::tls::{TlsMode, Trust};
+
+/// The TLS setup shared by a session's control and data connections: one
+/// `ClientConfig` (and so one session cache) and one server name, so data
+/// connections resume the control connection's TLS session.
+#[derive(Debug, Clone)]
+pub struct TlsContext {
+    /// rustls settings, with ferry's certificate checks.
+    pub config: std::sync::Arc<rustls::ClientConfig>,
+    /// The name the certificate is checked against.
+    pub name: rustls::pki_types::ServerName<'static>,
+}
 
 /// How data connections are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +52,10 @@ pub struct ClientConfig {
     pub extended: bool,
     /// Cap transfer speed, in bytes per second.
     pub limit_rate: Option<u64>,
+    /// FTPS: off, explicit (`AUTH TLS`) or implicit.
+    pub tls: TlsMode,
+    /// Which certificates to trust.
+    pub trust: Trust,
 }
 
 impl Default for ClientConfig {
@@ -50,6 +67,11 @@ impl Default for ClientConfig {
             mode: DataMode::Passive,
             extended: true,
             limit_rate: None,
+            tls: TlsMode::Off,
+            trust: Trust {
+                known_hosts: crate::tls::default_known_hosts(),
+                ..Trust::default()
+            },
         }
     }
 }
@@ -89,6 +111,10 @@ pub struct Client {
     current_type: Option<TransferType>,
     /// Transfers in ASCII mode (`ascii` command) rather than binary.
     pub ascii: bool,
+    /// TLS for this session, when FTPS is on.
+    tls: Option<TlsContext>,
+    /// `PROT P` accepted: data connections are encrypted too.
+    prot_private: bool,
 }
 
 fn mask(cmd: &Command) -> String {
@@ -101,8 +127,18 @@ fn mask(cmd: &Command) -> String {
 impl Client {
     /// Connect and read the greeting.
     pub async fn connect(host: &str, port: u16, config: ClientConfig) -> Result<Client> {
+        let tls = match config.tls {
+            TlsMode::Off => None,
+            _ => Some(TlsContext {
+                config: crate::tls::client_config(&config.trust, host, port).map_err(Error::Tls)?,
+                name: crate::tls::server_name(host).map_err(Error::Tls)?,
+            }),
+        };
         let mut conn = Connection::connect(host, port, config.connect_timeout).await?;
         conn.reply_timeout = config.reply_timeout;
+        if let (TlsMode::Implicit, Some(t)) = (config.tls, &tls) {
+            conn.start_tls(t).await?;
+        }
         let mut welcome = conn.read_reply().await?;
         // 120: "service ready in nnn minutes"; the real greeting follows.
         while welcome.code == 120 {
@@ -114,6 +150,19 @@ impl Client {
                 reply: welcome,
             });
         }
+        if let (TlsMode::Explicit, Some(t)) = (config.tls, &tls) {
+            let r = conn.exchange(&Command::Auth("TLS".into())).await?;
+            if r.code != 234 {
+                // Asked for TLS, refused: stop. Carrying on in clear text
+                // would send the password where the user said it must not go.
+                return Err(Error::Tls(format!(
+                    "the server refused AUTH TLS ({} {}); not continuing in clear text",
+                    r.code,
+                    r.text()
+                )));
+            }
+            conn.start_tls(t).await?;
+        }
         Ok(Client {
             conn,
             features: Features::default(),
@@ -122,6 +171,8 @@ impl Client {
             extended_refused: false,
             current_type: None,
             ascii: false,
+            tls,
+            prot_private: false,
         })
     }
 
@@ -141,6 +192,19 @@ impl Client {
         };
         if r.code != 230 && r.code != 202 {
             return Err(Error::Login(r));
+        }
+        if self.tls.is_some() {
+            // RFC 4217 §9: PBSZ 0, then PROT P for encrypted data.
+            self.command(Command::Pbsz(0)).await?;
+            let r = self.conn.exchange(&Command::Prot('P')).await?;
+            if r.code != 200 {
+                return Err(Error::Tls(format!(
+                    "the server refused PROT P ({} {}); not sending data in clear text",
+                    r.code,
+                    r.text()
+                )));
+            }
+            self.prot_private = true;
         }
         self.refresh_features().await?;
         if self.features.has("UTF8") {
@@ -365,7 +429,7 @@ impl Client {
     }
 
     /// Send a transfer command and return the open data connection.
-    async fn start_transfer(&mut self, cmd: Command) -> Result<TcpStream> {
+    async fn start_transfer(&mut self, cmd: Command) -> Result<Stream> {
         let pending = self.prepare_data().await?;
         self.conn.send(&cmd).await?;
         let r = self.conn.read_reply().await?;
@@ -398,7 +462,15 @@ impl Client {
             }
         };
         stream.set_nodelay(true)?;
-        Ok(stream)
+        match (&self.tls, self.prot_private) {
+            (Some(t), true) => tls_handshake(stream, t, self.config.data_timeout).await,
+            _ => Ok(Stream::Plain(stream)),
+        }
+    }
+
+    /// True when the control connection is encrypted.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// Read the reply that ends a transfer.
@@ -649,6 +721,13 @@ impl Client {
                         .await
                         .map_err(|_| PumpError::Net("data connection stalled".into()))?
                         .map_err(|e| PumpError::Net(e.to_string()))?;
+                    // Read what the server still sends (TLS 1.3 session
+                    // tickets, its close_notify) before closing: closing a
+                    // socket with unread input sends a reset, and the
+                    // server could lose the last bytes of the upload.
+                    let mut sink = [0u8; 4096];
+                    let drain = async { while data.read(&mut sink).await.is_ok_and(|n| n > 0) {} };
+                    let _ = tokio::time::timeout(Duration::from_secs(5).min(stall), drain).await;
                     return Ok(total);
                 }
                 let bytes = if ascii {

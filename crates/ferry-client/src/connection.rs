@@ -8,11 +8,22 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::error::{Error, Result};
+use crate::stream::Stream;
+
+/// Shake hands as a TLS client over `tcp`.
+pub(crate) async fn tls_handshake(tcp: TcpStream, tls: &crate::client::TlsContext, timeout: Duration) -> Result<Stream> {
+    let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+    match tokio::time::timeout(timeout, connector.connect(tls.name.clone(), tcp)).await {
+        Ok(Ok(s)) => Ok(Stream::Tls(Box::new(s))),
+        Ok(Err(e)) => Err(Error::Tls(e.to_string())),
+        Err(_) => Err(Error::Timeout("in the TLS handshake")),
+    }
+}
 
 /// A control connection.
 #[derive(Debug)]
 pub(crate) struct Connection {
-    stream: TcpStream,
+    stream: Option<Stream>,
     parser: ReplyParser,
     buf: Box<[u8]>,
     pub(crate) reply_timeout: Duration,
@@ -43,19 +54,42 @@ impl Connection {
         };
         stream.set_nodelay(true)?;
         Ok(Connection {
-            stream,
+            stream: Some(Stream::Plain(stream)),
             parser: ReplyParser::new(),
             buf: vec![0; 4096].into_boxed_slice(),
             reply_timeout: timeout,
         })
     }
 
+    fn stream(&mut self) -> Result<&mut Stream> {
+        self.stream
+            .as_mut()
+            .ok_or_else(|| Error::Tls("the control connection was lost in a TLS handshake".into()))
+    }
+
+    fn tcp(&self) -> std::io::Result<&TcpStream> {
+        self.stream
+            .as_ref()
+            .map(Stream::tcp)
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotConnected))
+    }
+
     pub(crate) fn peer(&self) -> std::io::Result<SocketAddr> {
-        self.stream.peer_addr()
+        self.tcp()?.peer_addr()
     }
 
     pub(crate) fn local(&self) -> std::io::Result<SocketAddr> {
-        self.stream.local_addr()
+        self.tcp()?.local_addr()
+    }
+
+    /// Switch the control connection to TLS (after `234`, or at once for
+    /// implicit FTPS).
+    pub(crate) async fn start_tls(&mut self, tls: &crate::client::TlsContext) -> Result<()> {
+        let Some(Stream::Plain(tcp)) = self.stream.take() else {
+            return Err(Error::Tls("the control connection is already encrypted".into()));
+        };
+        self.stream = Some(tls_handshake(tcp, tls, self.reply_timeout).await?);
+        Ok(())
     }
 
     /// Read the next reply, whatever its code.
@@ -71,7 +105,11 @@ impl Connection {
             if let Some(r) = self.parser.next_reply() {
                 return r.map_err(|e| Error::Protocol(e.to_string()));
             }
-            let n = self.stream.read(&mut self.buf).await?;
+            let Connection { stream, buf, .. } = self;
+            let stream = stream
+                .as_mut()
+                .ok_or_else(|| Error::Tls("the control connection was lost in a TLS handshake".into()))?;
+            let n = stream.read(buf).await?;
             if n == 0 {
                 return Err(Error::Io(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
@@ -95,7 +133,9 @@ impl Connection {
         let mut bytes = Vec::with_capacity(line.len() + 2);
         bytes.extend_from_slice(line.as_bytes());
         bytes.extend_from_slice(b"\r\n");
-        self.stream.write_all(&bytes).await?;
+        let stream = self.stream()?;
+        stream.write_all(&bytes).await?;
+        stream.flush().await?;
         Ok(())
     }
 
@@ -103,7 +143,9 @@ impl Connection {
     /// look at the control connection between transfers: Telnet IP and
     /// Synch first.
     pub(crate) async fn send_abort(&mut self) -> Result<()> {
-        self.stream.write_all(b"\xff\xf4\xff\xf2ABOR\r\n").await?;
+        let stream = self.stream()?;
+        stream.write_all(b"\xff\xf4\xff\xf2ABOR\r\n").await?;
+        stream.flush().await?;
         Ok(())
     }
 

@@ -77,13 +77,16 @@ pub enum Error {
     /// Resume refused because the data on both sides differs.
     #[error("{0}")]
     Mismatch(String),
+    /// TLS could not be set up, or the certificate was not trusted.
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 impl Error {
     /// The coarse kind, for exit statuses.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Connect { .. } | Error::Io(_) | Error::Protocol(_) => ErrorKind::Connect,
+            Error::Connect { .. } | Error::Io(_) | Error::Protocol(_) | Error::Tls(_) => ErrorKind::Connect,
             Error::Timeout(_) => ErrorKind::Timeout,
             Error::Login(_) => ErrorKind::Login,
             Error::Reply { reply, .. } if reply.code == 530 => ErrorKind::Login,

@@ -22,7 +22,9 @@ mod connection;
 pub mod error;
 pub mod features;
 pub mod local;
+mod stream;
 pub mod target;
+pub mod tls;
 
 pub use client::{Client, ClientConfig, DataMode, StoreMode};
 pub use error::{Error, ErrorKind, Result};

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use ferry_client::target;
+use ferry_client::tls::{TlsMode, Trust, default_known_hosts};
 use ferry_client::{ClientConfig, DataMode};
 
 use cli::args::Cli;
@@ -39,13 +40,19 @@ async fn run(cli: Cli) -> u8 {
         mode: if c.active { DataMode::Active } else { DataMode::Passive },
         extended: !c.no_epsv,
         limit_rate: c.limit_rate,
+        tls: if c.tls { TlsMode::Explicit } else { TlsMode::Off },
+        trust: Trust {
+            ca_file: c.ca_file.clone(),
+            fingerprint: c.fingerprint.clone(),
+            insecure: c.insecure,
+            known_hosts: default_known_hosts(),
+        },
     };
+    if c.insecure {
+        eprintln!("ferry: WARNING: --insecure accepts any certificate; the connection can be read and changed by anyone in the path");
+    }
     if let Some(cmd) = cli.command {
         return cli::one_shot::run(cmd, &cli.common, config).await;
-    }
-    if c.tls {
-        eprintln!("ferry: FTPS (--tls) is not supported yet");
-        return cli::exit::USAGE;
     }
     let settings = Settings {
         prompt: true,
@@ -57,15 +64,20 @@ async fn run(cli: Cli) -> u8 {
         .commands
         .as_ref()
         .map(|s| s.split(';').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect());
+    let mut config = config;
+    if let Some(t) = cli
+        .target
+        .as_deref()
+        .filter(|t| target::is_url(t))
+        .and_then(|t| target::parse_url(t).ok())
+    {
+        config.tls = tls_mode_for(t.scheme, config.tls);
+    }
     let mut shell = Shell::new(config, commands, settings, c.user.clone());
     if let Some(t) = &cli.target {
         let (host, port, user, password, path) = if target::is_url(t) {
             match target::parse_url(t) {
-                Ok(u) if u.scheme == target::Scheme::Ftp => (u.host, cli.port.unwrap_or(u.port), u.user, u.password, u.path),
-                Ok(_) => {
-                    eprintln!("ferry: FTPS is not supported yet; use ftp://");
-                    return cli::exit::USAGE;
-                }
+                Ok(u) => (u.host, cli.port.unwrap_or(u.port), u.user, u.password, u.path),
                 Err(e) => {
                     eprintln!("ferry: {e}");
                     return cli::exit::USAGE;
@@ -87,4 +99,14 @@ async fn run(cli: Cli) -> u8 {
         }
     }
     shell.run().await
+}
+
+/// `ftpes://` means explicit FTPS and `ftps://` implicit; `ftp://` keeps
+/// what `--tls` asked for.
+pub(crate) fn tls_mode_for(scheme: target::Scheme, flag: TlsMode) -> TlsMode {
+    match scheme {
+        target::Scheme::Ftp => flag,
+        target::Scheme::Ftpes => TlsMode::Explicit,
+        target::Scheme::Ftps => TlsMode::Implicit,
+    }
 }

@@ -40,9 +40,18 @@ pub(crate) struct Common {
     /// Seconds to wait for a connection or a reply
     #[arg(long, value_name = "SECS", default_value_t = 30, global = true)]
     pub(crate) timeout: u64,
-    /// Request FTPS (explicit TLS); not supported yet
+    /// Use explicit FTPS (AUTH TLS); refuses to go on in clear text
     #[arg(long, global = true)]
     pub(crate) tls: bool,
+    /// Trust the CA certificates in this PEM file too
+    #[arg(long, value_name = "FILE", global = true)]
+    pub(crate) ca_file: Option<std::path::PathBuf>,
+    /// Accept only the certificate with this SHA-256 fingerprint
+    #[arg(long, value_name = "SHA256", global = true)]
+    pub(crate) fingerprint: Option<String>,
+    /// Accept any certificate (DANGEROUS: anyone in the path can read everything)
+    #[arg(long, global = true)]
+    pub(crate) insecure: bool,
     /// When a downloaded file exists locally: replace it
     #[arg(long, global = true, group = "clobber")]
     pub(crate) overwrite: bool,

@@ -47,10 +47,8 @@ pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> 
             return exit::USAGE;
         }
     };
-    if t.scheme != target::Scheme::Ftp || common.tls {
-        eprintln!("ferry: FTPS is not supported yet; use ftp://");
-        return exit::USAGE;
-    }
+    let mut config = config;
+    config.tls = crate::tls_mode_for(t.scheme, config.tls);
     let (user, password) = match credentials(&t, common) {
         Ok(c) => c,
         Err(e) => {
