@@ -129,9 +129,9 @@ impl TlsSettings {
         &self.key.cert[0]
     }
 
-    /// A fresh acceptor with its own session cache, for one control
-    /// connection and its data connections.
-    pub fn session_acceptor(&self) -> TlsAcceptor {
+    /// Fresh acceptors for one control connection and its data
+    /// connections, sharing a session cache and ticket key of their own.
+    pub fn session_acceptors(&self) -> SessionTls {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -147,6 +147,23 @@ impl TlsSettings {
         if let Ok(ticketer) = rustls::crypto::ring::Ticketer::new() {
             config.ticketer = ticketer;
         }
-        TlsAcceptor::from(Arc::new(config))
+        // Data connections resume; they need not hand out tickets of their
+        // own. Tickets sent after the handshake on an upload connection sit
+        // unread by clients that only write, and GnuTLS clients then stall.
+        let mut data = config.clone();
+        data.send_tls13_tickets = 0;
+        SessionTls {
+            control: TlsAcceptor::from(Arc::new(config)),
+            data: TlsAcceptor::from(Arc::new(data)),
+        }
     }
+}
+
+/// The TLS acceptors of one session.
+#[derive(Clone)]
+pub struct SessionTls {
+    /// For the control connection (`AUTH TLS` or implicit FTPS).
+    pub control: TlsAcceptor,
+    /// For its data connections.
+    pub data: TlsAcceptor,
 }

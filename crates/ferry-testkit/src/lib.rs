@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use ferry_proto::{Reply, ReplyParser};
 use ferry_server::auth::users_file::UsersFile;
+use ferry_server::server::ListenerKind;
 use ferry_server::storage::local::LocalStorage;
+use ferry_server::tls::TlsSettings;
 use ferry_server::{Config, Server};
 
 /// The hashed test account.
@@ -35,6 +37,8 @@ pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where it serves implicit FTPS, when TLS is configured.
+    pub ftps_addr: Option<SocketAddr>,
     root: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -49,6 +53,15 @@ impl TestServer {
     /// Start after letting `adjust` change the configuration.
     pub fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         Self::start_on("127.0.0.1:0".parse().unwrap(), adjust)
+    }
+
+    /// Start with FTPS on (an in-memory self-signed certificate), and an
+    /// implicit FTPS listener at [`TestServer::ftps_addr`].
+    pub fn start_tls(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_with(|c| {
+            c.tls = Some(Arc::new(TlsSettings::ephemeral().expect("generate a certificate")));
+            adjust(c);
+        })
     }
 
     /// Start on a given address (port 0 for any), e.g. `[::1]:0`.
@@ -79,10 +92,18 @@ impl TestServer {
                 .unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                let mut listeners = vec![(listener, ListenerKind::Ftp)];
+                if config.tls.is_some() {
+                    listeners.push((
+                        tokio::net::TcpListener::bind(SocketAddr::new(bind.ip(), 0)).await.unwrap(),
+                        ListenerKind::ImplicitFtps,
+                    ));
+                }
+                let addrs: Vec<SocketAddr> = listeners.iter().map(|(l, _)| l.local_addr().unwrap()).collect();
+                addr_tx.send(addrs).unwrap();
                 let server = Server::new(config, Arc::new(storage), Arc::new(users));
                 server
-                    .run(vec![listener], async {
+                    .serve(listeners, async {
                         let _ = stop_rx.await;
                     })
                     .await
@@ -90,9 +111,10 @@ impl TestServer {
             });
             rt.shutdown_timeout(Duration::from_secs(1));
         });
-        let addr = addr_rx.recv_timeout(STEP_TIMEOUT).expect("server did not start");
+        let addrs = addr_rx.recv_timeout(STEP_TIMEOUT).expect("server did not start");
         TestServer {
-            addr,
+            addr: addrs[0],
+            ftps_addr: addrs.get(1).copied(),
             root,
             stop: Some(stop_tx),
             thread: Some(thread),
@@ -340,4 +362,51 @@ pub fn make_sample_tree(dir: &Path) {
     std::fs::write(dir.join("a/b/c/deep empty"), b"").unwrap();
     std::fs::write(dir.join("a/b/c/three.bin"), pseudo_random(1_234_567, 21)).unwrap();
     std::fs::write(dir.join("dïr ünï 文件/naïve ☃.txt"), "snow ☃\n").unwrap();
+}
+
+/// A test certificate authority and a server certificate it signed (for
+/// 127.0.0.1 and localhost), as PEM files.
+pub struct TestCa {
+    dir: tempfile::TempDir,
+}
+
+impl TestCa {
+    /// Make a CA and a leaf certificate.
+    pub fn new() -> TestCa {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        let dir = tempfile::tempdir().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap()
+            .signed_by(&leaf_key, &ca)
+            .unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+        std::fs::write(dir.path().join("cert.pem"), leaf.pem()).unwrap();
+        std::fs::write(dir.path().join("key.pem"), leaf_key.serialize_pem()).unwrap();
+        TestCa { dir }
+    }
+
+    /// The CA certificate (PEM).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// The server certificate (PEM).
+    pub fn cert_file(&self) -> PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+
+    /// The server key (PEM).
+    pub fn key_file(&self) -> PathBuf {
+        self.dir.path().join("key.pem")
+    }
+}
+
+impl Default for TestCa {
+    fn default() -> Self {
+        Self::new()
+    }
 }

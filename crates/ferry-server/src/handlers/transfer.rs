@@ -45,7 +45,11 @@ impl Session {
                 .reply(521, "Policy requires protected data connections: send PBSZ 0 and PROT P.")
                 .await;
         }
-        let tls = if self.prot_private { self.tls.clone() } else { None };
+        let tls = if self.prot_private {
+            self.tls.as_ref().map(|t| t.data.clone())
+        } else {
+            None
+        };
         let require_reuse = self.shared.config.tls.as_ref().is_some_and(|t| t.require_reuse);
         self.ctl.reply(code::OPENING_DATA, preliminary).await?;
         let (peer, local, timeout) = (

@@ -65,7 +65,7 @@ pub(crate) struct Session {
     pub(crate) pending: VecDeque<Vec<u8>>,
     pub(crate) quit: bool,
     /// This session's TLS acceptor (its own session cache), once TLS is on.
-    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
+    pub(crate) tls: Option<crate::tls::SessionTls>,
     /// `PBSZ` seen (RFC 4217 §9: required before `PROT`).
     pub(crate) pbsz: bool,
     /// `PROT P`: data connections use TLS.
@@ -91,8 +91,8 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, shared: Arc<Shared>, id
         let max_line = shared.config.max_line;
         let (stream, tls) = if implicit {
             let Some(settings) = shared.config.tls.as_ref() else { return };
-            let acceptor = settings.session_acceptor();
-            match tokio::time::timeout(shared.config.data_timeout, acceptor.accept(stream)).await {
+            let acceptor = settings.session_acceptors();
+            match tokio::time::timeout(shared.config.data_timeout, acceptor.control.accept(stream)).await {
                 Ok(Ok(tls)) => (stream::Stream::Tls(Box::new(tls)), Some(acceptor)),
                 Ok(Err(e)) => return tracing::info!(error = %e, "implicit TLS handshake failed"),
                 Err(_) => return tracing::info!("implicit TLS handshake timed out"),

@@ -159,6 +159,9 @@ pub(crate) async fn receive_file(
             let n = timed(stall, sock.read(&mut buf)).await.map_err(TransferError::Data)?;
             if n == 0 {
                 let _ = tx.send(ToDisk::Finish).await;
+                // Answer the client's close: under TLS this sends our
+                // close_notify, which clients such as lftp wait for.
+                let _ = timed(stall, sock.shutdown()).await;
                 return Ok(());
             }
             buf.truncate(n);

@@ -82,3 +82,29 @@ fn curl_resumes_downloads_and_uploads() {
     ok(curl(&["--append", "-T", extra.to_str().unwrap(), &s.url("u.bin")]));
     assert_eq!(std::fs::read(s.root().join("u.bin")).unwrap().len(), 1_000_005);
 }
+
+#[test]
+fn curl_over_explicit_and_implicit_ftps() {
+    if !require("curl") {
+        return;
+    }
+    let s = TestServer::start_tls(|_| {});
+    let data = pseudo_random(3_000_000, 12);
+    std::fs::write(s.root().join("t.bin"), &data).unwrap();
+    let local = s.scratch().join("t.bin");
+    std::fs::write(&local, &data).unwrap();
+    // Explicit: AUTH TLS, required (--ssl-reqd), self-signed (-k).
+    assert!(ok(curl(&["--ssl-reqd", "-k", &s.url("t.bin")])) == data);
+    ok(curl(&["--ssl-reqd", "-k", "-T", local.to_str().unwrap(), &s.url("up.bin")]));
+    assert!(std::fs::read(s.root().join("up.bin")).unwrap() == data);
+    let list = String::from_utf8(ok(curl(&["--ssl-reqd", "-k", &s.url("")]))).unwrap();
+    assert!(list.contains(" up.bin"), "{list}");
+    // Implicit FTPS on its own port.
+    let implicit = format!(
+        "ftps://{}:{}@{}/t.bin",
+        ferry_testkit::USER,
+        ferry_testkit::PASSWORD,
+        s.ftps_addr.unwrap()
+    );
+    assert!(ok(curl(&["-k", &implicit])) == data);
+}

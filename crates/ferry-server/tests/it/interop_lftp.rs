@@ -69,3 +69,23 @@ fn lftp_get_put_and_resume() {
     lftp(&s, &format!("pget -n 4 big.bin -o {}", s.scratch().join("pget.bin").display()));
     assert!(std::fs::read(s.scratch().join("pget.bin")).unwrap() == data, "pget result differs");
 }
+
+#[test]
+fn lftp_over_ftps_with_forced_tls() {
+    if !require("lftp") {
+        return;
+    }
+    let s = TestServer::start_tls(|c| {
+        let mut t = ferry_server::tls::TlsSettings::ephemeral().unwrap();
+        t.require_tls = true;
+        c.tls = Some(std::sync::Arc::new(t));
+    });
+    let src = s.scratch().join("src");
+    make_sample_tree(&src);
+    let tls = "set ftp:ssl-allow yes; set ftp:ssl-force true; set ftp:ssl-protect-data true; set ssl:verify-certificate no";
+    lftp(&s, &format!("{tls}; mirror -R {} /up", src.display()));
+    assert_eq!(tree(&s.root().join("up")), tree(&src), "mirror -R over FTPS differs");
+    let back = s.scratch().join("back");
+    lftp(&s, &format!("{tls}; mirror /up {}", back.display()));
+    assert_eq!(tree(&back), tree(&src), "mirror over FTPS differs");
+}

@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod ftps;
 mod interop_curl;
 mod interop_ftplib;
 mod interop_lftp;
