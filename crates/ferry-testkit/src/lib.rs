@@ -18,7 +18,7 @@ use ferry_proto::{Reply, ReplyParser};
 use ferry_server::auth::users_file::UsersFile;
 use ferry_server::server::ListenerKind;
 use ferry_server::storage::local::LocalStorage;
-use ferry_server::tls::TlsSettings;
+pub use ferry_server::tls::TlsSettings;
 use ferry_server::{Config, Server};
 
 /// The hashed test account.

@@ -130,9 +130,70 @@ pub fn start_pyftpdlib() -> Option<ExternalServer> {
     None
 }
 
+/// Start pyftpdlib with its TLS handler (explicit FTPS, TLS required for
+/// login and data), or `None` without pyftpdlib and pyOpenSSL.
+pub fn start_pyftpdlib_tls(cert: &Path, key: &Path) -> Option<ExternalServer> {
+    let ok = Command::new("python3")
+        .args(["-c", "import pyftpdlib, OpenSSL"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let script = format!(
+        "import sys\nfrom pyftpdlib.authorizers import DummyAuthorizer\nfrom pyftpdlib.handlers import TLS_FTPHandler\n\
+         from pyftpdlib.servers import FTPServer\na = DummyAuthorizer()\na.add_user('pyuser', 'pypass', {root:?}, perm='elradfmwMT')\n\
+         h = TLS_FTPHandler\nh.certfile = {cert:?}\nh.keyfile = {key:?}\nh.authorizer = a\nh.tls_control_required = True\n\
+         h.tls_data_required = True\ns = FTPServer(('127.0.0.1', int(sys.argv[1])), h)\ns.serve_forever()\n",
+        root = root.display().to_string(),
+        cert = cert.display().to_string(),
+        key = key.display().to_string()
+    );
+    let script_path = dir.path().join("tls_server.py");
+    std::fs::write(&script_path, script).unwrap();
+    for _ in 0..3 {
+        let port = free_port();
+        let mut child = Command::new("python3")
+            .arg(&script_path)
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        if wait_listening(port, &mut child) {
+            return Some(ExternalServer {
+                name: "pyftpdlib-tls",
+                child,
+                port,
+                user: "pyuser".into(),
+                password: "pypass".into(),
+                dir,
+                prefix: "",
+            });
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    None
+}
+
 /// Start vsftpd serving anonymous read-write access to a temporary folder,
 /// or `None` if it is not installed or cannot start here.
 pub fn start_vsftpd() -> Option<ExternalServer> {
+    start_vsftpd_with(None)
+}
+
+/// vsftpd with TLS required for logins and data (`require_ssl_reuse` is
+/// on by default: data connections must resume the control session).
+pub fn start_vsftpd_tls(cert: &Path, key: &Path) -> Option<ExternalServer> {
+    start_vsftpd_with(Some((cert, key)))
+}
+
+fn start_vsftpd_with(tls: Option<(&Path, &Path)>) -> Option<ExternalServer> {
     let bin = ["/usr/sbin/vsftpd", "/usr/bin/vsftpd"]
         .into_iter()
         .find(|p| Path::new(p).exists())?;
@@ -161,7 +222,16 @@ pub fn start_vsftpd() -> Option<ExternalServer> {
              anon_world_readable_only=NO\nmax_per_ip=0\ndual_log_enable=NO\nsyslog_enable=NO\nvsftpd_log_file=/dev/null\n",
             root.display(),
             empty.display()
-        ),
+        ) + &tls
+            .map(|(cert, key)| {
+                format!(
+                    "ssl_enable=YES\nrsa_cert_file={}\nrsa_private_key_file={}\nallow_anon_ssl=YES\nforce_anon_logins_ssl=YES\n\
+                     force_anon_data_ssl=YES\nrequire_ssl_reuse=YES\nssl_request_cert=NO\n",
+                    cert.display(),
+                    key.display()
+                )
+            })
+            .unwrap_or_default(),
     )
     .unwrap();
     let mut child = Command::new(bin)
@@ -176,7 +246,7 @@ pub fn start_vsftpd() -> Option<ExternalServer> {
         return None;
     }
     Some(ExternalServer {
-        name: "vsftpd",
+        name: if tls.is_some() { "vsftpd-tls" } else { "vsftpd" },
         child,
         port,
         user: "anonymous".into(),

@@ -1,6 +1,7 @@
 //! One integration-test binary for ferry-client: the library and the
 //! `ferry` program against ferryd (in-process), pyftpdlib and vsftpd.
 
+mod ftps;
 mod library;
 mod listings;
 mod peers;

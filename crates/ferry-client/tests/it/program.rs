@@ -12,7 +12,7 @@ use crate::peers::{self, scratch};
 
 const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
 
-fn ferry(dir: &Path, args: &[&str], stdin: &str) -> Output {
+pub(crate) fn ferry(dir: &Path, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(FERRY)
         .args(args)
         .current_dir(dir)
@@ -27,7 +27,7 @@ fn ferry(dir: &Path, args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
         o.status.code(),

@@ -1,0 +1,133 @@
+//! `ferry` over FTPS: against ferryd (explicit, implicit, trust on first
+//! use, pinning, CA files, no downgrade), vsftpd with `require_ssl_reuse`,
+//! and pyftpdlib's TLS handler.
+
+use std::sync::Arc;
+
+use ferry_testkit::TlsSettings;
+use ferry_testkit::peers::{start_pyftpdlib_tls, start_vsftpd_tls};
+use ferry_testkit::{PASSWORD, TestCa, TestServer, USER, pseudo_random};
+
+use crate::peers::scratch;
+use crate::program::{ferry, text};
+
+#[test]
+fn explicit_ftps_with_trust_on_first_use() {
+    let s = TestServer::start_tls(|_| {});
+    let data = pseudo_random(3_000_000, 90);
+    std::fs::write(s.root().join("t.bin"), &data).unwrap();
+    let dir = scratch();
+    let url = format!("ftpes://{USER}:{PASSWORD}@127.0.0.1:{}/t.bin", s.port());
+    let out = ferry(dir.path(), &["get", &url], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("trusting 127.0.0.1:"), "{}", text(&out));
+    assert!(std::fs::read(dir.path().join("t.bin")).unwrap() == data);
+    let known = std::fs::read_to_string(dir.path().join(".config/ferry/known_hosts")).unwrap();
+    assert!(known.starts_with(&format!("127.0.0.1:{} ", s.port())), "{known}");
+    // Second time: known, no notice. Upload too, with --tls on ftp://.
+    std::fs::write(dir.path().join("u.bin"), &data).unwrap();
+    let out = ferry(dir.path(), &["--tls", "put", "u.bin", &s.url("u.bin")], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains("trusting"), "{}", text(&out));
+    assert!(std::fs::read(s.root().join("u.bin")).unwrap() == data);
+    // A different certificate for the same host and port is refused.
+    let other = vec!["AB"; 32].join(":");
+    std::fs::write(
+        dir.path().join(".config/ferry/known_hosts"),
+        format!("127.0.0.1:{} {other}\n", s.port()),
+    )
+    .unwrap();
+    let out = ferry(dir.path(), &["get", &url, "again.bin"], "");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("CHANGED"), "{}", text(&out));
+    assert!(!dir.path().join("again.bin").exists());
+}
+
+#[test]
+fn implicit_ftps_and_pinned_fingerprints() {
+    let settings = Arc::new(TlsSettings::ephemeral().unwrap());
+    let fp = settings.fingerprint.clone();
+    let s = TestServer::start_with(|c| c.tls = Some(settings));
+    std::fs::write(s.root().join("i.txt"), b"implicit").unwrap();
+    let dir = scratch();
+    let url = format!("ftps://{USER}:{PASSWORD}@{}/i.txt", s.ftps_addr.unwrap());
+    let out = ferry(dir.path(), &["get", "--fingerprint", &fp, &url], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(std::fs::read(dir.path().join("i.txt")).unwrap(), b"implicit");
+    assert!(!dir.path().join(".config/ferry/known_hosts").exists(), "a pin needs no known_hosts");
+    let wrong = "00".repeat(32);
+    let out = ferry(dir.path(), &["get", "--fingerprint", &wrong, &url, "x.txt"], "");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("does not match --fingerprint"), "{}", text(&out));
+}
+
+#[test]
+fn ca_file_verifies_a_signed_certificate() {
+    let ca = TestCa::new();
+    let settings = Arc::new(TlsSettings::from_pem_files(&ca.cert_file(), &ca.key_file()).unwrap());
+    let s = TestServer::start_with(|c| c.tls = Some(settings));
+    std::fs::write(s.root().join("c.txt"), b"signed").unwrap();
+    let dir = scratch();
+    let url = format!("ftpes://{USER}:{PASSWORD}@127.0.0.1:{}/c.txt", s.port());
+    let out = ferry(dir.path(), &["get", "--ca-file", ca.ca_file().to_str().unwrap(), &url], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        !text(&out).contains("trusting"),
+        "a verified chain needs no trust on first use: {}",
+        text(&out)
+    );
+    assert!(!dir.path().join(".config/ferry/known_hosts").exists());
+}
+
+#[test]
+fn no_silent_downgrade() {
+    let s = TestServer::start(); // no TLS
+    let dir = scratch();
+    let out = ferry(dir.path(), &["--tls", "ls", &s.url("")], "");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("refused AUTH TLS") && text(&out).contains("not continuing in clear text"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn ftps_against_vsftpd_and_pyftpdlib() {
+    let ca = TestCa::new();
+    let mut peers = Vec::new();
+    match start_vsftpd_tls(&ca.cert_file(), &ca.key_file()) {
+        Some(p) => peers.push(p),
+        None if std::env::var_os("CI").is_some() => panic!("vsftpd with TLS must start under CI"),
+        None => eprintln!("note: vsftpd not available; skipping it"),
+    }
+    match start_pyftpdlib_tls(&ca.cert_file(), &ca.key_file()) {
+        Some(p) => peers.push(p),
+        None if std::env::var_os("CI").is_some() => panic!("pyftpdlib with pyOpenSSL must start under CI"),
+        None => eprintln!("note: pyftpdlib/pyOpenSSL not available; skipping it"),
+    }
+    let ca_file = ca.ca_file();
+    for p in peers {
+        let dir = scratch();
+        let data = pseudo_random(2_500_000, 91);
+        std::fs::write(dir.path().join("up.bin"), &data).unwrap();
+        let base = format!("ftpes://{}:{}@127.0.0.1:{}/", p.user, p.password, p.port);
+        let script = format!(
+            "put up.bin {r}; get {r} down.bin; ls {d}",
+            r = p.remote("tls.bin"),
+            d = p.remote("")
+        );
+        let out = ferry(dir.path(), &["--ca-file", ca_file.to_str().unwrap(), "-c", &script, &base], "");
+        assert_eq!(out.status.code(), Some(0), "{}: {}", p.name, text(&out));
+        assert!(
+            std::fs::read(p.root().join("tls.bin")).unwrap() == data,
+            "{}: upload differs",
+            p.name
+        );
+        assert!(
+            std::fs::read(dir.path().join("down.bin")).unwrap() == data,
+            "{}: download differs",
+            p.name
+        );
+    }
+}
