@@ -28,6 +28,12 @@ pub struct Config {
     pub max_login_failures: u32,
     /// Text of the `220` greeting.
     pub greeting: String,
+    /// Per-address session cap and failed-login bans.
+    pub defender: crate::auth::defender::DefenderConfig,
+    /// Pause after each failed login, to slow guessing.
+    pub failure_delay: Duration,
+    /// Close connections that have not logged in after this long.
+    pub login_timeout: Duration,
     /// FTPS settings; `None` disables `AUTH TLS` and implicit FTPS.
     pub tls: Option<std::sync::Arc<crate::tls::TlsSettings>>,
 }
@@ -45,6 +51,9 @@ impl Default for Config {
             max_login_failures: 5,
             greeting: "Ferry FTP server ready.".to_owned(),
             tls: None,
+            defender: crate::auth::defender::DefenderConfig::default(),
+            failure_delay: Duration::from_secs(1),
+            login_timeout: Duration::from_secs(60),
         }
     }
 }

@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::auth::Authenticator;
+use crate::auth::defender::{Defender, Refusal};
 use crate::config::Config;
 use crate::storage::Storage;
 
@@ -25,6 +26,8 @@ pub struct Shared {
     pub storage: Arc<dyn Storage>,
     /// Who may log in; replaceable while running (users file reload).
     pub auth: RwLock<Arc<dyn Authenticator>>,
+    /// Per-address limits and bans.
+    pub defender: Arc<Defender>,
 }
 
 /// A configured server, ready to serve on listeners.
@@ -36,13 +39,8 @@ pub struct Server {
 impl Server {
     /// A server over `storage`, admitting who `auth` admits.
     pub fn new(config: Config, storage: Arc<dyn Storage>, auth: Arc<dyn Authenticator>) -> Server {
-        Server {
-            shared: Arc::new(Shared {
-                config,
-                storage,
-                auth: RwLock::new(auth),
-            }),
-        }
+        let defender = Defender::new(config.defender.clone());
+        Server { shared: Arc::new(Shared { config, storage, auth: RwLock::new(auth), defender }) }
     }
 
     /// Swap the authenticator (for example after the users file changed);
@@ -67,6 +65,14 @@ impl Server {
             let (shared, permits, next_id) = (self.shared.clone(), permits.clone(), next_id.clone());
             accepters.spawn(accept_loop(listener, shared, permits, next_id, kind == ListenerKind::ImplicitFtps));
         }
+        // Forget expired bans now and then.
+        let defender = self.shared.defender.clone();
+        accepters.spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                defender.sweep(std::time::Instant::now());
+            }
+        });
         shutdown.await;
         tracing::info!("shutting down");
         accepters.shutdown().await;
@@ -109,11 +115,29 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Se
             });
             continue;
         };
+        let slot = match shared.defender.admit(peer.ip(), std::time::Instant::now()) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                let text = match refusal {
+                    Refusal::Banned => "Too many failed logins from your address; try again later.",
+                    Refusal::TooManySessions => "Too many connections from your address.",
+                };
+                tracing::warn!(%peer, ?refusal, "refused connection");
+                // Implicit FTPS clients would not understand a clear-text
+                // reply; just close on them.
+                if !implicit {
+                    tokio::spawn(async move {
+                        let _ = stream.write_all(&Reply::new(code::NOT_AVAILABLE, text).encode()).await;
+                    });
+                }
+                continue;
+            }
+        };
         let id = next_id.fetch_add(1, Ordering::Relaxed);
         let shared = shared.clone();
         sessions.spawn(async move {
             crate::session::serve(stream, shared, id, implicit).await;
-            drop(permit);
+            drop((permit, slot));
         });
     }
 }

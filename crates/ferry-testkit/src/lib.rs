@@ -69,9 +69,11 @@ impl TestServer {
         let root = tempfile::tempdir().expect("temp dir");
         let files = root.path().join("files");
         std::fs::create_dir(&files).unwrap();
+        // A short failure delay keeps tests quick while still exercising it.
         let mut config = Config {
             root: files.clone(),
             data_timeout: Duration::from_secs(10),
+            failure_delay: Duration::from_millis(50),
             ..Config::default()
         };
         adjust(&mut config);

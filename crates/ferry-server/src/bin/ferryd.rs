@@ -58,6 +58,24 @@ struct ServeArgs {
     /// Maximum sessions at once; more are refused with 421.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     max_sessions: usize,
+    /// Maximum sessions from one address at once.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    max_sessions_per_ip: u32,
+    /// Close connections not logged in after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    login_timeout: u64,
+    /// Milliseconds to wait before answering a failed login.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    failure_delay_ms: u64,
+    /// Ban an address after this many failed logins within --ban-window.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    ban_after: u32,
+    /// Seconds over which failed logins are counted.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    ban_window: u64,
+    /// Seconds a ban lasts.
+    #[arg(long, value_name = "SECS", default_value_t = 900)]
+    ban_time: u64,
     /// TLS certificate chain (PEM) for FTPS; with neither this nor
     /// --tls-key, a self-signed certificate is made beside the users file.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
@@ -237,6 +255,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         idle_timeout: Duration::from_secs(args.idle_timeout),
         max_sessions: args.max_sessions,
         tls,
+        login_timeout: Duration::from_secs(args.login_timeout),
+        failure_delay: Duration::from_millis(args.failure_delay_ms),
+        defender: ferry_server::auth::defender::DefenderConfig {
+            max_sessions_per_ip: args.max_sessions_per_ip,
+            ban_after: args.ban_after,
+            window: Duration::from_secs(args.ban_window),
+            ban_time: Duration::from_secs(args.ban_time),
+        },
         ..Config::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -45,6 +45,16 @@ impl Session {
                 self.login_failures += 1;
                 tracing::warn!(user = %user, failures = self.login_failures, "login failed");
                 self.phase = Phase::Fresh;
+                let banned = self.shared.defender.failed_login(self.peer.ip(), std::time::Instant::now());
+                // Slow guessing down; the reply waits too, so a client
+                // cannot simply pipeline more attempts.
+                tokio::time::sleep(self.shared.config.failure_delay).await;
+                if banned {
+                    tracing::warn!("address banned after repeated failed logins");
+                    self.ctl.reply(code::NOT_AVAILABLE, "Too many failed logins from your address; try again later.").await?;
+                    self.quit = true;
+                    return Ok(());
+                }
                 if self.login_failures >= self.shared.config.max_login_failures {
                     self.ctl
                         .reply(code::NOT_AVAILABLE, "Too many failed logins; closing connection.")

@@ -1,0 +1,166 @@
+//! Brute-force and flood defences, per client address: a cap on
+//! simultaneous sessions, and a ban after too many failed logins in a time
+//! window, counted across user names (so a password sprayer that tries one
+//! password on many accounts is caught too).
+//!
+//! Time is passed in, never read, so the rules are tested without sleeping.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The limits in force.
+#[derive(Debug, Clone)]
+pub struct DefenderConfig {
+    /// Sessions one address may hold at once.
+    pub max_sessions_per_ip: u32,
+    /// Failed logins from one address, within `window`, that earn a ban.
+    pub ban_after: u32,
+    /// How far back failures count.
+    pub window: Duration,
+    /// How long a ban lasts.
+    pub ban_time: Duration,
+}
+
+impl Default for DefenderConfig {
+    fn default() -> Self {
+        DefenderConfig { max_sessions_per_ip: 16, ban_after: 10, window: Duration::from_secs(600), ban_time: Duration::from_secs(900) }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Record {
+    sessions: u32,
+    failures: VecDeque<Instant>,
+    banned_until: Option<Instant>,
+}
+
+/// Why a connection is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The address is banned until the given time.
+    Banned,
+    /// The address already holds the maximum number of sessions.
+    TooManySessions,
+}
+
+/// Shared per-address bookkeeping.
+#[derive(Debug)]
+pub struct Defender {
+    config: DefenderConfig,
+    records: Mutex<HashMap<IpAddr, Record>>,
+}
+
+/// Held for the life of a session; frees its slot on drop.
+#[derive(Debug)]
+pub struct SessionSlot {
+    defender: Arc<Defender>,
+    ip: IpAddr,
+}
+
+impl Drop for SessionSlot {
+    fn drop(&mut self) {
+        if let Ok(mut records) = self.defender.records.lock() {
+            if let Some(r) = records.get_mut(&self.ip) {
+                r.sessions = r.sessions.saturating_sub(1);
+                if r.sessions == 0 && r.failures.is_empty() && r.banned_until.is_none() {
+                    records.remove(&self.ip);
+                }
+            }
+        }
+    }
+}
+
+impl Defender {
+    /// A defender with these limits.
+    pub fn new(config: DefenderConfig) -> Arc<Defender> {
+        Arc::new(Defender { config, records: Mutex::new(HashMap::new()) })
+    }
+
+    /// Admit a new connection from `ip`, or say why not.
+    pub fn admit(self: &Arc<Self>, ip: IpAddr, now: Instant) -> Result<SessionSlot, Refusal> {
+        let mut records = self.records.lock().expect("defender lock");
+        let r = records.entry(ip).or_default();
+        if r.banned_until.is_some_and(|t| t > now) {
+            return Err(Refusal::Banned);
+        }
+        if r.sessions >= self.config.max_sessions_per_ip {
+            return Err(Refusal::TooManySessions);
+        }
+        r.sessions += 1;
+        Ok(SessionSlot { defender: self.clone(), ip })
+    }
+
+    /// Count a failed login; true if `ip` is now banned.
+    pub fn failed_login(&self, ip: IpAddr, now: Instant) -> bool {
+        let mut records = self.records.lock().expect("defender lock");
+        let r = records.entry(ip).or_default();
+        while r.failures.front().is_some_and(|t| now.duration_since(*t) > self.config.window) {
+            r.failures.pop_front();
+        }
+        r.failures.push_back(now);
+        if r.failures.len() as u32 >= self.config.ban_after {
+            r.banned_until = Some(now + self.config.ban_time);
+            r.failures.clear();
+            return true;
+        }
+        false
+    }
+
+    /// True if `ip` is banned at `now`.
+    pub fn is_banned(&self, ip: IpAddr, now: Instant) -> bool {
+        self.records.lock().expect("defender lock").get(&ip).is_some_and(|r| r.banned_until.is_some_and(|t| t > now))
+    }
+
+    /// Forget expired bans and stale failures (called now and then).
+    pub fn sweep(&self, now: Instant) {
+        let mut records = self.records.lock().expect("defender lock");
+        records.retain(|_, r| {
+            if r.banned_until.is_some_and(|t| t <= now) {
+                r.banned_until = None;
+            }
+            r.failures.retain(|t| now.duration_since(*t) <= self.config.window);
+            r.sessions > 0 || !r.failures.is_empty() || r.banned_until.is_some()
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(n: u8) -> IpAddr {
+        IpAddr::from([10, 0, 0, n])
+    }
+
+    #[test]
+    fn session_cap_per_address() {
+        let d = Defender::new(DefenderConfig { max_sessions_per_ip: 2, ..Default::default() });
+        let now = Instant::now();
+        let a = d.admit(ip(1), now).unwrap();
+        let _b = d.admit(ip(1), now).unwrap();
+        assert_eq!(d.admit(ip(1), now).unwrap_err(), Refusal::TooManySessions);
+        assert!(d.admit(ip(2), now).is_ok(), "other addresses are not affected");
+        drop(a);
+        assert!(d.admit(ip(1), now).is_ok(), "a closed session frees its slot");
+    }
+
+    #[test]
+    fn ban_after_failures_in_window_then_expiry() {
+        let d = Defender::new(DefenderConfig { ban_after: 3, window: Duration::from_secs(60), ban_time: Duration::from_secs(300), ..Default::default() });
+        let t0 = Instant::now();
+        assert!(!d.failed_login(ip(1), t0));
+        // A failure outside the window no longer counts.
+        assert!(!d.failed_login(ip(1), t0 + Duration::from_secs(100)));
+        assert!(!d.failed_login(ip(1), t0 + Duration::from_secs(101)));
+        assert!(d.failed_login(ip(1), t0 + Duration::from_secs(102)));
+        let t = t0 + Duration::from_secs(103);
+        assert!(d.is_banned(ip(1), t));
+        assert_eq!(d.admit(ip(1), t).unwrap_err(), Refusal::Banned);
+        assert!(!d.is_banned(ip(2), t));
+        let later = t0 + Duration::from_secs(500);
+        assert!(d.admit(ip(1), later).is_ok(), "bans expire");
+        d.sweep(later);
+    }
+}
