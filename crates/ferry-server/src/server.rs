@@ -40,7 +40,14 @@ impl Server {
     /// A server over `storage`, admitting who `auth` admits.
     pub fn new(config: Config, storage: Arc<dyn Storage>, auth: Arc<dyn Authenticator>) -> Server {
         let defender = Defender::new(config.defender.clone());
-        Server { shared: Arc::new(Shared { config, storage, auth: RwLock::new(auth), defender }) }
+        Server {
+            shared: Arc::new(Shared {
+                config,
+                storage,
+                auth: RwLock::new(auth),
+                defender,
+            }),
+        }
     }
 
     /// Swap the authenticator (for example after the users file changed);

@@ -175,7 +175,16 @@ pub struct Control {
 impl Control {
     /// Connect and read the greeting.
     pub fn connect(addr: SocketAddr) -> Control {
-        let stream = TcpStream::connect_timeout(&addr, STEP_TIMEOUT).expect("connect");
+        Self::from_stream(TcpStream::connect_timeout(&addr, STEP_TIMEOUT).expect("connect"))
+    }
+
+    /// Connect from a given local address (another loopback address such
+    /// as 127.0.0.2 plays a second client host).
+    pub fn connect_from(addr: SocketAddr, local: std::net::IpAddr) -> Control {
+        Self::from_stream(connect_from(addr, local))
+    }
+
+    fn from_stream(stream: TcpStream) -> Control {
         stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
         stream.set_nodelay(true).unwrap();
         let mut c = Control {
@@ -411,4 +420,12 @@ impl Default for TestCa {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// A TCP connection to `addr` from the local address `local`.
+pub fn connect_from(addr: SocketAddr, local: std::net::IpAddr) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None).unwrap();
+    socket.bind(&SocketAddr::new(local, 0).into()).expect("bind the local address");
+    socket.connect_timeout(&addr.into(), STEP_TIMEOUT).expect("connect");
+    socket.into()
 }

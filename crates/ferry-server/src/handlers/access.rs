@@ -51,7 +51,9 @@ impl Session {
                 tokio::time::sleep(self.shared.config.failure_delay).await;
                 if banned {
                     tracing::warn!("address banned after repeated failed logins");
-                    self.ctl.reply(code::NOT_AVAILABLE, "Too many failed logins from your address; try again later.").await?;
+                    self.ctl
+                        .reply(code::NOT_AVAILABLE, "Too many failed logins from your address; try again later.")
+                        .await?;
                     self.quit = true;
                     return Ok(());
                 }

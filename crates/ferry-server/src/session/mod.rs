@@ -135,13 +135,23 @@ impl Session {
     async fn run(&mut self) -> io::Result<()> {
         let greeting = self.shared.config.greeting.clone();
         self.ctl.reply(code::READY, greeting).await?;
+        let login_deadline = tokio::time::Instant::now() + self.shared.config.login_timeout;
         while !self.quit {
+            // Until login, the login deadline also applies: a client that
+            // connects and dawdles (or trickles bytes) loses its slot.
+            let (limit, what) = match self.account() {
+                Some(_) => (self.shared.config.idle_timeout, "Idle timeout"),
+                None => {
+                    let left = login_deadline.saturating_duration_since(tokio::time::Instant::now());
+                    (left.min(self.shared.config.idle_timeout), "Login timeout")
+                }
+            };
             let line = match self.pending.pop_front() {
                 Some(l) => Ok(l),
-                None => match tokio::time::timeout(self.shared.config.idle_timeout, self.ctl.read_line()).await {
+                None => match tokio::time::timeout(limit, self.ctl.read_line()).await {
                     Err(_) => {
                         self.ctl
-                            .reply(code::NOT_AVAILABLE, "Idle timeout; closing control connection.")
+                            .reply(code::NOT_AVAILABLE, format!("{what}; closing control connection."))
                             .await?;
                         return Ok(());
                     }
