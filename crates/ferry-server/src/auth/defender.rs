@@ -66,12 +66,12 @@ pub struct SessionSlot {
 
 impl Drop for SessionSlot {
     fn drop(&mut self) {
-        if let Ok(mut records) = self.defender.records.lock() {
-            if let Some(r) = records.get_mut(&self.ip) {
-                r.sessions = r.sessions.saturating_sub(1);
-                if r.sessions == 0 && r.failures.is_empty() && r.banned_until.is_none() {
-                    records.remove(&self.ip);
-                }
+        if let Ok(mut records) = self.defender.records.lock()
+            && let Some(r) = records.get_mut(&self.ip)
+        {
+            r.sessions = r.sessions.saturating_sub(1);
+            if r.sessions == 0 && r.failures.is_empty() && r.banned_until.is_none() {
+                records.remove(&self.ip);
             }
         }
     }
