@@ -68,10 +68,7 @@ impl Default for ClientConfig {
             extended: true,
             limit_rate: None,
             tls: TlsMode::Off,
-            trust: Trust {
-                known_hosts: crate::tls::default_known_hosts(),
-                ..Trust::default()
-            },
+            trust: Trust { known_hosts: crate::tls::default_known_hosts(), ..Trust::default() },
         }
     }
 }
@@ -145,21 +142,14 @@ impl Client {
             welcome = conn.read_reply().await?;
         }
         if welcome.code != 220 {
-            return Err(Error::Reply {
-                command: "(greeting)".into(),
-                reply: welcome,
-            });
+            return Err(Error::Reply { command: "(greeting)".into(), reply: welcome });
         }
         if let (TlsMode::Explicit, Some(t)) = (config.tls, &tls) {
             let r = conn.exchange(&Command::Auth("TLS".into())).await?;
             if r.code != 234 {
                 // Asked for TLS, refused: stop. Carrying on in clear text
                 // would send the password where the user said it must not go.
-                return Err(Error::Tls(format!(
-                    "the server refused AUTH TLS ({} {}); not continuing in clear text",
-                    r.code,
-                    r.text()
-                )));
+                return Err(Error::Tls(format!("the server refused AUTH TLS ({} {}); not continuing in clear text", r.code, r.text())));
             }
             conn.start_tls(t).await?;
         }
@@ -198,11 +188,7 @@ impl Client {
             self.command(Command::Pbsz(0)).await?;
             let r = self.conn.exchange(&Command::Prot('P')).await?;
             if r.code != 200 {
-                return Err(Error::Tls(format!(
-                    "the server refused PROT P ({} {}); not sending data in clear text",
-                    r.code,
-                    r.text()
-                )));
+                return Err(Error::Tls(format!("the server refused PROT P ({} {}); not sending data in clear text", r.code, r.text())));
             }
             self.prot_private = true;
         }
@@ -223,14 +209,7 @@ impl Client {
     /// Send a command; a negative reply is an error.
     pub async fn command(&mut self, cmd: Command) -> Result<Reply> {
         let r = self.conn.exchange(&cmd).await?;
-        if r.is_positive() {
-            Ok(r)
-        } else {
-            Err(Error::Reply {
-                command: mask(&cmd),
-                reply: r,
-            })
-        }
+        if r.is_positive() { Ok(r) } else { Err(Error::Reply { command: mask(&cmd), reply: r }) }
     }
 
     /// Send a raw line (`quote`); the reply is returned whatever its code.
@@ -286,10 +265,7 @@ impl Client {
     pub async fn size(&mut self, file: &str) -> Result<u64> {
         self.set_type(TransferType::Image).await?;
         let r = self.command(Command::Size(file.to_owned())).await?;
-        r.text()
-            .trim()
-            .parse()
-            .map_err(|_| Error::Protocol(format!("bad SIZE reply: {}", r.text())))
+        r.text().trim().parse().map_err(|_| Error::Protocol(format!("bad SIZE reply: {}", r.text())))
     }
 
     /// Modification time.
@@ -303,12 +279,7 @@ impl Client {
         if !self.features.has("MFMT") {
             return Ok(false);
         }
-        self.command(Command::Mfmt {
-            time: t,
-            path: file.to_owned(),
-        })
-        .await
-        .map(|_| true)
+        self.command(Command::Mfmt { time: t, path: file.to_owned() }).await.map(|_| true)
     }
 
     /// `SITE CHMOD`.
@@ -375,10 +346,7 @@ impl Client {
                         return self.connect_data(SocketAddr::new(peer.ip(), port)).await;
                     }
                     if peer.is_ipv6() {
-                        return Err(Error::Reply {
-                            command: "EPSV".into(),
-                            reply: r,
-                        });
+                        return Err(Error::Reply { command: "EPSV".into(), reply: r });
                     }
                     // 500/502: an old server; remember and use PASV.
                     self.extended_refused = true;
@@ -401,16 +369,11 @@ impl Client {
                         return Ok(Pending::Listening(listener));
                     }
                     if bound.is_ipv6() {
-                        return Err(Error::Reply {
-                            command: "EPRT".into(),
-                            reply: r,
-                        });
+                        return Err(Error::Reply { command: "EPRT".into(), reply: r });
                     }
                     self.extended_refused = true;
                 }
-                let SocketAddr::V4(v4) = bound else {
-                    unreachable!("IPv6 handled above")
-                };
+                let SocketAddr::V4(v4) = bound else { unreachable!("IPv6 handled above") };
                 self.command(Command::Port(v4)).await?;
                 Ok(Pending::Listening(listener))
             }
@@ -420,10 +383,7 @@ impl Client {
     async fn connect_data(&mut self, addr: SocketAddr) -> Result<Pending> {
         match tokio::time::timeout(self.config.data_timeout, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => Ok(Pending::Connected(s)),
-            Ok(Err(e)) => Err(Error::Transfer {
-                path: String::new(),
-                reason: format!("cannot open data connection to {addr}: {e}"),
-            }),
+            Ok(Err(e)) => Err(Error::Transfer { path: String::new(), reason: format!("cannot open data connection to {addr}: {e}") }),
             Err(_) => Err(Error::Timeout("opening the data connection")),
         }
     }
@@ -437,10 +397,7 @@ impl Client {
             return Err(if r.is_positive() {
                 Error::Protocol(format!("{}: expected 150, got {} {}", mask(&cmd), r.code, r.text()))
             } else {
-                Error::Reply {
-                    command: mask(&cmd),
-                    reply: r,
-                }
+                Error::Reply { command: mask(&cmd), reply: r }
             });
         }
         let stream = match pending {
@@ -476,14 +433,7 @@ impl Client {
     /// Read the reply that ends a transfer.
     async fn finish_transfer(&mut self, what: &str) -> Result<Reply> {
         let r = self.conn.read_reply().await?;
-        if r.class() == 2 {
-            Ok(r)
-        } else {
-            Err(Error::Transfer {
-                path: what.to_owned(),
-                reason: format!("{} {}", r.code, r.text()),
-            })
-        }
+        if r.class() == 2 { Ok(r) } else { Err(Error::Transfer { path: what.to_owned(), reason: format!("{} {}", r.code, r.text()) }) }
     }
 
     /// After an interrupted transfer: `ABOR`, then read both replies that
@@ -519,10 +469,7 @@ impl Client {
         drop(data);
         let result = match read {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(Error::Transfer {
-                path: what.clone(),
-                reason: e.to_string(),
-            }),
+            Ok(Err(e)) => Err(Error::Transfer { path: what.clone(), reason: e.to_string() }),
             Err(_) => Err(Error::Timeout("reading a listing")),
         };
         let fin = self.finish_transfer(&what).await;
@@ -534,11 +481,7 @@ impl Client {
     /// Names in a directory (`NLST`), as the server gives them.
     pub async fn nlst(&mut self, arg: Option<&str>) -> Result<Vec<String>> {
         let raw = self.list_raw(Command::Nlst(arg.map(str::to_owned))).await?;
-        Ok(String::from_utf8_lossy(&raw)
-            .lines()
-            .map(|l| l.trim_end_matches('\r').to_owned())
-            .filter(|l| !l.is_empty())
-            .collect())
+        Ok(String::from_utf8_lossy(&raw).lines().map(|l| l.trim_end_matches('\r').to_owned()).filter(|l| !l.is_empty()).collect())
     }
 
     /// Entries of a directory: `MLSD` when offered, else `LIST` parsed as
@@ -565,11 +508,7 @@ impl Client {
             return Ok(None);
         }
         let r = self.command(Command::Mlst(Some(target.to_owned()))).await?;
-        Ok(r.lines
-            .iter()
-            .skip(1)
-            .find_map(|l| listing::parse_mlsx(l.trim_start()))
-            .map(|(e, _)| e))
+        Ok(r.lines.iter().skip(1).find_map(|l| listing::parse_mlsx(l.trim_start())).map(|(e, _)| e))
     }
 
     /// Download `remote` from `offset` into `sink`. `progress` is called
@@ -609,15 +548,10 @@ impl Client {
         }
         if self.features.has("RANG") && !self.ascii {
             self.set_type(TransferType::Image).await?;
-            self.command(Command::Rang {
-                start,
-                end: start + len - 1,
-            })
-            .await?;
+            self.command(Command::Rang { start, end: start + len - 1 }).await?;
             return self.retrieve_inner(remote, 0, None, sink, progress, std::future::pending()).await;
         }
-        self.retrieve_inner(remote, start, Some(len), sink, progress, std::future::pending())
-            .await
+        self.retrieve_inner(remote, start, Some(len), sink, progress, std::future::pending()).await
     }
 
     async fn retrieve_inner<W, I>(
@@ -767,10 +701,7 @@ impl Client {
             Some(Err(PumpError::Local(e))) => {
                 // Our side failed: stop the server too, then report.
                 self.abort_transfer().await?;
-                Err(Error::Local {
-                    path: remote.into(),
-                    source: e,
-                })
+                Err(Error::Local { path: remote.into(), source: e })
             }
             Some(Err(PumpError::Net(reason))) => {
                 // The server usually explains (426, 451, 452…); prefer its words.
@@ -779,10 +710,7 @@ impl Client {
                     Ok(r) if r.class() != 2 => format!("{} {}", r.code, r.text()),
                     _ => reason,
                 };
-                Err(Error::Transfer {
-                    path: remote.to_owned(),
-                    reason,
-                })
+                Err(Error::Transfer { path: remote.to_owned(), reason })
             }
         }
     }
@@ -819,10 +747,7 @@ struct Pacer {
 
 impl Pacer {
     fn new(rate: Option<u64>) -> Pacer {
-        Pacer {
-            rate,
-            start: Instant::now(),
-        }
+        Pacer { rate, start: Instant::now() }
     }
 
     async fn pace(&mut self, total: u64) {

@@ -32,11 +32,7 @@ pub(crate) struct Connection {
 impl Connection {
     /// Connect to the first address of `host:port` that answers.
     pub(crate) async fn connect(host: &str, port: u16, timeout: Duration) -> Result<Connection> {
-        let addr_text = if host.contains(':') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
+        let addr_text = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
         let connect = async {
             let mut last = None;
             for addr in tokio::net::lookup_host((host, port)).await? {
@@ -62,16 +58,11 @@ impl Connection {
     }
 
     fn stream(&mut self) -> Result<&mut Stream> {
-        self.stream
-            .as_mut()
-            .ok_or_else(|| Error::Tls("the control connection was lost in a TLS handshake".into()))
+        self.stream.as_mut().ok_or_else(|| Error::Tls("the control connection was lost in a TLS handshake".into()))
     }
 
     fn tcp(&self) -> std::io::Result<&TcpStream> {
-        self.stream
-            .as_ref()
-            .map(Stream::tcp)
-            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotConnected))
+        self.stream.as_ref().map(Stream::tcp).ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotConnected))
     }
 
     pub(crate) fn peer(&self) -> std::io::Result<SocketAddr> {
@@ -95,9 +86,7 @@ impl Connection {
     /// Read the next reply, whatever its code.
     pub(crate) async fn read_reply(&mut self) -> Result<Reply> {
         let limit = self.reply_timeout;
-        tokio::time::timeout(limit, self.read_reply_untimed())
-            .await
-            .map_err(|_| Error::Timeout("waiting for the server's reply"))?
+        tokio::time::timeout(limit, self.read_reply_untimed()).await.map_err(|_| Error::Timeout("waiting for the server's reply"))?
     }
 
     async fn read_reply_untimed(&mut self) -> Result<Reply> {
@@ -106,15 +95,10 @@ impl Connection {
                 return r.map_err(|e| Error::Protocol(e.to_string()));
             }
             let Connection { stream, buf, .. } = self;
-            let stream = stream
-                .as_mut()
-                .ok_or_else(|| Error::Tls("the control connection was lost in a TLS handshake".into()))?;
+            let stream = stream.as_mut().ok_or_else(|| Error::Tls("the control connection was lost in a TLS handshake".into()))?;
             let n = stream.read(buf).await?;
             if n == 0 {
-                return Err(Error::Io(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the server closed the connection",
-                )));
+                return Err(Error::Io(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the server closed the connection")));
             }
             self.parser.feed(&self.buf[..n]);
         }

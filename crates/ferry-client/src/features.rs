@@ -16,9 +16,7 @@ impl Features {
             return Features::default();
         }
         let inner = &reply.lines[1..reply.lines.len() - 1];
-        Features {
-            lines: inner.iter().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect(),
-        }
+        Features { lines: inner.iter().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect() }
     }
 
     /// The feature's parameters if the server lists it (`"MLST"` gives
@@ -39,12 +37,7 @@ impl Features {
     /// `*` that marks the selected one.
     pub fn hash_algorithms(&self) -> Vec<String> {
         self.get("HASH")
-            .map(|v| {
-                v.split(';')
-                    .map(|a| a.trim_end_matches('*').to_ascii_uppercase())
-                    .filter(|a| !a.is_empty())
-                    .collect()
-            })
+            .map(|v| v.split(';').map(|a| a.trim_end_matches('*').to_ascii_uppercase()).filter(|a| !a.is_empty()).collect())
             .unwrap_or_default()
     }
 }
@@ -57,13 +50,7 @@ mod tests {
     fn parse_feat() {
         let r = Reply::multi(
             211,
-            vec![
-                "Features:".into(),
-                " MDTM".into(),
-                " MLST type*;size*;".into(),
-                " HASH SHA-256*;MD5".into(),
-                "End".into(),
-            ],
+            vec!["Features:".into(), " MDTM".into(), " MLST type*;size*;".into(), " HASH SHA-256*;MD5".into(), "End".into()],
         );
         let f = Features::parse(&r);
         assert!(f.has("mdtm"));

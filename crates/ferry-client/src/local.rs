@@ -61,11 +61,7 @@ pub fn create_no_clobber(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> 
             ));
         };
         // Keep a bare name bare ("new_a.txt", not "./new_a.txt").
-        let path = if dir == Path::new(".") {
-            PathBuf::from(&candidate)
-        } else {
-            dir.join(&candidate)
-        };
+        let path = if dir == Path::new(".") { PathBuf::from(&candidate) } else { dir.join(&candidate) };
         match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(f) => return Ok((path, f)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -123,10 +119,7 @@ mod tests {
         let (p1, _) = create_no_clobber(dir.path(), "a.txt").unwrap();
         let (p2, _) = create_no_clobber(dir.path(), "a.txt").unwrap();
         let (p3, _) = create_no_clobber(dir.path(), "a.txt").unwrap();
-        let names: Vec<_> = [p0, p1, p2, p3]
-            .iter()
-            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
+        let names: Vec<_> = [p0, p1, p2, p3].iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
         assert_eq!(names, ["a.txt", "new_a.txt", "new1_a.txt", "new2_a.txt"]);
     }
 

@@ -16,11 +16,7 @@ pub(crate) enum Stream {
 
 impl std::fmt::Debug for Stream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if matches!(self, Stream::Tls(_)) {
-            "Stream::Tls"
-        } else {
-            "Stream::Plain"
-        })
+        f.write_str(if matches!(self, Stream::Tls(_)) { "Stream::Tls" } else { "Stream::Plain" })
     }
 }
 

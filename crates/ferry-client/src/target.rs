@@ -92,14 +92,7 @@ pub fn parse_url(url: &str) -> Result<Target, String> {
         return Err(format!("no host in {url:?}"));
     }
     let path = path.filter(|p| !p.is_empty()).map(percent_decode).transpose()?;
-    Ok(Target {
-        scheme,
-        host,
-        port,
-        user,
-        password,
-        path,
-    })
+    Ok(Target { scheme, host, port, user, password, path })
 }
 
 /// Look `host` up in `.netrc` text: `(login, password)` from its `machine`

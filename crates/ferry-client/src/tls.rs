@@ -59,11 +59,7 @@ pub fn default_known_hosts() -> Option<PathBuf> {
 
 /// SHA-256 of a certificate, as upper-case hex pairs joined by colons.
 pub fn fingerprint(der: &[u8]) -> String {
-    sha2::Sha256::digest(der)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    sha2::Sha256::digest(der).iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
 }
 
 /// Normalise a fingerprint as users write it (any case, with or without
@@ -71,29 +67,20 @@ pub fn fingerprint(der: &[u8]) -> String {
 fn normalise(fp: &str) -> String {
     let fp = fp.trim();
     let fp = fp.strip_prefix("SHA256:").or_else(|| fp.strip_prefix("sha256:")).unwrap_or(fp);
-    fp.chars()
-        .filter(|c| c.is_ascii_hexdigit())
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
+    fp.chars().filter(|c| c.is_ascii_hexdigit()).map(|c| c.to_ascii_uppercase()).collect()
 }
 
 /// Build the rustls configuration for one host.
 pub fn client_config(trust: &Trust, host: &str, port: u16) -> Result<Arc<rustls::ClientConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
     if let Some(ca) = &trust.ca_file {
         let certs = CertificateDer::pem_file_iter(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
         for cert in certs {
-            roots
-                .add(cert.map_err(|e| format!("{}: {e}", ca.display()))?)
-                .map_err(|e| format!("{}: {e}", ca.display()))?;
+            roots.add(cert.map_err(|e| format!("{}: {e}", ca.display()))?).map_err(|e| format!("{}: {e}", ca.display()))?;
         }
     }
-    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .map_err(|e| e.to_string())?;
+    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build().map_err(|e| e.to_string())?;
     let verifier = Arc::new(FerryVerifier {
         webpki,
         provider: provider.clone(),
@@ -133,9 +120,7 @@ fn refuse(msg: String) -> rustls::Error {
 impl FerryVerifier {
     fn trust_on_first_use(&self, fp: &str, why: &rustls::Error) -> Result<ServerCertVerified, rustls::Error> {
         let Some(path) = &self.known_hosts else {
-            return Err(refuse(format!(
-                "certificate not trusted ({why}); pin it with --fingerprint {fp} or use --ca-file"
-            )));
+            return Err(refuse(format!("certificate not trusted ({why}); pin it with --fingerprint {fp} or use --ca-file")));
         };
         if let Some(stored) = lookup(path, &self.host_key) {
             if normalise(&stored) == normalise(fp) {
@@ -149,11 +134,7 @@ impl FerryVerifier {
             )));
         }
         remember(path, &self.host_key, fp).map_err(|e| refuse(format!("cannot record the certificate in {}: {e}", path.display())))?;
-        eprintln!(
-            "ferry: trusting {} on first use (SHA-256 {fp}); remembered in {}",
-            self.host_key,
-            path.display()
-        );
+        eprintln!("ferry: trusting {} on first use (SHA-256 {fp}); remembered in {}", self.host_key, path.display());
         Ok(ServerCertVerified::assertion())
     }
 }

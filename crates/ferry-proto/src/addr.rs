@@ -19,10 +19,7 @@ pub fn parse_port(arg: &str) -> Option<SocketAddrV4> {
     if parts.next().is_some() {
         return None;
     }
-    Some(SocketAddrV4::new(
-        Ipv4Addr::new(n[0], n[1], n[2], n[3]),
-        u16::from_be_bytes([n[4], n[5]]),
-    ))
+    Some(SocketAddrV4::new(Ipv4Addr::new(n[0], n[1], n[2], n[3]), u16::from_be_bytes([n[4], n[5]])))
 }
 
 /// Format an address as `h1,h2,h3,h4,p1,p2`.
@@ -44,9 +41,7 @@ pub fn parse_pasv_reply(text: &str) -> Option<SocketAddrV4> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i].is_ascii_digit() {
-            let end = text[i..]
-                .find(|c: char| !(c.is_ascii_digit() || c == ',' || c == ' '))
-                .map_or(text.len(), |e| i + e);
+            let end = text[i..].find(|c: char| !(c.is_ascii_digit() || c == ',' || c == ' ')).map_or(text.len(), |e| i + e);
             if let Some(sa) = parse_port(text[i..end].trim_end_matches(',')) {
                 return Some(sa);
             }
@@ -131,10 +126,7 @@ mod tests {
     #[test]
     fn eprt() {
         assert_eq!(parse_eprt("|1|132.235.1.2|6275|"), Some("132.235.1.2:6275".parse().unwrap()));
-        assert_eq!(
-            parse_eprt("|2|1080::8:800:200C:417A|5282|"),
-            Some("[1080::8:800:200C:417A]:5282".parse().unwrap())
-        );
+        assert_eq!(parse_eprt("|2|1080::8:800:200C:417A|5282|"), Some("[1080::8:800:200C:417A]:5282".parse().unwrap()));
         assert_eq!(parse_eprt("!1!10.0.0.1!80!"), Some("10.0.0.1:80".parse().unwrap()));
         assert_eq!(parse_eprt("|1|::1|5282|"), None);
         assert_eq!(parse_eprt("|3|1.2.3.4|5|"), None);

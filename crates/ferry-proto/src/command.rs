@@ -176,20 +176,14 @@ impl Command {
         let v: &'static str = match known_verb(&upper) {
             Some(v) => v,
             None => {
-                return Ok(Command::Unknown {
-                    verb: upper,
-                    arg: arg.map(str::to_owned),
-                });
+                return Ok(Command::Unknown { verb: upper, arg: arg.map(str::to_owned) });
             }
         };
         let need = || arg.map(str::to_owned).ok_or(ParseError::MissingArgument(v));
         let opt = || arg.map(str::to_owned);
         let none = |c: Command| match arg {
             None => Ok(c),
-            Some(_) => Err(ParseError::BadArgument {
-                verb: v,
-                why: "takes no argument",
-            }),
+            Some(_) => Err(ParseError::BadArgument { verb: v, why: "takes no argument" }),
         };
         Ok(match v {
             "USER" => Command::User(need()?),
@@ -211,46 +205,26 @@ impl Command {
             "MDTM" => Command::Mdtm(need()?),
             "MFMT" => {
                 let a = need()?;
-                let (t, path) = a.split_once(' ').ok_or(ParseError::BadArgument {
-                    verb: v,
-                    why: "expected MFMT YYYYMMDDHHMMSS path",
-                })?;
-                let time = crate::time::parse_timeval(t).ok_or(ParseError::BadArgument {
-                    verb: v,
-                    why: "bad time value",
-                })?;
-                Command::Mfmt {
-                    time,
-                    path: path.to_owned(),
-                }
+                let (t, path) = a.split_once(' ').ok_or(ParseError::BadArgument { verb: v, why: "expected MFMT YYYYMMDDHHMMSS path" })?;
+                let time = crate::time::parse_timeval(t).ok_or(ParseError::BadArgument { verb: v, why: "bad time value" })?;
+                Command::Mfmt { time, path: path.to_owned() }
             }
-            "TYPE" => Command::Type(TransferType::parse(&need()?).ok_or(ParseError::BadArgument {
-                verb: v,
-                why: "unknown type",
-            })?),
+            "TYPE" => Command::Type(TransferType::parse(&need()?).ok_or(ParseError::BadArgument { verb: v, why: "unknown type" })?),
             "MODE" => Command::Mode(one_letter(v, arg)?),
             "STRU" => Command::Stru(one_letter(v, arg)?),
             "PASV" => none(Command::Pasv)?,
-            "EPSV" => Command::Epsv(EpsvArg::parse(arg).ok_or(ParseError::BadArgument {
-                verb: v,
-                why: "expected EPSV [1|2|ALL]",
-            })?),
-            "PORT" => Command::Port(addr::parse_port(&need()?).ok_or(ParseError::BadArgument {
-                verb: v,
-                why: "expected h1,h2,h3,h4,p1,p2",
-            })?),
-            "EPRT" => Command::Eprt(addr::parse_eprt(&need()?).ok_or(ParseError::BadArgument {
-                verb: v,
-                why: "expected |af|address|port|",
-            })?),
+            "EPSV" => Command::Epsv(EpsvArg::parse(arg).ok_or(ParseError::BadArgument { verb: v, why: "expected EPSV [1|2|ALL]" })?),
+            "PORT" => {
+                Command::Port(addr::parse_port(&need()?).ok_or(ParseError::BadArgument { verb: v, why: "expected h1,h2,h3,h4,p1,p2" })?)
+            }
+            "EPRT" => {
+                Command::Eprt(addr::parse_eprt(&need()?).ok_or(ParseError::BadArgument { verb: v, why: "expected |af|address|port|" })?)
+            }
             "REST" => Command::Rest(number(v, arg)?),
             "ALLO" => {
                 let a = need()?;
                 let size = a.split_whitespace().next().unwrap_or("");
-                Command::Allo(size.parse().map_err(|_| ParseError::BadArgument {
-                    verb: v,
-                    why: "expected a byte count",
-                })?)
+                Command::Allo(size.parse().map_err(|_| ParseError::BadArgument { verb: v, why: "expected a byte count" })?)
             }
             "RETR" => Command::Retr(need()?),
             "STOR" => Command::Stor(need()?),
@@ -275,10 +249,7 @@ impl Command {
             "CCC" => none(Command::Ccc)?,
             "RANG" => {
                 let a = need()?;
-                let bad = ParseError::BadArgument {
-                    verb: v,
-                    why: "expected RANG start end",
-                };
+                let bad = ParseError::BadArgument { verb: v, why: "expected RANG start end" };
                 let mut it = a.split(' ');
                 let (Some(s), Some(e), None) = (it.next(), it.next(), it.next()) else {
                     return Err(bad);
@@ -290,10 +261,8 @@ impl Command {
             }
             "XCRC" | "XMD5" | "XSHA1" | "XSHA256" => {
                 let algo = ChecksumAlgo::from_verb(v).expect("listed verbs");
-                let (path, start, end) = args::checksum_args(&need()?).ok_or(ParseError::BadArgument {
-                    verb: v,
-                    why: "expected path [start [end]]",
-                })?;
+                let (path, start, end) =
+                    args::checksum_args(&need()?).ok_or(ParseError::BadArgument { verb: v, why: "expected path [start [end]]" })?;
                 Command::Checksum { algo, path, start, end }
             }
             _ => unreachable!("known_verb returned {v}"),
@@ -374,19 +343,13 @@ fn one_letter(verb: &'static str, arg: Option<&str>) -> Result<char, ParseError>
     let mut chars = a.chars();
     match (chars.next(), chars.next()) {
         (Some(c), None) if c.is_ascii_alphabetic() => Ok(c.to_ascii_uppercase()),
-        _ => Err(ParseError::BadArgument {
-            verb,
-            why: "expected one letter",
-        }),
+        _ => Err(ParseError::BadArgument { verb, why: "expected one letter" }),
     }
 }
 
 fn number(verb: &'static str, arg: Option<&str>) -> Result<u64, ParseError> {
     let a = arg.ok_or(ParseError::MissingArgument(verb))?.trim();
-    a.parse().map_err(|_| ParseError::BadArgument {
-        verb,
-        why: "expected a non-negative number",
-    })
+    a.parse().map_err(|_| ParseError::BadArgument { verb, why: "expected a non-negative number" })
 }
 
 impl fmt::Display for Command {

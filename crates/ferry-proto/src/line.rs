@@ -69,13 +69,7 @@ pub struct LineDecoder {
 impl LineDecoder {
     /// A decoder that refuses lines longer than `max` bytes.
     pub fn new(max: usize) -> Self {
-        LineDecoder {
-            max,
-            current: Vec::new(),
-            ready: std::collections::VecDeque::new(),
-            telnet: Telnet::Data,
-            discarding: false,
-        }
+        LineDecoder { max, current: Vec::new(), ready: std::collections::VecDeque::new(), telnet: Telnet::Data, discarding: false }
     }
 
     /// Append received bytes.
@@ -163,10 +157,7 @@ mod tests {
 
     #[test]
     fn crlf_and_bare_lf() {
-        assert_eq!(
-            lines(b"USER a\r\nPASS b\nNOOP", 100),
-            vec![Ok(b"USER a".to_vec()), Ok(b"PASS b".to_vec())]
-        );
+        assert_eq!(lines(b"USER a\r\nPASS b\nNOOP", 100), vec![Ok(b"USER a".to_vec()), Ok(b"PASS b".to_vec())]);
     }
 
     #[test]

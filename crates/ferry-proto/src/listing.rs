@@ -47,16 +47,7 @@ pub struct Entry {
 impl Entry {
     /// An entry with only a name and kind.
     pub fn new(name: impl Into<String>, kind: Kind) -> Entry {
-        Entry {
-            name: name.into(),
-            kind,
-            size: 0,
-            modified: None,
-            mode: None,
-            perm: None,
-            unique: None,
-            link_target: None,
-        }
+        Entry { name: name.into(), kind, size: 0, modified: None, mode: None, perm: None, unique: None, link_target: None }
     }
 }
 
@@ -156,37 +147,17 @@ pub fn parse_unix(line: &str, now: SystemTime) -> Option<Entry> {
     let (year, hour, minute) = if let Some((h, m)) = year_or_time.split_once(':') {
         let (h, m) = (h.parse().ok()?, m.parse().ok()?);
         // A month later than now's belongs to last year.
-        let year = if (month_idx as u32 + 1) > now_c.month + 1 {
-            now_c.year - 1
-        } else {
-            now_c.year
-        };
+        let year = if (month_idx as u32 + 1) > now_c.month + 1 { now_c.year - 1 } else { now_c.year };
         (year, h, m)
     } else {
         (year_or_time.parse().ok()?, 0, 0)
     };
-    let modified = time::from_civil(Civil {
-        year,
-        month: month_idx as u32 + 1,
-        day,
-        hour,
-        minute,
-        second: 0,
-    });
+    let modified = time::from_civil(Civil { year, month: month_idx as u32 + 1, day, hour, minute, second: 0 });
     let (name, link_target) = match (kind, name_part.split_once(" -> ")) {
         (Kind::Symlink, Some((n, t))) => (n.to_owned(), Some(t.to_owned())),
         _ => (name_part.to_owned(), None),
     };
-    Some(Entry {
-        name,
-        kind,
-        size,
-        modified: Some(modified),
-        mode: Some(mode),
-        perm: None,
-        unique: None,
-        link_target,
-    })
+    Some(Entry { name, kind, size, modified: Some(modified), mode: Some(mode), perm: None, unique: None, link_target })
 }
 
 /// Parse a Windows/IIS `LIST` line: `01-31-24  10:22AM  <DIR>  name` or
@@ -222,24 +193,10 @@ pub fn parse_dos(line: &str) -> Option<Entry> {
     if !(1..=12).contains(&m) || name.is_empty() {
         return None;
     }
-    let modified = time::from_civil(Civil {
-        year,
-        month: m,
-        day,
-        hour,
-        minute,
-        second: 0,
-    });
-    let (kind, size) = if size_field.eq_ignore_ascii_case("<DIR>") {
-        (Kind::Dir, 0)
-    } else {
-        (Kind::File, size_field.replace(',', "").parse().ok()?)
-    };
-    Some(Entry {
-        modified: Some(modified),
-        size,
-        ..Entry::new(name, kind)
-    })
+    let modified = time::from_civil(Civil { year, month: m, day, hour, minute, second: 0 });
+    let (kind, size) =
+        if size_field.eq_ignore_ascii_case("<DIR>") { (Kind::Dir, 0) } else { (Kind::File, size_field.replace(',', "").parse().ok()?) };
+    Some(Entry { modified: Some(modified), size, ..Entry::new(name, kind) })
 }
 
 /// The facts `MLSx` can show, in `FEAT` order (RFC 3659 §7.8).
@@ -348,10 +305,7 @@ mod tests {
         let line = format_unix(&e, now);
         assert_eq!(line, "-rw-r--r-- 1 ftp      ftp              1234 Nov 20 08:30 notes.txt");
         let back = parse_unix(&line, now).unwrap();
-        assert_eq!(
-            (back.name.as_str(), back.size, back.modified, back.mode),
-            ("notes.txt", 1234, e.modified, Some(0o644))
-        );
+        assert_eq!((back.name.as_str(), back.size, back.modified, back.mode), ("notes.txt", 1234, e.modified, Some(0o644)));
 
         e.modified = Some(at("20200101000000"));
         let line = format_unix(&e, now);
@@ -366,10 +320,7 @@ mod tests {
         assert_eq!((e.kind, e.name.as_str()), (Kind::Dir, "with space"));
         assert_eq!(e.modified, Some(at("20251231235900")), "December seen in March is last year");
         let l = parse_unix("lrwxrwxrwx 1 root root 7 Jan 01 2024 link -> target", now).unwrap();
-        assert_eq!(
-            (l.kind, l.name.as_str(), l.link_target.as_deref()),
-            (Kind::Symlink, "link", Some("target"))
-        );
+        assert_eq!((l.kind, l.name.as_str(), l.link_target.as_deref()), (Kind::Symlink, "link", Some("target")));
         let no_group = parse_unix("-rw-r--r-- 1 owner 99 Feb  3 10:00 f", now).unwrap();
         assert_eq!(no_group.size, 99);
         assert_eq!(parse_unix("total 48", now), None);
@@ -378,10 +329,7 @@ mod tests {
     #[test]
     fn dos_lines() {
         let d = parse_dos("01-31-24  10:22PM       <DIR>          My Dir").unwrap();
-        assert_eq!(
-            (d.kind, d.name.as_str(), d.modified),
-            (Kind::Dir, "My Dir", Some(at("20240131222200")))
-        );
+        assert_eq!((d.kind, d.name.as_str(), d.modified), (Kind::Dir, "My Dir", Some(at("20240131222200"))));
         let f = parse_dos("12-05-99  12:01AM              1,234 a.txt").unwrap();
         assert_eq!((f.kind, f.size, f.modified), (Kind::File, 1234, Some(at("19991205000100"))));
     }
@@ -396,10 +344,7 @@ mod tests {
         e.unique = Some("803g1a".into());
         e.mode = Some(0o640);
         let line = format_mlsx(&e, &facts, MlsxRole::Plain);
-        assert_eq!(
-            line,
-            "type=file;size=42;modify=20231114221320;perm=adfrw;unique=803g1a;UNIX.mode=0640; a b;c.txt"
-        );
+        assert_eq!(line, "type=file;size=42;modify=20231114221320;perm=adfrw;unique=803g1a;UNIX.mode=0640; a b;c.txt");
         assert_eq!(parse_mlsx(&line), Some((e, MlsxRole::Plain)));
         let cdir = format_mlsx(&Entry::new(".", Kind::Dir), &facts[..1], MlsxRole::Current);
         assert_eq!(cdir, "type=cdir; .");

@@ -26,11 +26,7 @@ impl VirtualPath {
         if input.contains('\0') {
             return None;
         }
-        let mut parts: Vec<&str> = if input.starts_with('/') {
-            Vec::new()
-        } else {
-            self.components().collect()
-        };
+        let mut parts: Vec<&str> = if input.starts_with('/') { Vec::new() } else { self.components().collect() };
         for comp in input.split('/') {
             match comp {
                 "" | "." => {}

@@ -61,10 +61,7 @@ pub struct Reply {
 impl Reply {
     /// A single-line reply.
     pub fn new(code: u16, text: impl Into<String>) -> Reply {
-        Reply {
-            code,
-            lines: vec![text.into()],
-        }
+        Reply { code, lines: vec![text.into()] }
     }
 
     /// A multi-line reply from its lines (at least one).
@@ -95,11 +92,7 @@ impl Reply {
         let last = self.lines.len().saturating_sub(1);
         for (i, line) in self.lines.iter().enumerate() {
             // A CR or LF inside a line would forge extra lines; flatten them.
-            let line = if line.contains(['\r', '\n']) {
-                line.replace(['\r', '\n'], " ")
-            } else {
-                line.clone()
-            };
+            let line = if line.contains(['\r', '\n']) { line.replace(['\r', '\n'], " ") } else { line.clone() };
             let _ = if i == last {
                 write!(out, "{} {}\r\n", self.code, line)
             } else if i == 0 {
@@ -177,10 +170,7 @@ impl Default for ReplyParser {
 impl ReplyParser {
     /// A parser with the default line limit.
     pub fn new() -> Self {
-        ReplyParser {
-            lines: LineDecoder::new(64 * 1024),
-            partial: None,
-        }
+        ReplyParser { lines: LineDecoder::new(64 * 1024), partial: None }
     }
 
     /// Append bytes received on the control connection.
@@ -198,12 +188,7 @@ impl ReplyParser {
             let text = String::from_utf8_lossy(&line).into_owned();
             match &mut self.partial {
                 None => match code_of(&line) {
-                    Some((code, b'-')) => {
-                        self.partial = Some(Reply {
-                            code,
-                            lines: vec![text[4..].to_owned()],
-                        })
-                    }
+                    Some((code, b'-')) => self.partial = Some(Reply { code, lines: vec![text[4..].to_owned()] }),
                     Some((code, _)) => return Some(Ok(Reply::new(code, text.get(4..).unwrap_or("")))),
                     None => return Some(Err(ReplyError::Malformed(text))),
                 },
@@ -219,11 +204,7 @@ impl ReplyParser {
                             return Some(Err(ReplyError::TooManyLines));
                         }
                         // Undo the encoder's guard indent.
-                        let t = if text.starts_with(' ') && looks_like_last_line(&text[1..]) {
-                            text[1..].to_owned()
-                        } else {
-                            text
-                        };
+                        let t = if text.starts_with(' ') && looks_like_last_line(&text[1..]) { text[1..].to_owned() } else { text };
                         reply.lines.push(t);
                     }
                 },

@@ -60,14 +60,7 @@ pub fn civil(t: SystemTime) -> Civil {
     let secs = unix_seconds(t);
     let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400) as u32;
-    Civil {
-        year,
-        month,
-        day,
-        hour: rem / 3600,
-        minute: rem / 60 % 60,
-        second: rem % 60,
-    }
+    Civil { year, month, day, hour: rem / 3600, minute: rem / 60 % 60, second: rem % 60 }
 }
 
 /// `YYYYMMDDHHMMSS`, as `MDTM` replies and `MFMT` takes.
@@ -99,11 +92,8 @@ pub fn parse_timeval(s: &str) -> Option<SystemTime> {
         Some(_) => return None,
     };
     let secs = days_from_civil(year, month, day) * 86_400 + (hour * 3600 + minute * 60 + second.min(59)) as i64;
-    let base = if secs >= 0 {
-        UNIX_EPOCH + Duration::from_secs(secs as u64)
-    } else {
-        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
-    };
+    let base =
+        if secs >= 0 { UNIX_EPOCH + Duration::from_secs(secs as u64) } else { UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs()) };
     Some(base + Duration::from_nanos(nanos as u64))
 }
 
@@ -119,11 +109,7 @@ fn days_in_month(year: i64, month: u32) -> u32 {
 /// Build a time from calendar fields (UTC).
 pub fn from_civil(c: Civil) -> SystemTime {
     let secs = days_from_civil(c.year, c.month, c.day) * 86_400 + (c.hour * 3600 + c.minute * 60 + c.second) as i64;
-    if secs >= 0 {
-        UNIX_EPOCH + Duration::from_secs(secs as u64)
-    } else {
-        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
-    }
+    if secs >= 0 { UNIX_EPOCH + Duration::from_secs(secs as u64) } else { UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs()) }
 }
 
 /// English three-letter month names, as `ls -l` prints them in the C locale.
@@ -139,24 +125,14 @@ mod tests {
         assert_eq!(format_timeval(t), "20231114221320");
         assert_eq!(parse_timeval("20231114221320"), Some(t));
         assert_eq!(format_timeval(UNIX_EPOCH), "19700101000000");
-        assert_eq!(
-            parse_timeval("20000229000000").map(format_timeval).as_deref(),
-            Some("20000229000000")
-        );
+        assert_eq!(parse_timeval("20000229000000").map(format_timeval).as_deref(), Some("20000229000000"));
     }
 
     #[test]
     fn fractions_and_garbage() {
         let t = parse_timeval("20231114221320.5").unwrap();
         assert_eq!(t.duration_since(UNIX_EPOCH).unwrap(), Duration::from_millis(1_700_000_000_500));
-        for bad in [
-            "2023111422132",
-            "20231314221320",
-            "20230230000000",
-            "2023111422132x",
-            "20231114221320.",
-            "20231114246000",
-        ] {
+        for bad in ["2023111422132", "20231314221320", "20230230000000", "2023111422132x", "20231114221320.", "20231114246000"] {
             assert_eq!(parse_timeval(bad), None, "{bad}");
         }
     }

@@ -34,6 +34,10 @@ pub struct Config {
     pub failure_delay: Duration,
     /// Close connections that have not logged in after this long.
     pub login_timeout: Duration,
+    /// Server-wide upload cap, bytes per second.
+    pub upload_rate: Option<u64>,
+    /// Server-wide download cap, bytes per second.
+    pub download_rate: Option<u64>,
     /// FTPS settings; `None` disables `AUTH TLS` and implicit FTPS.
     pub tls: Option<std::sync::Arc<crate::tls::TlsSettings>>,
 }
@@ -54,6 +58,8 @@ impl Default for Config {
             defender: crate::auth::defender::DefenderConfig::default(),
             failure_delay: Duration::from_secs(1),
             login_timeout: Duration::from_secs(60),
+            upload_rate: None,
+            download_rate: None,
         }
     }
 }

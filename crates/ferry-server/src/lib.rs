@@ -22,6 +22,7 @@
 pub mod auth;
 pub mod config;
 mod handlers;
+pub mod limits;
 pub mod server;
 mod session;
 pub mod storage;

@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 use crate::auth::Authenticator;
 use crate::auth::defender::{Defender, Refusal};
 use crate::config::Config;
+use crate::limits::RateLimiter;
 use crate::storage::Storage;
 
 /// State shared by every session of one server.
@@ -28,6 +29,11 @@ pub struct Shared {
     pub auth: RwLock<Arc<dyn Authenticator>>,
     /// Per-address limits and bans.
     pub defender: Arc<Defender>,
+    /// Server-wide bandwidth limits: (upload, download).
+    pub global_limits: (Option<Arc<RateLimiter>>, Option<Arc<RateLimiter>>),
+    /// Per-user bandwidth limiters, shared by a user's sessions; keyed by
+    /// user and direction (true for upload).
+    pub user_limits: std::sync::Mutex<std::collections::HashMap<(String, bool), Arc<RateLimiter>>>,
 }
 
 /// A configured server, ready to serve on listeners.
@@ -40,14 +46,10 @@ impl Server {
     /// A server over `storage`, admitting who `auth` admits.
     pub fn new(config: Config, storage: Arc<dyn Storage>, auth: Arc<dyn Authenticator>) -> Server {
         let defender = Defender::new(config.defender.clone());
-        Server {
-            shared: Arc::new(Shared {
-                config,
-                storage,
-                auth: RwLock::new(auth),
-                defender,
-            }),
-        }
+        let global_limits =
+            (config.upload_rate.map(|r| Arc::new(RateLimiter::new(r))), config.download_rate.map(|r| Arc::new(RateLimiter::new(r))));
+        let user_limits = Default::default();
+        Server { shared: Arc::new(Shared { config, storage, auth: RwLock::new(auth), defender, global_limits, user_limits }) }
     }
 
     /// Swap the authenticator (for example after the users file changed);
@@ -59,8 +61,7 @@ impl Server {
     /// Serve plain FTP on every listener until `shutdown` completes, then
     /// stop accepting and end the sessions.
     pub async fn run(&self, listeners: Vec<TcpListener>, shutdown: impl Future<Output = ()>) -> io::Result<()> {
-        self.serve(listeners.into_iter().map(|l| (l, ListenerKind::Ftp)).collect(), shutdown)
-            .await
+        self.serve(listeners.into_iter().map(|l| (l, ListenerKind::Ftp)).collect(), shutdown).await
     }
 
     /// Like [`Server::run`], with each listener's kind given.
@@ -116,9 +117,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Se
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             tracing::warn!(%peer, "too many sessions; refusing");
             tokio::spawn(async move {
-                let _ = stream
-                    .write_all(&Reply::new(code::NOT_AVAILABLE, "Too many connections; try again later.").encode())
-                    .await;
+                let _ = stream.write_all(&Reply::new(code::NOT_AVAILABLE, "Too many connections; try again later.").encode()).await;
             });
             continue;
         };

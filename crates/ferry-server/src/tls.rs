@@ -51,11 +51,7 @@ pub struct TlsSettings {
 
 /// The SHA-256 fingerprint of a DER certificate, as colon-separated hex.
 pub fn fingerprint(der: &[u8]) -> String {
-    sha2::Sha256::digest(der)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    sha2::Sha256::digest(der).iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
 }
 
 #[derive(Debug)]
@@ -68,10 +64,7 @@ impl ResolvesServerCert for OneCert {
 }
 
 fn file_err(path: &Path) -> impl Fn(String) -> TlsError + '_ {
-    move |reason| TlsError::File {
-        path: path.to_owned(),
-        reason,
-    }
+    move |reason| TlsError::File { path: path.to_owned(), reason }
 }
 
 impl TlsSettings {
@@ -92,12 +85,7 @@ impl TlsSettings {
         let signing = rustls::crypto::ring::sign::any_supported_type(&key).map_err(|e| TlsError::Key(e.to_string()))?;
         let fingerprint = fingerprint(&certs[0]);
         let key = Arc::new(CertifiedKey::new(certs, signing));
-        Ok(TlsSettings {
-            key,
-            fingerprint,
-            require_tls: false,
-            require_reuse: true,
-        })
+        Ok(TlsSettings { key, fingerprint, require_tls: false, require_reuse: true })
     }
 
     /// Load `ferryd-cert.pem`/`ferryd-key.pem` from `dir`, generating a
@@ -152,10 +140,7 @@ impl TlsSettings {
         // unread by clients that only write, and GnuTLS clients then stall.
         let mut data = config.clone();
         data.send_tls13_tickets = 0;
-        SessionTls {
-            control: TlsAcceptor::from(Arc::new(config)),
-            data: TlsAcceptor::from(Arc::new(data)),
-        }
+        SessionTls { control: TlsAcceptor::from(Arc::new(config)), data: TlsAcceptor::from(Arc::new(data)) }
     }
 }
 

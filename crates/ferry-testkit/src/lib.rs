@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_proto::{Reply, ReplyParser};
+use ferry_server::auth::settings::SettingsFile;
 use ferry_server::auth::users_file::UsersFile;
 use ferry_server::server::ListenerKind;
 use ferry_server::storage::local::LocalStorage;
@@ -64,8 +65,17 @@ impl TestServer {
         })
     }
 
+    /// Start with per-user settings (the TOML of `users.toml`).
+    pub fn start_with_settings(settings: &str, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_full("127.0.0.1:0".parse().unwrap(), Some(settings), adjust)
+    }
+
     /// Start on a given address (port 0 for any), e.g. `[::1]:0`.
     pub fn start_on(bind: SocketAddr, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_full(bind, None, adjust)
+    }
+
+    fn start_full(bind: SocketAddr, settings: Option<&str>, adjust: impl FnOnce(&mut Config)) -> TestServer {
         let root = tempfile::tempdir().expect("temp dir");
         let files = root.path().join("files");
         std::fs::create_dir(&files).unwrap();
@@ -78,28 +88,21 @@ impl TestServer {
         };
         adjust(&mut config);
         let hashed = ferry_server::auth::hash::hash_password(PASSWORD);
-        let users = UsersFile::parse(
-            &format!("# test accounts\n{USER}:{hashed}\n{PLAIN_USER}:{PLAIN_PASSWORD}\n"),
-            Path::new("users.txt"),
-        )
-        .unwrap();
+        let settings = settings.map(|t| SettingsFile::parse(t, Path::new("users.toml")).expect("valid settings")).unwrap_or_default();
+        let users = UsersFile::parse(&format!("# test accounts\n{USER}:{hashed}\n{PLAIN_USER}:{PLAIN_PASSWORD}\n"), Path::new("users.txt"))
+            .unwrap()
+            .with_settings(settings);
         let storage = LocalStorage::open(&config.root).expect("open the served root");
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
                 let mut listeners = vec![(listener, ListenerKind::Ftp)];
                 if config.tls.is_some() {
-                    listeners.push((
-                        tokio::net::TcpListener::bind(SocketAddr::new(bind.ip(), 0)).await.unwrap(),
-                        ListenerKind::ImplicitFtps,
-                    ));
+                    listeners
+                        .push((tokio::net::TcpListener::bind(SocketAddr::new(bind.ip(), 0)).await.unwrap(), ListenerKind::ImplicitFtps));
                 }
                 let addrs: Vec<SocketAddr> = listeners.iter().map(|(l, _)| l.local_addr().unwrap()).collect();
                 addr_tx.send(addrs).unwrap();
@@ -114,13 +117,7 @@ impl TestServer {
             rt.shutdown_timeout(Duration::from_secs(1));
         });
         let addrs = addr_rx.recv_timeout(STEP_TIMEOUT).expect("server did not start");
-        TestServer {
-            addr: addrs[0],
-            ftps_addr: addrs.get(1).copied(),
-            root,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        }
+        TestServer { addr: addrs[0], ftps_addr: addrs.get(1).copied(), root, stop: Some(stop_tx), thread: Some(thread) }
     }
 
     /// The served folder on disk.
@@ -187,11 +184,7 @@ impl Control {
     fn from_stream(stream: TcpStream) -> Control {
         stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
         stream.set_nodelay(true).unwrap();
-        let mut c = Control {
-            stream,
-            parser: ReplyParser::new(),
-            greeting: Reply::new(0, ""),
-        };
+        let mut c = Control { stream, parser: ReplyParser::new(), greeting: Reply::new(0, "") };
         c.greeting = c.read_reply();
         c
     }
@@ -302,11 +295,7 @@ impl Control {
 
 /// Is a program on PATH?
 pub fn have(program: &str) -> bool {
-    std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {program}"))
-        .output()
-        .is_ok_and(|o| o.status.success())
+    std::process::Command::new("sh").arg("-c").arg(format!("command -v {program}")).output().is_ok_and(|o| o.status.success())
 }
 
 /// Skip a test when `program` is missing — except under CI (`CI` set),
@@ -390,10 +379,7 @@ impl TestCa {
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
         let leaf_key = KeyPair::generate().unwrap();
-        let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .unwrap()
-            .signed_by(&leaf_key, &ca)
-            .unwrap();
+        let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap().signed_by(&leaf_key, &ca).unwrap();
         std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
         std::fs::write(dir.path().join("cert.pem"), leaf.pem()).unwrap();
         std::fs::write(dir.path().join("key.pem"), leaf_key.serialize_pem()).unwrap();

@@ -43,13 +43,7 @@ impl ExternalServer {
 
     /// `ftp://user:pass@127.0.0.1:port/path`.
     pub fn url(&self, path: &str) -> String {
-        format!(
-            "ftp://{}:{}@127.0.0.1:{}/{}",
-            self.user,
-            self.password,
-            self.port,
-            self.remote(path)
-        )
+        format!("ftp://{}:{}@127.0.0.1:{}/{}", self.user, self.password, self.port, self.remote(path))
     }
 }
 
@@ -81,11 +75,7 @@ fn wait_listening(port: u16, child: &mut Child) -> bool {
 /// Start pyftpdlib with one read-write user, or `None` if it is not
 /// installed (`python3 -c 'import pyftpdlib'` fails).
 pub fn start_pyftpdlib() -> Option<ExternalServer> {
-    let ok = Command::new("python3")
-        .args(["-c", "import pyftpdlib"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
+    let ok = Command::new("python3").args(["-c", "import pyftpdlib"]).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
     if !ok {
         return None;
     }
@@ -94,20 +84,7 @@ pub fn start_pyftpdlib() -> Option<ExternalServer> {
     for _ in 0..3 {
         let port = free_port();
         let mut child = Command::new("python3")
-            .args([
-                "-m",
-                "pyftpdlib",
-                "-i",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-w",
-                "-u",
-                "pyuser",
-                "-P",
-                "pypass",
-                "-d",
-            ])
+            .args(["-m", "pyftpdlib", "-i", "127.0.0.1", "-p", &port.to_string(), "-w", "-u", "pyuser", "-P", "pypass", "-d"])
             .arg(dir.path().join("root"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -133,11 +110,7 @@ pub fn start_pyftpdlib() -> Option<ExternalServer> {
 /// Start pyftpdlib with its TLS handler (explicit FTPS, TLS required for
 /// login and data), or `None` without pyftpdlib and pyOpenSSL.
 pub fn start_pyftpdlib_tls(cert: &Path, key: &Path) -> Option<ExternalServer> {
-    let ok = Command::new("python3")
-        .args(["-c", "import pyftpdlib, OpenSSL"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
+    let ok = Command::new("python3").args(["-c", "import pyftpdlib, OpenSSL"]).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
     if !ok {
         return None;
     }
@@ -157,13 +130,8 @@ pub fn start_pyftpdlib_tls(cert: &Path, key: &Path) -> Option<ExternalServer> {
     std::fs::write(&script_path, script).unwrap();
     for _ in 0..3 {
         let port = free_port();
-        let mut child = Command::new("python3")
-            .arg(&script_path)
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
+        let mut child =
+            Command::new("python3").arg(&script_path).arg(port.to_string()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
         if wait_listening(port, &mut child) {
             return Some(ExternalServer {
                 name: "pyftpdlib-tls",
@@ -194,9 +162,7 @@ pub fn start_vsftpd_tls(cert: &Path, key: &Path) -> Option<ExternalServer> {
 }
 
 fn start_vsftpd_with(tls: Option<(&Path, &Path)>) -> Option<ExternalServer> {
-    let bin = ["/usr/sbin/vsftpd", "/usr/bin/vsftpd"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())?;
+    let bin = ["/usr/sbin/vsftpd", "/usr/bin/vsftpd"].into_iter().find(|p| Path::new(p).exists())?;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     std::fs::create_dir(&root).unwrap();
@@ -234,12 +200,7 @@ fn start_vsftpd_with(tls: Option<(&Path, &Path)>) -> Option<ExternalServer> {
             .unwrap_or_default(),
     )
     .unwrap();
-    let mut child = Command::new(bin)
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
+    let mut child = Command::new(bin).arg(&conf).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
     if !wait_listening(port, &mut child) {
         let _ = child.kill();
         let _ = child.wait();

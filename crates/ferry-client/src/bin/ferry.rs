@@ -54,23 +54,10 @@ async fn run(cli: Cli) -> u8 {
     if let Some(cmd) = cli.command {
         return cli::one_shot::run(cmd, &cli.common, config).await;
     }
-    let settings = Settings {
-        prompt: true,
-        hash: None,
-        clobber: c.clobber(),
-        progress: !c.no_progress,
-    };
-    let commands = cli
-        .commands
-        .as_ref()
-        .map(|s| s.split(';').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect());
+    let settings = Settings { prompt: true, hash: None, clobber: c.clobber(), progress: !c.no_progress };
+    let commands = cli.commands.as_ref().map(|s| s.split(';').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect());
     let mut config = config;
-    if let Some(t) = cli
-        .target
-        .as_deref()
-        .filter(|t| target::is_url(t))
-        .and_then(|t| target::parse_url(t).ok())
-    {
+    if let Some(t) = cli.target.as_deref().filter(|t| target::is_url(t)).and_then(|t| target::parse_url(t).ok()) {
         config.tls = tls_mode_for(t.scheme, config.tls);
     }
     let mut shell = Shell::new(config, commands, settings, c.user.clone());

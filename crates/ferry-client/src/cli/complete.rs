@@ -26,10 +26,7 @@ pub(crate) struct Completer {
 
 impl Completer {
     pub(crate) fn new(remote: Arc<Mutex<RemoteNames>>) -> Completer {
-        Completer {
-            files: FilenameCompleter::new(),
-            remote,
-        }
+        Completer { files: FilenameCompleter::new(), remote }
     }
 }
 
@@ -40,10 +37,7 @@ impl rustyline::completion::Completer for Completer {
         let before = &line[..pos];
         let word_start = before.rfind(' ').map_or(0, |i| i + 1);
         let word = &before[word_start..];
-        let pair = |s: &str| Pair {
-            display: s.to_owned(),
-            replacement: s.to_owned(),
-        };
+        let pair = |s: &str| Pair { display: s.to_owned(), replacement: s.to_owned() };
         if word_start == 0 {
             let names = COMMANDS.iter().filter(|c| c.starts_with(word)).map(|c| pair(c)).collect();
             return Ok((0, names));
@@ -52,11 +46,8 @@ impl rustyline::completion::Completer for Completer {
         if LOCAL_ARG_COMMANDS.contains(&command) {
             return self.files.complete(line, pos, ctx);
         }
-        let names = self
-            .remote
-            .lock()
-            .map(|r| r.names.iter().filter(|n| n.starts_with(word)).map(|n| pair(n)).collect())
-            .unwrap_or_default();
+        let names =
+            self.remote.lock().map(|r| r.names.iter().filter(|n| n.starts_with(word)).map(|n| pair(n)).collect()).unwrap_or_default();
         Ok((word_start, names))
     }
 }

@@ -16,15 +16,8 @@ use super::complete::{Completer, RemoteNames};
 
 /// What the shell asks of the input thread.
 pub(crate) enum Request {
-    Line {
-        prompt: String,
-        record: bool,
-        reply: oneshot::Sender<Option<String>>,
-    },
-    Password {
-        prompt: String,
-        reply: oneshot::Sender<Option<String>>,
-    },
+    Line { prompt: String, record: bool, reply: oneshot::Sender<Option<String>> },
+    Password { prompt: String, reply: oneshot::Sender<Option<String>> },
 }
 
 /// A source of lines.
@@ -81,12 +74,7 @@ impl Input {
         match self {
             Input::Terminal { tx } => {
                 let (reply, rx) = oneshot::channel();
-                tx.send(Request::Line {
-                    prompt: prompt.to_owned(),
-                    record,
-                    reply,
-                })
-                .ok()?;
+                tx.send(Request::Line { prompt: prompt.to_owned(), record, reply }).ok()?;
                 rx.await.ok().flatten()
             }
             Input::Stdin { rx } => {
@@ -109,11 +97,7 @@ impl Input {
         match self {
             Input::Terminal { tx } => {
                 let (reply, rx) = oneshot::channel();
-                tx.send(Request::Password {
-                    prompt: prompt.to_owned(),
-                    reply,
-                })
-                .ok()?;
+                tx.send(Request::Password { prompt: prompt.to_owned(), reply }).ok()?;
                 rx.await.ok().flatten()
             }
             other => other.line(prompt, false, true).await,
@@ -131,10 +115,7 @@ fn history_path() -> Option<PathBuf> {
 
 fn editor_thread(rx: std::sync::mpsc::Receiver<Request>, remote: Arc<Mutex<RemoteNames>>) {
     use rustyline::error::ReadlineError;
-    let config = rustyline::Config::builder()
-        .auto_add_history(false)
-        .max_history_size(5000)
-        .map(|b| b.build());
+    let config = rustyline::Config::builder().auto_add_history(false).max_history_size(5000).map(|b| b.build());
     let Ok(config) = config else { return };
     let Ok(mut editor) = rustyline::Editor::<Completer, rustyline::history::FileHistory>::with_config(config) else {
         return;

@@ -60,13 +60,7 @@ async fn remote_tree(client: &mut Client, root: &str) -> Result<Tree, Error> {
                     queue.push_back(path);
                 }
                 Kind::File => {
-                    tree.insert(
-                        path,
-                        Some(Meta {
-                            size: e.size,
-                            modified: e.modified,
-                        }),
-                    );
+                    tree.insert(path, Some(Meta { size: e.size, modified: e.modified }));
                 }
                 _ => {}
             }
@@ -88,13 +82,7 @@ fn local_tree(root: &Path) -> std::io::Result<Tree> {
                 tree.insert(path.clone(), None);
                 stack.push(path);
             } else if meta.is_file() {
-                tree.insert(
-                    path,
-                    Some(Meta {
-                        size: meta.len(),
-                        modified: meta.modified().ok(),
-                    }),
-                );
+                tree.insert(path, Some(Meta { size: meta.len(), modified: meta.modified().ok() }));
             }
         }
     }
@@ -125,10 +113,7 @@ struct Job {
 
 impl Shell {
     pub(crate) async fn mirror(&mut self, args: &[&str]) -> CmdResult {
-        let mut o = Options {
-            parallel: 1,
-            ..Options::default()
-        };
+        let mut o = Options { parallel: 1, ..Options::default() };
         let mut paths = Vec::new();
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -150,20 +135,12 @@ impl Shell {
             }
         }
         if o.reverse {
-            let local = paths
-                .first()
-                .ok_or_else(|| CmdError::Usage("usage: mirror -R LOCAL [REMOTE]".into()))?;
-            let remote = paths
-                .get(1)
-                .map_or_else(|| transfer::base_name(local.trim_end_matches('/')).to_owned(), |r| r.to_string());
+            let local = paths.first().ok_or_else(|| CmdError::Usage("usage: mirror -R LOCAL [REMOTE]".into()))?;
+            let remote = paths.get(1).map_or_else(|| transfer::base_name(local.trim_end_matches('/')).to_owned(), |r| r.to_string());
             self.mirror_up(Path::new(local), &remote, &o).await
         } else {
-            let remote = paths
-                .first()
-                .ok_or_else(|| CmdError::Usage("usage: mirror REMOTE [LOCAL]".into()))?;
-            let local = paths
-                .get(1)
-                .map_or_else(|| PathBuf::from(transfer::base_name(remote)), PathBuf::from);
+            let remote = paths.first().ok_or_else(|| CmdError::Usage("usage: mirror REMOTE [LOCAL]".into()))?;
+            let local = paths.get(1).map_or_else(|| PathBuf::from(transfer::base_name(remote)), PathBuf::from);
             self.mirror_down(remote, &local, &o).await
         }
     }
@@ -185,19 +162,11 @@ impl Shell {
                     if o.only_newer && up_to_date(*m, dest.get(rel)) {
                         continue;
                     }
-                    jobs.push(Job {
-                        remote: join(remote_root, rel),
-                        local,
-                        modified: m.modified,
-                    });
+                    jobs.push(Job { remote: join(remote_root, rel), local, modified: m.modified });
                 }
             }
         }
-        let stale: Vec<&String> = if o.delete {
-            dest.keys().filter(|k| !source.contains_key(*k)).collect()
-        } else {
-            Vec::new()
-        };
+        let stale: Vec<&String> = if o.delete { dest.keys().filter(|k| !source.contains_key(*k)).collect() } else { Vec::new() };
         if o.dry_run {
             for d in &planned_dirs {
                 if !d.exists() {
@@ -220,21 +189,13 @@ impl Shell {
         // Remove deepest paths first so folders are empty when reached.
         for s in stale.iter().rev() {
             let p = local_root.join(s);
-            let r = if p.is_dir() {
-                std::fs::remove_dir(&p)
-            } else {
-                std::fs::remove_file(&p)
-            };
+            let r = if p.is_dir() { std::fs::remove_dir(&p) } else { std::fs::remove_file(&p) };
             match r {
                 Ok(()) => println!("Removed {}", p.display()),
                 Err(e) => self.fail("mirror", &CmdError::Local(format!("{}: {e}", p.display()))),
             }
         }
-        println!(
-            "Mirrored {remote_root} to {}: {} of {count} files transferred.",
-            local_root.display(),
-            count - failures
-        );
+        println!("Mirrored {remote_root} to {}: {} of {count} files transferred.", local_root.display(), count - failures);
         Ok(())
     }
 
@@ -256,19 +217,11 @@ impl Shell {
                     if o.only_newer && up_to_date(*m, dest.get(rel)) {
                         continue;
                     }
-                    jobs.push(Job {
-                        remote: join(remote_root, rel),
-                        local: local_root.join(rel),
-                        modified: m.modified,
-                    });
+                    jobs.push(Job { remote: join(remote_root, rel), local: local_root.join(rel), modified: m.modified });
                 }
             }
         }
-        let stale: Vec<&String> = if o.delete {
-            dest.keys().filter(|k| !source.contains_key(*k)).collect()
-        } else {
-            Vec::new()
-        };
+        let stale: Vec<&String> = if o.delete { dest.keys().filter(|k| !source.contains_key(*k)).collect() } else { Vec::new() };
         if o.dry_run {
             for j in &jobs {
                 println!("would put {} -> {}", j.local.display(), j.remote);
@@ -306,11 +259,7 @@ impl Shell {
                 Err(e) => self.fail("mirror", &e.into()),
             }
         }
-        println!(
-            "Mirrored {} to {remote_root}: {} of {count} files transferred.",
-            local_root.display(),
-            count - failures
-        );
+        println!("Mirrored {} to {remote_root}: {} of {count} files transferred.", local_root.display(), count - failures);
         self.mark_remote_stale();
         Ok(())
     }
@@ -318,10 +267,7 @@ impl Shell {
     /// Transfer `jobs`, on this connection or on `parallel` extra ones.
     /// Returns the number of failures (each already reported).
     async fn run_jobs(&mut self, jobs: Vec<Job>, parallel: usize, upload: bool) -> usize {
-        let view = View {
-            bar: parallel == 1 && self.settings.progress,
-            hash: None,
-        };
+        let view = View { bar: parallel == 1 && self.settings.progress, hash: None };
         if parallel <= 1 || jobs.len() <= 1 {
             let mut failures = 0;
             for job in jobs {

@@ -56,12 +56,7 @@ pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> 
             return exit::USAGE;
         }
     };
-    let login = Login {
-        host: t.host.clone(),
-        port: t.port,
-        user,
-        password,
-    };
+    let login = Login { host: t.host.clone(), port: t.port, user, password };
     let mut attempt = 0;
     loop {
         match once(&cmd, &t, &login, common, config.clone()).await {
@@ -79,10 +74,7 @@ pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> 
             }
             Err(e) => {
                 if json {
-                    println!(
-                        "{}",
-                        serde_json::json!({"ok": false, "error": e.to_string(), "reply_code": e.reply_code()})
-                    );
+                    println!("{}", serde_json::json!({"ok": false, "error": e.to_string(), "reply_code": e.reply_code()}));
                 }
                 eprintln!("ferry: {e}");
                 return exit::for_kind(e.kind());
@@ -113,10 +105,7 @@ fn ask_policy(target: &Path) -> Clobber {
 async fn once(cmd: &OneShot, t: &Target, login: &Login, common: &Common, config: ClientConfig) -> Result<serde_json::Value, Error> {
     let mut client = Client::connect(&t.host, t.port, config.clone()).await?;
     client.login(&login.user, &login.password).await?;
-    let view = View {
-        bar: !common.no_progress,
-        hash: None,
-    };
+    let view = View { bar: !common.no_progress, hash: None };
     let path = t.path.clone().unwrap_or_default();
     let value = match cmd {
         OneShot::Get { local, segments, json, .. } => {
@@ -137,11 +126,8 @@ async fn once(cmd: &OneShot, t: &Target, login: &Login, common: &Common, config:
             serde_json::json!({"ok": true, "remote": path, "local": f.local, "bytes": f.bytes, "renamed": f.renamed, "skipped": f.skipped, "resumed_at": f.resumed_at})
         }
         OneShot::Put { local, json, .. } => {
-            let remote = if path.is_empty() || path.ends_with('/') {
-                format!("{path}{}", transfer::base_name(local))
-            } else {
-                path.clone()
-            };
+            let remote =
+                if path.is_empty() || path.ends_with('/') { format!("{path}{}", transfer::base_name(local)) } else { path.clone() };
             let mode = if common.resume {
                 let (offset, _) = transfer::check_resume_put(&mut client, Path::new(local), &remote).await?;
                 if offset > 0 { StoreMode::At(offset) } else { StoreMode::Replace }

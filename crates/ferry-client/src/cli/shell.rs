@@ -119,16 +119,7 @@ impl Shell {
     pub(crate) fn new(config: ClientConfig, commands: Option<Vec<String>>, settings: Settings, user_hint: Option<String>) -> Shell {
         let remote_names = Arc::new(Mutex::new(RemoteNames::default()));
         let input = Input::new(commands, remote_names.clone());
-        Shell {
-            client: None,
-            login: None,
-            config,
-            input,
-            settings,
-            remote_names,
-            status: 0,
-            user_hint,
-        }
+        Shell { client: None, login: None, config, input, settings, remote_names, status: 0, user_hint }
     }
 
     pub(crate) fn client(&mut self) -> Result<&mut Client, CmdError> {
@@ -160,36 +151,18 @@ impl Shell {
         println!("{} {}", client.welcome.code, client.welcome.text());
         self.client = Some(client);
         let netrc = netrc_for(host);
-        let user = match user
-            .or_else(|| self.user_hint.clone())
-            .or_else(|| netrc.as_ref().map(|n| n.0.clone()))
-        {
+        let user = match user.or_else(|| self.user_hint.clone()).or_else(|| netrc.as_ref().map(|n| n.0.clone())) {
             Some(u) => u,
-            None => self
-                .input
-                .ask("Name: ")
-                .await
-                .ok_or(CmdError::Usage("no user name given".into()))?
-                .trim()
-                .to_owned(),
+            None => self.input.ask("Name: ").await.ok_or(CmdError::Usage("no user name given".into()))?.trim().to_owned(),
         };
         let password = match password.or_else(|| netrc.and_then(|n| n.1)) {
             Some(p) => p,
-            None => self
-                .input
-                .password("Password: ")
-                .await
-                .ok_or(CmdError::Usage("no password given".into()))?,
+            None => self.input.password("Password: ").await.ok_or(CmdError::Usage("no password given".into()))?,
         };
         let client = self.client()?;
         client.login(&user, &password).await?;
         println!("230 Logged in as {user}.");
-        self.login = Some(Login {
-            host: host.to_owned(),
-            port,
-            user,
-            password,
-        });
+        self.login = Some(Login { host: host.to_owned(), port, user, password });
         self.mark_remote_stale();
         Ok(())
     }
@@ -207,10 +180,7 @@ impl Shell {
         }
         let Some(client) = self.client.as_mut() else { return };
         if let Ok(entries) = client.list(None).await {
-            let names = entries
-                .into_iter()
-                .map(|e| if e.kind == Kind::Dir { format!("{}/", e.name) } else { e.name })
-                .collect();
+            let names = entries.into_iter().map(|e| if e.kind == Kind::Dir { format!("{}/", e.name) } else { e.name }).collect();
             if let Ok(mut r) = self.remote_names.lock() {
                 *r = RemoteNames { names, fresh: true };
             }
@@ -279,11 +249,8 @@ impl Shell {
             "help" | "?" => println!("{HELP}"),
             "open" => {
                 let host = args.first().ok_or_else(|| CmdError::Usage("usage: open HOST [PORT]".into()))?;
-                let port = args
-                    .get(1)
-                    .map(|p| p.parse().map_err(|_| CmdError::Usage(format!("bad port {p:?}"))))
-                    .transpose()?
-                    .unwrap_or(21);
+                let port =
+                    args.get(1).map(|p| p.parse().map_err(|_| CmdError::Usage(format!("bad port {p:?}")))).transpose()?.unwrap_or(21);
                 self.open(host, port, None, None).await?;
             }
             "close" => {
@@ -293,10 +260,7 @@ impl Shell {
                 }
             }
             "user" => {
-                let name = args
-                    .first()
-                    .ok_or_else(|| CmdError::Usage("usage: user NAME [PASSWORD]".into()))?
-                    .to_string();
+                let name = args.first().ok_or_else(|| CmdError::Usage("usage: user NAME [PASSWORD]".into()))?.to_string();
                 let password = match args.get(1) {
                     Some(p) => p.to_string(),
                     None => self.input.password("Password: ").await.unwrap_or_default(),
@@ -322,17 +286,9 @@ impl Shell {
                 self.mark_remote_stale();
             }
             "ls" | "dir" => {
-                let verb = if cmd == "ls" && args.first() != Some(&"-l") {
-                    "NLST"
-                } else {
-                    "LIST"
-                };
+                let verb = if cmd == "ls" && args.first() != Some(&"-l") { "NLST" } else { "LIST" };
                 let target = args.iter().find(|a| !a.starts_with('-')).map(|s| s.to_string());
-                let command = if verb == "NLST" {
-                    ferry_proto::Command::Nlst(target)
-                } else {
-                    ferry_proto::Command::List(target)
-                };
+                let command = if verb == "NLST" { ferry_proto::Command::Nlst(target) } else { ferry_proto::Command::List(target) };
                 let raw = self.client()?.list_raw(command).await?;
                 print!("{}", String::from_utf8_lossy(&raw).replace("\r\n", "\n"));
             }
@@ -371,10 +327,7 @@ impl Shell {
                 let f = args.first().ok_or_else(|| CmdError::Usage("usage: modtime FILE".into()))?;
                 let t = self.client()?.mdtm(f).await?;
                 let c = ferry_proto::time::civil(t);
-                println!(
-                    "{f}\t{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-                    c.year, c.month, c.day, c.hour, c.minute, c.second
-                );
+                println!("{f}\t{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", c.year, c.month, c.day, c.hour, c.minute, c.second);
             }
             "chmod" => {
                 let [mode, file] = args[..] else {
@@ -385,10 +338,7 @@ impl Shell {
             "binary" => self.set_ascii(false)?,
             "ascii" => self.set_ascii(true)?,
             "type" => match args.first().map(|s| s.to_ascii_lowercase()) {
-                None => println!(
-                    "Using {} mode to transfer files.",
-                    if self.client()?.ascii { "ascii" } else { "binary" }
-                ),
+                None => println!("Using {} mode to transfer files.", if self.client()?.ascii { "ascii" } else { "binary" }),
                 Some(t) if t == "a" || t == "ascii" => self.set_ascii(true)?,
                 Some(t) if t == "i" || t == "binary" || t == "image" => self.set_ascii(false)?,
                 Some(t) => return Err(CmdError::Usage(format!("unknown type {t}: use ascii or binary"))),
@@ -401,10 +351,7 @@ impl Shell {
                 if let Some(c) = self.client.as_mut() {
                     c.config.mode = self.config.mode;
                 }
-                println!(
-                    "Passive mode: {}.",
-                    if self.config.mode == DataMode::Passive { "on" } else { "off" }
-                );
+                println!("Passive mode: {}.", if self.config.mode == DataMode::Passive { "on" } else { "off" });
             }
             "hash" => {
                 self.settings.hash = match args.first() {
@@ -448,15 +395,9 @@ impl Shell {
                     None => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/")),
                 };
                 std::env::set_current_dir(&dir).map_err(|e| CmdError::Local(format!("{}: {e}", dir.display())))?;
-                println!(
-                    "Local directory now {}",
-                    std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default()
-                );
+                println!("Local directory now {}", std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default());
             }
-            "lpwd" => println!(
-                "Local directory: {}",
-                std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default()
-            ),
+            "lpwd" => println!("Local directory: {}", std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default()),
             "lls" => {
                 let dir = args.first().map_or_else(|| PathBuf::from("."), PathBuf::from);
                 let mut names: Vec<String> = std::fs::read_dir(&dir)
@@ -464,11 +405,7 @@ impl Shell {
                     .filter_map(|e| e.ok())
                     .map(|e| {
                         let n = e.file_name().to_string_lossy().into_owned();
-                        if e.file_type().is_ok_and(|t| t.is_dir()) {
-                            format!("{n}/")
-                        } else {
-                            n
-                        }
+                        if e.file_type().is_ok_and(|t| t.is_dir()) { format!("{n}/") } else { n }
                     })
                     .collect();
                 names.sort();
@@ -503,16 +440,8 @@ impl Shell {
         }
         println!(
             "Mode: {}; type: {}; hash: {}; prompt: {}; clobber: {:?}.",
-            if self.config.mode == DataMode::Passive {
-                "passive"
-            } else {
-                "active"
-            },
-            if self.client.as_ref().is_some_and(|c| c.ascii) {
-                "ascii"
-            } else {
-                "binary"
-            },
+            if self.config.mode == DataMode::Passive { "passive" } else { "active" },
+            if self.client.as_ref().is_some_and(|c| c.ascii) { "ascii" } else { "binary" },
             self.settings.hash.map_or("off".to_owned(), |n| format!("every {n} bytes")),
             if self.settings.prompt { "on" } else { "off" },
             self.settings.clobber
@@ -541,10 +470,7 @@ impl Shell {
         if !self.settings.prompt || !self.input.interactive() {
             return true;
         }
-        matches!(
-            self.input.ask(&format!("{question} [y/n] ")).await.as_deref().map(str::trim),
-            Some("y" | "Y" | "yes" | "")
-        )
+        matches!(self.input.ask(&format!("{question} [y/n] ")).await.as_deref().map(str::trim), Some("y" | "Y" | "yes" | ""))
     }
 
     /// Expand a remote wildcard against the listing of its folder.
@@ -557,9 +483,7 @@ impl Shell {
             return Ok(vec![(pattern.to_owned(), Kind::File)]);
         }
         let entries = self.client()?.list(dir).await?;
-        let prefix = dir
-            .map(|d| if d.ends_with('/') { d.to_owned() } else { format!("{d}/") })
-            .unwrap_or_default();
+        let prefix = dir.map(|d| if d.ends_with('/') { d.to_owned() } else { format!("{d}/") }).unwrap_or_default();
         let mut out: Vec<(String, Kind)> = entries
             .into_iter()
             .filter(|e| ferry_proto::glob::matches(last, &e.name))
@@ -583,13 +507,7 @@ pub(crate) fn local_glob(pattern: &str) -> Result<Vec<PathBuf>, CmdError> {
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .filter(|e| ferry_proto::glob::matches(&name, &e.file_name().to_string_lossy()))
-        .map(|e| {
-            if dir == Path::new(".") {
-                PathBuf::from(e.file_name())
-            } else {
-                e.path()
-            }
-        })
+        .map(|e| if dir == Path::new(".") { PathBuf::from(e.file_name()) } else { e.path() })
         .collect();
     out.sort();
     Ok(out)
@@ -603,9 +521,8 @@ pub(crate) enum Flow {
 
 /// `(login, password)` for `host` from `~/.netrc`, if any.
 pub(crate) fn netrc_for(host: &str) -> Option<(String, Option<String>)> {
-    let path = std::env::var_os("NETRC")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".netrc")))?;
+    let path =
+        std::env::var_os("NETRC").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".netrc")))?;
     let text = std::fs::read_to_string(path).ok()?;
     ferry_client::target::netrc_lookup(&text, host)
 }

@@ -50,10 +50,7 @@ pub(crate) fn local_target(remote: &str, local: Option<&str>) -> PathBuf {
 }
 
 fn local_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Local {
-        path: path.to_owned(),
-        source,
-    }
+    move |source| Error::Local { path: path.to_owned(), source }
 }
 
 /// Which side holds the partial copy being resumed.
@@ -73,10 +70,7 @@ async fn verify_prefix(client: &mut Client, remote: &str, local: &Path, have: u6
         let path = local.to_owned();
         let local_hex = tokio::task::spawn_blocking(move || local::prefix_digest(&path, have, algo))
             .await
-            .map_err(|e| Error::Local {
-                path: local.to_owned(),
-                source: std::io::Error::other(e),
-            })?
+            .map_err(|e| Error::Local { path: local.to_owned(), source: std::io::Error::other(e) })?
             .map_err(local_err(local))?;
         if !local_hex.eq_ignore_ascii_case(&remote_hex) {
             return Err(Error::Mismatch(format!(
@@ -94,9 +88,7 @@ async fn verify_prefix(client: &mut Client, remote: &str, local: &Path, have: u6
             Partial::Remote => (local.display().to_string(), local_time, remote_time),
         };
         if source_time > partial_time + Duration::from_secs(1) {
-            return Err(Error::Mismatch(format!(
-                "{source} changed after the partial copy was written; refusing to resume{hint}"
-            )));
+            return Err(Error::Mismatch(format!("{source} changed after the partial copy was written; refusing to resume{hint}")));
         }
         return Ok("size and modification time");
     }
@@ -152,23 +144,10 @@ pub(crate) async fn download(
     segments: Option<(usize, &Login, &ClientConfig)>,
 ) -> Result<Fetched, Error> {
     let exists = std::fs::symlink_metadata(target).is_ok();
-    let dir = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_owned();
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| base_name(remote).to_owned());
+    let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| base_name(remote).to_owned());
     if exists && policy == Clobber::Skip {
-        return Ok(Fetched {
-            local: target.to_owned(),
-            bytes: 0,
-            renamed: false,
-            skipped: true,
-            resumed_at: None,
-        });
+        return Ok(Fetched { local: target.to_owned(), bytes: 0, renamed: false, skipped: true, resumed_at: None });
     }
     if exists && policy == Clobber::Resume {
         let (offset, _how) = check_resume_get(client, remote, target).await?;
@@ -177,29 +156,17 @@ pub(crate) async fn download(
         let total = client.size(remote).await.ok();
         let mut progress = Progress::new(&name, total, view.bar, view.hash);
         progress.set_offset(offset);
-        let r = client
-            .retrieve(remote, offset, &mut file, &mut |n| progress.update(offset, n), ctrl_c())
-            .await;
+        let r = client.retrieve(remote, offset, &mut file, &mut |n| progress.update(offset, n), ctrl_c()).await;
         progress.finish();
         // A resumed file keeps what arrived, even on failure: that is the
         // point of resuming.
         let n = r?;
-        return Ok(Fetched {
-            local: target.to_owned(),
-            bytes: n,
-            renamed: false,
-            skipped: false,
-            resumed_at: Some(offset),
-        });
+        return Ok(Fetched { local: target.to_owned(), bytes: n, renamed: false, skipped: false, resumed_at: Some(offset) });
     }
     // Choose the file the bytes go into.
     let (write_path, final_path, std_file, renamed) = if exists && policy == Clobber::Overwrite {
         let temp = dir.join(format!(".{name}.ferry-{}.part", std::process::id()));
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .map_err(local_err(&temp))?;
+        let f = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp).map_err(local_err(&temp))?;
         (temp, target.to_owned(), f, false)
     } else {
         let (path, f) = local::create_no_clobber(&dir, &name).map_err(local_err(target))?;
@@ -214,9 +181,7 @@ pub(crate) async fn download(
         _ => {
             let mut file = tokio::fs::File::from_std(std_file);
             let mut progress = Progress::new(&name, total, view.bar, view.hash);
-            let r = client
-                .retrieve(remote, 0, &mut file, &mut |n| progress.update(0, n), ctrl_c())
-                .await;
+            let r = client.retrieve(remote, 0, &mut file, &mut |n| progress.update(0, n), ctrl_c()).await;
             progress.finish();
             match r {
                 Ok(n) => file.sync_all().await.map(|()| n).map_err(local_err(&write_path)),
@@ -229,13 +194,7 @@ pub(crate) async fn download(
             if write_path != final_path {
                 std::fs::rename(&write_path, &final_path).map_err(local_err(&final_path))?;
             }
-            Ok(Fetched {
-                local: final_path,
-                bytes: n,
-                renamed,
-                skipped: false,
-                resumed_at: None,
-            })
+            Ok(Fetched { local: final_path, bytes: n, renamed, skipped: false, resumed_at: None })
         }
         Err(e) => {
             // Nothing half-written is left under a name we chose.
@@ -258,10 +217,7 @@ async fn segmented(
     view: View,
     name: &str,
 ) -> Result<u64, Error> {
-    file.set_len(size).map_err(|e| Error::Local {
-        path: name.into(),
-        source: e,
-    })?;
+    file.set_len(size).map_err(|e| Error::Local { path: name.into(), source: e })?;
     let done = Arc::new(AtomicU64::new(0));
     let seg = size.div_ceil(n as u64);
     let mut tasks = tokio::task::JoinSet::new();
@@ -280,10 +236,7 @@ async fn segmented(
             let mut c = Client::connect(&login.host, login.port, config).await?;
             c.login(&login.user, &login.password).await?;
             let mut f = tokio::fs::File::from_std(handle);
-            f.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| Error::Local {
-                path: remote.clone().into(),
-                source: e,
-            })?;
+            f.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| Error::Local { path: remote.clone().into(), source: e })?;
             let mut last_seen = 0;
             let mut report = |n: u64| {
                 done.fetch_add(n - last_seen, Ordering::Relaxed);
@@ -294,16 +247,10 @@ async fn segmented(
             } else {
                 c.retrieve_range(&remote, start, len, &mut f, &mut report).await?
             };
-            f.sync_data().await.map_err(|e| Error::Local {
-                path: remote.clone().into(),
-                source: e,
-            })?;
+            f.sync_data().await.map_err(|e| Error::Local { path: remote.clone().into(), source: e })?;
             let _ = c.quit().await;
             if got != len {
-                return Err(Error::Transfer {
-                    path: remote,
-                    reason: format!("segment at {start} got {got} of {len} bytes"),
-                });
+                return Err(Error::Transfer { path: remote, reason: format!("segment at {start} got {got} of {len} bytes") });
             }
             Ok::<u64, Error>(got)
         });
@@ -349,9 +296,7 @@ pub(crate) async fn upload(client: &mut Client, local: &Path, remote: &str, mode
     let name = local.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut progress = Progress::new(&name, Some(meta.len()), view.bar, view.hash);
     progress.set_offset(offset);
-    let r = client
-        .store(remote, mode, &mut file, &mut |n| progress.update(offset, n), ctrl_c())
-        .await;
+    let r = client.store(remote, mode, &mut file, &mut |n| progress.update(offset, n), ctrl_c()).await;
     progress.finish();
     r
 }
@@ -361,18 +306,9 @@ pub(crate) fn report_fetched(remote: &str, f: &Fetched) {
     if f.skipped {
         println!("Skipped {remote}: {} exists.", f.local.display());
     } else if let Some(at) = f.resumed_at {
-        println!(
-            "Resumed {remote} at byte {at}: {} now complete (+{} bytes).",
-            f.local.display(),
-            f.bytes
-        );
+        println!("Resumed {remote} at byte {at}: {} now complete (+{} bytes).", f.local.display(), f.bytes);
     } else if f.renamed {
-        println!(
-            "{} exists here; saved {remote} as {} ({} bytes).",
-            base_name(remote),
-            f.local.display(),
-            f.bytes
-        );
+        println!("{} exists here; saved {remote} as {} ({} bytes).", base_name(remote), f.local.display(), f.bytes);
     } else {
         println!("Downloaded {remote} to {} ({} bytes).", f.local.display(), f.bytes);
     }
@@ -387,12 +323,7 @@ struct GetArgs<'a> {
 }
 
 fn parse_get_args<'a>(args: &[&'a str]) -> Result<GetArgs<'a>, CmdError> {
-    let mut out = GetArgs {
-        remote: None,
-        local: None,
-        policy: None,
-        segments: 1,
-    };
+    let mut out = GetArgs { remote: None, local: None, policy: None, segments: 1 };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match *a {
@@ -402,11 +333,8 @@ fn parse_get_args<'a>(args: &[&'a str]) -> Result<GetArgs<'a>, CmdError> {
             "--ask" => out.policy = Some(Clobber::Ask),
             "--segments" | "-n" => {
                 let n = it.next().ok_or_else(|| CmdError::Usage("--segments needs a number".into()))?;
-                out.segments = n
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=32).contains(n))
-                    .ok_or_else(|| CmdError::Usage("--segments takes 1 to 32".into()))?;
+                out.segments =
+                    n.parse().ok().filter(|n| (1..=32).contains(n)).ok_or_else(|| CmdError::Usage("--segments takes 1 to 32".into()))?;
             }
             a if a.starts_with("--") => return Err(CmdError::Usage(format!("unknown option {a}"))),
             a if out.remote.is_none() => out.remote = Some(a),
@@ -419,10 +347,7 @@ fn parse_get_args<'a>(args: &[&'a str]) -> Result<GetArgs<'a>, CmdError> {
 
 impl Shell {
     pub(crate) fn view(&self) -> View {
-        View {
-            bar: self.settings.progress,
-            hash: self.settings.hash,
-        }
+        View { bar: self.settings.progress, hash: self.settings.hash }
     }
 
     /// Settle `Ask` for an existing file by asking.

@@ -54,10 +54,7 @@ pub(crate) fn resolve<'a>(word: &str, names: &'a [&'a str]) -> Result<&'a str, S
     match matches.as_slice() {
         [one] => Ok(one),
         [] => Err(format!("?Invalid command: {word}. Type help for the list.")),
-        many => Err(format!(
-            "?Ambiguous command: {word} could be {}.",
-            many.iter().map(|s| **s).collect::<Vec<_>>().join(", ")
-        )),
+        many => Err(format!("?Ambiguous command: {word} could be {}.", many.iter().map(|s| **s).collect::<Vec<_>>().join(", "))),
     }
 }
 
@@ -67,10 +64,7 @@ mod tests {
 
     #[test]
     fn splitting() {
-        assert_eq!(
-            split(r#"get "my file.txt" 'b c' d\ e"#).unwrap(),
-            ["get", "my file.txt", "b c", "d e"]
-        );
+        assert_eq!(split(r#"get "my file.txt" 'b c' d\ e"#).unwrap(), ["get", "my file.txt", "b c", "d e"]);
         assert_eq!(split("  ls   ").unwrap(), ["ls"]);
         assert_eq!(split(r#"put """#).unwrap(), ["put", ""]);
         assert!(split("get \"x").is_err());

@@ -32,11 +32,7 @@ fn explicit_ftps_with_trust_on_first_use() {
     assert!(std::fs::read(s.root().join("u.bin")).unwrap() == data);
     // A different certificate for the same host and port is refused.
     let other = vec!["AB"; 32].join(":");
-    std::fs::write(
-        dir.path().join(".config/ferry/known_hosts"),
-        format!("127.0.0.1:{} {other}\n", s.port()),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join(".config/ferry/known_hosts"), format!("127.0.0.1:{} {other}\n", s.port())).unwrap();
     let out = ferry(dir.path(), &["get", &url, "again.bin"], "");
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(text(&out).contains("CHANGED"), "{}", text(&out));
@@ -71,11 +67,7 @@ fn ca_file_verifies_a_signed_certificate() {
     let url = format!("ftpes://{USER}:{PASSWORD}@127.0.0.1:{}/c.txt", s.port());
     let out = ferry(dir.path(), &["get", "--ca-file", ca.ca_file().to_str().unwrap(), &url], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        !text(&out).contains("trusting"),
-        "a verified chain needs no trust on first use: {}",
-        text(&out)
-    );
+    assert!(!text(&out).contains("trusting"), "a verified chain needs no trust on first use: {}", text(&out));
     assert!(!dir.path().join(".config/ferry/known_hosts").exists());
 }
 
@@ -85,11 +77,7 @@ fn no_silent_downgrade() {
     let dir = scratch();
     let out = ferry(dir.path(), &["--tls", "ls", &s.url("")], "");
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(
-        text(&out).contains("refused AUTH TLS") && text(&out).contains("not continuing in clear text"),
-        "{}",
-        text(&out)
-    );
+    assert!(text(&out).contains("refused AUTH TLS") && text(&out).contains("not continuing in clear text"), "{}", text(&out));
 }
 
 #[test]
@@ -112,22 +100,10 @@ fn ftps_against_vsftpd_and_pyftpdlib() {
         let data = pseudo_random(2_500_000, 91);
         std::fs::write(dir.path().join("up.bin"), &data).unwrap();
         let base = format!("ftpes://{}:{}@127.0.0.1:{}/", p.user, p.password, p.port);
-        let script = format!(
-            "put up.bin {r}; get {r} down.bin; ls {d}",
-            r = p.remote("tls.bin"),
-            d = p.remote("")
-        );
+        let script = format!("put up.bin {r}; get {r} down.bin; ls {d}", r = p.remote("tls.bin"), d = p.remote(""));
         let out = ferry(dir.path(), &["--ca-file", ca_file.to_str().unwrap(), "-c", &script, &base], "");
         assert_eq!(out.status.code(), Some(0), "{}: {}", p.name, text(&out));
-        assert!(
-            std::fs::read(p.root().join("tls.bin")).unwrap() == data,
-            "{}: upload differs",
-            p.name
-        );
-        assert!(
-            std::fs::read(dir.path().join("down.bin")).unwrap() == data,
-            "{}: download differs",
-            p.name
-        );
+        assert!(std::fs::read(p.root().join("tls.bin")).unwrap() == data, "{}: upload differs", p.name);
+        assert!(std::fs::read(dir.path().join("down.bin")).unwrap() == data, "{}: download differs", p.name);
     }
 }

@@ -57,13 +57,7 @@ impl Peer {
     }
 
     pub(crate) fn url(&self, p: &str) -> String {
-        format!(
-            "ftp://{}:{}@127.0.0.1:{}/{}",
-            self.user(),
-            self.password(),
-            self.port(),
-            self.remote(p)
-        )
+        format!("ftp://{}:{}@127.0.0.1:{}/{}", self.user(), self.password(), self.port(), self.remote(p))
     }
 }
 

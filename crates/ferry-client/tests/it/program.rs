@@ -56,10 +56,7 @@ fn seed_walkthrough_from_a_script() {
     // The existing local file is untouched; the copies are exact.
     assert_eq!(std::fs::read(dir.path().join("hello.txt")).unwrap(), b"my own copy\n");
     assert_eq!(std::fs::read(dir.path().join("new_hello.txt")).unwrap(), b"hello from the server\n");
-    assert_eq!(
-        std::fs::read(dir.path().join("new1_hello.txt")).unwrap(),
-        b"hello from the server\n"
-    );
+    assert_eq!(std::fs::read(dir.path().join("new1_hello.txt")).unwrap(), b"hello from the server\n");
     assert_eq!(std::fs::read(s.root().join("notes.txt")).unwrap(), b"notes\n");
 }
 
@@ -74,21 +71,14 @@ fn ftp1_commands_from_a_script_and_abbreviations() {
     std::fs::write(dir.path().join("up/x.dat"), b"x").unwrap();
     std::fs::write(dir.path().join("up/y.dat"), b"yy").unwrap();
     let script = "prompt\nmkd made\ncd made\npwd\ncdup\nmget *.txt\nlcd up\nmput *.dat\nlcd ..\nsize x.dat\nren x.dat z.dat\nmdelete *.dat\nls\nascii\nbinary\nstatus\nquote SYST\nmodtime a.txt\nchmod 600 a.txt\n!true\nhelp\nbogus\nbye\n";
-    let out = ferry(
-        dir.path(),
-        &["-u", USER, &format!("ftp://{USER}:{PASSWORD}@127.0.0.1:{}/", s.port())],
-        script,
-    );
+    let out = ferry(dir.path(), &["-u", USER, &format!("ftp://{USER}:{PASSWORD}@127.0.0.1:{}/", s.port())], script);
     let t = text(&out);
     assert!(t.contains("Remote directory: /made"), "{t}");
     assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"A\n", "{t}");
     assert_eq!(std::fs::read(dir.path().join("b.txt")).unwrap(), b"B\n", "{t}");
     assert!(!dir.path().join("c.log").exists());
     assert!(t.contains("x.dat\t1"), "{t}");
-    assert!(
-        !s.root().join("x.dat").exists() && !s.root().join("z.dat").exists() && !s.root().join("y.dat").exists(),
-        "{t}"
-    );
+    assert!(!s.root().join("x.dat").exists() && !s.root().join("z.dat").exists() && !s.root().join("y.dat").exists(), "{t}");
     assert!(t.contains("215 UNIX Type: L8"), "{t}");
     assert!(t.contains("?Invalid command: bogus"), "{t}");
     // One failed command makes the exit status non-zero (usage error: 2).
@@ -141,12 +131,7 @@ fn one_shot_get_put_ls_against_every_peer() {
         let out = ferry(dir.path(), &["ls", &p.url(""), "--json"], "");
         assert_eq!(out.status.code(), Some(0), "{}: {}", p.name(), text(&out));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let entry = v
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["name"] == "up.bin")
-            .unwrap_or_else(|| panic!("{}: {v}", p.name()));
+        let entry = v.as_array().unwrap().iter().find(|e| e["name"] == "up.bin").unwrap_or_else(|| panic!("{}: {v}", p.name()));
         assert_eq!((entry["type"].as_str(), entry["size"].as_u64()), (Some("file"), Some(1_234_567)));
     }
 }
@@ -191,11 +176,7 @@ fn read_only_local_folder_is_reported() {
     let dir = scratch();
     let ro = dir.path().join("ro");
     std::fs::create_dir(&ro).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs"])
-        .arg(&ro)
-        .status()
-        .is_ok_and(|s| s.success());
+    let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs"]).arg(&ro).status().is_ok_and(|s| s.success());
     if !mounted {
         assert!(std::env::var_os("CI").is_none(), "mounting a read-only tmpfs failed under CI");
         eprintln!("skipping: cannot mount here");
@@ -225,11 +206,7 @@ fn server_closing_mid_transfer_leaves_no_partial_file() {
     drop(s); // the server goes away mid-transfer
     let out = child.wait_with_output().unwrap();
     assert!(matches!(out.status.code(), Some(3 | 7)), "{}", text(&out));
-    assert!(
-        !dir.path().join("big").exists(),
-        "partial file left under the final name: {}",
-        text(&out)
-    );
+    assert!(!dir.path().join("big").exists(), "partial file left under the final name: {}", text(&out));
 }
 
 #[test]
@@ -252,11 +229,7 @@ fn resume_after_a_killed_transfer_and_refusal_when_data_differs() {
         assert!(partial > 0 && partial < 6_000_000, "{}: partial is {partial} bytes", p.name());
         let out = ferry(dir.path(), &["get", "--resume", &p.url("r.bin")], "");
         assert_eq!(out.status.code(), Some(0), "{}: {}", p.name(), text(&out));
-        assert!(
-            std::fs::read(dir.path().join("r.bin")).unwrap() == data,
-            "{}: resumed file differs",
-            p.name()
-        );
+        assert!(std::fs::read(dir.path().join("r.bin")).unwrap() == data, "{}: resumed file differs", p.name());
 
         // A partial file that is not a prefix: refused, nothing appended.
         let mut wrong = data[..1_000_000].to_vec();
@@ -265,10 +238,7 @@ fn resume_after_a_killed_transfer_and_refusal_when_data_differs() {
         if p.name() != "ferryd" {
             // Without HASH the check is size and time: make the remote
             // file newer than the partial one.
-            let _ = Command::new("touch")
-                .args(["-d", "2000-01-01"])
-                .arg(dir.path().join("w.bin"))
-                .status();
+            let _ = Command::new("touch").args(["-d", "2000-01-01"]).arg(dir.path().join("w.bin")).status();
         }
         let out = ferry(dir.path(), &["get", "--resume", &p.url("r.bin"), "w.bin"], "");
         assert_eq!(out.status.code(), Some(8), "{}: {}", p.name(), text(&out));
@@ -284,41 +254,18 @@ fn mirror_both_ways_against_every_peer() {
         let src = dir.path().join("src");
         make_sample_tree(&src);
         let remote = p.remote("tree");
-        let out = ferry(
-            dir.path(),
-            &["-c", &format!("mirror -R --parallel 3 src {remote}"), &p.server_url()],
-            "",
-        );
+        let out = ferry(dir.path(), &["-c", &format!("mirror -R --parallel 3 src {remote}"), &p.server_url()], "");
         assert_eq!(out.status.code(), Some(0), "{}: {}", p.name(), text(&out));
-        assert_eq!(
-            tree(&p.root().join("tree")),
-            tree(&src),
-            "{}: mirror -R differs\n{}",
-            p.name(),
-            text(&out)
-        );
+        assert_eq!(tree(&p.root().join("tree")), tree(&src), "{}: mirror -R differs\n{}", p.name(), text(&out));
         let out = ferry(dir.path(), &["-c", &format!("mirror {remote} back"), &p.server_url()], "");
         assert_eq!(out.status.code(), Some(0), "{}: {}", p.name(), text(&out));
         assert_eq!(tree(&dir.path().join("back")), tree(&src), "{}: mirror differs", p.name());
         // --only-newer transfers nothing the second time; --delete removes
         // what the source lost; --dry-run changes nothing.
-        let out = ferry(
-            dir.path(),
-            &["-c", &format!("mirror --only-newer {remote} back"), &p.server_url()],
-            "",
-        );
-        assert!(
-            String::from_utf8_lossy(&out.stdout).contains("0 of 0 files"),
-            "{}: {}",
-            p.name(),
-            text(&out)
-        );
+        let out = ferry(dir.path(), &["-c", &format!("mirror --only-newer {remote} back"), &p.server_url()], "");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("0 of 0 files"), "{}: {}", p.name(), text(&out));
         std::fs::remove_file(p.root().join("tree/top.txt")).unwrap();
-        let out = ferry(
-            dir.path(),
-            &["-c", &format!("mirror --delete --dry-run {remote} back"), &p.server_url()],
-            "",
-        );
+        let out = ferry(dir.path(), &["-c", &format!("mirror --delete --dry-run {remote} back"), &p.server_url()], "");
         assert!(String::from_utf8_lossy(&out.stdout).contains("would remove"), "{}", text(&out));
         assert!(dir.path().join("back/top.txt").exists());
         let out = ferry(dir.path(), &["-c", &format!("mirror --delete {remote} back"), &p.server_url()], "");
@@ -335,11 +282,7 @@ fn segmented_download() {
         let dir = scratch();
         let out = ferry(dir.path(), &["get", "--segments", "4", &p.url("seg.bin")], "");
         assert_eq!(out.status.code(), Some(0), "{}: {}", p.name(), text(&out));
-        assert!(
-            std::fs::read(dir.path().join("seg.bin")).unwrap() == data,
-            "{}: segmented download differs",
-            p.name()
-        );
+        assert!(std::fs::read(dir.path().join("seg.bin")).unwrap() == data, "{}: segmented download differs", p.name());
     }
 }
 
@@ -348,18 +291,10 @@ fn netrc_supplies_credentials() {
     let s = TestServer::start();
     std::fs::write(s.root().join("n.txt"), b"netrc").unwrap();
     let dir = scratch();
-    std::fs::write(
-        dir.path().join(".netrc"),
-        format!("machine 127.0.0.1\n  login {USER}\n  password {PASSWORD}\n"),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join(".netrc"), format!("machine 127.0.0.1\n  login {USER}\n  password {PASSWORD}\n")).unwrap();
     let out = ferry(dir.path(), &["-c", "get n.txt", "127.0.0.1", &s.port().to_string()], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        !text(&out).contains("Name:"),
-        "no prompt when ~/.netrc has the login: {}",
-        text(&out)
-    );
+    assert!(!text(&out).contains("Name:"), "no prompt when ~/.netrc has the login: {}", text(&out));
     assert_eq!(std::fs::read(dir.path().join("n.txt")).unwrap(), b"netrc");
     let out = ferry(dir.path(), &["get", &format!("ftp://127.0.0.1:{}/n.txt", s.port()), "m.txt"], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -374,11 +309,7 @@ fn reput_checks_and_resumes_an_upload() {
     std::fs::write(s.root().join("big.bin"), &data[..1_000_000]).unwrap();
     let out = ferry(dir.path(), &["-c", "reput big.bin", &s.url("")], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        text(&out).contains("Remote part checked (SHA-256); resuming at byte 1000000"),
-        "{}",
-        text(&out)
-    );
+    assert!(text(&out).contains("Remote part checked (SHA-256); resuming at byte 1000000"), "{}", text(&out));
     assert!(std::fs::read(s.root().join("big.bin")).unwrap() == data);
     // A remote part that differs is refused and left alone.
     let mut other = data[..1000].to_vec();
@@ -398,18 +329,10 @@ fn ask_policy_and_set_clobber() {
     // In a script the question is answered from the script.
     let out = ferry(dir.path(), &[&s.url("")], "get --ask f.txt\no\n");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        text(&out).contains("f.txt exists: [n]ew name, [o]verwrite, [r]esume, [s]kip?"),
-        "{}",
-        text(&out)
-    );
+    assert!(text(&out).contains("f.txt exists: [n]ew name, [o]verwrite, [r]esume, [s]kip?"), "{}", text(&out));
     assert_eq!(std::fs::read(dir.path().join("f.txt")).unwrap(), b"remote");
     std::fs::write(dir.path().join("f.txt"), b"local").unwrap();
-    let out = ferry(
-        dir.path(),
-        &[&s.url("")],
-        "set clobber skip\nget f.txt\nset clobber overwrite\nget f.txt f2.txt\n",
-    );
+    let out = ferry(dir.path(), &[&s.url("")], "set clobber skip\nget f.txt\nset clobber overwrite\nget f.txt f2.txt\n");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("Skipped f.txt"), "{}", text(&out));
     assert_eq!(std::fs::read(dir.path().join("f.txt")).unwrap(), b"local");

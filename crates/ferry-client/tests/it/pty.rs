@@ -73,10 +73,7 @@ fn ctrl_c_aborts_a_transfer_and_the_shell_goes_on() {
     p.send_control('c').unwrap();
     p.exp_string("interrupted").unwrap();
     p.exp_string("ferry> ").unwrap();
-    assert!(
-        !dir.path().join("slow.bin").exists(),
-        "an interrupted get leaves no file under the final name"
-    );
+    assert!(!dir.path().join("slow.bin").exists(), "an interrupted get leaves no file under the final name");
     p.send_line("pwd").unwrap();
     p.exp_string("Remote directory: /").unwrap();
     p.send_line("bye").unwrap();

@@ -90,14 +90,7 @@ impl Opts {
         match (name.to_ascii_uppercase().as_str(), rest) {
             ("UTF8" | "UTF-8", Some(v)) if v.eq_ignore_ascii_case("ON") => Opts::Utf8(true),
             ("UTF8" | "UTF-8", Some(v)) if v.eq_ignore_ascii_case("OFF") => Opts::Utf8(false),
-            ("MLST", facts) => Opts::Mlst(
-                facts
-                    .unwrap_or("")
-                    .split(';')
-                    .filter(|f| !f.is_empty())
-                    .map(str::to_ascii_lowercase)
-                    .collect(),
-            ),
+            ("MLST", facts) => Opts::Mlst(facts.unwrap_or("").split(';').filter(|f| !f.is_empty()).map(str::to_ascii_lowercase).collect()),
             ("HASH", algo) => Opts::Hash(algo.filter(|a| !a.is_empty()).map(str::to_ascii_uppercase)),
             _ => Opts::Other(arg.to_owned()),
         }
@@ -210,11 +203,7 @@ pub(crate) fn checksum_args(arg: &str) -> Option<(String, Option<u64>, Option<u6
             }
         }
         nums.reverse();
-        return Some((
-            path.to_owned(),
-            nums.first().and_then(|n| n.parse().ok()),
-            nums.get(1).and_then(|n| n.parse().ok()),
-        ));
+        return Some((path.to_owned(), nums.first().and_then(|n| n.parse().ok()), nums.get(1).and_then(|n| n.parse().ok())));
     };
     if path.is_empty() {
         return None;

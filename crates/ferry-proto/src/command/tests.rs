@@ -40,10 +40,7 @@ fn structured_arguments() {
     assert_eq!(p("EPSV ALL"), Ok(Command::Epsv(EpsvArg::All)));
     assert_eq!(p("EPSV 2"), Ok(Command::Epsv(EpsvArg::Protocol(2))));
     assert_eq!(p("OPTS UTF8 ON"), Ok(Command::Opts(Opts::Utf8(true))));
-    assert_eq!(
-        p("OPTS MLST type;Size;"),
-        Ok(Command::Opts(Opts::Mlst(vec!["type".into(), "size".into()])))
-    );
+    assert_eq!(p("OPTS MLST type;Size;"), Ok(Command::Opts(Opts::Mlst(vec!["type".into(), "size".into()]))));
     assert_eq!(p("OPTS HASH sha-1"), Ok(Command::Opts(Opts::Hash(Some("SHA-1".into())))));
     assert_eq!(p("RANG 0 99"), Ok(Command::Rang { start: 0, end: 99 }));
     assert_eq!(p("ALLO 512 R 80"), Ok(Command::Allo(512)));
@@ -52,12 +49,7 @@ fn structured_arguments() {
 
 #[test]
 fn checksum_arguments() {
-    let c = |path: &str, start, end| Command::Checksum {
-        algo: ChecksumAlgo::Crc32,
-        path: path.into(),
-        start,
-        end,
-    };
+    let c = |path: &str, start, end| Command::Checksum { algo: ChecksumAlgo::Crc32, path: path.into(), start, end };
     assert_eq!(p("XCRC file.bin"), Ok(c("file.bin", None, None)));
     assert_eq!(p("XCRC file.bin 0 100"), Ok(c("file.bin", Some(0), Some(100))));
     assert_eq!(p("XCRC \"a \"\"b\"\" c\" 5"), Ok(c("a \"b\" c", Some(5), None)));
@@ -66,9 +58,7 @@ fn checksum_arguments() {
 
 #[test]
 fn mfmt() {
-    let Ok(Command::Mfmt { time, path }) = p("MFMT 20231114221320 a b.txt") else {
-        panic!()
-    };
+    let Ok(Command::Mfmt { time, path }) = p("MFMT 20231114221320 a b.txt") else { panic!() };
     assert_eq!(path, "a b.txt");
     assert_eq!(crate::time::format_timeval(time), "20231114221320");
     assert!(p("MFMT 2023 x").is_err());

@@ -25,12 +25,7 @@ pub struct DefenderConfig {
 
 impl Default for DefenderConfig {
     fn default() -> Self {
-        DefenderConfig {
-            max_sessions_per_ip: 16,
-            ban_after: 10,
-            window: Duration::from_secs(600),
-            ban_time: Duration::from_secs(900),
-        }
+        DefenderConfig { max_sessions_per_ip: 16, ban_after: 10, window: Duration::from_secs(600), ban_time: Duration::from_secs(900) }
     }
 }
 
@@ -80,10 +75,7 @@ impl Drop for SessionSlot {
 impl Defender {
     /// A defender with these limits.
     pub fn new(config: DefenderConfig) -> Arc<Defender> {
-        Arc::new(Defender {
-            config,
-            records: Mutex::new(HashMap::new()),
-        })
+        Arc::new(Defender { config, records: Mutex::new(HashMap::new()) })
     }
 
     /// Admit a new connection from `ip`, or say why not.
@@ -97,10 +89,7 @@ impl Defender {
             return Err(Refusal::TooManySessions);
         }
         r.sessions += 1;
-        Ok(SessionSlot {
-            defender: self.clone(),
-            ip,
-        })
+        Ok(SessionSlot { defender: self.clone(), ip })
     }
 
     /// Count a failed login; true if `ip` is now banned.
@@ -121,11 +110,7 @@ impl Defender {
 
     /// True if `ip` is banned at `now`.
     pub fn is_banned(&self, ip: IpAddr, now: Instant) -> bool {
-        self.records
-            .lock()
-            .expect("defender lock")
-            .get(&ip)
-            .is_some_and(|r| r.banned_until.is_some_and(|t| t > now))
+        self.records.lock().expect("defender lock").get(&ip).is_some_and(|r| r.banned_until.is_some_and(|t| t > now))
     }
 
     /// Forget expired bans and stale failures (called now and then).
@@ -151,10 +136,7 @@ mod tests {
 
     #[test]
     fn session_cap_per_address() {
-        let d = Defender::new(DefenderConfig {
-            max_sessions_per_ip: 2,
-            ..Default::default()
-        });
+        let d = Defender::new(DefenderConfig { max_sessions_per_ip: 2, ..Default::default() });
         let now = Instant::now();
         let a = d.admit(ip(1), now).unwrap();
         let _b = d.admit(ip(1), now).unwrap();

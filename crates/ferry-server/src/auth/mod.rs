@@ -7,6 +7,7 @@
 
 pub mod defender;
 pub mod hash;
+pub mod settings;
 pub mod users_file;
 
 use ferry_proto::command::Password;
@@ -16,6 +17,8 @@ use ferry_proto::command::Password;
 pub struct Account {
     /// The user name as written in the users file.
     pub name: String,
+    /// What the user may do: home folder, permissions, quotas, rates.
+    pub policy: settings::Policy,
 }
 
 /// Checks credentials.

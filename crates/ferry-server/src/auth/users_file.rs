@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use ferry_proto::command::Password;
 
+use super::settings::{SettingsError, SettingsFile};
 use super::{Account, Authenticator, hash};
 
 /// A problem reading or writing the users file.
@@ -36,6 +37,17 @@ pub enum UsersFileError {
     /// A user name that cannot work in FTP or in this file.
     #[error("invalid user name {0:?}: use letters, digits, '.', '_', '-' or '@'")]
     BadName(String),
+    /// `passwd` or `del` of a user that is not there.
+    #[error("no user {0:?} in the users file")]
+    NoSuchUser(String),
+    /// The per-user settings file is wrong.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+}
+
+/// The settings file that goes with a users file: same name, `.toml`.
+pub fn settings_path(users: &Path) -> PathBuf {
+    users.with_extension("toml")
 }
 
 /// How a secret is stored.
@@ -54,10 +66,11 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// The accounts of one users file.
+/// The accounts of one users file, with their settings.
 #[derive(Debug, Clone, Default)]
 pub struct UsersFile {
     users: HashMap<String, Secret>,
+    settings: SettingsFile,
     /// Line numbers of plain-text secrets, for the start-up warning.
     plain_lines: Vec<(usize, String)>,
 }
@@ -76,16 +89,10 @@ impl UsersFile {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (name, secret) = line.split_once(':').ok_or_else(|| UsersFileError::Syntax {
-                path: path.to_owned(),
-                line: i + 1,
-            })?;
+            let (name, secret) = line.split_once(':').ok_or_else(|| UsersFileError::Syntax { path: path.to_owned(), line: i + 1 })?;
             let name = name.trim();
             if !valid_name(name) {
-                return Err(UsersFileError::Syntax {
-                    path: path.to_owned(),
-                    line: i + 1,
-                });
+                return Err(UsersFileError::Syntax { path: path.to_owned(), line: i + 1 });
             }
             let secret = if secret.starts_with("$argon2") {
                 Secret::Argon2(secret.to_owned())
@@ -98,13 +105,18 @@ impl UsersFile {
         Ok(out)
     }
 
-    /// Read and parse a users file.
+    /// Read and parse a users file, and the settings file beside it
+    /// (`users.toml` for `users.txt`) if there is one.
     pub fn load(path: &Path) -> Result<UsersFile, UsersFileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| UsersFileError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&text, path)
+        let text = std::fs::read_to_string(path).map_err(|source| UsersFileError::Io { path: path.to_owned(), source })?;
+        let settings = SettingsFile::load_optional(&settings_path(path))?;
+        Ok(Self::parse(&text, path)?.with_settings(settings))
+    }
+
+    /// Use these per-user settings.
+    pub fn with_settings(mut self, settings: SettingsFile) -> UsersFile {
+        self.settings = settings;
+        self
     }
 
     /// `(line, user)` for each account whose password is stored in plain text.
@@ -132,6 +144,10 @@ impl UsersFile {
 
 impl Authenticator for UsersFile {
     fn authenticate(&self, user: &str, password: &Password) -> Option<Account> {
+        if matches!(user, "anonymous" | "ftp") && !self.users.contains_key(user) {
+            // RFC 1635 anonymous access: only when enabled, and read-only.
+            return self.settings.anonymous_policy().map(|policy| Account { name: "anonymous".to_owned(), policy });
+        }
         let ok = match self.users.get(user) {
             Some(Secret::Argon2(phc)) => hash::verify(&password.0, phc),
             Some(Secret::Plain(p)) => {
@@ -145,7 +161,7 @@ impl Authenticator for UsersFile {
                 false
             }
         };
-        ok.then(|| Account { name: user.to_owned() })
+        ok.then(|| Account { name: user.to_owned(), policy: self.settings.policy(user) })
     }
 }
 
@@ -156,10 +172,7 @@ pub fn set_user(path: &Path, name: &str, password: &str) -> Result<bool, UsersFi
     if !valid_name(name) {
         return Err(UsersFileError::BadName(name.to_owned()));
     }
-    let io_err = |source| UsersFileError::Io {
-        path: path.to_owned(),
-        source,
-    };
+    let io_err = |source| UsersFileError::Io { path: path.to_owned(), source };
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -189,6 +202,27 @@ pub fn set_user(path: &Path, name: &str, password: &str) -> Result<bool, UsersFi
     Ok(replaced)
 }
 
+/// Remove `name` from the users file at `path`, keeping every other line.
+pub fn remove_user(path: &Path, name: &str) -> Result<(), UsersFileError> {
+    let io_err = |source| UsersFileError::Io { path: path.to_owned(), source };
+    let text = std::fs::read_to_string(path).map_err(io_err)?;
+    let mut found = false;
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let is_user = !line.trim_start().starts_with('#') && line.trim().split_once(':').is_some_and(|(n, _)| n.trim() == name);
+        if is_user {
+            found = true;
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if !found {
+        return Err(UsersFileError::NoSuchUser(name.to_owned()));
+    }
+    write_atomically(path, out.as_bytes()).map_err(io_err)
+}
+
 /// Write `contents` to `path` via a temporary file in the same folder, with
 /// owner-only permissions (the file holds password hashes).
 pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
@@ -197,12 +231,7 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp{}", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
         f.write_all(contents)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)

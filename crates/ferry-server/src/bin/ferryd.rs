@@ -67,6 +67,12 @@ struct ServeArgs {
     /// Milliseconds to wait before answering a failed login.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     failure_delay_ms: u64,
+    /// Server-wide upload limit, e.g. 50M (bytes per second).
+    #[arg(long, value_name = "RATE", value_parser = ferry_server::auth::settings::parse_bytes)]
+    upload_rate: Option<u64>,
+    /// Server-wide download limit, e.g. 100M (bytes per second).
+    #[arg(long, value_name = "RATE", value_parser = ferry_server::auth::settings::parse_bytes)]
+    download_rate: Option<u64>,
     /// Ban an address after this many failed logins within --ban-window.
     #[arg(long, value_name = "N", default_value_t = 10)]
     ban_after: u32,
@@ -121,6 +127,25 @@ enum UserCmd {
         #[arg(short, long, value_name = "FILE", default_value = "users.txt")]
         users: PathBuf,
     },
+    /// Set a new password for an existing user.
+    Passwd {
+        /// User name.
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Users file to change.
+        #[arg(short, long, value_name = "FILE", default_value = "users.txt")]
+        users: PathBuf,
+    },
+    /// Remove a user.
+    Del {
+        /// User name.
+        name: String,
+        /// Users file to change.
+        #[arg(short, long, value_name = "FILE", default_value = "users.txt")]
+        users: PathBuf,
+    },
     /// List the user names.
     List {
         /// Users file to read.
@@ -131,10 +156,7 @@ enum UserCmd {
 
 fn parse_range(s: &str) -> Result<(u16, u16), String> {
     let (a, b) = s.split_once('-').ok_or("expected A-B, like 50000-50100")?;
-    let (a, b): (u16, u16) = (
-        a.trim().parse().map_err(|e| format!("{e}"))?,
-        b.trim().parse().map_err(|e| format!("{e}"))?,
-    );
+    let (a, b): (u16, u16) = (a.trim().parse().map_err(|e| format!("{e}"))?, b.trim().parse().map_err(|e| format!("{e}"))?);
     if a == 0 || b < a {
         return Err("expected 1 <= A <= B".into());
     }
@@ -159,9 +181,7 @@ fn main() -> ExitCode {
 fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     let password = if from_stdin {
         let mut line = String::new();
-        std::io::stdin()
-            .read_line(&mut line)
-            .context("reading the password from standard input")?;
+        std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
         line.trim_end_matches(['\r', '\n']).to_owned()
     } else {
         let p = rpassword::prompt_password("Password: ").context("reading the password (use --password-stdin without a terminal)")?;
@@ -179,14 +199,22 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
 
 fn user_command(cmd: UserCmd) -> anyhow::Result<()> {
     match cmd {
-        UserCmd::Add {
-            name,
-            password_stdin,
-            users,
-        } => {
+        UserCmd::Add { name, password_stdin, users } => {
             let password = read_password(password_stdin)?;
             let replaced = users_file::set_user(&users, &name, &password)?;
             println!("{} user {name} in {}", if replaced { "updated" } else { "added" }, users.display());
+        }
+        UserCmd::Passwd { name, password_stdin, users } => {
+            if !UsersFile::load(&users)?.names().contains(&name) {
+                bail!("no user {name:?} in {}; add it with `ferryd user add {name}`", users.display());
+            }
+            let password = read_password(password_stdin)?;
+            users_file::set_user(&users, &name, &password)?;
+            println!("changed the password of {name} in {}", users.display());
+        }
+        UserCmd::Del { name, users } => {
+            users_file::remove_user(&users, &name)?;
+            println!("removed user {name} from {}", users.display());
         }
         UserCmd::List { users } => {
             for name in UsersFile::load(&users)?.names() {
@@ -201,10 +229,7 @@ fn user_command(cmd: UserCmd) -> anyhow::Result<()> {
 fn first_run_users(path: &Path) -> anyhow::Result<()> {
     let password = hash::random_password(16);
     users_file::set_user(path, "ferry", &password).with_context(|| format!("creating {}", path.display()))?;
-    println!(
-        "ferryd: created {} with one account (the password is shown only now):",
-        path.display()
-    );
+    println!("ferryd: created {} with one account (the password is shown only now):", path.display());
     println!("    user:     ferry");
     println!("    password: {password}");
     println!("  Add accounts with `ferryd user add NAME`.");
@@ -217,11 +242,7 @@ fn init_logging(level: &str) -> anyhow::Result<()> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
-        )
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())))
         .with(filter)
         .init();
     Ok(())
@@ -256,6 +277,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_sessions: args.max_sessions,
         tls,
         login_timeout: Duration::from_secs(args.login_timeout),
+        upload_rate: args.upload_rate,
+        download_rate: args.download_rate,
         failure_delay: Duration::from_millis(args.failure_delay_ms),
         defender: ferry_server::auth::defender::DefenderConfig {
             max_sessions_per_ip: args.max_sessions_per_ip,
@@ -265,10 +288,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         ..Config::default()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     runtime.block_on(async move {
         let mut listeners = Vec::new();
         let kinds = std::iter::once((port, ListenerKind::Ftp)).chain(args.ftps_port.map(|p| (p, ListenerKind::ImplicitFtps)));
@@ -284,17 +304,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let server = Server::new(config, Arc::new(storage), Arc::new(users));
         let root = std::fs::canonicalize(&args.root).unwrap_or(args.root.clone());
         for (l, kind) in &listeners {
-            let what = if *kind == ListenerKind::ImplicitFtps {
-                "implicit FTPS"
-            } else {
-                "FTP"
-            };
-            tracing::info!(
-                "serving {} over {what} on {} (accounts from {})",
-                root.display(),
-                l.local_addr()?,
-                args.users.display()
-            );
+            let what = if *kind == ListenerKind::ImplicitFtps { "implicit FTPS" } else { "FTP" };
+            tracing::info!("serving {} over {what} on {} (accounts from {})", root.display(), l.local_addr()?, args.users.display());
         }
         let reload = {
             let server = server.clone();
@@ -329,10 +340,7 @@ fn tls_settings(args: &ServeArgs) -> anyhow::Result<TlsSettings> {
             let dir = args.users.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             let (settings, created) = TlsSettings::self_signed_in(dir)?;
             if created {
-                println!(
-                    "ferryd: created a self-signed TLS certificate in {}",
-                    dir.join("ferryd-cert.pem").display()
-                );
+                println!("ferryd: created a self-signed TLS certificate in {}", dir.join("ferryd-cert.pem").display());
                 println!("    SHA-256 fingerprint: {}", settings.fingerprint);
             }
             settings

@@ -29,12 +29,19 @@ impl Session {
         };
         let auth = Arc::clone(&*self.shared.auth.read().expect("auth lock"));
         let name = user.clone();
-        let account = tokio::task::spawn_blocking(move || auth.authenticate(&name, &password))
-            .await
-            .ok()
-            .flatten();
+        let account = tokio::task::spawn_blocking(move || auth.authenticate(&name, &password)).await.ok().flatten();
         match account {
             Some(account) => {
+                // The user's home becomes their `/`.
+                let (storage, home) = (self.shared.storage.clone(), account.policy.home.clone());
+                match tokio::task::spawn_blocking(move || storage.scoped(&home)).await {
+                    Ok(Ok(view)) => self.storage = view,
+                    Ok(Err(e)) => {
+                        tracing::error!(user = %account.name, home = %account.policy.home, error = %e, "home folder unavailable");
+                        return self.ctl.reply(code::NOT_LOGGED_IN, "Home folder unavailable; ask the administrator.").await;
+                    }
+                    Err(_) => return self.ctl.reply(code::NOT_LOGGED_IN, "Login failed.").await,
+                }
                 tracing::Span::current().record("user", account.name.as_str());
                 tracing::info!("login ok");
                 self.phase = Phase::LoggedIn(account);
@@ -51,16 +58,12 @@ impl Session {
                 tokio::time::sleep(self.shared.config.failure_delay).await;
                 if banned {
                     tracing::warn!("address banned after repeated failed logins");
-                    self.ctl
-                        .reply(code::NOT_AVAILABLE, "Too many failed logins from your address; try again later.")
-                        .await?;
+                    self.ctl.reply(code::NOT_AVAILABLE, "Too many failed logins from your address; try again later.").await?;
                     self.quit = true;
                     return Ok(());
                 }
                 if self.login_failures >= self.shared.config.max_login_failures {
-                    self.ctl
-                        .reply(code::NOT_AVAILABLE, "Too many failed logins; closing connection.")
-                        .await?;
+                    self.ctl.reply(code::NOT_AVAILABLE, "Too many failed logins; closing connection.").await?;
                     self.quit = true;
                     return Ok(());
                 }

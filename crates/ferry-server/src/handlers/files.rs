@@ -9,33 +9,30 @@ use ferry_proto::listing::Kind;
 use ferry_proto::reply::code;
 use ferry_proto::{Reply, VirtualPath, time};
 
+use crate::auth::settings::Permission;
 use crate::session::Session;
 use crate::storage::StorageError;
 
 impl Session {
     pub(crate) async fn mkd(&mut self, input: &str) -> io::Result<()> {
+        if !self.permit(Permission::Mkdir).await? {
+            return Ok(());
+        }
         let Some(path) = self.resolve(input).await? else { return Ok(()) };
         let p = path.clone();
         match self.storage(move |s| s.mkdir(&p)).await {
-            Ok(()) => {
-                self.ctl
-                    .reply(code::PATH_CREATED, format!("{} directory created.", path.quoted()))
-                    .await
-            }
+            Ok(()) => self.ctl.reply(code::PATH_CREATED, format!("{} directory created.", path.quoted())).await,
             Err(e) => self.storage_error(&path, e).await,
         }
     }
 
     pub(crate) async fn rmd(&mut self, input: &str) -> io::Result<()> {
+        if !self.permit(Permission::Delete).await? {
+            return Ok(());
+        }
         let Some(path) = self.resolve(input).await? else { return Ok(()) };
         if self.cwd.as_str().starts_with(path.as_str()) && (self.cwd == path || self.cwd.as_str()[path.as_str().len()..].starts_with('/')) {
-            return self
-                .ctl
-                .reply(
-                    code::FILE_UNAVAILABLE,
-                    format!("{path}: Cannot remove the current directory or its parent."),
-                )
-                .await;
+            return self.ctl.reply(code::FILE_UNAVAILABLE, format!("{path}: Cannot remove the current directory or its parent.")).await;
         }
         let p = path.clone();
         match self.storage(move |s| s.rmdir(&p)).await {
@@ -45,6 +42,9 @@ impl Session {
     }
 
     pub(crate) async fn dele(&mut self, input: &str) -> io::Result<()> {
+        if !self.permit(Permission::Delete).await? {
+            return Ok(());
+        }
         let Some(path) = self.resolve(input).await? else { return Ok(()) };
         let p = path.clone();
         match self.storage(move |s| s.remove_file(&p)).await {
@@ -54,6 +54,9 @@ impl Session {
     }
 
     pub(crate) async fn rnfr(&mut self, input: &str) -> io::Result<()> {
+        if !self.permit(Permission::Rename).await? {
+            return Ok(());
+        }
         let Some(path) = self.resolve(input).await? else { return Ok(()) };
         let p = path.clone();
         match self.storage(move |s| s.metadata(&p)).await {
@@ -72,10 +75,7 @@ impl Session {
         };
         let Some(to) = self.resolve(input).await? else { return Ok(()) };
         if to.as_str().starts_with(&format!("{}/", from.as_str())) {
-            return self
-                .ctl
-                .reply(code::FILE_UNAVAILABLE, format!("{to}: cannot move a directory into itself."))
-                .await;
+            return self.ctl.reply(code::FILE_UNAVAILABLE, format!("{to}: cannot move a directory into itself.")).await;
         }
         let (f, t) = (from.clone(), to.clone());
         match self.storage(move |s| s.rename(&f, &t)).await {
@@ -88,6 +88,9 @@ impl Session {
     }
 
     pub(crate) async fn size(&mut self, input: &str) -> io::Result<()> {
+        if !self.permit(Permission::List).await? {
+            return Ok(());
+        }
         let Some(path) = self.resolve(input).await? else { return Ok(()) };
         let p = path.clone();
         let ascii = self.ascii;
@@ -119,16 +122,15 @@ impl Session {
     }
 
     pub(crate) async fn mdtm(&mut self, input: &str) -> io::Result<()> {
+        if !self.permit(Permission::List).await? {
+            return Ok(());
+        }
         let Some(path) = self.resolve(input).await? else { return Ok(()) };
         let p = path.clone();
         match self.storage(move |s| s.metadata(&p)).await {
             Ok(info) if info.kind == Kind::File => match info.modified {
                 Some(t) => self.ctl.reply(code::FILE_STATUS, time::format_timeval(t)).await,
-                None => {
-                    self.ctl
-                        .reply(code::FILE_UNAVAILABLE, format!("{path}: modification time unknown."))
-                        .await
-                }
+                None => self.ctl.reply(code::FILE_UNAVAILABLE, format!("{path}: modification time unknown.")).await,
             },
             Ok(_) => self.storage_error(&path, StorageError::IsDirectory).await,
             Err(e) => self.storage_error(&path, e).await,
@@ -136,14 +138,13 @@ impl Session {
     }
 
     pub(crate) async fn mfmt(&mut self, t: SystemTime, input: &str) -> io::Result<()> {
+        if !self.permit(Permission::Write).await? {
+            return Ok(());
+        }
         let Some(path) = self.resolve(input).await? else { return Ok(()) };
         let p = path.clone();
         match self.storage(move |s| s.set_modified(&p, t)).await {
-            Ok(()) => {
-                self.ctl
-                    .reply(code::FILE_STATUS, format!("Modify={}; {}", time::format_timeval(t), input))
-                    .await
-            }
+            Ok(()) => self.ctl.reply(code::FILE_STATUS, format!("Modify={}; {}", time::format_timeval(t), input)).await,
             Err(e) => self.storage_error(&path, e).await,
         }
     }
@@ -152,28 +153,20 @@ impl Session {
         let (sub, rest) = arg.split_once(' ').unwrap_or((arg, ""));
         match sub.to_ascii_uppercase().as_str() {
             "HELP" => {
-                self.ctl
-                    .send(&Reply::multi(
-                        code::HELP,
-                        vec!["SITE commands:".into(), " CHMOD mode path".into(), "End.".into()],
-                    ))
-                    .await
+                self.ctl.send(&Reply::multi(code::HELP, vec!["SITE commands:".into(), " CHMOD mode path".into(), "End.".into()])).await
             }
             "CHMOD" => {
+                if !self.permit(Permission::Write).await? {
+                    return Ok(());
+                }
                 let Some((mode, file)) = rest.split_once(' ') else {
-                    return self
-                        .ctl
-                        .reply(code::ARG_SYNTAX_ERROR, "Usage: SITE CHMOD <octal-mode> <path>.")
-                        .await;
+                    return self.ctl.reply(code::ARG_SYNTAX_ERROR, "Usage: SITE CHMOD <octal-mode> <path>.").await;
                 };
                 let Ok(mode) = u32::from_str_radix(mode, 8) else {
                     return self.ctl.reply(code::ARG_SYNTAX_ERROR, "Mode must be octal, like 644.").await;
                 };
                 if mode > 0o777 {
-                    return self
-                        .ctl
-                        .reply(code::ARG_SYNTAX_ERROR, "Only permission bits (up to 777) may be set.")
-                        .await;
+                    return self.ctl.reply(code::ARG_SYNTAX_ERROR, "Only permission bits (up to 777) may be set.").await;
                 }
                 let Some(path) = self.resolve(file).await? else { return Ok(()) };
                 let p = path.clone();

@@ -26,13 +26,7 @@ impl Session {
     fn hash_feature(&self) -> String {
         let names: Vec<String> = ChecksumAlgo::ALL
             .iter()
-            .map(|a| {
-                if *a == self.hash_algo {
-                    format!("{}*", a.hash_name())
-                } else {
-                    a.hash_name().to_owned()
-                }
-            })
+            .map(|a| if *a == self.hash_algo { format!("{}*", a.hash_name()) } else { a.hash_name().to_owned() })
             .collect();
         format!("HASH {}", names.join(";"))
     }
@@ -66,9 +60,7 @@ impl Session {
         if let Some(topic) = topic {
             let t = topic.trim().to_ascii_uppercase();
             return if VERBS.contains(&t.as_str()) {
-                self.ctl
-                    .reply(code::HELP, format!("{t} is supported; see RFC 959, 2389, 2428, 3659."))
-                    .await
+                self.ctl.reply(code::HELP, format!("{t} is supported; see RFC 959, 2389, 2428, 3659.")).await
             } else {
                 self.ctl.reply(code::ARG_SYNTAX_ERROR, format!("Unknown command {t}.")).await
             };
@@ -87,16 +79,8 @@ impl Session {
             Opts::Utf8(false) => self.ctl.reply(code::PARAM_NOT_IMPLEMENTED, "UTF8 cannot be turned off.").await,
             Opts::Mlst(facts) => {
                 // RFC 3659 §7.9: unknown facts are ignored; reply lists the result.
-                self.mlst_facts = MLSX_FACTS
-                    .iter()
-                    .filter(|f| facts.iter().any(|g| g == *f))
-                    .map(|f| f.to_string())
-                    .collect();
-                let list: String = self
-                    .mlst_facts
-                    .iter()
-                    .map(|f| format!("{};", if f == "unix.mode" { "UNIX.mode" } else { f }))
-                    .collect();
+                self.mlst_facts = MLSX_FACTS.iter().filter(|f| facts.iter().any(|g| g == *f)).map(|f| f.to_string()).collect();
+                let list: String = self.mlst_facts.iter().map(|f| format!("{};", if f == "unix.mode" { "UNIX.mode" } else { f })).collect();
                 self.ctl.reply(code::OK, format!("MLST OPTS {list}")).await
             }
             Opts::Hash(None) => self.ctl.reply(code::OK, self.hash_algo.hash_name()).await,
@@ -105,11 +89,7 @@ impl Session {
                     self.hash_algo = a;
                     self.ctl.reply(code::OK, a.hash_name()).await
                 }
-                None => {
-                    self.ctl
-                        .reply(code::ARG_SYNTAX_ERROR, format!("Unknown hash algorithm {name}."))
-                        .await
-                }
+                None => self.ctl.reply(code::ARG_SYNTAX_ERROR, format!("Unknown hash algorithm {name}.")).await,
             },
             Opts::Other(o) => self.ctl.reply(code::ARG_SYNTAX_ERROR, format!("Option not understood: {o}.")).await,
         }

@@ -10,6 +10,7 @@ use ferry_proto::listing::Kind;
 use ferry_proto::reply::code;
 use sha2::Digest;
 
+use crate::auth::settings::Permission;
 use crate::session::Session;
 use crate::storage::{Storage, StorageError};
 
@@ -86,6 +87,9 @@ pub(crate) fn digest(
 
 impl Session {
     pub(crate) async fn hash(&mut self, input: &str) -> io::Result<()> {
+        if !self.permit(Permission::Read).await? {
+            return Ok(());
+        }
         let Some(path) = self.resolve(input).await? else { return Ok(()) };
         let algo = self.hash_algo;
         let (start, end) = match self.rang.take() {
@@ -95,16 +99,15 @@ impl Session {
         let p = path.clone();
         match self.storage(move |s| digest(s, &p, algo, start, end)).await {
             // draft-bryan-ftpext-hash §3.1: "213 <algo> <start>-<end> <hash> <path>".
-            Ok((hex, last)) => {
-                self.ctl
-                    .reply(code::FILE_STATUS, format!("{} {start}-{last} {hex} {input}", algo.hash_name()))
-                    .await
-            }
+            Ok((hex, last)) => self.ctl.reply(code::FILE_STATUS, format!("{} {start}-{last} {hex} {input}", algo.hash_name())).await,
             Err(e) => self.storage_error(&path, e).await,
         }
     }
 
     pub(crate) async fn checksum(&mut self, algo: ChecksumAlgo, input: &str, start: Option<u64>, end: Option<u64>) -> io::Result<()> {
+        if !self.permit(Permission::Read).await? {
+            return Ok(());
+        }
         let Some(path) = self.resolve(input).await? else { return Ok(()) };
         let p = path.clone();
         // The X-commands give an exclusive end offset, like a length from 0.

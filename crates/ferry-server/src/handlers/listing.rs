@@ -11,14 +11,27 @@ use ferry_proto::listing::{self, Kind, MlsxRole};
 use ferry_proto::reply::code;
 use ferry_proto::{Reply, VirtualPath};
 
+use crate::auth::settings::{Permission, Policy};
 use crate::session::transfer;
 use crate::session::{ListKind, Session};
 use crate::storage::{FileInfo, Storage, StorageError};
 
-/// `perm` fact letters (RFC 3659 §7.5.5): every user may do everything
-/// their root allows, so the letters depend only on the kind.
-pub(crate) fn perm_for(kind: Kind) -> &'static str {
-    if kind == Kind::Dir { "cdeflmp" } else { "adfrw" }
+/// `perm` fact letters (RFC 3659 §7.5.5) for what this user may do.
+pub(crate) fn perm_fact(kind: Kind, policy: &Policy) -> String {
+    let letters: &[(char, Permission)] = if kind == Kind::Dir {
+        &[
+            ('c', Permission::Write),
+            ('d', Permission::Delete),
+            ('e', Permission::List),
+            ('f', Permission::Rename),
+            ('l', Permission::List),
+            ('m', Permission::Mkdir),
+            ('p', Permission::Delete),
+        ]
+    } else {
+        &[('a', Permission::Write), ('d', Permission::Delete), ('f', Permission::Rename), ('r', Permission::Read), ('w', Permission::Write)]
+    };
+    letters.iter().filter(|(_, p)| policy.allows(*p)).map(|(c, _)| *c).collect()
 }
 
 /// Drop leading `ls` options such as `-la`.
@@ -43,11 +56,7 @@ struct Target {
 }
 
 fn gather(storage: &dyn Storage, cwd: &VirtualPath, arg: Option<&str>) -> Result<(VirtualPath, Target), StorageError> {
-    let folder = |prefix: &str, entries| Target {
-        entries,
-        prefix: prefix.to_owned(),
-        single_file: false,
-    };
+    let folder = |prefix: &str, entries| Target { entries, prefix: prefix.to_owned(), single_file: false };
     let Some(arg) = arg else {
         return Ok((cwd.clone(), folder("", storage.list(cwd)?)));
     };
@@ -56,9 +65,7 @@ fn gather(storage: &dyn Storage, cwd: &VirtualPath, arg: Option<&str>) -> Result
         None => ("", arg),
     };
     if glob::is_glob(last) {
-        let dir = cwd
-            .resolve(if dir_part.is_empty() { "." } else { dir_part })
-            .ok_or(StorageError::InvalidName)?;
+        let dir = cwd.resolve(if dir_part.is_empty() { "." } else { dir_part }).ok_or(StorageError::InvalidName)?;
         let entries = storage.list(&dir)?.into_iter().filter(|e| glob::matches(last, &e.name)).collect();
         let target = folder(dir_part, entries);
         return Ok((dir, target));
@@ -68,23 +75,18 @@ fn gather(storage: &dyn Storage, cwd: &VirtualPath, arg: Option<&str>) -> Result
     let target = if info.kind == Kind::Dir {
         folder("", storage.list(&path)?)
     } else {
-        Target {
-            entries: vec![info],
-            prefix: dir_part.to_owned(),
-            single_file: true,
-        }
+        Target { entries: vec![info], prefix: dir_part.to_owned(), single_file: true }
     };
     Ok((path, target))
 }
 
 impl Session {
     pub(crate) async fn list(&mut self, arg: Option<String>, kind: ListKind) -> io::Result<()> {
+        if !self.permit(Permission::List).await? {
+            return Ok(());
+        }
         self.rest = None;
-        let arg = if kind == ListKind::Facts {
-            arg
-        } else {
-            strip_ls_options(arg.as_deref()).map(str::to_owned)
-        };
+        let arg = if kind == ListKind::Facts { arg } else { strip_ls_options(arg.as_deref()).map(str::to_owned) };
         let cwd = self.cwd.clone();
         let a = arg.clone();
         let gathered = self.storage(move |s| gather(s, &cwd, a.as_deref())).await;
@@ -100,37 +102,37 @@ impl Session {
             return self.ctl.reply(code::FILE_UNAVAILABLE, format!("{path}: Not a directory.")).await;
         }
         let now = SystemTime::now();
+        let policy = self.policy();
         let mut out = Vec::with_capacity(target.entries.len() * 72);
         for e in &target.entries {
             let line = match kind {
-                ListKind::Long => listing::format_unix(&e.to_entry(perm_for(e.kind)), now),
+                ListKind::Long => listing::format_unix(&e.to_entry(&perm_fact(e.kind, &policy)), now),
                 ListKind::Names => format!("{}{}", target.prefix, e.name),
-                ListKind::Facts => listing::format_mlsx(&e.to_entry(perm_for(e.kind)), &self.mlst_facts, MlsxRole::Plain),
+                ListKind::Facts => listing::format_mlsx(&e.to_entry(&perm_fact(e.kind, &policy)), &self.mlst_facts, MlsxRole::Plain),
             };
             out.extend_from_slice(line.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
-        let stall = self.shared.config.data_timeout;
         let text = format!("Opening ASCII mode data connection for listing of {path}.");
-        self.run_transfer(&path, text, move |sock, abort| transfer::send_bytes(out, sock, stall, abort))
-            .await
+        self.run_transfer(&path, text, None, move |sock, pump| transfer::send_bytes(out, sock, pump)).await
     }
 
     pub(crate) async fn mlst(&mut self, arg: Option<String>) -> io::Result<()> {
+        if !self.permit(Permission::List).await? {
+            return Ok(());
+        }
         let Some(path) = self.resolve(arg.as_deref().unwrap_or(".")).await? else {
             return Ok(());
         };
         let p = path.clone();
         match self.storage(move |s| s.metadata(&p)).await {
             Ok(info) => {
-                let mut entry = info.to_entry(perm_for(info.kind));
+                let policy = self.policy();
+                let mut entry = info.to_entry(&perm_fact(info.kind, &policy));
                 entry.name = path.to_string();
                 let line = listing::format_mlsx(&entry, &self.mlst_facts, MlsxRole::Plain);
                 // RFC 3659 §7.2: the entry line starts with one space.
-                let reply = Reply::multi(
-                    code::FILE_ACTION_OK,
-                    vec![format!("Listing {path}"), format!(" {line}"), "End.".into()],
-                );
+                let reply = Reply::multi(code::FILE_ACTION_OK, vec![format!("Listing {path}"), format!(" {line}"), "End.".into()]);
                 self.ctl.send(&reply).await
             }
             Err(e) => self.storage_error(&path, e).await,
@@ -139,9 +141,7 @@ impl Session {
 
     pub(crate) async fn stat(&mut self, arg: Option<String>) -> io::Result<()> {
         let Some(arg) = arg else {
-            let user = self
-                .account()
-                .map_or_else(|| "Not logged in".to_owned(), |a| format!("Logged in as {}", a.name));
+            let user = self.account().map_or_else(|| "Not logged in".to_owned(), |a| format!("Logged in as {}", a.name));
             let lines = vec![
                 "Ferry FTP server status:".to_owned(),
                 format!(" Connected from {}", self.peer),
@@ -152,19 +152,18 @@ impl Session {
             ];
             return self.ctl.send(&Reply::multi(code::SYSTEM_STATUS, lines)).await;
         };
+        if !self.permit(Permission::List).await? {
+            return Ok(());
+        }
         let cwd = self.cwd.clone();
         let a = strip_ls_options(Some(&arg)).map(str::to_owned);
         let gathered = self.storage(move |s| gather(s, &cwd, a.as_deref())).await;
         match gathered {
             Ok((path, target)) => {
                 let now = SystemTime::now();
+                let policy = self.policy();
                 let mut lines = vec![format!("Status of {path}:")];
-                lines.extend(
-                    target
-                        .entries
-                        .iter()
-                        .map(|e| listing::format_unix(&e.to_entry(perm_for(e.kind)), now)),
-                );
+                lines.extend(target.entries.iter().map(|e| listing::format_unix(&e.to_entry(&perm_fact(e.kind, &policy)), now)));
                 lines.push("End of status.".to_owned());
                 self.ctl.send(&Reply::multi(code::FILE_STATUS, lines)).await
             }

@@ -6,6 +6,7 @@ use std::io;
 use ferry_proto::listing::Kind;
 use ferry_proto::reply::code;
 
+use crate::auth::settings::Permission;
 use crate::session::Session;
 use crate::storage::StorageError;
 
@@ -16,6 +17,9 @@ impl Session {
     }
 
     pub(crate) async fn cwd_cmd(&mut self, input: &str) -> io::Result<()> {
+        if !self.permit(Permission::List).await? {
+            return Ok(());
+        }
         let Some(path) = self.resolve(input).await? else { return Ok(()) };
         let p = path.clone();
         match self.storage(move |s| s.metadata(&p)).await {

@@ -19,11 +19,7 @@ impl Session {
                 self.ascii = t == TransferType::Ascii;
                 self.ctl.reply(code::OK, format!("Type set to {t}.")).await
             }
-            _ => {
-                self.ctl
-                    .reply(code::PARAM_NOT_IMPLEMENTED, format!("Type {t} not supported; use A or I."))
-                    .await
-            }
+            _ => self.ctl.reply(code::PARAM_NOT_IMPLEMENTED, format!("Type {t} not supported; use A or I.")).await,
         }
     }
 
@@ -31,9 +27,7 @@ impl Session {
         if m == 'S' {
             self.ctl.reply(code::OK, "Mode set to S.").await
         } else {
-            self.ctl
-                .reply(code::PARAM_NOT_IMPLEMENTED, format!("Mode {m} not supported; use S."))
-                .await
+            self.ctl.reply(code::PARAM_NOT_IMPLEMENTED, format!("Mode {m} not supported; use S.")).await
         }
     }
 
@@ -41,18 +35,14 @@ impl Session {
         if s == 'F' {
             self.ctl.reply(code::OK, "Structure set to F.").await
         } else {
-            self.ctl
-                .reply(code::PARAM_NOT_IMPLEMENTED, format!("Structure {s} not supported; use F."))
-                .await
+            self.ctl.reply(code::PARAM_NOT_IMPLEMENTED, format!("Structure {s} not supported; use F.")).await
         }
     }
 
     pub(crate) async fn rest_cmd(&mut self, offset: u64) -> io::Result<()> {
         self.rest = Some(offset);
         self.rang = None;
-        self.ctl
-            .reply(code::PENDING, format!("Restarting at {offset}. Send STOR or RETR."))
-            .await
+        self.ctl.reply(code::PENDING, format!("Restarting at {offset}. Send STOR or RETR.")).await
     }
 
     pub(crate) async fn rang_cmd(&mut self, start: u64, end: u64) -> io::Result<()> {
@@ -62,24 +52,17 @@ impl Session {
             return self.ctl.reply(code::PENDING, "Resetting range.").await;
         }
         if end < start {
-            return self
-                .ctl
-                .reply(code::ARG_SYNTAX_ERROR, "End byte must not precede start byte.")
-                .await;
+            return self.ctl.reply(code::ARG_SYNTAX_ERROR, "End byte must not precede start byte.").await;
         }
         self.rang = Some((start, end));
         self.rest = None;
-        self.ctl
-            .reply(code::PENDING, format!("Restarting at {start}. Ending byte {end}."))
-            .await
+        self.ctl.reply(code::PENDING, format!("Restarting at {start}. Ending byte {end}.")).await
     }
 
     /// Refuse when `EPSV ALL` is in force (RFC 2428 §4).
     async fn epsv_all_refuses(&mut self) -> io::Result<bool> {
         if self.epsv_all {
-            self.ctl
-                .reply(code::BAD_SEQUENCE, "EPSV ALL in effect; only EPSV is allowed.")
-                .await?;
+            self.ctl.reply(code::BAD_SEQUENCE, "EPSV ALL in effect; only EPSV is allowed.").await?;
         }
         Ok(self.epsv_all)
     }
@@ -95,9 +78,7 @@ impl Session {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot open passive port");
-                self.ctl
-                    .reply(code::CANT_OPEN_DATA, format!("Can't open passive connection: {e}."))
-                    .await?;
+                self.ctl.reply(code::CANT_OPEN_DATA, format!("Can't open passive connection: {e}.")).await?;
                 Ok(None)
             }
         }
@@ -110,10 +91,7 @@ impl Session {
         let announce = match (self.shared.config.passive_address, canonical_ip(self.local.ip())) {
             (Some(IpAddr::V4(a)), _) | (None, IpAddr::V4(a)) => a,
             _ => {
-                return self
-                    .ctl
-                    .reply(code::CANT_OPEN_DATA, "PASV needs IPv4; use EPSV on IPv6 connections.")
-                    .await;
+                return self.ctl.reply(code::CANT_OPEN_DATA, "PASV needs IPv4; use EPSV on IPv6 connections.").await;
             }
         };
         let Some(bound) = self.open_passive().await? else { return Ok(()) };
@@ -151,13 +129,7 @@ impl Session {
         if target_ip != peer_ip || target.port() < 1024 {
             tracing::warn!(%target, "refused data connection target (bounce protection)");
             let verb = if extended { "EPRT" } else { "PORT" };
-            return self
-                .ctl
-                .reply(
-                    code::SYNTAX_ERROR,
-                    format!("Illegal {verb}: only your own address and ports >= 1024."),
-                )
-                .await;
+            return self.ctl.reply(code::SYNTAX_ERROR, format!("Illegal {verb}: only your own address and ports >= 1024.")).await;
         }
         self.data = DataSetup::Active(SocketAddr::new(target_ip, target.port()));
         let verb = if extended { "EPRT" } else { "PORT" };

@@ -17,13 +17,7 @@ impl Session {
         // RFC 4217 §4: "TLS" and the older "SSL" and "TLS-C" all mean TLS
         // on the control connection.
         if !matches!(mechanism, "TLS" | "SSL" | "TLS-C" | "TLS-P") {
-            return self
-                .ctl
-                .reply(
-                    code::PARAM_NOT_IMPLEMENTED,
-                    format!("AUTH {mechanism} not supported; use AUTH TLS."),
-                )
-                .await;
+            return self.ctl.reply(code::PARAM_NOT_IMPLEMENTED, format!("AUTH {mechanism} not supported; use AUTH TLS.")).await;
         }
         if !matches!(self.phase, Phase::Fresh) {
             return self.ctl.reply(code::BAD_SEQUENCE, "AUTH must come before USER.").await;
@@ -67,16 +61,8 @@ impl Session {
                 self.prot_private = false;
                 self.ctl.reply(code::OK, "Protection level set to Clear.").await
             }
-            'S' | 'E' => {
-                self.ctl
-                    .reply(536, format!("Protection level {level} not supported; use P or C."))
-                    .await
-            }
-            _ => {
-                self.ctl
-                    .reply(code::PARAM_NOT_IMPLEMENTED, format!("Unknown protection level {level}."))
-                    .await
-            }
+            'S' | 'E' => self.ctl.reply(536, format!("Protection level {level} not supported; use P or C.")).await,
+            _ => self.ctl.reply(code::PARAM_NOT_IMPLEMENTED, format!("Unknown protection level {level}.")).await,
         }
     }
 }

@@ -101,10 +101,7 @@ impl Control {
     /// command-injection bug class, CVE-2011-0411).
     pub(crate) async fn upgrade(&mut self, acceptor: &TlsAcceptor, timeout: Duration) -> io::Result<()> {
         if !self.decoder.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "clear-text bytes followed AUTH TLS; closing",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "clear-text bytes followed AUTH TLS; closing"));
         }
         let tcp: TcpStream = match self.stream.take() {
             Some(Stream::Plain(tcp)) => tcp,

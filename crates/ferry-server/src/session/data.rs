@@ -46,11 +46,7 @@ pub(crate) async fn bind_passive(ip: IpAddr, range: Option<&RangeInclusive<u16>>
     let span = hi - lo + 1;
     // Start at a random-ish point so that concurrent sessions do not all
     // race for the lowest port.
-    let start = (std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .subsec_nanos())
-        % span;
+    let start = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos()) % span;
     for i in 0..span {
         let port = (lo + (start + i) % span) as u16;
         match TcpListener::bind(SocketAddr::new(ip, port)).await {
@@ -59,10 +55,7 @@ pub(crate) async fn bind_passive(ip: IpAddr, range: Option<&RangeInclusive<u16>>
             Err(e) => return Err(e),
         }
     }
-    Err(io::Error::new(
-        io::ErrorKind::AddrInUse,
-        "every port in the passive range is in use",
-    ))
+    Err(io::Error::new(io::ErrorKind::AddrInUse, "every port in the passive range is in use"))
 }
 
 /// Why a data connection could not be opened.
@@ -103,19 +96,13 @@ pub(crate) async fn open(
         .await
         .map_err(|_| DataError::Timeout)??,
         DataSetup::Active(addr) => {
-            let socket = if addr.is_ipv4() {
-                TcpSocket::new_v4()?
-            } else {
-                TcpSocket::new_v6()?
-            };
+            let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
             // Connect from the address the client reached us on, so that the
             // client's firewall sees one host.
             if local_ip.is_ipv4() == addr.is_ipv4() {
                 let _ = socket.bind(SocketAddr::new(local_ip, 0));
             }
-            tokio::time::timeout(timeout, socket.connect(addr))
-                .await
-                .map_err(|_| DataError::Timeout)??
+            tokio::time::timeout(timeout, socket.connect(addr)).await.map_err(|_| DataError::Timeout)??
         }
     };
     stream.set_nodelay(true)?;
@@ -126,9 +113,7 @@ pub(crate) async fn open(
         .map_err(|e| DataError::Tls(e.to_string()))?;
     if require_reuse && tls.get_ref().1.handshake_kind() != Some(rustls::HandshakeKind::Resumed) {
         tracing::warn!("refused a data connection that did not resume the control connection's TLS session");
-        return Err(DataError::Tls(
-            "the data connection must resume the control connection's TLS session".into(),
-        ));
+        return Err(DataError::Tls("the data connection must resume the control connection's TLS session".into()));
     }
     Ok(Stream::Tls(Box::new(tls)))
 }

@@ -70,6 +70,8 @@ pub(crate) struct Session {
     pub(crate) pbsz: bool,
     /// `PROT P`: data connections use TLS.
     pub(crate) prot_private: bool,
+    /// The logged-in user's view of the files (their home as `/`).
+    pub(crate) storage: Arc<dyn crate::storage::Storage>,
 }
 
 /// Serve one client until it quits, goes idle too long or disconnects.
@@ -100,6 +102,7 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, shared: Arc<Shared>, id
         } else {
             (stream::Stream::Plain(stream), None)
         };
+        let storage = shared.storage.clone();
         let mut session = Session {
             ctl: Control::new(stream, max_line),
             shared,
@@ -121,6 +124,7 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, shared: Arc<Shared>, id
             tls,
             pbsz: implicit,
             prot_private: implicit,
+            storage,
         };
         match session.run().await {
             Ok(()) => tracing::info!("session end"),
@@ -150,9 +154,7 @@ impl Session {
                 Some(l) => Ok(l),
                 None => match tokio::time::timeout(limit, self.ctl.read_line()).await {
                     Err(_) => {
-                        self.ctl
-                            .reply(code::NOT_AVAILABLE, format!("{what}; closing control connection."))
-                            .await?;
+                        self.ctl.reply(code::NOT_AVAILABLE, format!("{what}; closing control connection.")).await?;
                         return Ok(());
                     }
                     Ok(Ok(None)) => return Ok(()),
@@ -190,6 +192,12 @@ impl Session {
             Phase::LoggedIn(a) => Some(a),
             _ => None,
         }
+    }
+
+    /// The logged-in user's policy (everything allowed before login, when
+    /// nothing is reachable anyway).
+    pub(crate) fn policy(&self) -> crate::auth::settings::Policy {
+        self.account().map(|a| a.policy.clone()).unwrap_or_default()
     }
 
     /// Resolve a client path against the working directory, or reply 553

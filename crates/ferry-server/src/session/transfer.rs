@@ -9,6 +9,7 @@
 //! pump returns, so the `226` after `ABOR` means the clean-up is done.
 
 use std::io::{self, Read};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_proto::ascii::{FromWire, ToWire};
@@ -16,6 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::stream::Stream;
+use crate::limits::{RateLimiter, consume_all};
 use crate::storage::{PartialOutcome, ReadHandle, StorageError, Upload};
 
 const CHUNK: usize = 256 * 1024;
@@ -44,37 +46,39 @@ pub(crate) async fn aborted(signal: &mut AbortSignal) {
 }
 
 async fn timed<T>(limit: Duration, fut: impl Future<Output = io::Result<T>>) -> io::Result<T> {
-    tokio::time::timeout(limit, fut)
-        .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "data connection stalled"))?
+    tokio::time::timeout(limit, fut).await.map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "data connection stalled"))?
+}
+
+/// What every pump needs besides its file and socket.
+pub(crate) struct Pump {
+    pub(crate) ascii: bool,
+    pub(crate) stall: Duration,
+    pub(crate) abort: AbortSignal,
+    /// Bandwidth limits that apply (user's, server's).
+    pub(crate) limits: Vec<Arc<RateLimiter>>,
 }
 
 /// Send `reader` (at most `limit` bytes of it) over `sock`, converting line
 /// ends when `ascii`. Returns the bytes sent on the wire.
-pub(crate) async fn send_file(
-    reader: ReadHandle,
-    limit: Option<u64>,
-    ascii: bool,
-    mut sock: Stream,
-    stall: Duration,
-    mut abort: AbortSignal,
-) -> (u64, Result<(), TransferError>) {
+pub(crate) async fn send_file(reader: ReadHandle, limit: Option<u64>, mut sock: Stream, mut p: Pump) -> (u64, Result<(), TransferError>) {
     let (tx, mut rx) = mpsc::channel::<Result<Vec<u8>, io::Error>>(IN_FLIGHT);
     let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let ascii = p.ascii;
     tokio::task::spawn_blocking(move || read_loop(reader, limit, ascii, tx, recycle_rx));
     let mut sent = 0u64;
     let pump = async {
         while let Some(chunk) = rx.recv().await {
             let chunk = chunk.map_err(|e| TransferError::Storage(e.into()))?;
-            timed(stall, sock.write_all(&chunk)).await.map_err(TransferError::Data)?;
+            timed(p.stall, sock.write_all(&chunk)).await.map_err(TransferError::Data)?;
             sent += chunk.len() as u64;
+            consume_all(&p.limits, chunk.len() as u64).await;
             let _ = recycle_tx.send(chunk);
         }
-        timed(stall, sock.shutdown()).await.map_err(TransferError::Data)
+        timed(p.stall, sock.shutdown()).await.map_err(TransferError::Data)
     };
     let result = tokio::select! {
         r = pump => r,
-        () = aborted(&mut abort) => Err(TransferError::Aborted),
+        () = aborted(&mut p.abort) => Err(TransferError::Aborted),
     };
     (sent, result)
 }
@@ -96,14 +100,10 @@ fn read_loop(
         let mut buf = recycle.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK + CHUNK / 8));
         let result = if ascii {
             buf.clear();
-            read_some(&mut reader, &mut raw[..want]).inspect(|&n| {
-                conv.convert(&raw[..n], &mut buf);
-            })
+            read_some(&mut reader, &mut raw[..want]).inspect(|&n| conv.convert(&raw[..n], &mut buf))
         } else {
             buf.resize(want, 0);
-            read_some(&mut reader, &mut buf[..want]).inspect(|&n| {
-                buf.truncate(n);
-            })
+            read_some(&mut reader, &mut buf[..want]).inspect(|&n| buf.truncate(n))
         };
         match result {
             Ok(0) => return,
@@ -134,23 +134,28 @@ fn read_some(r: &mut ReadHandle, buf: &mut [u8]) -> io::Result<usize> {
 
 enum ToDisk {
     Chunk(Vec<u8>),
+    /// All arrived: commit.
     Finish,
+    /// Refused (quota): remove every trace of this upload.
+    Discard,
 }
 
 /// Receive the data connection into `upload` until the client closes it,
-/// then commit. Returns the bytes received on the wire.
+/// then commit. More than `max_bytes` (what the quota allows) aborts the
+/// upload, which then leaves nothing behind. Returns the bytes received.
 pub(crate) async fn receive_file(
     upload: Box<dyn Upload>,
-    ascii: bool,
+    max_bytes: Option<u64>,
     mut sock: Stream,
-    stall: Duration,
-    mut abort: AbortSignal,
+    mut p: Pump,
 ) -> (u64, Result<(), TransferError>) {
     let (tx, rx) = mpsc::channel::<ToDisk>(IN_FLIGHT);
     let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let ascii = p.ascii;
     let writer = tokio::task::spawn_blocking(move || write_loop(upload, ascii, rx, recycle_tx));
     // Shared with the pump by reference; atomics keep the future `Send`.
     let received = std::sync::atomic::AtomicU64::new(0);
+    let (stall, limits) = (p.stall, &p.limits);
     let pump = async {
         let (tx, recycle_rx) = (tx, recycle_rx);
         loop {
@@ -165,16 +170,21 @@ pub(crate) async fn receive_file(
                 return Ok(());
             }
             buf.truncate(n);
-            received.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            let total = received.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed) + n as u64;
+            if max_bytes.is_some_and(|m| total > m) {
+                let _ = tx.send(ToDisk::Discard).await;
+                return Err(TransferError::Storage(StorageError::QuotaExceeded));
+            }
             // A closed channel means the writer failed; its error wins.
             if tx.send(ToDisk::Chunk(buf)).await.is_err() {
                 return Ok(());
             }
+            consume_all(limits, n as u64).await;
         }
     };
     let pumped = tokio::select! {
         r = pump => r,
-        () = aborted(&mut abort) => Err(TransferError::Aborted),
+        () = aborted(&mut p.abort) => Err(TransferError::Aborted),
     };
     // The pump owned the sender, so the channel is closed now; without
     // `Finish` the writer aborts the upload. Wait for it so the outcome is
@@ -188,8 +198,7 @@ pub(crate) async fn receive_file(
     }
 }
 
-/// `Ok(Some(outcome))` when the upload was aborted because the sender went
-/// away without `Finish`.
+/// `Ok(Some(outcome))` when the upload was aborted.
 fn write_loop(
     mut upload: Box<dyn Upload>,
     ascii: bool,
@@ -210,7 +219,7 @@ fn write_loop(
                 };
                 let _ = recycle.send(buf);
                 if let Err(e) = result {
-                    let outcome = upload.abort();
+                    let outcome = upload.abort(true);
                     tracing::info!(?outcome, "upload failed while writing");
                     return Err(e.into());
                 }
@@ -220,14 +229,19 @@ fn write_loop(
                     converted.clear();
                     conv.finish(&mut converted);
                     if let Err(e) = upload.write_all(&converted) {
-                        upload.abort();
+                        upload.abort(true);
                         return Err(e.into());
                     }
                 }
                 return upload.commit().map(|()| None);
             }
+            Some(ToDisk::Discard) => {
+                let outcome = upload.abort(false);
+                tracing::info!(?outcome, "upload refused and removed");
+                return Ok(Some(outcome));
+            }
             None => {
-                let outcome = upload.abort();
+                let outcome = upload.abort(true);
                 tracing::info!(?outcome, "upload interrupted");
                 return Ok(Some(outcome));
             }
@@ -236,20 +250,16 @@ fn write_loop(
 }
 
 /// Send an in-memory listing over the data connection.
-pub(crate) async fn send_bytes(
-    bytes: Vec<u8>,
-    mut sock: Stream,
-    stall: Duration,
-    mut abort: AbortSignal,
-) -> (u64, Result<(), TransferError>) {
+pub(crate) async fn send_bytes(bytes: Vec<u8>, mut sock: Stream, mut p: Pump) -> (u64, Result<(), TransferError>) {
     let len = bytes.len() as u64;
+    let stall = p.stall;
     let pump = async {
         timed(stall, sock.write_all(&bytes)).await?;
         timed(stall, sock.shutdown()).await
     };
     let result = tokio::select! {
         r = pump => r.map_err(TransferError::Data),
-        () = aborted(&mut abort) => Err(TransferError::Aborted),
+        () = aborted(&mut p.abort) => Err(TransferError::Aborted),
     };
     (len, result)
 }

@@ -35,9 +35,7 @@ pub struct LocalStorage {
 impl LocalStorage {
     /// Open `root` (which must exist and be a folder).
     pub fn open(root: &Path) -> io::Result<LocalStorage> {
-        Ok(LocalStorage {
-            root: Dir::open_ambient_dir(root, ambient_authority())?,
-        })
+        Ok(LocalStorage { root: Dir::open_ambient_dir(root, ambient_authority())? })
     }
 
     fn rel(path: &VirtualPath) -> &Path {
@@ -150,13 +148,7 @@ impl Storage for LocalStorage {
                 };
                 let temp = temp_name();
                 let file = parent.open_with(&temp, OpenOptions::new().write(true).create_new(true))?.into_std();
-                Ok(Box::new(AtomicUpload {
-                    parent,
-                    temp,
-                    target: name.to_owned(),
-                    file: Some(file),
-                    existed,
-                }))
+                Ok(Box::new(AtomicUpload { parent, temp, target: name.to_owned(), file: Some(file), existed }))
             }
             WriteMode::At(offset) => {
                 let mut file = self.root.open_with(rel, OpenOptions::new().write(true).create(true))?.into_std();
@@ -166,38 +158,28 @@ impl Storage for LocalStorage {
                 // Bytes past the restart point belong to the old attempt.
                 file.set_len(offset)?;
                 file.seek(SeekFrom::Start(offset))?;
-                Ok(Box::new(InPlaceUpload { file }))
+                Ok(Box::new(InPlaceUpload { file, start_len: offset }))
             }
             WriteMode::Append => {
                 let file = self.root.open_with(rel, OpenOptions::new().append(true).create(true))?.into_std();
-                if file.metadata()?.is_dir() {
+                let meta = file.metadata()?;
+                if meta.is_dir() {
                     return Err(StorageError::IsDirectory);
                 }
-                Ok(Box::new(InPlaceUpload { file }))
+                Ok(Box::new(InPlaceUpload { file, start_len: meta.len() }))
             }
         }
     }
 
     fn create_unique(&self, dir: &VirtualPath, hint: &str) -> Result<(VirtualPath, Box<dyn Upload>), StorageError> {
         let parent = self.root.open_dir(Self::rel(dir))?;
-        let hint = if hint.is_empty() || hint.contains('/') || hint.starts_with('.') {
-            "ferry.upload"
-        } else {
-            hint
-        };
+        let hint = if hint.is_empty() || hint.contains('/') || hint.starts_with('.') { "ferry.upload" } else { hint };
         for n in 0..10_000u32 {
             let name = if n == 0 { hint.to_owned() } else { format!("{hint}.{n}") };
             match parent.open_with(&name, OpenOptions::new().write(true).create_new(true)) {
                 Ok(f) => {
                     let path = dir.join(&name).ok_or(StorageError::InvalidName)?;
-                    return Ok((
-                        path,
-                        Box::new(UniqueUpload {
-                            parent,
-                            name,
-                            file: Some(f.into_std()),
-                        }),
-                    ));
+                    return Ok((path, Box::new(UniqueUpload { parent, name, file: Some(f.into_std()) })));
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e.into()),
@@ -240,13 +222,38 @@ impl Storage for LocalStorage {
     fn set_modified(&self, path: &VirtualPath, time: SystemTime) -> Result<(), StorageError> {
         let rel = Self::rel(path);
         // futimens needs ownership, not write access, so a read-only handle works.
-        let file = if self.root.metadata(rel)?.is_dir() {
-            self.root.open_dir(rel)?.into_std_file()
-        } else {
-            self.root.open(rel)?.into_std()
-        };
+        let file =
+            if self.root.metadata(rel)?.is_dir() { self.root.open_dir(rel)?.into_std_file() } else { self.root.open(rel)?.into_std() };
         file.set_times(std::fs::FileTimes::new().set_modified(time))?;
         Ok(())
+    }
+
+    fn scoped(&self, home: &VirtualPath) -> Result<std::sync::Arc<dyn Storage>, StorageError> {
+        if home.is_root() {
+            return Ok(std::sync::Arc::new(LocalStorage { root: self.root.try_clone()? }));
+        }
+        self.root.create_dir_all(Self::rel(home))?;
+        Ok(std::sync::Arc::new(LocalStorage { root: self.root.open_dir(Self::rel(home))? }))
+    }
+
+    fn usage(&self, dir: &VirtualPath) -> Result<(u64, u64), StorageError> {
+        let (mut bytes, mut files) = (0u64, 0u64);
+        let mut stack = vec![self.root.open_dir(Self::rel(dir))?];
+        while let Some(d) = stack.pop() {
+            for entry in d.entries()? {
+                let entry = entry?;
+                // file_type() does not follow links: a link is neither
+                // counted nor walked into.
+                let ft = entry.file_type()?;
+                if ft.is_dir() {
+                    stack.push(entry.open_dir()?);
+                } else if ft.is_file() {
+                    bytes += entry.metadata()?.len();
+                    files += 1;
+                }
+            }
+        }
+        Ok((bytes, files))
     }
 
     fn set_mode(&self, path: &VirtualPath, mode: u32) -> Result<(), StorageError> {
@@ -276,9 +283,7 @@ impl Write for AtomicUpload {
 impl Upload for AtomicUpload {
     fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
         let file = self.file.take().expect("open until commit");
-        let result = file
-            .sync_all()
-            .and_then(|()| self.parent.rename(&self.temp, &self.parent, &self.target));
+        let result = file.sync_all().and_then(|()| self.parent.rename(&self.temp, &self.parent, &self.target));
         if let Err(e) = result {
             let _ = self.parent.remove_file(&self.temp);
             return Err(e.into());
@@ -286,13 +291,13 @@ impl Upload for AtomicUpload {
         Ok(())
     }
 
-    fn abort(mut self: Box<Self>) -> PartialOutcome {
+    fn abort(mut self: Box<Self>, keep_partial: bool) -> PartialOutcome {
         let file = self.file.take();
         let got_bytes = file.as_ref().and_then(|f| f.metadata().ok()).is_some_and(|m| m.len() > 0);
         drop(file);
         // A brand-new file keeps what arrived so that the client can resume
         // (REST+STOR or APPE); an existing file is never replaced by a part.
-        if !self.existed && got_bytes && self.parent.rename(&self.temp, &self.parent, &self.target).is_ok() {
+        if keep_partial && !self.existed && got_bytes && self.parent.rename(&self.temp, &self.parent, &self.target).is_ok() {
             return PartialOutcome::KeptForResume;
         }
         let _ = self.parent.remove_file(&self.temp);
@@ -312,6 +317,8 @@ impl Drop for AtomicUpload {
 /// `REST`+`STOR` and `APPE`: written in place, as their meaning requires.
 struct InPlaceUpload {
     file: std::fs::File,
+    /// The length before this upload began, restored by a discarding abort.
+    start_len: u64,
 }
 
 impl Write for InPlaceUpload {
@@ -327,7 +334,11 @@ impl Upload for InPlaceUpload {
     fn commit(self: Box<Self>) -> Result<(), StorageError> {
         Ok(self.file.sync_all()?)
     }
-    fn abort(self: Box<Self>) -> PartialOutcome {
+    fn abort(self: Box<Self>, keep_partial: bool) -> PartialOutcome {
+        if !keep_partial && self.file.set_len(self.start_len).is_ok() {
+            let _ = self.file.sync_all();
+            return PartialOutcome::Discarded;
+        }
         let _ = self.file.sync_all();
         PartialOutcome::InPlace
     }
@@ -353,7 +364,7 @@ impl Upload for UniqueUpload {
     fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
         Ok(self.file.take().expect("open until commit").sync_all()?)
     }
-    fn abort(mut self: Box<Self>) -> PartialOutcome {
+    fn abort(mut self: Box<Self>, _keep_partial: bool) -> PartialOutcome {
         self.file.take();
         let _ = self.parent.remove_file(&self.name);
         PartialOutcome::Discarded

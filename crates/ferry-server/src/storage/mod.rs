@@ -34,8 +34,10 @@ pub trait Upload: Write + Send {
     /// Make the upload visible under its name (flush, `fsync`, rename).
     fn commit(self: Box<Self>) -> Result<(), StorageError>;
     /// The transfer failed or was aborted: never damage what was there
-    /// before. Returns what became of the partial data, for the log.
-    fn abort(self: Box<Self>) -> PartialOutcome;
+    /// before. With `keep_partial`, bytes that arrived may be kept for a
+    /// resume where that is safe; without, the upload leaves nothing
+    /// behind (a quota refusal). Returns what became of the partial data.
+    fn abort(self: Box<Self>, keep_partial: bool) -> PartialOutcome;
 }
 
 /// What happened to the bytes of an upload that did not complete.
@@ -181,4 +183,9 @@ pub trait Storage: Send + Sync + 'static {
     fn set_modified(&self, path: &VirtualPath, time: SystemTime) -> Result<(), StorageError>;
     /// Set Unix permission bits (`SITE CHMOD`).
     fn set_mode(&self, path: &VirtualPath, mode: u32) -> Result<(), StorageError>;
+    /// The same storage seen from `home` down (a user's home folder,
+    /// created if missing): `home` becomes `/`.
+    fn scoped(&self, home: &VirtualPath) -> Result<std::sync::Arc<dyn Storage>, StorageError>;
+    /// Bytes and files below `dir`, for quotas.
+    fn usage(&self, dir: &VirtualPath) -> Result<(u64, u64), StorageError>;
 }

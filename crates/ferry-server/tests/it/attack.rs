@@ -60,10 +60,7 @@ fn path_traversal_in_every_command_that_takes_a_path() {
         for verb in ["SIZE", "MDTM", "HASH", "XCRC", "XMD5", "MLST", "STAT"] {
             let r = c.cmd(&format!("{verb} {t}"));
             assert!(!r.text().contains("TOP SECRET"), "{verb} {t}: {r:?}");
-            assert!(
-                r.code != 213 || !t.contains("secret") || *t == "%2e%2e/outside/secret.txt",
-                "{verb} {t} answered {r:?}"
-            );
+            assert!(r.code != 213 || !t.contains("secret") || *t == "%2e%2e/outside/secret.txt", "{verb} {t} answered {r:?}");
         }
         for verb in ["RETR", "LIST", "NLST", "MLSD"] {
             let mut data = c.epsv();
@@ -72,10 +69,7 @@ fn path_traversal_in_every_command_that_takes_a_path() {
             if r.code == 150 {
                 let mut got = Vec::new();
                 let _ = data.read_to_end(&mut got);
-                assert!(
-                    !String::from_utf8_lossy(&got).contains("TOP SECRET"),
-                    "{verb} {t} leaked the secret"
-                );
+                assert!(!String::from_utf8_lossy(&got).contains("TOP SECRET"), "{verb} {t} leaked the secret");
                 assert!(
                     !String::from_utf8_lossy(&got).contains("secret.txt") || verb == "LIST" || verb == "NLST",
                     "{verb} {t} listed outside"
@@ -111,17 +105,11 @@ fn path_traversal_in_every_command_that_takes_a_path() {
             let _ = c.cmd(&format!("RNTO {t}/moved.txt"));
         }
     }
-    let names: Vec<_> = std::fs::read_dir(&outside)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let names: Vec<_> = std::fs::read_dir(&outside).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert_eq!(names, ["secret.txt"], "something was written outside the root");
     assert_eq!(std::fs::read(outside.join("secret.txt")).unwrap(), b"TOP SECRET");
     use std::os::unix::fs::PermissionsExt;
-    assert_ne!(
-        std::fs::metadata(outside.join("secret.txt")).unwrap().permissions().mode() & 0o777,
-        0o777
-    );
+    assert_ne!(std::fs::metadata(outside.join("secret.txt")).unwrap().permissions().mode() & 0o777, 0o777);
     drop(c);
     still_serves(&s);
 }
@@ -130,12 +118,7 @@ fn path_traversal_in_every_command_that_takes_a_path() {
 fn nul_bytes_and_invalid_utf8_in_paths() {
     let s = with_secret();
     let mut c = s.login();
-    for bytes in [
-        &b"RETR sub\0/../../outside/secret.txt\r\n"[..],
-        b"CWD \xc0\xae\xc0\xae\r\n",
-        b"MKD \xff\xfe\r\n",
-        b"DELE a\0b\r\n",
-    ] {
+    for bytes in [&b"RETR sub\0/../../outside/secret.txt\r\n"[..], b"CWD \xc0\xae\xc0\xae\r\n", b"MKD \xff\xfe\r\n", b"DELE a\0b\r\n"] {
         c.send_raw(bytes);
         let r = c.read_reply();
         assert!(matches!(r.code, 501 | 553), "{bytes:?}: {r:?}");
@@ -149,13 +132,7 @@ fn bounce_and_hijack() {
     let s = TestServer::start();
     std::fs::write(s.root().join("f"), b"private").unwrap();
     let mut c = s.login();
-    for line in [
-        "PORT 127,0,0,2,4,1",
-        "PORT 10,1,2,3,4,1",
-        "PORT 127,0,0,1,0,25",
-        "EPRT |1|127.0.0.2|2000|",
-        "EPRT |1|127.0.0.1|22|",
-    ] {
+    for line in ["PORT 127,0,0,2,4,1", "PORT 10,1,2,3,4,1", "PORT 127,0,0,1,0,25", "EPRT |1|127.0.0.2|2000|", "EPRT |1|127.0.0.1|22|"] {
         c.expect(line, 500);
     }
     // A passive port taken by another host (127.0.0.2) gets nothing.
@@ -180,10 +157,7 @@ fn bounce_and_hijack() {
 #[test]
 fn brute_force_is_slowed_then_banned_per_address() {
     let s = TestServer::start_with(|c| {
-        c.defender = DefenderConfig {
-            ban_after: 4,
-            ..DefenderConfig::default()
-        };
+        c.defender = DefenderConfig { ban_after: 4, ..DefenderConfig::default() };
         c.failure_delay = Duration::from_millis(200);
         c.max_login_failures = 100;
     });
@@ -195,10 +169,7 @@ fn brute_force_is_slowed_then_banned_per_address() {
         let start = std::time::Instant::now();
         let r = c.cmd("PASS password1");
         assert_eq!(r.code, 530, "attempt {i}");
-        assert!(
-            start.elapsed() >= Duration::from_millis(190),
-            "failed logins are answered after the delay"
-        );
+        assert!(start.elapsed() >= Duration::from_millis(190), "failed logins are answered after the delay");
     }
     c.expect("USER bob", 331);
     assert_eq!(c.cmd("PASS password1").code, 421, "the fourth failure bans");
@@ -215,12 +186,7 @@ fn brute_force_is_slowed_then_banned_per_address() {
 
 #[test]
 fn connection_flood_is_capped_per_address() {
-    let s = TestServer::start_with(|c| {
-        c.defender = DefenderConfig {
-            max_sessions_per_ip: 5,
-            ..DefenderConfig::default()
-        }
-    });
+    let s = TestServer::start_with(|c| c.defender = DefenderConfig { max_sessions_per_ip: 5, ..DefenderConfig::default() });
     let flooder: IpAddr = [127, 0, 0, 5].into();
     let held: Vec<Control> = (0..5).map(|_| Control::connect_from(s.addr, flooder)).collect();
     assert!(held.iter().all(|c| c.greeting.code == 220));
@@ -314,10 +280,7 @@ fn garbage_bytes() {
         l.extend_from_slice(b"\r\n");
         c.send_raw(&l);
         let r = c.read_reply();
-        assert!(
-            matches!(r.code, 500 | 501 | 502 | 503 | 530 | 221 | 331 | 200 | 211 | 214 | 215),
-            "{r:?}"
-        );
+        assert!(matches!(r.code, 500 | 501 | 502 | 503 | 530 | 221 | 331 | 200 | 211 | 214 | 215), "{r:?}");
         if r.code == 221 {
             return still_serves(&s);
         }

@@ -35,13 +35,7 @@ fn first_run_creates_users_and_root_and_serves() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut child = Child(
-        Command::new(FERRYD)
-            .arg(port.to_string())
-            .current_dir(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+        Command::new(FERRYD).arg(port.to_string()).current_dir(dir.path()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap(),
     );
     let mut out = BufReader::new(child.0.stdout.take().unwrap());
     let mut text = String::new();
@@ -133,12 +127,7 @@ fn bad_flags_give_clear_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 <= A <= B"));
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("users.txt"), "broken line\n").unwrap();
-    let out = Command::new(FERRYD)
-        .arg("--port")
-        .arg(free_port().to_string())
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let out = Command::new(FERRYD).arg("--port").arg(free_port().to_string()).current_dir(dir.path()).output().unwrap();
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("users.txt:1: expected `name:secret`"),

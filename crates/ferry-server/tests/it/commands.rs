@@ -87,10 +87,7 @@ fn list_nlst_mlsd_mlst() {
     let now = std::time::SystemTime::now();
     let long = c.list_lines("LIST");
     let entries: Vec<_> = long.iter().map(|l| listing::parse_unix(l, now).expect(l)).collect();
-    assert_eq!(
-        entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
-        ["a.txt", "b.txt", "c.log", "sub"]
-    );
+    assert_eq!(entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["a.txt", "b.txt", "c.log", "sub"]);
     assert_eq!((entries[0].size, entries[3].kind), (5, Kind::Dir));
     assert_eq!(c.list_lines("LIST -la").len(), 4, "ls options are ignored");
     assert_eq!(c.list_lines("LIST sub").len(), 1);
@@ -105,10 +102,7 @@ fn list_nlst_mlsd_mlst() {
     let facts = c.list_lines("MLSD");
     let parsed: Vec<_> = facts.iter().map(|l| listing::parse_mlsx(l).expect(l).0).collect();
     assert_eq!(parsed[0].name, "a.txt");
-    assert_eq!(
-        (parsed[0].size, parsed[0].kind, parsed[0].perm.as_deref()),
-        (5, Kind::File, Some("adfrw"))
-    );
+    assert_eq!((parsed[0].size, parsed[0].kind, parsed[0].perm.as_deref()), (5, Kind::File, Some("adfrw")));
     assert_eq!((parsed[3].kind, parsed[3].perm.as_deref()), (Kind::Dir, Some("cdeflmp")));
     assert!(parsed[0].modified.is_some() && parsed[0].unique.is_some());
 
@@ -142,10 +136,7 @@ fn hash_and_checksums() {
     let sha256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
     assert_eq!(c.expect("HASH abc", 213).text(), format!("SHA-256 0-2 {sha256} abc"));
     c.expect("OPTS HASH SHA-1", 200);
-    assert_eq!(
-        c.expect("HASH abc", 213).text(),
-        "SHA-1 0-2 a9993e364706816aba3e25717850c26c9cd0d89d abc"
-    );
+    assert_eq!(c.expect("HASH abc", 213).text(), "SHA-1 0-2 a9993e364706816aba3e25717850c26c9cd0d89d abc");
     c.expect("OPTS HASH MD5", 200);
     assert_eq!(c.expect("HASH abc", 213).text(), "MD5 0-2 900150983cd24fb0d6963f7d28e17f72 abc");
     c.expect("OPTS HASH CRC32", 200);

@@ -79,12 +79,7 @@ impl TlsCtl {
         c.expect("AUTH TLS", 234);
         let tcp = c.stream().try_clone().unwrap();
         let config = client_config();
-        TlsCtl {
-            tls: wrap(tcp, &config),
-            parser: ReplyParser::new(),
-            config,
-            peer: addr,
-        }
+        TlsCtl { tls: wrap(tcp, &config), parser: ReplyParser::new(), config, peer: addr }
     }
 
     /// Implicit FTPS: TLS first, then the greeting.
@@ -92,12 +87,7 @@ impl TlsCtl {
         let tcp = TcpStream::connect(addr).unwrap();
         tcp.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
         let config = client_config();
-        let mut c = TlsCtl {
-            tls: wrap(tcp, &config),
-            parser: ReplyParser::new(),
-            config,
-            peer: addr,
-        };
+        let mut c = TlsCtl { tls: wrap(tcp, &config), parser: ReplyParser::new(), config, peer: addr };
         assert_eq!(c.read_reply().code, 220);
         c
     }

@@ -5,11 +5,7 @@ use std::process::{Command, Output};
 use ferry_testkit::{TestServer, pseudo_random, require};
 
 fn curl(args: &[&str]) -> Output {
-    Command::new("curl")
-        .args(["--silent", "--show-error", "--max-time", "60", "--ftp-skip-pasv-ip"])
-        .args(args)
-        .output()
-        .expect("run curl")
+    Command::new("curl").args(["--silent", "--show-error", "--max-time", "60", "--ftp-skip-pasv-ip"]).args(args).output().expect("run curl")
 }
 
 #[track_caller]
@@ -35,12 +31,7 @@ fn curl_download_upload_list() {
     // Upload, into a folder curl creates.
     let local = s.scratch().join("up.bin");
     std::fs::write(&local, &data).unwrap();
-    ok(curl(&[
-        "--ftp-create-dirs",
-        "-T",
-        local.to_str().unwrap(),
-        &s.url("new/dir/up.bin"),
-    ]));
+    ok(curl(&["--ftp-create-dirs", "-T", local.to_str().unwrap(), &s.url("new/dir/up.bin")]));
     assert!(std::fs::read(s.root().join("new/dir/up.bin")).unwrap() == data);
     // Listings.
     let list = String::from_utf8(ok(curl(&[&s.url("")]))).unwrap();
@@ -100,11 +91,6 @@ fn curl_over_explicit_and_implicit_ftps() {
     let list = String::from_utf8(ok(curl(&["--ssl-reqd", "-k", &s.url("")]))).unwrap();
     assert!(list.contains(" up.bin"), "{list}");
     // Implicit FTPS on its own port.
-    let implicit = format!(
-        "ftps://{}:{}@{}/t.bin",
-        ferry_testkit::USER,
-        ferry_testkit::PASSWORD,
-        s.ftps_addr.unwrap()
-    );
+    let implicit = format!("ftps://{}:{}@{}/t.bin", ferry_testkit::USER, ferry_testkit::PASSWORD, s.ftps_addr.unwrap());
     assert!(ok(curl(&["-k", &implicit])) == data);
 }

@@ -19,10 +19,6 @@ fn ftplib_suite() {
         .output()
         .expect("run python3");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "ftplib suite failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "ftplib suite failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("ftplib suite: all checks passed"), "{stdout}");
 }

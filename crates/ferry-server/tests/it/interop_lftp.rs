@@ -9,15 +9,7 @@ fn lftp(s: &TestServer, script: &str) {
         "set net:max-retries 1; set net:timeout 20; set ftp:ssl-allow no; set cmd:fail-exit yes; set xfer:clobber yes; {script}; quit"
     );
     let out = Command::new("lftp")
-        .args([
-            "-u",
-            &format!("{USER},{PASSWORD}"),
-            "-p",
-            &s.port().to_string(),
-            "-e",
-            &full,
-            "127.0.0.1",
-        ])
+        .args(["-u", &format!("{USER},{PASSWORD}"), "-p", &s.port().to_string(), "-e", &full, "127.0.0.1"])
         .output()
         .expect("run lftp");
     assert!(
@@ -44,10 +36,7 @@ fn lftp_mirrors_both_ways() {
     lftp(&s, &format!("mirror /up {}", back.display()));
     assert_eq!(tree(&back), tree(&src), "mirror result differs");
     // And both again over PASV rather than EPSV, plus rm/mv.
-    lftp(
-        &s,
-        "set ftp:prefer-epsv no; mv /up/top.txt /up/moved.txt; rm /up/empty.bin; rmdir /up/empty-dir",
-    );
+    lftp(&s, "set ftp:prefer-epsv no; mv /up/top.txt /up/moved.txt; rm /up/empty.bin; rmdir /up/empty-dir");
     assert!(s.root().join("up/moved.txt").exists() && !s.root().join("up/empty.bin").exists());
     assert!(!s.root().join("up/empty-dir").exists());
 }

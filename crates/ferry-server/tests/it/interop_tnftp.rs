@@ -20,11 +20,7 @@ fn tnftp(s: &TestServer, dir: &std::path::Path, script: &str) -> String {
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "tnftp failed:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "tnftp failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
     text
 }
 

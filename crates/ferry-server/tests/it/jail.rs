@@ -53,10 +53,7 @@ fn symlinks_out_of_the_root_are_refused() {
     c.expect("CWD escape-dir", 550);
     // Listing the link shows the link itself, never what is behind it.
     let lines = c.list_lines("LIST escape-dir");
-    assert!(
-        lines.len() == 1 && lines[0].starts_with('l') && lines[0].ends_with(" escape-dir"),
-        "{lines:?}"
-    );
+    assert!(lines.len() == 1 && lines[0].starts_with('l') && lines[0].ends_with(" escape-dir"), "{lines:?}");
     let _d = c.epsv();
     c.expect("MLSD escape-dir", 550);
     c.expect("MLST escape-dir/secret.txt", 550);

@@ -2,6 +2,7 @@
 //! time on two cores). Every test starts its own server on a port chosen by
 //! the OS and talks to it over loopback.
 
+mod accounts;
 mod attack;
 mod cli;
 mod commands;

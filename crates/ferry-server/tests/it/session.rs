@@ -133,12 +133,7 @@ fn feat_lists_the_extensions() {
     ] {
         assert!(r.lines.iter().any(|l| l == f), "FEAT lacks {f:?}: {r:?}");
     }
-    assert!(
-        r.lines
-            .iter()
-            .any(|l| l.starts_with(" MLST type*;size*;modify*;perm*;unique*;UNIX.mode;")),
-        "{r:?}"
-    );
+    assert!(r.lines.iter().any(|l| l.starts_with(" MLST type*;size*;modify*;perm*;unique*;UNIX.mode;")), "{r:?}");
     assert!(r.lines.iter().any(|l| l == " HASH SHA-256*;SHA-1;MD5;CRC32"), "{r:?}");
     assert_eq!(r.lines.last().unwrap(), "End");
 }

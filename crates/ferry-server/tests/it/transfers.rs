@@ -23,10 +23,7 @@ fn retr_and_stor_round_trip_binary() {
     let (back, _) = c.download("RETR empty");
     assert!(back.is_empty());
     // No temporary files are left behind.
-    let names: Vec<_> = std::fs::read_dir(s.root())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let names: Vec<_> = std::fs::read_dir(s.root()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert_eq!(names.len(), 2, "{names:?}");
 }
 

@@ -1,0 +1,334 @@
+//! Per-user settings, kept beside the users file in TOML (`users.toml`
+//! next to `users.txt`): home folder, permissions, quotas, bandwidth, and
+//! optional anonymous read-only access.
+//!
+//! ```toml
+//! [defaults]                  # for every user without their own value
+//! permissions = ["list", "read", "write", "delete", "rename", "mkdir"]
+//!
+//! [users.alice]
+//! home = "alice"              # below the server root; created if missing
+//! quota_bytes = "2G"          # 552 beyond it; the upload leaves nothing
+//! quota_files = 10000
+//! upload_rate = "1M"          # bytes per second
+//! download_rate = "4M"
+//!
+//! [users.viewer]
+//! read_only = true            # list and read only
+//!
+//! [anonymous]                 # off unless enabled
+//! enabled = true
+//! home = "pub"
+//! ```
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use ferry_proto::VirtualPath;
+use serde::Deserialize;
+
+/// One permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Permission {
+    /// LIST, NLST, MLSD, MLST, STAT, SIZE, MDTM, CWD.
+    List,
+    /// RETR and checksums.
+    Read,
+    /// STOR, APPE, STOU, MFMT, SITE CHMOD.
+    Write,
+    /// DELE, RMD.
+    Delete,
+    /// RNFR/RNTO.
+    Rename,
+    /// MKD.
+    Mkdir,
+}
+
+impl Permission {
+    /// Every permission.
+    pub const ALL: [Permission; 6] =
+        [Permission::List, Permission::Read, Permission::Write, Permission::Delete, Permission::Rename, Permission::Mkdir];
+
+    fn bit(self) -> u8 {
+        1 << self as u8
+    }
+
+    /// Lower-case name, as in the settings file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Permission::List => "list",
+            Permission::Read => "read",
+            Permission::Write => "write",
+            Permission::Delete => "delete",
+            Permission::Rename => "rename",
+            Permission::Mkdir => "mkdir",
+        }
+    }
+}
+
+/// A byte count written as a number or with a unit: `1048576`, `"512K"`,
+/// `"2G"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bytes(pub u64);
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(Bytes(n)),
+            Raw::S(s) => parse_bytes(&s).map(Bytes).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// Parse `512`, `64K`, `10M`, `2G`, `1T` (powers of 1024).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last() {
+        Some(c) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => return Err(format!("unknown unit in {s:?}: use K, M, G or T")),
+            };
+            (&s[..s.len() - 1], m)
+        }
+        _ => (s, 1),
+    };
+    let n: u64 = num.trim().parse().map_err(|_| format!("not a byte count: {s:?}"))?;
+    n.checked_mul(mult).ok_or_else(|| format!("too large: {s:?}"))
+}
+
+/// Settings for one user as written (every field optional).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSettings {
+    /// Home folder below the root.
+    pub home: Option<String>,
+    /// Allowed operations.
+    pub permissions: Option<Vec<Permission>>,
+    /// Shorthand for `permissions = ["list", "read"]`.
+    pub read_only: Option<bool>,
+    /// Bytes the home folder may hold.
+    pub quota_bytes: Option<Bytes>,
+    /// Files the home folder may hold.
+    pub quota_files: Option<u64>,
+    /// Upload speed cap, bytes per second.
+    pub upload_rate: Option<Bytes>,
+    /// Download speed cap, bytes per second.
+    pub download_rate: Option<Bytes>,
+}
+
+/// The `[anonymous]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnonymousSettings {
+    /// Allow `anonymous`/`ftp` logins (read-only).
+    #[serde(default)]
+    pub enabled: bool,
+    /// Their home folder.
+    pub home: Option<String>,
+    /// Download speed cap.
+    pub download_rate: Option<Bytes>,
+}
+
+/// The whole settings file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsFile {
+    /// Values for users that do not set their own.
+    #[serde(default)]
+    pub defaults: UserSettings,
+    /// Per-user values.
+    #[serde(default)]
+    pub users: HashMap<String, UserSettings>,
+    /// Anonymous access.
+    #[serde(default)]
+    pub anonymous: AnonymousSettings,
+}
+
+/// A problem with the settings file.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct SettingsError {
+    /// Which file.
+    pub path: String,
+    /// What is wrong (TOML errors name the line and key).
+    pub message: String,
+}
+
+/// What one logged-in user may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Home folder; the user's `/`.
+    pub home: VirtualPath,
+    perms: u8,
+    /// Bytes the home may hold.
+    pub quota_bytes: Option<u64>,
+    /// Files the home may hold.
+    pub quota_files: Option<u64>,
+    /// Upload cap, bytes per second.
+    pub upload_rate: Option<u64>,
+    /// Download cap, bytes per second.
+    pub download_rate: Option<u64>,
+}
+
+impl Default for Policy {
+    /// Everything allowed, at the root, no limits.
+    fn default() -> Self {
+        Policy {
+            home: VirtualPath::root(),
+            perms: Permission::ALL.iter().fold(0, |a, p| a | p.bit()),
+            quota_bytes: None,
+            quota_files: None,
+            upload_rate: None,
+            download_rate: None,
+        }
+    }
+}
+
+impl Policy {
+    /// True if `p` is allowed.
+    pub fn allows(&self, p: Permission) -> bool {
+        self.perms & p.bit() != 0
+    }
+
+    /// Read-only access at `home`.
+    pub fn read_only(home: VirtualPath, download_rate: Option<u64>) -> Policy {
+        Policy { home, perms: Permission::List.bit() | Permission::Read.bit(), download_rate, ..Policy::default() }
+    }
+}
+
+fn home_path(h: &str, path: &str) -> Result<VirtualPath, SettingsError> {
+    if h.split('/').any(|c| c == "..") || h.contains('\0') {
+        return Err(SettingsError { path: path.into(), message: format!("home {h:?} must stay below the root (no ..)") });
+    }
+    Ok(VirtualPath::root().resolve(h).expect("checked for NUL"))
+}
+
+impl SettingsFile {
+    /// Parse TOML text; `path` is for messages.
+    pub fn parse(text: &str, path: &Path) -> Result<SettingsFile, SettingsError> {
+        let shown = path.display().to_string();
+        let file: SettingsFile = toml::from_str(text).map_err(|e| SettingsError { path: shown.clone(), message: e.to_string() })?;
+        // Validate homes now, not at login.
+        for s in file.users.values().chain([&file.defaults]) {
+            if let Some(h) = &s.home {
+                home_path(h, &shown)?;
+            }
+        }
+        if let Some(h) = &file.anonymous.home {
+            home_path(h, &shown)?;
+        }
+        Ok(file)
+    }
+
+    /// Read the file if it exists; no file means defaults for everyone.
+    pub fn load_optional(path: &Path) -> Result<SettingsFile, SettingsError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SettingsFile::default()),
+            Err(e) => Err(SettingsError { path: path.display().to_string(), message: e.to_string() }),
+        }
+    }
+
+    /// The effective policy for `user`.
+    pub fn policy(&self, user: &str) -> Policy {
+        let u = self.users.get(user).cloned().unwrap_or_default();
+        let d = &self.defaults;
+        let home = u.home.as_deref().or(d.home.as_deref()).map(|h| home_path(h, "").expect("validated")).unwrap_or_else(VirtualPath::root);
+        let read_only = u.read_only.or(d.read_only).unwrap_or(false);
+        let perms = if read_only {
+            Permission::List.bit() | Permission::Read.bit()
+        } else {
+            match u.permissions.as_ref().or(d.permissions.as_ref()) {
+                Some(list) => list.iter().fold(0, |a, p| a | p.bit()),
+                None => Policy::default().perms,
+            }
+        };
+        Policy {
+            home,
+            perms,
+            quota_bytes: u.quota_bytes.or(d.quota_bytes).map(|b| b.0),
+            quota_files: u.quota_files.or(d.quota_files),
+            upload_rate: u.upload_rate.or(d.upload_rate).map(|b| b.0),
+            download_rate: u.download_rate.or(d.download_rate).map(|b| b.0),
+        }
+    }
+
+    /// The anonymous policy, when anonymous access is on.
+    pub fn anonymous_policy(&self) -> Option<Policy> {
+        let a = &self.anonymous;
+        a.enabled.then(|| {
+            let home = a.home.as_deref().map(|h| home_path(h, "").expect("validated")).unwrap_or_else(VirtualPath::root);
+            Policy::read_only(home, a.download_rate.map(|b| b.0))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+[defaults]
+permissions = ["list", "read", "write"]
+download_rate = "8M"
+
+[users.alice]
+home = "alice"
+quota_bytes = "2K"
+quota_files = 3
+permissions = ["list", "read", "write", "delete", "rename", "mkdir"]
+
+[users.viewer]
+read_only = true
+
+[anonymous]
+enabled = true
+home = "pub"
+"#;
+
+    #[test]
+    fn policies_combine_user_and_defaults() {
+        let f = SettingsFile::parse(SAMPLE, Path::new("users.toml")).unwrap();
+        let a = f.policy("alice");
+        assert_eq!(a.home.as_str(), "/alice");
+        assert_eq!((a.quota_bytes, a.quota_files, a.download_rate), (Some(2048), Some(3), Some(8 << 20)));
+        assert!(Permission::ALL.iter().all(|p| a.allows(*p)));
+        let v = f.policy("viewer");
+        assert!(v.allows(Permission::Read) && !v.allows(Permission::Write) && !v.allows(Permission::Delete));
+        let other = f.policy("someone");
+        assert!(other.allows(Permission::Write) && !other.allows(Permission::Delete));
+        let anon = f.anonymous_policy().unwrap();
+        assert_eq!(anon.home.as_str(), "/pub");
+        assert!(anon.allows(Permission::List) && !anon.allows(Permission::Write));
+        assert!(SettingsFile::default().anonymous_policy().is_none(), "anonymous is off by default");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = SettingsFile::parse("[users.a]\nhome = \"x\"\nquota = 5\n", Path::new("u.toml")).unwrap_err();
+        assert!(e.to_string().contains("quota"), "{e}");
+        let e = SettingsFile::parse("[users.a]\nhome = \"../etc\"\n", Path::new("u.toml")).unwrap_err();
+        assert!(e.to_string().contains("below the root"), "{e}");
+        let e = SettingsFile::parse("[users.a]\nupload_rate = \"5Q\"\n", Path::new("u.toml")).unwrap_err();
+        assert!(e.to_string().contains("unit"), "{e}");
+    }
+
+    #[test]
+    fn byte_counts() {
+        assert_eq!(parse_bytes("512"), Ok(512));
+        assert_eq!(parse_bytes("64k"), Ok(65536));
+        assert_eq!(parse_bytes("2G"), Ok(2 << 30));
+        assert!(parse_bytes("x").is_err());
+    }
+}
