@@ -291,3 +291,45 @@ fn garbage_bytes() {
     drop(c);
     still_serves(&s);
 }
+
+#[test]
+fn symlink_swapped_in_during_requests_never_leads_outside() {
+    let s = with_secret();
+    let root = s.root();
+    std::fs::create_dir(root.join("swap")).unwrap();
+    std::fs::write(root.join("swap/secret.txt"), b"inside copy").unwrap();
+    let outside = root.parent().unwrap().join("outside");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Swap a real folder and a link to the outside back and forth, as fast
+    // as possible, while a client asks for the file through that name.
+    let swapper = {
+        let (root, outside, stop) = (root.clone(), outside.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut swaps = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && swaps < 200_000 {
+                let _ = std::fs::rename(root.join("swap"), root.join("swap.real"));
+                let _ = symlink(&outside, root.join("swap"));
+                let _ = std::fs::remove_file(root.join("swap"));
+                let _ = std::fs::rename(root.join("swap.real"), root.join("swap"));
+                swaps += 1;
+            }
+        })
+    };
+    let mut c = s.login();
+    for _ in 0..150 {
+        let r = c.cmd("SIZE swap/secret.txt");
+        assert!(r.code != 213 || r.text() == "11", "SIZE went outside: {r:?}");
+        let mut data = c.epsv();
+        c.send("RETR swap/secret.txt");
+        if c.read_reply().code == 150 {
+            let mut got = Vec::new();
+            let _ = data.read_to_end(&mut got);
+            assert!(!String::from_utf8_lossy(&got).contains("TOP SECRET"), "a swapped-in link led outside the root");
+            c.read_reply();
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    swapper.join().unwrap();
+    drop(c);
+    still_serves(&s);
+}
