@@ -218,3 +218,19 @@ fn user_management_and_reload_without_dropping_sessions() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+#[test]
+fn server_wide_bandwidth_limit() {
+    let s = TestServer::start_with(|c| c.download_rate = Some(1 << 20));
+    std::fs::write(s.root().join("f"), pseudo_random(1 << 20, 7)).unwrap();
+    let mut a = s.login();
+    let mut b = Control::connect(s.addr);
+    b.login(PLAIN_USER, PLAIN_PASSWORD);
+    // Two users share the server's 1 MiB/s: 2 MiB take about 2 s in all.
+    let start = Instant::now();
+    let t = std::thread::spawn(move || b.download("RETR f").0.len());
+    let mine = a.download("RETR f").0.len();
+    let theirs = t.join().unwrap();
+    assert_eq!((mine, theirs), (1 << 20, 1 << 20));
+    assert!(start.elapsed() >= Duration::from_millis(1500), "took {:?}", start.elapsed());
+}

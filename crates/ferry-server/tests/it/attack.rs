@@ -80,6 +80,12 @@ fn path_traversal_in_every_command_that_takes_a_path() {
                 assert!(matches!(r.code, 550 | 553 | 501), "{verb} {t}: {r:?}");
             }
         }
+        // CWD: wherever it lands, the secret is not reachable from there.
+        if c.cmd(&format!("CWD {t}")).code == 250 {
+            let r = c.cmd("SIZE secret.txt");
+            assert!(r.code != 213 || r.text() != "10", "CWD {t} reached the secret");
+        }
+        c.expect("CWD /", 250);
         // Writes: nothing outside changes.
         for line in [
             format!("MKD {t}/made"),
