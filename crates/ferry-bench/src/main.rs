@@ -1,0 +1,147 @@
+//! `ferry-bench`: ferryd side by side with vsftpd and pyftpdlib on this
+//! machine, interleaving the servers round by round, reporting medians
+//! with min–max and ferryd's ratio to the best peer, and writing the table
+//! to BENCHMARKS.md. It asserts nothing: speeds are measured, not tested.
+//!
+//! Run it with `bench/run` (release build, tmpfs files); `bench/setup`
+//! installs the peers.
+
+mod report;
+mod scenarios;
+mod servers;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+
+use report::{Better, Row};
+use servers::Server;
+
+/// Benchmark ferryd against the FTP servers installed here.
+#[derive(Parser, Debug)]
+#[command(name = "ferry-bench")]
+struct Args {
+    /// ferryd binary to test (a release build).
+    #[arg(long, default_value = "target/release/ferryd")]
+    ferryd: PathBuf,
+    /// Working folder; tmpfs keeps the disk out of the numbers.
+    #[arg(long, default_value = "/dev/shm/ferry-bench")]
+    dir: PathBuf,
+    /// Size of the big file, bytes.
+    #[arg(long, default_value_t = 1 << 30)]
+    size: u64,
+    /// Interleaved rounds.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Small files to fetch.
+    #[arg(long, default_value_t = 2000)]
+    small_files: usize,
+    /// Idle sessions to hold open.
+    #[arg(long, default_value_t = 1000)]
+    idle: usize,
+    /// Entries in the listed folder.
+    #[arg(long, default_value_t = 10_000)]
+    entries: usize,
+    /// Seconds of login hammering.
+    #[arg(long, default_value_t = 3)]
+    login_secs: u64,
+    /// Servers to compare (those that cannot start are skipped and named).
+    #[arg(long, value_delimiter = ',', default_value = "ferryd,vsftpd,pyftpdlib")]
+    servers: Vec<String>,
+    /// Where to write the report.
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    output: PathBuf,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let _ = std::fs::remove_dir_all(&args.dir);
+    std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let src = args.dir.join("src.bin");
+    eprintln!("preparing a {} MiB file", args.size >> 20);
+    scenarios::make_file(&src, args.size)?;
+
+    let mut started: Vec<Server> = Vec::new();
+    let mut skipped = Vec::new();
+    for name in &args.servers {
+        let s = match name.as_str() {
+            "ferryd" => servers::ferryd(&args.ferryd, &args.dir),
+            "vsftpd" => servers::vsftpd(&args.dir),
+            "pyftpdlib" => servers::pyftpdlib(&args.dir),
+            other => Err(anyhow::anyhow!("unknown server {other}")),
+        };
+        match s {
+            Ok(s) => started.push(s),
+            Err(e) => {
+                eprintln!("skipping {name}: {e:#}");
+                skipped.push(format!("{name} ({e:#})"));
+            }
+        }
+    }
+    anyhow::ensure!(started.first().is_some_and(|s| s.name == "ferryd"), "ferryd must start (build it with cargo build --release)");
+
+    eprintln!("seeding files");
+    for s in &started {
+        seed(s, &src, &args, &rt)?;
+    }
+
+    let names: Vec<&'static str> = started.iter().map(|s| s.name).collect();
+    let mut rows = vec![
+        Row::new(format!("RETR {} MiB, curl (MB/s)", args.size >> 20), Better::Higher, &names),
+        Row::new(format!("STOR {} MiB, curl (MB/s)", args.size >> 20), Better::Higher, &names),
+        Row::new(format!("{} × 4 KiB RETR, one session (files/s)", args.small_files), Better::Higher, &names),
+        Row::new(format!("{} × 4 KiB RETR, 20 sessions (files/s)", args.small_files), Better::Higher, &names),
+        Row::new("logins/s, 32 workers".to_owned(), Better::Higher, &names),
+        Row::new(format!("memory per idle logged-in session, {} sessions (KiB PSS)", args.idle), Better::Lower, &names),
+        Row::new(format!("MLSD of {} entries (ms)", args.entries), Better::Lower, &names),
+        Row::new(format!("LIST of {} entries (ms)", args.entries), Better::Lower, &names),
+    ];
+    let mut loopback = Row::new("loopback limit: kernel file→socket copy (MB/s)".to_owned(), Better::Higher, &["loopback"]);
+    for round in 1..=args.rounds {
+        eprintln!("round {round}/{}", args.rounds);
+        loopback.add(0, Some(scenarios::loopback_limit(&src, args.size)?));
+        for (i, s) in started.iter().enumerate() {
+            eprintln!("  {}", s.name);
+            rows[0].add(i, Some(scenarios::retr_big(s, args.size)?));
+            rows[1].add(i, Some(scenarios::stor_big(s, &src, args.size)?));
+            rows[2].add(i, Some(rt.block_on(scenarios::small_files(s, args.small_files, 1))?));
+            rows[3].add(i, Some(rt.block_on(scenarios::small_files(s, args.small_files, 20))?));
+            rows[4].add(i, Some(rt.block_on(scenarios::logins(s, 32, Duration::from_secs(args.login_secs)))?));
+            rows[5].add(i, Some(rt.block_on(scenarios::idle_sessions(s, args.idle))?));
+            rows[6].add(i, rt.block_on(scenarios::listing(s, true))?);
+            rows[7].add(i, rt.block_on(scenarios::listing(s, false))?);
+        }
+    }
+    rows.push(loopback);
+    let notes: Vec<String> = started.iter().map(|s| format!("{}: logins checked with {}", s.name, s.login_note)).collect();
+    let table = report::render(&rows, &names);
+    println!("{table}");
+    let doc = report::document(&table, &args_line(), &notes, &skipped, args.rounds);
+    std::fs::write(&args.output, doc).with_context(|| format!("writing {}", args.output.display()))?;
+    eprintln!("wrote {}", args.output.display());
+    Ok(())
+}
+
+fn args_line() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
+}
+
+fn seed(s: &Server, src: &std::path::Path, args: &Args, rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+    // Files on disk are written directly (readable by every server's user).
+    std::fs::copy(src, s.root.join("big.bin"))?;
+    std::fs::create_dir_all(s.root.join("small"))?;
+    let chunk = vec![7u8; 4096];
+    for i in 0..args.small_files {
+        std::fs::write(s.root.join(format!("small/{i}.dat")), &chunk)?;
+    }
+    std::fs::create_dir_all(s.root.join("many"))?;
+    for i in 0..args.entries {
+        std::fs::write(s.root.join(format!("many/entry-{i:05}.txt")), b"")?;
+    }
+    // Check the server sees them.
+    rt.block_on(scenarios::upload_via(s, "seeded.txt", b"ok"))?;
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! Medians, the table, and BENCHMARKS.md.
+
+/// Which way is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Better {
+    Higher,
+    Lower,
+}
+
+/// One scenario across servers.
+pub(crate) struct Row {
+    title: String,
+    better: Better,
+    samples: Vec<Vec<f64>>,
+}
+
+impl Row {
+    pub(crate) fn new(title: String, better: Better, servers: &[&str]) -> Row {
+        Row { title, better, samples: vec![Vec::new(); servers.len()] }
+    }
+
+    pub(crate) fn add(&mut self, server: usize, value: Option<f64>) {
+        if let Some(v) = value {
+            self.samples[server].push(v);
+        }
+    }
+}
+
+fn median(v: &[f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    Some(s[s.len() / 2])
+}
+
+fn fmt(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// The Markdown table: median (min–max) per server, and ferryd's ratio to
+/// the best peer (above 1.00 means ferryd is better).
+pub(crate) fn render(rows: &[Row], servers: &[&str]) -> String {
+    let mut out = String::from("| scenario (median, min–max) |");
+    for s in servers {
+        out.push_str(&format!(" {s} |"));
+    }
+    out.push_str(" ferryd vs best peer |\n|---|");
+    for _ in servers {
+        out.push_str("---|");
+    }
+    out.push_str("---|\n");
+    for r in rows {
+        out.push_str(&format!("| {} |", r.title));
+        for i in 0..servers.len() {
+            match r.samples.get(i).filter(|s| !s.is_empty()) {
+                Some(s) => {
+                    let min = s.iter().copied().fold(f64::INFINITY, f64::min);
+                    let max = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    out.push_str(&format!(" {} ({}–{}) |", fmt(median(s).unwrap_or(0.0)), fmt(min), fmt(max)));
+                }
+                None if i < r.samples.len() => out.push_str(" – |"),
+                None => out.push_str(" |"),
+            }
+        }
+        let ours = r.samples.first().and_then(|s| median(s));
+        let peers: Vec<f64> = r.samples.iter().skip(1).filter_map(|s| median(s)).collect();
+        let best = match r.better {
+            Better::Higher => peers.iter().copied().fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b)))),
+            Better::Lower => peers.iter().copied().fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.min(b)))),
+        };
+        let ratio = match (ours, best, r.samples.len() > 1) {
+            (Some(o), Some(b), true) if o > 0.0 && b > 0.0 => format!("{:.2}×", if r.better == Better::Higher { o / b } else { b / o }),
+            _ => "–".to_owned(),
+        };
+        out.push_str(&format!(" {ratio} |\n"));
+    }
+    out
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
+        .map(|k| format!("{} GiB", k >> 20))
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores, {mem}, Linux {}", std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim())
+}
+
+/// The whole BENCHMARKS.md.
+pub(crate) fn document(table: &str, command: &str, notes: &[String], skipped: &[String], rounds: usize) -> String {
+    let date = std::process::Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+    let mut doc = format!(
+        "# Benchmarks\n\nA fresh run of `bench/run` ({date}) on {}.\n\nCommand: `{command}`\n\n\
+         Servers run on loopback with their files on tmpfs, one after another within each of {rounds} rounds \
+         (interleaved, so a noisy neighbour hits all of them alike). Each cell is the median with min–max; the \
+         last column is ferryd's ratio to the best peer in the same run, above 1.00 when ferryd is better \
+         (faster, or less memory/time). This machine is shared and rates swing between runs: compare ratios, \
+         not absolute numbers, and rerun before drawing conclusions.\n\n{table}\n",
+        machine()
+    );
+    doc.push_str("Notes:\n\n");
+    for n in notes {
+        doc.push_str(&format!("- {n}\n"));
+    }
+    doc.push_str("- Big-file rows use curl as the client, so the client is not ferry's; small files, logins, sessions and listings use the ferry-client library.\n");
+    doc.push_str("- vsftpd runs with anonymous access (its password logins need system accounts), so its login row measures its fork-per-session cost without a password hash.\n");
+    for s in skipped {
+        doc.push_str(&format!("- skipped: {s}\n"));
+    }
+    doc
+}

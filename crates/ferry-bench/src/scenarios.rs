@@ -1,0 +1,205 @@
+//! The measurements. Each returns one number for one server; the caller
+//! repeats rounds and takes medians.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use ferry_client::{Client, ClientConfig, StoreMode};
+use ferry_proto::Command as FtpCommand;
+
+use crate::servers::Server;
+
+/// Fill `path` with `size` bytes of a non-repeating-looking pattern.
+pub(crate) fn make_file(path: &Path, size: u64) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let mut block = vec![0u8; 1 << 20];
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for b in block.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = (x >> 32) as u8;
+    }
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(block.len() as u64) as usize;
+        f.write_all(&block[..n])?;
+        left -= n as u64;
+    }
+    f.flush()?;
+    Ok(())
+}
+
+fn curl(args: &[&str]) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    let out = Command::new("curl").args(["-s", "-S", "--ftp-skip-pasv-ip"]).args(args).stdout(Stdio::null()).output().context("running curl")?;
+    if !out.status.success() {
+        bail!("curl failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(start.elapsed())
+}
+
+/// RETR of `big.bin` with curl: MB/s.
+pub(crate) fn retr_big(s: &Server, size: u64) -> anyhow::Result<f64> {
+    let t = curl(&["-o", "/dev/null", &s.url("big.bin")])?;
+    Ok(size as f64 / t.as_secs_f64() / 1e6)
+}
+
+/// STOR of `src` with curl: MB/s.
+pub(crate) fn stor_big(s: &Server, src: &Path, size: u64) -> anyhow::Result<f64> {
+    let _ = std::fs::remove_file(s.root.join("up.bin"));
+    let t = curl(&["-T", &src.display().to_string(), &s.url("up.bin")])?;
+    let _ = std::fs::remove_file(s.root.join("up.bin"));
+    Ok(size as f64 / t.as_secs_f64() / 1e6)
+}
+
+async fn login(s: &Server) -> anyhow::Result<Client> {
+    let mut c = Client::connect("127.0.0.1", s.port, ClientConfig::default()).await?;
+    c.login(&s.user, &s.password).await?;
+    Ok(c)
+}
+
+/// `files` small files (PASV/EPSV + RETR each) over `sessions` sessions:
+/// files per second.
+pub(crate) async fn small_files(s: &Server, files: usize, sessions: usize) -> anyhow::Result<f64> {
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for k in 0..sessions {
+        let (port, user, password) = (s.port, s.user.clone(), s.password.clone());
+        let names: Vec<String> = (0..files).filter(|i| i % sessions == k).map(|i| s.remote(&format!("small/{i}.dat"))).collect();
+        tasks.spawn(async move {
+            let mut c = Client::connect("127.0.0.1", port, ClientConfig::default()).await?;
+            c.login(&user, &password).await?;
+            let mut buf = Vec::with_capacity(8192);
+            for n in names {
+                buf.clear();
+                c.retrieve(&n, 0, &mut buf, &mut |_| {}, std::future::pending()).await?;
+            }
+            let _ = c.quit().await;
+            Ok::<_, ferry_client::Error>(())
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    Ok(files as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Logins per second with `workers` clients looping connect, USER/PASS,
+/// QUIT for `dur`.
+pub(crate) async fn logins(s: &Server, workers: usize, dur: Duration) -> anyhow::Result<f64> {
+    let count = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + dur;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        let (port, user, password, count) = (s.port, s.user.clone(), s.password.clone(), count.clone());
+        tasks.spawn(async move {
+            while Instant::now() < deadline {
+                let mut c = Client::connect("127.0.0.1", port, ClientConfig::default()).await?;
+                // Log in without the FEAT/OPTS that Client::login adds:
+                // the scenario is the login itself.
+                let r = c.quote(&format!("USER {user}")).await?;
+                if r.code == 331 {
+                    let r = c.quote(&format!("PASS {password}")).await?;
+                    if r.code != 230 {
+                        return Err(anyhow::anyhow!("login failed: {} {}", r.code, r.text()));
+                    }
+                }
+                count.fetch_add(1, Ordering::Relaxed);
+                let _ = c.quote("QUIT").await;
+            }
+            Ok::<_, anyhow::Error>(())
+        });
+    }
+    let start = Instant::now();
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    Ok(count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Memory per idle logged-in session, KiB (PSS of the server's processes).
+pub(crate) async fn idle_sessions(s: &Server, n: usize) -> anyhow::Result<f64> {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = s.pss_kib();
+    let mut clients = Vec::with_capacity(n);
+    for chunk in 0..n.div_ceil(100) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..100.min(n - chunk * 100) {
+            let (port, user, password) = (s.port, s.user.clone(), s.password.clone());
+            tasks.spawn(async move {
+                let mut c = Client::connect("127.0.0.1", port, ClientConfig::default()).await?;
+                let r = c.quote(&format!("USER {user}")).await?;
+                if r.code == 331 {
+                    c.quote(&format!("PASS {password}")).await?;
+                }
+                Ok::<_, ferry_client::Error>(c)
+            });
+        }
+        while let Some(r) = tasks.join_next().await {
+            clients.push(r??);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = s.pss_kib();
+    // Every session still answers.
+    for c in clients.iter_mut() {
+        c.noop().await?;
+    }
+    drop(clients);
+    Ok(after.saturating_sub(before) as f64 / n as f64)
+}
+
+/// Milliseconds to fetch a listing of `many/` with `cmd` ("MLSD" or
+/// "LIST"); `None` when the server lacks the command.
+pub(crate) async fn listing(s: &Server, mlsd: bool) -> anyhow::Result<Option<f64>> {
+    let mut c = login(s).await?;
+    if mlsd && !c.features.has("MLST") {
+        return Ok(None);
+    }
+    let dir = Some(s.remote("many"));
+    let start = Instant::now();
+    let raw = c.list_raw(if mlsd { FtpCommand::Mlsd(dir) } else { FtpCommand::List(dir) }).await?;
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    if raw.len() < 10_000 {
+        bail!("{}: listing too short ({} bytes)", s.name, raw.len());
+    }
+    let _ = c.quit().await;
+    Ok(Some(ms))
+}
+
+/// Upload a file through the client library (used to seed vsftpd, whose
+/// folder belongs to another user).
+pub(crate) async fn upload_via(s: &Server, remote: &str, data: &[u8]) -> anyhow::Result<()> {
+    let mut c = login(s).await?;
+    let mut src = data;
+    c.store(&s.remote(remote), StoreMode::Replace, &mut src, &mut |_| {}, std::future::pending()).await?;
+    let _ = c.quit().await;
+    Ok(())
+}
+
+/// The loopback limit: one file copied into a TCP socket by the kernel
+/// (std's copy uses sendfile for file to socket), MB/s.
+pub(crate) fn loopback_limit(file: &Path, size: u64) -> anyhow::Result<f64> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let sink = std::thread::spawn(move || -> std::io::Result<u64> {
+        let (mut s, _) = listener.accept()?;
+        std::io::copy(&mut s, &mut std::io::sink())
+    });
+    let start = Instant::now();
+    let mut f = std::fs::File::open(file)?;
+    let mut sock = std::net::TcpStream::connect(addr)?;
+    std::io::copy(&mut f, &mut sock)?;
+    drop(sock);
+    let got = sink.join().map_err(|_| anyhow::anyhow!("sink panicked"))??;
+    if got != size {
+        bail!("loopback copy moved {got} of {size} bytes");
+    }
+    Ok(size as f64 / start.elapsed().as_secs_f64() / 1e6)
+}

@@ -1,0 +1,154 @@
+//! Starting the servers under test, each as its own process on loopback,
+//! with files on tmpfs, and measuring their memory.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+/// One server under test.
+pub(crate) struct Server {
+    pub(crate) name: &'static str,
+    pub(crate) port: u16,
+    pub(crate) user: String,
+    pub(crate) password: String,
+    /// The writable folder on disk.
+    pub(crate) root: PathBuf,
+    /// Its remote path prefix ("" or "pub/").
+    pub(crate) prefix: &'static str,
+    /// How logins are checked, for the report.
+    pub(crate) login_note: &'static str,
+    child: Child,
+}
+
+impl Server {
+    pub(crate) fn remote(&self, p: &str) -> String {
+        format!("{}{p}", self.prefix)
+    }
+
+    pub(crate) fn url(&self, p: &str) -> String {
+        format!("ftp://{}:{}@127.0.0.1:{}/{}", self.user, self.password, self.port, self.remote(p))
+    }
+
+    /// Proportional set size of the server's processes, in KiB (vsftpd
+    /// forks per session, so children count).
+    pub(crate) fn pss_kib(&self) -> u64 {
+        let root = self.child.id();
+        let mut total = 0;
+        let mut pids = vec![root];
+        let mut i = 0;
+        while i < pids.len() {
+            let parent = pids[i];
+            if let Ok(entries) = std::fs::read_dir("/proc") {
+                for e in entries.flatten() {
+                    let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+                    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                        let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+                        if after.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) == Some(parent) && !pids.contains(&pid) {
+                            pids.push(pid);
+                        }
+                    }
+                }
+            }
+            i += 1;
+        }
+        for pid in pids {
+            if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) {
+                total += s.lines().find(|l| l.starts_with("Pss:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            }
+        }
+        total
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_listening(port: u16, child: &mut Child) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            bail!("exited with {status} before listening");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("did not start listening")
+}
+
+/// ferryd (release build) with an argon2id users file.
+pub(crate) fn ferryd(bin: &Path, dir: &Path) -> anyhow::Result<Server> {
+    let root = dir.join("ferryd-root");
+    std::fs::create_dir_all(&root)?;
+    let users = dir.join("ferryd-users.txt");
+    ferry_server::auth::users_file::set_user(&users, "bench", "benchpw")?;
+    let port = free_port();
+    let mut child = Command::new(bin)
+        .args(["--port", &port.to_string(), "--no-tls", "--log-level", "error", "--max-sessions", "20000", "--max-sessions-per-ip", "20000"])
+        .args(["--ban-after", "1000000", "--failure-delay-ms", "0", "--root"])
+        .arg(&root)
+        .arg("--users")
+        .arg(&users)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    wait_listening(port, &mut child).context("ferryd")?;
+    Ok(Server { name: "ferryd", port, user: "bench".into(), password: "benchpw".into(), root, prefix: "", login_note: "argon2id", child })
+}
+
+/// pyftpdlib, if installed.
+pub(crate) fn pyftpdlib(dir: &Path) -> anyhow::Result<Server> {
+    let root = dir.join("pyftpdlib-root");
+    std::fs::create_dir_all(&root)?;
+    let port = free_port();
+    let mut child = Command::new("python3")
+        .args(["-m", "pyftpdlib", "-i", "127.0.0.1", "-p", &port.to_string(), "-w", "-u", "bench", "-P", "benchpw", "-d"])
+        .arg(&root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    wait_listening(port, &mut child).context("pyftpdlib (pip install pyftpdlib)")?;
+    Ok(Server { name: "pyftpdlib", port, user: "bench".into(), password: "benchpw".into(), root, prefix: "", login_note: "plain", child })
+}
+
+/// vsftpd with anonymous read-write access (its logins need system
+/// accounts, which a benchmark should not create).
+pub(crate) fn vsftpd(dir: &Path) -> anyhow::Result<Server> {
+    let bin = ["/usr/sbin/vsftpd", "/usr/bin/vsftpd"].into_iter().find(|p| Path::new(p).exists()).context("vsftpd not installed")?;
+    let base = dir.join("vsftpd");
+    let pub_dir = base.join("root/pub");
+    std::fs::create_dir_all(&pub_dir)?;
+    std::fs::create_dir_all(base.join("empty"))?;
+    if !Command::new("chown").arg("ftp").arg(&pub_dir).status()?.success() {
+        bail!("cannot chown {} to ftp", pub_dir.display());
+    }
+    let port = free_port();
+    let conf = base.join("vsftpd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listen=YES\nlisten_address=127.0.0.1\nlisten_port={port}\nbackground=NO\nanonymous_enable=YES\nno_anon_password=YES\nanon_root={}\n\
+             local_enable=NO\nwrite_enable=YES\nanon_upload_enable=YES\nanon_mkdir_write_enable=YES\nanon_other_write_enable=YES\n\
+             anon_umask=022\nsecure_chroot_dir={}\nseccomp_sandbox=NO\nxferlog_enable=NO\npasv_enable=YES\npasv_address=127.0.0.1\n\
+             anon_world_readable_only=NO\nmax_per_ip=0\nmax_clients=0\nsyslog_enable=NO\nvsftpd_log_file=/dev/null\n",
+            base.join("root").display(),
+            base.join("empty").display()
+        ),
+    )?;
+    let mut child = Command::new(bin).arg(&conf).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+    wait_listening(port, &mut child).context("vsftpd")?;
+    Ok(Server { name: "vsftpd", port, user: "anonymous".into(), password: "bench@".into(), root: pub_dir, prefix: "pub/", login_note: "anonymous", child })
+}
