@@ -101,7 +101,12 @@ fn machine() -> String {
 
 /// The whole BENCHMARKS.md.
 pub(crate) fn document(table: &str, command: &str, notes: &[String], skipped: &[String], rounds: usize) -> String {
-    let date = std::process::Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+    let date = std::process::Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
     let mut doc = format!(
         "# Benchmarks\n\nA fresh run of `bench/run` ({date}) on {}.\n\nCommand: `{command}`\n\n\
          Servers run on loopback with their files on tmpfs, one after another within each of {rounds} rounds \

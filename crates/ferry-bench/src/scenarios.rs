@@ -37,7 +37,8 @@ pub(crate) fn make_file(path: &Path, size: u64) -> anyhow::Result<()> {
 
 fn curl(args: &[&str]) -> anyhow::Result<Duration> {
     let start = Instant::now();
-    let out = Command::new("curl").args(["-s", "-S", "--ftp-skip-pasv-ip"]).args(args).stdout(Stdio::null()).output().context("running curl")?;
+    let out =
+        Command::new("curl").args(["-s", "-S", "--ftp-skip-pasv-ip"]).args(args).stdout(Stdio::null()).output().context("running curl")?;
     if !out.status.success() {
         bail!("curl failed: {}", String::from_utf8_lossy(&out.stderr));
     }

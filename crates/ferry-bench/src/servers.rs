@@ -56,7 +56,12 @@ impl Server {
         }
         for pid in pids {
             if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) {
-                total += s.lines().find(|l| l.starts_with("Pss:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+                total += s
+                    .lines()
+                    .find(|l| l.starts_with("Pss:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
             }
         }
         total
@@ -96,7 +101,17 @@ pub(crate) fn ferryd(bin: &Path, dir: &Path) -> anyhow::Result<Server> {
     ferry_server::auth::users_file::set_user(&users, "bench", "benchpw")?;
     let port = free_port();
     let mut child = Command::new(bin)
-        .args(["--port", &port.to_string(), "--no-tls", "--log-level", "error", "--max-sessions", "20000", "--max-sessions-per-ip", "20000"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--no-tls",
+            "--log-level",
+            "error",
+            "--max-sessions",
+            "20000",
+            "--max-sessions-per-ip",
+            "20000",
+        ])
         .args(["--ban-after", "1000000", "--failure-delay-ms", "0", "--root"])
         .arg(&root)
         .arg("--users")
@@ -150,5 +165,14 @@ pub(crate) fn vsftpd(dir: &Path) -> anyhow::Result<Server> {
     )?;
     let mut child = Command::new(bin).arg(&conf).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
     wait_listening(port, &mut child).context("vsftpd")?;
-    Ok(Server { name: "vsftpd", port, user: "anonymous".into(), password: "bench@".into(), root: pub_dir, prefix: "pub/", login_note: "anonymous", child })
+    Ok(Server {
+        name: "vsftpd",
+        port,
+        user: "anonymous".into(),
+        password: "bench@".into(),
+        root: pub_dir,
+        prefix: "pub/",
+        login_note: "anonymous",
+        child,
+    })
 }

@@ -5,6 +5,7 @@
 //! a deliberately slow password hash; sessions call it through
 //! `spawn_blocking` so the hash never runs on an async worker thread.
 
+pub mod cache;
 pub mod defender;
 pub mod hash;
 pub mod settings;

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use ferry_proto::command::Password;
 
+use super::cache::LoginCache;
 use super::settings::{SettingsError, SettingsFile};
 use super::{Account, Authenticator, hash};
 
@@ -73,6 +74,8 @@ pub struct UsersFile {
     settings: SettingsFile,
     /// Line numbers of plain-text secrets, for the start-up warning.
     plain_lines: Vec<(usize, String)>,
+    /// Recently verified logins (a reload starts a fresh one).
+    cache: std::sync::Arc<LoginCache>,
 }
 
 /// True if `name` is usable as a user name.
@@ -148,8 +151,16 @@ impl Authenticator for UsersFile {
             // RFC 1635 anonymous access: only when enabled, and read-only.
             return self.settings.anonymous_policy().map(|policy| Account { name: "anonymous".to_owned(), policy });
         }
+        let now = std::time::Instant::now();
         let ok = match self.users.get(user) {
-            Some(Secret::Argon2(phc)) => hash::verify(&password.0, phc),
+            Some(Secret::Argon2(_)) if self.cache.hit(user, &password.0, now) => true,
+            Some(Secret::Argon2(phc)) => {
+                let ok = hash::verify(&password.0, phc);
+                if ok {
+                    self.cache.remember(user, &password.0, now);
+                }
+                ok
+            }
             Some(Secret::Plain(p)) => {
                 // Pay the hash anyway, so timing does not tell plain from
                 // missing accounts.

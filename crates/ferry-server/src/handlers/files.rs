@@ -1,7 +1,7 @@
 //! File and folder operations: RFC 959 §4.1.3 (MKD, RMD, DELE, RNFR, RNTO,
 //! SITE), RFC 3659 §3–4 (MDTM, SIZE) and draft-somers-ftp-mfxx (MFMT).
 
-use std::io;
+use std::io::{self, Read};
 use std::time::SystemTime;
 
 use ferry_proto::ascii::ToWire;

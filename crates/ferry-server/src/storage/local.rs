@@ -11,7 +11,7 @@
 //! target only after the last byte is on disk, so a failed upload never
 //! destroys an existing file.
 
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
@@ -128,7 +128,7 @@ impl Storage for LocalStorage {
         if offset > 0 {
             file.seek(SeekFrom::Start(offset))?;
         }
-        Ok(Box::new(file) as Box<dyn Read + Send>)
+        Ok(ReadHandle::File(file))
     }
 
     fn open_write(&self, path: &VirtualPath, mode: WriteMode) -> Result<Box<dyn Upload>, StorageError> {

@@ -15,7 +15,22 @@ use ferry_proto::reply::code;
 pub mod local;
 
 /// A file opened for reading.
-pub type ReadHandle = Box<dyn Read + Send>;
+pub enum ReadHandle {
+    /// A local file: plain binary downloads can go straight from the page
+    /// cache to the socket (`sendfile`).
+    File(std::fs::File),
+    /// Anything else that reads.
+    Stream(Box<dyn Read + Send>),
+}
+
+impl Read for ReadHandle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            ReadHandle::File(f) => f.read(buf),
+            ReadHandle::Stream(s) => s.read(buf),
+        }
+    }
+}
 
 /// How an upload meets an existing file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
