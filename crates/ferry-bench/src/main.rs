@@ -105,12 +105,19 @@ fn main() -> anyhow::Result<()> {
         loopback.add(0, Some(scenarios::loopback_limit(&src, args.size)?));
         for (i, s) in started.iter().enumerate() {
             eprintln!("  {}", s.name);
+            let step = |what: &str| eprintln!("    {what}");
+            step("RETR");
             rows[0].add(i, Some(scenarios::retr_big(s, args.size)?));
+            step("STOR");
             rows[1].add(i, Some(scenarios::stor_big(s, &src, args.size)?));
+            step("small files");
             rows[2].add(i, Some(rt.block_on(scenarios::small_files(s, args.small_files, 1))?));
             rows[3].add(i, Some(rt.block_on(scenarios::small_files(s, args.small_files, 20))?));
+            step("logins");
             rows[4].add(i, Some(rt.block_on(scenarios::logins(s, 32, Duration::from_secs(args.login_secs)))?));
+            step("idle sessions");
             rows[5].add(i, Some(rt.block_on(scenarios::idle_sessions(s, args.idle))?));
+            step("listings");
             rows[6].add(i, rt.block_on(scenarios::listing(s, true))?);
             rows[7].add(i, rt.block_on(scenarios::listing(s, false))?);
         }

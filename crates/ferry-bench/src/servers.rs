@@ -169,7 +169,7 @@ pub(crate) fn vsftpd(dir: &Path) -> anyhow::Result<Server> {
         name: "vsftpd",
         port,
         user: "anonymous".into(),
-        password: "bench@".into(),
+        password: "bench".into(),
         root: pub_dir,
         prefix: "pub/",
         login_note: "anonymous",
