@@ -124,8 +124,10 @@ pub(crate) async fn logins(s: &Server, workers: usize, dur: Duration) -> anyhow:
     Ok(count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64())
 }
 
-/// Memory per idle logged-in session, KiB (PSS of the server's processes).
-pub(crate) async fn idle_sessions(s: &Server, n: usize) -> anyhow::Result<f64> {
+/// Memory per idle logged-in session, KiB (PSS of the server's
+/// processes), and how many sessions the server accepted (some refuse
+/// past a limit of their own, e.g. pyftpdlib's 512).
+pub(crate) async fn idle_sessions(s: &Server, n: usize) -> anyhow::Result<(f64, usize)> {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = s.pss_kib();
     let mut clients = Vec::with_capacity(n);
@@ -146,8 +148,16 @@ pub(crate) async fn idle_sessions(s: &Server, n: usize) -> anyhow::Result<f64> {
                 Ok::<_, ferry_client::Error>(c)
             });
         }
+        let mut refused = false;
         while let Some(r) = tasks.join_next().await {
-            clients.push(r??);
+            match r? {
+                Ok(c) => clients.push(c),
+                Err(e) if e.reply_code() == Some(421) => refused = true,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if refused {
+            break;
         }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -158,8 +168,9 @@ pub(crate) async fn idle_sessions(s: &Server, n: usize) -> anyhow::Result<f64> {
     for c in clients.iter_mut() {
         c.noop().await?;
     }
+    let opened = clients.len();
     drop(clients);
-    Ok(after.saturating_sub(before) as f64 / n as f64)
+    Ok((after.saturating_sub(before) as f64 / opened.max(1) as f64, opened))
 }
 
 /// Milliseconds to fetch a listing of `many/` with `cmd` ("MLSD" or

@@ -37,20 +37,25 @@ impl Server {
     pub(crate) fn pss_kib(&self) -> u64 {
         let root = self.child.id();
         let mut total = 0;
+        // One pass over /proc for the parent of every process, then walk
+        // down from the server.
+        let mut children: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
+        if let Ok(entries) = std::fs::read_dir("/proc") {
+            for e in entries.flatten() {
+                let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+                if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                    let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+                    if let Some(ppid) = after.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) {
+                        children.entry(ppid).or_default().push(pid);
+                    }
+                }
+            }
+        }
         let mut pids = vec![root];
         let mut i = 0;
         while i < pids.len() {
-            let parent = pids[i];
-            if let Ok(entries) = std::fs::read_dir("/proc") {
-                for e in entries.flatten() {
-                    let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
-                    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-                        let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-                        if after.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) == Some(parent) && !pids.contains(&pid) {
-                            pids.push(pid);
-                        }
-                    }
-                }
+            if let Some(kids) = children.get(&pids[i]) {
+                pids.extend(kids);
             }
             i += 1;
         }
