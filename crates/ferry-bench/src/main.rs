@@ -67,13 +67,7 @@ fn main() -> anyhow::Result<()> {
     let mut started: Vec<Server> = Vec::new();
     let mut skipped = Vec::new();
     for name in &args.servers {
-        let s = match name.as_str() {
-            "ferryd" => servers::ferryd(&args.ferryd, &args.dir),
-            "vsftpd" => servers::vsftpd(&args.dir),
-            "pyftpdlib" => servers::pyftpdlib(&args.dir),
-            other => Err(anyhow::anyhow!("unknown server {other}")),
-        };
-        match s {
+        match start(name, &args, &args.dir) {
             Ok(s) => started.push(s),
             Err(e) => {
                 eprintln!("skipping {name}: {e:#}");
@@ -117,7 +111,13 @@ fn main() -> anyhow::Result<()> {
             step("logins");
             rows[4].add(i, Some(rt.block_on(scenarios::logins(s, 32, Duration::from_secs(args.login_secs)))?));
             step("idle sessions");
-            let (per_session, opened) = rt.block_on(scenarios::idle_sessions(s, args.idle))?;
+            // Memory is measured on a fresh process: a server that already
+            // ran the other scenarios has freed memory to reuse.
+            let fresh_dir = args.dir.join(format!("fresh-{}-{round}", s.name));
+            std::fs::create_dir_all(&fresh_dir)?;
+            let fresh = start(s.name, &args, &fresh_dir)?;
+            let (per_session, opened) = rt.block_on(scenarios::idle_sessions(&fresh, args.idle))?;
+            drop(fresh);
             rows[5].add(i, Some(per_session));
             if opened < args.idle {
                 limited.push(format!(
@@ -140,6 +140,15 @@ fn main() -> anyhow::Result<()> {
     std::fs::write(&args.output, doc).with_context(|| format!("writing {}", args.output.display()))?;
     eprintln!("wrote {}", args.output.display());
     Ok(())
+}
+
+fn start(name: &str, args: &Args, dir: &std::path::Path) -> anyhow::Result<Server> {
+    match name {
+        "ferryd" => servers::ferryd(&args.ferryd, dir),
+        "vsftpd" => servers::vsftpd(dir),
+        "pyftpdlib" => servers::pyftpdlib(dir),
+        other => Err(anyhow::anyhow!("unknown server {other}")),
+    }
 }
 
 fn args_line() -> String {

@@ -220,10 +220,10 @@ pub enum MlsxRole {
 
 /// Format one fact line (no line end): `fact=value;...; name`. `facts` are
 /// the enabled fact names, lower-case.
-pub fn format_mlsx(e: &Entry, facts: &[String], role: MlsxRole) -> String {
+pub fn format_mlsx(e: &Entry, facts: &[&str], role: MlsxRole) -> String {
     let mut out = String::with_capacity(96);
-    for fact in facts {
-        let value = match fact.as_str() {
+    for &fact in facts {
+        let value = match fact {
             "type" => Some(
                 match (role, e.kind) {
                     (MlsxRole::Current, _) => "cdir",
@@ -336,7 +336,7 @@ mod tests {
 
     #[test]
     fn mlsx_round_trip() {
-        let facts: Vec<String> = MLSX_FACTS.iter().map(|s| s.to_string()).collect();
+        let facts = MLSX_FACTS;
         let mut e = Entry::new("a b;c.txt", Kind::File);
         e.size = 42;
         e.modified = Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000));

@@ -52,6 +52,11 @@ impl Server {
         Server { shared: Arc::new(Shared { config, storage, auth: RwLock::new(auth), defender, global_limits, user_limits }) }
     }
 
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+
     /// Swap the authenticator (for example after the users file changed);
     /// sessions already logged in are not affected.
     pub fn set_authenticator(&self, auth: Arc<dyn Authenticator>) {

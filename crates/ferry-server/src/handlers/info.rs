@@ -15,7 +15,7 @@ impl Session {
         let mut s = String::from("MLST ");
         for fact in MLSX_FACTS {
             s.push_str(if fact == "unix.mode" { "UNIX.mode" } else { fact });
-            if self.mlst_facts.iter().any(|f| f == fact) {
+            if self.facts().contains(&fact) {
                 s.push('*');
             }
             s.push(';');
@@ -79,8 +79,9 @@ impl Session {
             Opts::Utf8(false) => self.ctl.reply(code::PARAM_NOT_IMPLEMENTED, "UTF8 cannot be turned off.").await,
             Opts::Mlst(facts) => {
                 // RFC 3659 §7.9: unknown facts are ignored; reply lists the result.
-                self.mlst_facts = MLSX_FACTS.iter().filter(|f| facts.iter().any(|g| g == *f)).map(|f| f.to_string()).collect();
-                let list: String = self.mlst_facts.iter().map(|f| format!("{};", if f == "unix.mode" { "UNIX.mode" } else { f })).collect();
+                self.mlst_facts =
+                    MLSX_FACTS.iter().enumerate().filter(|(_, f)| facts.iter().any(|g| g == *f)).fold(0, |m, (i, _)| m | 1 << i);
+                let list: String = self.facts().iter().map(|f| format!("{};", if *f == "unix.mode" { "UNIX.mode" } else { f })).collect();
                 self.ctl.reply(code::OK, format!("MLST OPTS {list}")).await
             }
             Opts::Hash(None) => self.ctl.reply(code::OK, self.hash_algo.hash_name()).await,

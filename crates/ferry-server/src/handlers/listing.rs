@@ -103,12 +103,13 @@ impl Session {
         }
         let now = SystemTime::now();
         let policy = self.policy();
+        let facts = self.facts();
         let mut out = Vec::with_capacity(target.entries.len() * 72);
         for e in &target.entries {
             let line = match kind {
                 ListKind::Long => listing::format_unix(&e.to_entry(&perm_fact(e.kind, &policy)), now),
                 ListKind::Names => format!("{}{}", target.prefix, e.name),
-                ListKind::Facts => listing::format_mlsx(&e.to_entry(&perm_fact(e.kind, &policy)), &self.mlst_facts, MlsxRole::Plain),
+                ListKind::Facts => listing::format_mlsx(&e.to_entry(&perm_fact(e.kind, &policy)), &facts, MlsxRole::Plain),
             };
             out.extend_from_slice(line.as_bytes());
             out.extend_from_slice(b"\r\n");
@@ -128,9 +129,10 @@ impl Session {
         match self.storage(move |s| s.metadata(&p)).await {
             Ok(info) => {
                 let policy = self.policy();
+                let facts = self.facts();
                 let mut entry = info.to_entry(&perm_fact(info.kind, &policy));
                 entry.name = path.to_string();
-                let line = listing::format_mlsx(&entry, &self.mlst_facts, MlsxRole::Plain);
+                let line = listing::format_mlsx(&entry, &facts, MlsxRole::Plain);
                 // RFC 3659 §7.2: the entry line starts with one space.
                 let reply = Reply::multi(code::FILE_ACTION_OK, vec![format!("Listing {path}"), format!(" {line}"), "End.".into()]);
                 self.ctl.send(&reply).await

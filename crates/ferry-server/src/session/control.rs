@@ -22,12 +22,9 @@ pub(crate) struct Control {
 
 impl Control {
     pub(crate) fn new(stream: Stream, max_line: usize) -> Control {
-        Control {
-            stream: Some(stream),
-            decoder: LineDecoder::new(max_line),
-            buf: vec![0; 1024].into_boxed_slice(),
-            out: Vec::with_capacity(256),
-        }
+        // Small buffers: a command line rarely needs more, the decoder grows
+        // for longer ones, and thousands of idle sessions add up.
+        Control { stream: Some(stream), decoder: LineDecoder::new(max_line), buf: vec![0; 512].into_boxed_slice(), out: Vec::new() }
     }
 
     /// True once the control connection is encrypted.

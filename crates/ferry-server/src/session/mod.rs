@@ -58,7 +58,9 @@ pub(crate) struct Session {
     pub(crate) data: DataSetup,
     /// After `EPSV ALL`, only `EPSV` may set up data connections.
     pub(crate) epsv_all: bool,
-    pub(crate) mlst_facts: Vec<String>,
+    /// Facts shown by `MLSD`/`MLST`: bit `i` is `MLSX_FACTS[i]` (a mask,
+    /// not strings, to keep idle sessions small).
+    pub(crate) mlst_facts: u8,
     pub(crate) hash_algo: ChecksumAlgo,
     pub(crate) login_failures: u32,
     /// Lines that arrived while a transfer ran, handled after it.
@@ -94,7 +96,8 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, shared: Arc<Shared>, id
         let (stream, tls) = if implicit {
             let Some(settings) = shared.config.tls.as_ref() else { return };
             let acceptor = settings.session_acceptors();
-            match tokio::time::timeout(shared.config.data_timeout, acceptor.control.accept(stream)).await {
+            // Boxed: the handshake future is large and needed only here.
+            match tokio::time::timeout(shared.config.data_timeout, Box::pin(acceptor.control.accept(stream))).await {
                 Ok(Ok(tls)) => (stream::Stream::Tls(Box::new(tls)), Some(acceptor)),
                 Ok(Err(e)) => return tracing::info!(error = %e, "implicit TLS handshake failed"),
                 Err(_) => return tracing::info!("implicit TLS handshake timed out"),
@@ -116,7 +119,7 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, shared: Arc<Shared>, id
             rename_from: None,
             data: DataSetup::None,
             epsv_all: false,
-            mlst_facts: ferry_proto::listing::MLSX_FACTS[..5].iter().map(|s| s.to_string()).collect(),
+            mlst_facts: 0b1_1111,
             hash_algo: ChecksumAlgo::Sha256,
             login_failures: 0,
             pending: VecDeque::new(),
@@ -174,7 +177,10 @@ impl Session {
         match Command::parse(line) {
             Ok(cmd) => {
                 tracing::debug!(?cmd, "command");
-                self.dispatch(cmd).await
+                // Boxed: the future of a command (a transfer's is large) is
+                // allocated only while it runs, so an idle session's task
+                // stays small.
+                Box::pin(self.dispatch(cmd)).await
             }
             Err(e) => {
                 let text = match &e {
@@ -192,6 +198,11 @@ impl Session {
             Phase::LoggedIn(a) => Some(a),
             _ => None,
         }
+    }
+
+    /// The enabled `MLSx` facts, in `FEAT` order.
+    pub(crate) fn facts(&self) -> Vec<&'static str> {
+        ferry_proto::listing::MLSX_FACTS.iter().enumerate().filter(|(i, _)| self.mlst_facts & (1 << i) != 0).map(|(_, f)| *f).collect()
     }
 
     /// The logged-in user's policy (everything allowed before login, when
@@ -327,4 +338,22 @@ pub(crate) enum ListKind {
     Names,
     /// `MLSD`: RFC 3659 fact lines.
     Facts,
+}
+
+#[cfg(test)]
+mod size_tests {
+    #[tokio::test]
+    async fn idle_session_future_is_small() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let storage = std::sync::Arc::new(crate::storage::local::LocalStorage::open(dir.path()).unwrap());
+        let auth = std::sync::Arc::new(crate::auth::users_file::UsersFile::default());
+        let srv = crate::Server::new(crate::Config::default(), storage, auth);
+        let fut = super::serve(server, srv.shared(), 1, false);
+        let size = std::mem::size_of_val(&fut);
+        eprintln!("serve future: {size} bytes; Session: {} bytes", std::mem::size_of::<super::Session>());
+        drop(client);
+    }
 }
