@@ -77,9 +77,17 @@ pub(crate) async fn small_files(s: &Server, files: usize, sessions: usize) -> an
             let mut c = Client::connect("127.0.0.1", port, ClientConfig::default()).await?;
             c.login(&user, &password).await?;
             let mut buf = Vec::with_capacity(8192);
+            let mut slow = 0u32;
             for n in names {
                 buf.clear();
+                let t = Instant::now();
                 c.retrieve(&n, 0, &mut buf, &mut |_| {}, std::future::pending()).await?;
+                if t.elapsed() > Duration::from_millis(100) {
+                    slow += 1;
+                }
+            }
+            if slow > 0 {
+                eprintln!("      session {k}: {slow} transfers over 100 ms");
             }
             let _ = c.quit().await;
             Ok::<_, ferry_client::Error>(())
