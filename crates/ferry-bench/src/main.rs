@@ -65,7 +65,7 @@ fn main() -> anyhow::Result<()> {
     scenarios::make_file(&src, args.size)?;
 
     let mut started: Vec<Server> = Vec::new();
-    let mut skipped = Vec::new();
+    let mut skipped: Vec<String> = Vec::new();
     for name in &args.servers {
         match start(name, &args, &args.dir) {
             Ok(s) => started.push(s),
@@ -102,9 +102,9 @@ fn main() -> anyhow::Result<()> {
             eprintln!("  {}", s.name);
             let step = |what: &str| eprintln!("    {what}");
             step("RETR");
-            rows[0].add(i, Some(scenarios::retr_big(s, args.size)?));
+            rows[0].add(i, Some(scenarios::retr_big(s, args.size, false)?));
             step("STOR");
-            rows[1].add(i, Some(scenarios::stor_big(s, &src, args.size)?));
+            rows[1].add(i, Some(scenarios::stor_big(s, &src, args.size, false)?));
             step("small files");
             rows[2].add(i, Some(rt.block_on(scenarios::small_files(s, args.small_files, 1))?));
             rows[3].add(i, Some(rt.block_on(scenarios::small_files(s, args.small_files, 20))?));
@@ -131,10 +131,62 @@ fn main() -> anyhow::Result<()> {
         }
     }
     rows.push(loopback);
+
+    // FTPS: ferryd (rustls) against vsftpd (OpenSSL), same curl client.
+    let mut tls_rows = vec![
+        Row::new(format!("FTPS RETR {} MiB, curl --ssl-reqd (MB/s)", args.size >> 20), Better::Higher, &["ferryd", "vsftpd"]),
+        Row::new(format!("FTPS STOR {} MiB, curl --ssl-reqd (MB/s)", args.size >> 20), Better::Higher, &["ferryd", "vsftpd"]),
+    ];
+    let vs_tls = if args.servers.iter().any(|s| s == "vsftpd") {
+        servers::vsftpd_tls(&args.dir, &args.dir.join("ferryd-cert.pem"), &args.dir.join("ferryd-key.pem"))
+            .map_err(|e| skipped.push(format!("vsftpd with TLS ({e:#})")))
+            .ok()
+    } else {
+        None
+    };
+    if let Some(v) = &vs_tls {
+        std::fs::copy(&src, v.root.join("big.bin"))?;
+    }
+    for round in 1..=args.rounds {
+        eprintln!("FTPS round {round}/{}", args.rounds);
+        tls_rows[0].add(0, Some(scenarios::retr_big(&started[0], args.size, true)?));
+        tls_rows[1].add(0, Some(scenarios::stor_big(&started[0], &src, args.size, true)?));
+        if let Some(v) = &vs_tls {
+            tls_rows[0].add(1, Some(scenarios::retr_big(v, args.size, true)?));
+            tls_rows[1].add(1, Some(scenarios::stor_big(v, &src, args.size, true)?));
+        }
+    }
+
+    // Clients against ferryd: ferry against curl and lftp.
+    let ferry_bin = args.ferryd.with_file_name("ferry");
+    let clients = ["ferry", "curl", "lftp"];
+    let mut client_rows = vec![
+        Row::new(format!("client: get {} MiB from ferryd (MB/s)", args.size >> 20), Better::Higher, &clients),
+        Row::new(format!("client: mirror {} small files from ferryd, 4 at a time (s)", args.small_files), Better::Lower, &clients),
+    ];
+    let dest = args.dir.join("client-dest");
+    for round in 1..=args.rounds {
+        eprintln!("clients round {round}/{}", args.rounds);
+        for (i, c) in clients.iter().enumerate() {
+            match scenarios::client_get(&started[0], c, &ferry_bin, &dest, args.size) {
+                Ok(v) => client_rows[0].add(i, Some(v)),
+                Err(e) => eprintln!("  {c}: {e:#}"),
+            }
+            match scenarios::client_mirror(&started[0], c, &ferry_bin, &dest) {
+                Ok(v) => client_rows[1].add(i, v),
+                Err(e) => eprintln!("  {c}: {e:#}"),
+            }
+        }
+    }
     let mut notes: Vec<String> = started.iter().map(|s| format!("{}: logins checked with {}", s.name, s.login_note)).collect();
     limited.dedup();
     notes.extend(limited);
-    let table = report::render(&rows, &names);
+    let table = format!(
+        "{}\n{}\n{}",
+        report::render(&rows, &names),
+        report::render(&tls_rows, &["ferryd", "vsftpd"]),
+        report::render(&client_rows, &clients)
+    );
     println!("{table}");
     let doc = report::document(&table, &args_line(), &notes, &skipped, args.rounds);
     std::fs::write(&args.output, doc).with_context(|| format!("writing {}", args.output.display()))?;

@@ -52,7 +52,7 @@ pub(crate) fn render(rows: &[Row], servers: &[&str]) -> String {
     for s in servers {
         out.push_str(&format!(" {s} |"));
     }
-    out.push_str(" ferryd vs best peer |\n|---|");
+    out.push_str(&format!(" {} vs best peer |\n|---|", servers[0]));
     for _ in servers {
         out.push_str("---|");
     }
@@ -121,6 +121,8 @@ pub(crate) fn document(table: &str, command: &str, notes: &[String], skipped: &[
         doc.push_str(&format!("- {n}\n"));
     }
     doc.push_str("- Big-file rows use curl as the client, so the client is not ferry's; small files, logins, sessions and listings use the ferry-client library.\n");
+    doc.push_str("- FTPS rows: ferryd with rustls against vsftpd with OpenSSL, both with a self-signed certificate, curl as the client.\n");
+    doc.push_str("- Client rows: ferry, curl and lftp downloading from ferryd into tmpfs; mirror is ferry `mirror --parallel 4` against lftp `mirror --parallel=4` (curl has no mirror).\n");
     doc.push_str("- vsftpd runs with anonymous access (its password logins need system accounts), so its login row measures its fork-per-session cost without a password hash.\n");
     for s in skipped {
         doc.push_str(&format!("- skipped: {s}\n"));

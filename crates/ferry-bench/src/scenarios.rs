@@ -45,16 +45,25 @@ fn curl(args: &[&str]) -> anyhow::Result<Duration> {
     Ok(start.elapsed())
 }
 
+/// curl options for FTPS (explicit, required, self-signed accepted).
+const FTPS: &[&str] = &["--ssl-reqd", "-k"];
+
 /// RETR of `big.bin` with curl: MB/s.
-pub(crate) fn retr_big(s: &Server, size: u64) -> anyhow::Result<f64> {
-    let t = curl(&["-o", "/dev/null", &s.url("big.bin")])?;
+pub(crate) fn retr_big(s: &Server, size: u64, tls: bool) -> anyhow::Result<f64> {
+    let mut args = if tls { FTPS.to_vec() } else { Vec::new() };
+    let url = s.url("big.bin");
+    args.extend(["-o", "/dev/null", &url]);
+    let t = curl(&args)?;
     Ok(size as f64 / t.as_secs_f64() / 1e6)
 }
 
 /// STOR of `src` with curl: MB/s.
-pub(crate) fn stor_big(s: &Server, src: &Path, size: u64) -> anyhow::Result<f64> {
+pub(crate) fn stor_big(s: &Server, src: &Path, size: u64, tls: bool) -> anyhow::Result<f64> {
     let _ = std::fs::remove_file(s.root.join("up.bin"));
-    let t = curl(&["-T", &src.display().to_string(), &s.url("up.bin")])?;
+    let mut args = if tls { FTPS.to_vec() } else { Vec::new() };
+    let (src, url) = (src.display().to_string(), s.url("up.bin"));
+    args.extend(["-T", &src, &url]);
+    let t = curl(&args)?;
     let _ = std::fs::remove_file(s.root.join("up.bin"));
     Ok(size as f64 / t.as_secs_f64() / 1e6)
 }
@@ -207,6 +216,51 @@ pub(crate) async fn upload_via(s: &Server, remote: &str, data: &[u8]) -> anyhow:
     c.store(&s.remote(remote), StoreMode::Replace, &mut src, &mut |_| {}, std::future::pending()).await?;
     let _ = c.quit().await;
     Ok(())
+}
+
+fn timed_run(cmd: &mut Command) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    let out = cmd.stdout(Stdio::null()).output()?;
+    if !out.status.success() {
+        bail!("{:?} failed: {}", cmd.get_program(), String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(start.elapsed())
+}
+
+/// One big download by each client, into a tmpfs file: MB/s.
+pub(crate) fn client_get(s: &Server, client: &str, ferry: &Path, dest: &Path, size: u64) -> anyhow::Result<f64> {
+    let _ = std::fs::remove_file(dest);
+    let url = s.url("big.bin");
+    let t = match client {
+        "ferry" => timed_run(Command::new(ferry).args(["get", "--no-progress", "--overwrite", &url]).arg(dest))?,
+        "curl" => timed_run(Command::new("curl").args(["-s", "-S", "-o"]).arg(dest).arg(&url))?,
+        "lftp" => timed_run(Command::new("lftp").args(["-c", &format!("set ftp:ssl-allow no; get {url} -o {}", dest.display())]))?,
+        other => bail!("unknown client {other}"),
+    };
+    let _ = std::fs::remove_file(dest);
+    Ok(size as f64 / t.as_secs_f64() / 1e6)
+}
+
+/// Mirror the `small/` folder with each client, 4 files at a time: seconds.
+pub(crate) fn client_mirror(s: &Server, client: &str, ferry: &Path, dest: &Path) -> anyhow::Result<Option<f64>> {
+    let _ = std::fs::remove_dir_all(dest);
+    let base = format!("ftp://{}:{}@127.0.0.1:{}/", s.user, s.password, s.port);
+    let remote = s.remote("small");
+    let t = match client {
+        "ferry" => timed_run(Command::new(ferry).args([
+            "--no-progress",
+            "-c",
+            &format!("mirror --parallel 4 {remote} {}", dest.display()),
+            &base,
+        ]))?,
+        "lftp" => timed_run(
+            Command::new("lftp")
+                .args(["-c", &format!("set ftp:ssl-allow no; open {base}; mirror --parallel=4 {remote} {}", dest.display())]),
+        )?,
+        _ => return Ok(None),
+    };
+    let _ = std::fs::remove_dir_all(dest);
+    Ok(Some(t.as_secs_f64()))
 }
 
 /// The loopback limit: one file copied into a TCP socket by the kernel

@@ -106,17 +106,7 @@ pub(crate) fn ferryd(bin: &Path, dir: &Path) -> anyhow::Result<Server> {
     ferry_server::auth::users_file::set_user(&users, "bench", "benchpw")?;
     let port = free_port();
     let mut child = Command::new(bin)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--no-tls",
-            "--log-level",
-            "error",
-            "--max-sessions",
-            "20000",
-            "--max-sessions-per-ip",
-            "20000",
-        ])
+        .args(["--port", &port.to_string(), "--log-level", "error", "--max-sessions", "20000", "--max-sessions-per-ip", "20000"])
         .args(["--ban-after", "1000000", "--failure-delay-ms", "0", "--root"])
         .arg(&root)
         .arg("--users")
@@ -147,6 +137,15 @@ pub(crate) fn pyftpdlib(dir: &Path) -> anyhow::Result<Server> {
 /// vsftpd with anonymous read-write access (its logins need system
 /// accounts, which a benchmark should not create).
 pub(crate) fn vsftpd(dir: &Path) -> anyhow::Result<Server> {
+    vsftpd_with(dir, None)
+}
+
+/// vsftpd with TLS (OpenSSL) required, using the given PEM files.
+pub(crate) fn vsftpd_tls(dir: &Path, cert: &Path, key: &Path) -> anyhow::Result<Server> {
+    vsftpd_with(&dir.join("tls"), Some((cert, key)))
+}
+
+fn vsftpd_with(dir: &Path, tls: Option<(&Path, &Path)>) -> anyhow::Result<Server> {
     let bin = ["/usr/sbin/vsftpd", "/usr/bin/vsftpd"].into_iter().find(|p| Path::new(p).exists()).context("vsftpd not installed")?;
     let base = dir.join("vsftpd");
     let pub_dir = base.join("root/pub");
@@ -163,9 +162,15 @@ pub(crate) fn vsftpd(dir: &Path) -> anyhow::Result<Server> {
             "listen=YES\nlisten_address=127.0.0.1\nlisten_port={port}\nbackground=NO\nanonymous_enable=YES\nno_anon_password=YES\nanon_root={}\n\
              local_enable=NO\nwrite_enable=YES\nanon_upload_enable=YES\nanon_mkdir_write_enable=YES\nanon_other_write_enable=YES\n\
              anon_umask=022\nsecure_chroot_dir={}\nseccomp_sandbox=NO\nxferlog_enable=NO\npasv_enable=YES\npasv_address=127.0.0.1\n\
-             anon_world_readable_only=NO\nmax_per_ip=0\nmax_clients=0\nsyslog_enable=NO\nvsftpd_log_file=/dev/null\n",
+             anon_world_readable_only=NO\nmax_per_ip=0\nmax_clients=0\nsyslog_enable=NO\nvsftpd_log_file=/dev/null\n{}",
             base.join("root").display(),
-            base.join("empty").display()
+            base.join("empty").display(),
+            tls.map(|(c, k)| format!(
+                "ssl_enable=YES\nrsa_cert_file={}\nrsa_private_key_file={}\nallow_anon_ssl=YES\nforce_anon_logins_ssl=YES\nforce_anon_data_ssl=YES\n",
+                c.display(),
+                k.display()
+            ))
+            .unwrap_or_default()
         ),
     )?;
     let mut child = Command::new(bin).arg(&conf).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
