@@ -38,6 +38,10 @@ pub struct Config {
     pub upload_rate: Option<u64>,
     /// Server-wide download cap, bytes per second.
     pub download_rate: Option<u64>,
+    /// The xferlog transfer log, if one is kept.
+    pub xferlog: Option<std::sync::Arc<crate::xferlog::XferLog>>,
+    /// On shutdown, how long running transfers may go on.
+    pub shutdown_grace: Duration,
     /// FTPS settings; `None` disables `AUTH TLS` and implicit FTPS.
     pub tls: Option<std::sync::Arc<crate::tls::TlsSettings>>,
 }
@@ -60,6 +64,8 @@ impl Default for Config {
             login_timeout: Duration::from_secs(60),
             upload_rate: None,
             download_rate: None,
+            xferlog: None,
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }

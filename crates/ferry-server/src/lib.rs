@@ -21,12 +21,14 @@
 
 pub mod auth;
 pub mod config;
+pub mod config_file;
 mod handlers;
 pub mod limits;
 pub mod server;
 mod session;
 pub mod storage;
 pub mod tls;
+pub mod xferlog;
 
 pub use config::Config;
 pub use server::Server;

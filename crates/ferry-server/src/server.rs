@@ -31,6 +31,8 @@ pub struct Shared {
     pub defender: Arc<Defender>,
     /// Server-wide bandwidth limits: (upload, download).
     pub global_limits: (Option<Arc<RateLimiter>>, Option<Arc<RateLimiter>>),
+    /// Set when the server begins to shut down.
+    pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
     /// Per-user bandwidth limiters, shared by a user's sessions; keyed by
     /// user and direction (true for upload).
     pub user_limits: std::sync::Mutex<std::collections::HashMap<(String, bool), Arc<RateLimiter>>>,
@@ -49,7 +51,8 @@ impl Server {
         let global_limits =
             (config.upload_rate.map(|r| Arc::new(RateLimiter::new(r))), config.download_rate.map(|r| Arc::new(RateLimiter::new(r))));
         let user_limits = Default::default();
-        Server { shared: Arc::new(Shared { config, storage, auth: RwLock::new(auth), defender, global_limits, user_limits }) }
+        let shutdown = tokio::sync::watch::Sender::new(false);
+        Server { shared: Arc::new(Shared { config, storage, auth: RwLock::new(auth), defender, global_limits, user_limits, shutdown }) }
     }
 
     #[cfg(test)]
@@ -87,7 +90,21 @@ impl Server {
             }
         });
         shutdown.await;
-        tracing::info!("shutting down");
+        // Graceful: idle sessions are told 421 and closed, new connections
+        // get 421, running transfers may finish within the grace period.
+        let grace = self.shared.config.shutdown_grace;
+        tracing::info!(grace_secs = grace.as_secs(), "shutting down");
+        self.shared.shutdown.send_replace(true);
+        let all = self.shared.config.max_sessions;
+        let _ = tokio::time::timeout(grace, async {
+            while permits.available_permits() < all {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await;
+        if permits.available_permits() < all {
+            tracing::warn!(sessions = all - permits.available_permits(), "grace period over; closing the remaining sessions");
+        }
         accepters.shutdown().await;
         Ok(())
     }
@@ -119,6 +136,14 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Se
                 continue;
             }
         };
+        if *shared.shutdown.borrow() {
+            if !implicit {
+                tokio::spawn(async move {
+                    let _ = stream.write_all(&Reply::new(code::NOT_AVAILABLE, "Server shutting down; try again later.").encode()).await;
+                });
+            }
+            continue;
+        }
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             tracing::warn!(%peer, "too many sessions; refusing");
             tokio::spawn(async move {

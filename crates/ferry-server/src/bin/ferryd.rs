@@ -13,9 +13,11 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use ferry_server::auth::hash;
 use ferry_server::auth::users_file::{self, UsersFile};
+use ferry_server::config_file::ConfigFile;
 use ferry_server::server::ListenerKind;
 use ferry_server::storage::local::LocalStorage;
 use ferry_server::tls::TlsSettings;
+use ferry_server::xferlog::XferLog;
 use ferry_server::{Config, Server};
 
 /// Ferry FTP server: RFC 959/2389/2428/3659 FTP with argon2id accounts and
@@ -29,65 +31,68 @@ struct Cli {
     serve: ServeArgs,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Default)]
 struct ServeArgs {
+    /// Read settings from this TOML file (see ferryd.example.toml); flags override it.
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Port to listen on (same as --port; the seed's `ferryd PORT` form).
     #[arg(value_name = "PORT")]
     port_positional: Option<u16>,
-    /// Port to listen on.
-    #[arg(short, long, default_value_t = 2121, conflicts_with = "port_positional")]
-    port: u16,
-    /// Address to listen on; repeat for several (IPv4 or IPv6, e.g. ::1).
-    #[arg(short, long = "bind", value_name = "ADDR", default_values_t = [IpAddr::from([127, 0, 0, 1])])]
+    /// Port to listen on [default: 2121].
+    #[arg(short, long, conflicts_with = "port_positional")]
+    port: Option<u16>,
+    /// Address to listen on; repeat for several (IPv4 or IPv6, e.g. ::1) [default: 127.0.0.1].
+    #[arg(short, long = "bind", value_name = "ADDR")]
     bind: Vec<IpAddr>,
-    /// Folder to serve; created if missing.
-    #[arg(short, long, value_name = "DIR", default_value = "ftp-root")]
-    root: PathBuf,
-    /// Users file (`name:secret` lines); created with one random account if missing.
-    #[arg(short, long, value_name = "FILE", default_value = "users.txt")]
-    users: PathBuf,
-    /// Ports for passive data connections, e.g. 50000-50100 (default: any free port).
-    #[arg(long, value_name = "A-B", value_parser = parse_range)]
-    passive_ports: Option<(u16, u16)>,
+    /// Folder to serve; created if missing [default: ftp-root].
+    #[arg(short, long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Users file (`name:secret` lines); created with one random account if missing [default: users.txt].
+    #[arg(short, long, value_name = "FILE")]
+    users: Option<PathBuf>,
+    /// Ports for passive data connections, e.g. 50000-50100 [default: any free port].
+    #[arg(long, value_name = "A-B")]
+    passive_ports: Option<String>,
     /// Address to announce in PASV replies, for servers behind NAT.
     #[arg(long, value_name = "IP")]
     passive_address: Option<IpAddr>,
-    /// Close control connections idle this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
-    idle_timeout: u64,
-    /// Maximum sessions at once; more are refused with 421.
-    #[arg(long, value_name = "N", default_value_t = 1024)]
-    max_sessions: usize,
-    /// Maximum sessions from one address at once.
-    #[arg(long, value_name = "N", default_value_t = 16)]
-    max_sessions_per_ip: u32,
-    /// Close connections not logged in after this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    login_timeout: u64,
-    /// Milliseconds to wait before answering a failed login.
-    #[arg(long, value_name = "MS", default_value_t = 1000)]
-    failure_delay_ms: u64,
+    /// Close control connections idle this many seconds [default: 300].
+    #[arg(long, value_name = "SECS")]
+    idle_timeout: Option<u64>,
+    /// Maximum sessions at once; more are refused with 421 [default: 1024].
+    #[arg(long, value_name = "N")]
+    max_sessions: Option<usize>,
+    /// Maximum sessions from one address at once [default: 16].
+    #[arg(long, value_name = "N")]
+    max_sessions_per_ip: Option<u32>,
+    /// Close connections not logged in after this many seconds [default: 60].
+    #[arg(long, value_name = "SECS")]
+    login_timeout: Option<u64>,
+    /// Milliseconds to wait before answering a failed login [default: 1000].
+    #[arg(long, value_name = "MS")]
+    failure_delay_ms: Option<u64>,
     /// Server-wide upload limit, e.g. 50M (bytes per second).
     #[arg(long, value_name = "RATE", value_parser = ferry_server::auth::settings::parse_bytes)]
     upload_rate: Option<u64>,
     /// Server-wide download limit, e.g. 100M (bytes per second).
     #[arg(long, value_name = "RATE", value_parser = ferry_server::auth::settings::parse_bytes)]
     download_rate: Option<u64>,
-    /// Ban an address after this many failed logins within --ban-window.
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    ban_after: u32,
-    /// Seconds over which failed logins are counted.
-    #[arg(long, value_name = "SECS", default_value_t = 600)]
-    ban_window: u64,
-    /// Seconds a ban lasts.
-    #[arg(long, value_name = "SECS", default_value_t = 900)]
-    ban_time: u64,
+    /// Ban an address after this many failed logins within --ban-window [default: 10].
+    #[arg(long, value_name = "N")]
+    ban_after: Option<u32>,
+    /// Seconds over which failed logins are counted [default: 600].
+    #[arg(long, value_name = "SECS")]
+    ban_window: Option<u64>,
+    /// Seconds a ban lasts [default: 900].
+    #[arg(long, value_name = "SECS")]
+    ban_time: Option<u64>,
     /// TLS certificate chain (PEM) for FTPS; with neither this nor
     /// --tls-key, a self-signed certificate is made beside the users file.
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    #[arg(long, value_name = "FILE")]
     tls_cert: Option<PathBuf>,
     /// TLS private key (PEM).
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    #[arg(long, value_name = "FILE")]
     tls_key: Option<PathBuf>,
     /// Refuse USER/PASS and transfers in clear text (534/521).
     #[arg(long)]
@@ -102,9 +107,139 @@ struct ServeArgs {
     /// Turn FTPS off entirely.
     #[arg(long, conflicts_with_all = ["tls_cert", "require_tls", "ftps_port"])]
     no_tls: bool,
-    /// Log level: error, warn, info, debug or trace (RUST_LOG overrides).
-    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    /// Log level: error, warn, info, debug or trace (RUST_LOG overrides) [default: info].
+    #[arg(long, value_name = "LEVEL")]
+    log_level: Option<String>,
+    /// Log format: text or json [default: text].
+    #[arg(long, value_name = "FORMAT")]
+    log_format: Option<String>,
+    /// Write a transfer log in the wu-ftpd/vsftpd xferlog format to this file.
+    #[arg(long, value_name = "FILE")]
+    xferlog: Option<PathBuf>,
+    /// On SIGTERM/SIGINT, let running transfers go on this many seconds [default: 30].
+    #[arg(long, value_name = "SECS")]
+    shutdown_grace: Option<u64>,
+}
+
+/// The settings in force: flags over the config file over defaults.
+#[derive(Debug)]
+struct Settings {
+    port: u16,
+    bind: Vec<IpAddr>,
+    root: PathBuf,
+    users: PathBuf,
+    passive_ports: Option<(u16, u16)>,
+    passive_address: Option<IpAddr>,
+    idle_timeout: u64,
+    login_timeout: u64,
+    max_sessions: usize,
+    max_sessions_per_ip: u32,
+    failure_delay_ms: u64,
+    ban_after: u32,
+    ban_window: u64,
+    ban_time: u64,
+    upload_rate: Option<u64>,
+    download_rate: Option<u64>,
+    tls: bool,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    require_tls: bool,
+    tls_reuse: bool,
+    ftps_port: Option<u16>,
     log_level: String,
+    log_format: String,
+    xferlog: Option<PathBuf>,
+    shutdown_grace: u64,
+}
+
+fn resolve(cli: ServeArgs) -> anyhow::Result<Settings> {
+    let file = match &cli.config {
+        Some(path) => ConfigFile::load(path)?,
+        None => ConfigFile::default(),
+    };
+    let passive_ports = cli
+        .passive_ports
+        .or(file.passive_ports)
+        .map(|r| parse_range(&r).map_err(|e| anyhow::anyhow!("passive-ports {r:?}: {e}")))
+        .transpose()?;
+    let s = Settings {
+        port: cli.port_positional.or(cli.port).or(file.port).unwrap_or(2121),
+        bind: if !cli.bind.is_empty() { cli.bind } else { file.bind.unwrap_or_else(|| vec![IpAddr::from([127, 0, 0, 1])]) },
+        root: cli.root.or(file.root).unwrap_or_else(|| "ftp-root".into()),
+        users: cli.users.or(file.users).unwrap_or_else(|| "users.txt".into()),
+        passive_ports,
+        passive_address: cli.passive_address.or(file.passive_address),
+        idle_timeout: cli.idle_timeout.or(file.idle_timeout).unwrap_or(300),
+        login_timeout: cli.login_timeout.or(file.login_timeout).unwrap_or(60),
+        max_sessions: cli.max_sessions.or(file.max_sessions).unwrap_or(1024),
+        max_sessions_per_ip: cli.max_sessions_per_ip.or(file.max_sessions_per_ip).unwrap_or(16),
+        failure_delay_ms: cli.failure_delay_ms.or(file.failure_delay_ms).unwrap_or(1000),
+        ban_after: cli.ban_after.or(file.ban_after).unwrap_or(10),
+        ban_window: cli.ban_window.or(file.ban_window).unwrap_or(600),
+        ban_time: cli.ban_time.or(file.ban_time).unwrap_or(900),
+        upload_rate: cli.upload_rate.or(file.upload_rate.map(|b| b.0)),
+        download_rate: cli.download_rate.or(file.download_rate.map(|b| b.0)),
+        tls: !cli.no_tls && file.tls.unwrap_or(true),
+        tls_cert: cli.tls_cert.or(file.tls_cert),
+        tls_key: cli.tls_key.or(file.tls_key),
+        require_tls: cli.require_tls || file.require_tls.unwrap_or(false),
+        tls_reuse: !cli.no_tls_reuse && file.tls_reuse.unwrap_or(true),
+        ftps_port: cli.ftps_port.or(file.ftps_port),
+        log_level: cli.log_level.or(file.log_level).unwrap_or_else(|| "info".into()),
+        log_format: cli.log_format.or(file.log_format).unwrap_or_else(|| "text".into()),
+        xferlog: cli.xferlog.or(file.xferlog),
+        shutdown_grace: cli.shutdown_grace.or(file.shutdown_grace).unwrap_or(30),
+    };
+    if s.tls_cert.is_some() != s.tls_key.is_some() {
+        bail!("tls-cert and tls-key go together: give both or neither");
+    }
+    if !s.tls && (s.require_tls || s.ftps_port.is_some()) {
+        bail!("require-tls and ftps-port need TLS, which is turned off");
+    }
+    if !matches!(s.log_format.as_str(), "text" | "json") {
+        bail!("log-format must be text or json, not {:?}", s.log_format);
+    }
+    Ok(s)
+}
+
+impl Settings {
+    /// The effective settings as TOML, for `ferryd check-config`.
+    fn to_toml(&self) -> String {
+        let opt = |v: &Option<String>| v.as_ref().map_or("# (not set)".to_owned(), |v| format!("{v:?}"));
+        let path = |v: &Option<PathBuf>| opt(&v.as_ref().map(|p| p.display().to_string()));
+        let num = |v: Option<u64>| v.map_or("# (not set)".to_owned(), |v| v.to_string());
+        let bind: Vec<String> = self.bind.iter().map(|b| format!("{:?}", b.to_string())).collect();
+        [
+            format!("port = {}", self.port),
+            format!("bind = [{}]", bind.join(", ")),
+            format!("ftps-port = {}", num(self.ftps_port.map(u64::from))),
+            format!("root = {:?}", self.root.display().to_string()),
+            format!("users = {:?}", self.users.display().to_string()),
+            format!("passive-ports = {}", opt(&self.passive_ports.map(|(a, b)| format!("{a}-{b}")))),
+            format!("passive-address = {}", opt(&self.passive_address.map(|a| a.to_string()))),
+            format!("idle-timeout = {}", self.idle_timeout),
+            format!("login-timeout = {}", self.login_timeout),
+            format!("max-sessions = {}", self.max_sessions),
+            format!("max-sessions-per-ip = {}", self.max_sessions_per_ip),
+            format!("failure-delay-ms = {}", self.failure_delay_ms),
+            format!("ban-after = {}", self.ban_after),
+            format!("ban-window = {}", self.ban_window),
+            format!("ban-time = {}", self.ban_time),
+            format!("upload-rate = {}", num(self.upload_rate)),
+            format!("download-rate = {}", num(self.download_rate)),
+            format!("tls = {}", self.tls),
+            format!("tls-cert = {}", path(&self.tls_cert)),
+            // The key file's contents are the secret; only its path is shown.
+            format!("tls-key = {}", path(&self.tls_key)),
+            format!("require-tls = {}", self.require_tls),
+            format!("tls-reuse = {}", self.tls_reuse),
+            format!("log-level = {:?}", self.log_level),
+            format!("log-format = {:?}", self.log_format),
+            format!("xferlog = {}", path(&self.xferlog)),
+            format!("shutdown-grace = {}", self.shutdown_grace),
+        ]
+        .join("\n")
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -112,6 +247,8 @@ enum Cmd {
     /// Manage accounts in the users file.
     #[command(subcommand)]
     User(UserCmd),
+    /// Check the configuration (file and flags) and print the settings in force.
+    CheckConfig(ServeArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -167,7 +304,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Cmd::User(cmd)) => user_command(cmd),
-        None => serve(cli.serve),
+        Some(Cmd::CheckConfig(args)) => check_config(args),
+        None => resolve(cli.serve).and_then(serve),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -236,20 +374,45 @@ fn first_run_users(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_logging(level: &str) -> anyhow::Result<()> {
+fn init_logging(level: &str, format: &str) -> anyhow::Result<()> {
     let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| level.to_owned());
     let filter: tracing_subscriber::filter::Targets = spec.parse().with_context(|| format!("invalid log level {spec:?}"))?;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())))
-        .with(filter)
-        .init();
+    let registry = tracing_subscriber::registry().with(filter);
+    if format == "json" {
+        // One JSON object per line for log collectors, with the session
+        // span (id, peer, user) on every event.
+        registry.with(tracing_subscriber::fmt::layer().json().with_current_span(true).with_writer(std::io::stderr)).init();
+    } else {
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+            )
+            .init();
+    }
     Ok(())
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    init_logging(&args.log_level)?;
+/// `ferryd check-config`: validate everything a start would, print the
+/// effective settings, start nothing.
+fn check_config(args: ServeArgs) -> anyhow::Result<()> {
+    let s = resolve(args)?;
+    if s.users.exists() {
+        UsersFile::load(&s.users)?;
+    }
+    if let (Some(cert), Some(key)) = (&s.tls_cert, &s.tls_key) {
+        TlsSettings::from_pem_files(cert, key)?;
+    }
+    println!("{}", s.to_toml());
+    eprintln!("ferryd: configuration OK");
+    Ok(())
+}
+
+fn serve(args: Settings) -> anyhow::Result<()> {
+    init_logging(&args.log_level, &args.log_format)?;
     if !args.users.exists() {
         first_run_users(&args.users)?;
     }
@@ -267,8 +430,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         std::fs::create_dir_all(&args.root).with_context(|| format!("creating the root folder {}", args.root.display()))?;
     }
     let storage = LocalStorage::open(&args.root).with_context(|| format!("opening the root folder {}", args.root.display()))?;
-    let tls = if args.no_tls { None } else { Some(Arc::new(tls_settings(&args)?)) };
-    let port = args.port_positional.unwrap_or(args.port);
+    let tls = if args.tls { Some(Arc::new(tls_settings(&args)?)) } else { None };
+    let port = args.port;
     let config = Config {
         root: args.root.clone(),
         passive_ports: args.passive_ports.map(|(a, b)| a..=b),
@@ -280,6 +443,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         upload_rate: args.upload_rate,
         download_rate: args.download_rate,
         failure_delay: Duration::from_millis(args.failure_delay_ms),
+        xferlog: match &args.xferlog {
+            Some(p) => Some(Arc::new(XferLog::open(p).with_context(|| format!("opening the transfer log {}", p.display()))?)),
+            None => None,
+        },
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
         defender: ferry_server::auth::defender::DefenderConfig {
             max_sessions_per_ip: args.max_sessions_per_ip,
             ban_after: args.ban_after,
@@ -333,7 +501,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Load the configured certificate, or make a self-signed one beside the
 /// users file on first run (and say its fingerprint, for clients to pin).
-fn tls_settings(args: &ServeArgs) -> anyhow::Result<TlsSettings> {
+fn tls_settings(args: &Settings) -> anyhow::Result<TlsSettings> {
     let mut settings = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => TlsSettings::from_pem_files(cert, key)?,
         _ => {
@@ -348,7 +516,7 @@ fn tls_settings(args: &ServeArgs) -> anyhow::Result<TlsSettings> {
     };
     tracing::info!("FTPS certificate SHA-256 fingerprint {}", settings.fingerprint);
     settings.require_tls = args.require_tls;
-    settings.require_reuse = !args.no_tls_reuse;
+    settings.require_reuse = args.tls_reuse;
     Ok(settings)
 }
 

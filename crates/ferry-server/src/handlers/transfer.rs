@@ -88,6 +88,7 @@ impl Session {
             };
             Ok(job(sock, pump).await)
         };
+        let started = std::time::Instant::now();
         let ended = {
             let mut work = pin!(work);
             let ended = loop {
@@ -114,6 +115,24 @@ impl Session {
             }
             ended
         };
+        // File transfers (not listings) go to the xferlog.
+        if let (Some(log), Some(incoming), Some(account)) = (&self.shared.config.xferlog, upload, self.account()) {
+            let (bytes, complete) = match &ended {
+                Ended::Finished(Ok((n, r))) => (*n, r.is_ok()),
+                _ => (0, false),
+            };
+            log.write(&crate::xferlog::Record {
+                at: std::time::SystemTime::now(),
+                took: started.elapsed(),
+                host: canonical_ip(self.peer.ip()),
+                bytes,
+                path: what.as_str(),
+                ascii: self.ascii,
+                incoming,
+                user: &account.name,
+                complete,
+            });
+        }
         match ended {
             Ended::Finished(Ok((n, Ok(())))) => {
                 tracing::info!(path = %what, bytes = n, "transfer complete");

@@ -143,6 +143,7 @@ impl Session {
         let greeting = self.shared.config.greeting.clone();
         self.ctl.reply(code::READY, greeting).await?;
         let login_deadline = tokio::time::Instant::now() + self.shared.config.login_timeout;
+        let mut shutdown = self.shared.shutdown.subscribe();
         while !self.quit {
             // Until login, the login deadline also applies: a client that
             // connects and dawdles (or trickles bytes) loses its slot.
@@ -155,7 +156,15 @@ impl Session {
             };
             let line = match self.pending.pop_front() {
                 Some(l) => Ok(l),
-                None => match tokio::time::timeout(limit, self.ctl.read_line()).await {
+                None => match tokio::select! {
+                    r = tokio::time::timeout(limit, self.ctl.read_line()) => r,
+                    // Between commands is a safe point to end a session
+                    // when the server shuts down.
+                    () = async { drop(shutdown.wait_for(|down| *down).await) } => {
+                        self.ctl.reply(code::NOT_AVAILABLE, "Server shutting down; closing control connection.").await?;
+                        return Ok(());
+                    }
+                } {
                     Err(_) => {
                         self.ctl.reply(code::NOT_AVAILABLE, format!("{what}; closing control connection.")).await?;
                         return Ok(());

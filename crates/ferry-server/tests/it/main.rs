@@ -12,5 +12,6 @@ mod interop_ftplib;
 mod interop_lftp;
 mod interop_tnftp;
 mod jail;
+mod production;
 mod session;
 mod transfers;

@@ -1,0 +1,179 @@
+//! Running ferryd for real: the config file, check-config, JSON logs, the
+//! xferlog, and graceful shutdown.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ferry_server::xferlog::XferLog;
+use ferry_testkit::{Control, TestServer, USER, pseudo_random};
+
+const FERRYD: &str = env!("CARGO_BIN_EXE_ferryd");
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "ferryd did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn users_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let users = dir.join("users.txt");
+    ferry_server::auth::users_file::set_user(&users, "alice", "pw").unwrap();
+    users
+}
+
+#[test]
+fn config_file_flags_override_and_check_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("ferryd.toml");
+    std::fs::write(&conf, "port = 2999\nidle-timeout = 42\nmax-sessions-per-ip = 3\nupload-rate = \"2M\"\nlog-format = \"json\"\n")
+        .unwrap();
+    let out = Command::new(FERRYD).args(["check-config", "--config"]).arg(&conf).args(["--port", "3001"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    for line in [
+        "port = 3001",
+        "idle-timeout = 42",
+        "max-sessions-per-ip = 3",
+        "upload-rate = 2097152",
+        "log-format = \"json\"",
+        "login-timeout = 60",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
+    }
+    // The example config in the repository is valid.
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ferryd.example.toml");
+    let out = Command::new(FERRYD).args(["check-config", "--config", example]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // An unknown key names the key and its line.
+    std::fs::write(&conf, "port = 21\nidle-timout = 5\n").unwrap();
+    let out = Command::new(FERRYD).args(["check-config", "--config"]).arg(&conf).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("idle-timout") && err.contains("line 2"), "{err}");
+}
+
+#[test]
+fn json_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = users_file(dir.path());
+    let port = free_port();
+    let mut child = Running(
+        Command::new(FERRYD)
+            .args(["--port", &port.to_string(), "--no-tls", "--log-format", "json", "--root"])
+            .arg(dir.path().join("root"))
+            .arg("--users")
+            .arg(&users)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(port);
+    let mut c = Control::connect(format!("127.0.0.1:{port}").parse().unwrap());
+    c.login("alice", "pw");
+    c.expect("QUIT", 221);
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = child.0.kill();
+    let mut err = String::new();
+    child.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let login = err.lines().find(|l| l.contains("login ok")).unwrap_or_else(|| panic!("no login line in:\n{err}"));
+    assert!(login.starts_with('{') && login.ends_with('}'), "{login}");
+    assert!(login.contains("\"user\":\"alice\"") && login.contains("\"peer\""), "{login}");
+    assert!(!err.contains("\"pw\""), "the password reached the log");
+}
+
+#[test]
+fn xferlog_records_each_transfer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("xferlog");
+    let log = Arc::new(XferLog::open(&path).unwrap());
+    let s = TestServer::start_with(move |c| c.xferlog = Some(log));
+    std::fs::write(s.root().join("down.bin"), vec![1u8; 1234]).unwrap();
+    let mut c = s.login();
+    c.download("RETR down.bin");
+    c.upload("STOR my file.txt", b"hello");
+    c.list_lines("LIST");
+    c.expect("QUIT", 221);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "listings are not file transfers:\n{text}");
+    assert!(lines[0].ends_with(&format!(" 127.0.0.1 1234 /down.bin b _ o r {USER} ftp 0 * c")), "{}", lines[0]);
+    assert!(lines[1].ends_with(&format!(" 127.0.0.1 5 /my_file.txt b _ i r {USER} ftp 0 * c")), "{}", lines[1]);
+}
+
+#[test]
+fn graceful_shutdown_lets_transfers_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = users_file(dir.path());
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("slow.bin"), pseudo_random(3 << 20, 9)).unwrap();
+    let port = free_port();
+    let mut child = Running(
+        Command::new(FERRYD)
+            .args(["--port", &port.to_string(), "--no-tls", "--download-rate", "2M", "--shutdown-grace", "10", "--root"])
+            .arg(&root)
+            .arg("--users")
+            .arg(&users)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(port);
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut idle = Control::connect(addr);
+    idle.login("alice", "pw");
+    let mut busy = Control::connect(addr);
+    busy.login("alice", "pw");
+    let mut data = busy.epsv();
+    busy.expect("RETR slow.bin", 150);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap().success());
+    // The idle session is told and closed.
+    let r = idle.read_reply();
+    assert_eq!(r.code, 421, "{r:?}");
+    assert!(r.text().contains("shutting down"));
+    // New connections get 421.
+    std::thread::sleep(Duration::from_millis(200));
+    let late = Control::connect(addr);
+    assert_eq!(late.greeting.code, 421);
+    // The running transfer completes.
+    let mut got = Vec::new();
+    data.read_to_end(&mut got).unwrap();
+    assert_eq!(got.len(), 3 << 20);
+    assert_eq!(busy.read_reply().code, 226);
+    assert_eq!(busy.read_reply().code, 421, "then the session is closed");
+    // And the process exits by itself, successfully.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "ferryd did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+    let mut err = String::new();
+    BufReader::new(child.0.stderr.take().unwrap()).read_to_string(&mut err).unwrap();
+    assert!(err.contains("shutting down"), "{err}");
+    let _ = err.lines().count();
+    let _ = BufRead::lines(&b""[..]).count();
+}
