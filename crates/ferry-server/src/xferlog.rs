@@ -85,10 +85,10 @@ impl XferLog {
     /// Append one record; a failed write is logged, never fatal.
     pub fn write(&self, r: &Record<'_>) {
         let line = format!("{}\n", format(r));
-        if let Ok(mut f) = self.file.lock() {
-            if let Err(e) = f.write_all(line.as_bytes()) {
-                tracing::error!(error = %e, "cannot write the transfer log");
-            }
+        if let Ok(mut f) = self.file.lock()
+            && let Err(e) = f.write_all(line.as_bytes())
+        {
+            tracing::error!(error = %e, "cannot write the transfer log");
         }
     }
 }

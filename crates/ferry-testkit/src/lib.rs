@@ -84,6 +84,8 @@ impl TestServer {
             root: files.clone(),
             data_timeout: Duration::from_secs(10),
             failure_delay: Duration::from_millis(50),
+            // Dropping a test server stops it at once.
+            shutdown_grace: Duration::ZERO,
             ..Config::default()
         };
         adjust(&mut config);

@@ -248,7 +248,7 @@ enum Cmd {
     #[command(subcommand)]
     User(UserCmd),
     /// Check the configuration (file and flags) and print the settings in force.
-    CheckConfig(ServeArgs),
+    CheckConfig(Box<ServeArgs>),
 }
 
 #[derive(Subcommand, Debug)]
@@ -304,7 +304,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Cmd::User(cmd)) => user_command(cmd),
-        Some(Cmd::CheckConfig(args)) => check_config(args),
+        Some(Cmd::CheckConfig(args)) => check_config(*args),
         None => resolve(cli.serve).and_then(serve),
     };
     match result {
