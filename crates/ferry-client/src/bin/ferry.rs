@@ -21,6 +21,22 @@ use cli::shell::{Settings, Shell};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    match &cli.command {
+        // Written to a buffer first: a closed pipe (`| head`) is not an error.
+        Some(cli::args::OneShot::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut <Cli as clap::CommandFactory>::command(), "ferry", &mut out);
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &out);
+            return ExitCode::SUCCESS;
+        }
+        Some(cli::args::OneShot::Man) => {
+            let mut out = Vec::new();
+            let _ = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out);
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &out);
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(r) => r,
         Err(e) => {

@@ -88,6 +88,13 @@ impl Common {
 /// One-shot commands.
 #[derive(Subcommand, Debug)]
 pub(crate) enum OneShot {
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `ferry man > ferry.1`.
+    Man,
     /// Download a file: ferry get ftp://host/path [LOCAL]
     Get {
         /// ftp://[user[:pass]@]host[:port]/path

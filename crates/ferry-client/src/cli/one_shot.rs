@@ -39,6 +39,8 @@ pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> 
         OneShot::Get { url, retries, json, .. } | OneShot::Put { url, retries, json, .. } | OneShot::Ls { url, retries, json } => {
             (url.clone(), *retries, *json)
         }
+        // Handled in main before any runtime starts.
+        OneShot::Completions { .. } | OneShot::Man => return exit::USAGE,
     };
     let t = match target::parse_url(&url) {
         Ok(t) => t,
@@ -140,6 +142,7 @@ async fn once(cmd: &OneShot, t: &Target, login: &Login, common: &Common, config:
             }
             serde_json::json!({"ok": true, "local": local, "remote": remote, "bytes": n})
         }
+        OneShot::Completions { .. } | OneShot::Man => serde_json::Value::Null,
         OneShot::Ls { json, .. } => {
             let dir = (!path.is_empty()).then_some(path.as_str());
             if *json {

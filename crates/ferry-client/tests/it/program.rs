@@ -385,3 +385,12 @@ fn one_shot_retries_network_failures() {
     let out = ferry(dir.path(), &["get", &url, "x.txt"], "");
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
 }
+
+#[test]
+fn completions_and_man_page() {
+    let dir = scratch();
+    let out = ferry(dir.path(), &["completions", "zsh"], "");
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("#compdef ferry"), "{}", text(&out));
+    let out = ferry(dir.path(), &["man"], "");
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains(".TH ferry"), "{}", text(&out));
+}

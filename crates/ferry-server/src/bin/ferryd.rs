@@ -249,6 +249,13 @@ enum Cmd {
     User(UserCmd),
     /// Check the configuration (file and flags) and print the settings in force.
     CheckConfig(Box<ServeArgs>),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `ferryd man > ferryd.1`.
+    Man,
 }
 
 #[derive(Subcommand, Debug)]
@@ -305,6 +312,19 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Cmd::User(cmd)) => user_command(cmd),
         Some(Cmd::CheckConfig(args)) => check_config(*args),
+        // Written to a buffer first: a closed pipe (`| head`) is not an error.
+        Some(Cmd::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "ferryd", &mut out);
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &out);
+            Ok(())
+        }
+        Some(Cmd::Man) => {
+            let mut out = Vec::new();
+            let _ = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out);
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &out);
+            Ok(())
+        }
         None => resolve(cli.serve).and_then(serve),
     };
     match result {

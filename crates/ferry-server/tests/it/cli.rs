@@ -135,3 +135,12 @@ fn bad_flags_give_clear_errors() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn completions_and_man_page() {
+    let bash = Command::new(FERRYD).args(["completions", "bash"]).output().unwrap();
+    assert!(bash.status.success() && String::from_utf8_lossy(&bash.stdout).contains("_ferryd()"));
+    let man = Command::new(FERRYD).arg("man").output().unwrap();
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(man.status.success() && page.contains(".TH ferryd") && page.contains("require\\-tls"), "{page}");
+}
