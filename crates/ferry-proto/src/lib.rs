@@ -31,6 +31,7 @@ pub mod glob;
 pub mod line;
 pub mod listing;
 pub mod path;
+pub mod proxy;
 pub mod reply;
 pub mod time;
 

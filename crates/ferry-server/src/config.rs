@@ -42,6 +42,9 @@ pub struct Config {
     pub xferlog: Option<std::sync::Arc<crate::xferlog::XferLog>>,
     /// On shutdown, how long running transfers may go on.
     pub shutdown_grace: Duration,
+    /// Load balancers whose connections start with a PROXY protocol header
+    /// (v1 or v2); their header's source address is used as the client's.
+    pub proxy_from: Vec<std::net::IpAddr>,
     /// FTPS settings; `None` disables `AUTH TLS` and implicit FTPS.
     pub tls: Option<std::sync::Arc<crate::tls::TlsSettings>>,
 }
@@ -65,6 +68,7 @@ impl Default for Config {
             upload_rate: None,
             download_rate: None,
             xferlog: None,
+            proxy_from: Vec::new(),
             shutdown_grace: Duration::from_secs(30),
         }
     }

@@ -41,6 +41,7 @@ pub struct ConfigFile {
     pub log_format: Option<String>,
     pub xferlog: Option<PathBuf>,
     pub shutdown_grace: Option<u64>,
+    pub proxy_protocol_from: Option<Vec<IpAddr>>,
 }
 
 /// A config file that cannot be used.

@@ -151,28 +151,37 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Se
             });
             continue;
         };
-        let slot = match shared.defender.admit(peer.ip(), std::time::Instant::now()) {
-            Ok(slot) => slot,
-            Err(refusal) => {
-                let text = match refusal {
-                    Refusal::Banned => "Too many failed logins from your address; try again later.",
-                    Refusal::TooManySessions => "Too many connections from your address.",
-                };
-                tracing::warn!(%peer, ?refusal, "refused connection");
-                // Implicit FTPS clients would not understand a clear-text
-                // reply; just close on them.
-                if !implicit {
-                    tokio::spawn(async move {
-                        let _ = stream.write_all(&Reply::new(code::NOT_AVAILABLE, text).encode()).await;
-                    });
-                }
-                continue;
-            }
-        };
         let id = next_id.fetch_add(1, Ordering::Relaxed);
         let shared = shared.clone();
+        // Everything that can wait (a PROXY header) happens in the
+        // session's own task, so a slow client never stalls the accept loop.
         sessions.spawn(async move {
-            crate::session::serve(stream, shared, id, implicit).await;
+            let mut stream = stream;
+            let peer = if crate::proxy::expected(&shared.config.proxy_from, peer) {
+                match crate::proxy::read_header(&mut stream, peer, shared.config.data_timeout.min(Duration::from_secs(10))).await {
+                    Ok(client) => client,
+                    Err(e) => return tracing::warn!(%peer, error = %e, "dropped a load-balancer connection without a valid PROXY header"),
+                }
+            } else {
+                peer
+            };
+            let slot = match shared.defender.admit(peer.ip(), std::time::Instant::now()) {
+                Ok(slot) => slot,
+                Err(refusal) => {
+                    let text = match refusal {
+                        Refusal::Banned => "Too many failed logins from your address; try again later.",
+                        Refusal::TooManySessions => "Too many connections from your address.",
+                    };
+                    tracing::warn!(%peer, ?refusal, "refused connection");
+                    // Implicit FTPS clients would not understand a
+                    // clear-text reply; just close on them.
+                    if !implicit {
+                        let _ = stream.write_all(&Reply::new(code::NOT_AVAILABLE, text).encode()).await;
+                    }
+                    return;
+                }
+            };
+            crate::session::serve(stream, peer, shared, id, implicit).await;
             drop((permit, slot));
         });
     }

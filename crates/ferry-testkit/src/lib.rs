@@ -183,6 +183,12 @@ impl Control {
         Self::from_stream(connect_from(addr, local))
     }
 
+    /// Use an already connected stream (for tests that send bytes first,
+    /// such as a PROXY header); reads the greeting.
+    pub fn from_tcp(stream: TcpStream) -> Control {
+        Self::from_stream(stream)
+    }
+
     fn from_stream(stream: TcpStream) -> Control {
         stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
         stream.set_nodelay(true).unwrap();

@@ -119,6 +119,9 @@ struct ServeArgs {
     /// On SIGTERM/SIGINT, let running transfers go on this many seconds [default: 30].
     #[arg(long, value_name = "SECS")]
     shutdown_grace: Option<u64>,
+    /// A load balancer that sends PROXY protocol (v1/v2) headers; repeat for several.
+    #[arg(long, value_name = "IP")]
+    proxy_protocol_from: Vec<IpAddr>,
 }
 
 /// The settings in force: flags over the config file over defaults.
@@ -150,6 +153,7 @@ struct Settings {
     log_format: String,
     xferlog: Option<PathBuf>,
     shutdown_grace: u64,
+    proxy_protocol_from: Vec<IpAddr>,
 }
 
 fn resolve(cli: ServeArgs) -> anyhow::Result<Settings> {
@@ -189,6 +193,11 @@ fn resolve(cli: ServeArgs) -> anyhow::Result<Settings> {
         log_format: cli.log_format.or(file.log_format).unwrap_or_else(|| "text".into()),
         xferlog: cli.xferlog.or(file.xferlog),
         shutdown_grace: cli.shutdown_grace.or(file.shutdown_grace).unwrap_or(30),
+        proxy_protocol_from: if !cli.proxy_protocol_from.is_empty() {
+            cli.proxy_protocol_from
+        } else {
+            file.proxy_protocol_from.unwrap_or_default()
+        },
     };
     if s.tls_cert.is_some() != s.tls_key.is_some() {
         bail!("tls-cert and tls-key go together: give both or neither");
@@ -237,6 +246,10 @@ impl Settings {
             format!("log-format = {:?}", self.log_format),
             format!("xferlog = {}", path(&self.xferlog)),
             format!("shutdown-grace = {}", self.shutdown_grace),
+            format!(
+                "proxy-protocol-from = [{}]",
+                self.proxy_protocol_from.iter().map(|i| format!("{:?}", i.to_string())).collect::<Vec<_>>().join(", ")
+            ),
         ]
         .join("\n")
     }
@@ -468,6 +481,7 @@ fn serve(args: Settings) -> anyhow::Result<()> {
             None => None,
         },
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        proxy_from: args.proxy_protocol_from.clone(),
         defender: ferry_server::auth::defender::DefenderConfig {
             max_sessions_per_ip: args.max_sessions_per_ip,
             ban_after: args.ban_after,

@@ -80,10 +80,11 @@ impl Session {
         let (abort_tx, abort_rx) = tokio::sync::watch::channel(false);
         let mut open_abort = abort_rx.clone();
         let limits = upload.map(|u| self.rate_limits(u)).unwrap_or_default();
+        let proxy_from = self.shared.config.proxy_from.clone();
         let pump = Pump { ascii: self.ascii, stall: timeout, abort: abort_rx, limits };
         let work = async move {
             let sock = tokio::select! {
-                s = data::open(setup, peer, local, timeout, tls.as_ref(), require_reuse) => s?,
+                s = data::open(setup, peer, local, timeout, tls.as_ref(), require_reuse, &proxy_from) => s?,
                 () = transfer::aborted(&mut open_abort) => return Ok((0, Err(TransferError::Aborted))),
             };
             Ok(job(sock, pump).await)

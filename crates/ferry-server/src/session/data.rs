@@ -81,12 +81,24 @@ pub(crate) async fn open(
     timeout: Duration,
     tls: Option<&tokio_rustls::TlsAcceptor>,
     require_reuse: bool,
+    proxy_from: &[IpAddr],
 ) -> Result<Stream, DataError> {
     let stream = match setup {
         DataSetup::None => return Err(DataError::NotPrepared),
         DataSetup::Passive(listener) => tokio::time::timeout(timeout, async {
             loop {
-                let (stream, peer) = listener.accept().await?;
+                let (mut stream, mut peer) = listener.accept().await?;
+                // Through a load balancer, the data connection carries its
+                // own PROXY header naming the real client.
+                if crate::proxy::expected(proxy_from, peer) {
+                    match crate::proxy::read_header(&mut stream, peer, timeout).await {
+                        Ok(client) => peer = client,
+                        Err(e) => {
+                            tracing::warn!(%peer, error = %e, "dropped a data connection without a valid PROXY header");
+                            continue;
+                        }
+                    }
+                }
                 if canonical_ip(peer.ip()) == canonical_ip(control_peer) {
                     return Ok::<_, io::Error>(stream);
                 }

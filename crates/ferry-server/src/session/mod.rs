@@ -79,8 +79,10 @@ pub(crate) struct Session {
 /// Serve one client until it quits, goes idle too long or disconnects.
 /// With `implicit`, the connection is TLS from the first byte (implicit
 /// FTPS, as on port 990).
-pub(crate) async fn serve(stream: tokio::net::TcpStream, shared: Arc<Shared>, id: u64, implicit: bool) {
-    let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
+/// `peer` is the client's address: the TCP peer, or what a trusted load
+/// balancer's PROXY header said.
+pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>, id: u64, implicit: bool) {
+    let Ok(local) = stream.local_addr() else {
         return;
     };
     let span = tracing::info_span!("session", id, %peer, user = tracing::field::Empty, tls = implicit);
@@ -360,7 +362,8 @@ mod size_tests {
         let storage = std::sync::Arc::new(crate::storage::local::LocalStorage::open(dir.path()).unwrap());
         let auth = std::sync::Arc::new(crate::auth::users_file::UsersFile::default());
         let srv = crate::Server::new(crate::Config::default(), storage, auth);
-        let fut = super::serve(server, srv.shared(), 1, false);
+        let peer = server.peer_addr().unwrap();
+        let fut = super::serve(server, peer, srv.shared(), 1, false);
         let size = std::mem::size_of_val(&fut);
         eprintln!("serve future: {size} bytes; Session: {} bytes", std::mem::size_of::<super::Session>());
         drop(client);

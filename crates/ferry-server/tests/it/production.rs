@@ -177,3 +177,38 @@ fn graceful_shutdown_lets_transfers_finish() {
     let _ = err.lines().count();
     let _ = BufRead::lines(&b""[..]).count();
 }
+
+/// 127.0.0.1 plays the load balancer; the header says the client is
+/// 203.0.113.9.
+#[test]
+fn proxy_protocol_from_a_trusted_load_balancer() {
+    use std::io::Write;
+    let s = TestServer::start_with(|c| c.proxy_from = vec!["127.0.0.1".parse().unwrap()]);
+    std::fs::write(s.root().join("f"), b"through the proxy").unwrap();
+    // v1 header, then the session as usual; STAT shows the real client.
+    let mut raw = std::net::TcpStream::connect(s.addr).unwrap();
+    raw.write_all(b"PROXY TCP4 203.0.113.9 127.0.0.1 40000 21\r\n").unwrap();
+    let mut c = Control::from_tcp(raw);
+    assert_eq!(c.greeting.code, 220);
+    c.login(USER, ferry_testkit::PASSWORD);
+    let stat = c.expect("STAT", 211);
+    assert!(stat.text().contains("Connected from 203.0.113.9:40000"), "{stat:?}");
+    // A data connection through the balancer carries a header too (v2).
+    let r = c.expect("EPSV", 229);
+    let port = ferry_proto::addr::parse_epsv_reply(&r.text()).unwrap();
+    let mut data = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut v2 = b"\r\n\r\n\0\r\nQUIT\n".to_vec();
+    v2.extend_from_slice(&[0x21, 0x11, 0, 12, 203, 0, 113, 9, 127, 0, 0, 1, 0x9C, 0x41, 0, 21]);
+    data.write_all(&v2).unwrap();
+    c.expect("RETR f", 150);
+    let mut got = Vec::new();
+    data.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"through the proxy");
+    assert_eq!(c.read_reply().code, 226);
+    // A connection from the balancer without a header is dropped.
+    let mut bare = std::net::TcpStream::connect(s.addr).unwrap();
+    bare.write_all(b"USER x\r\n").unwrap();
+    bare.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let mut buf = [0u8; 64];
+    assert_eq!(bare.read(&mut buf).unwrap_or(0), 0, "no greeting without a PROXY header");
+}
