@@ -16,6 +16,9 @@ pub struct Config {
     /// Address announced in `227` replies (for NAT); default: the address
     /// the client reached us on.
     pub passive_address: Option<IpAddr>,
+    /// A host name to announce instead, re-resolved every minute (dynamic
+    /// DNS, cloud load balancers).
+    pub passive_host: Option<String>,
     /// Close a control connection idle this long.
     pub idle_timeout: Duration,
     /// Give up on a data connection that does not open or stalls this long.
@@ -55,6 +58,7 @@ impl Default for Config {
             root: PathBuf::from("ftp-root"),
             passive_ports: None,
             passive_address: None,
+            passive_host: None,
             idle_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(30),
             max_line: ferry_proto::line::DEFAULT_MAX_LINE,

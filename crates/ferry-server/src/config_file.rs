@@ -20,7 +20,7 @@ pub struct ConfigFile {
     pub root: Option<PathBuf>,
     pub users: Option<PathBuf>,
     pub passive_ports: Option<String>,
-    pub passive_address: Option<IpAddr>,
+    pub passive_address: Option<String>,
     pub idle_timeout: Option<u64>,
     pub login_timeout: Option<u64>,
     pub max_sessions: Option<usize>,

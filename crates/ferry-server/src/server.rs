@@ -31,6 +31,9 @@ pub struct Shared {
     pub defender: Arc<Defender>,
     /// Server-wide bandwidth limits: (upload, download).
     pub global_limits: (Option<Arc<RateLimiter>>, Option<Arc<RateLimiter>>),
+    /// The address announced in `227` replies (from `passive_address`, or
+    /// the latest resolution of `passive_host`).
+    pub(crate) passive_ip: RwLock<Option<std::net::IpAddr>>,
     /// Set when the server begins to shut down.
     pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
     /// Per-user bandwidth limiters, shared by a user's sessions; keyed by
@@ -52,7 +55,19 @@ impl Server {
             (config.upload_rate.map(|r| Arc::new(RateLimiter::new(r))), config.download_rate.map(|r| Arc::new(RateLimiter::new(r))));
         let user_limits = Default::default();
         let shutdown = tokio::sync::watch::Sender::new(false);
-        Server { shared: Arc::new(Shared { config, storage, auth: RwLock::new(auth), defender, global_limits, user_limits, shutdown }) }
+        let passive_ip = RwLock::new(config.passive_address);
+        Server {
+            shared: Arc::new(Shared {
+                config,
+                storage,
+                auth: RwLock::new(auth),
+                defender,
+                global_limits,
+                user_limits,
+                shutdown,
+                passive_ip,
+            }),
+        }
     }
 
     #[cfg(test)]
@@ -80,6 +95,26 @@ impl Server {
         for (listener, kind) in listeners {
             let (shared, permits, next_id) = (self.shared.clone(), permits.clone(), next_id.clone());
             accepters.spawn(accept_loop(listener, shared, permits, next_id, kind == ListenerKind::ImplicitFtps));
+        }
+        // A passive host name is resolved now and every minute after.
+        if let Some(host) = self.shared.config.passive_host.clone() {
+            let shared = self.shared.clone();
+            accepters.spawn(async move {
+                loop {
+                    match tokio::net::lookup_host((host.as_str(), 0)).await.map(|mut a| a.find(|a| a.is_ipv4())) {
+                        Ok(Some(addr)) => {
+                            let ip = addr.ip();
+                            let old = shared.passive_ip.write().expect("passive ip lock").replace(ip);
+                            if old != Some(ip) {
+                                tracing::info!(%host, %ip, "passive address resolved");
+                            }
+                        }
+                        Ok(None) => tracing::warn!(%host, "passive host name has no IPv4 address; keeping the last one"),
+                        Err(e) => tracing::warn!(%host, error = %e, "cannot resolve the passive host name; keeping the last address"),
+                    }
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                }
+            });
         }
         // Forget expired bans now and then.
         let defender = self.shared.defender.clone();

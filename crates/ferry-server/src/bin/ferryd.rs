@@ -54,9 +54,10 @@ struct ServeArgs {
     /// Ports for passive data connections, e.g. 50000-50100 [default: any free port].
     #[arg(long, value_name = "A-B")]
     passive_ports: Option<String>,
-    /// Address to announce in PASV replies, for servers behind NAT.
-    #[arg(long, value_name = "IP")]
-    passive_address: Option<IpAddr>,
+    /// Address (or host name, re-resolved every minute) to announce in PASV
+    /// replies, for servers behind NAT.
+    #[arg(long, value_name = "IP|HOST")]
+    passive_address: Option<String>,
     /// Close control connections idle this many seconds [default: 300].
     #[arg(long, value_name = "SECS")]
     idle_timeout: Option<u64>,
@@ -132,7 +133,7 @@ struct Settings {
     root: PathBuf,
     users: PathBuf,
     passive_ports: Option<(u16, u16)>,
-    passive_address: Option<IpAddr>,
+    passive_address: Option<String>,
     idle_timeout: u64,
     login_timeout: u64,
     max_sessions: usize,
@@ -225,7 +226,7 @@ impl Settings {
             format!("root = {:?}", self.root.display().to_string()),
             format!("users = {:?}", self.users.display().to_string()),
             format!("passive-ports = {}", opt(&self.passive_ports.map(|(a, b)| format!("{a}-{b}")))),
-            format!("passive-address = {}", opt(&self.passive_address.map(|a| a.to_string()))),
+            format!("passive-address = {}", opt(&self.passive_address)),
             format!("idle-timeout = {}", self.idle_timeout),
             format!("login-timeout = {}", self.login_timeout),
             format!("max-sessions = {}", self.max_sessions),
@@ -468,7 +469,16 @@ fn serve(args: Settings) -> anyhow::Result<()> {
     let config = Config {
         root: args.root.clone(),
         passive_ports: args.passive_ports.map(|(a, b)| a..=b),
-        passive_address: args.passive_address,
+        passive_address: args.passive_address.as_deref().and_then(|a| a.parse().ok()),
+        passive_host: match args.passive_address.as_deref() {
+            Some(a) if a.parse::<IpAddr>().is_err() => {
+                // Resolve once now so that a typo fails at start, not at
+                // the first PASV.
+                std::net::ToSocketAddrs::to_socket_addrs(&(a, 0)).with_context(|| format!("cannot resolve passive-address {a:?}"))?;
+                Some(a.to_owned())
+            }
+            _ => None,
+        },
         idle_timeout: Duration::from_secs(args.idle_timeout),
         max_sessions: args.max_sessions,
         tls,

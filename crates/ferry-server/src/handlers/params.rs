@@ -88,7 +88,8 @@ impl Session {
         if self.epsv_all_refuses().await? {
             return Ok(());
         }
-        let announce = match (self.shared.config.passive_address, canonical_ip(self.local.ip())) {
+        let configured = *self.shared.passive_ip.read().expect("passive ip lock");
+        let announce = match (configured, canonical_ip(self.local.ip())) {
             (Some(IpAddr::V4(a)), _) | (None, IpAddr::V4(a)) => a,
             _ => {
                 return self.ctl.reply(code::CANT_OPEN_DATA, "PASV needs IPv4; use EPSV on IPv6 connections.").await;

@@ -44,15 +44,23 @@ pub(crate) async fn bind_passive(ip: IpAddr, range: Option<&RangeInclusive<u16>>
     };
     let (lo, hi) = (*range.start() as u32, *range.end() as u32);
     let span = hi - lo + 1;
-    // Start at a random-ish point so that concurrent sessions do not all
-    // race for the lowest port.
-    let start = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos()) % span;
-    for i in 0..span {
-        let port = (lo + (start + i) % span) as u16;
-        match TcpListener::bind(SocketAddr::new(ip, port)).await {
-            Ok(l) => return Ok(l),
-            Err(e) if e.kind() == io::ErrorKind::AddrInUse => continue,
-            Err(e) => return Err(e),
+    // The range is a pool: a port is free again as soon as its data
+    // connection has been accepted (the listener closes then). When every
+    // port is taken, wait briefly for one to come back before refusing.
+    for attempt in 0..20 {
+        // Start at a different point each time so that concurrent sessions
+        // do not all race for the lowest port.
+        let start = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos()) % span;
+        for i in 0..span {
+            let port = (lo + (start + i) % span) as u16;
+            match TcpListener::bind(SocketAddr::new(ip, port)).await {
+                Ok(l) => return Ok(l),
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        if attempt < 19 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
     Err(io::Error::new(io::ErrorKind::AddrInUse, "every port in the passive range is in use"))

@@ -212,3 +212,54 @@ fn proxy_protocol_from_a_trusted_load_balancer() {
     let mut buf = [0u8; 64];
     assert_eq!(bare.read(&mut buf).unwrap_or(0), 0, "no greeting without a PROXY header");
 }
+
+#[test]
+fn passive_port_pool_serves_many_transfers_and_refuses_cleanly_when_exhausted() {
+    let base = 30_000 + (std::process::id() % 10_000) as u16;
+    let range = base..=base + 9;
+    let s = Arc::new(TestServer::start_with(|c| {
+        c.passive_ports = Some(range.clone());
+        c.defender.max_sessions_per_ip = 1000;
+    }));
+    std::fs::write(s.root().join("f"), b"pooled").unwrap();
+    // 100 concurrent transfers through 10 ports: ports come back as soon as
+    // each data connection is accepted.
+    let threads: Vec<_> = (0..100)
+        .map(|_| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                let mut c = s.login();
+                let (bytes, r) = c.download("RETR f");
+                assert_eq!((bytes.as_slice(), r.code), (&b"pooled"[..], 226));
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    // Ten sessions hold every port; the eleventh gets a clear 425, not a hang.
+    let mut holders: Vec<Control> = (0..10).map(|_| s.login()).collect();
+    for h in holders.iter_mut() {
+        h.expect("EPSV", 229);
+    }
+    let mut late = s.login();
+    let start = Instant::now();
+    let r = late.expect("EPSV", 425);
+    assert!(r.text().contains("every port in the passive range is in use"), "{r:?}");
+    assert!(start.elapsed() < Duration::from_secs(10));
+    drop(holders);
+    std::thread::sleep(Duration::from_millis(200));
+    late.expect("EPSV", 229);
+}
+
+#[test]
+fn unresolvable_passive_host_fails_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(FERRYD)
+        .args(["--port", "0", "--no-tls", "--passive-address", "no-such-host.invalid"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot resolve passive-address"), "{}", String::from_utf8_lossy(&out.stderr));
+}
