@@ -42,6 +42,7 @@ pub struct ConfigFile {
     pub xferlog: Option<PathBuf>,
     pub shutdown_grace: Option<u64>,
     pub proxy_protocol_from: Option<Vec<IpAddr>>,
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// A config file that cannot be used.

@@ -34,6 +34,8 @@ pub struct Shared {
     /// The address announced in `227` replies (from `passive_address`, or
     /// the latest resolution of `passive_host`).
     pub(crate) passive_ip: RwLock<Option<std::net::IpAddr>>,
+    /// Counters and gauges for Prometheus.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Set when the server begins to shut down.
     pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
     /// Per-user bandwidth limiters, shared by a user's sessions; keyed by
@@ -66,6 +68,7 @@ impl Server {
                 user_limits,
                 shutdown,
                 passive_ip,
+                metrics: Default::default(),
             }),
         }
     }
@@ -73,6 +76,11 @@ impl Server {
     #[cfg(test)]
     pub(crate) fn shared(&self) -> Arc<Shared> {
         self.shared.clone()
+    }
+
+    /// The server's metrics (serve them with [`crate::metrics::serve`]).
+    pub fn metrics(&self) -> Arc<crate::metrics::Metrics> {
+        self.shared.metrics.clone()
     }
 
     /// Swap the authenticator (for example after the users file changed);

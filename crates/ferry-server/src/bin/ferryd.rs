@@ -123,6 +123,9 @@ struct ServeArgs {
     /// A load balancer that sends PROXY protocol (v1/v2) headers; repeat for several.
     #[arg(long, value_name = "IP")]
     proxy_protocol_from: Vec<IpAddr>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9121).
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 /// The settings in force: flags over the config file over defaults.
@@ -155,6 +158,7 @@ struct Settings {
     xferlog: Option<PathBuf>,
     shutdown_grace: u64,
     proxy_protocol_from: Vec<IpAddr>,
+    metrics_listen: Option<SocketAddr>,
 }
 
 fn resolve(cli: ServeArgs) -> anyhow::Result<Settings> {
@@ -199,6 +203,7 @@ fn resolve(cli: ServeArgs) -> anyhow::Result<Settings> {
         } else {
             file.proxy_protocol_from.unwrap_or_default()
         },
+        metrics_listen: cli.metrics_listen.or(file.metrics_listen),
     };
     if s.tls_cert.is_some() != s.tls_key.is_some() {
         bail!("tls-cert and tls-key go together: give both or neither");
@@ -247,6 +252,7 @@ impl Settings {
             format!("log-format = {:?}", self.log_format),
             format!("xferlog = {}", path(&self.xferlog)),
             format!("shutdown-grace = {}", self.shutdown_grace),
+            format!("metrics-listen = {}", opt(&self.metrics_listen.map(|a| a.to_string()))),
             format!(
                 "proxy-protocol-from = [{}]",
                 self.proxy_protocol_from.iter().map(|i| format!("{:?}", i.to_string())).collect::<Vec<_>>().join(", ")
@@ -514,6 +520,11 @@ fn serve(args: Settings) -> anyhow::Result<()> {
             }
         }
         let server = Server::new(config, Arc::new(storage), Arc::new(users));
+        if let Some(addr) = args.metrics_listen {
+            let l = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen for metrics on {addr}"))?;
+            tracing::info!("metrics at http://{addr}/metrics");
+            tokio::spawn(ferry_server::metrics::serve(l, server.metrics()));
+        }
         let root = std::fs::canonicalize(&args.root).unwrap_or(args.root.clone());
         for (l, kind) in &listeners {
             let what = if *kind == ListenerKind::ImplicitFtps { "implicit FTPS" } else { "FTP" };

@@ -44,6 +44,7 @@ impl Session {
                 }
                 tracing::Span::current().record("user", account.name.as_str());
                 tracing::info!("login ok");
+                self.shared.metrics.login(true);
                 self.phase = Phase::LoggedIn(account);
                 self.cwd = VirtualPath::root();
                 self.ctl.reply(code::LOGGED_IN, "Login successful.").await
@@ -52,7 +53,11 @@ impl Session {
                 self.login_failures += 1;
                 tracing::warn!(user = %user, failures = self.login_failures, "login failed");
                 self.phase = Phase::Fresh;
+                self.shared.metrics.login(false);
                 let banned = self.shared.defender.failed_login(self.peer.ip(), std::time::Instant::now());
+                if banned {
+                    self.shared.metrics.bans.inc();
+                }
                 // Slow guessing down; the reply waits too, so a client
                 // cannot simply pipeline more attempts.
                 tokio::time::sleep(self.shared.config.failure_delay).await;

@@ -116,6 +116,15 @@ impl Session {
             }
             ended
         };
+        if let Some(incoming) = upload {
+            match &ended {
+                Ended::Finished(Ok((n, r))) => self.shared.metrics.transfer(incoming, r.is_ok(), *n),
+                Ended::Finished(Err(_)) => {
+                    self.shared.metrics.data_connection_failures.inc();
+                }
+                _ => self.shared.metrics.transfer(incoming, false, 0),
+            }
+        }
         // File transfers (not listings) go to the xferlog.
         if let (Some(log), Some(incoming), Some(account)) = (&self.shared.config.xferlog, upload, self.account()) {
             let (bytes, complete) = match &ended {

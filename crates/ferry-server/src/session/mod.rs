@@ -131,7 +131,11 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
             prot_private: implicit,
             storage,
         };
-        match session.run().await {
+        let metrics = session.shared.metrics.clone();
+        metrics.sessions_open.inc();
+        let result = session.run().await;
+        metrics.sessions_open.dec();
+        match result {
             Ok(()) => tracing::info!("session end"),
             Err(e) => tracing::info!(error = %e, "session end: control connection lost"),
         }
@@ -191,7 +195,10 @@ impl Session {
                 // Boxed: the future of a command (a transfer's is large) is
                 // allocated only while it runs, so an idle session's task
                 // stays small.
-                Box::pin(self.dispatch(cmd)).await
+                let started = std::time::Instant::now();
+                let r = Box::pin(self.dispatch(cmd)).await;
+                self.shared.metrics.command_seconds.observe(started.elapsed().as_secs_f64());
+                r
             }
             Err(e) => {
                 let text = match &e {

@@ -263,3 +263,56 @@ fn unresolvable_passive_host_fails_at_start() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot resolve passive-address"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn prometheus_metrics() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let users = users_file(dir.path());
+    let (port, mport) = (free_port(), free_port());
+    let _child = Running(
+        Command::new(FERRYD)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--no-tls",
+                "--failure-delay-ms",
+                "0",
+                "--metrics-listen",
+                &format!("127.0.0.1:{mport}"),
+                "--root",
+            ])
+            .arg(dir.path().join("root"))
+            .arg("--users")
+            .arg(&users)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(port);
+    wait_for(mport);
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut c = Control::connect(addr);
+    c.login("alice", "pw");
+    c.upload("STOR m.txt", b"metrics!");
+    let mut bad = Control::connect(addr);
+    bad.expect("USER alice", 331);
+    bad.expect("PASS wrong", 530);
+    // An HTTP client's request; the server side is hyper.
+    let mut http = std::net::TcpStream::connect(("127.0.0.1", mport)).unwrap();
+    http.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    let mut body = String::new();
+    http.read_to_string(&mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    for line in [
+        "ferry_sessions_open 2",
+        "ferry_logins_total{result=\"ok\"} 1",
+        "ferry_logins_total{result=\"failed\"} 1",
+        "ferry_transfers_total{direction=\"in\",result=\"ok\"} 1",
+        "ferry_transfer_bytes_total{direction=\"in\"} 8",
+    ] {
+        assert!(body.lines().any(|l| l == line), "missing {line:?} in:\n{body}");
+    }
+    assert!(body.contains("ferry_command_duration_seconds_count"), "{body}");
+}
