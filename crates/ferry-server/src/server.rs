@@ -34,6 +34,8 @@ pub struct Shared {
     /// The address announced in `227` replies (from `passive_address`, or
     /// the latest resolution of `passive_host`).
     pub(crate) passive_ip: RwLock<Option<std::net::IpAddr>>,
+    /// FTPS settings in force; replaced when certificates are reloaded.
+    tls: RwLock<Option<Arc<crate::tls::TlsSettings>>>,
     /// Counters and gauges for Prometheus.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Set when the server begins to shut down.
@@ -49,6 +51,13 @@ pub struct Server {
     shared: Arc<Shared>,
 }
 
+impl Shared {
+    /// The FTPS settings in force, if FTPS is on.
+    pub(crate) fn tls(&self) -> Option<Arc<crate::tls::TlsSettings>> {
+        self.tls.read().expect("tls lock").clone()
+    }
+}
+
 impl Server {
     /// A server over `storage`, admitting who `auth` admits.
     pub fn new(config: Config, storage: Arc<dyn Storage>, auth: Arc<dyn Authenticator>) -> Server {
@@ -58,6 +67,7 @@ impl Server {
         let user_limits = Default::default();
         let shutdown = tokio::sync::watch::Sender::new(false);
         let passive_ip = RwLock::new(config.passive_address);
+        let tls = config.tls.clone();
         Server {
             shared: Arc::new(Shared {
                 config,
@@ -69,6 +79,7 @@ impl Server {
                 shutdown,
                 passive_ip,
                 metrics: Default::default(),
+                tls: RwLock::new(tls),
             }),
         }
     }
@@ -81,6 +92,12 @@ impl Server {
     /// The server's metrics (serve them with [`crate::metrics::serve`]).
     pub fn metrics(&self) -> Arc<crate::metrics::Metrics> {
         self.shared.metrics.clone()
+    }
+
+    /// Use a new certificate (reloaded on SIGHUP) for sessions that start
+    /// from now on; sessions already running keep theirs.
+    pub fn set_tls(&self, tls: Arc<crate::tls::TlsSettings>) {
+        *self.shared.tls.write().expect("tls lock") = Some(tls);
     }
 
     /// Swap the authenticator (for example after the users file changed);

@@ -129,7 +129,7 @@ struct ServeArgs {
 }
 
 /// The settings in force: flags over the config file over defaults.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Settings {
     port: u16,
     bind: Vec<IpAddr>,
@@ -533,6 +533,7 @@ fn serve(args: Settings) -> anyhow::Result<()> {
         let reload = {
             let server = server.clone();
             let path = args.users.clone();
+            let settings = args.clone();
             async move {
                 let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
                     return;
@@ -544,6 +545,17 @@ fn serve(args: Settings) -> anyhow::Result<()> {
                             server.set_authenticator(Arc::new(u));
                         }
                         Err(e) => tracing::error!("keeping the old accounts: {e}"),
+                    }
+                    // Renewed certificates (e.g. from Let's Encrypt) take
+                    // effect for new sessions.
+                    if settings.tls {
+                        match tls_settings(&settings) {
+                            Ok(t) => {
+                                tracing::info!("reloaded the TLS certificate");
+                                server.set_tls(Arc::new(t));
+                            }
+                            Err(e) => tracing::error!("keeping the old TLS certificate: {e:#}"),
+                        }
                     }
                 }
             }

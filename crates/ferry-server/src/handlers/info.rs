@@ -34,7 +34,7 @@ impl Session {
     /// RFC 2389 §3.2: one feature per line, each indented by one space.
     pub(crate) async fn feat(&mut self) -> io::Result<()> {
         let mut lines = vec!["Features:".to_owned()];
-        if self.shared.config.tls.is_some() {
+        if self.shared.tls().is_some() {
             // RFC 4217 §6.
             lines.extend([" AUTH TLS".to_owned(), " PBSZ".to_owned(), " PROT".to_owned()]);
         }

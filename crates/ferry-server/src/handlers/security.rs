@@ -8,7 +8,7 @@ use crate::session::{Phase, Session};
 
 impl Session {
     pub(crate) async fn auth(&mut self, mechanism: &str) -> io::Result<()> {
-        let Some(settings) = self.shared.config.tls.clone() else {
+        let Some(settings) = self.shared.tls() else {
             return self.ctl.reply(code::NOT_IMPLEMENTED, "TLS is not configured on this server.").await;
         };
         if self.ctl.is_tls() {

@@ -96,7 +96,7 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
         tracing::info!("session start");
         let max_line = shared.config.max_line;
         let (stream, tls) = if implicit {
-            let Some(settings) = shared.config.tls.as_ref() else { return };
+            let Some(settings) = shared.tls() else { return };
             let acceptor = settings.session_acceptors();
             // Boxed: the handshake future is large and needed only here.
             match tokio::time::timeout(shared.config.data_timeout, Box::pin(acceptor.control.accept(stream))).await {
@@ -332,7 +332,7 @@ impl Session {
 
     /// True when the server refuses clear-text logins and transfers.
     pub(crate) fn tls_required(&self) -> bool {
-        self.shared.config.tls.as_ref().is_some_and(|t| t.require_tls)
+        self.shared.tls().is_some_and(|t| t.require_tls)
     }
 
     /// The transfer type as text for `150` replies.

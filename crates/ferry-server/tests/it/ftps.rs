@@ -251,3 +251,98 @@ fn implicit_ftps() {
     let n = raw.read(&mut buf).unwrap_or(0);
     assert!(!String::from_utf8_lossy(&buf[..n]).contains("331"));
 }
+
+/// Records the certificate the server presented.
+#[derive(Debug)]
+struct Capture(Arc<rustls::crypto::CryptoProvider>, std::sync::Mutex<Option<Vec<u8>>>);
+
+impl ServerCertVerifier for Capture {
+    fn verify_server_cert(
+        &self,
+        ee: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        *self.1.lock().unwrap() = Some(ee.to_vec());
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The certificate a server on `port` presents after AUTH TLS.
+fn presented_cert(port: u16) -> Vec<u8> {
+    let mut c = Control::connect(format!("127.0.0.1:{port}").parse().unwrap());
+    c.expect("AUTH TLS", 234);
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let capture = Arc::new(Capture(provider.clone(), std::sync::Mutex::new(None)));
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(capture.clone())
+        .with_no_client_auth();
+    let mut tls = wrap(c.stream().try_clone().unwrap(), &Arc::new(config));
+    tls.write_all(b"NOOP\r\n").unwrap();
+    let mut buf = [0u8; 64];
+    let _ = tls.read(&mut buf);
+    capture.1.lock().unwrap().clone().expect("a certificate")
+}
+
+#[test]
+fn sighup_reloads_the_certificate_for_new_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (ferry_testkit::TestCa::new(), ferry_testkit::TestCa::new());
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::copy(first.cert_file(), &cert).unwrap();
+    std::fs::copy(first.key_file(), &key).unwrap();
+    let users = dir.path().join("users.txt");
+    ferry_server::auth::users_file::set_user(&users, "alice", "pw").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ferryd"))
+        .args(["--port", &port.to_string(), "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .arg("--users")
+        .arg(&users)
+        .arg("--root")
+        .arg(dir.path().join("root"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let before = presented_cert(port);
+    std::fs::copy(second.cert_file(), &cert).unwrap();
+    std::fs::copy(second.key_file(), &key).unwrap();
+    assert!(std::process::Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let after = presented_cert(port);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_ne!(before, after, "the renewed certificate is used after SIGHUP");
+}
