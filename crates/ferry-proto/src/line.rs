@@ -128,7 +128,13 @@ impl LineDecoder {
     /// The next complete line (without its line end), an error for a line
     /// that was too long, or `None` when more input is needed.
     pub fn next_line(&mut self) -> Option<Result<Vec<u8>, LineError>> {
-        self.ready.pop_front()
+        let line = self.ready.pop_front();
+        if self.ready.is_empty() && self.ready.capacity() > 0 {
+            // Lines usually come one at a time; an idle connection should
+            // not keep the queue's buffer (servers hold thousands).
+            self.ready = std::collections::VecDeque::new();
+        }
+        line
     }
 
     /// True when a complete line (or a too-long error) is waiting.

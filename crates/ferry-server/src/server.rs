@@ -36,6 +36,8 @@ pub struct Shared {
     pub(crate) passive_ip: RwLock<Option<std::net::IpAddr>>,
     /// FTPS settings in force; replaced when certificates are reloaded.
     tls: RwLock<Option<Arc<crate::tls::TlsSettings>>>,
+    /// Bounds concurrent password verifications.
+    pub(crate) hash_permits: Semaphore,
     /// Counters and gauges for Prometheus.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Set when the server begins to shut down.
@@ -80,6 +82,7 @@ impl Server {
                 passive_ip,
                 metrics: Default::default(),
                 tls: RwLock::new(tls),
+                hash_permits: Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
             }),
         }
     }

@@ -29,12 +29,18 @@ impl Session {
         };
         let auth = Arc::clone(&*self.shared.auth.read().expect("auth lock"));
         let name = user.clone();
+        // Password hashes are slow and memory-hungry (argon2id: ~19 MiB
+        // each) by design; at most one per core runs at a time, so a login
+        // storm queues instead of exhausting memory or threads.
+        let _permit = self.shared.hash_permits.acquire().await;
         let account = tokio::task::spawn_blocking(move || auth.authenticate(&name, &password)).await.ok().flatten();
         match account {
             Some(account) => {
-                // The user's home becomes their `/`.
+                // The user's home becomes their `/`. (At the root the shared
+                // storage serves as it is: no extra handle per session.)
                 let (storage, home) = (self.shared.storage.clone(), account.policy.home.clone());
-                match tokio::task::spawn_blocking(move || storage.scoped(&home)).await {
+                let view = if home.is_root() { Ok(Ok(storage)) } else { tokio::task::spawn_blocking(move || storage.scoped(&home)).await };
+                match view {
                     Ok(Ok(view)) => self.storage = view,
                     Ok(Err(e)) => {
                         tracing::error!(user = %account.name, home = %account.policy.home, error = %e, "home folder unavailable");

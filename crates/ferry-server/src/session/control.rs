@@ -17,14 +17,13 @@ pub(crate) struct Control {
     stream: Option<Stream>,
     decoder: LineDecoder,
     buf: Box<[u8]>,
-    out: Vec<u8>,
 }
 
 impl Control {
     pub(crate) fn new(stream: Stream, max_line: usize) -> Control {
         // Small buffers: a command line rarely needs more, the decoder grows
         // for longer ones, and thousands of idle sessions add up.
-        Control { stream: Some(stream), decoder: LineDecoder::new(max_line), buf: vec![0; 512].into_boxed_slice(), out: Vec::new() }
+        Control { stream: Some(stream), decoder: LineDecoder::new(max_line), buf: vec![0; 512].into_boxed_slice() }
     }
 
     /// True once the control connection is encrypted.
@@ -74,14 +73,13 @@ impl Control {
         }
     }
 
-    /// Send one reply.
+    /// Send one reply. (Encoded afresh each time: keeping a buffer would
+    /// cost every idle session its size.)
     pub(crate) async fn send(&mut self, reply: &Reply) -> io::Result<()> {
-        self.out.clear();
-        reply.encode_into(&mut self.out);
+        let out = reply.encode();
         tracing::trace!(code = reply.code, "reply");
-        let Control { stream, out, .. } = self;
-        let stream = stream.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
-        stream.write_all(out).await?;
+        let stream = self.stream.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+        stream.write_all(&out).await?;
         // TLS buffers records; a reply must leave now.
         stream.flush().await
     }
