@@ -423,3 +423,28 @@ pub fn connect_from(addr: SocketAddr, local: std::net::IpAddr) -> TcpStream {
     socket.connect_timeout(&addr.into(), STEP_TIMEOUT).expect("connect");
     socket.into()
 }
+
+/// A child process (a `ferryd` started by a test), killed by its own id
+/// when dropped.
+pub struct Spawned(pub std::process::Child);
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Wait until something listens on 127.0.0.1:`port`.
+pub fn wait_for_port(port: u16) {
+    let deadline = std::time::Instant::now() + STEP_TIMEOUT;
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "nothing listened on port {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

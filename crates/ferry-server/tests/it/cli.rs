@@ -2,39 +2,17 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use ferry_testkit::Control;
+use ferry_testkit::{Control, Spawned, free_port, wait_for_port};
 
 const FERRYD: &str = env!("CARGO_BIN_EXE_ferryd");
-
-/// A ferryd child process, killed (by its own id) on drop.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "ferryd did not start listening");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[test]
 fn first_run_creates_users_and_root_and_serves() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut child = Child(
+    let mut child = Spawned(
         Command::new(FERRYD).arg(port.to_string()).current_dir(dir.path()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap(),
     );
     let mut out = BufReader::new(child.0.stdout.take().unwrap());
@@ -90,7 +68,7 @@ fn user_add_with_password_stdin_and_plain_text_warning() {
 
     let port = free_port();
     let root = dir.path().join("srv");
-    let mut child = Child(
+    let mut child = Spawned(
         Command::new(FERRYD)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--root"])
             .arg(&root)

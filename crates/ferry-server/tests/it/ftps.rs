@@ -10,19 +10,21 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
 
-/// Tests check the protocol, not the certificate: accept any.
+/// Tests check the protocol, not the certificate: accept any, and
+/// remember the last one seen.
 #[derive(Debug)]
-struct AnyCert(Arc<rustls::crypto::CryptoProvider>);
+struct AnyCert(Arc<rustls::crypto::CryptoProvider>, std::sync::Mutex<Option<Vec<u8>>>);
 
 impl ServerCertVerifier for AnyCert {
     fn verify_server_cert(
         &self,
-        _: &CertificateDer<'_>,
+        ee: &CertificateDer<'_>,
         _: &[CertificateDer<'_>],
         _: &ServerName<'_>,
         _: &[u8],
         _: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        *self.1.lock().unwrap() = Some(ee.to_vec());
         Ok(ServerCertVerified::assertion())
     }
     fn verify_tls12_signature(
@@ -52,7 +54,7 @@ fn client_config() -> Arc<ClientConfig> {
         .with_safe_default_protocol_versions()
         .unwrap()
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
+        .with_custom_certificate_verifier(Arc::new(AnyCert(provider, Default::default())))
         .with_no_client_auth();
     Arc::new(config)
 }
@@ -252,49 +254,12 @@ fn implicit_ftps() {
     assert!(!String::from_utf8_lossy(&buf[..n]).contains("331"));
 }
 
-/// Records the certificate the server presented.
-#[derive(Debug)]
-struct Capture(Arc<rustls::crypto::CryptoProvider>, std::sync::Mutex<Option<Vec<u8>>>);
-
-impl ServerCertVerifier for Capture {
-    fn verify_server_cert(
-        &self,
-        ee: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        *self.1.lock().unwrap() = Some(ee.to_vec());
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
-    }
-    fn verify_tls13_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
 /// The certificate a server on `port` presents after AUTH TLS.
 fn presented_cert(port: u16) -> Vec<u8> {
     let mut c = Control::connect(format!("127.0.0.1:{port}").parse().unwrap());
     c.expect("AUTH TLS", 234);
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let capture = Arc::new(Capture(provider.clone(), std::sync::Mutex::new(None)));
+    let capture = Arc::new(AnyCert(provider.clone(), Default::default()));
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()

@@ -2,35 +2,14 @@
 //! xferlog, and graceful shutdown.
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferry_server::xferlog::XferLog;
-use ferry_testkit::{Control, TestServer, USER, pseudo_random};
+use ferry_testkit::{Control, Spawned, TestServer, USER, free_port, pseudo_random, wait_for_port};
 
 const FERRYD: &str = env!("CARGO_BIN_EXE_ferryd");
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_for(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "ferryd did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 fn users_file(dir: &std::path::Path) -> std::path::PathBuf {
     let users = dir.join("users.txt");
@@ -74,7 +53,7 @@ fn json_logs() {
     let dir = tempfile::tempdir().unwrap();
     let users = users_file(dir.path());
     let port = free_port();
-    let mut child = Running(
+    let mut child = Spawned(
         Command::new(FERRYD)
             .args(["--port", &port.to_string(), "--no-tls", "--log-format", "json", "--root"])
             .arg(dir.path().join("root"))
@@ -85,7 +64,7 @@ fn json_logs() {
             .spawn()
             .unwrap(),
     );
-    wait_for(port);
+    wait_for_port(port);
     let mut c = Control::connect(format!("127.0.0.1:{port}").parse().unwrap());
     c.login("alice", "pw");
     c.expect("QUIT", 221);
@@ -126,7 +105,7 @@ fn graceful_shutdown_lets_transfers_finish() {
     std::fs::create_dir(&root).unwrap();
     std::fs::write(root.join("slow.bin"), pseudo_random(3 << 20, 9)).unwrap();
     let port = free_port();
-    let mut child = Running(
+    let mut child = Spawned(
         Command::new(FERRYD)
             .args(["--port", &port.to_string(), "--no-tls", "--download-rate", "2M", "--shutdown-grace", "10", "--root"])
             .arg(&root)
@@ -137,7 +116,7 @@ fn graceful_shutdown_lets_transfers_finish() {
             .spawn()
             .unwrap(),
     );
-    wait_for(port);
+    wait_for_port(port);
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut idle = Control::connect(addr);
     idle.login("alice", "pw");
@@ -272,7 +251,7 @@ fn prometheus_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let users = users_file(dir.path());
     let (port, mport) = (free_port(), free_port());
-    let _child = Running(
+    let _child = Spawned(
         Command::new(FERRYD)
             .args([
                 "--port",
@@ -292,8 +271,8 @@ fn prometheus_metrics() {
             .spawn()
             .unwrap(),
     );
-    wait_for(port);
-    wait_for(mport);
+    wait_for_port(port);
+    wait_for_port(mport);
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut c = Control::connect(addr);
     c.login("alice", "pw");
