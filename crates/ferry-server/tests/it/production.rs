@@ -297,3 +297,42 @@ fn prometheus_metrics() {
     }
     assert!(body.contains("ferry_command_duration_seconds_count"), "{body}");
 }
+
+/// Two nodes on different ports serving one shared folder: a file uploaded
+/// through one is downloaded through the other, byte for byte.
+#[test]
+fn two_nodes_share_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = users_file(dir.path());
+    let root = dir.path().join("shared");
+    std::fs::create_dir(&root).unwrap();
+    let ports = [free_port(), free_port()];
+    let _nodes: Vec<Spawned> = ports
+        .iter()
+        .map(|p| {
+            Spawned(
+                Command::new(FERRYD)
+                    .args(["--port", &p.to_string(), "--no-tls", "--root"])
+                    .arg(&root)
+                    .arg("--users")
+                    .arg(&users)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    for p in ports {
+        wait_for_port(p);
+    }
+    let data = pseudo_random(2_000_000, 77);
+    let mut a = Control::connect(format!("127.0.0.1:{}", ports[0]).parse().unwrap());
+    a.login("alice", "pw");
+    assert_eq!(a.upload("STOR shared.bin", &data).code, 226);
+    let mut b = Control::connect(format!("127.0.0.1:{}", ports[1]).parse().unwrap());
+    b.login("alice", "pw");
+    let (back, r) = b.download("RETR shared.bin");
+    assert_eq!(r.code, 226);
+    assert!(back == data, "the second node serves what the first stored");
+}
