@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::free_port;
+
 /// A running external FTP server.
 pub struct ExternalServer {
     /// Which program.
@@ -54,10 +56,6 @@ impl Drop for ExternalServer {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn wait_listening(port: u16, child: &mut Child) -> bool {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
@@ -81,25 +79,23 @@ pub fn start_pyftpdlib() -> Option<ExternalServer> {
     }
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("root")).unwrap();
+    let root = dir.path().join("root");
+    spawn_pyuser_server("pyftpdlib", dir, |port| {
+        let mut cmd = Command::new("python3");
+        cmd.args(["-m", "pyftpdlib", "-i", "127.0.0.1", "-p", &port.to_string(), "-w", "-u", "pyuser", "-P", "pypass", "-d"]).arg(&root);
+        cmd
+    })
+}
+
+/// Run the command `python3_on(port)` builds (a pyftpdlib server with the
+/// user `pyuser`/`pypass`) on a free port; a port taken between choosing
+/// and binding it is retried, up to three times.
+fn spawn_pyuser_server(name: &'static str, dir: tempfile::TempDir, python3_on: impl Fn(u16) -> Command) -> Option<ExternalServer> {
     for _ in 0..3 {
         let port = free_port();
-        let mut child = Command::new("python3")
-            .args(["-m", "pyftpdlib", "-i", "127.0.0.1", "-p", &port.to_string(), "-w", "-u", "pyuser", "-P", "pypass", "-d"])
-            .arg(dir.path().join("root"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
+        let mut child = python3_on(port).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
         if wait_listening(port, &mut child) {
-            return Some(ExternalServer {
-                name: "pyftpdlib",
-                child,
-                port,
-                user: "pyuser".into(),
-                password: "pypass".into(),
-                dir,
-                prefix: "",
-            });
+            return Some(ExternalServer { name, child, port, user: "pyuser".into(), password: "pypass".into(), dir, prefix: "" });
         }
         let _ = child.kill();
         let _ = child.wait();
@@ -128,25 +124,11 @@ pub fn start_pyftpdlib_tls(cert: &Path, key: &Path) -> Option<ExternalServer> {
     );
     let script_path = dir.path().join("tls_server.py");
     std::fs::write(&script_path, script).unwrap();
-    for _ in 0..3 {
-        let port = free_port();
-        let mut child =
-            Command::new("python3").arg(&script_path).arg(port.to_string()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
-        if wait_listening(port, &mut child) {
-            return Some(ExternalServer {
-                name: "pyftpdlib-tls",
-                child,
-                port,
-                user: "pyuser".into(),
-                password: "pypass".into(),
-                dir,
-                prefix: "",
-            });
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    None
+    spawn_pyuser_server("pyftpdlib-tls", dir, |port| {
+        let mut cmd = Command::new("python3");
+        cmd.arg(&script_path).arg(port.to_string());
+        cmd
+    })
 }
 
 /// Start vsftpd serving anonymous read-write access to a temporary folder,
