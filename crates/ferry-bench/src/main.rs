@@ -1,4 +1,4 @@
-//! `ferry-bench`: ferryd side by side with vsftpd and pyftpdlib on this
+//! `ferry-bench`: ferryd side by side with vsftpd, Pure-FTPd and pyftpdlib on this
 //! machine, interleaving the servers round by round, reporting medians
 //! with min–max and ferryd's ratio to the best peer, and writing the table
 //! to BENCHMARKS.md. It asserts nothing: speeds are measured, not tested.
@@ -38,9 +38,14 @@ struct Args {
     /// Small files to fetch.
     #[arg(long, default_value_t = 2000)]
     small_files: usize,
-    /// Idle sessions to hold open.
+    /// Idle sessions to hold open, one row per count.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    idle: Vec<usize>,
+    /// Largest idle count tried on servers that fork a process per
+    /// session (vsftpd, Pure-FTPd): 10,000 of them would need over 2 GB
+    /// and 10,000+ processes, and their per-session cost is flat anyway.
     #[arg(long, default_value_t = 1000)]
-    idle: usize,
+    forking_idle_max: usize,
     /// Entries in the listed folder.
     #[arg(long, default_value_t = 10_000)]
     entries: usize,
@@ -48,7 +53,7 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     login_secs: u64,
     /// Servers to compare (those that cannot start are skipped and named).
-    #[arg(long, value_delimiter = ',', default_value = "ferryd,vsftpd,pyftpdlib")]
+    #[arg(long, value_delimiter = ',', default_value = "ferryd,vsftpd,pure-ftpd,pyftpdlib")]
     servers: Vec<String>,
     /// Where to write the report.
     #[arg(long, default_value = "BENCHMARKS.md")]
@@ -89,48 +94,84 @@ fn main() -> anyhow::Result<()> {
         Row::new(format!("{} × 4 KiB RETR, one session (files/s)", args.small_files), Better::Higher, &names),
         Row::new(format!("{} × 4 KiB RETR, 20 sessions (files/s)", args.small_files), Better::Higher, &names),
         Row::new("logins/s, 32 workers".to_owned(), Better::Higher, &names),
-        Row::new(format!("memory per idle logged-in session, {} sessions (KiB PSS)", args.idle), Better::Lower, &names),
         Row::new(format!("MLSD of {} entries (ms)", args.entries), Better::Lower, &names),
         Row::new(format!("LIST of {} entries (ms)", args.entries), Better::Lower, &names),
     ];
-    let mut loopback = Row::new("loopback limit: kernel file→socket copy (MB/s)".to_owned(), Better::Higher, &["loopback"]);
+    let idle_first = rows.len();
+    for n in &args.idle {
+        rows.push(Row::new(format!("memory per idle logged-in session, {n} sessions (KiB PSS)"), Better::Lower, &names));
+    }
+    // Server CPU per operation: steadier than rates on a shared machine.
+    let mut cpu_rows = vec![
+        Row::new(format!("RETR {} MiB, curl (server CPU ms)", args.size >> 20), Better::Lower, &names),
+        Row::new(format!("STOR {} MiB, curl (server CPU ms)", args.size >> 20), Better::Lower, &names),
+        Row::new("small-file RETR, both runs (server CPU µs per file)".to_owned(), Better::Lower, &names),
+        Row::new("login (server CPU µs per login)".to_owned(), Better::Lower, &names),
+    ];
+    let mut loopback = vec![
+        Row::new("loopback limit: iperf3, one stream (MB/s)".to_owned(), Better::Higher, &["loopback"]),
+        Row::new("loopback limit: kernel sendfile, file→socket (MB/s)".to_owned(), Better::Higher, &["loopback"]),
+    ];
     let mut limited: Vec<String> = Vec::new();
     for round in 1..=args.rounds {
         eprintln!("round {round}/{}", args.rounds);
-        loopback.add(0, Some(scenarios::loopback_limit(&src, args.size)?));
+        match scenarios::iperf3(args.size) {
+            Ok(v) => loopback[0].add(0, Some(v)),
+            Err(e) => limited.push(format!("iperf3 row empty: {e:#}")),
+        }
+        loopback[1].add(0, Some(scenarios::loopback_limit(&src, args.size)?));
         for (i, s) in started.iter().enumerate() {
             eprintln!("  {}", s.name);
             let step = |what: &str| eprintln!("    {what}");
             step("RETR");
+            let cpu = s.cpu_secs();
             rows[0].add(i, Some(scenarios::retr_big(s, args.size, false)?));
+            cpu_rows[0].add(i, Some((s.cpu_secs() - cpu) * 1e3));
             step("STOR");
+            let cpu = s.cpu_secs();
             rows[1].add(i, Some(scenarios::stor_big(s, &src, args.size, false)?));
+            cpu_rows[1].add(i, Some((s.cpu_secs() - cpu) * 1e3));
             step("small files");
+            let cpu = s.cpu_secs();
             rows[2].add(i, Some(rt.block_on(scenarios::small_files(s, args.small_files, 1))?));
             rows[3].add(i, Some(rt.block_on(scenarios::small_files(s, args.small_files, 20))?));
+            cpu_rows[2].add(i, Some((s.cpu_secs() - cpu) * 1e6 / (2 * args.small_files) as f64));
             step("logins");
-            rows[4].add(i, Some(rt.block_on(scenarios::logins(s, 32, Duration::from_secs(args.login_secs)))?));
-            step("idle sessions");
-            // Memory is measured on a fresh process: a server that already
-            // ran the other scenarios has freed memory to reuse.
-            let fresh_dir = args.dir.join(format!("fresh-{}-{round}", s.name));
-            std::fs::create_dir_all(&fresh_dir)?;
-            let fresh = start(s.name, &args, &fresh_dir)?;
-            let (per_session, opened) = rt.block_on(scenarios::idle_sessions(&fresh, args.idle))?;
-            drop(fresh);
-            rows[5].add(i, Some(per_session));
-            if opened < args.idle {
-                limited.push(format!(
-                    "{} accepted only {opened} of {} idle sessions (421 beyond); its memory row is per accepted session",
-                    s.name, args.idle
-                ));
-            }
+            let cpu = s.cpu_secs();
+            let (rate, count) = rt.block_on(scenarios::logins(s, 32, Duration::from_secs(args.login_secs)))?;
+            rows[4].add(i, Some(rate));
+            cpu_rows[3].add(i, Some((s.cpu_secs() - cpu) * 1e6 / count.max(1) as f64));
             step("listings");
-            rows[6].add(i, rt.block_on(scenarios::listing(s, true))?);
-            rows[7].add(i, rt.block_on(scenarios::listing(s, false))?);
+            rows[5].add(i, rt.block_on(scenarios::listing(s, true))?);
+            rows[6].add(i, rt.block_on(scenarios::listing(s, false))?);
+            for (k, &n) in args.idle.iter().enumerate() {
+                if s.forks_per_session() && n > args.forking_idle_max {
+                    limited.push(format!(
+                        "{} forks a process per session: {n} idle sessions not tried (over --forking-idle-max {}); see its smaller row",
+                        s.name, args.forking_idle_max
+                    ));
+                    continue;
+                }
+                step(&format!("{n} idle sessions"));
+                // Memory is measured on a fresh process: a server that
+                // already ran the other scenarios has freed memory to reuse.
+                let fresh_dir = args.dir.join(format!("fresh-{}-{round}-{n}", s.name));
+                std::fs::create_dir_all(&fresh_dir)?;
+                let fresh = start(s.name, &args, &fresh_dir)?;
+                let (per_session, opened) = rt.block_on(scenarios::idle_sessions(&fresh, n))?;
+                drop(fresh);
+                let _ = std::fs::remove_dir_all(&fresh_dir);
+                rows[idle_first + k].add(i, Some(per_session));
+                if opened < n {
+                    limited.push(format!(
+                        "{} accepted only {opened} of {n} idle sessions (421 or refused beyond); its memory row is per accepted session",
+                        s.name
+                    ));
+                }
+            }
         }
     }
-    rows.push(loopback);
+    rows.extend(loopback);
 
     // FTPS: ferryd (rustls) against vsftpd (OpenSSL), same curl client.
     let mut tls_rows = vec![
@@ -179,11 +220,13 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let mut notes: Vec<String> = started.iter().map(|s| format!("{}: logins checked with {}", s.name, s.login_note)).collect();
+    limited.sort();
     limited.dedup();
     notes.extend(limited);
     let table = format!(
-        "{}\n{}\n{}",
+        "{}\n{}\n{}\n{}",
         report::render(&rows, &names),
+        report::render(&cpu_rows, &names),
         report::render(&tls_rows, &["ferryd", "vsftpd"]),
         report::render(&client_rows, &clients)
     );
@@ -199,6 +242,7 @@ fn start(name: &str, args: &Args, dir: &std::path::Path) -> anyhow::Result<Serve
         "ferryd" => servers::ferryd(&args.ferryd, dir),
         "vsftpd" => servers::vsftpd(dir),
         "pyftpdlib" => servers::pyftpdlib(dir),
+        "pure-ftpd" => servers::pure_ftpd(dir),
         other => Err(anyhow::anyhow!("unknown server {other}")),
     }
 }

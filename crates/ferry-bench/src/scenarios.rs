@@ -109,8 +109,8 @@ pub(crate) async fn small_files(s: &Server, files: usize, sessions: usize) -> an
 }
 
 /// Logins per second with `workers` clients looping connect, USER/PASS,
-/// QUIT for `dur`.
-pub(crate) async fn logins(s: &Server, workers: usize, dur: Duration) -> anyhow::Result<f64> {
+/// QUIT for `dur`, and how many logins that was.
+pub(crate) async fn logins(s: &Server, workers: usize, dur: Duration) -> anyhow::Result<(f64, u64)> {
     let count = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + dur;
     let mut tasks = tokio::task::JoinSet::new();
@@ -138,7 +138,8 @@ pub(crate) async fn logins(s: &Server, workers: usize, dur: Duration) -> anyhow:
     while let Some(r) = tasks.join_next().await {
         r??;
     }
-    Ok(count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64())
+    let n = count.load(Ordering::Relaxed);
+    Ok((n as f64 / start.elapsed().as_secs_f64(), n))
 }
 
 /// Memory per idle logged-in session, KiB (PSS of the server's
@@ -264,13 +265,23 @@ pub(crate) fn client_mirror(s: &Server, client: &str, ferry: &Path, dest: &Path)
 }
 
 /// The loopback limit: one file copied into a TCP socket by the kernel
-/// (std's copy uses sendfile for file to socket), MB/s.
+/// (std's copy uses sendfile for file to socket), MB/s. The receiver reads
+/// with a 1 MiB buffer, as curl and the servers do: small reads would
+/// measure the reader, not the loopback.
 pub(crate) fn loopback_limit(file: &Path, size: u64) -> anyhow::Result<f64> {
+    use std::io::Read;
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     let sink = std::thread::spawn(move || -> std::io::Result<u64> {
         let (mut s, _) = listener.accept()?;
-        std::io::copy(&mut s, &mut std::io::sink())
+        let mut buf = vec![0u8; 1 << 20];
+        let mut total = 0u64;
+        loop {
+            match s.read(&mut buf)? {
+                0 => return Ok(total),
+                n => total += n as u64,
+            }
+        }
     });
     let start = Instant::now();
     let mut f = std::fs::File::open(file)?;
@@ -282,4 +293,43 @@ pub(crate) fn loopback_limit(file: &Path, size: u64) -> anyhow::Result<f64> {
         bail!("loopback copy moved {got} of {size} bytes");
     }
     Ok(size as f64 / start.elapsed().as_secs_f64() / 1e6)
+}
+
+/// The loopback limit as iperf3 measures it: one TCP stream moving `size`
+/// bytes from memory to memory, receiver's MB/s.
+pub(crate) fn iperf3(size: u64) -> anyhow::Result<f64> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port().to_string();
+    let mut server = Command::new("iperf3")
+        .args(["-s", "-1", "-B", "127.0.0.1", "-p", &port])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("iperf3 not installed (bench/setup installs it)")?;
+    // No probe connection: `-1` makes the server quit after its first
+    // client, whoever that is. Retry the client until the server listens.
+    let mut out = None;
+    for _ in 0..50 {
+        let o = Command::new("iperf3").args(["-c", "127.0.0.1", "-p", &port, "-n", &size.to_string(), "-f", "m"]).output();
+        match o {
+            Ok(o) if !o.status.success() && String::from_utf8_lossy(&o.stderr).contains("unable to connect") => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => {
+                out = Some(other);
+                break;
+            }
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    let out = out.context("iperf3 server did not start")?.context("running iperf3 -c")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "[  5]   0.00-0.35  sec  1.00 GBytes  24563 Mbits/sec    receiver"
+    let mbits = text
+        .lines()
+        .find(|l| l.trim_end().ends_with("receiver"))
+        .and_then(|l| l.split_whitespace().collect::<Vec<_>>().windows(2).find(|w| w[1] == "Mbits/sec").map(|w| w[0].to_owned()))
+        .and_then(|v| v.parse::<f64>().ok())
+        .with_context(|| format!("no receiver line in iperf3's output: {text}"))?;
+    Ok(mbits / 8.0)
 }

@@ -32,11 +32,51 @@ impl Server {
         format!("ftp://{}:{}@127.0.0.1:{}/{}", self.user, self.password, self.port, self.remote(p))
     }
 
+    /// Whether the server runs a process per session (its idle memory
+    /// grows by a whole process each).
+    pub(crate) fn forks_per_session(&self) -> bool {
+        matches!(self.name, "vsftpd" | "pure-ftpd")
+    }
+
     /// Proportional set size of the server's processes, in KiB (vsftpd
     /// forks per session, so children count).
     pub(crate) fn pss_kib(&self) -> u64 {
-        let root = self.child.id();
         let mut total = 0;
+        for pid in self.process_tree() {
+            if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) {
+                total += s
+                    .lines()
+                    .find(|l| l.starts_with("Pss:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+        total
+    }
+
+    /// CPU time (user + system) the server has used so far, in seconds,
+    /// counting its children: living ones directly, exited ones through
+    /// their parents' `cutime`/`cstime` (forking servers end a process per
+    /// session). The difference around a scenario is steadier than its
+    /// wall-clock rate on a noisy machine.
+    pub(crate) fn cpu_secs(&self) -> f64 {
+        let ticks_per_sec = 100.0; // USER_HZ, fixed at 100 on Linux
+        let mut ticks = 0u64;
+        for pid in self.process_tree() {
+            if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+                // Fields 14–17 of stat(5): utime stime cutime cstime; `after`
+                // starts at field 3.
+                ticks += after.split_whitespace().skip(11).take(4).filter_map(|v| v.parse::<u64>().ok()).sum::<u64>();
+            }
+        }
+        ticks as f64 / ticks_per_sec
+    }
+
+    /// The server's process and all its descendants.
+    fn process_tree(&self) -> Vec<u32> {
+        let root = self.child.id();
         // One pass over /proc for the parent of every process, then walk
         // down from the server.
         let mut children: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
@@ -59,17 +99,7 @@ impl Server {
             }
             i += 1;
         }
-        for pid in pids {
-            if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) {
-                total += s
-                    .lines()
-                    .find(|l| l.starts_with("Pss:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0);
-            }
-        }
-        total
+        pids
     }
 }
 
@@ -183,6 +213,71 @@ fn vsftpd_with(dir: &Path, tls: Option<(&Path, &Path)>) -> anyhow::Result<Server
         root: pub_dir,
         prefix: "pub/",
         login_note: "anonymous",
+        child,
+    })
+}
+
+/// Where `bench/setup` unpacks Pure-FTPd: its Debian package conflicts with
+/// vsftpd's, so it is extracted rather than installed.
+const PURE_FTPD_BINS: [&str; 2] = ["/opt/ferry-bench/pure-ftpd/usr/sbin/pure-ftpd", "/usr/sbin/pure-ftpd"];
+
+/// Pure-FTPd with one virtual user whose password is a sha512-crypt hash
+/// (1,000 rounds, as in the measurements), chrooted to its root.
+pub(crate) fn pure_ftpd(dir: &Path) -> anyhow::Result<Server> {
+    let bin = PURE_FTPD_BINS.into_iter().find(|p| Path::new(p).exists()).context("Pure-FTPd not found (run bench/setup)")?;
+    let pure_pw = Path::new(bin).parent().and_then(Path::parent).map(|usr| usr.join("bin/pure-pw")).context("pure-pw path")?;
+    let base = dir.join("pure-ftpd");
+    let root = base.join("root");
+    std::fs::create_dir_all(&root)?;
+    // Virtual users run as a system account: the `ftp` one that vsftpd's
+    // package creates, else nobody.
+    let (uid, gid) = ["ftp", "nobody"]
+        .into_iter()
+        .find_map(|u| {
+            let id = |flag: &str| Command::new("id").args([flag, u]).output().ok().filter(|o| o.status.success());
+            let (uid, gid) = (id("-u")?, id("-g")?);
+            Some((String::from_utf8_lossy(&uid.stdout).trim().to_owned(), String::from_utf8_lossy(&gid.stdout).trim().to_owned()))
+        })
+        .context("no ftp or nobody account")?;
+    if !Command::new("chown").arg(format!("{uid}:{gid}")).arg(&root).status()?.success() {
+        bail!("cannot chown {}", root.display());
+    }
+    let hash = Command::new("python3")
+        .args(["-W", "ignore", "-c", "import crypt; print(crypt.crypt('benchpw', '$6$rounds=1000$ferrybench$'))"])
+        .output()
+        .context("python3 crypt for the sha512-crypt hash")?;
+    let hash = String::from_utf8_lossy(&hash.stdout).trim().to_owned();
+    if !hash.starts_with("$6$") {
+        bail!("could not make a sha512-crypt hash with python3");
+    }
+    let passwd = base.join("pureftpd.passwd");
+    std::fs::write(&passwd, format!("bench:{hash}:{uid}:{gid}::{}/./::::::::::::\n", root.display()))?;
+    let pdb = base.join("pureftpd.pdb");
+    let out = Command::new(&pure_pw).arg("mkdb").arg(&pdb).arg("-f").arg(&passwd).output().context("pure-pw mkdb")?;
+    if !out.status.success() {
+        bail!("pure-pw mkdb: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let port = free_port();
+    let mut child = Command::new(bin)
+        .arg("-S")
+        .arg(format!("127.0.0.1,{port}"))
+        .arg("-l")
+        .arg(format!("puredb:{}", pdb.display()))
+        // No anonymous, chroot everyone, any uid, no DNS, room for the
+        // session and listing scenarios, passive on loopback.
+        .args(["-E", "-A", "-u", "1", "-H", "-c", "20000", "-C", "20000", "-L", "100000:5", "-P", "127.0.0.1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    wait_listening(port, &mut child).context("pure-ftpd")?;
+    Ok(Server {
+        name: "pure-ftpd",
+        port,
+        user: "bench".into(),
+        password: "benchpw".into(),
+        root,
+        prefix: "",
+        login_note: "sha512-crypt, 1,000 rounds",
         child,
     })
 }
