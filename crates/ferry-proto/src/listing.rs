@@ -71,27 +71,38 @@ fn mode_string(kind: Kind, mode: u32) -> String {
 /// Format one `ls -l` line (no line end). Times within six months of `now`
 /// show `HH:MM`, older or future ones show the year, as `ls` does.
 pub fn format_unix(e: &Entry, now: SystemTime) -> String {
+    let mut line = String::with_capacity(80);
+    write_unix(&mut line, e, now);
+    line
+}
+
+/// [`format_unix`] appending to `out` (listings of many entries reuse one
+/// buffer instead of allocating per line).
+pub fn write_unix(out: &mut String, e: &Entry, now: SystemTime) {
+    use std::fmt::Write;
     let default_mode = if e.kind == Kind::Dir { 0o755 } else { 0o644 };
-    let mode = mode_string(e.kind, e.mode.unwrap_or(default_mode));
-    let when = match e.modified {
+    out.push_str(&mode_string(e.kind, e.mode.unwrap_or(default_mode)));
+    // Writing into a String cannot fail.
+    let _ = write!(out, " 1 ftp      ftp      {:>12} ", e.size);
+    match e.modified {
         Some(t) => {
             let c = time::civil(t);
             let age = time::unix_seconds(now) - time::unix_seconds(t);
             let month = MONTHS[(c.month - 1) as usize];
-            if (0..183 * 86_400).contains(&age) {
-                format!("{month} {:>2} {:02}:{:02}", c.day, c.hour, c.minute)
+            let _ = if (0..183 * 86_400).contains(&age) {
+                write!(out, "{month} {:>2} {:02}:{:02}", c.day, c.hour, c.minute)
             } else {
-                format!("{month} {:>2}  {:>4}", c.day, c.year)
-            }
+                write!(out, "{month} {:>2}  {:>4}", c.day, c.year)
+            };
         }
-        None => "Jan  1  1970".to_owned(),
-    };
-    let mut line = format!("{mode} 1 ftp      ftp      {:>12} {when} {}", e.size, e.name);
-    if let Some(t) = &e.link_target {
-        line.push_str(" -> ");
-        line.push_str(t);
+        None => out.push_str("Jan  1  1970"),
     }
-    line
+    out.push(' ');
+    out.push_str(&e.name);
+    if let Some(t) = &e.link_target {
+        out.push_str(" -> ");
+        out.push_str(t);
+    }
 }
 
 /// Parse an `ls -l` line. `now` settles the year of `HH:MM` dates.
@@ -222,36 +233,45 @@ pub enum MlsxRole {
 /// the enabled fact names, lower-case.
 pub fn format_mlsx(e: &Entry, facts: &[&str], role: MlsxRole) -> String {
     let mut out = String::with_capacity(96);
+    write_mlsx(&mut out, e, facts, role);
+    out
+}
+
+/// [`format_mlsx`] appending to `out`.
+pub fn write_mlsx(out: &mut String, e: &Entry, facts: &[&str], role: MlsxRole) {
+    use std::fmt::Write;
     for &fact in facts {
-        let value = match fact {
-            "type" => Some(
-                match (role, e.kind) {
+        let start = out.len();
+        out.push_str(fact_label(fact));
+        out.push('=');
+        // Writing into a String cannot fail.
+        let written = match fact {
+            "type" => {
+                out.push_str(match (role, e.kind) {
                     (MlsxRole::Current, _) => "cdir",
                     (MlsxRole::Parent, _) => "pdir",
                     (_, Kind::Dir) => "dir",
                     (_, Kind::File) => "file",
                     (_, Kind::Symlink) => "OS.unix=symlink",
                     (_, Kind::Other) => "OS.unix=special",
-                }
-                .to_owned(),
-            ),
-            "size" if e.kind != Kind::Dir => Some(e.size.to_string()),
-            "modify" => e.modified.map(time::format_timeval),
-            "perm" => e.perm.clone(),
-            "unique" => e.unique.clone(),
-            "unix.mode" => e.mode.map(|m| format!("0{:o}", m & 0o7777)),
-            _ => None,
+                });
+                true
+            }
+            "size" if e.kind != Kind::Dir => write!(out, "{}", e.size).is_ok(),
+            "modify" => e.modified.map(|t| out.push_str(&time::format_timeval(t))).is_some(),
+            "perm" => e.perm.as_deref().map(|p| out.push_str(p)).is_some(),
+            "unique" => e.unique.as_deref().map(|u| out.push_str(u)).is_some(),
+            "unix.mode" => e.mode.map(|m| write!(out, "0{:o}", m & 0o7777)).is_some(),
+            _ => false,
         };
-        if let Some(v) = value {
-            out.push_str(fact_label(fact));
-            out.push('=');
-            out.push_str(&v);
+        if written {
             out.push(';');
+        } else {
+            out.truncate(start);
         }
     }
     out.push(' ');
     out.push_str(&e.name);
-    out
 }
 
 /// Parse a fact line. Unknown facts are ignored; `cdir`/`pdir` entries are

@@ -10,11 +10,12 @@ use ferry_proto::glob;
 use ferry_proto::listing::{self, Kind, MlsxRole};
 use ferry_proto::reply::code;
 use ferry_proto::{Reply, VirtualPath};
+use tokio::sync::mpsc;
 
 use crate::auth::settings::{Permission, Policy};
 use crate::session::transfer;
 use crate::session::{ListKind, Session};
-use crate::storage::{FileInfo, Storage, StorageError};
+use crate::storage::{Detail, Entries, FileInfo, Storage, StorageError};
 
 /// `perm` fact letters (RFC 3659 §7.5.5) for what this user may do.
 pub(crate) fn perm_fact(kind: Kind, policy: &Policy) -> String {
@@ -43,10 +44,21 @@ fn strip_ls_options(arg: Option<&str>) -> Option<&str> {
     (!rest.is_empty()).then_some(rest)
 }
 
+/// Folders with at most this many entries are sorted by name before they
+/// are sent, as `ls` would; a bigger one streams in the order the storage
+/// reads it, so a listing's memory stays bounded whatever the folder's size.
+const SORTED_UP_TO: usize = 4096;
+
+/// Formatted bytes handed to the data connection at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// Chunks in flight between the folder reader and the data connection.
+const IN_FLIGHT: usize = 4;
+
 /// What a listing argument names.
 struct Target {
-    /// Entries to show.
-    entries: Vec<FileInfo>,
+    /// Entries to show, as the storage reads them.
+    entries: Entries,
     /// For `NLST` of a file or glob: the prefix the client typed, so names
     /// come back as paths it can use.
     prefix: String,
@@ -55,10 +67,10 @@ struct Target {
     single_file: bool,
 }
 
-fn gather(storage: &dyn Storage, cwd: &VirtualPath, arg: Option<&str>) -> Result<(VirtualPath, Target), StorageError> {
+fn gather(storage: &dyn Storage, cwd: &VirtualPath, arg: Option<&str>, detail: Detail) -> Result<(VirtualPath, Target), StorageError> {
     let folder = |prefix: &str, entries| Target { entries, prefix: prefix.to_owned(), single_file: false };
     let Some(arg) = arg else {
-        return Ok((cwd.clone(), folder("", storage.list(cwd)?)));
+        return Ok((cwd.clone(), folder("", storage.read_dir(cwd, detail)?)));
     };
     let (dir_part, last) = match arg.rfind('/') {
         Some(i) => (&arg[..=i], &arg[i + 1..]),
@@ -66,18 +78,92 @@ fn gather(storage: &dyn Storage, cwd: &VirtualPath, arg: Option<&str>) -> Result
     };
     if glob::is_glob(last) {
         let dir = cwd.resolve(if dir_part.is_empty() { "." } else { dir_part }).ok_or(StorageError::InvalidName)?;
-        let entries = storage.list(&dir)?.into_iter().filter(|e| glob::matches(last, &e.name)).collect();
-        let target = folder(dir_part, entries);
+        let pattern = last.to_owned();
+        let entries = storage.read_dir(&dir, detail)?.filter(move |e| e.as_ref().map_or(true, |e| glob::matches(&pattern, &e.name)));
+        let target = folder(dir_part, Box::new(entries));
         return Ok((dir, target));
     }
     let path = cwd.resolve(arg).ok_or(StorageError::InvalidName)?;
     let info = storage.metadata(&path)?;
     let target = if info.kind == Kind::Dir {
-        folder("", storage.list(&path)?)
+        folder("", storage.read_dir(&path, detail)?)
     } else {
-        Target { entries: vec![info], prefix: dir_part.to_owned(), single_file: true }
+        Target { entries: Box::new(std::iter::once(Ok(info))), prefix: dir_part.to_owned(), single_file: true }
     };
     Ok((path, target))
+}
+
+/// How each entry becomes a line of a listing.
+struct LineFormat {
+    kind: ListKind,
+    /// `NLST` of a glob or file: the prefix the client typed.
+    prefix: String,
+    facts: Vec<&'static str>,
+    /// `perm` facts for folders and for everything else (they depend only
+    /// on the kind and the user's policy).
+    perm_dir: String,
+    perm_other: String,
+    now: SystemTime,
+}
+
+impl LineFormat {
+    /// Append `e`'s line, with its CRLF, to `out`.
+    fn write(&self, e: FileInfo, out: &mut String) {
+        let perm = if e.kind == Kind::Dir { &self.perm_dir } else { &self.perm_other };
+        match self.kind {
+            ListKind::Long => listing::write_unix(out, &e.into_entry(perm), self.now),
+            ListKind::Names => {
+                out.push_str(&self.prefix);
+                out.push_str(&e.name);
+            }
+            ListKind::Facts => listing::write_mlsx(out, &e.into_entry(perm), &self.facts, MlsxRole::Plain),
+        }
+        out.push_str("\r\n");
+    }
+}
+
+/// Read the folder and format it into chunks for the data connection (on
+/// a blocking thread: reading a folder is disk work). Small folders come
+/// sorted by name; past [`SORTED_UP_TO`] entries the listing streams in the
+/// storage's order. Stops quietly when the receiver is gone (transfer
+/// failed or aborted).
+fn produce(mut entries: Entries, format: &LineFormat, tx: &mpsc::Sender<Result<Vec<u8>, StorageError>>) {
+    let mut first = Vec::new();
+    let mut streaming = false;
+    for e in entries.by_ref() {
+        match e {
+            Ok(e) => first.push(e),
+            Err(err) => {
+                let _ = tx.blocking_send(Err(err));
+                return;
+            }
+        }
+        if first.len() > SORTED_UP_TO {
+            streaming = true;
+            break;
+        }
+    }
+    if !streaming {
+        first.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    let mut buf = String::with_capacity(CHUNK + 1024);
+    for e in first.into_iter().map(Ok).chain(entries) {
+        match e {
+            Ok(e) => format.write(e, &mut buf),
+            Err(err) => {
+                let _ = tx.blocking_send(Err(err));
+                return;
+            }
+        }
+        if buf.len() >= CHUNK
+            && tx.blocking_send(Ok(std::mem::replace(&mut buf, String::with_capacity(CHUNK + 1024)).into_bytes())).is_err()
+        {
+            return;
+        }
+    }
+    if !buf.is_empty() {
+        let _ = tx.blocking_send(Ok(buf.into_bytes()));
+    }
 }
 
 impl Session {
@@ -89,7 +175,8 @@ impl Session {
         let arg = if kind == ListKind::Facts { arg } else { strip_ls_options(arg.as_deref()).map(str::to_owned) };
         let cwd = self.cwd.clone();
         let a = arg.clone();
-        let gathered = self.storage(move |s| gather(s, &cwd, a.as_deref())).await;
+        let detail = if kind == ListKind::Names { Detail::Names } else { Detail::Full };
+        let gathered = self.storage(move |s| gather(s, &cwd, a.as_deref(), detail)).await;
         let (path, target) = match gathered {
             Ok(x) => x,
             Err(e) => {
@@ -101,21 +188,22 @@ impl Session {
             // RFC 3659 §7.2.2: MLSD of a file is an error (MLST is for files).
             return self.ctl.reply(code::FILE_UNAVAILABLE, format!("{path}: Not a directory.")).await;
         }
-        let now = SystemTime::now();
         let policy = self.policy();
-        let facts = self.facts();
-        let mut out = Vec::with_capacity(target.entries.len() * 72);
-        for e in &target.entries {
-            let line = match kind {
-                ListKind::Long => listing::format_unix(&e.to_entry(&perm_fact(e.kind, &policy)), now),
-                ListKind::Names => format!("{}{}", target.prefix, e.name),
-                ListKind::Facts => listing::format_mlsx(&e.to_entry(&perm_fact(e.kind, &policy)), &facts, MlsxRole::Plain),
-            };
-            out.extend_from_slice(line.as_bytes());
-            out.extend_from_slice(b"\r\n");
-        }
+        let format = LineFormat {
+            kind,
+            prefix: target.prefix,
+            facts: self.facts(),
+            perm_dir: perm_fact(Kind::Dir, &policy),
+            perm_other: perm_fact(Kind::File, &policy),
+            now: SystemTime::now(),
+        };
+        // The folder is read while the data connection opens; the channel
+        // bounds how far reading runs ahead of sending.
+        let (tx, rx) = mpsc::channel(IN_FLIGHT);
+        let entries = target.entries;
+        tokio::task::spawn_blocking(move || produce(entries, &format, &tx));
         let text = format!("Opening ASCII mode data connection for listing of {path}.");
-        self.run_transfer(&path, text, None, move |sock, pump| transfer::send_bytes(out, sock, pump)).await
+        self.run_transfer(&path, text, None, move |sock, pump| transfer::send_chunks(rx, sock, pump)).await
     }
 
     pub(crate) async fn mlst(&mut self, arg: Option<String>) -> io::Result<()> {
@@ -159,13 +247,18 @@ impl Session {
         }
         let cwd = self.cwd.clone();
         let a = strip_ls_options(Some(&arg)).map(str::to_owned);
-        let gathered = self.storage(move |s| gather(s, &cwd, a.as_deref())).await;
+        let gathered = self.storage(move |s| gather(s, &cwd, a.as_deref(), Detail::Full)).await;
         match gathered {
             Ok((path, target)) => {
                 let now = SystemTime::now();
                 let policy = self.policy();
                 let mut lines = vec![format!("Status of {path}:")];
-                lines.extend(target.entries.iter().map(|e| listing::format_unix(&e.to_entry(&perm_fact(e.kind, &policy)), now)));
+                let mut entries = match target.entries.collect::<Result<Vec<_>, _>>() {
+                    Ok(v) => v,
+                    Err(e) => return self.storage_error(&path, e).await,
+                };
+                entries.sort_by(|a, b| a.name.cmp(&b.name));
+                lines.extend(entries.iter().map(|e| listing::format_unix(&e.to_entry(&perm_fact(e.kind, &policy)), now)));
                 lines.push("End of status.".to_owned());
                 self.ctl.send(&Reply::multi(code::FILE_STATUS, lines)).await
             }

@@ -307,17 +307,26 @@ fn write_loop(
     }
 }
 
-/// Send an in-memory listing over the data connection.
-pub(crate) async fn send_bytes(bytes: Vec<u8>, mut sock: Stream, mut p: Pump) -> (u64, Result<(), TransferError>) {
-    let len = bytes.len() as u64;
+/// Send a listing over the data connection as its chunks arrive from the
+/// folder reader.
+pub(crate) async fn send_chunks(
+    mut chunks: mpsc::Receiver<Result<Vec<u8>, StorageError>>,
+    mut sock: Stream,
+    mut p: Pump,
+) -> (u64, Result<(), TransferError>) {
     let stall = p.stall;
+    let mut sent = 0u64;
     let pump = async {
-        timed(stall, sock.write_all(&bytes)).await?;
-        timed(stall, sock.shutdown()).await
+        while let Some(chunk) = chunks.recv().await {
+            let chunk = chunk?;
+            timed(stall, sock.write_all(&chunk)).await.map_err(TransferError::Data)?;
+            sent += chunk.len() as u64;
+        }
+        timed(stall, sock.shutdown()).await.map_err(TransferError::Data)
     };
     let result = tokio::select! {
-        r = pump => r.map_err(TransferError::Data),
+        r = pump => r,
         () = aborted(&mut p.abort) => Err(TransferError::Aborted),
     };
-    (len, result)
+    (sent, result)
 }

@@ -21,7 +21,7 @@ use cap_std::fs::{Dir, MetadataExt, OpenOptions, Permissions, PermissionsExt};
 use ferry_proto::VirtualPath;
 use ferry_proto::listing::Kind;
 
-use super::{FileInfo, PartialOutcome, ReadHandle, Storage, StorageError, Upload, WriteMode};
+use super::{Detail, Entries, FileInfo, PartialOutcome, ReadHandle, Storage, StorageError, Upload, WriteMode};
 
 /// Prefix of temporary upload files; they are hidden from listings.
 pub const TEMP_PREFIX: &str = ".~ferry-";
@@ -44,19 +44,20 @@ impl LocalStorage {
             r => Path::new(r),
         }
     }
+}
 
-    fn info(&self, path: &VirtualPath) -> Result<FileInfo, StorageError> {
-        let rel = Self::rel(path);
-        let name = path.file_name().unwrap_or("/").to_owned();
-        match self.root.metadata(rel) {
-            Ok(m) => Ok(to_info(name, &m, None)),
-            Err(e) => {
-                // A symlink whose target is missing or outside the root: show
-                // the link itself, but neither what it points to nor where
-                // (that would reveal paths outside the root).
-                let m = self.root.symlink_metadata(rel).map_err(|_| StorageError::from(e))?;
-                Ok(to_info(name, &m, None))
-            }
+/// Facts about `path` beneath `root`, following symlinks that stay inside.
+fn info(root: &Dir, path: &VirtualPath) -> Result<FileInfo, StorageError> {
+    let rel = LocalStorage::rel(path);
+    let name = path.file_name().unwrap_or("/").to_owned();
+    match root.metadata(rel) {
+        Ok(m) => Ok(to_info(name, &m, None)),
+        Err(e) => {
+            // A symlink whose target is missing or outside the root: show
+            // the link itself, but neither what it points to nor where
+            // (that would reveal paths outside the root).
+            let m = root.symlink_metadata(rel).map_err(|_| StorageError::from(e))?;
+            Ok(to_info(name, &m, None))
         }
     }
 }
@@ -93,29 +94,52 @@ fn temp_name() -> String {
 
 impl Storage for LocalStorage {
     fn metadata(&self, path: &VirtualPath) -> Result<FileInfo, StorageError> {
-        self.info(path)
+        info(&self.root, path)
     }
 
-    fn list(&self, dir: &VirtualPath) -> Result<Vec<FileInfo>, StorageError> {
+    fn read_dir(&self, dir: &VirtualPath, detail: Detail) -> Result<Entries, StorageError> {
         let rel = Self::rel(dir);
         if !self.root.metadata(rel)?.is_dir() {
             return Err(StorageError::NotDirectory);
         }
-        let mut out = Vec::new();
-        for entry in self.root.read_dir(rel)? {
-            let entry = entry?;
+        let entries = self.root.read_dir(rel)?;
+        // Symlinks are followed through the root handle (so a link leading
+        // outside shows as a link, never as its target); everything else is
+        // one `fstatat` relative to the open folder, not a walk from the root.
+        let root = self.root.try_clone()?;
+        let dir = dir.clone();
+        Ok(Box::new(entries.filter_map(move |entry| {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => return Some(Err(e.into())),
+            };
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with(TEMP_PREFIX) {
-                continue;
+                return None;
             }
-            let Some(child) = dir.join(&name) else { continue };
-            // An entry that vanished between readdir and stat is skipped.
-            if let Ok(info) = self.info(&child) {
-                out.push(info);
+            let file_type = entry.file_type().ok();
+            if detail == Detail::Names
+                && let Some(t) = file_type
+            {
+                let kind = if t.is_dir() {
+                    Kind::Dir
+                } else if t.is_file() {
+                    Kind::File
+                } else if t.is_symlink() {
+                    Kind::Symlink
+                } else {
+                    Kind::Other
+                };
+                let info = FileInfo { name, kind, size: 0, modified: None, mode: 0, unique: None, link_target: None };
+                return Some(Ok(info));
             }
-        }
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
+            let is_link = file_type.is_none_or(|t| t.is_symlink());
+            match entry.metadata() {
+                Ok(m) if !is_link => Some(Ok(to_info(name, &m, None))),
+                // An entry that vanished between readdir and stat is skipped.
+                _ => dir.join(&name).and_then(|child| info(&root, &child).ok()).map(Ok),
+            }
+        })))
     }
 
     fn open_read(&self, path: &VirtualPath, offset: u64) -> Result<ReadHandle, StorageError> {

@@ -87,6 +87,21 @@ pub struct FileInfo {
 }
 
 impl FileInfo {
+    /// The listing entry for this file, consuming it (no copies of the
+    /// name: listings format one entry at a time).
+    pub fn into_entry(self, perm: &str) -> Entry {
+        Entry {
+            name: self.name,
+            kind: self.kind,
+            size: self.size,
+            modified: self.modified,
+            mode: Some(self.mode),
+            perm: Some(perm.to_owned()),
+            unique: self.unique.map(|(d, i)| format!("{d:x}g{i:x}")),
+            link_target: self.link_target,
+        }
+    }
+
     /// The listing entry for this file.
     pub fn to_entry(&self, perm: &str) -> Entry {
         Entry {
@@ -172,14 +187,39 @@ impl StorageError {
     }
 }
 
+/// A folder's entries as the storage reads them: in no particular order,
+/// one at a time, so that a folder of any size is never held in memory.
+/// An error ends the listing (the transfer then fails with it).
+pub type Entries = Box<dyn Iterator<Item = Result<FileInfo, StorageError>> + Send>;
+
+/// How much a folder listing needs to know about each entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Names and kinds only (`NLST`): no per-entry `stat`, where the
+    /// storage can tell the kind without one.
+    Names,
+    /// Everything in [`FileInfo`] (`LIST`, `MLSD`).
+    Full,
+}
+
 /// A file tree that sessions read and write. All paths are virtual and
 /// already normalised; implementations must still refuse anything that
 /// would resolve outside their root.
 pub trait Storage: Send + Sync + 'static {
     /// Facts about a path (following symlinks that stay inside the root).
     fn metadata(&self, path: &VirtualPath) -> Result<FileInfo, StorageError>;
-    /// The entries of a folder, without `.` and `..`.
-    fn list(&self, dir: &VirtualPath) -> Result<Vec<FileInfo>, StorageError>;
+    /// The entries of a folder, without `.` and `..`, streamed in the order
+    /// the storage reads them. Entries that vanish while the folder is
+    /// read are skipped. With [`Detail::Names`], only `name` and `kind` are
+    /// meaningful.
+    fn read_dir(&self, dir: &VirtualPath, detail: Detail) -> Result<Entries, StorageError>;
+    /// The entries of a folder, sorted by name (in memory: for folders of
+    /// ordinary size; listings to clients stream through [`Storage::read_dir`]).
+    fn list(&self, dir: &VirtualPath) -> Result<Vec<FileInfo>, StorageError> {
+        let mut out = self.read_dir(dir, Detail::Full)?.collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
     /// Open a file for reading, positioned at `offset`.
     fn open_read(&self, path: &VirtualPath, offset: u64) -> Result<ReadHandle, StorageError>;
     /// Start an upload.

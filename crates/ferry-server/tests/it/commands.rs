@@ -209,3 +209,46 @@ fn passive_port_range_and_announced_address() {
     let port = ferry_proto::addr::parse_epsv_reply(&r.text()).unwrap();
     assert!((base..=base + 9).contains(&port));
 }
+
+/// A folder too big to sort in memory streams in the storage's order:
+/// every entry exactly once, with the same facts as a small listing, and
+/// NLST names the kinds right without a stat per entry.
+#[test]
+fn big_folders_stream_every_entry_once() {
+    let s = TestServer::start();
+    let many = s.root().join("many");
+    std::fs::create_dir(&many).unwrap();
+    const N: usize = 6000;
+    for i in 0..N {
+        std::fs::write(many.join(format!("f{i:05}")), format!("{i}")).unwrap();
+    }
+    std::fs::create_dir(many.join("zdir")).unwrap();
+    let mut c = s.login();
+
+    let mut names = c.list_lines("NLST many");
+    assert_eq!(names.len(), N + 1);
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), N + 1, "no entry twice");
+    assert_eq!(names[0], "f00000");
+
+    let facts = c.list_lines("MLSD many");
+    let parsed: Vec<_> = facts.iter().map(|l| listing::parse_mlsx(l).expect(l).0).collect();
+    assert_eq!(parsed.len(), N + 1);
+    for e in &parsed {
+        match e.name.as_str() {
+            "zdir" => assert_eq!(e.kind, Kind::Dir),
+            name => {
+                let i: usize = name[1..].parse().unwrap();
+                assert_eq!((e.kind, e.size), (Kind::File, i.to_string().len() as u64), "{e:?}");
+            }
+        }
+    }
+
+    let now = std::time::SystemTime::now();
+    let long = c.list_lines("LIST many/f0*");
+    assert_eq!(long.len(), N, "glob over a big folder");
+    assert!(long.iter().all(|l| listing::parse_unix(l, now).is_some_and(|e| e.kind == Kind::File)));
+    // The session goes on.
+    c.expect("NOOP", 200);
+}
