@@ -18,9 +18,13 @@ use ferry_proto::{Reply, ReplyParser};
 use ferry_server::auth::settings::SettingsFile;
 use ferry_server::auth::users_file::UsersFile;
 use ferry_server::server::ListenerKind;
+use ferry_server::storage::Storage;
 use ferry_server::storage::local::LocalStorage;
 pub use ferry_server::tls::TlsSettings;
 use ferry_server::{Config, Server};
+
+/// Builds the served storage on the server's runtime.
+type MakeStorage = Box<dyn FnOnce() -> Arc<dyn Storage> + Send>;
 
 /// The hashed test account.
 pub const USER: &str = "alice";
@@ -41,6 +45,9 @@ pub struct TestServer {
     /// Where it serves implicit FTPS, when TLS is configured.
     pub ftps_addr: Option<SocketAddr>,
     root: tempfile::TempDir,
+    /// Where the served files are on disk (the temp root's `files`, or an
+    /// S3 server's bucket folder).
+    files: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -75,13 +82,30 @@ impl TestServer {
         Self::start_full(bind, None, adjust)
     }
 
+    /// Start on another [`Storage`]: `make` builds it on the server's
+    /// runtime (an S3 store needs one); `files` is where its files can be
+    /// seen on disk, for byte-for-byte checks ([`TestServer::root`]).
+    pub fn start_on_storage(files: PathBuf, make: impl FnOnce() -> Arc<dyn Storage> + Send + 'static) -> TestServer {
+        Self::start_inner("127.0.0.1:0".parse().unwrap(), None, |_| {}, Some((files, Box::new(make))))
+    }
+
     fn start_full(bind: SocketAddr, settings: Option<&str>, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_inner(bind, settings, adjust, None)
+    }
+
+    fn start_inner(
+        bind: SocketAddr,
+        settings: Option<&str>,
+        adjust: impl FnOnce(&mut Config),
+        storage: Option<(PathBuf, MakeStorage)>,
+    ) -> TestServer {
         let root = tempfile::tempdir().expect("temp dir");
-        let files = root.path().join("files");
-        std::fs::create_dir(&files).unwrap();
+        let local_files = root.path().join("files");
+        std::fs::create_dir(&local_files).unwrap();
+        let files = storage.as_ref().map_or(local_files.clone(), |(f, _)| f.clone());
         // A short failure delay keeps tests quick while still exercising it.
         let mut config = Config {
-            root: files.clone(),
+            root: local_files,
             data_timeout: Duration::from_secs(10),
             failure_delay: Duration::from_millis(50),
             // Dropping a test server stops it at once.
@@ -94,7 +118,13 @@ impl TestServer {
         let users = UsersFile::parse(&format!("# test accounts\n{USER}:{hashed}\n{PLAIN_USER}:{PLAIN_PASSWORD}\n"), Path::new("users.txt"))
             .unwrap()
             .with_settings(settings);
-        let storage = LocalStorage::open(&config.root).expect("open the served root");
+        let make: MakeStorage = match storage {
+            Some((_, make)) => make,
+            None => {
+                let local = LocalStorage::open(&config.root).expect("open the served root");
+                Box::new(move || Arc::new(local))
+            }
+        };
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -108,7 +138,7 @@ impl TestServer {
                 }
                 let addrs: Vec<SocketAddr> = listeners.iter().map(|(l, _)| l.local_addr().unwrap()).collect();
                 addr_tx.send(addrs).unwrap();
-                let server = Server::new(config, Arc::new(storage), Arc::new(users));
+                let server = Server::new(config, make(), Arc::new(users));
                 server
                     .serve(listeners, async {
                         let _ = stop_rx.await;
@@ -119,12 +149,12 @@ impl TestServer {
             rt.shutdown_timeout(Duration::from_secs(1));
         });
         let addrs = addr_rx.recv_timeout(STEP_TIMEOUT).expect("server did not start");
-        TestServer { addr: addrs[0], ftps_addr: addrs.get(1).copied(), root, stop: Some(stop_tx), thread: Some(thread) }
+        TestServer { addr: addrs[0], ftps_addr: addrs.get(1).copied(), root, files, stop: Some(stop_tx), thread: Some(thread) }
     }
 
     /// The served folder on disk.
     pub fn root(&self) -> PathBuf {
-        self.root.path().join("files")
+        self.files.clone()
     }
 
     /// A scratch folder outside the served root (for client-side files).

@@ -198,3 +198,73 @@ fn start_vsftpd_with(tls: Option<(&Path, &Path)>) -> Option<ExternalServer> {
         prefix: "pub/",
     })
 }
+
+/// An S3-compatible server (`s3s-fs`, from crates.io) on loopback, storing
+/// each bucket as a folder of plain files, so tests can compare what a
+/// backend wrote byte for byte. It checks AWS SigV4 request signatures
+/// against one access key. Killed by its own id when dropped.
+pub struct S3Server {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// The bucket created for the test.
+    pub bucket: String,
+    /// Credentials it accepts.
+    pub access_key: String,
+    /// Credentials it accepts.
+    pub secret_key: String,
+    dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl S3Server {
+    /// Start `s3s-fs` (on PATH or in ~/.cargo/bin) with an empty bucket, or
+    /// `None` if it is not installed (`cargo install s3s-fs --features binary`).
+    pub fn start() -> Option<S3Server> {
+        let bin = Self::binary()?;
+        let dir = tempfile::tempdir().unwrap();
+        let bucket = "ferry-test".to_owned();
+        // s3s-fs keeps each bucket as a folder under its root.
+        std::fs::create_dir(dir.path().join(&bucket)).unwrap();
+        let (access_key, secret_key) = ("FERRYTESTKEY".to_owned(), "ferry-test-secret-key".to_owned());
+        for _ in 0..3 {
+            let port = free_port();
+            let mut child = Command::new(&bin)
+                .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", &access_key, "--secret-key", &secret_key])
+                .arg(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .ok()?;
+            if wait_listening(port, &mut child) {
+                return Some(S3Server { endpoint: format!("http://127.0.0.1:{port}"), bucket, access_key, secret_key, dir, child });
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        None
+    }
+
+    fn binary() -> Option<PathBuf> {
+        if crate::have("s3s-fs") {
+            return Some(PathBuf::from("s3s-fs"));
+        }
+        let home = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+        let p = home.join("bin/s3s-fs");
+        p.exists().then_some(p)
+    }
+
+    /// Where the objects under `prefix` lie on disk.
+    pub fn files(&self, prefix: &str) -> PathBuf {
+        let b = self.dir.path().join(&self.bucket);
+        if prefix.is_empty() { b } else { b.join(prefix) }
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -15,6 +15,7 @@ use ferry_server::auth::hash;
 use ferry_server::auth::users_file::{self, UsersFile};
 use ferry_server::config_file::ConfigFile;
 use ferry_server::server::ListenerKind;
+use ferry_server::storage::Storage;
 use ferry_server::storage::local::LocalStorage;
 use ferry_server::tls::TlsSettings;
 use ferry_server::xferlog::XferLog;
@@ -48,6 +49,19 @@ struct ServeArgs {
     /// Folder to serve; created if missing [default: ftp-root].
     #[arg(short, long, value_name = "DIR")]
     root: Option<PathBuf>,
+    /// Serve this S3 bucket instead of --root (needs a build with the `s3`
+    /// feature; credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+    #[arg(long, value_name = "BUCKET")]
+    s3_bucket: Option<String>,
+    /// Key prefix inside the bucket under which the served tree lives [default: none].
+    #[arg(long, value_name = "PREFIX")]
+    s3_prefix: Option<String>,
+    /// Endpoint URL of an S3-compatible server, e.g. http://127.0.0.1:9000 [default: AWS].
+    #[arg(long, value_name = "URL")]
+    s3_endpoint: Option<String>,
+    /// S3 region [default: us-east-1, or AWS_REGION].
+    #[arg(long, value_name = "REGION")]
+    s3_region: Option<String>,
     /// Users file (`name:secret` lines); created with one random account if missing [default: users.txt].
     #[arg(short, long, value_name = "FILE")]
     users: Option<PathBuf>,
@@ -134,6 +148,10 @@ struct Settings {
     port: u16,
     bind: Vec<IpAddr>,
     root: PathBuf,
+    s3_bucket: Option<String>,
+    s3_prefix: String,
+    s3_endpoint: Option<String>,
+    s3_region: String,
     users: PathBuf,
     passive_ports: Option<(u16, u16)>,
     passive_address: Option<String>,
@@ -175,6 +193,10 @@ fn resolve(cli: ServeArgs) -> anyhow::Result<Settings> {
         port: cli.port_positional.or(cli.port).or(file.port).unwrap_or(2121),
         bind: if !cli.bind.is_empty() { cli.bind } else { file.bind.unwrap_or_else(|| vec![IpAddr::from([127, 0, 0, 1])]) },
         root: cli.root.or(file.root).unwrap_or_else(|| "ftp-root".into()),
+        s3_bucket: cli.s3_bucket.or(file.s3_bucket),
+        s3_prefix: cli.s3_prefix.or(file.s3_prefix).unwrap_or_default(),
+        s3_endpoint: cli.s3_endpoint.or(file.s3_endpoint),
+        s3_region: cli.s3_region.or(file.s3_region).or_else(|| std::env::var("AWS_REGION").ok()).unwrap_or_else(|| "us-east-1".into()),
         users: cli.users.or(file.users).unwrap_or_else(|| "users.txt".into()),
         passive_ports,
         passive_address: cli.passive_address.or(file.passive_address),
@@ -229,6 +251,10 @@ impl Settings {
             format!("bind = [{}]", bind.join(", ")),
             format!("ftps-port = {}", num(self.ftps_port.map(u64::from))),
             format!("root = {:?}", self.root.display().to_string()),
+            format!("s3-bucket = {}", opt(&self.s3_bucket)),
+            format!("s3-prefix = {:?}", self.s3_prefix),
+            format!("s3-endpoint = {}", opt(&self.s3_endpoint)),
+            format!("s3-region = {:?}", self.s3_region),
             format!("users = {:?}", self.users.display().to_string()),
             format!("passive-ports = {}", opt(&self.passive_ports.map(|(a, b)| format!("{a}-{b}")))),
             format!("passive-address = {}", opt(&self.passive_address)),
@@ -466,10 +492,12 @@ fn serve(args: Settings) -> anyhow::Result<()> {
     if users.is_empty() {
         tracing::warn!("{} has no accounts: nobody can log in", args.users.display());
     }
-    if !args.root.exists() {
-        std::fs::create_dir_all(&args.root).with_context(|| format!("creating the root folder {}", args.root.display()))?;
-    }
-    let storage = LocalStorage::open(&args.root).with_context(|| format!("opening the root folder {}", args.root.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let storage = {
+        // The S3 backend keeps a handle on the runtime it will wait on.
+        let _runtime = runtime.enter();
+        open_storage(&args)?
+    };
     let tls = if args.tls { Some(Arc::new(tls_settings(&args)?)) } else { None };
     let port = args.port;
     let config = Config {
@@ -506,7 +534,6 @@ fn serve(args: Settings) -> anyhow::Result<()> {
         },
         ..Config::default()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     runtime.block_on(async move {
         let mut listeners = Vec::new();
         let kinds = std::iter::once((port, ListenerKind::Ftp)).chain(args.ftps_port.map(|p| (p, ListenerKind::ImplicitFtps)));
@@ -519,13 +546,16 @@ fn serve(args: Settings) -> anyhow::Result<()> {
                 listeners.push((l, kind));
             }
         }
-        let server = Server::new(config, Arc::new(storage), Arc::new(users));
+        let server = Server::new(config, storage, Arc::new(users));
         if let Some(addr) = args.metrics_listen {
             let l = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen for metrics on {addr}"))?;
             tracing::info!("metrics at http://{addr}/metrics");
             tokio::spawn(ferry_server::metrics::serve(l, server.metrics()));
         }
-        let root = std::fs::canonicalize(&args.root).unwrap_or(args.root.clone());
+        let root = match &args.s3_bucket {
+            Some(bucket) => PathBuf::from(format!("s3://{bucket}/{}", args.s3_prefix)),
+            None => std::fs::canonicalize(&args.root).unwrap_or(args.root.clone()),
+        };
         for (l, kind) in &listeners {
             let what = if *kind == ListenerKind::ImplicitFtps { "implicit FTPS" } else { "FTP" };
             tracing::info!("serving {} over {what} on {} (accounts from {})", root.display(), l.local_addr()?, args.users.display());
@@ -593,4 +623,39 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
     }
+}
+
+/// The local folder, or the S3 bucket when one is configured.
+fn open_storage(args: &Settings) -> anyhow::Result<Arc<dyn Storage>> {
+    if let Some(bucket) = &args.s3_bucket {
+        return open_s3(args, bucket);
+    }
+    if !args.root.exists() {
+        std::fs::create_dir_all(&args.root).with_context(|| format!("creating the root folder {}", args.root.display()))?;
+    }
+    let storage = LocalStorage::open(&args.root).with_context(|| format!("opening the root folder {}", args.root.display()))?;
+    Ok(Arc::new(storage))
+}
+
+#[cfg(feature = "s3")]
+fn open_s3(args: &Settings, bucket: &str) -> anyhow::Result<Arc<dyn Storage>> {
+    use ferry_server::storage::s3::{S3Settings, S3Storage};
+    let settings = S3Settings {
+        bucket: bucket.to_owned(),
+        prefix: args.s3_prefix.clone(),
+        endpoint: args.s3_endpoint.clone(),
+        region: args.s3_region.clone(),
+        credentials: None,
+    };
+    let storage = S3Storage::open(&settings).with_context(|| format!("configuring the S3 bucket {bucket}"))?;
+    // Reach the bucket now, so that a wrong endpoint or key fails at start.
+    storage.list(&ferry_proto::VirtualPath::root()).with_context(|| {
+        format!("listing s3://{bucket}/{}: check the endpoint, the bucket and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY", args.s3_prefix)
+    })?;
+    Ok(Arc::new(storage))
+}
+
+#[cfg(not(feature = "s3"))]
+fn open_s3(_args: &Settings, bucket: &str) -> anyhow::Result<Arc<dyn Storage>> {
+    bail!("s3-bucket {bucket:?} is set, but this ferryd was built without S3 support: rebuild with `cargo build --release --features s3`")
 }

@@ -13,6 +13,8 @@ use ferry_proto::listing::{Entry, Kind};
 use ferry_proto::reply::code;
 
 pub mod local;
+#[cfg(feature = "s3")]
+pub mod s3;
 
 /// A file opened for reading.
 pub enum ReadHandle {
@@ -147,6 +149,9 @@ pub enum StorageError {
     /// The name is not allowed.
     #[error("File name not allowed")]
     InvalidName,
+    /// The storage cannot do this at all (e.g. set a time on an object).
+    #[error("Not supported: {0}")]
+    Unsupported(&'static str),
     /// Anything else, with the OS's words.
     #[error("{0}")]
     Io(std::io::Error),
@@ -182,6 +187,7 @@ impl StorageError {
             StorageError::QuotaExceeded => code::EXCEEDED_STORAGE,
             StorageError::InvalidName => code::BAD_FILE_NAME,
             StorageError::Io(_) => code::LOCAL_ERROR,
+            StorageError::Unsupported(_) => code::PARAM_NOT_IMPLEMENTED,
             _ => code::FILE_UNAVAILABLE,
         }
     }

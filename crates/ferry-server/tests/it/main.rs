@@ -4,6 +4,7 @@
 
 mod accounts;
 mod attack;
+mod backends;
 mod cli;
 mod commands;
 mod ftps;

@@ -1,0 +1,475 @@
+//! Files as objects in an S3-compatible bucket (cargo feature `s3`), so
+//! that several ferryd nodes can serve the same files.
+//!
+//! A user's root is the bucket plus a key prefix; a file `/a/b.txt` is the
+//! object `<prefix>/a/b.txt`. Object storage has no folders, so:
+//!
+//! - a folder exists when any key lies beneath it; `MKD` writes an empty
+//!   marker object (`<folder>/.ferry-dir`, hidden from listings) so that an
+//!   empty folder can exist, and `RMD` removes it once nothing else is left;
+//! - listings are delimiter listings (`/`): sub-folders are the common
+//!   prefixes, files the objects;
+//! - `RETR` streams the object with a ranged read from the `REST` offset;
+//! - `STOR` streams into a multipart upload, which the store makes visible
+//!   only when it completes: a failed or aborted upload leaves nothing, and
+//!   an existing object is replaced only by a complete new one. `APPE` and
+//!   `REST`+`STOR` copy the kept bytes of the old object into the new
+//!   upload first (object stores cannot append);
+//! - `RNFR`/`RNTO` copy then delete, object by object: **not atomic** (a
+//!   failure midway can leave both names, never neither);
+//! - `SIZE`/`MDTM` come from object metadata; `MFMT` and `SITE CHMOD` are
+//!   refused (objects carry no settable times or modes).
+//!
+//! [`object_store`] is async; the [`Storage`] trait is blocking and is
+//! called on tokio's blocking pool, so each call here waits on the runtime
+//! with [`Handle::block_on`].
+
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use ferry_proto::VirtualPath;
+use ferry_proto::listing::Kind;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path;
+use object_store::{GetOptions, GetRange, ObjectMeta, ObjectStore, PutPayload, WriteMultipart};
+use tokio::runtime::Handle;
+
+use super::{Detail, Entries, FileInfo, PartialOutcome, ReadHandle, Storage, StorageError, Upload, WriteMode};
+
+/// The empty object that keeps an otherwise empty folder in existence.
+pub const DIR_MARKER: &str = ".ferry-dir";
+
+/// Multipart part size: S3's minimum is 5 MiB for every part but the last.
+const PART: usize = 8 << 20;
+
+/// Parts uploading at once per transfer (memory: `PART` each).
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// Where the bucket is and how to reach it. Credentials come from the
+/// standard `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` environment
+/// variables (never from the config file, never logged).
+#[derive(Debug, Clone, Default)]
+pub struct S3Settings {
+    /// Bucket name.
+    pub bucket: String,
+    /// Key prefix under which the served tree lives ("" for the whole bucket).
+    pub prefix: String,
+    /// Endpoint URL of an S3-compatible server (`http://127.0.0.1:9000`);
+    /// none for AWS itself.
+    pub endpoint: Option<String>,
+    /// Region (S3-compatible servers usually accept any; AWS needs the right one).
+    pub region: String,
+    /// Access key and secret, when not taken from the environment (for
+    /// programs and tests that configure the store themselves).
+    pub credentials: Option<(String, String)>,
+}
+
+/// A [`Storage`] in an S3 bucket.
+#[derive(Debug, Clone)]
+pub struct S3Storage {
+    store: Arc<AmazonS3>,
+    /// Key prefix of this storage's root, without slashes at either end.
+    prefix: String,
+    rt: Handle,
+}
+
+impl S3Storage {
+    /// Connect (lazily: the first request reaches the server) with
+    /// `settings`, on the current tokio runtime.
+    pub fn open(settings: &S3Settings) -> Result<S3Storage, StorageError> {
+        let mut b = AmazonS3Builder::from_env().with_bucket_name(&settings.bucket).with_region(&settings.region);
+        if let Some((key, secret)) = &settings.credentials {
+            b = b.with_access_key_id(key).with_secret_access_key(secret);
+        }
+        if let Some(endpoint) = &settings.endpoint {
+            // S3-compatible servers on a plain address: path-style requests
+            // (no bucket-name subdomain), and plain HTTP only if asked for.
+            b = b.with_endpoint(endpoint).with_virtual_hosted_style_request(false).with_allow_http(endpoint.starts_with("http://"));
+        }
+        let store = b.build().map_err(object_error)?;
+        let rt = Handle::try_current().map_err(|_| StorageError::Io(io::Error::other("S3 storage needs a tokio runtime")))?;
+        Ok(S3Storage { store: Arc::new(store), prefix: settings.prefix.trim_matches('/').to_owned(), rt })
+    }
+
+    /// The object key of a virtual path.
+    fn key(&self, path: &VirtualPath) -> Result<Path, StorageError> {
+        let joined = match (self.prefix.as_str(), path.relative()) {
+            ("", rel) => rel.to_owned(),
+            (prefix, "") => prefix.to_owned(),
+            (prefix, rel) => format!("{prefix}/{rel}"),
+        };
+        // Names object_store cannot express as a key (control characters,
+        // backslashes) are refused rather than silently rewritten.
+        Path::parse(&joined).map_err(|_| StorageError::InvalidName)
+    }
+
+    fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    fn head(&self, key: &Path) -> Result<Option<ObjectMeta>, StorageError> {
+        match self.block_on(self.store.head(key)) {
+            Ok(m) => Ok(Some(m)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(object_error(e)),
+        }
+    }
+
+    /// Is there any key beneath `key` (marker included)? The first page of
+    /// a recursive listing answers it.
+    fn has_children(&self, key: &Path) -> Result<Option<ObjectMeta>, StorageError> {
+        let prefix = (!key.as_ref().is_empty()).then_some(key);
+        let mut list = self.store.list(prefix);
+        match self.block_on(list.next()) {
+            Some(Ok(m)) => Ok(Some(m)),
+            Some(Err(e)) => Err(object_error(e)),
+            None => Ok(None),
+        }
+    }
+
+    fn is_dir(&self, path: &VirtualPath, key: &Path) -> Result<bool, StorageError> {
+        Ok(path.is_root() || self.has_children(key)?.is_some())
+    }
+
+    /// Every object beneath `key`, recursively.
+    fn all_below(&self, key: &Path) -> Result<Vec<ObjectMeta>, StorageError> {
+        let prefix = (!key.as_ref().is_empty()).then_some(key);
+        let list = self.store.list(prefix);
+        self.block_on(list.collect::<Vec<_>>()).into_iter().map(|r| r.map_err(object_error)).collect()
+    }
+
+    fn file_info(name: String, m: &ObjectMeta) -> FileInfo {
+        FileInfo {
+            name,
+            kind: Kind::File,
+            size: m.size,
+            modified: Some(m.last_modified.into()),
+            mode: 0o644,
+            unique: None,
+            link_target: None,
+        }
+    }
+
+    fn dir_info(name: String, modified: Option<SystemTime>) -> FileInfo {
+        FileInfo { name, kind: Kind::Dir, size: 0, modified, mode: 0o755, unique: None, link_target: None }
+    }
+
+    /// A new multipart upload to `key`, first filled with the first `keep`
+    /// bytes of the existing object (for `APPE` and `REST`+`STOR`).
+    fn start_upload(&self, key: &Path, keep: Option<u64>) -> Result<Box<dyn Upload>, StorageError> {
+        let upload = self.block_on(self.store.put_multipart(key)).map_err(object_error)?;
+        let mut writer = {
+            // WriteMultipart spawns its part uploads on the runtime.
+            let _guard = self.rt.enter();
+            WriteMultipart::new_with_chunk_size(upload, PART)
+        };
+        if let Some(keep) = keep.filter(|&k| k > 0) {
+            let opts = GetOptions { range: Some(GetRange::Bounded(0..keep)), ..GetOptions::default() };
+            let copied = self.block_on(async {
+                let mut stream = self.store.get_opts(key, opts).await?.into_stream();
+                while let Some(chunk) = stream.next().await {
+                    writer.wait_for_capacity(PARTS_IN_FLIGHT).await?;
+                    let _guard = self.rt.enter();
+                    writer.write(&chunk?);
+                }
+                Ok::<_, object_store::Error>(())
+            });
+            if let Err(e) = copied {
+                let _ = self.block_on(writer.abort());
+                return Err(object_error(e));
+            }
+        }
+        Ok(Box::new(MultipartUpload { writer: Some(writer), rt: self.rt.clone() }))
+    }
+
+    fn check_name(path: &VirtualPath) -> Result<(), StorageError> {
+        match path.file_name() {
+            Some(DIR_MARKER) => Err(StorageError::InvalidName),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The last component of an object key, as the client should see it.
+fn last_part(p: &Path) -> String {
+    p.filename().unwrap_or_default().to_owned()
+}
+
+fn object_error(e: object_store::Error) -> StorageError {
+    match e {
+        object_store::Error::NotFound { .. } => StorageError::NotFound,
+        object_store::Error::AlreadyExists { .. } => StorageError::AlreadyExists,
+        object_store::Error::InvalidPath { .. } => StorageError::InvalidName,
+        other => StorageError::Io(io::Error::other(format!("object storage: {other}"))),
+    }
+}
+
+impl Storage for S3Storage {
+    fn metadata(&self, path: &VirtualPath) -> Result<FileInfo, StorageError> {
+        let name = path.file_name().unwrap_or("/").to_owned();
+        if path.is_root() {
+            return Ok(Self::dir_info(name, None));
+        }
+        let key = self.key(path)?;
+        if let Some(m) = self.head(&key)? {
+            return Ok(Self::file_info(name, &m));
+        }
+        match self.has_children(&key)? {
+            Some(m) => {
+                // The marker's time is the folder's creation; otherwise unknown.
+                let modified = (m.location.filename() == Some(DIR_MARKER)).then(|| m.last_modified.into());
+                Ok(Self::dir_info(name, modified))
+            }
+            None => Err(StorageError::NotFound),
+        }
+    }
+
+    fn read_dir(&self, dir: &VirtualPath, _detail: Detail) -> Result<Entries, StorageError> {
+        let key = self.key(dir)?;
+        if !self.is_dir(dir, &key)? {
+            return Err(if self.head(&key)?.is_some() { StorageError::NotDirectory } else { StorageError::NotFound });
+        }
+        let prefix = (!key.as_ref().is_empty()).then_some(&key);
+        // A delimiter listing pages through the folder; object_store
+        // gathers the pages (entries are small: a name and a few numbers).
+        let listed = self.block_on(self.store.list_with_delimiter(prefix)).map_err(object_error)?;
+        let dirs = listed.common_prefixes.into_iter().map(|p| Ok(Self::dir_info(last_part(&p), None)));
+        let files = listed
+            .objects
+            .into_iter()
+            .filter(|m| m.location.filename() != Some(DIR_MARKER))
+            .map(|m| Ok(Self::file_info(last_part(&m.location), &m)));
+        Ok(Box::new(dirs.chain(files).collect::<Vec<_>>().into_iter()))
+    }
+
+    fn open_read(&self, path: &VirtualPath, offset: u64) -> Result<ReadHandle, StorageError> {
+        let key = self.key(path)?;
+        let Some(meta) = self.head(&key)? else {
+            return Err(if self.is_dir(path, &key)? { StorageError::IsDirectory } else { StorageError::NotFound });
+        };
+        if offset >= meta.size {
+            // Nothing left to send (S3 refuses an empty range).
+            return Ok(ReadHandle::Stream(Box::new(io::empty())));
+        }
+        let range = (offset > 0).then_some(GetRange::Offset(offset));
+        let opts = GetOptions { range, ..GetOptions::default() };
+        let got = self.block_on(self.store.get_opts(&key, opts)).map_err(object_error)?;
+        Ok(ReadHandle::Stream(Box::new(ObjectReader { stream: got.into_stream(), chunk: Bytes::new(), rt: self.rt.clone() })))
+    }
+
+    fn open_write(&self, path: &VirtualPath, mode: WriteMode) -> Result<Box<dyn Upload>, StorageError> {
+        Self::check_name(path)?;
+        if path.is_root() {
+            return Err(StorageError::IsDirectory);
+        }
+        let key = self.key(path)?;
+        let existing = self.head(&key)?;
+        if existing.is_none() && self.has_children(&key)?.is_some() {
+            return Err(StorageError::IsDirectory);
+        }
+        if !self.is_dir(&path.parent(), &self.key(&path.parent())?)? {
+            return Err(StorageError::NotFound);
+        }
+        let size = existing.as_ref().map_or(0, |m| m.size);
+        let keep = match mode {
+            WriteMode::Replace => None,
+            WriteMode::Append => Some(size),
+            WriteMode::At(offset) if offset <= size => Some(offset),
+            WriteMode::At(_) => {
+                return Err(StorageError::Io(io::Error::new(io::ErrorKind::InvalidInput, "restart point is past the end of the file")));
+            }
+        };
+        self.start_upload(&key, keep)
+    }
+
+    fn create_unique(&self, dir: &VirtualPath, hint: &str) -> Result<(VirtualPath, Box<dyn Upload>), StorageError> {
+        let hint = if hint.is_empty() || hint.contains('/') || hint.starts_with('.') { "ferry.upload" } else { hint };
+        for n in 0..10_000u32 {
+            let name = if n == 0 { hint.to_owned() } else { format!("{hint}.{n}") };
+            let path = dir.join(&name).ok_or(StorageError::InvalidName)?;
+            let key = self.key(&path)?;
+            // Object stores have no exclusive create for multipart uploads:
+            // two STOUs racing for one name could both take it.
+            if self.head(&key)?.is_none() && self.has_children(&key)?.is_none() {
+                let upload = self.open_write(&path, WriteMode::Replace)?;
+                return Ok((path, upload));
+            }
+        }
+        Err(StorageError::AlreadyExists)
+    }
+
+    fn mkdir(&self, path: &VirtualPath) -> Result<(), StorageError> {
+        Self::check_name(path)?;
+        if path.is_root() {
+            return Err(StorageError::AlreadyExists);
+        }
+        let key = self.key(path)?;
+        if self.head(&key)?.is_some() || self.has_children(&key)?.is_some() {
+            return Err(StorageError::AlreadyExists);
+        }
+        if !self.is_dir(&path.parent(), &self.key(&path.parent())?)? {
+            return Err(StorageError::NotFound);
+        }
+        self.block_on(self.store.put(&key.child(DIR_MARKER), PutPayload::new())).map_err(object_error)?;
+        Ok(())
+    }
+
+    fn rmdir(&self, path: &VirtualPath) -> Result<(), StorageError> {
+        if path.is_root() {
+            return Err(StorageError::PermissionDenied);
+        }
+        let key = self.key(path)?;
+        let below = self.all_below(&key)?;
+        if below.is_empty() {
+            return Err(if self.head(&key)?.is_some() { StorageError::NotDirectory } else { StorageError::NotFound });
+        }
+        let marker = key.child(DIR_MARKER);
+        if below.iter().any(|m| m.location != marker) {
+            return Err(StorageError::NotEmpty);
+        }
+        self.block_on(self.store.delete(&marker)).map_err(object_error)
+    }
+
+    fn remove_file(&self, path: &VirtualPath) -> Result<(), StorageError> {
+        let key = self.key(path)?;
+        if self.head(&key)?.is_none() {
+            return Err(if self.is_dir(path, &key)? { StorageError::IsDirectory } else { StorageError::NotFound });
+        }
+        self.block_on(self.store.delete(&key)).map_err(object_error)
+    }
+
+    fn rename(&self, from: &VirtualPath, to: &VirtualPath) -> Result<(), StorageError> {
+        if from.is_root() || to.is_root() {
+            return Err(StorageError::PermissionDenied);
+        }
+        Self::check_name(to)?;
+        let (src, dst) = (self.key(from)?, self.key(to)?);
+        if self.head(&src)?.is_some() {
+            if self.has_children(&dst)?.is_some() {
+                return Err(StorageError::IsDirectory);
+            }
+            self.block_on(self.store.copy(&src, &dst)).map_err(object_error)?;
+            return self.block_on(self.store.delete(&src)).map_err(object_error);
+        }
+        let below = self.all_below(&src)?;
+        if below.is_empty() {
+            return Err(StorageError::NotFound);
+        }
+        if self.head(&dst)?.is_some() || self.has_children(&dst)?.is_some() {
+            return Err(StorageError::AlreadyExists);
+        }
+        if dst.prefix_matches(&src) {
+            // Into itself.
+            return Err(StorageError::InvalidName);
+        }
+        // Copy everything first, delete after: a failure midway leaves
+        // both trees, never neither.
+        for m in &below {
+            let rest: Vec<_> = m.location.prefix_match(&src).map(|parts| parts.collect()).unwrap_or_default();
+            let target = rest.into_iter().fold(dst.clone(), |p, part| p.child(part));
+            self.block_on(self.store.copy(&m.location, &target)).map_err(object_error)?;
+        }
+        for m in &below {
+            self.block_on(self.store.delete(&m.location)).map_err(object_error)?;
+        }
+        Ok(())
+    }
+
+    fn set_modified(&self, _path: &VirtualPath, _time: SystemTime) -> Result<(), StorageError> {
+        Err(StorageError::Unsupported("object storage keeps no settable modification times"))
+    }
+
+    fn set_mode(&self, _path: &VirtualPath, _mode: u32) -> Result<(), StorageError> {
+        Err(StorageError::Unsupported("object storage keeps no Unix modes"))
+    }
+
+    fn scoped(&self, home: &VirtualPath) -> Result<Arc<dyn Storage>, StorageError> {
+        let key = self.key(home)?;
+        if !home.is_root() && self.has_children(&key)?.is_none() {
+            self.block_on(self.store.put(&key.child(DIR_MARKER), PutPayload::new())).map_err(object_error)?;
+        }
+        Ok(Arc::new(S3Storage { store: self.store.clone(), prefix: key.as_ref().to_owned(), rt: self.rt.clone() }))
+    }
+
+    fn usage(&self, dir: &VirtualPath) -> Result<(u64, u64), StorageError> {
+        let files: Vec<_> = self.all_below(&self.key(dir)?)?.into_iter().filter(|m| m.location.filename() != Some(DIR_MARKER)).collect();
+        Ok((files.iter().map(|m| m.size).sum(), files.len() as u64))
+    }
+}
+
+/// An object's bytes as `Read`, pulled from its HTTP body chunk by chunk.
+struct ObjectReader {
+    stream: BoxStream<'static, object_store::Result<Bytes>>,
+    chunk: Bytes,
+    rt: Handle,
+}
+
+impl Read for ObjectReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.rt.block_on(self.stream.next()) {
+                Some(Ok(chunk)) => self.chunk = chunk,
+                Some(Err(e)) => return Err(io::Error::other(format!("object storage: {e}"))),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk.split_to(n));
+        Ok(n)
+    }
+}
+
+/// A multipart upload: parts go up as they fill; the object appears only
+/// when [`Upload::commit`] completes the upload.
+struct MultipartUpload {
+    writer: Option<WriteMultipart>,
+    rt: Handle,
+}
+
+impl Write for MultipartUpload {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let writer = self.writer.as_mut().expect("open until commit/abort");
+        // Back-pressure: wait while too many parts are still uploading.
+        self.rt.block_on(writer.wait_for_capacity(PARTS_IN_FLIGHT)).map_err(|e| io::Error::other(format!("object storage: {e}")))?;
+        let _guard = self.rt.enter();
+        writer.write(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Upload for MultipartUpload {
+    fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
+        let writer = self.writer.take().expect("open until commit");
+        self.rt.block_on(writer.finish()).map_err(object_error)?;
+        Ok(())
+    }
+
+    fn abort(mut self: Box<Self>, _keep_partial: bool) -> PartialOutcome {
+        // Nothing of an incomplete multipart upload is ever visible, and
+        // the old object (if any) is untouched.
+        if let Some(writer) = self.writer.take() {
+            let _ = self.rt.block_on(writer.abort());
+        }
+        PartialOutcome::Discarded
+    }
+}
+
+impl Drop for MultipartUpload {
+    fn drop(&mut self) {
+        // Dropped without commit or abort (a panic): free the parts.
+        if let Some(writer) = self.writer.take() {
+            let rt = self.rt.clone();
+            rt.spawn(async move {
+                let _ = writer.abort().await;
+            });
+        }
+    }
+}
