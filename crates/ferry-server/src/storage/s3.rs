@@ -35,7 +35,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
-use object_store::{GetOptions, GetRange, ObjectMeta, ObjectStore, PutPayload, WriteMultipart};
+use object_store::{GetOptions, GetRange, ObjectMeta, ObjectStore, PutPayload, RetryConfig, WriteMultipart};
 use tokio::runtime::Handle;
 
 use super::{Detail, Entries, FileInfo, PartialOutcome, ReadHandle, Storage, StorageError, Upload, WriteMode};
@@ -81,7 +81,10 @@ impl S3Storage {
     /// Connect (lazily: the first request reaches the server) with
     /// `settings`, on the current tokio runtime.
     pub fn open(settings: &S3Settings) -> Result<S3Storage, StorageError> {
-        let mut b = AmazonS3Builder::from_env().with_bucket_name(&settings.bucket).with_region(&settings.region);
+        // A few quick retries: an FTP client waits on every request, and a
+        // store that keeps failing should surface as an error reply soon.
+        let retry = RetryConfig { max_retries: 3, retry_timeout: std::time::Duration::from_secs(30), ..RetryConfig::default() };
+        let mut b = AmazonS3Builder::from_env().with_bucket_name(&settings.bucket).with_region(&settings.region).with_retry(retry);
         if let Some((key, secret)) = &settings.credentials {
             b = b.with_access_key_id(key).with_secret_access_key(secret);
         }
@@ -115,7 +118,19 @@ impl S3Storage {
         match self.block_on(self.store.head(key)) {
             Ok(m) => Ok(Some(m)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(object_error(e)),
+            Err(e) => {
+                // Servers that keep objects as files (s3s-fs) fail a HEAD of
+                // a key that was once a folder instead of answering 404. A
+                // listing of the parent settles it; if the store is really
+                // failing, that fails too and the error stands.
+                let parts: Vec<_> = key.parts().collect();
+                let parent = Path::from_iter(parts[..parts.len().saturating_sub(1)].iter().cloned());
+                let prefix = (!parent.as_ref().is_empty()).then_some(&parent);
+                match self.block_on(self.store.list_with_delimiter(prefix)) {
+                    Ok(listed) if !listed.objects.iter().any(|m| &m.location == key) => Ok(None),
+                    _ => Err(object_error(e)),
+                }
+            }
         }
     }
 
@@ -133,6 +148,24 @@ impl S3Storage {
 
     fn is_dir(&self, path: &VirtualPath, key: &Path) -> Result<bool, StorageError> {
         Ok(path.is_root() || self.has_children(key)?.is_some())
+    }
+
+    /// What is at `key`. Folders are looked for first: some S3-compatible
+    /// servers that keep objects as files (s3s-fs) answer a HEAD of a
+    /// "folder" key with an error instead of 404.
+    fn lookup(&self, path: &VirtualPath, key: &Path) -> Result<Found, StorageError> {
+        if path.is_root() {
+            return Ok(Found::Dir(None));
+        }
+        if let Some(m) = self.has_children(key)? {
+            // The marker's time is the folder's creation; otherwise unknown.
+            let modified = (m.location.filename() == Some(DIR_MARKER)).then(|| m.last_modified.into());
+            return Ok(Found::Dir(modified));
+        }
+        Ok(match self.head(key)? {
+            Some(m) => Found::File(m),
+            None => Found::Missing,
+        })
     }
 
     /// Every object beneath `key`, recursively.
@@ -194,6 +227,14 @@ impl S3Storage {
     }
 }
 
+/// What a key names.
+enum Found {
+    File(ObjectMeta),
+    /// A folder, with its marker's time when it has one.
+    Dir(Option<SystemTime>),
+    Missing,
+}
+
 /// The last component of an object key, as the client should see it.
 fn last_part(p: &Path) -> String {
     p.filename().unwrap_or_default().to_owned()
@@ -211,27 +252,19 @@ fn object_error(e: object_store::Error) -> StorageError {
 impl Storage for S3Storage {
     fn metadata(&self, path: &VirtualPath) -> Result<FileInfo, StorageError> {
         let name = path.file_name().unwrap_or("/").to_owned();
-        if path.is_root() {
-            return Ok(Self::dir_info(name, None));
-        }
-        let key = self.key(path)?;
-        if let Some(m) = self.head(&key)? {
-            return Ok(Self::file_info(name, &m));
-        }
-        match self.has_children(&key)? {
-            Some(m) => {
-                // The marker's time is the folder's creation; otherwise unknown.
-                let modified = (m.location.filename() == Some(DIR_MARKER)).then(|| m.last_modified.into());
-                Ok(Self::dir_info(name, modified))
-            }
-            None => Err(StorageError::NotFound),
+        match self.lookup(path, &self.key(path)?)? {
+            Found::File(m) => Ok(Self::file_info(name, &m)),
+            Found::Dir(modified) => Ok(Self::dir_info(name, modified)),
+            Found::Missing => Err(StorageError::NotFound),
         }
     }
 
     fn read_dir(&self, dir: &VirtualPath, _detail: Detail) -> Result<Entries, StorageError> {
         let key = self.key(dir)?;
-        if !self.is_dir(dir, &key)? {
-            return Err(if self.head(&key)?.is_some() { StorageError::NotDirectory } else { StorageError::NotFound });
+        match self.lookup(dir, &key)? {
+            Found::Dir(_) => {}
+            Found::File(_) => return Err(StorageError::NotDirectory),
+            Found::Missing => return Err(StorageError::NotFound),
         }
         let prefix = (!key.as_ref().is_empty()).then_some(&key);
         // A delimiter listing pages through the folder; object_store
@@ -248,8 +281,10 @@ impl Storage for S3Storage {
 
     fn open_read(&self, path: &VirtualPath, offset: u64) -> Result<ReadHandle, StorageError> {
         let key = self.key(path)?;
-        let Some(meta) = self.head(&key)? else {
-            return Err(if self.is_dir(path, &key)? { StorageError::IsDirectory } else { StorageError::NotFound });
+        let meta = match self.lookup(path, &key)? {
+            Found::File(m) => m,
+            Found::Dir(_) => return Err(StorageError::IsDirectory),
+            Found::Missing => return Err(StorageError::NotFound),
         };
         if offset >= meta.size {
             // Nothing left to send (S3 refuses an empty range).
@@ -267,10 +302,11 @@ impl Storage for S3Storage {
             return Err(StorageError::IsDirectory);
         }
         let key = self.key(path)?;
-        let existing = self.head(&key)?;
-        if existing.is_none() && self.has_children(&key)?.is_some() {
-            return Err(StorageError::IsDirectory);
-        }
+        let existing = match self.lookup(path, &key)? {
+            Found::File(m) => Some(m),
+            Found::Dir(_) => return Err(StorageError::IsDirectory),
+            Found::Missing => None,
+        };
         if !self.is_dir(&path.parent(), &self.key(&path.parent())?)? {
             return Err(StorageError::NotFound);
         }
@@ -294,7 +330,7 @@ impl Storage for S3Storage {
             let key = self.key(&path)?;
             // Object stores have no exclusive create for multipart uploads:
             // two STOUs racing for one name could both take it.
-            if self.head(&key)?.is_none() && self.has_children(&key)?.is_none() {
+            if matches!(self.lookup(&path, &key)?, Found::Missing) {
                 let upload = self.open_write(&path, WriteMode::Replace)?;
                 return Ok((path, upload));
             }
@@ -308,7 +344,7 @@ impl Storage for S3Storage {
             return Err(StorageError::AlreadyExists);
         }
         let key = self.key(path)?;
-        if self.head(&key)?.is_some() || self.has_children(&key)?.is_some() {
+        if !matches!(self.lookup(path, &key)?, Found::Missing) {
             return Err(StorageError::AlreadyExists);
         }
         if !self.is_dir(&path.parent(), &self.key(&path.parent())?)? {
@@ -325,7 +361,10 @@ impl Storage for S3Storage {
         let key = self.key(path)?;
         let below = self.all_below(&key)?;
         if below.is_empty() {
-            return Err(if self.head(&key)?.is_some() { StorageError::NotDirectory } else { StorageError::NotFound });
+            return Err(match self.lookup(path, &key)? {
+                Found::File(_) => StorageError::NotDirectory,
+                _ => StorageError::NotFound,
+            });
         }
         let marker = key.child(DIR_MARKER);
         if below.iter().any(|m| m.location != marker) {
@@ -336,10 +375,11 @@ impl Storage for S3Storage {
 
     fn remove_file(&self, path: &VirtualPath) -> Result<(), StorageError> {
         let key = self.key(path)?;
-        if self.head(&key)?.is_none() {
-            return Err(if self.is_dir(path, &key)? { StorageError::IsDirectory } else { StorageError::NotFound });
+        match self.lookup(path, &key)? {
+            Found::File(_) => self.block_on(self.store.delete(&key)).map_err(object_error),
+            Found::Dir(_) => Err(StorageError::IsDirectory),
+            Found::Missing => Err(StorageError::NotFound),
         }
-        self.block_on(self.store.delete(&key)).map_err(object_error)
     }
 
     fn rename(&self, from: &VirtualPath, to: &VirtualPath) -> Result<(), StorageError> {
@@ -348,20 +388,22 @@ impl Storage for S3Storage {
         }
         Self::check_name(to)?;
         let (src, dst) = (self.key(from)?, self.key(to)?);
-        if self.head(&src)?.is_some() {
-            if self.has_children(&dst)?.is_some() {
-                return Err(StorageError::IsDirectory);
+        let target = self.lookup(to, &dst)?;
+        match self.lookup(from, &src)? {
+            Found::Missing => return Err(StorageError::NotFound),
+            Found::File(_) => {
+                if matches!(target, Found::Dir(_)) {
+                    return Err(StorageError::IsDirectory);
+                }
+                self.block_on(self.store.copy(&src, &dst)).map_err(object_error)?;
+                return self.block_on(self.store.delete(&src)).map_err(object_error);
             }
-            self.block_on(self.store.copy(&src, &dst)).map_err(object_error)?;
-            return self.block_on(self.store.delete(&src)).map_err(object_error);
+            Found::Dir(_) => {}
         }
-        let below = self.all_below(&src)?;
-        if below.is_empty() {
-            return Err(StorageError::NotFound);
-        }
-        if self.head(&dst)?.is_some() || self.has_children(&dst)?.is_some() {
+        if !matches!(target, Found::Missing) {
             return Err(StorageError::AlreadyExists);
         }
+        let below = self.all_below(&src)?;
         if dst.prefix_matches(&src) {
             // Into itself.
             return Err(StorageError::InvalidName);

@@ -336,3 +336,85 @@ fn two_nodes_share_storage() {
     assert_eq!(r.code, 226);
     assert!(back == data, "the second node serves what the first stored");
 }
+
+/// The documented two-node deployment on object storage: two ferryd
+/// processes (`--s3-bucket`, credentials from the standard AWS variables)
+/// on one bucket; curl uploads through one and downloads through the other.
+#[cfg(feature = "s3")]
+#[test]
+fn two_ferryd_processes_share_one_bucket() {
+    let Some(s3) = ferry_testkit::peers::S3Server::start() else {
+        assert!(std::env::var_os("CI").is_none(), "s3s-fs is required under CI");
+        return;
+    };
+    if !ferry_testkit::require("curl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let users = users_file(dir.path());
+    let ports = [free_port(), free_port()];
+    let _nodes: Vec<Spawned> = ports
+        .iter()
+        .map(|p| {
+            Spawned(
+                Command::new(FERRYD)
+                    .args(["--port", &p.to_string(), "--no-tls", "--s3-bucket", &s3.bucket, "--s3-prefix", "site", "--s3-endpoint"])
+                    .arg(&s3.endpoint)
+                    .arg("--users")
+                    .arg(&users)
+                    .env("AWS_ACCESS_KEY_ID", &s3.access_key)
+                    .env("AWS_SECRET_ACCESS_KEY", &s3.secret_key)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    for p in ports {
+        wait_for_port(p);
+    }
+    let data = pseudo_random(6_000_000, 78);
+    let src = dir.path().join("src.bin");
+    std::fs::write(&src, &data).unwrap();
+    let url = |port: u16| format!("ftp://alice:pw@127.0.0.1:{port}/inbox/shared.bin");
+    let up = Command::new("curl").args(["-sS", "--ftp-create-dirs", "-T"]).arg(&src).arg(url(ports[0])).output().unwrap();
+    assert!(up.status.success(), "curl upload: {}", String::from_utf8_lossy(&up.stderr));
+    assert!(std::fs::read(s3.files("site/inbox/shared.bin")).unwrap() == data, "the object holds the upload byte for byte");
+    let down = Command::new("curl").args(["-sS", &url(ports[1])]).output().unwrap();
+    assert!(down.status.success(), "curl download: {}", String::from_utf8_lossy(&down.stderr));
+    assert!(down.stdout == data, "the second node serves what the first stored");
+}
+
+/// A wrong S3 secret stops ferryd at start with a message that says what
+/// to check (s3s-fs verifies request signatures).
+#[cfg(feature = "s3")]
+#[test]
+fn wrong_s3_credentials_fail_at_start() {
+    let Some(s3) = ferry_testkit::peers::S3Server::start() else {
+        assert!(std::env::var_os("CI").is_none(), "s3s-fs is required under CI");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(FERRYD)
+        .args(["--port", &free_port().to_string(), "--no-tls", "--s3-bucket", &s3.bucket, "--s3-endpoint", &s3.endpoint, "--users"])
+        .arg(users_file(dir.path()))
+        .env("AWS_ACCESS_KEY_ID", &s3.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("AWS_SECRET_ACCESS_KEY") && err.contains("s3://ferry-test/"), "{err}");
+    assert!(!err.contains("not-the-secret"), "the secret is never printed: {err}");
+}
+
+/// Without the `s3` feature, asking for a bucket is a clear error.
+#[cfg(not(feature = "s3"))]
+#[test]
+fn s3_bucket_needs_the_s3_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(FERRYD).args(["--no-tls", "--s3-bucket", "b", "--users"]).arg(users_file(dir.path())).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--features s3"), "{}", String::from_utf8_lossy(&out.stderr));
+}
