@@ -22,6 +22,7 @@ pub struct ConfigFile {
     pub s3_prefix: Option<String>,
     pub s3_endpoint: Option<String>,
     pub s3_region: Option<String>,
+    pub postgres: Option<String>,
     pub users: Option<PathBuf>,
     pub passive_ports: Option<String>,
     pub passive_address: Option<String>,

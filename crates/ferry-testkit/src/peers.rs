@@ -268,3 +268,107 @@ impl Drop for S3Server {
         let _ = self.child.wait();
     }
 }
+
+/// A PostgreSQL server of its own (Debian's `postgresql` package: initdb
+/// into a temporary folder, then `postgres` on a free loopback port, trust
+/// authentication for the `ferry` role). As root it runs as the `postgres`
+/// account, which PostgreSQL insists on. Stopped by its own id when dropped.
+pub struct PgServer {
+    /// libpq connection string for the `ferry` role.
+    pub conninfo: String,
+    _dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl PgServer {
+    /// Start one, or `None` when PostgreSQL's server binaries are missing.
+    pub fn start() -> Option<PgServer> {
+        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::process::CommandExt;
+        let bin = Self::bin_dir()?;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        // PostgreSQL refuses to run as root.
+        let as_user = Self::is_root().then(Self::postgres_ids).flatten();
+        if let Some((uid, _)) = as_user {
+            let ok = Command::new("chown").arg(uid.to_string()).arg(&data).status().is_ok_and(|s| s.success());
+            assert!(ok, "chown the PostgreSQL data folder");
+        }
+        let run = |program: &str| {
+            let mut cmd = Command::new(bin.join(program));
+            if let Some((uid, gid)) = as_user {
+                cmd.uid(uid).gid(gid);
+            }
+            cmd
+        };
+        let init = run("initdb")
+            .args(["-U", "ferry", "-A", "trust", "-E", "UTF8", "--no-sync", "-D"])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .ok()?;
+        assert!(init.status.success(), "initdb: {}", String::from_utf8_lossy(&init.stderr));
+        for _ in 0..3 {
+            let port = free_port();
+            let mut child = run("postgres")
+                .arg("-D")
+                .arg(&data)
+                .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-k"])
+                .arg(&data)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .ok()?;
+            if wait_listening(port, &mut child) {
+                let conninfo = format!("host=127.0.0.1 port={port} user=ferry dbname=postgres");
+                return Some(PgServer { conninfo, _dir: dir, child });
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        None
+    }
+
+    fn bin_dir() -> Option<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .flatten()
+            .map(|e| e.path().join("bin"))
+            .filter(|b| b.join("initdb").exists() && b.join("postgres").exists())
+            .collect();
+        found.sort();
+        found.pop()
+    }
+
+    fn is_root() -> bool {
+        Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+    }
+
+    fn postgres_ids() -> Option<(u32, u32)> {
+        let id = |flag: &str| {
+            let o = Command::new("id").args([flag, "postgres"]).output().ok().filter(|o| o.status.success())?;
+            String::from_utf8_lossy(&o.stdout).trim().parse::<u32>().ok()
+        };
+        Some((id("-u")?, id("-g")?))
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        // SIGINT is PostgreSQL's fast shutdown: backends end, nothing is
+        // left running. SIGKILL only if it does not stop in time.
+        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

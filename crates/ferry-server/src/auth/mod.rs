@@ -8,6 +8,8 @@
 pub mod cache;
 pub mod defender;
 pub mod hash;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod settings;
 pub mod users_file;
 

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use ferry_server::auth::Authenticator;
 use ferry_server::auth::hash;
+use ferry_server::auth::settings::SettingsFile;
 use ferry_server::auth::users_file::{self, UsersFile};
 use ferry_server::config_file::ConfigFile;
 use ferry_server::server::ListenerKind;
@@ -62,6 +64,10 @@ struct ServeArgs {
     /// S3 region [default: us-east-1, or AWS_REGION].
     #[arg(long, value_name = "REGION")]
     s3_region: Option<String>,
+    /// Keep accounts in PostgreSQL instead of the users file (needs a build
+    /// with the `postgres` feature), e.g. "host=127.0.0.1 user=ferry dbname=ferry".
+    #[arg(long, value_name = "CONNINFO", env = "FERRYD_POSTGRES", hide_env_values = true)]
+    postgres: Option<String>,
     /// Users file (`name:secret` lines); created with one random account if missing [default: users.txt].
     #[arg(short, long, value_name = "FILE")]
     users: Option<PathBuf>,
@@ -152,6 +158,7 @@ struct Settings {
     s3_prefix: String,
     s3_endpoint: Option<String>,
     s3_region: String,
+    postgres: Option<String>,
     users: PathBuf,
     passive_ports: Option<(u16, u16)>,
     passive_address: Option<String>,
@@ -197,6 +204,7 @@ fn resolve(cli: ServeArgs) -> anyhow::Result<Settings> {
         s3_prefix: cli.s3_prefix.or(file.s3_prefix).unwrap_or_default(),
         s3_endpoint: cli.s3_endpoint.or(file.s3_endpoint),
         s3_region: cli.s3_region.or(file.s3_region).or_else(|| std::env::var("AWS_REGION").ok()).unwrap_or_else(|| "us-east-1".into()),
+        postgres: cli.postgres.or(file.postgres),
         users: cli.users.or(file.users).unwrap_or_else(|| "users.txt".into()),
         passive_ports,
         passive_address: cli.passive_address.or(file.passive_address),
@@ -255,6 +263,7 @@ impl Settings {
             format!("s3-prefix = {:?}", self.s3_prefix),
             format!("s3-endpoint = {}", opt(&self.s3_endpoint)),
             format!("s3-region = {:?}", self.s3_region),
+            format!("postgres = {}", opt(&self.postgres.as_deref().map(mask_password))),
             format!("users = {:?}", self.users.display().to_string()),
             format!("passive-ports = {}", opt(&self.passive_ports.map(|(a, b)| format!("{a}-{b}")))),
             format!("passive-address = {}", opt(&self.passive_address)),
@@ -316,6 +325,9 @@ enum UserCmd {
         /// Users file to change.
         #[arg(short, long, value_name = "FILE", default_value = "users.txt")]
         users: PathBuf,
+        /// Change the accounts in PostgreSQL instead (see `ferryd --postgres`).
+        #[arg(long, value_name = "CONNINFO", env = "FERRYD_POSTGRES", hide_env_values = true)]
+        postgres: Option<String>,
     },
     /// Set a new password for an existing user.
     Passwd {
@@ -327,6 +339,9 @@ enum UserCmd {
         /// Users file to change.
         #[arg(short, long, value_name = "FILE", default_value = "users.txt")]
         users: PathBuf,
+        /// Change the accounts in PostgreSQL instead (see `ferryd --postgres`).
+        #[arg(long, value_name = "CONNINFO", env = "FERRYD_POSTGRES", hide_env_values = true)]
+        postgres: Option<String>,
     },
     /// Remove a user.
     Del {
@@ -335,12 +350,18 @@ enum UserCmd {
         /// Users file to change.
         #[arg(short, long, value_name = "FILE", default_value = "users.txt")]
         users: PathBuf,
+        /// Change the accounts in PostgreSQL instead (see `ferryd --postgres`).
+        #[arg(long, value_name = "CONNINFO", env = "FERRYD_POSTGRES", hide_env_values = true)]
+        postgres: Option<String>,
     },
     /// List the user names.
     List {
         /// Users file to read.
         #[arg(short, long, value_name = "FILE", default_value = "users.txt")]
         users: PathBuf,
+        /// Change the accounts in PostgreSQL instead (see `ferryd --postgres`).
+        #[arg(long, value_name = "CONNINFO", env = "FERRYD_POSTGRES", hide_env_values = true)]
+        postgres: Option<String>,
     },
 }
 
@@ -402,13 +423,22 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
 }
 
 fn user_command(cmd: UserCmd) -> anyhow::Result<()> {
+    let postgres = match &cmd {
+        UserCmd::Add { postgres, .. }
+        | UserCmd::Passwd { postgres, .. }
+        | UserCmd::Del { postgres, .. }
+        | UserCmd::List { postgres, .. } => postgres.clone(),
+    };
+    if let Some(url) = postgres {
+        return pg_user_command(cmd, &url);
+    }
     match cmd {
-        UserCmd::Add { name, password_stdin, users } => {
+        UserCmd::Add { name, password_stdin, users, .. } => {
             let password = read_password(password_stdin)?;
             let replaced = users_file::set_user(&users, &name, &password)?;
             println!("{} user {name} in {}", if replaced { "updated" } else { "added" }, users.display());
         }
-        UserCmd::Passwd { name, password_stdin, users } => {
+        UserCmd::Passwd { name, password_stdin, users, .. } => {
             if !UsersFile::load(&users)?.names().contains(&name) {
                 bail!("no user {name:?} in {}; add it with `ferryd user add {name}`", users.display());
             }
@@ -416,17 +446,54 @@ fn user_command(cmd: UserCmd) -> anyhow::Result<()> {
             users_file::set_user(&users, &name, &password)?;
             println!("changed the password of {name} in {}", users.display());
         }
-        UserCmd::Del { name, users } => {
+        UserCmd::Del { name, users, .. } => {
             users_file::remove_user(&users, &name)?;
             println!("removed user {name} from {}", users.display());
         }
-        UserCmd::List { users } => {
+        UserCmd::List { users, .. } => {
             for name in UsersFile::load(&users)?.names() {
                 println!("{name}");
             }
         }
     }
     Ok(())
+}
+
+/// `ferryd user …` against the PostgreSQL table.
+#[cfg(feature = "postgres")]
+fn pg_user_command(cmd: UserCmd, url: &str) -> anyhow::Result<()> {
+    let db = pg_connect(url, SettingsFile::default())?;
+    let place = "the PostgreSQL table ferry_users";
+    match cmd {
+        UserCmd::Add { name, password_stdin, .. } => {
+            let password = read_password(password_stdin)?;
+            let replaced = db.set_user(&name, &password)?;
+            println!("{} user {name} in {place}", if replaced { "updated" } else { "added" });
+        }
+        UserCmd::Passwd { name, password_stdin, .. } => {
+            if !db.exists(&name)? {
+                bail!("no user {name:?} in {place}; add it with `ferryd user add {name} --postgres ...`");
+            }
+            let password = read_password(password_stdin)?;
+            db.set_user(&name, &password)?;
+            println!("changed the password of {name} in {place}");
+        }
+        UserCmd::Del { name, .. } => {
+            db.remove_user(&name)?;
+            println!("removed user {name} from {place}");
+        }
+        UserCmd::List { .. } => {
+            for name in db.names()? {
+                println!("{name}");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "postgres"))]
+fn pg_user_command(_cmd: UserCmd, _url: &str) -> anyhow::Result<()> {
+    bail!("{}", NO_POSTGRES)
 }
 
 /// Create a users file with one random account, and say so once.
@@ -466,7 +533,7 @@ fn init_logging(level: &str, format: &str) -> anyhow::Result<()> {
 /// effective settings, start nothing.
 fn check_config(args: ServeArgs) -> anyhow::Result<()> {
     let s = resolve(args)?;
-    if s.users.exists() {
+    if s.postgres.is_none() && s.users.exists() {
         UsersFile::load(&s.users)?;
     }
     if let (Some(cert), Some(key)) = (&s.tls_cert, &s.tls_key) {
@@ -479,19 +546,7 @@ fn check_config(args: ServeArgs) -> anyhow::Result<()> {
 
 fn serve(args: Settings) -> anyhow::Result<()> {
     init_logging(&args.log_level, &args.log_format)?;
-    if !args.users.exists() {
-        first_run_users(&args.users)?;
-    }
-    let users = UsersFile::load(&args.users)?;
-    for (line, name) in users.plain_text_lines() {
-        tracing::warn!(
-            "{}:{line}: the password of {name:?} is stored in plain text; hash it with `ferryd user add {name}`",
-            args.users.display()
-        );
-    }
-    if users.is_empty() {
-        tracing::warn!("{} has no accounts: nobody can log in", args.users.display());
-    }
+    let users = load_accounts(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let storage = {
         // The S3 backend keeps a handle on the runtime it will wait on.
@@ -546,7 +601,7 @@ fn serve(args: Settings) -> anyhow::Result<()> {
                 listeners.push((l, kind));
             }
         }
-        let server = Server::new(config, storage, Arc::new(users));
+        let server = Server::new(config, storage, users);
         if let Some(addr) = args.metrics_listen {
             let l = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen for metrics on {addr}"))?;
             tracing::info!("metrics at http://{addr}/metrics");
@@ -558,22 +613,26 @@ fn serve(args: Settings) -> anyhow::Result<()> {
         };
         for (l, kind) in &listeners {
             let what = if *kind == ListenerKind::ImplicitFtps { "implicit FTPS" } else { "FTP" };
-            tracing::info!("serving {} over {what} on {} (accounts from {})", root.display(), l.local_addr()?, args.users.display());
+            tracing::info!("serving {} over {what} on {} (accounts from {})", root.display(), l.local_addr()?, accounts_source(&args));
         }
         let reload = {
             let server = server.clone();
-            let path = args.users.clone();
             let settings = args.clone();
             async move {
                 let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
                     return;
                 };
                 while hup.recv().await.is_some() {
-                    match UsersFile::load(&path) {
-                        Ok(u) => {
-                            tracing::info!(accounts = u.len(), "reloaded {}", path.display());
-                            server.set_authenticator(Arc::new(u));
+                    let reloaded = {
+                        let settings = settings.clone();
+                        tokio::task::spawn_blocking(move || load_accounts(&settings)).await
+                    };
+                    match reloaded {
+                        Ok(Ok(u)) => {
+                            tracing::info!("reloaded the accounts from {}", accounts_source(&settings));
+                            server.set_authenticator(u);
                         }
+                        Ok(Err(e)) => tracing::error!("keeping the old accounts: {e:#}"),
                         Err(e) => tracing::error!("keeping the old accounts: {e}"),
                     }
                     // Renewed certificates (e.g. from Let's Encrypt) take
@@ -658,4 +717,79 @@ fn open_s3(args: &Settings, bucket: &str) -> anyhow::Result<Arc<dyn Storage>> {
 #[cfg(not(feature = "s3"))]
 fn open_s3(_args: &Settings, bucket: &str) -> anyhow::Result<Arc<dyn Storage>> {
     bail!("s3-bucket {bucket:?} is set, but this ferryd was built without S3 support: rebuild with `cargo build --release --features s3`")
+}
+
+/// Where accounts come from, for log lines (never the database password).
+fn accounts_source(args: &Settings) -> String {
+    match &args.postgres {
+        Some(url) => format!("PostgreSQL {}", mask_password(url)),
+        None => args.users.display().to_string(),
+    }
+}
+
+/// The users file (created on first run), or the PostgreSQL table.
+fn load_accounts(args: &Settings) -> anyhow::Result<Arc<dyn Authenticator>> {
+    if let Some(url) = &args.postgres {
+        let settings = SettingsFile::load_optional(&users_file::settings_path(&args.users))?;
+        return open_postgres(url, settings);
+    }
+    if !args.users.exists() {
+        first_run_users(&args.users)?;
+    }
+    let users = UsersFile::load(&args.users)?;
+    for (line, name) in users.plain_text_lines() {
+        tracing::warn!(
+            "{}:{line}: the password of {name:?} is stored in plain text; hash it with `ferryd user add {name}`",
+            args.users.display()
+        );
+    }
+    if users.is_empty() {
+        tracing::warn!("{} has no accounts: nobody can log in", args.users.display());
+    }
+    Ok(Arc::new(users))
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres(url: &str, settings: SettingsFile) -> anyhow::Result<Arc<dyn Authenticator>> {
+    let users = pg_connect(url, settings)?;
+    if users.count()? == 0 {
+        tracing::warn!("the ferry_users table is empty: nobody can log in; add accounts with `ferryd user add NAME --postgres ...`");
+    }
+    Ok(Arc::new(users))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(_url: &str, _settings: SettingsFile) -> anyhow::Result<Arc<dyn Authenticator>> {
+    bail!("{}", NO_POSTGRES)
+}
+
+#[cfg(feature = "postgres")]
+fn pg_connect(url: &str, settings: SettingsFile) -> anyhow::Result<ferry_server::auth::postgres::PgUsers> {
+    ferry_server::auth::postgres::PgUsers::connect(url, settings)
+        .with_context(|| format!("connecting to PostgreSQL at {}: check --postgres (or FERRYD_POSTGRES)", mask_password(url)))
+}
+
+#[cfg(not(feature = "postgres"))]
+const NO_POSTGRES: &str =
+    "postgres is set, but this ferryd was built without PostgreSQL support: rebuild with `cargo build --release --features postgres`";
+
+/// A connection string with its password replaced by `***`, in both
+/// forms: `postgres://user:secret@host/db` and `... password=secret ...`.
+fn mask_password(url: &str) -> String {
+    if let Some(rest) = url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://")) {
+        let scheme = &url[..url.len() - rest.len()];
+        if let Some(at) = rest.find('@')
+            && let Some(colon) = rest[..at].find(':')
+        {
+            return format!("{scheme}{}:***{}", &rest[..colon], &rest[at..]);
+        }
+        return url.to_owned();
+    }
+    url.split(' ')
+        .map(|part| match part.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -13,6 +13,8 @@ mod interop_ftplib;
 mod interop_lftp;
 mod interop_tnftp;
 mod jail;
+#[cfg(feature = "postgres")]
+mod postgres_accounts;
 mod production;
 mod session;
 mod transfers;
