@@ -192,34 +192,48 @@ fn proxy_protocol_from_a_trusted_load_balancer() {
     assert_eq!(bare.read(&mut buf).unwrap_or(0), 0, "no greeting without a PROXY header");
 }
 
+/// 1,000 concurrent transfers through a 100-port passive range: ports
+/// return to the pool as soon as each data connection is accepted, so
+/// every transfer succeeds; and when sessions hold every port, the next
+/// PASV gets a clear 425 (never a hang) and succeeds once ports free up.
 #[test]
 fn passive_port_pool_serves_many_transfers_and_refuses_cleanly_when_exhausted() {
+    const SESSIONS: usize = 1000;
+    const PORTS: u16 = 100;
     // Below the kernel's ephemeral range (32768+), so no unrelated socket
-    // of a parallel test can hold a port of ours.
-    let base = 25_000 + (std::process::id() % 4_000) as u16;
-    let range = base..=base + 9;
+    // of a parallel test can hold a port of ours; above the 10-port ranges
+    // other tests take at 20,000–24,008.
+    let base = 30_000 + (std::process::id() % 27) as u16 * PORTS;
+    let range = base..=base + PORTS - 1;
     let s = Arc::new(TestServer::start_with(|c| {
         c.passive_ports = Some(range.clone());
-        c.defender.max_sessions_per_ip = 1000;
+        c.max_sessions = 2 * SESSIONS;
+        c.defender.max_sessions_per_ip = 2 * SESSIONS as u32;
     }));
     std::fs::write(s.root().join("f"), b"pooled").unwrap();
-    // 100 concurrent transfers through 10 ports: ports come back as soon as
-    // each data connection is accepted.
-    let threads: Vec<_> = (0..100)
-        .map(|_| {
-            let s = s.clone();
-            std::thread::spawn(move || {
-                let mut c = s.login();
-                let (bytes, r) = c.download("RETR f");
-                assert_eq!((bytes.as_slice(), r.code), (&b"pooled"[..], 226));
-            })
+    // Log in first (one after another: the first login pays argon2, the
+    // rest hit the login cache), then start every transfer at once.
+    let sessions: Vec<Control> = (0..SESSIONS).map(|_| s.login()).collect();
+    let start_line = Arc::new(std::sync::Barrier::new(SESSIONS));
+    let threads: Vec<_> = sessions
+        .into_iter()
+        .map(|mut c| {
+            let start_line = start_line.clone();
+            std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn(move || {
+                    start_line.wait();
+                    let (bytes, r) = c.download("RETR f");
+                    assert_eq!((bytes.as_slice(), r.code), (&b"pooled"[..], 226));
+                })
+                .unwrap()
         })
         .collect();
     for t in threads {
         t.join().unwrap();
     }
-    // Ten sessions hold every port; the eleventh gets a clear 425, not a hang.
-    let mut holders: Vec<Control> = (0..10).map(|_| s.login()).collect();
+    // Sessions holding every port: the next one gets a clear 425.
+    let mut holders: Vec<Control> = (0..PORTS).map(|_| s.login()).collect();
     for h in holders.iter_mut() {
         h.expect("EPSV", 229);
     }
