@@ -88,14 +88,21 @@ pub fn start_pyftpdlib() -> Option<ExternalServer> {
 }
 
 /// Run the command `python3_on(port)` builds (a pyftpdlib server with the
-/// user `pyuser`/`pypass`) on a free port; a port taken between choosing
-/// and binding it is retried, up to three times.
+/// user `pyuser`/`pypass`) on a free port.
 fn spawn_pyuser_server(name: &'static str, dir: tempfile::TempDir, python3_on: impl Fn(u16) -> Command) -> Option<ExternalServer> {
+    let (child, port) = spawn_on_free_port(python3_on)?;
+    Some(ExternalServer { name, child, port, user: "pyuser".into(), password: "pypass".into(), dir, prefix: "" })
+}
+
+/// Start the server `command_on(port)` builds on a free loopback port and
+/// wait until it listens; a port taken between choosing and binding it is
+/// retried, up to three times. `None` if it cannot start.
+fn spawn_on_free_port(command_on: impl Fn(u16) -> Command) -> Option<(Child, u16)> {
     for _ in 0..3 {
         let port = free_port();
-        let mut child = python3_on(port).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
+        let mut child = command_on(port).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
         if wait_listening(port, &mut child) {
-            return Some(ExternalServer { name, child, port, user: "pyuser".into(), password: "pypass".into(), dir, prefix: "" });
+            return Some((child, port));
         }
         let _ = child.kill();
         let _ = child.wait();
@@ -226,22 +233,13 @@ impl S3Server {
         // s3s-fs keeps each bucket as a folder under its root.
         std::fs::create_dir(dir.path().join(&bucket)).unwrap();
         let (access_key, secret_key) = ("FERRYTESTKEY".to_owned(), "ferry-test-secret-key".to_owned());
-        for _ in 0..3 {
-            let port = free_port();
-            let mut child = Command::new(&bin)
-                .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", &access_key, "--secret-key", &secret_key])
-                .arg(dir.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .ok()?;
-            if wait_listening(port, &mut child) {
-                return Some(S3Server { endpoint: format!("http://127.0.0.1:{port}"), bucket, access_key, secret_key, dir, child });
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        None
+        let (child, port) = spawn_on_free_port(|port| {
+            let mut cmd = Command::new(&bin);
+            cmd.args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", &access_key, "--secret-key", &secret_key])
+                .arg(dir.path());
+            cmd
+        })?;
+        Some(S3Server { endpoint: format!("http://127.0.0.1:{port}"), bucket, access_key, secret_key, dir, child })
     }
 
     fn binary() -> Option<PathBuf> {
@@ -311,25 +309,16 @@ impl PgServer {
             .output()
             .ok()?;
         assert!(init.status.success(), "initdb: {}", String::from_utf8_lossy(&init.stderr));
-        for _ in 0..3 {
-            let port = free_port();
-            let mut child = run("postgres")
-                .arg("-D")
+        let (child, port) = spawn_on_free_port(|port| {
+            let mut cmd = run("postgres");
+            cmd.arg("-D")
                 .arg(&data)
                 .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-k"])
-                .arg(&data)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .ok()?;
-            if wait_listening(port, &mut child) {
-                let conninfo = format!("host=127.0.0.1 port={port} user=ferry dbname=postgres");
-                return Some(PgServer { conninfo, _dir: dir, child });
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        None
+                .arg(&data);
+            cmd
+        })?;
+        let conninfo = format!("host=127.0.0.1 port={port} user=ferry dbname=postgres");
+        Some(PgServer { conninfo, _dir: dir, child })
     }
 
     fn bin_dir() -> Option<PathBuf> {

@@ -62,9 +62,8 @@ fn info(root: &Dir, path: &VirtualPath) -> Result<FileInfo, StorageError> {
     }
 }
 
-fn to_info(name: String, m: &cap_std::fs::Metadata, link_target: Option<String>) -> FileInfo {
-    let ft = m.file_type();
-    let kind = if ft.is_dir() {
+fn kind_of(ft: cap_std::fs::FileType) -> Kind {
+    if ft.is_dir() {
         Kind::Dir
     } else if ft.is_file() {
         Kind::File
@@ -72,7 +71,11 @@ fn to_info(name: String, m: &cap_std::fs::Metadata, link_target: Option<String>)
         Kind::Symlink
     } else {
         Kind::Other
-    };
+    }
+}
+
+fn to_info(name: String, m: &cap_std::fs::Metadata, link_target: Option<String>) -> FileInfo {
+    let kind = kind_of(m.file_type());
     FileInfo {
         name,
         kind,
@@ -121,16 +124,7 @@ impl Storage for LocalStorage {
             if detail == Detail::Names
                 && let Some(t) = file_type
             {
-                let kind = if t.is_dir() {
-                    Kind::Dir
-                } else if t.is_file() {
-                    Kind::File
-                } else if t.is_symlink() {
-                    Kind::Symlink
-                } else {
-                    Kind::Other
-                };
-                let info = FileInfo { name, kind, size: 0, modified: None, mode: 0, unique: None, link_target: None };
+                let info = FileInfo { name, kind: kind_of(t), size: 0, modified: None, mode: 0, unique: None, link_target: None };
                 return Some(Ok(info));
             }
             let is_link = file_type.is_none_or(|t| t.is_symlink());

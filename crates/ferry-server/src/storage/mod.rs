@@ -106,16 +106,7 @@ impl FileInfo {
 
     /// The listing entry for this file.
     pub fn to_entry(&self, perm: &str) -> Entry {
-        Entry {
-            name: self.name.clone(),
-            kind: self.kind,
-            size: self.size,
-            modified: self.modified,
-            mode: Some(self.mode),
-            perm: Some(perm.to_owned()),
-            unique: self.unique.map(|(d, i)| format!("{d:x}g{i:x}")),
-            link_target: self.link_target.clone(),
-        }
+        self.clone().into_entry(perm)
     }
 }
 

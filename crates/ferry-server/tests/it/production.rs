@@ -11,6 +11,16 @@ use ferry_testkit::{Control, Spawned, TestServer, USER, free_port, pseudo_random
 
 const FERRYD: &str = env!("CARGO_BIN_EXE_ferryd");
 
+/// A ferryd process on `port` (plain FTP, output discarded) with the
+/// settings `with` adds, listening when this returns.
+fn node(port: u16, with: impl FnOnce(&mut Command) -> &mut Command) -> Spawned {
+    let mut cmd = Command::new(FERRYD);
+    cmd.args(["--port", &port.to_string(), "--no-tls"]).stdout(Stdio::null()).stderr(Stdio::null());
+    let child = Spawned(with(&mut cmd).spawn().unwrap());
+    wait_for_port(port);
+    child
+}
+
 fn users_file(dir: &std::path::Path) -> std::path::PathBuf {
     let users = dir.join("users.txt");
     ferry_server::auth::users_file::set_user(&users, "alice", "pw").unwrap();
@@ -321,25 +331,7 @@ fn two_nodes_share_storage() {
     let root = dir.path().join("shared");
     std::fs::create_dir(&root).unwrap();
     let ports = [free_port(), free_port()];
-    let _nodes: Vec<Spawned> = ports
-        .iter()
-        .map(|p| {
-            Spawned(
-                Command::new(FERRYD)
-                    .args(["--port", &p.to_string(), "--no-tls", "--root"])
-                    .arg(&root)
-                    .arg("--users")
-                    .arg(&users)
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .unwrap(),
-            )
-        })
-        .collect();
-    for p in ports {
-        wait_for_port(p);
-    }
+    let _nodes = ports.map(|p| node(p, |c| c.arg("--root").arg(&root).arg("--users").arg(&users)));
     let data = pseudo_random(2_000_000, 77);
     let mut a = Control::connect(format!("127.0.0.1:{}", ports[0]).parse().unwrap());
     a.login("alice", "pw");
@@ -367,27 +359,15 @@ fn two_ferryd_processes_share_one_bucket() {
     let dir = tempfile::tempdir().unwrap();
     let users = users_file(dir.path());
     let ports = [free_port(), free_port()];
-    let _nodes: Vec<Spawned> = ports
-        .iter()
-        .map(|p| {
-            Spawned(
-                Command::new(FERRYD)
-                    .args(["--port", &p.to_string(), "--no-tls", "--s3-bucket", &s3.bucket, "--s3-prefix", "site", "--s3-endpoint"])
-                    .arg(&s3.endpoint)
-                    .arg("--users")
-                    .arg(&users)
-                    .env("AWS_ACCESS_KEY_ID", &s3.access_key)
-                    .env("AWS_SECRET_ACCESS_KEY", &s3.secret_key)
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .unwrap(),
-            )
+    let _nodes = ports.map(|p| {
+        node(p, |c| {
+            c.args(["--s3-bucket", &s3.bucket, "--s3-prefix", "site", "--s3-endpoint", &s3.endpoint])
+                .arg("--users")
+                .arg(&users)
+                .env("AWS_ACCESS_KEY_ID", &s3.access_key)
+                .env("AWS_SECRET_ACCESS_KEY", &s3.secret_key)
         })
-        .collect();
-    for p in ports {
-        wait_for_port(p);
-    }
+    });
     let data = pseudo_random(6_000_000, 78);
     let src = dir.path().join("src.bin");
     std::fs::write(&src, &data).unwrap();
