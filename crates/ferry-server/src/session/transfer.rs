@@ -219,25 +219,39 @@ pub(crate) async fn receive_file(
         loop {
             let mut buf = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
             buf.resize(CHUNK, 0);
-            let n = timed(stall, sock.read(&mut buf)).await.map_err(TransferError::Data)?;
-            if n == 0 {
+            // Fill the whole chunk before handing it to the writer: a socket
+            // read returns what has arrived (often 64 KiB on loopback), and
+            // each hand-off wakes the writer thread.
+            let (mut n, mut eof) = (0, false);
+            while n < CHUNK {
+                match timed(stall, sock.read(&mut buf[n..])).await.map_err(TransferError::Data)? {
+                    0 => {
+                        eof = true;
+                        break;
+                    }
+                    got => n += got,
+                }
+            }
+            if n > 0 {
+                buf.truncate(n);
+                let total = received.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed) + n as u64;
+                if max_bytes.is_some_and(|m| total > m) {
+                    let _ = tx.send(ToDisk::Discard).await;
+                    return Err(TransferError::Storage(StorageError::QuotaExceeded));
+                }
+                // A closed channel means the writer failed; its error wins.
+                if tx.send(ToDisk::Chunk(buf)).await.is_err() {
+                    return Ok(());
+                }
+                consume_all(limits, n as u64).await;
+            }
+            if eof {
                 let _ = tx.send(ToDisk::Finish).await;
                 // Answer the client's close: under TLS this sends our
                 // close_notify, which clients such as lftp wait for.
                 let _ = timed(stall, sock.shutdown()).await;
                 return Ok(());
             }
-            buf.truncate(n);
-            let total = received.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed) + n as u64;
-            if max_bytes.is_some_and(|m| total > m) {
-                let _ = tx.send(ToDisk::Discard).await;
-                return Err(TransferError::Storage(StorageError::QuotaExceeded));
-            }
-            // A closed channel means the writer failed; its error wins.
-            if tx.send(ToDisk::Chunk(buf)).await.is_err() {
-                return Ok(());
-            }
-            consume_all(limits, n as u64).await;
         }
     };
     let pumped = tokio::select! {
