@@ -190,6 +190,16 @@ fn read_some(r: &mut ReadHandle, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// Poll `fut` once: its output if it is ready now, `None` if it would
+/// have to wait. (Dropping a pending socket read is safe in tokio.)
+fn ready_now<F: Future>(fut: F) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    match fut.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }
+}
+
 enum ToDisk {
     Chunk(Vec<u8>),
     /// All arrived: commit.
@@ -219,17 +229,19 @@ pub(crate) async fn receive_file(
         loop {
             let mut buf = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
             buf.resize(CHUNK, 0);
-            // Fill the whole chunk before handing it to the writer: a socket
-            // read returns what has arrived (often 64 KiB on loopback), and
-            // each hand-off wakes the writer thread.
-            let (mut n, mut eof) = (0, false);
-            while n < CHUNK {
-                match timed(stall, sock.read(&mut buf[n..])).await.map_err(TransferError::Data)? {
-                    0 => {
-                        eof = true;
-                        break;
-                    }
-                    got => n += got,
+            // Wait for some bytes, then take whatever else has already
+            // arrived without waiting, up to a whole chunk: a socket read
+            // returns one burst (often 64 KiB on loopback), and each
+            // hand-off wakes the writer thread. Never waiting with bytes in
+            // hand means an abort loses nothing that arrived.
+            let mut n = timed(stall, sock.read(&mut buf)).await.map_err(TransferError::Data)?;
+            let mut eof = n == 0;
+            while !eof && n < CHUNK {
+                match ready_now(sock.read(&mut buf[n..])) {
+                    Some(Ok(0)) => eof = true,
+                    Some(Ok(got)) => n += got,
+                    Some(Err(e)) => return Err(TransferError::Data(e)),
+                    None => break,
                 }
             }
             if n > 0 {
