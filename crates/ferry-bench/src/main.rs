@@ -125,25 +125,35 @@ fn main() -> anyhow::Result<()> {
             let step = |what: &str| eprintln!("    {what}");
             step("RETR");
             let cpu = s.cpu_secs();
-            rows[0].add(i, Some(scenarios::retr_big(s, args.size, false)?));
-            cpu_rows[0].add(i, Some((s.cpu_secs() - cpu) * 1e3));
+            if let Some(v) = noted("RETR", s.name, scenarios::retr_big(s, args.size, false), &mut limited) {
+                rows[0].add(i, Some(v));
+                cpu_rows[0].add(i, Some((s.cpu_secs() - cpu) * 1e3));
+            }
             step("STOR");
             let cpu = s.cpu_secs();
-            rows[1].add(i, Some(scenarios::stor_big(s, &src, args.size, false)?));
-            cpu_rows[1].add(i, Some((s.cpu_secs() - cpu) * 1e3));
+            if let Some(v) = noted("STOR", s.name, scenarios::stor_big(s, &src, args.size, false), &mut limited) {
+                rows[1].add(i, Some(v));
+                cpu_rows[1].add(i, Some((s.cpu_secs() - cpu) * 1e3));
+            }
             step("small files");
             let cpu = s.cpu_secs();
-            rows[2].add(i, Some(rt.block_on(scenarios::small_files(s, args.small_files, 1))?));
-            rows[3].add(i, Some(rt.block_on(scenarios::small_files(s, args.small_files, 20))?));
-            cpu_rows[2].add(i, Some((s.cpu_secs() - cpu) * 1e6 / (2 * args.small_files) as f64));
+            let one = noted("small files", s.name, rt.block_on(scenarios::small_files(s, args.small_files, 1)), &mut limited);
+            let twenty = noted("small files", s.name, rt.block_on(scenarios::small_files(s, args.small_files, 20)), &mut limited);
+            rows[2].add(i, one);
+            rows[3].add(i, twenty);
+            if one.is_some() && twenty.is_some() {
+                cpu_rows[2].add(i, Some((s.cpu_secs() - cpu) * 1e6 / (2 * args.small_files) as f64));
+            }
             step("logins");
             let cpu = s.cpu_secs();
-            let (rate, count) = rt.block_on(scenarios::logins(s, 32, Duration::from_secs(args.login_secs)))?;
-            rows[4].add(i, Some(rate));
-            cpu_rows[3].add(i, Some((s.cpu_secs() - cpu) * 1e6 / count.max(1) as f64));
+            let logins = rt.block_on(scenarios::logins(s, 32, Duration::from_secs(args.login_secs)));
+            if let Some((rate, count)) = noted("logins", s.name, logins, &mut limited) {
+                rows[4].add(i, Some(rate));
+                cpu_rows[3].add(i, Some((s.cpu_secs() - cpu) * 1e6 / count.max(1) as f64));
+            }
             step("listings");
-            rows[5].add(i, rt.block_on(scenarios::listing(s, true))?);
-            rows[6].add(i, rt.block_on(scenarios::listing(s, false))?);
+            rows[5].add(i, noted("MLSD", s.name, rt.block_on(scenarios::listing(s, true)), &mut limited).flatten());
+            rows[6].add(i, noted("LIST", s.name, rt.block_on(scenarios::listing(s, false)), &mut limited).flatten());
             for (k, &n) in args.idle.iter().enumerate() {
                 if s.forks_per_session() && n > args.forking_idle_max {
                     limited.push(format!(
@@ -158,9 +168,10 @@ fn main() -> anyhow::Result<()> {
                 let fresh_dir = args.dir.join(format!("fresh-{}-{round}-{n}", s.name));
                 std::fs::create_dir_all(&fresh_dir)?;
                 let fresh = start(s.name, &args, &fresh_dir)?;
-                let (per_session, opened) = rt.block_on(scenarios::idle_sessions(&fresh, n))?;
+                let idle = noted("idle sessions", s.name, rt.block_on(scenarios::idle_sessions(&fresh, n)), &mut limited);
                 drop(fresh);
                 let _ = std::fs::remove_dir_all(&fresh_dir);
+                let Some((per_session, opened)) = idle else { continue };
                 rows[idle_first + k].add(i, Some(per_session));
                 if opened < n {
                     limited.push(format!(
@@ -244,6 +255,20 @@ fn start(name: &str, args: &Args, dir: &std::path::Path) -> anyhow::Result<Serve
         "pyftpdlib" => servers::pyftpdlib(dir),
         "pure-ftpd" => servers::pure_ftpd(dir),
         other => Err(anyhow::anyhow!("unknown server {other}")),
+    }
+}
+
+/// A scenario's result, or `None` with the failure noted: a server that
+/// breaks under load loses that cell (and says why in the report), not the
+/// whole run.
+fn noted<T>(what: &str, server: &str, result: anyhow::Result<T>, notes: &mut Vec<String>) -> Option<T> {
+    match result {
+        Ok(v) => Some(v),
+        Err(e) => {
+            eprintln!("      {server} failed {what}: {e:#}");
+            notes.push(format!("{server} failed the {what} scenario in a round: {e:#}"));
+            None
+        }
     }
 }
 
