@@ -1,4 +1,4 @@
-//! `ferry-bench`: ferryd side by side with vsftpd, Pure-FTPd and pyftpdlib on this
+//! `ferry-bench`: ferryd side by side with vsftpd, Pure-FTPd, pyftpdlib and unFTP on this
 //! machine, interleaving the servers round by round, reporting medians
 //! with min–max and ferryd's ratio to the best peer, and writing the table
 //! to BENCHMARKS.md. It asserts nothing: speeds are measured, not tested.
@@ -53,7 +53,7 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     login_secs: u64,
     /// Servers to compare (those that cannot start are skipped and named).
-    #[arg(long, value_delimiter = ',', default_value = "ferryd,vsftpd,pure-ftpd,pyftpdlib")]
+    #[arg(long, value_delimiter = ',', default_value = "ferryd,vsftpd,pure-ftpd,pyftpdlib,unftp")]
     servers: Vec<String>,
     /// Where to write the report.
     #[arg(long, default_value = "BENCHMARKS.md")]
@@ -254,6 +254,7 @@ fn start(name: &str, args: &Args, dir: &std::path::Path) -> anyhow::Result<Serve
         "vsftpd" => servers::vsftpd(dir),
         "pyftpdlib" => servers::pyftpdlib(dir),
         "pure-ftpd" => servers::pure_ftpd(dir),
+        "unftp" => servers::unftp(dir),
         other => Err(anyhow::anyhow!("unknown server {other}")),
     }
 }

@@ -281,3 +281,27 @@ pub(crate) fn pure_ftpd(dir: &Path) -> anyhow::Result<Server> {
         child,
     })
 }
+
+/// unFTP, the Rust FTP server (`cargo install unftp`; bench/setup does),
+/// with a JSON users file holding a plain-text password.
+pub(crate) fn unftp(dir: &Path) -> anyhow::Result<Server> {
+    let cargo_bin = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/unftp"));
+    let bin = cargo_bin.filter(|p| p.exists()).unwrap_or_else(|| PathBuf::from("unftp"));
+    let base = dir.join("unftp");
+    let root = base.join("root");
+    std::fs::create_dir_all(&root)?;
+    let users = base.join("users.json");
+    std::fs::write(&users, r#"[{"username": "bench", "password": "benchpw"}]"#)?;
+    let port = free_port();
+    let mut child = Command::new(&bin)
+        .arg(format!("--bind-address=127.0.0.1:{port}"))
+        .arg(format!("--root-dir={}", root.display()))
+        .args(["--auth-type=json", "--log-level=error"])
+        .arg(format!("--auth-json-path={}", users.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {} (cargo install unftp)", bin.display()))?;
+    wait_listening(port, &mut child).context("unftp")?;
+    Ok(Server { name: "unftp", port, user: "bench".into(), password: "benchpw".into(), root, prefix: "", login_note: "plain (JSON file)", child })
+}
