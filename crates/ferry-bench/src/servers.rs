@@ -303,5 +303,14 @@ pub(crate) fn unftp(dir: &Path) -> anyhow::Result<Server> {
         .spawn()
         .with_context(|| format!("starting {} (cargo install unftp)", bin.display()))?;
     wait_listening(port, &mut child).context("unftp")?;
-    Ok(Server { name: "unftp", port, user: "bench".into(), password: "benchpw".into(), root, prefix: "", login_note: "plain (JSON file)", child })
+    Ok(Server {
+        name: "unftp",
+        port,
+        user: "bench".into(),
+        password: "benchpw".into(),
+        root,
+        prefix: "",
+        login_note: "plain (JSON file)",
+        child,
+    })
 }

@@ -30,4 +30,12 @@ pub trait Authenticator: Send + Sync + 'static {
     /// same time for an unknown user as for a wrong password, so that the
     /// answer does not reveal which user names exist.
     fn authenticate(&self, user: &str, password: &Password) -> Option<Account>;
+
+    /// The answer without the slow hash, when there is one: `Some` for a
+    /// pair verified moments ago (see [`cache::LoginCache`]), `None` to call
+    /// [`Authenticator::authenticate`] on the blocking pool. Must never
+    /// answer a failure quickly (that would make guessing cheap).
+    fn authenticate_quick(&self, _user: &str, _password: &Password) -> Option<Option<Account>> {
+        None
+    }
 }

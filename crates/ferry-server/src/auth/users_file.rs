@@ -146,6 +146,15 @@ impl UsersFile {
 }
 
 impl Authenticator for UsersFile {
+    fn authenticate_quick(&self, user: &str, password: &Password) -> Option<Option<Account>> {
+        match self.users.get(user) {
+            Some(Secret::Argon2(_)) if self.cache.hit(user, &password.0, std::time::Instant::now()) => {
+                Some(Some(Account { name: user.to_owned(), policy: self.settings.policy(user) }))
+            }
+            _ => None,
+        }
+    }
+
     fn authenticate(&self, user: &str, password: &Password) -> Option<Account> {
         if matches!(user, "anonymous" | "ftp") && !self.users.contains_key(user) {
             // RFC 1635 anonymous access: only when enabled, and read-only.
@@ -256,6 +265,19 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quick_answers_only_recent_successes() {
+        let h = hash::hash_password("right");
+        let f = UsersFile::parse(&format!("alice:{h}\nbob:plain\n"), Path::new("u.txt")).unwrap();
+        let pw = |p: &str| Password(p.to_owned());
+        assert!(f.authenticate_quick("alice", &pw("right")).is_none(), "not verified yet: needs the hash");
+        assert!(f.authenticate("alice", &pw("right")).is_some());
+        assert_eq!(f.authenticate_quick("alice", &pw("right")).flatten().map(|a| a.name), Some("alice".to_owned()));
+        assert!(f.authenticate_quick("alice", &pw("wrong")).is_none(), "a wrong password is never answered quickly");
+        assert!(f.authenticate_quick("nobody", &pw("right")).is_none());
+        assert!(f.authenticate_quick("bob", &pw("plain")).is_none(), "plain-text accounts always pay the hash");
+    }
 
     #[test]
     fn parse_comments_plain_and_hashed() {

@@ -32,8 +32,16 @@ impl Session {
         // Password hashes are slow and memory-hungry (argon2id: ~19 MiB
         // each) by design; at most one per core runs at a time, so a login
         // storm queues instead of exhausting memory or threads.
-        let _permit = self.shared.hash_permits.acquire().await;
-        let account = tokio::task::spawn_blocking(move || auth.authenticate(&name, &password)).await.ok().flatten();
+        // A login verified moments ago is answered here, without the hash
+        // and without a trip to the blocking pool; anything else (wrong
+        // passwords included) pays the full price there.
+        let account = match auth.authenticate_quick(&name, &password) {
+            Some(answer) => answer,
+            None => {
+                let _permit = self.shared.hash_permits.acquire().await;
+                tokio::task::spawn_blocking(move || auth.authenticate(&name, &password)).await.ok().flatten()
+            }
+        };
         match account {
             Some(account) => {
                 // The user's home becomes their `/`. (At the root the shared
