@@ -19,7 +19,7 @@ use crate::session::Session;
 use crate::session::data::{self, DataError, canonical_ip};
 use crate::session::stream::Stream;
 use crate::session::transfer::{self, Pump, TransferError};
-use crate::storage::{Storage, StorageError, WriteMode};
+use crate::storage::{Storage, WriteMode};
 
 /// Lines held back while a transfer runs; more are refused with 450.
 const MAX_PENDING: usize = 32;
@@ -188,13 +188,7 @@ impl Session {
             (None, rest) => (rest.unwrap_or(0), None),
         };
         let p = path.clone();
-        let open = move |s: &dyn Storage| {
-            let info = s.metadata(&p)?;
-            if info.kind != Kind::File {
-                return Err(StorageError::IsDirectory);
-            }
-            Ok((info.size, s.open_read(&p, offset)?))
-        };
+        let open = move |s: &dyn Storage| s.open_download(&p, offset);
         // The hot path of many small downloads: local files are opened
         // right here, other storage through the blocking pool.
         let opened = if self.storage.quick_open() { open(&*self.storage) } else { self.storage(open).await };

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use cap_std::ambient_authority;
-use cap_std::fs::{Dir, MetadataExt, OpenOptions, Permissions, PermissionsExt};
+use cap_std::fs::{Dir, MetadataExt, OpenOptions, OpenOptionsExt, Permissions, PermissionsExt};
 use ferry_proto::VirtualPath;
 use ferry_proto::listing::Kind;
 
@@ -137,16 +137,25 @@ impl Storage for LocalStorage {
     }
 
     fn open_read(&self, path: &VirtualPath, offset: u64) -> Result<ReadHandle, StorageError> {
-        let file = self.root.open(Self::rel(path))?.into_std();
+        self.open_download(path, offset).map(|(_, r)| r)
+    }
+
+    fn open_download(&self, path: &VirtualPath, offset: u64) -> Result<(u64, ReadHandle), StorageError> {
+        // One open and one fstat: the size comes from the opened file
+        // itself, so it is the file that is sent. O_NONBLOCK keeps a FIFO
+        // from blocking the open (waiting for a writer); it changes nothing
+        // for regular files, and anything else is refused below.
+        let mut opts = OpenOptions::new();
+        opts.read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+        let mut file = self.root.open_with(Self::rel(path), &opts)?.into_std();
         let meta = file.metadata()?;
-        if meta.is_dir() {
-            return Err(StorageError::IsDirectory);
+        if !meta.is_file() {
+            return Err(if meta.is_dir() { StorageError::IsDirectory } else { StorageError::PermissionDenied });
         }
-        let mut file = file;
         if offset > 0 {
             file.seek(SeekFrom::Start(offset))?;
         }
-        Ok(ReadHandle::File(file))
+        Ok((meta.len(), ReadHandle::File(file)))
     }
 
     fn open_write(&self, path: &VirtualPath, mode: WriteMode) -> Result<Box<dyn Upload>, StorageError> {

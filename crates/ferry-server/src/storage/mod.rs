@@ -219,6 +219,15 @@ pub trait Storage: Send + Sync + 'static {
     }
     /// Open a file for reading, positioned at `offset`.
     fn open_read(&self, path: &VirtualPath, offset: u64) -> Result<ReadHandle, StorageError>;
+    /// Open a regular file for a download: its size and a reader at
+    /// `offset`. Folders are refused ([`StorageError::IsDirectory`]).
+    fn open_download(&self, path: &VirtualPath, offset: u64) -> Result<(u64, ReadHandle), StorageError> {
+        let info = self.metadata(path)?;
+        if info.kind != Kind::File {
+            return Err(StorageError::IsDirectory);
+        }
+        Ok((info.size, self.open_read(path, offset)?))
+    }
     /// Start an upload.
     fn open_write(&self, path: &VirtualPath, mode: WriteMode) -> Result<Box<dyn Upload>, StorageError>;
     /// Start an upload under a new, unused name in `dir` (`STOU`).

@@ -85,3 +85,18 @@ fn nul_bytes_are_refused() {
     c.send_raw(b"RETR inside.txt\0../../outside/secret.txt\r\n");
     assert_eq!(c.read_reply().code, 553);
 }
+
+/// A FIFO (or any non-file) in the served tree is refused at once: opening
+/// it must not wait for a writer and hang the server.
+#[test]
+fn special_files_are_refused_without_blocking() {
+    let s = TestServer::start();
+    let fifo = s.root().join("pipe");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let mut c = s.login();
+    let start = std::time::Instant::now();
+    let _d = c.epsv();
+    c.expect("RETR pipe", 550);
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    c.expect("NOOP", 200);
+}
