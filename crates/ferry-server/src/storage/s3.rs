@@ -280,6 +280,10 @@ impl Storage for S3Storage {
     }
 
     fn open_read(&self, path: &VirtualPath, offset: u64) -> Result<ReadHandle, StorageError> {
+        self.open_download(path, offset).map(|(_, r)| r)
+    }
+
+    fn open_download(&self, path: &VirtualPath, offset: u64) -> Result<(u64, ReadHandle), StorageError> {
         let key = self.key(path)?;
         let meta = match self.lookup(path, &key)? {
             Found::File(m) => m,
@@ -288,12 +292,13 @@ impl Storage for S3Storage {
         };
         if offset >= meta.size {
             // Nothing left to send (S3 refuses an empty range).
-            return Ok(ReadHandle::Stream(Box::new(io::empty())));
+            return Ok((meta.size, ReadHandle::Stream(Box::new(io::empty()))));
         }
         let range = (offset > 0).then_some(GetRange::Offset(offset));
         let opts = GetOptions { range, ..GetOptions::default() };
         let got = self.block_on(self.store.get_opts(&key, opts)).map_err(object_error)?;
-        Ok(ReadHandle::Stream(Box::new(ObjectReader { stream: got.into_stream(), chunk: Bytes::new(), rt: self.rt.clone() })))
+        let reader = ObjectReader { stream: got.into_stream(), chunk: Bytes::new(), rt: self.rt.clone() };
+        Ok((meta.size, ReadHandle::Stream(Box::new(reader))))
     }
 
     fn open_write(&self, path: &VirtualPath, mode: WriteMode) -> Result<Box<dyn Upload>, StorageError> {
