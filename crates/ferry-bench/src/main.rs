@@ -197,7 +197,7 @@ fn main() -> anyhow::Result<()> {
         None
     };
     if let Some(v) = &vs_tls {
-        std::fs::copy(&src, v.root.join("big.bin"))?;
+        link_or_copy(&src, &v.root.join("big.bin"))?;
     }
     for round in 1..=args.rounds {
         eprintln!("FTPS round {round}/{}", args.rounds);
@@ -245,6 +245,10 @@ fn main() -> anyhow::Result<()> {
     let doc = report::document(&table, &args_line(), &notes, &skipped, args.rounds);
     std::fs::write(&args.output, doc).with_context(|| format!("writing {}", args.output.display()))?;
     eprintln!("wrote {}", args.output.display());
+    // Give the tmpfs back (several GiB) before the next run on this machine.
+    drop(started);
+    drop(vs_tls);
+    let _ = std::fs::remove_dir_all(&args.dir);
     Ok(())
 }
 
@@ -257,6 +261,17 @@ fn start(name: &str, args: &Args, dir: &std::path::Path) -> anyhow::Result<Serve
         "unftp" => servers::unftp(dir),
         other => Err(anyhow::anyhow!("unknown server {other}")),
     }
+}
+
+/// The big file in a server's folder: a hard link (no second GiB of tmpfs
+/// per server, which on a small machine pushes the page cache into
+/// reclaim and the upload rows into noise), or a copy across filesystems.
+fn link_or_copy(src: &std::path::Path, dst: &std::path::Path) -> anyhow::Result<()> {
+    let _ = std::fs::remove_file(dst);
+    if std::fs::hard_link(src, dst).is_err() {
+        std::fs::copy(src, dst)?;
+    }
+    Ok(())
 }
 
 /// A scenario's result, or `None` with the failure noted: a server that
@@ -279,7 +294,7 @@ fn args_line() -> String {
 
 fn seed(s: &Server, src: &std::path::Path, args: &Args, rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     // Files on disk are written directly (readable by every server's user).
-    std::fs::copy(src, s.root.join("big.bin"))?;
+    link_or_copy(src, &s.root.join("big.bin"))?;
     std::fs::create_dir_all(s.root.join("small"))?;
     let chunk = vec![7u8; 4096];
     for i in 0..args.small_files {

@@ -307,3 +307,25 @@ fn full_disk_is_reported_and_loses_nothing() {
     assert_eq!(names, vec![std::ffi::OsString::from("keep")], "temporary file left behind");
     c.expect("NOOP", 200);
 }
+
+/// A client that opens an upload and then goes silent gets 426 once the
+/// data timeout passes, on the plain fast path and over ASCII (the pumped
+/// path) alike; what it replaced is untouched and the session goes on.
+#[test]
+fn stalled_uploads_time_out_and_lose_nothing() {
+    let s = TestServer::start_with(|c| c.data_timeout = Duration::from_secs(1));
+    std::fs::write(s.root().join("kept"), b"before").unwrap();
+    let mut c = s.login();
+    for ty in ["TYPE I", "TYPE A"] {
+        c.expect(ty, 200);
+        let mut d = c.epsv();
+        c.expect("STOR kept", 150);
+        d.write_all(b"partial").unwrap();
+        let start = std::time::Instant::now();
+        assert_eq!(c.read_reply().code, 426, "{ty}");
+        assert!(start.elapsed() < Duration::from_secs(8), "{ty}: timed out in {:?}", start.elapsed());
+        drop(d);
+        assert_eq!(std::fs::read(s.root().join("kept")).unwrap(), b"before", "{ty}");
+        c.expect("NOOP", 200);
+    }
+}
