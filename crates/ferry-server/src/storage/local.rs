@@ -46,6 +46,103 @@ impl LocalStorage {
     }
 }
 
+/// Turns folder entries into [`FileInfo`]s.
+struct Lister {
+    root: Dir,
+    dir: VirtualPath,
+    detail: Detail,
+}
+
+impl Lister {
+    /// `None` for hidden upload temporaries and entries that vanished
+    /// between readdir and stat.
+    fn info(&self, entry: cap_std::fs::DirEntry) -> Option<FileInfo> {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(TEMP_PREFIX) {
+            return None;
+        }
+        let file_type = entry.file_type().ok();
+        if self.detail == Detail::Names
+            && let Some(t) = file_type
+        {
+            return Some(FileInfo { name, kind: kind_of(t), size: 0, modified: None, mode: 0, unique: None, link_target: None });
+        }
+        // Symlinks are followed through the root handle (so a link leading
+        // outside shows as a link, never as its target); everything else is
+        // one `fstatat` relative to the open folder, not a walk from the root.
+        let is_link = file_type.is_none_or(|t| t.is_symlink());
+        match entry.metadata() {
+            Ok(m) if !is_link => Some(to_info(name, &m, None)),
+            _ => self.dir.join(&name).and_then(|child| info(&self.root, &child).ok()),
+        }
+    }
+}
+
+/// Entries read from the folder a batch at a time. Past the first
+/// [`SERIAL_ENTRIES`], each batch is stat'ed by two threads: one `statx`
+/// per entry is most of a big listing's cost, and it parallelises.
+struct Batched {
+    entries: cap_std::fs::ReadDir,
+    lister: Lister,
+    ready: std::collections::VecDeque<Result<FileInfo, StorageError>>,
+    seen: usize,
+    done: bool,
+}
+
+/// Entries stat'ed one by one before a folder counts as big.
+const SERIAL_ENTRIES: usize = 1024;
+
+/// Entries per batch in a big folder.
+const BATCH: usize = 512;
+
+impl Batched {
+    fn fill(&mut self) {
+        let mut batch = Vec::with_capacity(BATCH);
+        while batch.len() < BATCH {
+            match self.entries.next() {
+                Some(Ok(e)) => batch.push(e),
+                Some(Err(e)) => {
+                    self.ready.push_back(Err(e.into()));
+                    self.done = true;
+                    break;
+                }
+                None => {
+                    self.done = true;
+                    break;
+                }
+            }
+        }
+        self.seen += batch.len();
+        let lister = &self.lister;
+        if self.seen <= SERIAL_ENTRIES || batch.len() < 64 {
+            self.ready.extend(batch.into_iter().filter_map(|e| lister.info(e)).map(Ok));
+            return;
+        }
+        let second = batch.split_off(batch.len() / 2);
+        let (a, b) = std::thread::scope(|s| {
+            let helper = s.spawn(|| second.into_iter().filter_map(|e| lister.info(e)).collect::<Vec<_>>());
+            let a: Vec<_> = batch.into_iter().filter_map(|e| lister.info(e)).collect();
+            (a, helper.join())
+        });
+        self.ready.extend(a.into_iter().map(Ok));
+        match b {
+            Ok(b) => self.ready.extend(b.into_iter().map(Ok)),
+            Err(_) => self.ready.push_back(Err(StorageError::Io(io::Error::other("listing thread failed")))),
+        }
+    }
+}
+
+impl Iterator for Batched {
+    type Item = Result<FileInfo, StorageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.ready.is_empty() && !self.done {
+            self.fill();
+        }
+        self.ready.pop_front()
+    }
+}
+
 /// Facts about `path` beneath `root`, following symlinks that stay inside.
 fn info(root: &Dir, path: &VirtualPath) -> Result<FileInfo, StorageError> {
     let rel = LocalStorage::rel(path);
@@ -106,34 +203,8 @@ impl Storage for LocalStorage {
             return Err(StorageError::NotDirectory);
         }
         let entries = self.root.read_dir(rel)?;
-        // Symlinks are followed through the root handle (so a link leading
-        // outside shows as a link, never as its target); everything else is
-        // one `fstatat` relative to the open folder, not a walk from the root.
-        let root = self.root.try_clone()?;
-        let dir = dir.clone();
-        Ok(Box::new(entries.filter_map(move |entry| {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => return Some(Err(e.into())),
-            };
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with(TEMP_PREFIX) {
-                return None;
-            }
-            let file_type = entry.file_type().ok();
-            if detail == Detail::Names
-                && let Some(t) = file_type
-            {
-                let info = FileInfo { name, kind: kind_of(t), size: 0, modified: None, mode: 0, unique: None, link_target: None };
-                return Some(Ok(info));
-            }
-            let is_link = file_type.is_none_or(|t| t.is_symlink());
-            match entry.metadata() {
-                Ok(m) if !is_link => Some(Ok(to_info(name, &m, None))),
-                // An entry that vanished between readdir and stat is skipped.
-                _ => dir.join(&name).and_then(|child| info(&root, &child).ok()).map(Ok),
-            }
-        })))
+        let lister = Lister { root: self.root.try_clone()?, dir: dir.clone(), detail };
+        Ok(Box::new(Batched { entries, lister, ready: std::collections::VecDeque::new(), seen: 0, done: false }))
     }
 
     fn open_read(&self, path: &VirtualPath, offset: u64) -> Result<ReadHandle, StorageError> {
