@@ -258,7 +258,7 @@ pub fn write_mlsx(out: &mut String, e: &Entry, facts: &[&str], role: MlsxRole) {
                 true
             }
             "size" if e.kind != Kind::Dir => write!(out, "{}", e.size).is_ok(),
-            "modify" => e.modified.map(|t| out.push_str(&time::format_timeval(t))).is_some(),
+            "modify" => e.modified.map(|t| time::write_timeval(out, t)).is_some(),
             "perm" => e.perm.as_deref().map(|p| out.push_str(p)).is_some(),
             "unique" => e.unique.as_deref().map(|u| out.push_str(u)).is_some(),
             "unix.mode" => e.mode.map(|m| write!(out, "0{:o}", m & 0o7777)).is_some(),

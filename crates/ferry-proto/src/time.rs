@@ -65,8 +65,32 @@ pub fn civil(t: SystemTime) -> Civil {
 
 /// `YYYYMMDDHHMMSS`, as `MDTM` replies and `MFMT` takes.
 pub fn format_timeval(t: SystemTime) -> String {
+    let mut out = String::with_capacity(14);
+    write_timeval(&mut out, t);
+    out
+}
+
+/// [`format_timeval`] appending to `out`, digit by digit: listings write
+/// one per entry, and `format!` costs more than the rest of the line.
+pub fn write_timeval(out: &mut String, t: SystemTime) {
     let c = civil(t);
-    format!("{:04}{:02}{:02}{:02}{:02}{:02}", c.year, c.month, c.day, c.hour, c.minute, c.second)
+    if (0..=9999).contains(&c.year) {
+        let y = c.year as u32;
+        push_2(out, y / 100);
+        push_2(out, y % 100);
+    } else {
+        // Outside four digits (not a real file time): the slow, exact way.
+        out.push_str(&format!("{:04}", c.year));
+    }
+    for v in [c.month, c.day, c.hour, c.minute, c.second] {
+        push_2(out, v);
+    }
+}
+
+/// Two decimal digits of `v` (< 100).
+fn push_2(out: &mut String, v: u32) {
+    out.push(char::from(b'0' + (v / 10 % 10) as u8));
+    out.push(char::from(b'0' + (v % 10) as u8));
 }
 
 /// Parse `YYYYMMDDHHMMSS[.fraction]`. Out-of-range fields are refused.
@@ -118,6 +142,16 @@ pub const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digit_writer_matches_format() {
+        for secs in [0i64, 59, 86_399, 951_782_400, 1_700_000_000, 4_102_444_799, 253_402_300_799] {
+            let t = UNIX_EPOCH + std::time::Duration::from_secs(secs as u64);
+            let c = civil(t);
+            let want = format!("{:04}{:02}{:02}{:02}{:02}{:02}", c.year, c.month, c.day, c.hour, c.minute, c.second);
+            assert_eq!(format_timeval(t), want, "{secs}");
+        }
+    }
 
     #[test]
     fn known_values() {
