@@ -315,6 +315,21 @@ impl Control {
         self.read_reply()
     }
 
+    /// Start an upload (STOR, APPE), send `bytes`, then `ABOR` it: the
+    /// server must answer 426 for the transfer and 226 for the abort.
+    #[track_caller]
+    pub fn aborted_upload(&mut self, line: &str, bytes: &[u8]) {
+        let mut data = self.epsv();
+        self.expect(line, 150);
+        data.write_all(bytes).expect("data");
+        data.flush().expect("data");
+        // Let the bytes reach the server before the abort.
+        std::thread::sleep(Duration::from_millis(200));
+        self.send("ABOR");
+        assert_eq!(self.read_reply().code, 426, "the aborted transfer");
+        assert_eq!(self.read_reply().code, 226, "the ABOR itself");
+    }
+
     /// Lines of a listing command.
     #[track_caller]
     pub fn list_lines(&mut self, line: &str) -> Vec<String> {

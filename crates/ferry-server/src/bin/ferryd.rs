@@ -322,12 +322,8 @@ enum UserCmd {
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
-        /// Users file to change.
-        #[arg(short, long, value_name = "FILE", default_value = "users.txt")]
-        users: PathBuf,
-        /// Change the accounts in PostgreSQL instead (see `ferryd --postgres`).
-        #[arg(long, value_name = "CONNINFO", env = "FERRYD_POSTGRES", hide_env_values = true)]
-        postgres: Option<String>,
+        #[command(flatten)]
+        store: AccountStore,
     },
     /// Set a new password for an existing user.
     Passwd {
@@ -336,33 +332,32 @@ enum UserCmd {
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
-        /// Users file to change.
-        #[arg(short, long, value_name = "FILE", default_value = "users.txt")]
-        users: PathBuf,
-        /// Change the accounts in PostgreSQL instead (see `ferryd --postgres`).
-        #[arg(long, value_name = "CONNINFO", env = "FERRYD_POSTGRES", hide_env_values = true)]
-        postgres: Option<String>,
+        #[command(flatten)]
+        store: AccountStore,
     },
     /// Remove a user.
     Del {
         /// User name.
         name: String,
-        /// Users file to change.
-        #[arg(short, long, value_name = "FILE", default_value = "users.txt")]
-        users: PathBuf,
-        /// Change the accounts in PostgreSQL instead (see `ferryd --postgres`).
-        #[arg(long, value_name = "CONNINFO", env = "FERRYD_POSTGRES", hide_env_values = true)]
-        postgres: Option<String>,
+        #[command(flatten)]
+        store: AccountStore,
     },
     /// List the user names.
     List {
-        /// Users file to read.
-        #[arg(short, long, value_name = "FILE", default_value = "users.txt")]
-        users: PathBuf,
-        /// Change the accounts in PostgreSQL instead (see `ferryd --postgres`).
-        #[arg(long, value_name = "CONNINFO", env = "FERRYD_POSTGRES", hide_env_values = true)]
-        postgres: Option<String>,
+        #[command(flatten)]
+        store: AccountStore,
     },
+}
+
+/// Where `ferryd user` finds the accounts.
+#[derive(Args, Debug)]
+struct AccountStore {
+    /// Users file.
+    #[arg(short, long, value_name = "FILE", default_value = "users.txt")]
+    users: PathBuf,
+    /// The accounts in PostgreSQL instead (see `ferryd --postgres`).
+    #[arg(long, value_name = "CONNINFO", env = "FERRYD_POSTGRES", hide_env_values = true)]
+    postgres: Option<String>,
 }
 
 fn parse_range(s: &str) -> Result<(u16, u16), String> {
@@ -423,35 +418,33 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
 }
 
 fn user_command(cmd: UserCmd) -> anyhow::Result<()> {
-    let postgres = match &cmd {
-        UserCmd::Add { postgres, .. }
-        | UserCmd::Passwd { postgres, .. }
-        | UserCmd::Del { postgres, .. }
-        | UserCmd::List { postgres, .. } => postgres.clone(),
+    let store = match &cmd {
+        UserCmd::Add { store, .. } | UserCmd::Passwd { store, .. } | UserCmd::Del { store, .. } | UserCmd::List { store } => store,
     };
-    if let Some(url) = postgres {
+    if let Some(url) = store.postgres.clone() {
         return pg_user_command(cmd, &url);
     }
     match cmd {
-        UserCmd::Add { name, password_stdin, users, .. } => {
+        UserCmd::Add { name, password_stdin, store } => {
             let password = read_password(password_stdin)?;
-            let replaced = users_file::set_user(&users, &name, &password)?;
-            println!("{} user {name} in {}", if replaced { "updated" } else { "added" }, users.display());
+            let replaced = users_file::set_user(&store.users, &name, &password)?;
+            println!("{} user {name} in {}", if replaced { "updated" } else { "added" }, store.users.display());
         }
-        UserCmd::Passwd { name, password_stdin, users, .. } => {
-            if !UsersFile::load(&users)?.names().contains(&name) {
+        UserCmd::Passwd { name, password_stdin, store } => {
+            let users = &store.users;
+            if !UsersFile::load(users)?.names().contains(&name) {
                 bail!("no user {name:?} in {}; add it with `ferryd user add {name}`", users.display());
             }
             let password = read_password(password_stdin)?;
-            users_file::set_user(&users, &name, &password)?;
+            users_file::set_user(users, &name, &password)?;
             println!("changed the password of {name} in {}", users.display());
         }
-        UserCmd::Del { name, users, .. } => {
-            users_file::remove_user(&users, &name)?;
-            println!("removed user {name} from {}", users.display());
+        UserCmd::Del { name, store } => {
+            users_file::remove_user(&store.users, &name)?;
+            println!("removed user {name} from {}", store.users.display());
         }
-        UserCmd::List { users, .. } => {
-            for name in UsersFile::load(&users)?.names() {
+        UserCmd::List { store } => {
+            for name in UsersFile::load(&store.users)?.names() {
                 println!("{name}");
             }
         }
@@ -546,6 +539,9 @@ fn check_config(args: ServeArgs) -> anyhow::Result<()> {
 
 fn serve(args: Settings) -> anyhow::Result<()> {
     init_logging(&args.log_level, &args.log_format)?;
+    if args.postgres.is_none() && !args.users.exists() {
+        first_run_users(&args.users)?;
+    }
     let users = load_accounts(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let storage = {
@@ -727,14 +723,11 @@ fn accounts_source(args: &Settings) -> String {
     }
 }
 
-/// The users file (created on first run), or the PostgreSQL table.
+/// The users file, or the PostgreSQL table (at start and on SIGHUP).
 fn load_accounts(args: &Settings) -> anyhow::Result<Arc<dyn Authenticator>> {
     if let Some(url) = &args.postgres {
         let settings = SettingsFile::load_optional(&users_file::settings_path(&args.users))?;
         return open_postgres(url, settings);
-    }
-    if !args.users.exists() {
-        first_run_users(&args.users)?;
     }
     let users = UsersFile::load(&args.users)?;
     for (line, name) in users.plain_text_lines() {

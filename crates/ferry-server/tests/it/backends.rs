@@ -4,7 +4,6 @@
 //! byte on disk.
 
 use std::io::Write;
-use std::time::Duration;
 
 use ferry_proto::listing::{self, Kind};
 use ferry_testkit::{TestServer, pseudo_random};
@@ -229,15 +228,7 @@ fn failed_upload_keeps_the_old_file(s: &TestServer) {
     let mut c = s.login();
     c.expect("TYPE I", 200);
     assert_eq!(c.upload("STOR keep.txt", b"old contents").code, 226);
-    let mut d = c.epsv();
-    c.expect("STOR keep.txt", 150);
-    d.write_all(&pseudo_random(100_000, 9)).unwrap();
-    d.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    c.send("ABOR");
-    assert_eq!(c.read_reply().code, 426);
-    assert_eq!(c.read_reply().code, 226);
-    drop(d);
+    c.aborted_upload("STOR keep.txt", &pseudo_random(100_000, 9));
     assert_eq!(c.download("RETR keep.txt").0, b"old contents");
     assert_eq!(std::fs::read(s.root().join("keep.txt")).unwrap(), b"old contents");
 }

@@ -63,18 +63,9 @@ fn json_logs() {
     let dir = tempfile::tempdir().unwrap();
     let users = users_file(dir.path());
     let port = free_port();
-    let mut child = Spawned(
-        Command::new(FERRYD)
-            .args(["--port", &port.to_string(), "--no-tls", "--log-format", "json", "--root"])
-            .arg(dir.path().join("root"))
-            .arg("--users")
-            .arg(&users)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_port(port);
+    let mut child = node(port, |c| {
+        c.args(["--log-format", "json", "--root"]).arg(dir.path().join("root")).arg("--users").arg(&users).stderr(Stdio::piped())
+    });
     let mut c = Control::connect(format!("127.0.0.1:{port}").parse().unwrap());
     c.login("alice", "pw");
     c.expect("QUIT", 221);
@@ -115,18 +106,9 @@ fn graceful_shutdown_lets_transfers_finish() {
     std::fs::create_dir(&root).unwrap();
     std::fs::write(root.join("slow.bin"), pseudo_random(3 << 20, 9)).unwrap();
     let port = free_port();
-    let mut child = Spawned(
-        Command::new(FERRYD)
-            .args(["--port", &port.to_string(), "--no-tls", "--download-rate", "2M", "--shutdown-grace", "10", "--root"])
-            .arg(&root)
-            .arg("--users")
-            .arg(&users)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_port(port);
+    let mut child = node(port, |c| {
+        c.args(["--download-rate", "2M", "--shutdown-grace", "10", "--root"]).arg(&root).arg("--users").arg(&users).stderr(Stdio::piped())
+    });
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut idle = Control::connect(addr);
     idle.login("alice", "pw");
@@ -275,27 +257,10 @@ fn prometheus_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let users = users_file(dir.path());
     let (port, mport) = (free_port(), free_port());
-    let _child = Spawned(
-        Command::new(FERRYD)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--no-tls",
-                "--failure-delay-ms",
-                "0",
-                "--metrics-listen",
-                &format!("127.0.0.1:{mport}"),
-                "--root",
-            ])
-            .arg(dir.path().join("root"))
-            .arg("--users")
-            .arg(&users)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_port(port);
+    let metrics = format!("127.0.0.1:{mport}");
+    let _child = node(port, |c| {
+        c.args(["--failure-delay-ms", "0", "--metrics-listen", &metrics, "--root"]).arg(dir.path().join("root")).arg("--users").arg(&users)
+    });
     wait_for_port(mport);
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut c = Control::connect(addr);

@@ -217,15 +217,7 @@ fn interrupted_new_upload_is_kept_for_resume() {
     let s = TestServer::start();
     let data = pseudo_random(30_000, 6);
     let mut c = s.login();
-    let mut d = c.epsv();
-    c.expect("STOR part", 150);
-    d.write_all(&data[..10_000]).unwrap();
-    d.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    c.send("ABOR");
-    assert_eq!(c.read_reply().code, 426);
-    assert_eq!(c.read_reply().code, 226);
-    drop(d);
+    c.aborted_upload("STOR part", &data[..10_000]);
     let size: u64 = c.expect("SIZE part", 213).text().parse().unwrap();
     assert!(size > 0 && size <= 10_000);
     c.expect(&format!("REST {size}"), 350);
