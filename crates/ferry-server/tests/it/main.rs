@@ -12,6 +12,7 @@ mod interop_curl;
 mod interop_ftplib;
 mod interop_lftp;
 mod interop_tnftp;
+mod hardening;
 mod jail;
 #[cfg(feature = "postgres")]
 mod postgres_accounts;
