@@ -8,11 +8,11 @@ mod backends;
 mod cli;
 mod commands;
 mod ftps;
+mod hardening;
 mod interop_curl;
 mod interop_ftplib;
 mod interop_lftp;
 mod interop_tnftp;
-mod hardening;
 mod jail;
 #[cfg(feature = "postgres")]
 mod postgres_accounts;
