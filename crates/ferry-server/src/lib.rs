@@ -26,6 +26,7 @@ mod handlers;
 pub mod limits;
 pub mod metrics;
 mod proxy;
+pub mod quota;
 pub mod server;
 mod session;
 pub mod storage;

@@ -45,6 +45,10 @@ pub struct Shared {
     /// Per-user bandwidth limiters, shared by a user's sessions; keyed by
     /// user and direction (true for upload).
     pub user_limits: std::sync::Mutex<std::collections::HashMap<(String, bool), Arc<RateLimiter>>>,
+    /// Quota usage per home folder.
+    pub quotas: crate::quota::Quotas,
+    /// Paths (as the whole server sees them) with an upload in progress.
+    pub(crate) uploads: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// A configured server, ready to serve on listeners.
@@ -83,6 +87,8 @@ impl Server {
                 metrics: Default::default(),
                 tls: RwLock::new(tls),
                 hash_permits: Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
+                quotas: Default::default(),
+                uploads: Default::default(),
             }),
         }
     }

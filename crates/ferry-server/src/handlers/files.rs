@@ -18,7 +18,7 @@ impl Session {
         if !self.permit(Permission::Mkdir).await? {
             return Ok(());
         }
-        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+        let Some(path) = self.resolve_new(input).await? else { return Ok(()) };
         let p = path.clone();
         match self.storage(move |s| s.mkdir(&p)).await {
             Ok(()) => self.ctl.reply(code::PATH_CREATED, format!("{} directory created.", path.quoted())).await,
@@ -47,8 +47,17 @@ impl Session {
         }
         let Some(path) = self.resolve(input).await? else { return Ok(()) };
         let p = path.clone();
-        match self.storage(move |s| s.remove_file(&p)).await {
-            Ok(()) => self.ctl.reply(code::FILE_ACTION_OK, format!("{path}: file deleted.")).await,
+        let removed = self
+            .storage(move |s| {
+                let size = s.metadata(&p).map_or(0, |i| i.size);
+                s.remove_file(&p).map(|()| size)
+            })
+            .await;
+        match removed {
+            Ok(size) => {
+                self.quota_removed(size);
+                self.ctl.reply(code::FILE_ACTION_OK, format!("{path}: file deleted.")).await
+            }
             Err(e) => self.storage_error(&path, e).await,
         }
     }
@@ -73,15 +82,32 @@ impl Session {
         let Some(from) = from else {
             return self.ctl.reply(code::BAD_SEQUENCE, "RNTO must follow RNFR.").await;
         };
-        let Some(to) = self.resolve(input).await? else { return Ok(()) };
+        let Some(to) = self.resolve_new(input).await? else { return Ok(()) };
         if to.as_str().starts_with(&format!("{}/", from.as_str())) {
             return self.ctl.reply(code::FILE_UNAVAILABLE, format!("{to}: cannot move a directory into itself.")).await;
         }
+        // Replacing what is at the target destroys it, which is what the
+        // delete permission is for: with only `rename`, an existing target
+        // is never touched.
+        let replace = self.policy().allows(Permission::Delete);
         let (f, t) = (from.clone(), to.clone());
-        match self.storage(move |s| s.rename(&f, &t)).await {
-            Ok(()) => {
+        let renamed = self
+            .storage(move |s| {
+                let replaced = s.metadata(&t).ok().filter(|i| i.kind == Kind::File && f != t).map(|i| i.size);
+                s.rename(&f, &t, replace).map(|()| replaced)
+            })
+            .await;
+        match renamed {
+            Ok(replaced) => {
+                if let Some(size) = replaced {
+                    self.quota_removed(size);
+                }
                 tracing::info!(%from, %to, "renamed");
                 self.ctl.reply(code::FILE_ACTION_OK, format!("Renamed {from} to {to}.")).await
+            }
+            Err(StorageError::AlreadyExists) if !replace => {
+                tracing::info!(%from, %to, "refused: replacing the target needs the delete permission");
+                self.ctl.reply(code::FILE_UNAVAILABLE, format!("{to}: already exists; replacing it needs the delete permission.")).await
             }
             Err(e) => self.storage_error(&to, e).await,
         }
@@ -99,9 +125,7 @@ impl Session {
         let result = self
             .storage(move |s| {
                 let info = s.metadata(&p)?;
-                if info.kind != Kind::File {
-                    return Err(StorageError::IsDirectory);
-                }
+                not_a_file(info.kind)?;
                 if !ascii {
                     return Ok(info.size);
                 }
@@ -132,8 +156,17 @@ impl Session {
                 Some(t) => self.ctl.reply(code::FILE_STATUS, time::format_timeval(t)).await,
                 None => self.ctl.reply(code::FILE_UNAVAILABLE, format!("{path}: modification time unknown.")).await,
             },
-            Ok(_) => self.storage_error(&path, StorageError::IsDirectory).await,
+            Ok(info) => self.storage_error(&path, not_a_file(info.kind).expect_err("not a file")).await,
             Err(e) => self.storage_error(&path, e).await,
+        }
+    }
+
+    /// Count a file that left the user's home against their quota ledger.
+    fn quota_removed(&self, size: u64) {
+        if let Some(policy) = self.account().map(|a| &a.policy)
+            && (policy.quota_bytes.is_some() || policy.quota_files.is_some())
+        {
+            self.shared.quotas.ledger(&policy.home).removed(size, 1);
         }
     }
 
@@ -177,5 +210,14 @@ impl Session {
             }
             _ => self.ctl.reply(code::NOT_IMPLEMENTED, format!("SITE {sub} not implemented.")).await,
         }
+    }
+}
+
+/// `Ok` for a regular file, else why a command that needs one refuses.
+fn not_a_file(kind: Kind) -> Result<(), StorageError> {
+    match kind {
+        Kind::File => Ok(()),
+        Kind::Dir => Err(StorageError::IsDirectory),
+        _ => Err(StorageError::NotAFile),
     }
 }

@@ -18,13 +18,30 @@ use crate::limits::RateLimiter;
 use crate::session::Session;
 use crate::session::data::{self, DataError, canonical_ip};
 use crate::session::stream::Stream;
-use crate::session::transfer::{self, Pump, TransferError};
-use crate::storage::{Storage, WriteMode};
+use crate::quota::{Limits, Reservation};
+use crate::server::Shared;
+use crate::session::transfer::{self, Incoming, Pump, TransferError};
+use crate::storage::{Storage, StorageError, WriteMode};
 
 /// Lines held back while a transfer runs; more are refused with 450.
 const MAX_PENDING: usize = 32;
 
 enum Ended {
+    Finished(Result<(u64, Result<(), TransferError>), DataError>),
+    /// Ended early (`ABOR`, `QUIT`, the client gone): how many bytes moved
+    /// before it wound down.
+    Aborted(u64),
+    Quit(u64),
+    ControlClosed(u64),
+}
+
+/// A pause after an upload's last byte before it replaces an existing
+/// file, in which a control connection that is closing can show it: a
+/// killed client's kernel closes its sockets one after the other.
+pub(crate) const REPLACE_SETTLE: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// Why the loop around a running transfer stopped.
+enum Early {
     Finished(Result<(u64, Result<(), TransferError>), DataError>),
     Aborted,
     Quit,
@@ -39,7 +56,7 @@ impl Session {
         if let Some(account) = self.account() {
             let rate = if upload { account.policy.upload_rate } else { account.policy.download_rate };
             if let Some(rate) = rate {
-                let mut map = self.shared.user_limits.lock().expect("user limits lock");
+                let mut map = self.shared.user_limits.lock().unwrap_or_else(|e| e.into_inner());
                 let l = map.entry((account.name.clone(), upload)).or_insert_with(|| Arc::new(RateLimiter::new(rate)));
                 if l.rate() != rate {
                     // The settings changed (SIGHUP): start a new limiter.
@@ -66,6 +83,7 @@ impl Session {
         F: FnOnce(Stream, Pump) -> Fut + Send + 'static,
         Fut: Future<Output = (u64, Result<(), TransferError>)> + Send + 'static,
     {
+        let settle = self.commit_settle.take();
         let setup = std::mem::take(&mut self.data);
         if matches!(setup, data::DataSetup::None) {
             return self.ctl.reply(code::CANT_OPEN_DATA, "Use PORT, PASV, EPRT or EPSV first.").await;
@@ -81,7 +99,15 @@ impl Session {
         let mut open_abort = abort_rx.clone();
         let limits = upload.map(|u| self.rate_limits(u)).unwrap_or_default();
         let proxy_from = self.shared.config.proxy_from.clone();
-        let pump = Pump { ascii: self.ascii, stall: timeout, abort: abort_rx, limits };
+        // Uploads ask before they commit (see `CommitGate`).
+        let (mut ready_rx, mut go_tx, gate) = if upload == Some(true) {
+            let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+            let (go_tx, go_rx) = tokio::sync::oneshot::channel();
+            (Some(ready_rx), Some(go_tx), Some(transfer::CommitGate { ready: ready_tx, go: go_rx }))
+        } else {
+            (None, None, None)
+        };
+        let pump = Pump { ascii: self.ascii, stall: timeout, abort: abort_rx, limits, gate };
         let work = async move {
             let sock = tokio::select! {
                 s = data::open(setup, peer, local, timeout, tls.as_ref(), require_reuse, &proxy_from) => s?,
@@ -92,45 +118,92 @@ impl Session {
         let started = std::time::Instant::now();
         let ended = {
             let mut work = pin!(work);
-            let ended = loop {
+            // Set once the upload has everything: when to let it commit.
+            let mut commit_at: Option<tokio::time::Instant> = None;
+            let early = loop {
                 tokio::select! {
-                    result = &mut work => break Ended::Finished(result),
-                    line = self.ctl.read_line() => match line? {
-                        None => break Ended::ControlClosed,
-                        Some(Err(e)) => self.ctl.reply(code::SYNTAX_ERROR, format!("{e}.")).await?,
-                        Some(Ok(line)) => match Command::parse(&line) {
-                            Ok(Command::Abor) => break Ended::Aborted,
-                            Ok(Command::Quit) => break Ended::Quit,
-                            Ok(Command::Stat(None)) => self.ctl.reply(code::SYSTEM_STATUS, format!("Transfer of {what} in progress.")).await?,
+                    // The control connection first: a client that is gone
+                    // must be noticed before its upload is let through.
+                    biased;
+                    line = self.ctl.read_line() => match line {
+                        Ok(None) | Err(_) => break Early::ControlClosed,
+                        Ok(Some(Err(e))) => {
+                            if self.ctl.reply(code::SYNTAX_ERROR, format!("{e}.")).await.is_err() {
+                                break Early::ControlClosed;
+                            }
+                        }
+                        Ok(Some(Ok(line))) => match Command::parse(&line) {
+                            Ok(Command::Abor) => break Early::Aborted,
+                            Ok(Command::Quit) => break Early::Quit,
+                            Ok(Command::Stat(None)) => {
+                                if self.ctl.reply(code::SYSTEM_STATUS, format!("Transfer of {what} in progress.")).await.is_err() {
+                                    break Early::ControlClosed;
+                                }
+                            }
                             _ if self.pending.len() < MAX_PENDING => self.pending.push_back(line),
-                            _ => self.ctl.reply(code::FILE_BUSY, "Too many commands queued during transfer.").await?,
+                            _ => {
+                                if self.ctl.reply(code::FILE_BUSY, "Too many commands queued during transfer.").await.is_err() {
+                                    break Early::ControlClosed;
+                                }
+                            }
                         },
                     },
+                    r = async { ready_rx.as_mut().expect("guarded").await }, if ready_rx.is_some() => {
+                        ready_rx = None;
+                        if r.is_ok() {
+                            commit_at = Some(tokio::time::Instant::now() + settle.unwrap_or_default());
+                        }
+                    }
+                    () = tokio::time::sleep_until(commit_at.unwrap_or_else(tokio::time::Instant::now)), if commit_at.is_some() => {
+                        commit_at = None;
+                        // The kernel may know of a close that the reactor
+                        // has not reported yet: ask the socket itself.
+                        if self.ctl.peer_gone() {
+                            break Early::ControlClosed;
+                        }
+                        if let Some(go) = go_tx.take() {
+                            let _ = go.send(());
+                        }
+                    }
+                    result = &mut work => break Early::Finished(result),
                 }
             };
-            if !matches!(ended, Ended::Finished(_)) {
-                // Let the transfer wind down (an upload's clean-up included)
-                // before replying; the data connection closes with it.
-                let _ = abort_tx.send(true);
-                let _ = tokio::time::timeout(timeout, &mut work).await;
+            match early {
+                Early::Finished(result) => Ended::Finished(result),
+                early => {
+                    // Let the transfer wind down (an upload's clean-up
+                    // included) before replying; the data connection closes
+                    // with it. What it returns says how far it got.
+                    drop(go_tx);
+                    let _ = abort_tx.send(true);
+                    let moved = match tokio::time::timeout(timeout, &mut work).await {
+                        Ok(Ok((n, _))) => n,
+                        _ => 0,
+                    };
+                    match early {
+                        Early::Aborted => Ended::Aborted(moved),
+                        Early::Quit => Ended::Quit(moved),
+                        _ => Ended::ControlClosed(moved),
+                    }
+                }
             }
-            ended
+        };
+        let (bytes, complete) = match &ended {
+            Ended::Finished(Ok((n, r))) => (*n, r.is_ok()),
+            Ended::Finished(Err(_)) => (0, false),
+            Ended::Aborted(n) | Ended::Quit(n) | Ended::ControlClosed(n) => (*n, false),
         };
         if let Some(incoming) = upload {
             match &ended {
-                Ended::Finished(Ok((n, r))) => self.shared.metrics.transfer(incoming, r.is_ok(), *n),
                 Ended::Finished(Err(_)) => {
                     self.shared.metrics.data_connection_failures.inc();
                 }
-                _ => self.shared.metrics.transfer(incoming, false, 0),
+                _ => self.shared.metrics.transfer(incoming, complete, bytes),
             }
         }
-        // File transfers (not listings) go to the xferlog.
+        // File transfers (not listings) go to the xferlog, interrupted ones
+        // with the bytes that moved and the incomplete flag.
         if let (Some(log), Some(incoming), Some(account)) = (&self.shared.config.xferlog, upload, self.account()) {
-            let (bytes, complete) = match &ended {
-                Ended::Finished(Ok((n, r))) => (*n, r.is_ok()),
-                _ => (0, false),
-            };
             log.write(&crate::xferlog::Record {
                 at: std::time::SystemTime::now(),
                 took: started.elapsed(),
@@ -148,13 +221,22 @@ impl Session {
                 tracing::info!(path = %what, bytes = n, "transfer complete");
                 self.ctl.reply(code::CLOSING_DATA, format!("Transfer complete ({n} bytes).")).await
             }
-            Ended::Finished(Ok((_, Err(TransferError::Aborted)))) => unreachable!("only ABOR or QUIT abort a transfer"),
+            Ended::Finished(Ok((n, Err(TransferError::Aborted)))) => {
+                // Only the session aborts a transfer, and then it does not
+                // wait for `Finished`; reaching here would be a bug, which
+                // must not take the session down.
+                tracing::error!(path = %what, bytes = n, "transfer reported an abort nobody asked for");
+                self.ctl.reply(code::TRANSFER_ABORTED, format!("Transfer aborted after {n} bytes.")).await
+            }
             Ended::Finished(Ok((n, Err(TransferError::Data(e))))) => {
                 tracing::info!(path = %what, bytes = n, error = %e, "transfer failed on the data connection");
                 self.ctl.reply(code::TRANSFER_ABORTED, format!("Connection closed; transfer aborted after {n} bytes.")).await
             }
             Ended::Finished(Ok((n, Err(TransferError::Storage(e))))) => {
-                tracing::warn!(path = %what, bytes = n, error = %e, "transfer failed in storage");
+                match &e {
+                    StorageError::Unavailable(detail) => tracing::warn!(path = %what, bytes = n, %detail, "transfer failed in storage"),
+                    _ => tracing::warn!(path = %what, bytes = n, error = %e, "transfer failed in storage"),
+                }
                 self.ctl.reply(e.code(), format!("{what}: {e}; transfer failed after {n} bytes.")).await
             }
             Ended::Finished(Err(e)) => {
@@ -162,16 +244,18 @@ impl Session {
                 let code = if matches!(e, DataError::Tls(_)) { 522 } else { code::CANT_OPEN_DATA };
                 self.ctl.reply(code, e.to_string()).await
             }
-            Ended::Aborted => {
-                tracing::info!(path = %what, "transfer aborted by ABOR");
-                self.ctl.reply(code::TRANSFER_ABORTED, "Transfer aborted.").await?;
+            Ended::Aborted(n) => {
+                tracing::info!(path = %what, bytes = n, "transfer aborted by ABOR");
+                self.ctl.reply(code::TRANSFER_ABORTED, format!("Transfer aborted after {n} bytes.")).await?;
                 self.ctl.reply(code::CLOSING_DATA, "ABOR successful.").await
             }
-            Ended::Quit => {
+            Ended::Quit(n) => {
+                tracing::info!(path = %what, bytes = n, "transfer aborted by QUIT");
                 self.ctl.reply(code::TRANSFER_ABORTED, "Transfer aborted by QUIT.").await?;
                 self.quit_cmd().await
             }
-            Ended::ControlClosed => {
+            Ended::ControlClosed(n) => {
+                tracing::info!(path = %what, bytes = n, "transfer aborted: the control connection closed");
                 self.quit = true;
                 Ok(())
             }
@@ -200,42 +284,72 @@ impl Session {
         self.run_transfer(&path, text, Some(false), move |sock, pump| transfer::send_file(reader, limit, sock, pump)).await
     }
 
-    /// How many more bytes the user's quota allows, given that an upload
-    /// replaces `replaced` bytes; replies 552 and returns `Err(())` when
-    /// a new file would exceed the file-count quota.
-    async fn quota_allowance(&mut self, path: &VirtualPath, new_file: bool, replaced: u64) -> io::Result<Result<Option<u64>, ()>> {
+    /// The quota share for an upload, when the user has a quota: `Ok(None)`
+    /// without one. Replies 552 (or the storage error) and returns
+    /// `Err(())` when the upload is refused before it starts.
+    async fn reserve_quota(&mut self, path: &VirtualPath, new_file: bool, replaced: u64, in_place: bool) -> io::Result<Result<Option<Reservation>, ()>> {
         let Some(policy) = self.account().map(|a| a.policy.clone()) else { return Ok(Ok(None)) };
-        if policy.quota_bytes.is_none() && policy.quota_files.is_none() {
+        let limits = Limits { bytes: policy.quota_bytes, files: policy.quota_files };
+        if limits.bytes.is_none() && limits.files.is_none() {
             return Ok(Ok(None));
         }
-        let (bytes, files) = match self.storage(|s| s.usage(&VirtualPath::root())).await {
-            Ok(u) => u,
-            Err(e) => {
-                self.storage_error(path, e).await?;
-                return Ok(Err(()));
-            }
-        };
-        if new_file && policy.quota_files.is_some_and(|q| files >= q) {
-            tracing::info!(%path, files, "refused: file quota");
-            self.ctl.reply(code::EXCEEDED_STORAGE, format!("{path}: file quota exceeded ({files} files).")).await?;
+        let ledger = self.shared.quotas.ledger(&policy.home);
+        let l = ledger.clone();
+        if let Err(e) = self.storage(move |s| l.refresh(s, std::time::Instant::now())).await {
+            self.storage_error(path, e).await?;
             return Ok(Err(()));
         }
-        Ok(Ok(policy.quota_bytes.map(|q| (q + replaced).saturating_sub(bytes))))
+        match ledger.reserve(limits, new_file, replaced, in_place) {
+            Ok(r) => Ok(Ok(Some(r))),
+            Err(_) => {
+                let (_, files) = ledger.usage();
+                tracing::info!(%path, files, "refused: file quota");
+                self.ctl.reply(code::EXCEEDED_STORAGE, format!("{path}: file quota exceeded ({files} files).")).await?;
+                Ok(Err(()))
+            }
+        }
+    }
+
+    /// Mark `path` as being uploaded, or reply 450 when another upload to
+    /// it is running (from any session: an `APPE` racing a `STOR` would
+    /// write into the file the `STOR` is about to replace, and its bytes
+    /// would be lost without a word).
+    async fn claim_upload(&mut self, path: &VirtualPath) -> io::Result<Option<UploadClaim>> {
+        let home = self.policy().home;
+        // The path as the whole server sees it: homes may overlap.
+        let key = if home.is_root() { path.as_str().to_owned() } else { format!("{}{}", home.as_str(), path.as_str()) };
+        let claimed = self.shared.uploads.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone());
+        if !claimed {
+            tracing::info!(%path, "refused: another upload to the same file is running");
+            self.ctl.reply(code::FILE_BUSY, format!("{path}: another upload to this file is in progress; try again later.")).await?;
+            return Ok(None);
+        }
+        Ok(Some(UploadClaim { shared: self.shared.clone(), key }))
     }
 
     pub(crate) async fn stor(&mut self, input: &str, append: bool) -> io::Result<()> {
         if !self.permit(Permission::Write).await? {
             return Ok(());
         }
-        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+        let Some(path) = self.resolve_new(input).await? else { return Ok(()) };
         self.rang = None;
+        let announced = self.allo.take();
         let mode = match (append, self.rest.take()) {
             (true, _) => WriteMode::Append,
             (false, Some(n)) => WriteMode::At(n),
             (false, None) => WriteMode::Replace,
         };
+        let Some(claim) = self.claim_upload(&path).await? else { return Ok(()) };
         let p = path.clone();
         let existing = self.storage(move |s| s.metadata(&p)).await.ok().filter(|i| i.kind == Kind::File).map(|i| i.size);
+        if let WriteMode::At(n) = mode
+            && n > existing.unwrap_or(0)
+        {
+            // RFC 3659 §5.4: a restart point the file does not reach. (It
+            // would also make a sparse file of any size out of nothing.)
+            let size = existing.unwrap_or(0);
+            return self.ctl.reply(554, format!("{path}: restart point {n} is past the end of the file ({size} bytes).")).await;
+        }
         // A replaced file's bytes are freed; in-place writes keep the
         // prefix they resume after.
         let replaced = match mode {
@@ -243,14 +357,25 @@ impl Session {
             WriteMode::At(n) => existing.unwrap_or(0).saturating_sub(n),
             WriteMode::Append => 0,
         };
-        let Ok(max_bytes) = self.quota_allowance(&path, existing.is_none(), replaced).await? else { return Ok(()) };
+        let in_place = mode != WriteMode::Replace;
+        let Ok(quota) = self.reserve_quota(&path, existing.is_none(), replaced, in_place).await? else { return Ok(()) };
         let p = path.clone();
         let upload = match self.storage(move |s| s.open_write(&p, mode)).await {
             Ok(u) => u,
             Err(e) => return self.storage_error(&path, e).await,
         };
+        // Replacing a file is where a vanished client would do damage:
+        // give its control connection a moment to show that it closed.
+        if mode == WriteMode::Replace && existing.is_some() {
+            self.commit_settle = Some(REPLACE_SETTLE);
+        }
+        let incoming = Incoming { upload, quota, announced };
         let text = format!("Opening {} mode data connection for {path}.", self.mode_name());
-        self.run_transfer(&path, text, Some(true), move |sock, pump| transfer::receive_file(upload, max_bytes, sock, pump)).await
+        self.run_transfer(&path, text, Some(true), move |sock, pump| async move {
+            let _claim = claim;
+            transfer::receive_file(incoming, sock, pump).await
+        })
+        .await
     }
 
     pub(crate) async fn stou(&mut self, hint: Option<String>) -> io::Result<()> {
@@ -258,8 +383,9 @@ impl Session {
             return Ok(());
         }
         self.rest = None;
+        let announced = self.allo.take();
         let dir = self.cwd.clone();
-        let Ok(max_bytes) = self.quota_allowance(&dir, true, 0).await? else { return Ok(()) };
+        let Ok(quota) = self.reserve_quota(&dir, true, 0, false).await? else { return Ok(()) };
         let hint = hint.as_deref().and_then(|h| h.rsplit('/').next()).unwrap_or("").to_owned();
         let d = dir.clone();
         let (path, upload) = match self.storage(move |s| s.create_unique(&d, &hint)).await {
@@ -268,7 +394,8 @@ impl Session {
         };
         // RFC 1123 §4.1.2.9: the 150 reply names the file.
         let text = format!("FILE: {}", path.file_name().unwrap_or_default());
-        self.run_transfer(&path, text, Some(true), move |sock, pump| transfer::receive_file(upload, max_bytes, sock, pump)).await
+        let incoming = Incoming { upload, quota, announced };
+        self.run_transfer(&path, text, Some(true), move |sock, pump| transfer::receive_file(incoming, sock, pump)).await
     }
 
     /// `ABOR` with no transfer running: drop any prepared data connection.
@@ -276,5 +403,18 @@ impl Session {
         self.data = data::DataSetup::None;
         self.rest = None;
         self.ctl.reply(code::DATA_OPEN_NO_TRANSFER, "No transfer to abort.").await
+    }
+}
+
+/// An upload's claim on its path (see `Session::claim_upload`), released
+/// when the transfer ends.
+struct UploadClaim {
+    shared: Arc<Shared>,
+    key: String,
+}
+
+impl Drop for UploadClaim {
+    fn drop(&mut self) {
+        self.shared.uploads.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.key);
     }
 }

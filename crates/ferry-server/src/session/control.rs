@@ -73,6 +73,23 @@ impl Control {
         }
     }
 
+    /// True if the client has closed or reset the control connection, as
+    /// the kernel knows it now (a peek that takes nothing): the reactor may
+    /// not have reported the close yet.
+    pub(crate) fn peer_gone(&self) -> bool {
+        let tcp = match &self.stream {
+            Some(Stream::Plain(tcp)) => tcp,
+            Some(Stream::Tls(tls)) => tls.get_ref().0,
+            None => return true,
+        };
+        let mut byte = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        match socket2::SockRef::from(tcp).peek(&mut byte) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => e.kind() != io::ErrorKind::WouldBlock && e.kind() != io::ErrorKind::Interrupted,
+        }
+    }
+
     /// Send one reply. (Encoded afresh each time: keeping a buffer would
     /// cost every idle session its size.)
     pub(crate) async fn send(&mut self, reply: &Reply) -> io::Result<()> {

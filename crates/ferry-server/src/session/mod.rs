@@ -74,6 +74,11 @@ pub(crate) struct Session {
     pub(crate) prot_private: bool,
     /// The logged-in user's view of the files (their home as `/`).
     pub(crate) storage: Arc<dyn crate::storage::Storage>,
+    /// Size announced by `ALLO` for the next upload.
+    pub(crate) allo: Option<u64>,
+    /// For the next upload: a pause before it commits (see
+    /// `handlers::transfer::REPLACE_SETTLE`).
+    pub(crate) commit_settle: Option<std::time::Duration>,
 }
 
 /// Serve one client until it quits, goes idle too long or disconnects.
@@ -130,6 +135,8 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
             pbsz: implicit,
             prot_private: implicit,
             storage,
+            allo: None,
+            commit_settle: None,
         };
         let metrics = session.shared.metrics.clone();
         metrics.sessions_open.inc();
@@ -231,19 +238,54 @@ impl Session {
 
     /// Resolve a client path against the working directory, or reply 553
     /// and return `None`.
+    /// The server's own temporary upload names are refused here, for every
+    /// command.
     pub(crate) async fn resolve(&mut self, input: &str) -> io::Result<Option<VirtualPath>> {
         match self.cwd.resolve(input) {
-            Some(p) => Ok(Some(p)),
-            None => {
+            Some(p) if !crate::storage::is_reserved(&p) => Ok(Some(p)),
+            _ => {
                 self.ctl.reply(code::BAD_FILE_NAME, "File name not allowed.").await?;
                 Ok(None)
             }
         }
     }
 
+    /// [`Session::resolve`] for a name about to be created (an upload, a
+    /// folder, a rename's target): control characters are refused too, as
+    /// a CR or LF in a name would forge lines in listings and logs.
+    pub(crate) async fn resolve_new(&mut self, input: &str) -> io::Result<Option<VirtualPath>> {
+        let Some(path) = self.resolve(input).await? else { return Ok(None) };
+        if path.file_name().is_some_and(|n| !crate::storage::acceptable_new_name(n)) {
+            tracing::info!(path = ?path.as_str(), "refused a new name with control characters");
+            self.ctl.reply(code::BAD_FILE_NAME, "File name not allowed: it contains control characters.").await?;
+            return Ok(None);
+        }
+        Ok(Some(path))
+    }
+
     async fn dispatch(&mut self, cmd: Command) -> io::Result<()> {
         // RNTO must come straight after RNFR (RFC 959 §4.1.3).
         let rename_from = self.rename_from.take();
+        // ALLO speaks of the upload it prepares; anything but that upload
+        // and its set-up commands forgets it.
+        if !matches!(
+            cmd,
+            Command::Allo(_)
+                | Command::Stor(_)
+                | Command::Appe(_)
+                | Command::Stou(_)
+                | Command::Type(_)
+                | Command::Mode(_)
+                | Command::Stru(_)
+                | Command::Pasv
+                | Command::Epsv(_)
+                | Command::Port(_)
+                | Command::Eprt(_)
+                | Command::Rest(_)
+                | Command::Noop
+        ) {
+            self.allo = None;
+        }
         let public = matches!(
             cmd,
             Command::User(_)
@@ -296,7 +338,13 @@ impl Session {
             Command::Port(a) => self.port(SocketAddr::V4(a), false).await,
             Command::Eprt(a) => self.port(a, true).await,
             Command::Rest(n) => self.rest_cmd(n).await,
-            Command::Allo(_) => self.ctl.reply(code::SUPERFLUOUS, "No storage allocation necessary.").await,
+            Command::Allo(n) => {
+                // Nothing to allocate, but the size is remembered: an upload
+                // that then delivers fewer bytes broke off and is not
+                // committed.
+                self.allo = Some(n);
+                self.ctl.reply(code::SUPERFLUOUS, "No storage allocation necessary.").await
+            }
             Command::Retr(p) => self.retr(&p).await,
             Command::Stor(p) => self.stor(&p, false).await,
             Command::Appe(p) => self.stor(&p, true).await,

@@ -7,17 +7,23 @@
 //! closes, the blocking side stops at its next chunk, and an unfinished
 //! upload is aborted (which never damages an existing file) *before* the
 //! pump returns, so the `226` after `ABOR` means the clean-up is done.
+//!
+//! An upload that received everything is not committed at once: the pump
+//! first asks the session through a [`CommitGate`], which checks that the
+//! client is still there (a client killed mid-upload closes its data
+//! connection just as a finished one does).
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write as _};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_proto::ascii::{FromWire, ToWire};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::stream::Stream;
 use crate::limits::{RateLimiter, consume_all};
+use crate::quota::Reservation;
 use crate::storage::{PartialOutcome, ReadHandle, StorageError, Upload};
 
 const CHUNK: usize = 256 * 1024;
@@ -56,6 +62,8 @@ pub(crate) struct Pump {
     pub(crate) abort: AbortSignal,
     /// Bandwidth limits that apply (user's, server's).
     pub(crate) limits: Vec<Arc<RateLimiter>>,
+    /// For uploads: asks the session before committing.
+    pub(crate) gate: Option<CommitGate>,
 }
 
 /// The fast path: a local file to a plain socket in binary mode without
@@ -200,27 +208,125 @@ fn ready_now<F: Future>(fut: F) -> Option<F::Output> {
     }
 }
 
-enum ToDisk {
-    Chunk(Vec<u8>),
-    /// All arrived: commit.
-    Finish,
-    /// Refused (quota): remove every trace of this upload.
-    Discard,
+/// An upload on its way in: the storage's writer and the upload's share of
+/// its quota, committed or aborted together.
+pub(crate) struct Incoming {
+    pub(crate) upload: Box<dyn Upload>,
+    pub(crate) quota: Option<Reservation>,
+    /// Bytes the client announced with `ALLO`: fewer means it broke off.
+    pub(crate) announced: Option<u64>,
 }
 
-/// Receive the data connection into `upload` until the client closes it,
-/// then commit. More than `max_bytes` (what the quota allows) aborts the
-/// upload, which then leaves nothing behind. Returns the bytes received.
-pub(crate) async fn receive_file(
-    upload: Box<dyn Upload>,
-    max_bytes: Option<u64>,
-    sock: Stream,
-    p: Pump,
-) -> (u64, Result<(), TransferError>) {
-    match sock {
-        Stream::Plain(tcp) if !p.ascii && p.limits.is_empty() => receive_plain(upload, max_bytes, tcp, p).await,
-        sock => receive_pumped(upload, max_bytes, sock, p).await,
+impl Incoming {
+    /// Write `buf`, counting it against the quota first.
+    fn write(&mut self, buf: &[u8]) -> Result<(), StorageError> {
+        if let Some(q) = &mut self.quota {
+            q.grow(buf.len() as u64)?;
+        }
+        self.upload.write_all(buf).map_err(StorageError::from)
     }
+
+    fn commit(mut self) -> Result<(), StorageError> {
+        let quota = self.quota.take();
+        let result = self.upload.commit();
+        if let Some(q) = quota {
+            q.settle(if result.is_ok() { None } else { Some(PartialOutcome::Discarded) });
+        }
+        result
+    }
+
+    /// End without committing. Bytes that arrived are kept where that is
+    /// safe (see [`Upload::abort`]).
+    fn abort(self, why: &TransferError) -> PartialOutcome {
+        let keep = match why {
+            TransferError::Storage(e) => keeps_partial(e),
+            _ => true,
+        };
+        self.end(keep, why)
+    }
+
+    /// Writing failed with `e`: end the upload and hand the error back.
+    fn fail(self, e: StorageError) -> StorageError {
+        self.end(keeps_partial(&e), &e);
+        e
+    }
+
+    fn end(mut self, keep: bool, why: &dyn std::fmt::Display) -> PartialOutcome {
+        let quota = self.quota.take();
+        let outcome = self.upload.abort(keep);
+        if let Some(q) = quota {
+            q.settle(Some(outcome));
+        }
+        tracing::info!(?outcome, reason = %why, "upload not completed");
+        outcome
+    }
+}
+
+/// Whether the bytes of an upload that failed with `e` are worth keeping
+/// for a resume: not after a quota refusal or a full disk, when keeping
+/// them would only hold on to the space (and a full disk stays full).
+fn keeps_partial(e: &StorageError) -> bool {
+    !matches!(e, StorageError::QuotaExceeded | StorageError::NoSpace)
+}
+
+/// Lets the session check that the client is still there before an upload
+/// is committed: in stream mode a client killed mid-upload closes the data
+/// connection exactly as a finished one does, and only the control
+/// connection tells the two apart.
+pub(crate) struct CommitGate {
+    /// The pump says "everything arrived".
+    pub(crate) ready: oneshot::Sender<()>,
+    /// The session answers "commit"; dropped unanswered, it means abort.
+    pub(crate) go: oneshot::Receiver<()>,
+}
+
+enum ToDisk {
+    Chunk(Vec<u8>),
+    /// All arrived.
+    Finish,
+}
+
+/// Receive the data connection into `incoming` until the client closes
+/// it, then commit once the session's [`CommitGate`] agrees. Returns the
+/// bytes received.
+pub(crate) async fn receive_file(incoming: Incoming, sock: Stream, mut p: Pump) -> (u64, Result<(), TransferError>) {
+    let gate = p.gate.take();
+    let (received, arrived) = match sock {
+        Stream::Plain(tcp) if !p.ascii && p.limits.is_empty() => receive_plain(incoming, tcp, &mut p).await,
+        sock => receive_pumped(incoming, sock, &mut p).await,
+    };
+    let incoming = match arrived {
+        Ok(incoming) => incoming,
+        Err(e) => return (received, Err(e)),
+    };
+    let short = incoming.announced.filter(|&a| received < a);
+    let go = match (short, gate) {
+        (Some(_), _) => false,
+        (None, None) => true,
+        (None, Some(gate)) => {
+            let _ = gate.ready.send(());
+            tokio::select! {
+                r = gate.go => r.is_ok(),
+                () = aborted(&mut p.abort) => false,
+            }
+        }
+    };
+    let finish = move || {
+        if go {
+            return incoming.commit().map_err(TransferError::Storage);
+        }
+        let why = match short {
+            Some(announced) => TransferError::Data(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the client announced {announced} bytes with ALLO and sent {received}"),
+            )),
+            None => TransferError::Aborted,
+        };
+        incoming.abort(&why);
+        Err(why)
+    };
+    let result = tokio::task::spawn_blocking(finish).await.unwrap_or_else(|e| Err(TransferError::Storage(StorageError::Io(io::Error::other(e)))));
+    (received, result)
 }
 
 /// The fast path for plain binary uploads without rate limits: one
@@ -228,13 +334,7 @@ pub(crate) async fn receive_file(
 /// with no hand-off between threads per chunk. `ABOR` shuts the socket's
 /// reading side down from here, which ends the blocked read; a flag tells
 /// that end from the client's own close.
-async fn receive_plain(
-    mut upload: Box<dyn Upload>,
-    max_bytes: Option<u64>,
-    tcp: tokio::net::TcpStream,
-    mut p: Pump,
-) -> (u64, Result<(), TransferError>) {
-    use std::io::Write;
+async fn receive_plain(mut incoming: Incoming, tcp: tokio::net::TcpStream, p: &mut Pump) -> (u64, Result<Incoming, TransferError>) {
     use std::sync::atomic::{AtomicBool, Ordering};
     let prepared = tcp.into_std().and_then(|s| {
         s.set_nonblocking(false)?;
@@ -245,8 +345,9 @@ async fn receive_plain(
     let (mut sock, handle) = match prepared {
         Ok(x) => x,
         Err(e) => {
-            upload.abort(true);
-            return (0, Err(TransferError::Data(e)));
+            let why = TransferError::Data(e);
+            incoming.abort(&why);
+            return (0, Err(why));
         }
     };
     let aborted_flag = Arc::new(AtomicBool::new(false));
@@ -268,22 +369,14 @@ async fn receive_plain(
             }
             if n == 0 {
                 let _ = sock.shutdown(std::net::Shutdown::Write);
-                return (received, upload.commit().map_err(TransferError::Storage));
+                return (received, Ok(incoming));
+            }
+            if let Err(e) = incoming.write(&buf[..n]) {
+                return (received, Err(TransferError::Storage(incoming.fail(e))));
             }
             received += n as u64;
-            if max_bytes.is_some_and(|m| received > m) {
-                let outcome = upload.abort(false);
-                tracing::info!(?outcome, "upload refused and removed");
-                return (received, Err(TransferError::Storage(StorageError::QuotaExceeded)));
-            }
-            if let Err(e) = upload.write_all(&buf[..n]) {
-                let outcome = upload.abort(true);
-                tracing::info!(?outcome, "upload failed while writing");
-                return (received, Err(TransferError::Storage(e.into())));
-            }
         };
-        let outcome = upload.abort(true);
-        tracing::info!(?outcome, "upload interrupted");
+        incoming.abort(&error);
         (received, Err(error))
     });
     let done = tokio::select! {
@@ -303,16 +396,11 @@ async fn receive_plain(
 
 /// Uploads through the async socket (TLS, ASCII, rate limits): the pump
 /// reads, a blocking writer thread writes.
-async fn receive_pumped(
-    upload: Box<dyn Upload>,
-    max_bytes: Option<u64>,
-    mut sock: Stream,
-    mut p: Pump,
-) -> (u64, Result<(), TransferError>) {
+async fn receive_pumped(incoming: Incoming, mut sock: Stream, p: &mut Pump) -> (u64, Result<Incoming, TransferError>) {
     let (tx, rx) = mpsc::channel::<ToDisk>(IN_FLIGHT);
     let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     let ascii = p.ascii;
-    let writer = tokio::task::spawn_blocking(move || write_loop(upload, ascii, rx, recycle_tx));
+    let writer = tokio::task::spawn_blocking(move || write_loop(incoming, ascii, rx, recycle_tx));
     // Shared with the pump by reference; atomics keep the future `Send`.
     let received = std::sync::atomic::AtomicU64::new(0);
     let (stall, limits) = (p.stall, &p.limits);
@@ -338,11 +426,7 @@ async fn receive_pumped(
             }
             if n > 0 {
                 buf.truncate(n);
-                let total = received.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed) + n as u64;
-                if max_bytes.is_some_and(|m| total > m) {
-                    let _ = tx.send(ToDisk::Discard).await;
-                    return Err(TransferError::Storage(StorageError::QuotaExceeded));
-                }
+                received.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
                 // A closed channel means the writer failed; its error wins.
                 if tx.send(ToDisk::Chunk(buf)).await.is_err() {
                     return Ok(());
@@ -363,64 +447,65 @@ async fn receive_pumped(
         () = aborted(&mut p.abort) => Err(TransferError::Aborted),
     };
     // The pump owned the sender, so the channel is closed now; without
-    // `Finish` the writer aborts the upload. Wait for it so the outcome is
-    // settled before we reply.
+    // `Finish` the writer aborts the upload with the reason given here.
     let received = received.into_inner();
-    let written = writer.await.unwrap_or_else(|e| Err(StorageError::Io(io::Error::other(e))));
-    match (written, pumped) {
-        (Err(e), _) => (received, Err(TransferError::Storage(e))),
-        (Ok(_), Err(e)) => (received, Err(e)),
-        (Ok(_), Ok(())) => (received, Ok(())),
+    let why = pumped.err();
+    let written = writer.await.unwrap_or_else(|e| WriterEnd::Failed(StorageError::Io(io::Error::other(e))));
+    match (written, why) {
+        (WriterEnd::Failed(e), _) => (received, Err(TransferError::Storage(e))),
+        (WriterEnd::Finished(incoming), None) => (received, Ok(incoming)),
+        (WriterEnd::Finished(incoming), Some(why)) => {
+            incoming.abort(&why);
+            (received, Err(why))
+        }
+        (WriterEnd::Interrupted(incoming), why) => {
+            let why = why.unwrap_or(TransferError::Aborted);
+            incoming.abort(&why);
+            (received, Err(why))
+        }
     }
 }
 
-/// `Ok(Some(outcome))` when the upload was aborted.
-fn write_loop(
-    mut upload: Box<dyn Upload>,
-    ascii: bool,
-    mut rx: mpsc::Receiver<ToDisk>,
-    recycle: std::sync::mpsc::Sender<Vec<u8>>,
-) -> Result<Option<PartialOutcome>, StorageError> {
+/// How the writer thread ended.
+enum WriterEnd {
+    /// Every byte is written; the upload awaits its commit.
+    Finished(Incoming),
+    /// The pump stopped before the end (it says why).
+    Interrupted(Incoming),
+    /// Writing failed; the upload has been aborted.
+    Failed(StorageError),
+}
+
+fn write_loop(mut incoming: Incoming, ascii: bool, mut rx: mpsc::Receiver<ToDisk>, recycle: std::sync::mpsc::Sender<Vec<u8>>) -> WriterEnd {
     let mut conv = FromWire::default();
     let mut converted = Vec::new();
     loop {
-        match rx.blocking_recv() {
+        let result = match rx.blocking_recv() {
             Some(ToDisk::Chunk(buf)) => {
                 let result = if ascii {
                     converted.clear();
                     conv.convert(&buf, &mut converted);
-                    upload.write_all(&converted)
+                    incoming.write(&converted)
                 } else {
-                    upload.write_all(&buf)
+                    incoming.write(&buf)
                 };
                 let _ = recycle.send(buf);
-                if let Err(e) = result {
-                    let outcome = upload.abort(true);
-                    tracing::info!(?outcome, "upload failed while writing");
-                    return Err(e.into());
-                }
+                result
             }
             Some(ToDisk::Finish) => {
                 if ascii {
                     converted.clear();
                     conv.finish(&mut converted);
-                    if let Err(e) = upload.write_all(&converted) {
-                        upload.abort(true);
-                        return Err(e.into());
+                    if let Err(e) = incoming.write(&converted) {
+                        return WriterEnd::Failed(incoming.fail(e));
                     }
                 }
-                return upload.commit().map(|()| None);
+                return WriterEnd::Finished(incoming);
             }
-            Some(ToDisk::Discard) => {
-                let outcome = upload.abort(false);
-                tracing::info!(?outcome, "upload refused and removed");
-                return Ok(Some(outcome));
-            }
-            None => {
-                let outcome = upload.abort(true);
-                tracing::info!(?outcome, "upload interrupted");
-                return Ok(Some(outcome));
-            }
+            None => return WriterEnd::Interrupted(incoming),
+        };
+        if let Err(e) = result {
+            return WriterEnd::Failed(incoming.fail(e));
         }
     }
 }

@@ -13,18 +13,21 @@
 
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, MetadataExt, OpenOptions, OpenOptionsExt, Permissions, PermissionsExt};
+use std::os::unix::fs::PermissionsExt as _;
 use ferry_proto::VirtualPath;
 use ferry_proto::listing::Kind;
 
-use super::{Detail, Entries, FileInfo, PartialOutcome, ReadHandle, Storage, StorageError, Upload, WriteMode};
+use super::{
+    Detail, Entries, FileInfo, PartialOutcome, ReadHandle, Storage, StorageError, Upload, WriteMode, acceptable_new_name, is_reserved,
+};
 
-/// Prefix of temporary upload files; they are hidden from listings.
-pub const TEMP_PREFIX: &str = ".~ferry-";
+/// Prefix of temporary upload files; they are hidden from listings, never
+/// counted against quotas, and refused for every command.
+pub const TEMP_PREFIX: &str = super::RESERVED_PREFIX;
 
 /// A [`Storage`] rooted at a folder.
 #[derive(Debug)]
@@ -44,6 +47,66 @@ impl LocalStorage {
             r => Path::new(r),
         }
     }
+
+    /// [`Self::rel`], refusing paths through the server's reserved names
+    /// (temporary upload files): no command may touch those.
+    fn checked(path: &VirtualPath) -> Result<&Path, StorageError> {
+        if is_reserved(path) {
+            return Err(StorageError::InvalidName);
+        }
+        Ok(Self::rel(path))
+    }
+
+    /// Calls `each(folder, entry)` for every entry below `start`,
+    /// depth first. Iterative, and at most one folder is open at a time
+    /// (a handle per pending sibling would run out of file descriptors
+    /// in a home of thousands of folders); folders that cannot be opened
+    /// are skipped. Symlinks are neither followed nor walked into.
+    fn walk(&self, start: &VirtualPath, mut each: impl FnMut(&Dir, &cap_std::fs::DirEntry)) -> Result<(), StorageError> {
+        let mut pending = vec![Self::checked(start)?.to_path_buf()];
+        let mut first = true;
+        while let Some(rel) = pending.pop() {
+            let dir = match self.root.open_dir(&rel) {
+                Ok(d) => d,
+                Err(e) if first => return Err(e.into()),
+                Err(_) => continue,
+            };
+            first = false;
+            for entry in dir.entries()? {
+                let Ok(entry) = entry else { continue };
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    pending.push(rel.join(entry.file_name()));
+                } else {
+                    each(&dir, &entry);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A name for a temporary upload file: random, so that no client can
+/// guess it and a restarted server (same PID as PID 1 in a container)
+/// never collides with the leftovers of the one before.
+fn temp_name() -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    let mut name = String::with_capacity(TEMP_PREFIX.len() + 37);
+    name.push_str(TEMP_PREFIX);
+    for b in bytes {
+        name.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        name.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    name.push_str(".part");
+    name
+}
+
+/// Take the advisory lock that marks a temporary file as in use; the
+/// kernel drops it when the uploading process dies, which is how a
+/// restarted server tells leftovers from live uploads.
+fn lock(file: &std::fs::File) -> bool {
+    rustix::fs::flock(file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok()
 }
 
 /// Turns folder entries into [`FileInfo`]s.
@@ -184,21 +247,14 @@ fn to_info(name: String, m: &cap_std::fs::Metadata, link_target: Option<String>)
     }
 }
 
-/// Distinguishes temporary files made by concurrent uploads.
-static UPLOAD_SEQ: AtomicU64 = AtomicU64::new(0);
-
-fn temp_name() -> String {
-    let n = UPLOAD_SEQ.fetch_add(1, Ordering::Relaxed);
-    format!("{TEMP_PREFIX}{}-{n}.part", std::process::id())
-}
-
 impl Storage for LocalStorage {
     fn metadata(&self, path: &VirtualPath) -> Result<FileInfo, StorageError> {
+        Self::checked(path)?;
         info(&self.root, path)
     }
 
     fn read_dir(&self, dir: &VirtualPath, detail: Detail) -> Result<Entries, StorageError> {
-        let rel = Self::rel(dir);
+        let rel = Self::checked(dir)?;
         if !self.root.metadata(rel)?.is_dir() {
             return Err(StorageError::NotDirectory);
         }
@@ -218,10 +274,10 @@ impl Storage for LocalStorage {
         // for regular files, and anything else is refused below.
         let mut opts = OpenOptions::new();
         opts.read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
-        let mut file = self.root.open_with(Self::rel(path), &opts)?.into_std();
+        let mut file = self.root.open_with(Self::checked(path)?, &opts)?.into_std();
         let meta = file.metadata()?;
         if !meta.is_file() {
-            return Err(if meta.is_dir() { StorageError::IsDirectory } else { StorageError::PermissionDenied });
+            return Err(if meta.is_dir() { StorageError::IsDirectory } else { StorageError::NotAFile });
         }
         if offset > 0 {
             file.seek(SeekFrom::Start(offset))?;
@@ -230,28 +286,41 @@ impl Storage for LocalStorage {
     }
 
     fn open_write(&self, path: &VirtualPath, mode: WriteMode) -> Result<Box<dyn Upload>, StorageError> {
-        let rel = Self::rel(path);
+        let rel = Self::checked(path)?;
         let name = path.file_name().ok_or(StorageError::IsDirectory)?;
-        if name.starts_with(TEMP_PREFIX) {
+        if !acceptable_new_name(name) {
             return Err(StorageError::InvalidName);
         }
         let parent = self.root.open_dir(Self::rel(&path.parent()))?;
         match mode {
             WriteMode::Replace => {
-                let existed = match parent.symlink_metadata(name) {
+                let keep = match parent.symlink_metadata(name) {
                     Ok(m) if m.is_dir() => return Err(StorageError::IsDirectory),
-                    Ok(_) => true,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+                    // The replacement keeps the old file's permission bits
+                    // and owner, so a `chmod 600` file does not become
+                    // world-readable by being uploaded again. Set-id bits
+                    // are not carried over to new contents.
+                    Ok(m) if m.is_file() => Some(Kept { mode: m.mode() & 0o777, uid: m.uid(), gid: m.gid() }),
+                    Ok(_) => None,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => None,
                     Err(e) => return Err(e.into()),
                 };
+                let existed = parent.symlink_metadata(name).is_ok();
                 let temp = temp_name();
                 let file = parent.open_with(&temp, OpenOptions::new().write(true).create_new(true))?.into_std();
-                Ok(Box::new(AtomicUpload { parent, temp, target: name.to_owned(), file: Some(file), existed }))
+                lock(&file);
+                Ok(Box::new(AtomicUpload { parent, temp, target: name.to_owned(), file: Some(file), existed, keep }))
             }
             WriteMode::At(offset) => {
                 let mut file = self.root.open_with(rel, OpenOptions::new().write(true).create(true))?.into_std();
-                if file.metadata()?.is_dir() {
+                let meta = file.metadata()?;
+                if meta.is_dir() {
                     return Err(StorageError::IsDirectory);
+                }
+                if offset > meta.len() {
+                    // A restart point past the end would make a sparse file
+                    // of any size out of nothing.
+                    return Err(StorageError::Io(io::Error::new(io::ErrorKind::InvalidInput, "restart point is past the end of the file")));
                 }
                 // Bytes past the restart point belong to the old attempt.
                 file.set_len(offset)?;
@@ -270,8 +339,8 @@ impl Storage for LocalStorage {
     }
 
     fn create_unique(&self, dir: &VirtualPath, hint: &str) -> Result<(VirtualPath, Box<dyn Upload>), StorageError> {
-        let parent = self.root.open_dir(Self::rel(dir))?;
-        let hint = if hint.is_empty() || hint.contains('/') || hint.starts_with('.') { "ferry.upload" } else { hint };
+        let parent = self.root.open_dir(Self::checked(dir)?)?;
+        let hint = if hint.is_empty() || hint.contains('/') || hint.starts_with('.') || !acceptable_new_name(hint) { "ferry.upload" } else { hint };
         for n in 0..10_000u32 {
             let name = if n == 0 { hint.to_owned() } else { format!("{hint}.{n}") };
             match parent.open_with(&name, OpenOptions::new().write(true).create_new(true)) {
@@ -287,42 +356,66 @@ impl Storage for LocalStorage {
     }
 
     fn mkdir(&self, path: &VirtualPath) -> Result<(), StorageError> {
-        if path.file_name().is_some_and(|n| n.starts_with(TEMP_PREFIX)) {
+        let rel = Self::checked(path)?;
+        if !path.file_name().is_some_and(acceptable_new_name) {
             return Err(StorageError::InvalidName);
         }
-        Ok(self.root.create_dir(Self::rel(path))?)
+        Ok(self.root.create_dir(rel)?)
     }
 
     fn rmdir(&self, path: &VirtualPath) -> Result<(), StorageError> {
         if path.is_root() {
             return Err(StorageError::PermissionDenied);
         }
-        Ok(self.root.remove_dir(Self::rel(path))?)
+        Ok(self.root.remove_dir(Self::checked(path)?)?)
     }
 
     fn remove_file(&self, path: &VirtualPath) -> Result<(), StorageError> {
-        if self.root.symlink_metadata(Self::rel(path))?.is_dir() {
+        let rel = Self::checked(path)?;
+        if self.root.symlink_metadata(rel)?.is_dir() {
             return Err(StorageError::IsDirectory);
         }
-        Ok(self.root.remove_file(Self::rel(path))?)
+        Ok(self.root.remove_file(rel)?)
     }
 
-    fn rename(&self, from: &VirtualPath, to: &VirtualPath) -> Result<(), StorageError> {
+    fn rename(&self, from: &VirtualPath, to: &VirtualPath, replace: bool) -> Result<(), StorageError> {
         if from.is_root() || to.is_root() {
             return Err(StorageError::PermissionDenied);
         }
-        if to.file_name().is_some_and(|n| n.starts_with(TEMP_PREFIX)) {
+        let (from_rel, to_rel) = (Self::checked(from)?, Self::checked(to)?);
+        let (Some(from_name), Some(to_name)) = (from.file_name(), to.file_name()) else {
+            return Err(StorageError::PermissionDenied);
+        };
+        if !acceptable_new_name(to_name) {
             return Err(StorageError::InvalidName);
         }
-        Ok(self.root.rename(Self::rel(from), &self.root, Self::rel(to))?)
+        if replace {
+            return Ok(self.root.rename(from_rel, &self.root, to_rel)?);
+        }
+        // Without the right to replace, the target must not exist, checked
+        // atomically by the kernel: the parents are opened beneath the root
+        // and the names are single components, so nothing can lead outside
+        // (rename never follows a symlink in its last component).
+        let from_parent = self.root.open_dir(Self::rel(&from.parent()))?;
+        let to_parent = self.root.open_dir(Self::rel(&to.parent()))?;
+        match rustix::fs::renameat_with(&from_parent, from_name, &to_parent, to_name, rustix::fs::RenameFlags::NOREPLACE) {
+            Ok(()) => Ok(()),
+            // A file system without RENAME_NOREPLACE: check, then rename.
+            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) if to_parent.symlink_metadata(to_name).is_err() => {
+                Ok(self.root.rename(from_rel, &self.root, to_rel)?)
+            }
+            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => Err(StorageError::AlreadyExists),
+            Err(e) => Err(io::Error::from(e).into()),
+        }
     }
 
     fn set_modified(&self, path: &VirtualPath, time: SystemTime) -> Result<(), StorageError> {
-        let rel = Self::rel(path);
-        // futimens needs ownership, not write access, so a read-only handle works.
-        let file =
-            if self.root.metadata(rel)?.is_dir() { self.root.open_dir(rel)?.into_std_file() } else { self.root.open(rel)?.into_std() };
-        file.set_times(std::fs::FileTimes::new().set_modified(time))?;
+        let rel = Self::checked(path)?;
+        // futimens needs ownership, not write access, so a read-only handle
+        // works; a folder is opened read-only too (a `Dir` handle may be
+        // O_PATH, on which futimens fails with EBADF).
+        let file = self.root.open_with(rel, OpenOptions::new().read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32))?;
+        file.into_std().set_times(std::fs::FileTimes::new().set_modified(time))?;
         Ok(())
     }
 
@@ -330,28 +423,41 @@ impl Storage for LocalStorage {
         if home.is_root() {
             return Ok(std::sync::Arc::new(LocalStorage { root: self.root.try_clone()? }));
         }
-        self.root.create_dir_all(Self::rel(home))?;
+        self.root.create_dir_all(Self::checked(home)?)?;
         Ok(std::sync::Arc::new(LocalStorage { root: self.root.open_dir(Self::rel(home))? }))
     }
 
     fn usage(&self, dir: &VirtualPath) -> Result<(u64, u64), StorageError> {
         let (mut bytes, mut files) = (0u64, 0u64);
-        let mut stack = vec![self.root.open_dir(Self::rel(dir))?];
-        while let Some(d) = stack.pop() {
-            for entry in d.entries()? {
-                let entry = entry?;
-                // file_type() does not follow links: a link is neither
-                // counted nor walked into.
-                let ft = entry.file_type()?;
-                if ft.is_dir() {
-                    stack.push(entry.open_dir()?);
-                } else if ft.is_file() {
-                    bytes += entry.metadata()?.len();
-                    files += 1;
-                }
+        self.walk(dir, |_, entry| {
+            // file_type() does not follow links: a link is not counted.
+            if entry.file_type().is_ok_and(|t| t.is_file()) && !entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                bytes += entry.metadata().map_or(0, |m| m.len());
+                files += 1;
             }
-        }
+        })?;
         Ok((bytes, files))
+    }
+
+    fn clean_stale_uploads(&self, min_age: Duration) -> Result<u64, StorageError> {
+        let mut removed = 0u64;
+        let now = SystemTime::now();
+        self.walk(&VirtualPath::root(), |dir, entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if !name.starts_with(TEMP_PREFIX) || !entry.file_type().is_ok_and(|t| t.is_file()) {
+                return;
+            }
+            let old = entry.metadata().ok().and_then(|m| m.modified().ok()).is_some_and(|t| now.duration_since(t.into_std()).unwrap_or_default() >= min_age);
+            // A live upload holds the lock for as long as its file is open;
+            // a crashed server's lock went with it.
+            let unused = dir.open(&*name).is_ok_and(|f| lock(&f.into_std()));
+            if old && unused && dir.remove_file(&*name).is_ok() {
+                tracing::info!(file = %name, "removed a temporary upload file left behind");
+                removed += 1;
+            }
+        })?;
+        Ok(removed)
     }
 
     fn quick_open(&self) -> bool {
@@ -362,8 +468,21 @@ impl Storage for LocalStorage {
     }
 
     fn set_mode(&self, path: &VirtualPath, mode: u32) -> Result<(), StorageError> {
-        Ok(self.root.set_permissions(Self::rel(path), Permissions::from_mode(mode & 0o7777))?)
+        if path.is_root() {
+            // Locking a user out of their own home (`SITE CHMOD 000 /`)
+            // helps nobody; the home's mode is the administrator's.
+            return Err(StorageError::PermissionDenied);
+        }
+        Ok(self.root.set_permissions(Self::checked(path)?, Permissions::from_mode(mode & 0o7777))?)
     }
+}
+
+/// The permission bits and owner of a file being replaced.
+#[derive(Debug, Clone, Copy)]
+struct Kept {
+    mode: u32,
+    uid: u32,
+    gid: u32,
 }
 
 /// `STOR`: a hidden temporary file renamed over the target on commit.
@@ -374,6 +493,8 @@ struct AtomicUpload {
     file: Option<std::fs::File>,
     /// Whether the target existed when the upload began.
     existed: bool,
+    /// The replaced file's mode and owner, given to the new one.
+    keep: Option<Kept>,
 }
 
 impl Write for AtomicUpload {
@@ -388,6 +509,11 @@ impl Write for AtomicUpload {
 impl Upload for AtomicUpload {
     fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
         let file = self.file.take().expect("open until commit");
+        if let Some(k) = self.keep {
+            let _ = file.set_permissions(std::fs::Permissions::from_mode(k.mode));
+            // Only root may give a file away; otherwise it stays ours.
+            let _ = std::os::unix::fs::fchown(&file, Some(k.uid), Some(k.gid));
+        }
         let result = file.sync_all().and_then(|()| self.parent.rename(&self.temp, &self.parent, &self.target));
         if let Err(e) = result {
             let _ = self.parent.remove_file(&self.temp);
@@ -402,7 +528,9 @@ impl Upload for AtomicUpload {
         drop(file);
         // A brand-new file keeps what arrived so that the client can resume
         // (REST+STOR or APPE); an existing file is never replaced by a part.
-        if keep_partial && !self.existed && got_bytes && self.parent.rename(&self.temp, &self.parent, &self.target).is_ok() {
+        // NOREPLACE: a file that appeared under the name meanwhile wins.
+        let kept = || rustix::fs::renameat_with(&self.parent, &*self.temp, &self.parent, &*self.target, rustix::fs::RenameFlags::NOREPLACE);
+        if keep_partial && !self.existed && got_bytes && kept().is_ok() {
             return PartialOutcome::KeptForResume;
         }
         let _ = self.parent.remove_file(&self.temp);

@@ -127,6 +127,32 @@ fn unique_fact(dev: u64, ino: u64) -> String {
     s
 }
 
+/// Names starting with this are reserved for the server's own temporary
+/// upload files: hidden from listings, never counted against quotas, and
+/// refused for every command, whatever the backend.
+pub const RESERVED_PREFIX: &str = ".~ferry-";
+
+/// True if any component of `path` is a reserved name.
+pub fn is_reserved(path: &VirtualPath) -> bool {
+    path.components().any(|c| c.starts_with(RESERVED_PREFIX))
+}
+
+/// True if `name` may be given to a new file or folder: no control
+/// characters (a CR or LF in a name would forge lines in listings and
+/// logs) and not reserved.
+pub fn acceptable_new_name(name: &str) -> bool {
+    !name.starts_with(RESERVED_PREFIX) && !name.chars().any(char::is_control)
+}
+
+/// Optional operations a storage supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Setting a file's modification time (`MFMT`).
+    pub set_modified: bool,
+    /// Setting Unix permission bits (`SITE CHMOD`, the `UNIX.mode` fact).
+    pub set_mode: bool,
+}
+
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -148,6 +174,10 @@ pub enum StorageError {
     /// A file where a folder was needed.
     #[error("Not a directory")]
     NotDirectory,
+    /// Neither a file nor a folder (a symlink that leads nowhere usable, a
+    /// device, a FIFO) where a regular file was needed.
+    #[error("Not a regular file")]
+    NotAFile,
     /// The disk is full.
     #[error("No space left on device")]
     NoSpace,
@@ -160,14 +190,35 @@ pub enum StorageError {
     /// The storage cannot do this at all (e.g. set a time on an object).
     #[error("Not supported: {0}")]
     Unsupported(&'static str),
+    /// The storage behind the server is unreachable or failing (an object
+    /// store outage). The detail is for the log only: it names internal
+    /// endpoints and buckets, which clients must not see.
+    #[error("Storage unavailable; try again later")]
+    Unavailable(String),
     /// Anything else, with the OS's words.
     #[error("{0}")]
     Io(std::io::Error),
 }
 
+/// An outage detail carried inside an `io::Error` (through `Read` and
+/// `Write`), so that it becomes [`StorageError::Unavailable`] again.
+#[derive(Debug)]
+pub(crate) struct Unavailable(pub(crate) String);
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unavailable {}
+
 impl From<std::io::Error> for StorageError {
     fn from(e: std::io::Error) -> Self {
         use std::io::ErrorKind as K;
+        if let Some(detail) = e.get_ref().and_then(|inner| inner.downcast_ref::<Unavailable>()) {
+            return StorageError::Unavailable(detail.0.clone());
+        }
         match e.kind() {
             K::NotFound => StorageError::NotFound,
             K::PermissionDenied | K::ReadOnlyFilesystem => StorageError::PermissionDenied,
@@ -194,7 +245,7 @@ impl StorageError {
             StorageError::NoSpace => code::INSUFFICIENT_STORAGE,
             StorageError::QuotaExceeded => code::EXCEEDED_STORAGE,
             StorageError::InvalidName => code::BAD_FILE_NAME,
-            StorageError::Io(_) => code::LOCAL_ERROR,
+            StorageError::Io(_) | StorageError::Unavailable(_) => code::LOCAL_ERROR,
             StorageError::Unsupported(_) => code::PARAM_NOT_IMPLEMENTED,
             _ => code::FILE_UNAVAILABLE,
         }
@@ -255,8 +306,11 @@ pub trait Storage: Send + Sync + 'static {
     fn rmdir(&self, path: &VirtualPath) -> Result<(), StorageError>;
     /// Remove a file.
     fn remove_file(&self, path: &VirtualPath) -> Result<(), StorageError>;
-    /// Rename or move; replaces an existing file at `to`.
-    fn rename(&self, from: &VirtualPath, to: &VirtualPath) -> Result<(), StorageError>;
+    /// Rename or move. With `replace`, an existing file at `to` is replaced
+    /// (and an empty folder by a folder, as POSIX `rename` does); without,
+    /// an existing `to` fails with [`StorageError::AlreadyExists`] and is
+    /// never touched, atomically where the storage can.
+    fn rename(&self, from: &VirtualPath, to: &VirtualPath, replace: bool) -> Result<(), StorageError>;
     /// Set the modification time (`MFMT`).
     fn set_modified(&self, path: &VirtualPath, time: SystemTime) -> Result<(), StorageError>;
     /// Set Unix permission bits (`SITE CHMOD`).
@@ -264,8 +318,20 @@ pub trait Storage: Send + Sync + 'static {
     /// The same storage seen from `home` down (a user's home folder,
     /// created if missing): `home` becomes `/`.
     fn scoped(&self, home: &VirtualPath) -> Result<std::sync::Arc<dyn Storage>, StorageError>;
-    /// Bytes and files below `dir`, for quotas.
+    /// Bytes and files below `dir`, for quotas. Temporary upload files do
+    /// not count. Implementations walk iteratively, holding at most one
+    /// folder open at a time.
     fn usage(&self, dir: &VirtualPath) -> Result<(u64, u64), StorageError>;
+    /// What this storage can do beyond reading and writing files, so that
+    /// `FEAT` and `MLST` advertise exactly what works.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { set_modified: true, set_mode: true }
+    }
+    /// Remove temporary upload files left behind by a crash: those no live
+    /// upload holds and older than `min_age`. Returns how many went.
+    fn clean_stale_uploads(&self, _min_age: std::time::Duration) -> Result<u64, StorageError> {
+        Ok(0)
+    }
     /// Whether looking a file up and opening it for reading is quick
     /// enough to do on an async worker instead of the blocking pool (whose
     /// hand-off costs two thread switches, about 50 µs of CPU per file).

@@ -38,7 +38,7 @@ use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectMeta, ObjectStore, PutPayload, RetryConfig, WriteMultipart};
 use tokio::runtime::Handle;
 
-use super::{Detail, Entries, FileInfo, PartialOutcome, ReadHandle, Storage, StorageError, Upload, WriteMode};
+use super::{Capabilities, Detail, Entries, FileInfo, PartialOutcome, ReadHandle, Storage, StorageError, Upload, WriteMode};
 
 /// The empty object that keeps an otherwise empty folder in existence.
 pub const DIR_MARKER: &str = ".ferry-dir";
@@ -81,9 +81,17 @@ impl S3Storage {
     /// Connect (lazily: the first request reaches the server) with
     /// `settings`, on the current tokio runtime.
     pub fn open(settings: &S3Settings) -> Result<S3Storage, StorageError> {
-        // A few quick retries: an FTP client waits on every request, and a
-        // store that keeps failing should surface as an error reply soon.
-        let retry = RetryConfig { max_retries: 3, retry_timeout: std::time::Duration::from_secs(30), ..RetryConfig::default() };
+        // Retries with backoff bridge about nine seconds of outage (a
+        // restarting or failing-over store): 0.1 + 0.2 + … capped at 2 s,
+        // eight times. An FTP client waits on every request, so a store
+        // that stays down must still surface as an error reply well within
+        // the clients' own timeouts (usually 30 s or more).
+        let backoff = object_store::BackoffConfig {
+            init_backoff: std::time::Duration::from_millis(100),
+            max_backoff: std::time::Duration::from_secs(2),
+            base: 2.0,
+        };
+        let retry = RetryConfig { max_retries: 8, retry_timeout: std::time::Duration::from_secs(20), backoff };
         let mut b = AmazonS3Builder::from_env().with_bucket_name(&settings.bucket).with_region(&settings.region).with_retry(retry);
         if let Some((key, secret)) = &settings.credentials {
             b = b.with_access_key_id(key).with_secret_access_key(secret);
@@ -245,7 +253,9 @@ fn object_error(e: object_store::Error) -> StorageError {
         object_store::Error::NotFound { .. } => StorageError::NotFound,
         object_store::Error::AlreadyExists { .. } => StorageError::AlreadyExists,
         object_store::Error::InvalidPath { .. } => StorageError::InvalidName,
-        other => StorageError::Io(io::Error::other(format!("object storage: {other}"))),
+        // The message names the endpoint, bucket and key: for the log,
+        // not for clients.
+        other => StorageError::Unavailable(format!("object storage: {other}")),
     }
 }
 
@@ -387,7 +397,7 @@ impl Storage for S3Storage {
         }
     }
 
-    fn rename(&self, from: &VirtualPath, to: &VirtualPath) -> Result<(), StorageError> {
+    fn rename(&self, from: &VirtualPath, to: &VirtualPath, replace: bool) -> Result<(), StorageError> {
         if from.is_root() || to.is_root() {
             return Err(StorageError::PermissionDenied);
         }
@@ -399,6 +409,11 @@ impl Storage for S3Storage {
             Found::File(_) => {
                 if matches!(target, Found::Dir(_)) {
                     return Err(StorageError::IsDirectory);
+                }
+                // Object stores have no atomic "rename unless it exists":
+                // this check and the copy below can race another client.
+                if !replace && matches!(target, Found::File(_)) {
+                    return Err(StorageError::AlreadyExists);
                 }
                 self.block_on(self.store.copy(&src, &dst)).map_err(object_error)?;
                 return self.block_on(self.store.delete(&src)).map_err(object_error);
@@ -424,6 +439,10 @@ impl Storage for S3Storage {
             self.block_on(self.store.delete(&m.location)).map_err(object_error)?;
         }
         Ok(())
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { set_modified: false, set_mode: false }
     }
 
     fn set_modified(&self, _path: &VirtualPath, _time: SystemTime) -> Result<(), StorageError> {
@@ -460,7 +479,7 @@ impl Read for ObjectReader {
         while self.chunk.is_empty() {
             match self.rt.block_on(self.stream.next()) {
                 Some(Ok(chunk)) => self.chunk = chunk,
-                Some(Err(e)) => return Err(io::Error::other(format!("object storage: {e}"))),
+                Some(Err(e)) => return Err(io::Error::other(super::Unavailable(format!("object storage: {e}")))),
                 None => return Ok(0),
             }
         }
@@ -481,7 +500,7 @@ impl Write for MultipartUpload {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let writer = self.writer.as_mut().expect("open until commit/abort");
         // Back-pressure: wait while too many parts are still uploading.
-        self.rt.block_on(writer.wait_for_capacity(PARTS_IN_FLIGHT)).map_err(|e| io::Error::other(format!("object storage: {e}")))?;
+        self.rt.block_on(writer.wait_for_capacity(PARTS_IN_FLIGHT)).map_err(|e| io::Error::other(super::Unavailable(format!("object storage: {e}"))))?;
         let _guard = self.rt.enter();
         writer.write(buf);
         Ok(buf.len())
