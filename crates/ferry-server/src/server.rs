@@ -109,6 +109,17 @@ impl Server {
         *self.shared.tls.write().expect("tls lock") = Some(tls);
     }
 
+    /// After a reload (SIGHUP): quota usage is walked again at each home's
+    /// next upload, and temporary upload files left behind by a crash are
+    /// removed in the background.
+    pub fn refresh_storage(&self) {
+        self.shared.quotas.rescan_all();
+        tokio::task::spawn_blocking({
+            let storage = self.shared.storage.clone();
+            move || clean_stale_uploads(&*storage)
+        });
+    }
+
     /// Swap the authenticator (for example after the users file changed);
     /// sessions already logged in are not affected.
     pub fn set_authenticator(&self, auth: Arc<dyn Authenticator>) {
@@ -150,6 +161,16 @@ impl Server {
                 }
             });
         }
+        // Temporary files of uploads that a crash interrupted: at start and
+        // every hour.
+        let storage = self.shared.storage.clone();
+        accepters.spawn(async move {
+            loop {
+                let s = storage.clone();
+                let _ = tokio::task::spawn_blocking(move || clean_stale_uploads(&*s)).await;
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+        });
         // Forget expired bans now and then.
         let defender = self.shared.defender.clone();
         accepters.spawn(async move {
@@ -253,5 +274,19 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Se
             crate::session::serve(stream, peer, shared, id, implicit).await;
             drop((permit, slot));
         });
+    }
+}
+
+/// Temporary upload files held by no upload are leftovers of a crash: a
+/// live upload locks its file from the moment it creates it (see
+/// `storage::local`). The age only covers that moment, between the
+/// creation and the lock.
+const STALE_UPLOAD_AGE: Duration = Duration::from_secs(2);
+
+fn clean_stale_uploads(storage: &dyn Storage) {
+    match storage.clean_stale_uploads(STALE_UPLOAD_AGE) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(files = n, "removed temporary upload files left behind by an earlier crash"),
+        Err(e) => tracing::warn!(error = %e, "could not look for leftover temporary upload files"),
     }
 }

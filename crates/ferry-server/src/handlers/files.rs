@@ -186,7 +186,15 @@ impl Session {
         let (sub, rest) = arg.split_once(' ').unwrap_or((arg, ""));
         match sub.to_ascii_uppercase().as_str() {
             "HELP" => {
-                self.ctl.send(&Reply::multi(code::HELP, vec!["SITE commands:".into(), " CHMOD mode path".into(), "End.".into()])).await
+                let mut lines = vec!["SITE commands:".to_owned(), " HELP".to_owned()];
+                if self.storage.capabilities().set_mode {
+                    lines.push(" CHMOD mode path".into());
+                }
+                lines.push("End.".into());
+                self.ctl.send(&Reply::multi(code::HELP, lines)).await
+            }
+            "CHMOD" if !self.storage.capabilities().set_mode => {
+                self.ctl.reply(code::PARAM_NOT_IMPLEMENTED, "SITE CHMOD: this storage keeps no Unix modes.").await
             }
             "CHMOD" => {
                 if !self.permit(Permission::Write).await? {
@@ -202,6 +210,9 @@ impl Session {
                     return self.ctl.reply(code::ARG_SYNTAX_ERROR, "Only permission bits (up to 777) may be set.").await;
                 }
                 let Some(path) = self.resolve(file).await? else { return Ok(()) };
+                if path.is_root() {
+                    return self.ctl.reply(code::FILE_UNAVAILABLE, "/: Permission denied: the mode of your home folder is the administrator's.").await;
+                }
                 let p = path.clone();
                 match self.storage(move |s| s.set_mode(&p, mode)).await {
                     Ok(()) => self.ctl.reply(code::OK, format!("SITE CHMOD {mode:o} {path} done.")).await,

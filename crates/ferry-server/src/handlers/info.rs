@@ -11,9 +11,16 @@ use ferry_proto::reply::code;
 use crate::session::Session;
 
 impl Session {
+    /// The `MLSx` facts this storage can fill in truthfully: no
+    /// `UNIX.mode` where there are no modes (object storage).
+    pub(crate) fn available_facts(&self) -> impl Iterator<Item = &'static str> {
+        let modes = self.storage.capabilities().set_mode;
+        MLSX_FACTS.into_iter().filter(move |f| modes || *f != "unix.mode")
+    }
+
     fn mlst_feature(&self) -> String {
         let mut s = String::from("MLST ");
-        for fact in MLSX_FACTS {
+        for fact in self.available_facts() {
             s.push_str(if fact == "unix.mode" { "UNIX.mode" } else { fact });
             if self.facts().contains(&fact) {
                 s.push('*');
@@ -38,8 +45,15 @@ impl Session {
             // RFC 4217 §6.
             lines.extend([" AUTH TLS".to_owned(), " PBSZ".to_owned(), " PROT".to_owned()]);
         }
-        for f in ["EPRT", "EPSV", "HOST", "MDTM", "MFMT"] {
+        // Advertise exactly what this storage does: clients such as rclone
+        // trust FEAT, and an advertised MFMT that then fails fails their
+        // whole copy.
+        let can = self.storage.capabilities();
+        for f in ["EPRT", "EPSV", "HOST", "MDTM"] {
             lines.push(format!(" {f}"));
+        }
+        if can.set_modified {
+            lines.push(" MFMT".into());
         }
         lines.push(format!(" {}", self.mlst_feature()));
         lines.push(" PASV".into());
@@ -79,8 +93,12 @@ impl Session {
             Opts::Utf8(false) => self.ctl.reply(code::PARAM_NOT_IMPLEMENTED, "UTF8 cannot be turned off.").await,
             Opts::Mlst(facts) => {
                 // RFC 3659 §7.9: unknown facts are ignored; reply lists the result.
-                self.mlst_facts =
-                    MLSX_FACTS.iter().enumerate().filter(|(_, f)| facts.iter().any(|g| g == *f)).fold(0, |m, (i, _)| m | 1 << i);
+                let available: Vec<&str> = self.available_facts().collect();
+                self.mlst_facts = MLSX_FACTS
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| available.contains(f) && facts.iter().any(|g| g == *f))
+                    .fold(0, |m, (i, _)| m | 1 << i);
                 let list: String = self.facts().iter().map(|f| format!("{};", if *f == "unix.mode" { "UNIX.mode" } else { f })).collect();
                 self.ctl.reply(code::OK, format!("MLST OPTS {list}")).await
             }

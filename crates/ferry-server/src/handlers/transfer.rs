@@ -37,8 +37,11 @@ enum Ended {
 
 /// A pause after an upload's last byte before it replaces an existing
 /// file, in which a control connection that is closing can show it: a
-/// killed client's kernel closes its sockets one after the other.
-pub(crate) const REPLACE_SETTLE: std::time::Duration = std::time::Duration::from_millis(5);
+/// killed client's kernel closes its sockets one after the other, and on a
+/// busy machine the second close can trail the first by milliseconds.
+/// Only replacements wait (that is where a vanished client would destroy
+/// something); a new file's upload is checked without waiting.
+pub(crate) const REPLACE_SETTLE: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Why the loop around a running transfer stopped.
 enum Early {
@@ -341,7 +344,10 @@ impl Session {
         };
         let Some(claim) = self.claim_upload(&path).await? else { return Ok(()) };
         let p = path.clone();
-        let existing = self.storage(move |s| s.metadata(&p)).await.ok().filter(|i| i.kind == Kind::File).map(|i| i.size);
+        let found = self.storage(move |s| s.metadata(&p)).await;
+        // Unless the storage said "no such file", a file may be replaced.
+        let may_replace = !matches!(found, Err(StorageError::NotFound));
+        let existing = found.ok().filter(|i| i.kind == Kind::File).map(|i| i.size);
         if let WriteMode::At(n) = mode
             && n > existing.unwrap_or(0)
         {
@@ -366,7 +372,7 @@ impl Session {
         };
         // Replacing a file is where a vanished client would do damage:
         // give its control connection a moment to show that it closed.
-        if mode == WriteMode::Replace && existing.is_some() {
+        if mode == WriteMode::Replace && may_replace {
             self.commit_settle = Some(REPLACE_SETTLE);
         }
         let incoming = Incoming { upload, quota, announced };

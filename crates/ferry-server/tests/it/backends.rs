@@ -63,6 +63,18 @@ mod s3_backend {
     }
 }
 
+/// An S3 server for one test (`None`: skipped outside CI).
+#[cfg(feature = "s3")]
+pub(crate) fn s3_server() -> Option<ferry_testkit::peers::S3Server> {
+    s3_backend::server()
+}
+
+/// A ferryd node serving `prefix` of the test bucket.
+#[cfg(feature = "s3")]
+pub(crate) fn s3_node(s3: &ferry_testkit::peers::S3Server, prefix: &str) -> TestServer {
+    s3_backend::node(s3, prefix)
+}
+
 #[cfg(feature = "s3")]
 fn s3() -> Option<On> {
     let s3 = s3_backend::server()?;

@@ -254,10 +254,10 @@ fn commands_sent_during_a_transfer_are_answered_after_it() {
 }
 
 /// A small tmpfs, unmounted on drop. Needs root (CI runs as root).
-struct SmallDisk(std::path::PathBuf);
+pub(crate) struct SmallDisk(pub(crate) std::path::PathBuf);
 
 impl SmallDisk {
-    fn mount(dir: std::path::PathBuf, size: &str) -> Option<SmallDisk> {
+    pub(crate) fn mount(dir: std::path::PathBuf, size: &str) -> Option<SmallDisk> {
         std::fs::create_dir_all(&dir).unwrap();
         let ok = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
