@@ -221,6 +221,8 @@ pub struct S3Server {
     pub secret_key: String,
     dir: tempfile::TempDir,
     child: Child,
+    bin: PathBuf,
+    port: u16,
 }
 
 impl S3Server {
@@ -233,13 +235,44 @@ impl S3Server {
         // s3s-fs keeps each bucket as a folder under its root.
         std::fs::create_dir(dir.path().join(&bucket)).unwrap();
         let (access_key, secret_key) = ("FERRYTESTKEY".to_owned(), "ferry-test-secret-key".to_owned());
-        let (child, port) = spawn_on_free_port(|port| {
-            let mut cmd = Command::new(&bin);
-            cmd.args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", &access_key, "--secret-key", &secret_key])
-                .arg(dir.path());
-            cmd
-        })?;
-        Some(S3Server { endpoint: format!("http://127.0.0.1:{port}"), bucket, access_key, secret_key, dir, child })
+        let (child, port) = spawn_on_free_port(|port| Self::command(&bin, port, &access_key, &secret_key, dir.path()))?;
+        Some(S3Server { endpoint: format!("http://127.0.0.1:{port}"), bucket, access_key, secret_key, dir, child, bin, port })
+    }
+
+    fn command(bin: &Path, port: u16, access_key: &str, secret_key: &str, dir: &Path) -> Command {
+        let mut cmd = Command::new(bin);
+        cmd.args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", access_key, "--secret-key", secret_key]).arg(dir);
+        cmd
+    }
+
+    /// Stop the server (an outage); [`S3Server::restart`] brings it back
+    /// on the same port with the same objects.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start it again after [`S3Server::stop`]; waits until it listens.
+    pub fn restart(&mut self) {
+        self.stop();
+        let deadline = std::time::Instant::now() + crate::STEP_TIMEOUT;
+        loop {
+            let cmd = Self::command(&self.bin, self.port, &self.access_key, &self.secret_key, self.dir.path());
+            let mut cmd = cmd;
+            self.child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("restart s3s-fs");
+            if wait_listening(self.port, &mut self.child) {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "s3s-fs did not come back on port {}", self.port);
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    /// Freeze (`SIGSTOP`) or thaw (`SIGCONT`) the server: connections are
+    /// still accepted by the kernel, but nothing answers.
+    pub fn freeze(&self, frozen: bool) {
+        let sig = if frozen { "-STOP" } else { "-CONT" };
+        let _ = Command::new("kill").args([sig, &self.child.id().to_string()]).status();
     }
 
     fn binary() -> Option<PathBuf> {
@@ -262,6 +295,7 @@ impl S3Server {
 
 impl Drop for S3Server {
     fn drop(&mut self) {
+        self.freeze(false);
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -701,6 +701,7 @@ fn open_s3(args: &Settings, bucket: &str) -> anyhow::Result<Arc<dyn Storage>> {
         endpoint: args.s3_endpoint.clone(),
         region: args.s3_region.clone(),
         credentials: None,
+        timeouts: Default::default(),
     };
     let storage = S3Storage::open(&settings).with_context(|| format!("configuring the S3 bucket {bucket}"))?;
     // Reach the bucket now, so that a wrong endpoint or key fails at start.

@@ -66,6 +66,26 @@ pub struct S3Settings {
     /// Access key and secret, when not taken from the environment (for
     /// programs and tests that configure the store themselves).
     pub credentials: Option<(String, String)>,
+    /// How long one request may take, and how long a failing request is
+    /// retried before the error reaches the client.
+    pub timeouts: S3Timeouts,
+}
+
+/// Deadlines for requests to the store: a frozen store (accepting
+/// connections, answering nothing) must end in an error reply too.
+#[derive(Debug, Clone, Copy)]
+pub struct S3Timeouts {
+    /// One request, from connecting to the last byte of its answer. Long
+    /// enough for an 8 MiB part over a slow link.
+    pub request: std::time::Duration,
+    /// Retrying a failing request stops this long after its first try.
+    pub retry_for: std::time::Duration,
+}
+
+impl Default for S3Timeouts {
+    fn default() -> Self {
+        S3Timeouts { request: std::time::Duration::from_secs(30), retry_for: std::time::Duration::from_secs(10) }
+    }
 }
 
 /// A [`Storage`] in an S3 bucket.
@@ -81,18 +101,26 @@ impl S3Storage {
     /// Connect (lazily: the first request reaches the server) with
     /// `settings`, on the current tokio runtime.
     pub fn open(settings: &S3Settings) -> Result<S3Storage, StorageError> {
-        // Retries with backoff bridge about nine seconds of outage (a
-        // restarting or failing-over store): 0.1 + 0.2 + … capped at 2 s,
-        // eight times. An FTP client waits on every request, so a store
-        // that stays down must still surface as an error reply well within
-        // the clients' own timeouts (usually 30 s or more).
+        // Retrying until `retry_for` has passed bridges a store that is
+        // restarting or failing over (object_store's jittered backoff makes
+        // a count of retries an unreliable measure of time, so the count
+        // is only a backstop). An FTP client waits on every request, so a
+        // store that stays down must still surface as an error reply well
+        // within the clients' own timeouts (usually 30 s or more).
         let backoff = object_store::BackoffConfig {
             init_backoff: std::time::Duration::from_millis(100),
-            max_backoff: std::time::Duration::from_secs(2),
+            max_backoff: std::time::Duration::from_secs(1),
             base: 2.0,
         };
-        let retry = RetryConfig { max_retries: 8, retry_timeout: std::time::Duration::from_secs(20), backoff };
-        let mut b = AmazonS3Builder::from_env().with_bucket_name(&settings.bucket).with_region(&settings.region).with_retry(retry);
+        let retry = RetryConfig { max_retries: 100, retry_timeout: settings.timeouts.retry_for, backoff };
+        let client = object_store::ClientOptions::new()
+            .with_timeout(settings.timeouts.request)
+            .with_connect_timeout(settings.timeouts.request.min(std::time::Duration::from_secs(5)));
+        let mut b = AmazonS3Builder::from_env()
+            .with_bucket_name(&settings.bucket)
+            .with_region(&settings.region)
+            .with_retry(retry)
+            .with_client_options(client);
         if let Some((key, secret)) = &settings.credentials {
             b = b.with_access_key_id(key).with_secret_access_key(secret);
         }

@@ -51,12 +51,18 @@ mod s3_backend {
 
     /// A ferryd node serving `prefix` of the test bucket.
     pub(super) fn node(s3: &S3Server, prefix: &str) -> TestServer {
+        node_with(s3, prefix, Default::default())
+    }
+
+    /// [`node`] with other request deadlines.
+    pub(super) fn node_with(s3: &S3Server, prefix: &str, timeouts: ferry_server::storage::s3::S3Timeouts) -> TestServer {
         let settings = S3Settings {
             bucket: s3.bucket.clone(),
             prefix: prefix.to_owned(),
             endpoint: Some(s3.endpoint.clone()),
             region: "us-east-1".to_owned(),
             credentials: Some((s3.access_key.clone(), s3.secret_key.clone())),
+            timeouts,
         };
         std::fs::create_dir_all(s3.files(prefix)).unwrap();
         TestServer::start_on_storage(s3.files(prefix), move || Arc::new(S3Storage::open(&settings).expect("S3 storage")))
@@ -73,6 +79,12 @@ pub(crate) fn s3_server() -> Option<ferry_testkit::peers::S3Server> {
 #[cfg(feature = "s3")]
 pub(crate) fn s3_node(s3: &ferry_testkit::peers::S3Server, prefix: &str) -> TestServer {
     s3_backend::node(s3, prefix)
+}
+
+/// [`s3_node`] with other request deadlines.
+#[cfg(feature = "s3")]
+pub(crate) fn s3_node_with(s3: &ferry_testkit::peers::S3Server, prefix: &str, timeouts: ferry_server::storage::s3::S3Timeouts) -> TestServer {
+    s3_backend::node_with(s3, prefix, timeouts)
 }
 
 #[cfg(feature = "s3")]
