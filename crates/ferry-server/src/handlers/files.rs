@@ -211,7 +211,10 @@ impl Session {
                 }
                 let Some(path) = self.resolve(file).await? else { return Ok(()) };
                 if path.is_root() {
-                    return self.ctl.reply(code::FILE_UNAVAILABLE, "/: Permission denied: the mode of your home folder is the administrator's.").await;
+                    return self
+                        .ctl
+                        .reply(code::FILE_UNAVAILABLE, "/: Permission denied: the mode of your home folder is the administrator's.")
+                        .await;
                 }
                 let p = path.clone();
                 match self.storage(move |s| s.set_mode(&p, mode)).await {

@@ -15,11 +15,11 @@ use ferry_proto::{Command, VirtualPath};
 
 use crate::auth::settings::Permission;
 use crate::limits::RateLimiter;
+use crate::quota::{Limits, Reservation};
+use crate::server::Shared;
 use crate::session::Session;
 use crate::session::data::{self, DataError, canonical_ip};
 use crate::session::stream::Stream;
-use crate::quota::{Limits, Reservation};
-use crate::server::Shared;
 use crate::session::transfer::{self, Incoming, Pump, TransferError};
 use crate::storage::{Storage, StorageError, WriteMode};
 
@@ -290,7 +290,13 @@ impl Session {
     /// The quota share for an upload, when the user has a quota: `Ok(None)`
     /// without one. Replies 552 (or the storage error) and returns
     /// `Err(())` when the upload is refused before it starts.
-    async fn reserve_quota(&mut self, path: &VirtualPath, new_file: bool, replaced: u64, in_place: bool) -> io::Result<Result<Option<Reservation>, ()>> {
+    async fn reserve_quota(
+        &mut self,
+        path: &VirtualPath,
+        new_file: bool,
+        replaced: u64,
+        in_place: bool,
+    ) -> io::Result<Result<Option<Reservation>, ()>> {
         let Some(policy) = self.account().map(|a| a.policy.clone()) else { return Ok(Ok(None)) };
         let limits = Limits { bytes: policy.quota_bytes, files: policy.quota_files };
         if limits.bytes.is_none() && limits.files.is_none() {

@@ -325,7 +325,8 @@ pub(crate) async fn receive_file(incoming: Incoming, sock: Stream, mut p: Pump) 
         incoming.abort(&why);
         Err(why)
     };
-    let result = tokio::task::spawn_blocking(finish).await.unwrap_or_else(|e| Err(TransferError::Storage(StorageError::Io(io::Error::other(e)))));
+    let result =
+        tokio::task::spawn_blocking(finish).await.unwrap_or_else(|e| Err(TransferError::Storage(StorageError::Io(io::Error::other(e)))));
     (received, result)
 }
 

@@ -17,9 +17,9 @@ use std::time::{Duration, SystemTime};
 
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, MetadataExt, OpenOptions, OpenOptionsExt, Permissions, PermissionsExt};
-use std::os::unix::fs::PermissionsExt as _;
 use ferry_proto::VirtualPath;
 use ferry_proto::listing::Kind;
+use std::os::unix::fs::PermissionsExt as _;
 
 use super::{
     Detail, Entries, FileInfo, PartialOutcome, ReadHandle, Storage, StorageError, Upload, WriteMode, acceptable_new_name, is_reserved,
@@ -340,7 +340,11 @@ impl Storage for LocalStorage {
 
     fn create_unique(&self, dir: &VirtualPath, hint: &str) -> Result<(VirtualPath, Box<dyn Upload>), StorageError> {
         let parent = self.root.open_dir(Self::checked(dir)?)?;
-        let hint = if hint.is_empty() || hint.contains('/') || hint.starts_with('.') || !acceptable_new_name(hint) { "ferry.upload" } else { hint };
+        let hint = if hint.is_empty() || hint.contains('/') || hint.starts_with('.') || !acceptable_new_name(hint) {
+            "ferry.upload"
+        } else {
+            hint
+        };
         for n in 0..10_000u32 {
             let name = if n == 0 { hint.to_owned() } else { format!("{hint}.{n}") };
             match parent.open_with(&name, OpenOptions::new().write(true).create_new(true)) {
@@ -448,7 +452,11 @@ impl Storage for LocalStorage {
             if !name.starts_with(TEMP_PREFIX) || !entry.file_type().is_ok_and(|t| t.is_file()) {
                 return;
             }
-            let old = entry.metadata().ok().and_then(|m| m.modified().ok()).is_some_and(|t| now.duration_since(t.into_std()).unwrap_or_default() >= min_age);
+            let old = entry
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .is_some_and(|t| now.duration_since(t.into_std()).unwrap_or_default() >= min_age);
             // A live upload holds the lock for as long as its file is open;
             // a crashed server's lock went with it.
             let unused = dir.open(&*name).is_ok_and(|f| lock(&f.into_std()));

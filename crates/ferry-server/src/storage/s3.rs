@@ -528,7 +528,9 @@ impl Write for MultipartUpload {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let writer = self.writer.as_mut().expect("open until commit/abort");
         // Back-pressure: wait while too many parts are still uploading.
-        self.rt.block_on(writer.wait_for_capacity(PARTS_IN_FLIGHT)).map_err(|e| io::Error::other(super::Unavailable(format!("object storage: {e}"))))?;
+        self.rt
+            .block_on(writer.wait_for_capacity(PARTS_IN_FLIGHT))
+            .map_err(|e| io::Error::other(super::Unavailable(format!("object storage: {e}"))))?;
         let _guard = self.rt.enter();
         writer.write(buf);
         Ok(buf.len())

@@ -83,7 +83,11 @@ pub(crate) fn s3_node(s3: &ferry_testkit::peers::S3Server, prefix: &str) -> Test
 
 /// [`s3_node`] with other request deadlines.
 #[cfg(feature = "s3")]
-pub(crate) fn s3_node_with(s3: &ferry_testkit::peers::S3Server, prefix: &str, timeouts: ferry_server::storage::s3::S3Timeouts) -> TestServer {
+pub(crate) fn s3_node_with(
+    s3: &ferry_testkit::peers::S3Server,
+    prefix: &str,
+    timeouts: ferry_server::storage::s3::S3Timeouts,
+) -> TestServer {
     s3_backend::node_with(s3, prefix, timeouts)
 }
 
