@@ -16,6 +16,99 @@ fn i15_the_example_haproxy_configuration_is_valid() {
     }
 }
 
+/// Two ferryd nodes on one folder behind HAProxy, configured as
+/// `contrib/haproxy.cfg` is (PROXY v2 on control and passive ports, the
+/// greeting health check): a node that greets with `421` instead of `220`
+/// is taken out of rotation, and every client still gets in.
+#[test]
+fn i15_haproxy_takes_a_node_that_does_not_greet_out_of_rotation() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use ferry_testkit::{Control, Spawned, free_port, wait_for_port};
+    if !ferry_testkit::require("haproxy") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let users = dir.path().join("users.txt");
+    ferry_server::auth::users_file::set_user(&users, "alice", "pw").unwrap();
+    // Ports below the ephemeral range, away from other tests' ranges.
+    let base = 25_000 + (std::process::id() % 200) as u16 * 20;
+    let ranges = [(base, base + 9), (base + 10, base + 19)];
+    let node_ports = [free_port(), free_port()];
+    let front = free_port();
+    let node = |i: usize, max_sessions: &str| -> Spawned {
+        let (lo, hi) = ranges[i];
+        let child = Command::new(env!("CARGO_BIN_EXE_ferryd"))
+            .args(["--bind", "127.0.0.1", "--port", &node_ports[i].to_string(), "--no-tls", "--root"])
+            .arg(&root)
+            .arg("--users")
+            .arg(&users)
+            .args(["--passive-ports", &format!("{lo}-{hi}"), "--passive-address", "127.0.0.2"])
+            .args(["--proxy-protocol-from", "127.0.0.1", "--max-sessions", max_sessions])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let child = Spawned(child);
+        wait_for_port(node_ports[i]);
+        child
+    };
+    // Node 1 accepts connections but cannot serve: it greets 421, as a
+    // node does that has run out of sessions or cannot reach its storage.
+    // A plain TCP check would keep it in rotation.
+    let broken = std::net::TcpListener::bind(("127.0.0.1", node_ports[0])).unwrap();
+    std::thread::spawn(move || {
+        for conn in broken.incoming().flatten() {
+            let mut conn = conn;
+            let _ = std::io::Write::write_all(&mut conn, b"421 Service not available.\r\n");
+        }
+    });
+    let _n2 = node(1, "100");
+    let cfg = dir.path().join("haproxy.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    maxconn 200\ndefaults\n    mode tcp\n    timeout connect 2s\n    timeout client 30s\n    timeout server 30s\n    retries 3\n    option redispatch\n\
+             frontend ctl\n    bind 127.0.0.2:{front}\n    default_backend nodes\n\
+             backend nodes\n    balance roundrobin\n    option tcp-check\n    tcp-check connect\n    tcp-check expect rstring ^220\n    tcp-check send QUIT\\r\\n\n    tcp-check expect rstring ^221\n    default-server inter 500ms fall 1 rise 1\n    timeout check 3s\n\
+             \x20   server n1 127.0.0.1:{p1} send-proxy-v2 check check-send-proxy\n    server n2 127.0.0.1:{p2} send-proxy-v2 check check-send-proxy\n\
+             frontend pasv1\n    bind 127.0.0.2:{a1}-{b1}\n    default_backend pasv1\nbackend pasv1\n    server n1 127.0.0.1 send-proxy-v2\n\
+             frontend pasv2\n    bind 127.0.0.2:{a2}-{b2}\n    default_backend pasv2\nbackend pasv2\n    server n2 127.0.0.1 send-proxy-v2\n",
+            p1 = node_ports[0],
+            p2 = node_ports[1],
+            a1 = ranges[0].0,
+            b1 = ranges[0].1,
+            a2 = ranges[1].0,
+            b2 = ranges[1].1,
+        ),
+    )
+    .unwrap();
+    let _haproxy =
+        Spawned(Command::new("haproxy").arg("-db").arg("-f").arg(&cfg).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
+    let front_addr: std::net::SocketAddr = format!("127.0.0.2:{front}").parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(front_addr).is_err() {
+        assert!(Instant::now() < deadline, "HAProxy did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Give the health checks a moment to find the broken node.
+    std::thread::sleep(Duration::from_millis(1500));
+    // Every client gets the working node, data connections included.
+    for i in 0..12 {
+        let mut c = Control::connect(front_addr);
+        assert_eq!(c.greeting.code, 220, "client {i}: {:?}", c.greeting);
+        c.login("alice", "pw");
+        c.expect("TYPE I", 200);
+        let name = format!("f{i}");
+        assert_eq!(c.upload(&format!("STOR {name}"), name.as_bytes()).code, 226);
+        let (got, r) = c.download(&format!("RETR {name}"));
+        assert_eq!((r.code, got), (226, name.as_bytes().to_vec()));
+    }
+}
+
 #[cfg(feature = "s3")]
 mod s3 {
     use std::time::{Duration, Instant};
@@ -111,7 +204,7 @@ mod s3 {
             assert!(r.text().contains("Storage unavailable; try again later"), "{cmd}: {r:?}");
             assert_no_internals(&r.text(), &s3, prefix);
         }
-        let mut d = c.epsv();
+        let d = c.epsv();
         let r = c.cmd("RETR kept.bin");
         assert_eq!(r.code, 451, "{r:?}");
         assert_no_internals(&r.text(), &s3, prefix);
