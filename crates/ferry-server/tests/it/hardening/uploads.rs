@@ -161,15 +161,42 @@ fn i03_an_upload_short_of_its_allo_size_is_not_committed() {
     assert_eq!(c.upload("STOR other.bin", b"x").code, 226);
 }
 
-/// The last xferlog line.
-fn last_xferlog_line(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap().lines().last().unwrap_or_default().to_owned()
-}
-
-/// The bytes and completion fields of an xferlog line.
-fn xferlog_bytes(line: &str) -> (u64, String) {
+/// The bytes and status fields of the `n`th xferlog line, once it is there.
+fn xferlog_entry(path: &Path, n: usize) -> (u64, String) {
+    let mut line = None;
+    eventually("the xferlog line", || {
+        line = std::fs::read_to_string(path).unwrap().lines().nth(n - 1).map(str::to_owned);
+        line.is_some()
+    });
+    let line = line.unwrap();
     let f: Vec<&str> = line.split_whitespace().collect();
     (f[7].parse().unwrap(), f.last().unwrap().to_string())
+}
+
+/// How a client breaks off a download.
+#[derive(Debug, Clone, Copy)]
+enum BreakOff {
+    Abor,
+    Quit,
+    Drop,
+}
+
+/// Start downloading `big.bin`, take 1 MiB, then break off.
+fn broken_download(s: &TestServer, how: BreakOff) {
+    let mut c = s.login();
+    c.expect("TYPE I", 200);
+    let mut d = c.epsv();
+    c.expect("RETR big.bin", 150);
+    let mut buf = vec![0u8; 1 << 20];
+    d.read_exact(&mut buf).unwrap();
+    match how {
+        BreakOff::Abor => c.send("ABOR"),
+        BreakOff::Quit => c.send("QUIT"),
+        BreakOff::Drop => return drop((c, d)),
+    }
+    drop(d);
+    assert_eq!(c.read_reply().code, 426, "{how:?}");
+    assert_eq!(c.read_reply().code, if matches!(how, BreakOff::Abor) { 226 } else { 221 }, "{how:?}");
 }
 
 #[test]
@@ -179,55 +206,19 @@ fn i08_interrupted_transfers_record_the_bytes_that_moved() {
     let log = Arc::new(ferry_server::xferlog::XferLog::open(&log_path).unwrap());
     let s = TestServer::start_with(move |c| c.xferlog = Some(log));
     std::fs::write(s.root().join("big.bin"), pseudo_random(64 << 20, 3)).unwrap();
-    let read_some = |d: &mut std::net::TcpStream| {
-        let mut buf = vec![0u8; 1 << 20];
-        d.read_exact(&mut buf).unwrap();
-    };
-    // ABOR.
-    let mut c = s.login();
-    c.expect("TYPE I", 200);
-    let mut d = c.epsv();
-    c.expect("RETR big.bin", 150);
-    read_some(&mut d);
-    c.send("ABOR");
-    drop(d);
-    assert_eq!(c.read_reply().code, 426);
-    assert_eq!(c.read_reply().code, 226);
-    eventually("the xferlog line of the aborted download", || std::fs::read_to_string(&log_path).unwrap().lines().count() == 1);
-    let (bytes, status) = xferlog_bytes(&last_xferlog_line(&log_path));
-    assert!(bytes >= 1 << 20, "ABOR: {bytes} bytes logged");
-    assert_eq!(status, "i");
-    // QUIT.
-    let mut d = c.epsv();
-    c.expect("RETR big.bin", 150);
-    read_some(&mut d);
-    c.send("QUIT");
-    drop(d);
-    assert_eq!(c.read_reply().code, 426);
-    assert_eq!(c.read_reply().code, 221);
-    eventually("the xferlog line of the quit download", || std::fs::read_to_string(&log_path).unwrap().lines().count() == 2);
-    let (bytes, status) = xferlog_bytes(&last_xferlog_line(&log_path));
-    assert!(bytes >= 1 << 20, "QUIT: {bytes} bytes logged");
-    assert_eq!(status, "i");
-    // A dropped connection (an aria2c segment, say).
-    let mut c = s.login();
-    c.expect("TYPE I", 200);
-    let mut d = c.epsv();
-    c.expect("RETR big.bin", 150);
-    read_some(&mut d);
-    drop(c);
-    drop(d);
-    eventually("the xferlog line of the dropped download", || std::fs::read_to_string(&log_path).unwrap().lines().count() == 3);
-    let (bytes, status) = xferlog_bytes(&last_xferlog_line(&log_path));
-    assert!(bytes >= 1 << 20, "dropped: {bytes} bytes logged");
-    assert_eq!(status, "i");
+    // ABOR, QUIT, and a dropped connection (every segment but the last of
+    // an aria2c or `lftp pget` download ends that way).
+    for (n, how) in [BreakOff::Abor, BreakOff::Quit, BreakOff::Drop].into_iter().enumerate() {
+        broken_download(&s, how);
+        let (bytes, status) = xferlog_entry(&log_path, n + 1);
+        assert!(bytes >= 1 << 20, "{how:?}: {bytes} bytes logged");
+        assert_eq!(status, "i", "{how:?}: incomplete");
+    }
     // An interrupted upload too.
     let mut c = s.login();
     c.expect("TYPE I", 200);
     c.aborted_upload("STOR up.bin", &pseudo_random(200_000, 4));
-    eventually("the xferlog line of the aborted upload", || std::fs::read_to_string(&log_path).unwrap().lines().count() == 4);
-    let (bytes, status) = xferlog_bytes(&last_xferlog_line(&log_path));
-    assert_eq!((bytes, status.as_str()), (200_000, "i"), "the aborted upload's bytes");
+    assert_eq!(xferlog_entry(&log_path, 4), (200_000, "i".to_owned()), "the aborted upload's bytes");
 }
 
 const QUOTA_1M: &str = "[users.alice]\nquota_bytes = \"1M\"\n";
