@@ -119,7 +119,10 @@ mod tests {
         }
         assert_eq!(blocks.len(), Params::DEFAULT.block_count(), "grown once to what the hash needs");
         assert_eq!(verify_with(b"ferry-dummy-password", DUMMY_PHC, &mut blocks), Ok(true), "the dummy is a real hash");
-        assert_eq!(verify_with(b"x", "$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo", &mut blocks), Err(HashError::TooCostly));
+        assert_eq!(
+            verify_with(b"x", "$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo", &mut blocks),
+            Err(HashError::TooCostly)
+        );
         assert_eq!(verify_with(b"x", "plain", &mut blocks), Err(HashError::Malformed));
     }
 

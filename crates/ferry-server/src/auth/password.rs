@@ -148,3 +148,71 @@ impl Authenticator for PasswordAuth {
         Box::pin(PasswordAuth::standing(self, account))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::users_file::UsersFile;
+    use super::*;
+
+    /// A store that is down.
+    struct Down;
+
+    impl AccountStore for Down {
+        fn lookup<'a>(&'a self, _name: &'a str) -> BoxFuture<'a, Result<Option<Secret>, StoreError>> {
+            Box::pin(std::future::ready(Err(StoreError::Unavailable("connection refused".into()))))
+        }
+    }
+
+    fn block_on<T>(f: impl Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(f)
+    }
+
+    fn auth(users: &str, settings: &str) -> PasswordAuth {
+        let users = UsersFile::parse(users, Path::new("u.txt")).unwrap();
+        PasswordAuth::new(Arc::new(users), SettingsFile::parse(settings, Path::new("u.toml")).unwrap())
+    }
+
+    #[test]
+    fn outage_disabled_anonymous_and_standing() {
+        let h = hash::hash_password("right");
+        let a = auth(&format!("alice:{h}\nmallory:pw\n"), "[users.mallory]\ndisabled = true\n[anonymous]\nenabled = true\n");
+        block_on(async {
+            let alice = a.login("alice", "right").await.unwrap().unwrap();
+            assert!(!alice.anonymous);
+            assert_eq!(a.login("alice", "wrong").await, Ok(None));
+            assert_eq!(a.login("nobody", "right").await, Ok(None));
+            assert_eq!(a.login("mallory", "pw").await, Err(AuthError::Disabled), "right password, disabled account");
+            assert_eq!(a.login("mallory", "bad").await, Ok(None), "a wrong password says nothing more");
+            let anon = a.login("ftp", "guest@").await.unwrap().unwrap();
+            assert!(anon.anonymous && anon.name == "anonymous");
+            assert_eq!(a.standing(&alice).await, Ok(Standing::Active(alice.policy.clone())));
+            assert_eq!(a.standing(&anon).await.map(|s| matches!(s, Standing::Active(_))), Ok(true));
+
+            // After a reload: settings changed, alice gone.
+            let b = auth("mallory:pw\n", "[users.mallory]\ndisabled = true\n");
+            assert_eq!(b.standing(&alice).await, Ok(Standing::Gone));
+            assert_eq!(b.standing(&Account { name: "mallory".into(), ..alice.clone() }).await, Ok(Standing::Disabled));
+            assert_eq!(b.standing(&anon).await, Ok(Standing::Gone), "anonymous access turned off");
+
+            let down = PasswordAuth::new(Arc::new(Down), SettingsFile::default());
+            assert!(matches!(down.login("alice", "right").await, Err(AuthError::Store(_))), "an outage is not a wrong password");
+            assert!(down.standing(&alice).await.is_err());
+        });
+    }
+
+    #[test]
+    fn cache_answers_repeated_logins_keyed_by_the_stored_hash() {
+        let h1 = hash::hash_password("pw");
+        let a = auth(&format!("alice:{h1}\n"), "");
+        block_on(async {
+            assert!(a.login("alice", "pw").await.unwrap().is_some());
+            let t = Instant::now();
+            assert!(a.login("alice", "pw").await.unwrap().is_some());
+            assert!(a.cache.hit(&format!("alice\0{h1}"), "pw", t));
+            // Another hash for the same user (changed elsewhere) misses.
+            assert!(!a.cache.hit(&format!("alice\0{}", hash::hash_password("pw")), "pw", t));
+        });
+    }
+}

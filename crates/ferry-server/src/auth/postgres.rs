@@ -34,9 +34,9 @@ use tokio::sync::Semaphore;
 use tokio_postgres::config::Host;
 use tokio_postgres::{Client, Config, NoTls};
 
+use super::hash;
 use super::store::{AccountStore, BoxFuture, Secret, StoreError};
 use super::users_file::{NAME_RULE, valid_name};
-use super::hash;
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS ferry_users (
     name       TEXT PRIMARY KEY,
@@ -107,7 +107,8 @@ fn shown(c: &Config) -> String {
     if !c.get_ports().is_empty() {
         parts.push(("port", join(c.get_ports().iter().map(|p| p.to_string()).collect())));
     }
-    for (key, value) in [("user", c.get_user()), ("dbname", c.get_dbname()), ("application_name", c.get_application_name()), ("options", c.get_options())]
+    for (key, value) in
+        [("user", c.get_user()), ("dbname", c.get_dbname()), ("application_name", c.get_application_name()), ("options", c.get_options())]
     {
         if let Some(v) = value {
             parts.push((key, v.to_owned()));
@@ -375,7 +376,10 @@ mod tests {
             ("host=db user=ferry password='it\\'s hunter2'", "host=db user=ferry password=***"),
             ("postgresql://ferry:hunter2@db:5433/ferry", "host=db port=5433 user=ferry dbname=ferry password=***"),
             ("postgresql://ferry@127.0.0.1:37200/ferry?password=hunter2", "host=127.0.0.1 port=37200 user=ferry dbname=ferry password=***"),
-            ("postgres://ferry@db/ferry?password=hunter2&application_name=my%20app", "host=db port=5432 user=ferry dbname=ferry application_name='my app' password=***"),
+            (
+                "postgres://ferry@db/ferry?password=hunter2&application_name=my%20app",
+                "host=db port=5432 user=ferry dbname=ferry application_name='my app' password=***",
+            ),
             ("host=/run/postgresql user=ferry", "host=/run/postgresql user=ferry"),
         ];
         for (input, want) in cases {
@@ -387,7 +391,8 @@ mod tests {
 
     #[test]
     fn a_string_that_does_not_parse_is_not_echoed() {
-        for bad in ["host=db password hunter2", "host=db password='hunter2", "postgresql://ferry:hunter2@db:notaport/x", "pasword=hunter2"] {
+        for bad in ["host=db password hunter2", "host=db password='hunter2", "postgresql://ferry:hunter2@db:notaport/x", "pasword=hunter2"]
+        {
             let e = describe(bad).unwrap_err().to_string();
             assert!(e.contains("does not parse") && !e.contains("hunter2"), "{bad}: {e}");
         }

@@ -119,7 +119,12 @@ impl UsersFile {
             };
             match first_line.entry(name.to_owned()) {
                 Entry::Occupied(first) => {
-                    return Err(UsersFileError::Duplicate { path: path.to_owned(), line: line_no, name: name.to_owned(), first: *first.get() });
+                    return Err(UsersFileError::Duplicate {
+                        path: path.to_owned(),
+                        line: line_no,
+                        name: name.to_owned(),
+                        first: *first.get(),
+                    });
                 }
                 Entry::Vacant(v) => {
                     v.insert(line_no);

@@ -159,5 +159,8 @@ fn postgres_settings_errors_and_masking() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("postgres = \"host=db.example port=5432 user=ferry dbname=ferry password=***\"") && !text.contains("hunter2"), "{text}");
+    assert!(
+        text.contains("postgres = \"host=db.example port=5432 user=ferry dbname=ferry password=***\"") && !text.contains("hunter2"),
+        "{text}"
+    );
 }

@@ -440,7 +440,10 @@ mod postgres {
             ("host=db.example user=ferry password = hunter2 dbname=ferry", "host=db.example user=ferry dbname=ferry password=***"),
             ("host=db.example user=ferry password='hunter2 two words'", "host=db.example user=ferry password=***"),
             ("host=db.example\tuser=ferry\tpassword=hunter2\tdbname=ferry", "host=db.example user=ferry dbname=ferry password=***"),
-            ("postgresql://ferry:hunter2@db.example/ferry?password=hunter2", "host=db.example port=5432 user=ferry dbname=ferry password=***"),
+            (
+                "postgresql://ferry:hunter2@db.example/ferry?password=hunter2",
+                "host=db.example port=5432 user=ferry dbname=ferry password=***",
+            ),
         ] {
             let out = Command::new(FERRYD).args(["check-config", "--postgres", conninfo]).current_dir(dir.path()).output().unwrap();
             let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
