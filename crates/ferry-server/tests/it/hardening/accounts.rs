@@ -9,7 +9,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ferry_testkit::{Control, STEP_TIMEOUT, Spawned, free_port, pseudo_random};
+use ferry_testkit::{Control, STEP_TIMEOUT, Spawned, free_port};
 
 const FERRYD: &str = env!("CARGO_BIN_EXE_ferryd");
 
@@ -267,6 +267,7 @@ fn i19_users_file_errors_name_their_lines_and_unicode_names_work() {
 mod postgres {
     use super::*;
     use ferry_testkit::peers::PgServer;
+    use ferry_testkit::pseudo_random;
 
     /// A PostgreSQL server, or `None` (test skipped) without one; under
     /// CI, where `.ci/run` installs it, its absence fails the test.
