@@ -522,8 +522,9 @@ fn serve(args: Settings) -> anyhow::Result<()> {
                     };
                     match reloaded {
                         Ok(Ok(u)) => {
-                            tracing::info!("reloaded the accounts from {}", accounts.describe());
+                            // In force before it is logged (tests wait for the line).
                             server.set_authenticator(u);
+                            tracing::info!("reloaded the accounts from {}", accounts.describe());
                         }
                         Ok(Err(e)) => tracing::error!("keeping the old accounts: {e:#}"),
                         Err(e) => tracing::error!("keeping the old accounts: {e}"),
