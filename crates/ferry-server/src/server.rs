@@ -25,8 +25,9 @@ pub struct Shared {
     pub config: Config,
     /// The file tree.
     pub storage: Arc<dyn Storage>,
-    /// Who may log in; replaceable while running (users file reload).
-    pub auth: RwLock<Arc<dyn Authenticator>>,
+    /// Who may log in; replaced on reload (sessions notice through its
+    /// generation).
+    pub auth: crate::auth::Current,
     /// Per-address limits and bans.
     pub defender: Arc<Defender>,
     /// Server-wide bandwidth limits: (upload, download).
@@ -36,8 +37,6 @@ pub struct Shared {
     pub(crate) passive_ip: RwLock<Option<std::net::IpAddr>>,
     /// FTPS settings in force; replaced when certificates are reloaded.
     tls: RwLock<Option<Arc<crate::tls::TlsSettings>>>,
-    /// Bounds concurrent password verifications.
-    pub(crate) hash_permits: Semaphore,
     /// Counters and gauges for Prometheus.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Set when the server begins to shut down.
@@ -78,7 +77,7 @@ impl Server {
             shared: Arc::new(Shared {
                 config,
                 storage,
-                auth: RwLock::new(auth),
+                auth: crate::auth::Current::new(auth),
                 defender,
                 global_limits,
                 user_limits,
@@ -86,7 +85,6 @@ impl Server {
                 passive_ip,
                 metrics: Default::default(),
                 tls: RwLock::new(tls),
-                hash_permits: Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
                 quotas: Default::default(),
                 uploads: Default::default(),
             }),
@@ -120,10 +118,12 @@ impl Server {
         });
     }
 
-    /// Swap the authenticator (for example after the users file changed);
-    /// sessions already logged in are not affected.
+    /// Swap the authenticator (for example after the users file changed).
+    /// Sessions already logged in look their account up again at their
+    /// next command: new settings apply to them, and a deleted, disabled
+    /// or moved account ends them.
     pub fn set_authenticator(&self, auth: Arc<dyn Authenticator>) {
-        *self.shared.auth.write().expect("auth lock") = auth;
+        self.shared.auth.set(auth);
     }
 
     /// Serve plain FTP on every listener until `shutdown` completes, then

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_proto::{Reply, ReplyParser};
+use ferry_server::auth::password::PasswordAuth;
 use ferry_server::auth::settings::SettingsFile;
 use ferry_server::auth::users_file::UsersFile;
 use ferry_server::server::ListenerKind;
@@ -116,8 +117,8 @@ impl TestServer {
         let hashed = ferry_server::auth::hash::hash_password(PASSWORD);
         let settings = settings.map(|t| SettingsFile::parse(t, Path::new("users.toml")).expect("valid settings")).unwrap_or_default();
         let users = UsersFile::parse(&format!("# test accounts\n{USER}:{hashed}\n{PLAIN_USER}:{PLAIN_PASSWORD}\n"), Path::new("users.txt"))
-            .unwrap()
-            .with_settings(settings);
+            .unwrap();
+        let users = PasswordAuth::new(Arc::new(users), settings);
         let make: MakeStorage = match storage {
             Some((_, make)) => make,
             None => {

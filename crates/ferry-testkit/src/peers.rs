@@ -310,6 +310,12 @@ pub struct PgServer {
     pub conninfo: String,
     _dir: tempfile::TempDir,
     child: Child,
+    /// What [`PgServer::restart`] needs: the server binaries, the data
+    /// folder, the port and the account it runs as.
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+    as_user: Option<(u32, u32)>,
 }
 
 impl PgServer {
@@ -343,16 +349,89 @@ impl PgServer {
             .output()
             .ok()?;
         assert!(init.status.success(), "initdb: {}", String::from_utf8_lossy(&init.stderr));
-        let (child, port) = spawn_on_free_port(|port| {
-            let mut cmd = run("postgres");
-            cmd.arg("-D")
-                .arg(&data)
-                .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-k"])
-                .arg(&data);
-            cmd
-        })?;
+        let (child, port) = spawn_on_free_port(|port| Self::postgres_command(&bin, &data, port, as_user))?;
         let conninfo = format!("host=127.0.0.1 port={port} user=ferry dbname=postgres");
-        Some(PgServer { conninfo, _dir: dir, child })
+        let pg = PgServer { conninfo, _dir: dir, child, bin, data, port, as_user };
+        pg.wait_ready();
+        Some(pg)
+    }
+
+    fn postgres_command(bin: &Path, data: &Path, port: u16, as_user: Option<(u32, u32)>) -> Command {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new(bin.join("postgres"));
+        if let Some((uid, gid)) = as_user {
+            cmd.uid(uid).gid(gid);
+        }
+        cmd.arg("-D").arg(data).args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-k"]).arg(data);
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        cmd
+    }
+
+    /// The postmaster's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The postmaster and its children (backends, checkpointer, …): every
+    /// process of this server, for signals such as `SIGSTOP`.
+    pub fn pids(&self) -> Vec<u32> {
+        let parent = self.child.id();
+        let mut pids = vec![parent];
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+            // Field 4 of /proc/PID/stat is the parent; the name (field 2) may hold spaces, so count from its ')'.
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)).and_then(|p| p.parse::<u32>().ok());
+            if ppid == Some(parent) {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
+    /// Send `signal` (e.g. `STOP`, `CONT`) to every process of this server.
+    pub fn signal_all(&self, signal: &str) {
+        for pid in self.pids() {
+            let _ = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status();
+        }
+    }
+
+    /// Stop the server (fast shutdown); [`PgServer::restart`] brings it back.
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start the stopped server again, on the same port with the same data.
+    pub fn restart(&mut self) {
+        self.child = Self::postgres_command(&self.bin, &self.data, self.port, self.as_user).spawn().expect("restart postgres");
+        assert!(wait_listening(self.port, &mut self.child), "PostgreSQL did not come back on port {}", self.port);
+        self.wait_ready();
+    }
+
+    /// PostgreSQL listens before it accepts logins ("the database system
+    /// is starting up"): wait for those too.
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let port = self.port.to_string();
+        while !Command::new(self.bin.join("pg_isready"))
+            .args(["-q", "-h", "127.0.0.1", "-p", &port])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            assert!(Instant::now() < deadline, "PostgreSQL on port {port} did not get ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn bin_dir() -> Option<PathBuf> {
@@ -381,6 +460,11 @@ impl PgServer {
 
 impl Drop for PgServer {
     fn drop(&mut self) {
+        // A test may have frozen it (SIGSTOP): a stopped process would
+        // ignore the shutdown.
+        if let Ok(None) = self.child.try_wait() {
+            self.signal_all("CONT");
+        }
         // SIGINT is PostgreSQL's fast shutdown: backends end, nothing is
         // left running. SIGKILL only if it does not stop in time.
         let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();

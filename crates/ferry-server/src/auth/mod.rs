@@ -1,41 +1,125 @@
-//! Who may log in.
+//! Who may log in, and what they may do.
 //!
-//! An [`Authenticator`] answers one question: does this user name and
-//! password pair open an account? It is synchronous because the answer costs
-//! a deliberately slow password hash; sessions call it through
-//! `spawn_blocking` so the hash never runs on an async worker thread.
+//! Layers, from the bottom:
+//!
+//! - [`store::AccountStore`]: where the secrets are — the users file
+//!   ([`users_file`]) or PostgreSQL (`postgres`, feature `postgres`). A
+//!   lookup either answers or fails (an outage, never "wrong password").
+//! - [`hasher::Hasher`]: argon2 verifications on a few dedicated threads
+//!   that reuse their memory.
+//! - [`password::PasswordAuth`]: one store below the login rules — the
+//!   equal-time dummy verification, the cache of recent logins
+//!   ([`cache`]), anonymous access and the per-user [`settings`].
+//! - [`Authenticator`]: what a server holds, swapped on reload through
+//!   [`Current`].
+//!
+//! Nothing here knows about FTP: the server's sessions call
+//! [`Authenticator::login`] with the strings from `USER` and `PASS`.
 
 pub mod cache;
 pub mod defender;
 pub mod hash;
+pub mod hasher;
+pub mod password;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod settings;
+pub mod store;
 pub mod users_file;
 
-use ferry_proto::command::Password;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+pub use store::{AccountStore, BoxFuture, Secret, StoreError};
 
 /// A logged-in identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
-    /// The user name as written in the users file.
+    /// The user name as stored (`anonymous` for anonymous logins).
     pub name: String,
     /// What the user may do: home folder, permissions, quotas, rates.
     pub policy: settings::Policy,
+    /// An anonymous login (RFC 1635), not a stored account.
+    pub anonymous: bool,
+}
+
+/// A login that could not be decided, or was refused for another reason
+/// than a wrong password. None of these count as a failed guess.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// The account store failed or did not answer in time.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The password was right, but the account is disabled.
+    #[error("account disabled")]
+    Disabled,
+    /// No hashing thread answered in time (a login storm).
+    #[error("the password check did not finish in time")]
+    Busy,
+}
+
+/// Where a logged-in account stands now (after a reload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// Still there, with this policy.
+    Active(settings::Policy),
+    /// Still there, but disabled.
+    Disabled,
+    /// No longer there.
+    Gone,
 }
 
 /// Checks credentials.
 pub trait Authenticator: Send + Sync + 'static {
-    /// `Some(account)` if the pair is valid. Implementations must take the
-    /// same time for an unknown user as for a wrong password, so that the
-    /// answer does not reveal which user names exist.
-    fn authenticate(&self, user: &str, password: &Password) -> Option<Account>;
+    /// `Ok(Some(account))` if the pair opens an account, `Ok(None)` if it
+    /// does not (a wrong password or an unknown user — which take the same
+    /// time, so the answer does not reveal which user names exist).
+    fn login<'a>(&'a self, user: &'a str, password: &'a str) -> BoxFuture<'a, Result<Option<Account>, AuthError>>;
 
-    /// The answer without the slow hash, when there is one: `Some` for a
-    /// pair verified moments ago (see [`cache::LoginCache`]), `None` to call
-    /// [`Authenticator::authenticate`] on the blocking pool. Must never
-    /// answer a failure quickly (that would make guessing cheap).
-    fn authenticate_quick(&self, _user: &str, _password: &Password) -> Option<Option<Account>> {
-        None
+    /// Where a logged-in account stands now: the settings of a reload
+    /// reach sessions that are already open through this.
+    fn standing<'a>(&'a self, account: &'a Account) -> BoxFuture<'a, Result<Standing, StoreError>>;
+}
+
+/// The authenticator in force, replaced on reload. Every replacement
+/// bumps a generation number, so a session sees with one atomic load per
+/// command whether its account needs a fresh look.
+///
+/// The lock is held only to clone or swap an `Arc`, and a poisoned lock is
+/// used as it is: a panic elsewhere can never lock everybody out.
+pub struct Current {
+    auth: Mutex<Arc<dyn Authenticator>>,
+    generation: AtomicU64,
+}
+
+impl Current {
+    /// Start with `auth`, at generation 0.
+    pub fn new(auth: Arc<dyn Authenticator>) -> Current {
+        Current { auth: Mutex::new(auth), generation: AtomicU64::new(0) }
+    }
+
+    /// The authenticator in force.
+    pub fn get(&self) -> Arc<dyn Authenticator> {
+        self.auth.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// How many times it was replaced. Read it before [`Current::get`]: a
+    /// replacement in between then shows as a newer generation later.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Replace the authenticator.
+    pub fn set(&self, auth: Arc<dyn Authenticator>) {
+        let old = std::mem::replace(&mut *self.auth.lock().unwrap_or_else(PoisonError::into_inner), auth);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        // The old one (a database pool, perhaps) is dropped outside the lock.
+        drop(old);
+    }
+}
+
+impl std::fmt::Debug for Current {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Current").field("generation", &self.generation()).finish_non_exhaustive()
     }
 }

@@ -18,21 +18,25 @@
 //! password hash are refused: plain-text passwords belong to the seed's
 //! users file only.
 //!
-//! The client is the synchronous `postgres` crate: logins already run on
-//! the blocking pool (the password hash is slow on purpose), and the
-//! `ferryd user` commands have no async runtime at all.
+//! The client is `tokio-postgres`, so a hung database never holds a
+//! thread: every operation — waiting for one of the [`POOL`] slots,
+//! connecting when no idle connection is left, the query — has one
+//! deadline, [`DB_DEADLINE`], after which its connection is dropped (and
+//! its connection task aborted). TCP keepalives find dead peers between
+//! logins. Connection strings are shown only as [`describe`] rebuilds them
+//! from the driver's own parse, without the password.
 
 use std::str::FromStr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
-use ferry_proto::command::Password;
-use postgres::{Client, NoTls};
+use tokio::sync::Semaphore;
+use tokio_postgres::config::Host;
+use tokio_postgres::{Client, Config, NoTls};
 
-use super::cache::LoginCache;
-use super::settings::SettingsFile;
-use super::users_file::valid_name;
-use super::{Account, Authenticator, hash};
+use super::hash;
+use super::store::{AccountStore, BoxFuture, Secret, StoreError};
+use super::users_file::{NAME_RULE, valid_name};
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS ferry_users (
     name       TEXT PRIMARY KEY,
@@ -40,157 +44,357 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS ferry_users (
     updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
 )";
 
-/// Idle connections kept for the next logins.
-const POOL: usize = 4;
+/// The most one database operation (waiting for a slot, connecting, the
+/// query) may take.
+pub const DB_DEADLINE: Duration = Duration::from_secs(5);
+/// Database operations at once, and idle connections kept for the next.
+pub const POOL: usize = 4;
 
-/// A problem with the account database.
+/// A problem with the account database. No variant ever holds the
+/// connection string or its password.
 #[derive(Debug, thiserror::Error)]
-pub enum PgUsersError {
-    /// The connection string does not parse.
-    #[error("the PostgreSQL connection string is not valid: {0}")]
-    BadUrl(String),
-    /// The server refused or failed (the message never holds the password).
+pub enum PgError {
+    /// The connection string does not parse (not shown: it may hold a password).
+    #[error(
+        "the PostgreSQL connection string does not parse (it is not shown, as it may hold a password): \
+         use `host=… port=… user=… dbname=… password=…` or postgresql://user@host:port/dbname"
+    )]
+    BadConnInfo,
+    /// The server refused or failed.
     #[error("PostgreSQL: {0}")]
-    Db(#[from] postgres::Error),
+    Db(#[from] tokio_postgres::Error),
+    /// No answer within the deadline.
+    #[error("PostgreSQL did not answer within {} s", .0.as_secs_f32())]
+    TimedOut(Duration),
     /// A user name that cannot work in FTP.
-    #[error("invalid user name {0:?}: use letters, digits, '.', '_', '-' or '@'")]
+    #[error("invalid user name {0:?}: {NAME_RULE}")]
     BadName(String),
     /// `passwd` or `del` of a user that is not there.
     #[error("no user {0:?} in the database")]
     NoSuchUser(String),
 }
 
-/// Accounts in a PostgreSQL table.
-pub struct PgUsers {
-    config: postgres::Config,
-    idle: Mutex<Vec<Client>>,
-    cache: LoginCache,
-    settings: SettingsFile,
+/// Parse a libpq-style connection string (`host=… user=…` or
+/// `postgresql://…`) with the driver's parser.
+pub fn parse(conninfo: &str) -> Result<Config, PgError> {
+    // The driver's messages may quote part of the string: not repeated.
+    Config::from_str(conninfo).map_err(|_| PgError::BadConnInfo)
 }
 
-impl std::fmt::Debug for PgUsers {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The config holds the database password: show only where it points.
-        f.debug_struct("PgUsers").field("hosts", &self.config.get_hosts()).field("dbname", &self.config.get_dbname()).finish()
+/// The connection string as `key=value` pairs rebuilt from its parse, with
+/// `password=***` in place of a password: safe for logs and messages.
+pub fn describe(conninfo: &str) -> Result<String, PgError> {
+    parse(conninfo).map(|c| shown(&c))
+}
+
+fn shown(c: &Config) -> String {
+    let mut parts: Vec<(&str, String)> = Vec::new();
+    let join = |v: Vec<String>| v.join(",");
+    if !c.get_hosts().is_empty() {
+        let hosts = c
+            .get_hosts()
+            .iter()
+            .map(|h| match h {
+                Host::Tcp(name) => name.clone(),
+                Host::Unix(path) => path.display().to_string(),
+            })
+            .collect();
+        parts.push(("host", join(hosts)));
+    }
+    if !c.get_hostaddrs().is_empty() {
+        parts.push(("hostaddr", join(c.get_hostaddrs().iter().map(|a| a.to_string()).collect())));
+    }
+    if !c.get_ports().is_empty() {
+        parts.push(("port", join(c.get_ports().iter().map(|p| p.to_string()).collect())));
+    }
+    for (key, value) in
+        [("user", c.get_user()), ("dbname", c.get_dbname()), ("application_name", c.get_application_name()), ("options", c.get_options())]
+    {
+        if let Some(v) = value {
+            parts.push((key, v.to_owned()));
+        }
+    }
+    if c.get_ssl_mode() != tokio_postgres::config::SslMode::Prefer {
+        parts.push(("sslmode", format!("{:?}", c.get_ssl_mode()).to_lowercase()));
+    }
+    if let Some(t) = c.get_connect_timeout() {
+        parts.push(("connect_timeout", t.as_secs().to_string()));
+    }
+    let mut out: Vec<String> = parts.into_iter().map(|(k, v)| format!("{k}={}", quote(&v))).collect();
+    if c.get_password().is_some() {
+        out.push("password=***".to_owned());
+    }
+    out.join(" ")
+}
+
+/// A value as libpq reads it back: quoted when it holds spaces, quotes or
+/// backslashes.
+fn quote(v: &str) -> String {
+    if !v.is_empty() && !v.chars().any(|c| c.is_whitespace() || c == '\'' || c == '\\') {
+        return v.to_owned();
+    }
+    format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// `$query` (an expression using the client `$c`) on a leased connection,
+/// within the deadline, retried once on a fresh connection when the
+/// pooled one turns out dead. (A macro: a closure over the borrowed client
+/// would make the login future lose `Send`.)
+macro_rules! with_client {
+    ($store:expr, |$c:ident| $query:expr) => {
+        $store.within_deadline(async {
+            let mut lease = $store.lease().await?;
+            loop {
+                let $c = lease.client();
+                match $query.await {
+                    Ok(v) => {
+                        lease.give_back();
+                        break Ok(v);
+                    }
+                    Err(e) => lease.after_error(e).await?,
+                }
+            }
+        })
+    };
+}
+
+/// One connection and the task that drives it; dropping it closes both.
+struct Conn {
+    client: Client,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 
-impl PgUsers {
+/// Accounts in a PostgreSQL table.
+pub struct PgStore {
+    config: Config,
+    shown: String,
+    idle: Mutex<Vec<Conn>>,
+    slots: Semaphore,
+    deadline: Duration,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").field("conninfo", &self.shown).finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
     /// Connect with a libpq-style string (`host=… user=… dbname=…` or
     /// `postgres://…`), create the table if missing, and keep the
-    /// connection for logins.
-    pub fn connect(url: &str, settings: SettingsFile) -> Result<PgUsers, PgUsersError> {
-        // Parse errors may quote the string, which can hold a password.
-        let mut config = postgres::Config::from_str(url).map_err(|_| PgUsersError::BadUrl("check its syntax".into()))?;
+    /// connection for logins. Needs a tokio runtime (connections are
+    /// driven by tasks on it).
+    pub async fn connect(conninfo: &str) -> Result<PgStore, PgError> {
+        let mut config = parse(conninfo)?;
+        let shown = shown(&config);
         if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
+            config.connect_timeout(DB_DEADLINE);
         }
-        let users = PgUsers { config, idle: Mutex::new(Vec::new()), cache: LoginCache::default(), settings };
-        users.with_client(|c| c.batch_execute(SCHEMA))?;
-        Ok(users)
+        // Find a vanished database (a node's network, a frozen host)
+        // between logins, not at the next one. Values the string set win.
+        config.keepalives(true);
+        if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+            config.keepalives_idle(Duration::from_secs(30));
+        }
+        if config.get_keepalives_interval().is_none() {
+            config.keepalives_interval(Duration::from_secs(10));
+        }
+        if config.get_keepalives_retries().is_none() {
+            config.keepalives_retries(3);
+        }
+        let store = PgStore { config, shown, idle: Mutex::new(Vec::new()), slots: Semaphore::new(POOL), deadline: DB_DEADLINE };
+        with_client!(store, |c| c.batch_execute(SCHEMA)).await?;
+        Ok(store)
     }
 
-    /// Run `f` on a pooled connection (a new one if none is idle). A
-    /// connection that failed is dropped, so the next call reconnects.
-    fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>) -> Result<T, postgres::Error> {
-        let pooled = self.idle.lock().expect("pool lock").pop();
-        let mut client = match pooled {
-            Some(c) if !c.is_closed() => c,
-            _ => self.config.connect(NoTls)?,
-        };
-        let result = f(&mut client);
-        if result.is_ok() {
-            let mut idle = self.idle.lock().expect("pool lock");
-            if idle.len() < POOL {
-                idle.push(client);
+    /// The connection string, without its password (see [`describe`]).
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    fn pooled(&self) -> Option<Conn> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        while let Some(conn) = idle.pop() {
+            if !conn.client.is_closed() {
+                return Some(conn);
             }
         }
-        result
+        None
+    }
+
+    fn give_back(&self, conn: Conn) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < POOL && !conn.client.is_closed() {
+            idle.push(conn);
+        }
+    }
+
+    async fn open(&self) -> Result<Conn, PgError> {
+        let (client, connection) = self.config.connect(NoTls).await?;
+        let task = tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "PostgreSQL connection ended");
+            }
+        });
+        Ok(Conn { client, task })
+    }
+
+    /// A slot and a connection: an idle one, or a new one.
+    async fn lease(&self) -> Result<Lease<'_>, PgError> {
+        let slot = self.slots.acquire().await.map_err(|_| PgError::TimedOut(self.deadline))?;
+        let (conn, pooled) = match self.pooled() {
+            Some(conn) => (conn, true),
+            None => (self.open().await?, false),
+        };
+        Ok(Lease { store: self, conn, pooled, _slot: slot })
+    }
+
+    /// `work` within the deadline; past it, its connection is dropped.
+    async fn within_deadline<T>(&self, work: impl Future<Output = Result<T, PgError>>) -> Result<T, PgError> {
+        tokio::time::timeout(self.deadline, work).await.unwrap_or(Err(PgError::TimedOut(self.deadline)))
+    }
+
+    /// The stored secret of `name`.
+    pub async fn secret(&self, name: &str) -> Result<Option<String>, PgError> {
+        let row = with_client!(self, |c| c.query_opt("SELECT secret FROM ferry_users WHERE name = $1", &[&name])).await?;
+        Ok(row.map(|r| r.get::<_, String>(0)))
     }
 
     /// Add `name`, or set a new password if it exists; stores an argon2id
     /// hash. Returns true if the user already existed.
-    pub fn set_user(&self, name: &str, password: &str) -> Result<bool, PgUsersError> {
+    pub async fn set_user(&self, name: &str, password: &str) -> Result<bool, PgError> {
         if !valid_name(name) {
-            return Err(PgUsersError::BadName(name.to_owned()));
+            return Err(PgError::BadName(name.to_owned()));
         }
         let secret = hash::hash_password(password);
-        let existed = self.with_client(|c| {
-            let row = c.query_one(
-                "INSERT INTO ferry_users (name, secret) VALUES ($1, $2)
-                 ON CONFLICT (name) DO UPDATE SET secret = EXCLUDED.secret, updated_at = now()
-                 RETURNING (xmax <> 0) AS existed",
-                &[&name, &secret],
-            )?;
-            row.try_get::<_, bool>(0)
-        })?;
-        Ok(existed)
+        let row = with_client!(self, |c| c.query_one(
+            "INSERT INTO ferry_users (name, secret) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET secret = EXCLUDED.secret, updated_at = now()
+             RETURNING (xmax <> 0) AS existed",
+            &[&name, &secret],
+        ))
+        .await?;
+        Ok(row.try_get::<_, bool>(0)?)
     }
 
     /// Whether `name` has an account.
-    pub fn exists(&self, name: &str) -> Result<bool, PgUsersError> {
-        Ok(self.with_client(|c| c.query_opt("SELECT 1 FROM ferry_users WHERE name = $1", &[&name]))?.is_some())
+    pub async fn exists(&self, name: &str) -> Result<bool, PgError> {
+        Ok(with_client!(self, |c| c.query_opt("SELECT 1 FROM ferry_users WHERE name = $1", &[&name])).await?.is_some())
     }
 
     /// Remove `name`.
-    pub fn remove_user(&self, name: &str) -> Result<(), PgUsersError> {
-        match self.with_client(|c| c.execute("DELETE FROM ferry_users WHERE name = $1", &[&name]))? {
-            0 => Err(PgUsersError::NoSuchUser(name.to_owned())),
+    pub async fn remove_user(&self, name: &str) -> Result<(), PgError> {
+        match with_client!(self, |c| c.execute("DELETE FROM ferry_users WHERE name = $1", &[&name])).await? {
+            0 => Err(PgError::NoSuchUser(name.to_owned())),
             _ => Ok(()),
         }
     }
 
     /// Every user name, sorted.
-    pub fn names(&self) -> Result<Vec<String>, PgUsersError> {
-        let rows = self.with_client(|c| c.query("SELECT name FROM ferry_users ORDER BY name", &[]))?;
+    pub async fn names(&self) -> Result<Vec<String>, PgError> {
+        let rows = with_client!(self, |c| c.query("SELECT name FROM ferry_users ORDER BY name", &[])).await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     /// How many accounts there are.
-    pub fn count(&self) -> Result<i64, PgUsersError> {
-        Ok(self.with_client(|c| c.query_one("SELECT count(*) FROM ferry_users", &[]))?.get(0))
+    pub async fn count(&self) -> Result<i64, PgError> {
+        Ok(with_client!(self, |c| c.query_one("SELECT count(*) FROM ferry_users", &[])).await?.get(0))
     }
 }
 
-impl Authenticator for PgUsers {
-    fn authenticate(&self, user: &str, password: &Password) -> Option<Account> {
-        if matches!(user, "anonymous" | "ftp") && !self.exists(user).unwrap_or(false) {
-            return self.settings.anonymous_policy().map(|policy| Account { name: "anonymous".to_owned(), policy });
+/// A connection lent to one operation, with its slot.
+struct Lease<'a> {
+    store: &'a PgStore,
+    conn: Conn,
+    /// It came from the pool (and may have died while idle).
+    pooled: bool,
+    _slot: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl Lease<'_> {
+    fn client(&self) -> &Client {
+        &self.conn.client
+    }
+
+    /// The operation succeeded: keep the connection for the next.
+    fn give_back(self) {
+        self.store.give_back(self.conn);
+    }
+
+    /// After an error: a pooled connection that died while idle (a
+    /// database restart) is replaced once by a fresh one, for a retry;
+    /// anything else is the operation's error (and the connection goes).
+    async fn after_error(&mut self, e: tokio_postgres::Error) -> Result<(), PgError> {
+        let dead = e.is_closed() || self.conn.client.is_closed() || e.as_db_error().is_none();
+        if !(self.pooled && dead) {
+            return Err(e.into());
         }
-        let secret = match self.with_client(|c| c.query_opt("SELECT secret FROM ferry_users WHERE name = $1", &[&user])) {
-            Ok(row) => row.map(|r| r.get::<_, String>(0)),
-            Err(e) => {
-                tracing::error!("account database unavailable; login refused: {e}");
-                hash::verify_dummy(&password.0);
-                return None;
-            }
-        };
-        let now = Instant::now();
-        let ok = match secret {
-            Some(phc) if phc.starts_with("$argon2") => {
-                // The row's hash is part of the cache key: a password changed
-                // on another node ends the cached login here at once.
-                let key = format!("{user}\0{phc}");
-                if self.cache.hit(&key, &password.0, now) {
-                    true
-                } else {
-                    let ok = hash::verify(&password.0, &phc);
-                    if ok {
-                        self.cache.remember(&key, &password.0, now);
-                    }
-                    ok
+        tracing::debug!(error = %e, "pooled PostgreSQL connection lost; reconnecting");
+        self.conn = self.store.open().await?;
+        self.pooled = false;
+        Ok(())
+    }
+}
+
+impl AccountStore for PgStore {
+    fn lookup<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<Secret>, StoreError>> {
+        Box::pin(async move {
+            match self.secret(name).await {
+                Ok(Some(phc)) if phc.starts_with("$argon2") => Ok(Some(Secret::Argon2(phc))),
+                Ok(Some(_)) => {
+                    tracing::warn!(
+                        user = name,
+                        "the ferry_users row is not an argon2 hash; set the password with `ferryd user add --postgres`"
+                    );
+                    Ok(None)
                 }
+                Ok(None) => Ok(None),
+                Err(PgError::TimedOut(d)) => Err(StoreError::TimedOut(d)),
+                Err(e) => Err(StoreError::Unavailable(e.to_string())),
             }
-            Some(_) => {
-                tracing::warn!(user, "the ferry_users row is not an argon2 hash; set the password with `ferryd user add --postgres`");
-                hash::verify_dummy(&password.0);
-                false
-            }
-            None => {
-                hash::verify_dummy(&password.0);
-                false
-            }
-        };
-        ok.then(|| Account { name: user.to_owned(), policy: self.settings.policy(user) })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn described_without_the_password_in_every_spelling() {
+        let cases = [
+            ("host=db port=5432 user=ferry password=hunter2 dbname=ferry", "host=db port=5432 user=ferry dbname=ferry password=***"),
+            ("host=db user=ferry password = hunter2", "host=db user=ferry password=***"),
+            ("host=db\tuser=ferry\tpassword=hunter2\tdbname=x", "host=db user=ferry dbname=x password=***"),
+            ("host=db user=ferry password='hunter2 with spaces'", "host=db user=ferry password=***"),
+            ("host=db user=ferry password='it\\'s hunter2'", "host=db user=ferry password=***"),
+            ("postgresql://ferry:hunter2@db:5433/ferry", "host=db port=5433 user=ferry dbname=ferry password=***"),
+            ("postgresql://ferry@127.0.0.1:37200/ferry?password=hunter2", "host=127.0.0.1 port=37200 user=ferry dbname=ferry password=***"),
+            (
+                "postgres://ferry@db/ferry?password=hunter2&application_name=my%20app",
+                "host=db port=5432 user=ferry dbname=ferry application_name='my app' password=***",
+            ),
+            ("host=/run/postgresql user=ferry", "host=/run/postgresql user=ferry"),
+        ];
+        for (input, want) in cases {
+            let got = describe(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(got, want, "{input}");
+            assert!(!got.contains("hunter2"));
+        }
+    }
+
+    #[test]
+    fn a_string_that_does_not_parse_is_not_echoed() {
+        for bad in ["host=db password hunter2", "host=db password='hunter2", "postgresql://ferry:hunter2@db:notaport/x", "pasword=hunter2"]
+        {
+            let e = describe(bad).unwrap_err().to_string();
+            assert!(e.contains("does not parse") && !e.contains("hunter2"), "{bad}: {e}");
+        }
     }
 }

@@ -16,6 +16,9 @@
 //! [users.viewer]
 //! read_only = true            # list and read only
 //!
+//! [users.mallory]
+//! disabled = true             # cannot log in; open sessions end on reload
+//!
 //! [anonymous]                 # off unless enabled
 //! enabled = true
 //! home = "pub"
@@ -125,6 +128,8 @@ pub struct UserSettings {
     pub upload_rate: Option<Bytes>,
     /// Download speed cap, bytes per second.
     pub download_rate: Option<Bytes>,
+    /// The account exists but may not log in.
+    pub disabled: Option<bool>,
 }
 
 /// The `[anonymous]` table.
@@ -264,6 +269,11 @@ impl SettingsFile {
         }
     }
 
+    /// True if `user`'s account is disabled.
+    pub fn disabled(&self, user: &str) -> bool {
+        self.users.get(user).and_then(|u| u.disabled).or(self.defaults.disabled).unwrap_or(false)
+    }
+
     /// The anonymous policy, when anonymous access is on.
     pub fn anonymous_policy(&self) -> Option<Policy> {
         let a = &self.anonymous;
@@ -312,6 +322,9 @@ home = "pub"
         assert_eq!(anon.home.as_str(), "/pub");
         assert!(anon.allows(Permission::List) && !anon.allows(Permission::Write));
         assert!(SettingsFile::default().anonymous_policy().is_none(), "anonymous is off by default");
+        assert!(!f.disabled("alice"));
+        let f = SettingsFile::parse("[users.mallory]\ndisabled = true\n", Path::new("users.toml")).unwrap();
+        assert!(f.disabled("mallory") && !f.disabled("alice"));
     }
 
     #[test]

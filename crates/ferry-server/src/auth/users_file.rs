@@ -1,20 +1,23 @@
 //! The users file: the seed's `users.txt`, grown up.
 //!
 //! One account per line, `name:secret`. Blank lines and lines starting with
-//! `#` are ignored. `secret` is an argon2id PHC string (`$argon2id$…`), or —
+//! `#` are ignored. Names are letters and digits of any script plus
+//! `. _ - @` (see [`valid_name`]), each defined once. `secret` is an argon2id PHC string (`$argon2id$…`), or —
 //! as in the seed — the password in plain text, which still works but draws a
 //! warning naming the line at start-up. `ferryd user add` always writes
 //! hashes.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use ferry_proto::command::Password;
-
-use super::cache::LoginCache;
+use super::hash;
 use super::settings::{SettingsError, SettingsFile};
-use super::{Account, Authenticator, hash};
+use super::store::{AccountStore, BoxFuture, Secret, StoreError};
+
+/// What a user name may be made of, for error messages.
+pub const NAME_RULE: &str = "use letters and digits (any script), '.', '_', '-' or '@', at most 64 characters";
 
 /// A problem reading or writing the users file.
 #[derive(Debug, thiserror::Error)]
@@ -35,8 +38,30 @@ pub enum UsersFileError {
         /// 1-based line number.
         line: usize,
     },
+    /// A line's user name is not allowed.
+    #[error("{path}:{line}: invalid user name {name:?}: {NAME_RULE}")]
+    NameOnLine {
+        /// Which file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The name as written.
+        name: String,
+    },
+    /// The same user twice.
+    #[error("{path}:{line}: {name} is already defined on line {first}")]
+    Duplicate {
+        /// Which file.
+        path: PathBuf,
+        /// 1-based line number of the second definition.
+        line: usize,
+        /// The user name.
+        name: String,
+        /// 1-based line number of the first.
+        first: usize,
+    },
     /// A user name that cannot work in FTP or in this file.
-    #[error("invalid user name {0:?}: use letters, digits, '.', '_', '-' or '@'")]
+    #[error("invalid user name {0:?}: {NAME_RULE}")]
     BadName(String),
     /// `passwd` or `del` of a user that is not there.
     #[error("no user {0:?} in the users file")]
@@ -51,75 +76,69 @@ pub fn settings_path(users: &Path) -> PathBuf {
     users.with_extension("toml")
 }
 
-/// How a secret is stored.
-#[derive(Clone, PartialEq, Eq)]
-enum Secret {
-    Argon2(String),
-    Plain(String),
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Secret::Argon2(_) => "Argon2(****)",
-            Secret::Plain(_) => "Plain(****)",
-        })
-    }
-}
-
-/// The accounts of one users file, with their settings.
+/// The accounts of one users file.
 #[derive(Debug, Clone, Default)]
 pub struct UsersFile {
     users: HashMap<String, Secret>,
-    settings: SettingsFile,
     /// Line numbers of plain-text secrets, for the start-up warning.
     plain_lines: Vec<(usize, String)>,
-    /// Recently verified logins (a reload starts a fresh one).
-    cache: std::sync::Arc<LoginCache>,
 }
 
-/// True if `name` is usable as a user name.
+/// True if `name` is usable as a user name: 1 to 64 letters or digits of
+/// any script, `.`, `_`, `-` or `@` (no spaces, controls or `:`, which
+/// would break the file, the FTP command line or the logs).
 pub fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+    !name.is_empty() && name.chars().count() <= 64 && name.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c))
 }
 
 impl UsersFile {
     /// Parse the text of a users file; `path` is used in error messages.
+    ///
+    /// Names are trimmed; a plain-text password is everything after the
+    /// first `:` up to the line end, spaces included.
     pub fn parse(text: &str, path: &Path) -> Result<UsersFile, UsersFileError> {
         let mut out = UsersFile::default();
+        let mut first_line: HashMap<String, usize> = HashMap::new();
         for (i, raw) in text.lines().enumerate() {
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') {
+            let line_no = i + 1;
+            let line = raw.trim_start();
+            if line.trim_end().is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (name, secret) = line.split_once(':').ok_or_else(|| UsersFileError::Syntax { path: path.to_owned(), line: i + 1 })?;
+            let (name, secret) = line.split_once(':').ok_or_else(|| UsersFileError::Syntax { path: path.to_owned(), line: line_no })?;
             let name = name.trim();
             if !valid_name(name) {
-                return Err(UsersFileError::Syntax { path: path.to_owned(), line: i + 1 });
+                return Err(UsersFileError::NameOnLine { path: path.to_owned(), line: line_no, name: name.to_owned() });
             }
-            let secret = if secret.starts_with("$argon2") {
-                Secret::Argon2(secret.to_owned())
+            let secret = if secret.trim_start().starts_with("$argon2") {
+                // A PHC string has no spaces: stray ones around it are not part of it.
+                Secret::Argon2(secret.trim().to_owned())
             } else {
-                out.plain_lines.push((i + 1, name.to_owned()));
+                out.plain_lines.push((line_no, name.to_owned()));
                 Secret::Plain(secret.to_owned())
             };
+            match first_line.entry(name.to_owned()) {
+                Entry::Occupied(first) => {
+                    return Err(UsersFileError::Duplicate {
+                        path: path.to_owned(),
+                        line: line_no,
+                        name: name.to_owned(),
+                        first: *first.get(),
+                    });
+                }
+                Entry::Vacant(v) => {
+                    v.insert(line_no);
+                }
+            }
             out.users.insert(name.to_owned(), secret);
         }
         Ok(out)
     }
 
-    /// Read and parse a users file, and the settings file beside it
-    /// (`users.toml` for `users.txt`) if there is one.
+    /// Read and parse a users file.
     pub fn load(path: &Path) -> Result<UsersFile, UsersFileError> {
         let text = std::fs::read_to_string(path).map_err(|source| UsersFileError::Io { path: path.to_owned(), source })?;
-        let settings = SettingsFile::load_optional(&settings_path(path))?;
-        Ok(Self::parse(&text, path)?.with_settings(settings))
-    }
-
-    /// Use these per-user settings.
-    pub fn with_settings(mut self, settings: SettingsFile) -> UsersFile {
-        self.settings = settings;
-        self
+        Self::parse(&text, path)
     }
 
     /// `(line, user)` for each account whose password is stored in plain text.
@@ -145,43 +164,17 @@ impl UsersFile {
     }
 }
 
-impl Authenticator for UsersFile {
-    fn authenticate_quick(&self, user: &str, password: &Password) -> Option<Option<Account>> {
-        match self.users.get(user) {
-            Some(Secret::Argon2(_)) if self.cache.hit(user, &password.0, std::time::Instant::now()) => {
-                Some(Some(Account { name: user.to_owned(), policy: self.settings.policy(user) }))
-            }
-            _ => None,
-        }
-    }
+/// Read a users file and the settings file beside it (`users.toml` for
+/// `users.txt`), if there is one.
+pub fn load_with_settings(path: &Path) -> Result<(UsersFile, SettingsFile), UsersFileError> {
+    let users = UsersFile::load(path)?;
+    let settings = SettingsFile::load_optional(&settings_path(path))?;
+    Ok((users, settings))
+}
 
-    fn authenticate(&self, user: &str, password: &Password) -> Option<Account> {
-        if matches!(user, "anonymous" | "ftp") && !self.users.contains_key(user) {
-            // RFC 1635 anonymous access: only when enabled, and read-only.
-            return self.settings.anonymous_policy().map(|policy| Account { name: "anonymous".to_owned(), policy });
-        }
-        let now = std::time::Instant::now();
-        let ok = match self.users.get(user) {
-            Some(Secret::Argon2(_)) if self.cache.hit(user, &password.0, now) => true,
-            Some(Secret::Argon2(phc)) => {
-                let ok = hash::verify(&password.0, phc);
-                if ok {
-                    self.cache.remember(user, &password.0, now);
-                }
-                ok
-            }
-            Some(Secret::Plain(p)) => {
-                // Pay the hash anyway, so timing does not tell plain from
-                // missing accounts.
-                hash::verify_dummy(&password.0);
-                hash::plain_eq(&password.0, p)
-            }
-            None => {
-                hash::verify_dummy(&password.0);
-                false
-            }
-        };
-        ok.then(|| Account { name: user.to_owned(), policy: self.settings.policy(user) })
+impl AccountStore for UsersFile {
+    fn lookup<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<Secret>, StoreError>> {
+        Box::pin(std::future::ready(Ok(self.users.get(name).cloned())))
     }
 }
 
@@ -264,32 +257,28 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use super::super::password::PasswordAuth;
     use super::*;
 
-    #[test]
-    fn quick_answers_only_recent_successes() {
-        let h = hash::hash_password("right");
-        let f = UsersFile::parse(&format!("alice:{h}\nbob:plain\n"), Path::new("u.txt")).unwrap();
-        let pw = |p: &str| Password(p.to_owned());
-        assert!(f.authenticate_quick("alice", &pw("right")).is_none(), "not verified yet: needs the hash");
-        assert!(f.authenticate("alice", &pw("right")).is_some());
-        assert_eq!(f.authenticate_quick("alice", &pw("right")).flatten().map(|a| a.name), Some("alice".to_owned()));
-        assert!(f.authenticate_quick("alice", &pw("wrong")).is_none(), "a wrong password is never answered quickly");
-        assert!(f.authenticate_quick("nobody", &pw("right")).is_none());
-        assert!(f.authenticate_quick("bob", &pw("plain")).is_none(), "plain-text accounts always pay the hash");
+    fn login(f: &UsersFile, user: &str, password: &str) -> bool {
+        let auth = PasswordAuth::new(Arc::new(f.clone()), SettingsFile::default());
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        rt.block_on(auth.login(user, password)).unwrap().is_some()
     }
 
     #[test]
     fn parse_comments_plain_and_hashed() {
         let h = hash::hash_password("pw2");
-        let text = format!("# users\n\nalice:pw1\nbob:{h}\n");
+        let text = format!("# users\n\n  # indented comment\nalice:pw1\nbob:{h}\n");
         let f = UsersFile::parse(&text, Path::new("u.txt")).unwrap();
         assert_eq!(f.len(), 2);
-        assert_eq!(f.plain_text_lines(), &[(3, "alice".to_owned())]);
-        assert!(f.authenticate("alice", &Password("pw1".into())).is_some());
-        assert!(f.authenticate("bob", &Password("pw2".into())).is_some());
-        assert!(f.authenticate("bob", &Password("pw1".into())).is_none());
-        assert!(f.authenticate("carol", &Password("pw1".into())).is_none());
+        assert_eq!(f.plain_text_lines(), &[(4, "alice".to_owned())]);
+        assert!(login(&f, "alice", "pw1"));
+        assert!(login(&f, "bob", "pw2"));
+        assert!(!login(&f, "bob", "pw1"));
+        assert!(!login(&f, "carol", "pw1"));
     }
 
     #[test]
@@ -299,18 +288,50 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_names_are_an_error_naming_both_lines() {
+        let e = UsersFile::parse("# x\nalice:1\nbob:2\n\n alice :3\n", Path::new("users.txt")).unwrap_err();
+        assert_eq!(e.to_string(), "users.txt:5: alice is already defined on line 2");
+    }
+
+    #[test]
+    fn unicode_names_are_accepted_and_bad_names_say_what_is_allowed() {
+        let f = UsersFile::parse("José:pw\nюлия.k@example:pw\n李雷_2:pw\nx-y:pw\n", Path::new("u.txt")).unwrap();
+        assert_eq!(f.len(), 4);
+        assert!(login(&f, "李雷_2", "pw"));
+        assert!(login(&f, "юлия.k@example", "pw"));
+        let long = "é".repeat(65);
+        for bad in ["two words", "tab\there", "semi;colon", "", long.as_str()] {
+            let e = UsersFile::parse(&format!("ok:1\n{bad}:pw\n"), Path::new("u.txt")).unwrap_err();
+            assert_eq!(e.to_string(), format!("u.txt:2: invalid user name {bad:?}: {NAME_RULE}"), "{bad:?}");
+        }
+        assert!(valid_name(&"é".repeat(64)), "64 characters, 128 bytes");
+        assert!(!valid_name("bell\u{7}"));
+    }
+
+    #[test]
+    fn plain_passwords_keep_their_spaces() {
+        let f = UsersFile::parse("  alice :pass word  \r\nbob: lead\n", Path::new("u.txt")).unwrap();
+        assert!(login(&f, "alice", "pass word  "), "trailing spaces are part of the password");
+        assert!(!login(&f, "alice", "pass word"));
+        assert!(login(&f, "bob", " lead"));
+    }
+
+    #[test]
     fn set_user_adds_and_replaces_keeping_comments() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("users.txt");
         std::fs::write(&path, "# keep me\nalice:old\n").unwrap();
         assert!(set_user(&path, "alice", "new").unwrap());
         assert!(!set_user(&path, "bob", "b").unwrap());
+        assert!(!set_user(&path, "zoë", "z").unwrap());
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("# keep me\nalice:$argon2id$"), "{text}");
         let f = UsersFile::load(&path).unwrap();
-        assert!(f.authenticate("alice", &Password("new".into())).is_some());
-        assert!(f.authenticate("bob", &Password("b".into())).is_some());
+        assert!(login(&f, "alice", "new"));
+        assert!(login(&f, "bob", "b"));
+        assert!(login(&f, "zoë", "z"));
         assert!(f.plain_text_lines().is_empty());
-        assert!(set_user(&path, "bad name", "x").is_err());
+        let e = set_user(&path, "bad name", "x").unwrap_err();
+        assert!(e.to_string().contains(NAME_RULE), "{e}");
     }
 }

@@ -11,10 +11,6 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use ferry_server::auth::Authenticator;
-use ferry_server::auth::hash;
-use ferry_server::auth::settings::SettingsFile;
-use ferry_server::auth::users_file::{self, UsersFile};
 use ferry_server::config_file::ConfigFile;
 use ferry_server::server::ListenerKind;
 use ferry_server::storage::Storage;
@@ -22,6 +18,9 @@ use ferry_server::storage::local::LocalStorage;
 use ferry_server::tls::TlsSettings;
 use ferry_server::xferlog::XferLog;
 use ferry_server::{Config, Server};
+
+#[path = "ferryd/accounts.rs"]
+mod accounts;
 
 /// Ferry FTP server: RFC 959/2389/2428/3659 FTP with argon2id accounts and
 /// every user confined to the served folder.
@@ -263,7 +262,7 @@ impl Settings {
             format!("s3-prefix = {:?}", self.s3_prefix),
             format!("s3-endpoint = {}", opt(&self.s3_endpoint)),
             format!("s3-region = {:?}", self.s3_region),
-            format!("postgres = {}", opt(&self.postgres.as_deref().map(mask_password))),
+            format!("postgres = {}", opt(&self.postgres.as_deref().map(accounts::shown_conninfo))),
             format!("users = {:?}", self.users.display().to_string()),
             format!("passive-ports = {}", opt(&self.passive_ports.map(|(a, b)| format!("{a}-{b}")))),
             format!("passive-address = {}", opt(&self.passive_address)),
@@ -372,7 +371,7 @@ fn parse_range(s: &str) -> Result<(u16, u16), String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Cmd::User(cmd)) => user_command(cmd),
+        Some(Cmd::User(cmd)) => accounts::user_command(cmd),
         Some(Cmd::CheckConfig(args)) => check_config(*args),
         // Written to a buffer first: a closed pipe (`| head`) is not an error.
         Some(Cmd::Completions { shell }) => {
@@ -396,108 +395,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn read_password(from_stdin: bool) -> anyhow::Result<String> {
-    let password = if from_stdin {
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
-        line.trim_end_matches(['\r', '\n']).to_owned()
-    } else {
-        let p = rpassword::prompt_password("Password: ").context("reading the password (use --password-stdin without a terminal)")?;
-        let again = rpassword::prompt_password("Again: ")?;
-        if p != again {
-            bail!("the passwords differ; nothing was changed");
-        }
-        p
-    };
-    if password.is_empty() {
-        bail!("empty password refused");
-    }
-    Ok(password)
-}
-
-fn user_command(cmd: UserCmd) -> anyhow::Result<()> {
-    let store = match &cmd {
-        UserCmd::Add { store, .. } | UserCmd::Passwd { store, .. } | UserCmd::Del { store, .. } | UserCmd::List { store } => store,
-    };
-    if let Some(url) = store.postgres.clone() {
-        return pg_user_command(cmd, &url);
-    }
-    match cmd {
-        UserCmd::Add { name, password_stdin, store } => {
-            let password = read_password(password_stdin)?;
-            let replaced = users_file::set_user(&store.users, &name, &password)?;
-            println!("{} user {name} in {}", if replaced { "updated" } else { "added" }, store.users.display());
-        }
-        UserCmd::Passwd { name, password_stdin, store } => {
-            let users = &store.users;
-            if !UsersFile::load(users)?.names().contains(&name) {
-                bail!("no user {name:?} in {}; add it with `ferryd user add {name}`", users.display());
-            }
-            let password = read_password(password_stdin)?;
-            users_file::set_user(users, &name, &password)?;
-            println!("changed the password of {name} in {}", users.display());
-        }
-        UserCmd::Del { name, store } => {
-            users_file::remove_user(&store.users, &name)?;
-            println!("removed user {name} from {}", store.users.display());
-        }
-        UserCmd::List { store } => {
-            for name in UsersFile::load(&store.users)?.names() {
-                println!("{name}");
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `ferryd user …` against the PostgreSQL table.
-#[cfg(feature = "postgres")]
-fn pg_user_command(cmd: UserCmd, url: &str) -> anyhow::Result<()> {
-    let db = pg_connect(url, SettingsFile::default())?;
-    let place = "the PostgreSQL table ferry_users";
-    match cmd {
-        UserCmd::Add { name, password_stdin, .. } => {
-            let password = read_password(password_stdin)?;
-            let replaced = db.set_user(&name, &password)?;
-            println!("{} user {name} in {place}", if replaced { "updated" } else { "added" });
-        }
-        UserCmd::Passwd { name, password_stdin, .. } => {
-            if !db.exists(&name)? {
-                bail!("no user {name:?} in {place}; add it with `ferryd user add {name} --postgres ...`");
-            }
-            let password = read_password(password_stdin)?;
-            db.set_user(&name, &password)?;
-            println!("changed the password of {name} in {place}");
-        }
-        UserCmd::Del { name, .. } => {
-            db.remove_user(&name)?;
-            println!("removed user {name} from {place}");
-        }
-        UserCmd::List { .. } => {
-            for name in db.names()? {
-                println!("{name}");
-            }
-        }
-    }
-    Ok(())
-}
-
-#[cfg(not(feature = "postgres"))]
-fn pg_user_command(_cmd: UserCmd, _url: &str) -> anyhow::Result<()> {
-    bail!("{}", NO_POSTGRES)
-}
-
-/// Create a users file with one random account, and say so once.
-fn first_run_users(path: &Path) -> anyhow::Result<()> {
-    let password = hash::random_password(16);
-    users_file::set_user(path, "ferry", &password).with_context(|| format!("creating {}", path.display()))?;
-    println!("ferryd: created {} with one account (the password is shown only now):", path.display());
-    println!("    user:     ferry");
-    println!("    password: {password}");
-    println!("  Add accounts with `ferryd user add NAME`.");
-    Ok(())
 }
 
 fn init_logging(level: &str, format: &str) -> anyhow::Result<()> {
@@ -526,9 +423,7 @@ fn init_logging(level: &str, format: &str) -> anyhow::Result<()> {
 /// effective settings, start nothing.
 fn check_config(args: ServeArgs) -> anyhow::Result<()> {
     let s = resolve(args)?;
-    if s.postgres.is_none() && s.users.exists() {
-        UsersFile::load(&s.users)?;
-    }
+    accounts::check(s.postgres.as_deref(), &s.users)?;
     if let (Some(cert), Some(key)) = (&s.tls_cert, &s.tls_key) {
         TlsSettings::from_pem_files(cert, key)?;
     }
@@ -540,10 +435,11 @@ fn check_config(args: ServeArgs) -> anyhow::Result<()> {
 fn serve(args: Settings) -> anyhow::Result<()> {
     init_logging(&args.log_level, &args.log_format)?;
     if args.postgres.is_none() && !args.users.exists() {
-        first_run_users(&args.users)?;
+        accounts::first_run_users(&args.users)?;
     }
-    let users = load_accounts(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let accounts = Arc::new(runtime.block_on(accounts::Accounts::open(args.postgres.as_deref(), &args.users))?);
+    let users = accounts.load(false)?;
     let storage = {
         // The S3 backend keeps a handle on the runtime it will wait on.
         let _runtime = runtime.enter();
@@ -609,28 +505,33 @@ fn serve(args: Settings) -> anyhow::Result<()> {
         };
         for (l, kind) in &listeners {
             let what = if *kind == ListenerKind::ImplicitFtps { "implicit FTPS" } else { "FTP" };
-            tracing::info!("serving {} over {what} on {} (accounts from {})", root.display(), l.local_addr()?, accounts_source(&args));
+            tracing::info!("serving {} over {what} on {} (accounts from {})", root.display(), l.local_addr()?, accounts.describe());
         }
         let reload = {
             let server = server.clone();
             let settings = args.clone();
+            let accounts = accounts.clone();
             async move {
                 let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
                     return;
                 };
                 while hup.recv().await.is_some() {
                     let reloaded = {
-                        let settings = settings.clone();
-                        tokio::task::spawn_blocking(move || load_accounts(&settings)).await
+                        let accounts = accounts.clone();
+                        tokio::task::spawn_blocking(move || accounts.load(true)).await
                     };
                     match reloaded {
                         Ok(Ok(u)) => {
-                            tracing::info!("reloaded the accounts from {}", accounts_source(&settings));
+                            // In force before it is logged (tests wait for the line).
                             server.set_authenticator(u);
+                            tracing::info!("reloaded the accounts from {}", accounts.describe());
                         }
                         Ok(Err(e)) => tracing::error!("keeping the old accounts: {e:#}"),
                         Err(e) => tracing::error!("keeping the old accounts: {e}"),
                     }
+                    // Files changed behind ferryd's back are counted again,
+                    // and a crash's leftover upload files are removed.
+                    server.refresh_storage();
                     // Renewed certificates (e.g. from Let's Encrypt) take
                     // effect for new sessions.
                     if settings.tls {
@@ -714,76 +615,4 @@ fn open_s3(args: &Settings, bucket: &str) -> anyhow::Result<Arc<dyn Storage>> {
 #[cfg(not(feature = "s3"))]
 fn open_s3(_args: &Settings, bucket: &str) -> anyhow::Result<Arc<dyn Storage>> {
     bail!("s3-bucket {bucket:?} is set, but this ferryd was built without S3 support: rebuild with `cargo build --release --features s3`")
-}
-
-/// Where accounts come from, for log lines (never the database password).
-fn accounts_source(args: &Settings) -> String {
-    match &args.postgres {
-        Some(url) => format!("PostgreSQL {}", mask_password(url)),
-        None => args.users.display().to_string(),
-    }
-}
-
-/// The users file, or the PostgreSQL table (at start and on SIGHUP).
-fn load_accounts(args: &Settings) -> anyhow::Result<Arc<dyn Authenticator>> {
-    if let Some(url) = &args.postgres {
-        let settings = SettingsFile::load_optional(&users_file::settings_path(&args.users))?;
-        return open_postgres(url, settings);
-    }
-    let users = UsersFile::load(&args.users)?;
-    for (line, name) in users.plain_text_lines() {
-        tracing::warn!(
-            "{}:{line}: the password of {name:?} is stored in plain text; hash it with `ferryd user add {name}`",
-            args.users.display()
-        );
-    }
-    if users.is_empty() {
-        tracing::warn!("{} has no accounts: nobody can log in", args.users.display());
-    }
-    Ok(Arc::new(users))
-}
-
-#[cfg(feature = "postgres")]
-fn open_postgres(url: &str, settings: SettingsFile) -> anyhow::Result<Arc<dyn Authenticator>> {
-    let users = pg_connect(url, settings)?;
-    if users.count()? == 0 {
-        tracing::warn!("the ferry_users table is empty: nobody can log in; add accounts with `ferryd user add NAME --postgres ...`");
-    }
-    Ok(Arc::new(users))
-}
-
-#[cfg(not(feature = "postgres"))]
-fn open_postgres(_url: &str, _settings: SettingsFile) -> anyhow::Result<Arc<dyn Authenticator>> {
-    bail!("{}", NO_POSTGRES)
-}
-
-#[cfg(feature = "postgres")]
-fn pg_connect(url: &str, settings: SettingsFile) -> anyhow::Result<ferry_server::auth::postgres::PgUsers> {
-    ferry_server::auth::postgres::PgUsers::connect(url, settings)
-        .with_context(|| format!("connecting to PostgreSQL at {}: check --postgres (or FERRYD_POSTGRES)", mask_password(url)))
-}
-
-#[cfg(not(feature = "postgres"))]
-const NO_POSTGRES: &str =
-    "postgres is set, but this ferryd was built without PostgreSQL support: rebuild with `cargo build --release --features postgres`";
-
-/// A connection string with its password replaced by `***`, in both
-/// forms: `postgres://user:secret@host/db` and `... password=secret ...`.
-fn mask_password(url: &str) -> String {
-    if let Some(rest) = url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://")) {
-        let scheme = &url[..url.len() - rest.len()];
-        if let Some(at) = rest.find('@')
-            && let Some(colon) = rest[..at].find(':')
-        {
-            return format!("{scheme}{}:***{}", &rest[..colon], &rest[at..]);
-        }
-        return url.to_owned();
-    }
-    url.split(' ')
-        .map(|part| match part.split_once('=') {
-            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-            _ => part.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }

@@ -2,12 +2,12 @@
 //! RFC 7151 (HOST).
 
 use std::io;
-use std::sync::Arc;
 
 use ferry_proto::VirtualPath;
 use ferry_proto::command::Password;
 use ferry_proto::reply::code;
 
+use crate::auth::{AuthError, Standing};
 use crate::session::data::DataSetup;
 use crate::session::{Phase, Session};
 
@@ -27,20 +27,16 @@ impl Session {
             Phase::LoggedIn(_) => return self.ctl.reply(code::BAD_SEQUENCE, "Already logged in.").await,
             Phase::Fresh => return self.ctl.reply(code::BAD_SEQUENCE, "Login with USER first.").await,
         };
-        let auth = Arc::clone(&*self.shared.auth.read().expect("auth lock"));
-        let name = user.clone();
-        // Password hashes are slow and memory-hungry (argon2id: ~19 MiB
-        // each) by design; at most one per core runs at a time, so a login
-        // storm queues instead of exhausting memory or threads.
-        // A login verified moments ago is answered here, without the hash
-        // and without a trip to the blocking pool; anything else (wrong
-        // passwords included) pays the full price there.
-        let account = match auth.authenticate_quick(&name, &password) {
-            Some(answer) => answer,
-            None => {
-                let _permit = self.shared.hash_permits.acquire().await;
-                tokio::task::spawn_blocking(move || auth.authenticate(&name, &password)).await.ok().flatten()
-            }
+        // The generation first: a reload in between shows at the next command.
+        let generation = self.shared.auth.generation();
+        let auth = self.shared.auth.get();
+        // The store lookup holds nothing another login needs; the hash
+        // waits its turn on the hashing service (a login storm queues
+        // there instead of exhausting memory or threads). A login verified
+        // moments ago skips the hash.
+        let account = match auth.login(&user, &password.0).await {
+            Ok(account) => account,
+            Err(e) => return self.login_refused(&user, e).await,
         };
         match account {
             Some(account) => {
@@ -60,6 +56,7 @@ impl Session {
                 tracing::info!("login ok");
                 self.shared.metrics.login(true);
                 self.phase = Phase::LoggedIn(account);
+                self.auth_generation = generation;
                 self.cwd = VirtualPath::root();
                 self.ctl.reply(code::LOGGED_IN, "Login successful.").await
             }
@@ -89,6 +86,58 @@ impl Session {
                 self.ctl.reply(code::NOT_LOGGED_IN, "Login incorrect.").await
             }
         }
+    }
+
+    /// Answer a login that was neither right nor wrong: the account store
+    /// is down, the account is disabled, or the hashing service is
+    /// swamped. None of these is a guess, so none counts towards a ban;
+    /// the session goes on and may try again.
+    async fn login_refused(&mut self, user: &str, e: AuthError) -> io::Result<()> {
+        self.phase = Phase::Fresh;
+        match e {
+            AuthError::Disabled => {
+                tracing::warn!(user, "login refused: account disabled");
+                self.ctl.reply(code::NOT_LOGGED_IN, "Login refused: account disabled.").await
+            }
+            AuthError::Store(e) => {
+                tracing::error!(user, error = %e, "login not checked: account database unavailable");
+                self.ctl.reply(code::NOT_AVAILABLE, "Account database unavailable; try again later.").await
+            }
+            AuthError::Busy => {
+                tracing::warn!(user, "login not checked: password hashing overloaded");
+                self.ctl.reply(code::NOT_AVAILABLE, "Server busy; try again later.").await
+            }
+        }
+    }
+
+    /// After a reload (the authenticator's generation moved on), look the
+    /// logged-in account up again: new settings apply at once; a deleted
+    /// or disabled account, or a moved home, ends the session. Returns
+    /// false when the session was ended. An unreachable store keeps the
+    /// session as it was (and asks again at the next command).
+    pub(crate) async fn refresh_account(&mut self) -> io::Result<bool> {
+        let generation = self.shared.auth.generation();
+        let Phase::LoggedIn(account) = &self.phase else { return Ok(true) };
+        let standing = self.shared.auth.get().standing(account).await;
+        let Phase::LoggedIn(account) = &mut self.phase else { return Ok(true) };
+        let reason = match standing {
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot check the account after a reload; keeping the session");
+                return Ok(true);
+            }
+            Ok(Standing::Active(policy)) if policy.home == account.policy.home => {
+                account.policy = policy;
+                self.auth_generation = generation;
+                return Ok(true);
+            }
+            Ok(Standing::Active(_)) => ("home folder changed", "Your home folder changed; log in again."),
+            Ok(Standing::Disabled) => ("account disabled", "Your account was disabled; closing connection."),
+            Ok(Standing::Gone) => ("account removed", "Your account was removed; closing connection."),
+        };
+        tracing::info!(user = %account.name, "session ended after a reload: {}", reason.0);
+        self.ctl.reply(code::NOT_AVAILABLE, reason.1).await?;
+        self.quit = true;
+        Ok(false)
     }
 
     /// Forget the login and all transfer parameters.

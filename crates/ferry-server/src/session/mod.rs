@@ -79,6 +79,8 @@ pub(crate) struct Session {
     /// For the next upload: a pause before it commits (see
     /// `handlers::transfer::REPLACE_SETTLE`).
     pub(crate) commit_settle: Option<std::time::Duration>,
+    /// The authenticator generation the account was last checked against.
+    pub(crate) auth_generation: u64,
 }
 
 /// Serve one client until it quits, goes idle too long or disconnects.
@@ -137,6 +139,7 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
             storage,
             allo: None,
             commit_settle: None,
+            auth_generation: 0,
         };
         let metrics = session.shared.metrics.clone();
         metrics.sessions_open.inc();
@@ -309,6 +312,11 @@ impl Session {
         if !public && self.account().is_none() {
             return self.ctl.reply(code::NOT_LOGGED_IN, "Please log in with USER and PASS first.").await;
         }
+        // After a reload, the account is looked up again (one atomic load
+        // per command otherwise); a removed one ends the session here.
+        if self.account().is_some() && self.shared.auth.generation() != self.auth_generation && !self.refresh_account().await? {
+            return Ok(());
+        }
         if matches!(cmd, Command::User(_) | Command::Pass(_)) && self.tls_required() && !self.ctl.is_tls() {
             return self.ctl.reply(534, "Policy requires TLS: send AUTH TLS before logging in.").await;
         }
@@ -415,7 +423,8 @@ mod size_tests {
         let (server, _) = listener.accept().await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let storage = std::sync::Arc::new(crate::storage::local::LocalStorage::open(dir.path()).unwrap());
-        let auth = std::sync::Arc::new(crate::auth::users_file::UsersFile::default());
+        let users = std::sync::Arc::new(crate::auth::users_file::UsersFile::default());
+        let auth = std::sync::Arc::new(crate::auth::password::PasswordAuth::new(users, Default::default()));
         let srv = crate::Server::new(crate::Config::default(), storage, auth);
         let peer = server.peer_addr().unwrap();
         let fut = super::serve(server, peer, srv.shared(), 1, false);
