@@ -36,6 +36,9 @@ pub struct Shared {
     pub(crate) passive_ip: RwLock<Option<std::net::IpAddr>>,
     /// FTPS settings in force; replaced when certificates are reloaded.
     tls: RwLock<Option<Arc<crate::tls::TlsSettings>>>,
+    /// TLS state kept for the server's life, across reloads: ticket key,
+    /// session cache, which login each TLS session belongs to.
+    pub(crate) tls_state: crate::tls::ServerTls,
     /// Bounds concurrent password verifications.
     pub(crate) hash_permits: Semaphore,
     /// Counters and gauges for Prometheus.
@@ -82,6 +85,7 @@ impl Server {
                 passive_ip,
                 metrics: Default::default(),
                 tls: RwLock::new(tls),
+                tls_state: Default::default(),
                 hash_permits: Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
             }),
         }

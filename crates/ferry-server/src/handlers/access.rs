@@ -59,6 +59,9 @@ impl Session {
                 tracing::Span::current().record("user", account.name.as_str());
                 tracing::info!("login ok");
                 self.shared.metrics.login(true);
+                if let Some(tls) = &self.tls {
+                    tls.logged_in(&account.name);
+                }
                 self.phase = Phase::LoggedIn(account);
                 self.cwd = VirtualPath::root();
                 self.ctl.reply(code::LOGGED_IN, "Login successful.").await
