@@ -47,7 +47,11 @@
 //!   client's unsent bytes: the end of the upload would be lost.
 //!
 //! Control connections never resume (always a full handshake), so every
-//! session a login holds carries that login's token.
+//! session a control connection hands out carries its login's token. A
+//! ticket handed out on a data connection carries the token of the session
+//! that connection resumed, not of the login it serves (and no token after
+//! a full handshake): a stranger refused at a passive port leaves with no
+//! ticket better than the one it came with.
 
 mod binding;
 
@@ -323,10 +327,9 @@ impl DataTls {
         require_reuse: bool,
     ) -> Result<tokio_rustls::server::TlsStream<IO>, String> {
         let own = self.login.token;
-        // Tickets issued on this connection belong to this login, whichever
-        // login's session it resumes.
-        let data = binding::resumption_data(own);
-        let mut handshake = self.acceptor.accept_with(io, |c| c.set_resumption_data(&data));
+        // Tickets made on this connection inherit the binding of the session
+        // it resumes (see binding.rs); without one they bind to no login.
+        let mut handshake = self.acceptor.accept_with(io, |c| c.set_resumption_data(&binding::UNBOUND));
         let mut noted = None;
         let tls = std::future::poll_fn(|cx| binding::capturing(&mut noted, || std::pin::Pin::new(&mut handshake).poll(cx)))
             .await

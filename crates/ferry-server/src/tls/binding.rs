@@ -10,11 +10,18 @@
 //! the user that logged in on that control connection, so a data
 //! connection can be judged by the login its TLS session came from.
 //!
+//! Tickets made on a data connection inherit the token of the session that
+//! connection resumed, never the token of the login it serves: someone who
+//! connects to a passive port with a ticket of their own, or with none,
+//! and is refused, must not leave with a ticket of the victim's login. A
+//! data connection therefore starts with [`UNBOUND`] resumption data, and
+//! the data-connection ticket and session stores below put the resumed
+//! session's token into each session value they seal ([`inherit`]).
+//!
 //! rustls 0.23 hands the resumption data back only for TLS 1.3
 //! (`received_resumption_data` is never set on TLS 1.2 resumptions; fixed
-//! upstream after 0.23). For TLS 1.2 the data-connection ticket and session
-//! stores below read the token from the session value they hand to rustls
-//! while the handshake is being processed ([`capturing`]).
+//! upstream after 0.23). So the same stores also read the token out of the
+//! session value they give rustls to resume ([`capturing`]).
 
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
@@ -33,6 +40,11 @@ pub(crate) type Token = u64;
 /// Marks resumption data as ferryd's, version 1.
 const MAGIC: [u8; 4] = *b"fry1";
 const DATA_LEN: usize = MAGIC.len() + 8;
+
+/// The resumption data a data connection starts with: no login. A session
+/// that keeps it (one made by a data connection's full handshake) never
+/// opens a data connection while reuse is required.
+pub(crate) const UNBOUND: [u8; DATA_LEN] = *b"fry0\0\0\0\0\0\0\0\0";
 
 /// Ended logins whose tickets are still honoured for other logins of the
 /// same user and address, at most.
@@ -64,14 +76,16 @@ pub(crate) fn token_of(data: &[u8]) -> Option<Token> {
 /// `None`, and the data connection is refused: a change in that layout
 /// fails closed (and the unit tests below notice it).
 fn token_in_session_value(plain: &[u8]) -> Option<Token> {
+    token_of(&plain[data_in_session_value(plain)?])
+}
+
+/// Where ferryd's resumption data sits in an encoded session value.
+fn data_in_session_value(plain: &[u8]) -> Option<std::ops::Range<usize>> {
     const TRAILER: usize = 8 + 4;
     let end = plain.len().checked_sub(TRAILER)?;
     let start = end.checked_sub(DATA_LEN)?;
     let len_at = start.checked_sub(2)?;
-    if plain[len_at..start] != (DATA_LEN as u16).to_be_bytes() {
-        return None;
-    }
-    token_of(&plain[start..end])
+    (plain[len_at..start] == (DATA_LEN as u16).to_be_bytes()).then_some(start..end)
 }
 
 #[derive(Clone, Copy)]
@@ -86,25 +100,39 @@ thread_local! {
     static CAPTURE: Cell<Capture> = const { Cell::new(Capture::Off) };
 }
 
-/// Run one step of a data connection's handshake, noting the token of any
-/// TLS session the ticket or session store gives rustls meanwhile. rustls
-/// is sans-IO: it consults the stores synchronously inside the step, on
-/// this thread, so a thread-local slot set around the step sees exactly
-/// this connection's lookups.
-pub(crate) fn capturing<R>(found: &mut Option<Token>, step: impl FnOnce() -> R) -> R {
+/// Run one step of a data connection's handshake. `noted` is the token of
+/// the TLS session the connection resumes, once known: the ticket and
+/// session stores note it when they give rustls a session to resume, and
+/// seal it into sessions they store for the connection. rustls is sans-IO:
+/// it consults the stores synchronously inside the step, on this thread,
+/// so a thread-local slot set around each step sees exactly this
+/// connection's lookups.
+pub(crate) fn capturing<R>(noted: &mut Option<Token>, step: impl FnOnce() -> R) -> R {
     struct Off;
     impl Drop for Off {
         fn drop(&mut self) {
             CAPTURE.with(|c| c.set(Capture::Off));
         }
     }
-    CAPTURE.with(|c| c.set(Capture::Listening));
+    CAPTURE.with(|c| c.set(noted.map_or(Capture::Listening, Capture::Found)));
     let _off = Off;
     let out = step();
     if let Capture::Found(t) = CAPTURE.with(Cell::get) {
-        *found = Some(t);
+        *noted = Some(t);
     }
     out
+}
+
+/// A session value about to be sealed for a data connection: give it the
+/// token of the session this connection resumed (it was [`UNBOUND`]).
+fn inherit(mut plain: Vec<u8>) -> Vec<u8> {
+    if let Capture::Found(t) = CAPTURE.with(Cell::get)
+        && let Some(at) = data_in_session_value(&plain)
+        && plain[at.clone()] == UNBOUND
+    {
+        plain[at].copy_from_slice(&resumption_data(t));
+    }
+    plain
 }
 
 fn note(plain: &[u8]) {
@@ -158,7 +186,8 @@ impl StoresServerSessions for StoreOnly {
     }
 }
 
-/// Data connections' ticket key use: resume, noting the ticket's token.
+/// Data connections' ticket key use: resume, noting the ticket's token;
+/// new tickets inherit it.
 #[derive(Debug)]
 pub(crate) struct NotingTickets(pub(crate) Arc<dyn ProducesTickets>);
 
@@ -170,7 +199,7 @@ impl ProducesTickets for NotingTickets {
         self.0.lifetime()
     }
     fn encrypt(&self, plain: &[u8]) -> Option<Vec<u8>> {
-        self.0.encrypt(plain)
+        self.0.encrypt(&inherit(plain.to_vec()))
     }
     fn decrypt(&self, cipher: &[u8]) -> Option<Vec<u8>> {
         let plain = self.0.decrypt(cipher)?;
@@ -179,13 +208,14 @@ impl ProducesTickets for NotingTickets {
     }
 }
 
-/// Data connections' session cache use: resume, noting the token.
+/// Data connections' session cache use: resume, noting the token; new
+/// sessions inherit it.
 #[derive(Debug)]
 pub(crate) struct NotingSessions(pub(crate) Arc<dyn StoresServerSessions>);
 
 impl StoresServerSessions for NotingSessions {
     fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
-        self.0.put(key, value)
+        self.0.put(key, inherit(value))
     }
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
         let value = self.0.get(key)?;
@@ -361,6 +391,29 @@ mod tests {
         assert_eq!(token_in_session_value(&plain), Some(42));
         assert_eq!(token_in_session_value(&plain[1..plain.len() - 1]), None);
         assert_eq!(token_in_session_value(b"short"), None);
+    }
+
+    #[test]
+    fn sessions_sealed_for_a_data_connection_inherit_the_resumed_token() {
+        let value = |data: &[u8]| {
+            let mut v = b"fields".to_vec();
+            v.extend_from_slice(&(DATA_LEN as u16).to_be_bytes());
+            v.extend_from_slice(data);
+            v.extend_from_slice(&[9u8; 12]);
+            v
+        };
+        // Outside a data connection's handshake, nothing changes.
+        assert_eq!(inherit(value(&UNBOUND)), value(&UNBOUND));
+        // A full handshake: still unbound.
+        let mut noted = None;
+        assert_eq!(capturing(&mut noted, || inherit(value(&UNBOUND))), value(&UNBOUND));
+        // Resuming login 7's session: noted, and inherited by new ones,
+        // also in a later step of the same handshake.
+        capturing(&mut noted, || note(&value(&resumption_data(7))));
+        assert_eq!(noted, Some(7));
+        assert_eq!(capturing(&mut noted, || inherit(value(&UNBOUND))), value(&resumption_data(7)));
+        // A login's own resumption data is never rewritten.
+        assert_eq!(capturing(&mut noted, || inherit(value(&resumption_data(3)))), value(&resumption_data(3)));
     }
 
     #[tokio::test]
