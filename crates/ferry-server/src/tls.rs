@@ -320,11 +320,13 @@ pub(crate) struct DataTls {
 impl DataTls {
     /// Shake hands and, with `require_reuse`, accept the connection only if
     /// it resumed a TLS session of this login or of one it may share (see
-    /// the module documentation). The error says why, for the `522` reply.
+    /// the module documentation), waiting at most `patience` for a login in
+    /// progress. The error says why, for the `522` reply.
     pub(crate) async fn accept<IO: AsyncRead + AsyncWrite + Unpin>(
         &self,
         io: IO,
         require_reuse: bool,
+        patience: Duration,
     ) -> Result<tokio_rustls::server::TlsStream<IO>, String> {
         let own = self.login.token;
         // Tickets made on this connection inherit the binding of the session
@@ -352,7 +354,7 @@ impl DataTls {
             tracing::warn!("refused a data connection whose TLS session carries no login");
             return Err("the data connection must resume the control connection's TLS session".into());
         };
-        match self.login.registry.admit(own, issued_to, LOGIN_PATIENCE).await {
+        match self.login.registry.admit(own, issued_to, patience.min(LOGIN_PATIENCE)).await {
             Ok(()) => {
                 if issued_to != own {
                     tracing::debug!(issued_to, "data connection resumed a TLS session of another login of this user");

@@ -152,8 +152,10 @@ pub(crate) async fn open(
     };
     stream.set_nodelay(true)?;
     let Some(tls) = tls else { return Ok(Stream::Plain(stream)) };
-    // Boxed: the handshake future is large and needed only here.
-    let tls = tokio::time::timeout(timeout, Box::pin(tls.accept(stream, require_reuse)))
+    // Boxed: the handshake future is large and needed only here. Half the
+    // time at most goes to waiting for another login (a refusal then says
+    // why, rather than timing out).
+    let tls = tokio::time::timeout(timeout, Box::pin(tls.accept(stream, require_reuse, timeout / 2)))
         .await
         .map_err(|_| DataError::Timeout)?
         .map_err(DataError::Tls)?;

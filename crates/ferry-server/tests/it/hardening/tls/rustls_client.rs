@@ -50,20 +50,27 @@ impl ServerCertVerifier for AnyCert {
     }
 }
 
-/// TLS 1.2 or 1.3 only.
+/// Which TLS, and how TLS 1.2 resumes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Version {
-    Tls12,
+    /// TLS 1.3 only (single-use tickets, as rustls uses them).
     Tls13,
+    /// TLS 1.2 only, resuming with RFC 5077 tickets.
+    Tls12Tickets,
+    /// TLS 1.2 only, resuming by session ID (the server's session cache).
+    Tls12SessionIds,
 }
+
+/// Every [`Version`].
+pub(crate) const VERSIONS: [Version; 3] = [Version::Tls13, Version::Tls12Tickets, Version::Tls12SessionIds];
 
 /// A client configuration for one protocol version, with `store` as its
 /// session cache (pass the same store to share it between connections).
 pub(crate) fn config(version: Version, store: Arc<dyn ClientSessionStore>) -> Arc<ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let versions: &[&'static rustls::SupportedProtocolVersion] = match version {
-        Version::Tls12 => &[&rustls::version::TLS12],
         Version::Tls13 => &[&rustls::version::TLS13],
+        Version::Tls12Tickets | Version::Tls12SessionIds => &[&rustls::version::TLS12],
     };
     let mut config = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(versions)
@@ -72,6 +79,9 @@ pub(crate) fn config(version: Version, store: Arc<dyn ClientSessionStore>) -> Ar
         .with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
         .with_no_client_auth();
     config.resumption = Resumption::store(store);
+    if version == Version::Tls12SessionIds {
+        config.resumption = config.resumption.tls12_resumption(rustls::client::Tls12Resumption::SessionIdOnly);
+    }
     Arc::new(config)
 }
 
@@ -117,6 +127,16 @@ impl Ftps {
         // Finish the handshake (and take in the tickets) now.
         f.expect("NOOP", 200);
         f
+    }
+
+    /// The server's certificate (DER).
+    pub(crate) fn peer_cert(&self) -> Vec<u8> {
+        self.tls.conn.peer_certificates().expect("a certificate")[0].to_vec()
+    }
+
+    /// The protocol version in use.
+    pub(crate) fn version(&self) -> Option<rustls::ProtocolVersion> {
+        self.tls.conn.protocol_version()
     }
 
     fn read_reply(&mut self) -> Reply {
