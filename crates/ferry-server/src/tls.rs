@@ -216,7 +216,12 @@ impl Default for ServerTls {
                 None
             }
         };
-        ServerTls { ticketer, sessions: ServerSessionMemoryCache::new(SESSION_CACHE), registry: Default::default(), built: Mutex::new(None) }
+        ServerTls {
+            ticketer,
+            sessions: ServerSessionMemoryCache::new(SESSION_CACHE),
+            registry: Default::default(),
+            built: Mutex::new(None),
+        }
     }
 }
 

@@ -49,7 +49,10 @@ fn i01_rustls_many_transfers_per_login_on_tls12_and_tls13() {
             assert_eq!((u.reply.code, u.resumed), (226, true), "{v:?} STOR {i}: {:?}", u.reply);
             assert!(std::fs::read(s.root().join(format!("{name}.up"))).unwrap() == up, "{v:?}: upload {i} differs");
         }
-        assert_eq!(c.version(), Some(if v == Version::Tls13 { rustls::ProtocolVersion::TLSv1_3 } else { rustls::ProtocolVersion::TLSv1_2 }));
+        assert_eq!(
+            c.version(),
+            Some(if v == Version::Tls13 { rustls::ProtocolVersion::TLSv1_3 } else { rustls::ProtocolVersion::TLSv1_2 })
+        );
         c.expect("QUIT", 221);
     }
 }
@@ -157,10 +160,15 @@ fn i01_curl_many_transfers_per_login() {
         assert_eq!(log.matches("< 234 ").count(), 1, "one login:\n{log}");
         assert!(log.matches(&format!("SSL connection using {tag}")).count() >= 11, "{log}");
         for i in 0..5 {
-            assert!(std::fs::read(local.join(format!("{tag}-d{i}.bin"))).unwrap() == std::fs::read(s.root().join(format!("d{i}.bin"))).unwrap());
+            assert!(
+                std::fs::read(local.join(format!("{tag}-d{i}.bin"))).unwrap() == std::fs::read(s.root().join(format!("d{i}.bin"))).unwrap()
+            );
             assert!(std::fs::read_to_string(local.join(format!("{tag}-list{i}.txt"))).unwrap().contains("d4.bin"));
             if tag == "TLSv1.2" || i == 4 {
-                assert!(std::fs::read(s.root().join(format!("{tag}/u{i}.bin"))).unwrap() == std::fs::read(local.join(format!("u{i}.bin"))).unwrap());
+                assert!(
+                    std::fs::read(s.root().join(format!("{tag}/u{i}.bin"))).unwrap()
+                        == std::fs::read(local.join(format!("u{i}.bin"))).unwrap()
+                );
             }
         }
     }
@@ -194,8 +202,12 @@ fn i01_lftp_many_transfers_per_login() {
         let listed = String::from_utf8_lossy(&out.stdout);
         assert!(listed.contains("u3.bin"), "{listed}");
         for i in 0..4 {
-            assert!(std::fs::read(local.join(format!("{tag}-d{i}.bin"))).unwrap() == std::fs::read(s.root().join(format!("d{i}.bin"))).unwrap());
-            assert!(std::fs::read(s.root().join(format!("{tag}/u{i}.bin"))).unwrap() == std::fs::read(local.join(format!("u{i}.bin"))).unwrap());
+            assert!(
+                std::fs::read(local.join(format!("{tag}-d{i}.bin"))).unwrap() == std::fs::read(s.root().join(format!("d{i}.bin"))).unwrap()
+            );
+            assert!(
+                std::fs::read(s.root().join(format!("{tag}/u{i}.bin"))).unwrap() == std::fs::read(local.join(format!("u{i}.bin"))).unwrap()
+            );
         }
     }
 }
