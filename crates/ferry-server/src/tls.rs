@@ -24,7 +24,8 @@
 //! did `AUTH TLS`, or logged in as someone else, cannot use its own ticket
 //! to open another login's data connection (`522`). A data connection
 //! offering the ticket of a login from its address that is still between
-//! `AUTH TLS` and `230` waits for that login (up to 10 seconds).
+//! `AUTH TLS` and `230` waits for that login (up to 10 seconds, or half
+//! the data timeout if that is shorter).
 //!
 //! # Tickets
 //!
