@@ -110,6 +110,9 @@ pub struct Client {
     pub ascii: bool,
     /// TLS for this session, when FTPS is on.
     tls: Option<TlsContext>,
+    /// TLS for data connections when it differs from the control
+    /// connection's (resumption turned off).
+    data_tls: Option<TlsContext>,
     /// `PROT P` accepted: data connections are encrypted too.
     prot_private: bool,
 }
@@ -162,6 +165,7 @@ impl Client {
             current_type: None,
             ascii: false,
             tls,
+            data_tls: None,
             prot_private: false,
         })
     }
@@ -419,15 +423,50 @@ impl Client {
             }
         };
         stream.set_nodelay(true)?;
-        match (&self.tls, self.prot_private) {
-            (Some(t), true) => tls_handshake(stream, t, self.config.data_timeout).await,
+        let tls = self.data_tls.as_ref().or(self.tls.as_ref());
+        match (tls, self.prot_private) {
+            (Some(t), true) => match tls_handshake(stream, t, self.config.data_timeout).await {
+                Ok(s) => Ok(s),
+                // A server that refuses the data connection during the
+                // handshake says why on the control connection.
+                Err(e) => Err(self.server_explains(&cmd, e).await),
+            },
             _ => Ok(Stream::Plain(stream)),
+        }
+    }
+
+    /// After a data connection failed with `e`: the server's negative
+    /// reply, if it sends one promptly, else `e`. Either way the control
+    /// connection stays in step when the server did reply.
+    async fn server_explains(&mut self, cmd: &Command, e: Error) -> Error {
+        let saved = self.conn.reply_timeout;
+        self.conn.reply_timeout = Duration::from_secs(5).min(saved);
+        let r = self.conn.read_reply().await;
+        self.conn.reply_timeout = saved;
+        match r {
+            Ok(reply) if !reply.is_positive() => Error::Reply { command: mask(cmd), reply },
+            _ => e,
         }
     }
 
     /// True when the control connection is encrypted.
     pub fn is_tls(&self) -> bool {
         self.tls.is_some()
+    }
+
+    /// Offer the control connection's TLS session on data connections (on
+    /// by default, and required by most FTPS servers). Off makes every
+    /// data connection a full handshake, for servers that mishandle
+    /// resumption (what lftp's `ftp:ssl-copy-sid off` does).
+    pub fn set_tls_resumption(&mut self, on: bool) {
+        self.data_tls = match (&self.tls, on) {
+            (Some(t), false) => {
+                let mut config = (*t.config).clone();
+                config.resumption = rustls::client::Resumption::disabled();
+                Some(TlsContext { config: std::sync::Arc::new(config), name: t.name.clone() })
+            }
+            _ => None,
+        };
     }
 
     /// Read the reply that ends a transfer.
@@ -469,13 +508,15 @@ impl Client {
         drop(data);
         let result = match read {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(Error::Transfer { path: what.clone(), reason: e.to_string() }),
+            Ok(Err(e)) => Err(Error::Transfer { path: what.clone(), reason: data_error(&e) }),
             Err(_) => Err(Error::Timeout("reading a listing")),
         };
-        let fin = self.finish_transfer(&what).await;
-        result?;
-        fin?;
-        Ok(out)
+        match (result, self.finish_transfer(&what).await) {
+            // The server's negative reply (522, 426, 451…) explains best.
+            (Err(_), Err(fin @ Error::Transfer { .. })) => Err(fin),
+            (Err(e), _) | (Ok(()), Err(e)) => Err(e),
+            (Ok(()), Ok(_)) => Ok(out),
+        }
     }
 
     /// Names in a directory (`NLST`), as the server gives them.
@@ -588,7 +629,7 @@ impl Client {
                 let want = limit.map_or(buf.len(), |l| (l - total).min(buf.len() as u64) as usize);
                 let n = match tokio::time::timeout(stall, data.read(&mut buf[..want])).await {
                     Ok(Ok(n)) => n,
-                    Ok(Err(e)) => return Err(PumpError::Net(e.to_string())),
+                    Ok(Err(e)) => return Err(PumpError::Net(data_error(&e))),
                     Err(_) => return Err(PumpError::Net("data connection stalled".into())),
                 };
                 if n == 0 {
@@ -654,7 +695,7 @@ impl Client {
                     tokio::time::timeout(stall, data.shutdown())
                         .await
                         .map_err(|_| PumpError::Net("data connection stalled".into()))?
-                        .map_err(|e| PumpError::Net(e.to_string()))?;
+                        .map_err(|e| PumpError::Net(data_error(&e)))?;
                     // Read what the server still sends (TLS 1.3 session
                     // tickets, its close_notify) before closing: closing a
                     // socket with unread input sends a reset, and the
@@ -673,7 +714,7 @@ impl Client {
                 };
                 match tokio::time::timeout(stall, data.write_all(bytes)).await {
                     Ok(Ok(())) => {}
-                    Ok(Err(e)) => return Err(PumpError::Net(e.to_string())),
+                    Ok(Err(e)) => return Err(PumpError::Net(data_error(&e))),
                     Err(_) => return Err(PumpError::Net("data connection stalled".into())),
                 }
                 total += n as u64;
@@ -713,6 +754,17 @@ impl Client {
                 Err(Error::Transfer { path: remote.to_owned(), reason })
             }
         }
+    }
+}
+
+/// A data connection's I/O error in words. rustls reports a connection
+/// closed without `close_notify` with a link to its manual; say what it
+/// means for a transfer instead.
+fn data_error(e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        "the server closed the data connection without ending TLS (the data may be cut short)".to_owned()
+    } else {
+        e.to_string()
     }
 }
 

@@ -10,7 +10,19 @@
 //!
 //! Data connections reuse the control connection's `ClientConfig` and
 //! server name, so rustls offers to resume the control connection's TLS
-//! session, which servers such as vsftpd require.
+//! session, which servers such as vsftpd and ferryd require.
+//!
+//! rustls offers each TLS 1.3 ticket once (RFC 8446 §C.4 advises against
+//! reuse, which links connections; for FTP data connections, already tied
+//! to their control connection, that would not matter, but rustls moves a
+//! stored ticket into the handshake that uses it, so a session store
+//! cannot keep a copy). A session that only uploads would run out of
+//! tickets after the few its control handshake brought, since servers send
+//! none on upload connections (a client that never reads them would lose
+//! the end of its upload). So ferry asks for fresh tickets on every
+//! connection, data connections included, with RFC 9149's
+//! `ticket_request`; it reads what the server sends on an upload before
+//! closing, so tickets there are safe, and ferryd grants the request.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -95,6 +107,10 @@ pub fn client_config(trust: &Trust, host: &str, port: u16) -> Result<Arc<rustls:
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
+    let mut config = config;
+    // 8: all a rustls client keeps per server; 2 per resumed connection
+    // replace the one it used, with one to spare.
+    config.send_ticket_request = Some(rustls::client::TicketRequest { new_session_count: 8, resumption_count: 2 });
     Ok(Arc::new(config))
 }
 

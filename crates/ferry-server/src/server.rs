@@ -37,6 +37,9 @@ pub struct Shared {
     pub(crate) passive_ip: RwLock<Option<std::net::IpAddr>>,
     /// FTPS settings in force; replaced when certificates are reloaded.
     tls: RwLock<Option<Arc<crate::tls::TlsSettings>>>,
+    /// TLS state kept for the server's life, across reloads: ticket key,
+    /// session cache, which login each TLS session belongs to.
+    pub(crate) tls_state: crate::tls::ServerTls,
     /// Counters and gauges for Prometheus.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Set when the server begins to shut down.
@@ -87,6 +90,7 @@ impl Server {
                 tls: RwLock::new(tls),
                 quotas: Default::default(),
                 uploads: Default::default(),
+                tls_state: Default::default(),
             }),
         }
     }

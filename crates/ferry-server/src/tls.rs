@@ -1,22 +1,75 @@
-//! FTPS (RFC 4217) on the server: the certificate, and a TLS acceptor per
-//! session.
+//! FTPS (RFC 4217) on the server: the certificate, and the TLS acceptors
+//! of control and data connections.
 //!
-//! Each session gets its own rustls `ServerConfig` sharing the same
-//! certificate but with its *own* session cache and ticket key. A data
-//! connection can therefore only resume a TLS session that was issued on
-//! its own control connection — the guarantee vsftpd calls
-//! `require_ssl_reuse`, which stops another client from attaching to a
-//! session's passive port.
+//! # Which data connections are accepted
+//!
+//! With `require_reuse` (the default), a `PROT P` data connection must
+//! resume a TLS session of this server, as vsftpd's `require_ssl_reuse`
+//! demands, so that someone who connects to a session's passive port
+//! cannot take its transfer. Every TLS session is bound to the login that
+//! created it (`tls/binding.rs`): each control connection gets a token that
+//! its tickets and TLS 1.2 session IDs carry, tamper-proof, and the server
+//! remembers the client address and user behind each token. A data
+//! connection is accepted only if it **resumed** (a full handshake is
+//! refused) a session whose token is
+//!
+//! - this control connection's own, or
+//! - another control connection's — still open, or ended less than 12
+//!   hours ago — that is logged in as the **same user** from the **same
+//!   client address** (after PROXY headers).
+//!
+//! The second rule serves clients that share one TLS session cache between
+//! several control connections and offer whichever ticket came last (Go's
+//! crypto/tls, so rclone), while a client on the same address that only
+//! did `AUTH TLS`, or logged in as someone else, cannot use its own ticket
+//! to open another login's data connection (`522`). A data connection
+//! offering the ticket of a login from its address that is still between
+//! `AUTH TLS` and `230` waits for that login (up to 10 seconds, or half
+//! the data timeout if that is shorter).
+//!
+//! # Tickets
+//!
+//! One ticket key (rotated every 6 hours, tickets accepted up to 12) and
+//! one TLS 1.2 session cache serve the whole server, and outlive
+//! certificate reloads, so a session made before a `SIGHUP` still resumes
+//! after it. Tickets are stateless and may be resumed many times (GnuTLS
+//! and OpenSSL clients resume every data connection from one session).
+//! rustls-based clients use each TLS 1.3 ticket once, so tickets are
+//! handed out where they are read:
+//!
+//! - 8 on the control handshake (the most a rustls client keeps);
+//! - 2 on each data connection that carries data to the client (`RETR`,
+//!   `LIST`, `NLST`, `MLSD`), so downloading and listing never run out;
+//! - none on upload connections (`STOR`, `APPE`, `STOU`) unless the client
+//!   asks for them with RFC 9149's `ticket_request` (as `ferry` does). A
+//!   TLS 1.3 ticket arrives after the client's handshake is done; a client
+//!   that only writes never reads it, and closing a socket with unread
+//!   input makes the client's kernel send a reset that throws away the
+//!   client's unsent bytes: the end of the upload would be lost.
+//!
+//! Control connections never resume (always a full handshake), so every
+//! session a control connection hands out carries its login's token. A
+//! ticket handed out on a data connection carries the token of the session
+//! that connection resumed, not of the login it serves (and no token after
+//! a full handshake): a stranger refused at a passive port leaves with no
+//! ticket better than the one it came with.
 
+mod binding;
+
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::{ClientHello, ResolvesServerCert, ServerSessionMemoryCache};
+use rustls::server::{ClientHello, ProducesTickets, ResolvesServerCert, ServerSessionMemoryCache, StoresServerSessions};
 use rustls::sign::CertifiedKey;
 use sha2::Digest;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsAcceptor;
+
+use binding::{IssueOnly, NotingSessions, NotingTickets, Registry, StoreOnly, Token};
 
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +98,8 @@ pub struct TlsSettings {
     pub fingerprint: String,
     /// Refuse logins and transfers in clear text.
     pub require_tls: bool,
-    /// Data connections must resume the control connection's TLS session.
+    /// Data connections must resume a TLS session of their own login (or
+    /// of another login of the same user from the same address).
     pub require_reuse: bool,
 }
 
@@ -116,39 +170,207 @@ impl TlsSettings {
     pub fn cert_der(&self) -> &CertificateDer<'static> {
         &self.key.cert[0]
     }
+}
 
-    /// Fresh acceptors for one control connection and its data
-    /// connections, sharing a session cache and ticket key of their own.
-    pub fn session_acceptors(&self) -> SessionTls {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("ring supports the default TLS versions")
-            .with_no_client_auth()
-            .with_cert_resolver(Arc::new(OneCert(self.key.clone())));
-        config.session_storage = ServerSessionMemoryCache::new(64);
-        // TLS 1.3 stateful tickets are single-use, but clients such as lftp
-        // (GnuTLS) resume every data connection from the same control
-        // session ticket. Stateless tickets sealed with a key of this
-        // session's own allow that, and still only this session can open
-        // them.
-        if let Ok(ticketer) = rustls::crypto::ring::Ticketer::new() {
-            config.ticketer = ticketer;
+/// TLS 1.3 tickets sent on a control connection's handshake: as many as a
+/// rustls client keeps per server.
+const CONTROL_TICKETS: usize = 8;
+/// Sent on each data connection that carries data to the client.
+const DOWNLOAD_TICKETS: usize = 2;
+/// At most this many on an upload connection, and only to a client that
+/// asks (RFC 9149), so it will read them.
+const UPLOAD_TICKETS_ON_REQUEST: usize = 2;
+/// TLS 1.2 sessions (by session ID) remembered for the whole server.
+const SESSION_CACHE: usize = 8192;
+/// How long a data connection waits for the login its ticket came from.
+const LOGIN_PATIENCE: Duration = Duration::from_secs(10);
+
+/// The acceptors built from one [`TlsSettings`].
+struct Acceptors {
+    control: TlsAcceptor,
+    download: TlsAcceptor,
+    upload: TlsAcceptor,
+}
+
+/// TLS state of the whole server, kept for its lifetime: the ticket key,
+/// the TLS 1.2 session cache and the registry of logins. It lives in the
+/// server's shared state rather than in [`TlsSettings`], which a
+/// certificate reload replaces, and rather than in a process-wide static,
+/// so that two servers in one process (tests) never take each other's
+/// tickets.
+pub(crate) struct ServerTls {
+    ticketer: Option<Arc<dyn ProducesTickets>>,
+    sessions: Arc<dyn StoresServerSessions>,
+    registry: Arc<Registry>,
+    /// The acceptors of the settings in force, built once per settings.
+    built: Mutex<Option<(Arc<TlsSettings>, Arc<Acceptors>)>>,
+}
+
+impl Default for ServerTls {
+    fn default() -> Self {
+        let ticketer = match rustls::crypto::ring::Ticketer::new() {
+            Ok(t) => Some(t),
+            Err(e) => {
+                // Without a ticket key, TLS 1.3 falls back to single-use
+                // tickets from the session cache.
+                tracing::error!(error = %e, "cannot make a TLS ticket key");
+                None
+            }
+        };
+        ServerTls {
+            ticketer,
+            sessions: ServerSessionMemoryCache::new(SESSION_CACHE),
+            registry: Default::default(),
+            built: Mutex::new(None),
         }
-        // Data connections resume; they need not hand out tickets of their
-        // own. Tickets sent after the handshake on an upload connection sit
-        // unread by clients that only write, and GnuTLS clients then stall.
-        let mut data = config.clone();
-        data.send_tls13_tickets = 0;
-        SessionTls { control: TlsAcceptor::from(Arc::new(config)), data: TlsAcceptor::from(Arc::new(data)) }
     }
 }
 
-/// The TLS acceptors of one session.
+impl ServerTls {
+    fn acceptors(&self, settings: &Arc<TlsSettings>) -> Arc<Acceptors> {
+        let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((s, a)) = &*built
+            && Arc::ptr_eq(s, settings)
+        {
+            return a.clone();
+        }
+        let acceptors = Arc::new(self.build(settings));
+        *built = Some((settings.clone(), acceptors.clone()));
+        acceptors
+    }
+
+    fn build(&self, settings: &TlsSettings) -> Acceptors {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let base = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default TLS versions")
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(OneCert(settings.key.clone())));
+        let mut control = base.clone();
+        control.session_storage = Arc::new(StoreOnly(self.sessions.clone()));
+        if let Some(t) = &self.ticketer {
+            control.ticketer = Arc::new(IssueOnly(t.clone()));
+        }
+        (control.send_tls13_tickets, control.max_tls13_tickets) = (CONTROL_TICKETS, CONTROL_TICKETS);
+        let mut data = base;
+        data.session_storage = Arc::new(NotingSessions(self.sessions.clone()));
+        if let Some(t) = &self.ticketer {
+            data.ticketer = Arc::new(NotingTickets(t.clone()));
+        }
+        let mut download = data.clone();
+        (download.send_tls13_tickets, download.max_tls13_tickets) = (DOWNLOAD_TICKETS, DOWNLOAD_TICKETS);
+        let mut upload = data;
+        (upload.send_tls13_tickets, upload.max_tls13_tickets) = (0, UPLOAD_TICKETS_ON_REQUEST);
+        Acceptors {
+            control: TlsAcceptor::from(Arc::new(control)),
+            download: TlsAcceptor::from(Arc::new(download)),
+            upload: TlsAcceptor::from(Arc::new(upload)),
+        }
+    }
+
+    /// TLS for a new control connection from `peer`, with `settings`'
+    /// certificate (kept for the whole session, even across a reload).
+    pub(crate) fn session(&self, settings: &Arc<TlsSettings>, peer: IpAddr) -> SessionTls {
+        let token = self.registry.open(peer);
+        SessionTls { acceptors: self.acceptors(settings), login: Arc::new(Login { token, registry: self.registry.clone() }) }
+    }
+}
+
+/// One control connection's entry in the registry; closed when the session
+/// and its last data connection are gone.
+struct Login {
+    token: Token,
+    registry: Arc<Registry>,
+}
+
+impl Drop for Login {
+    fn drop(&mut self) {
+        self.registry.close(self.token);
+    }
+}
+
+/// The TLS side of one session.
 #[derive(Clone)]
-pub struct SessionTls {
-    /// For the control connection (`AUTH TLS` or implicit FTPS).
-    pub control: TlsAcceptor,
-    /// For its data connections.
-    pub data: TlsAcceptor,
+pub(crate) struct SessionTls {
+    acceptors: Arc<Acceptors>,
+    login: Arc<Login>,
+}
+
+impl SessionTls {
+    /// Start the control connection's handshake (after `AUTH TLS`, or at
+    /// once for implicit FTPS); its tickets carry this login's token.
+    pub(crate) fn accept_control<IO: AsyncRead + AsyncWrite + Unpin>(&self, io: IO) -> tokio_rustls::Accept<IO> {
+        let data = binding::resumption_data(self.login.token);
+        self.acceptors.control.accept_with(io, |c| c.set_resumption_data(&data))
+    }
+
+    /// The control connection logged in as `user`.
+    pub(crate) fn logged_in(&self, user: &str) {
+        self.login.registry.logged_in(self.login.token, user);
+    }
+
+    /// TLS for one data connection; `upload` when it carries data from the
+    /// client.
+    pub(crate) fn data(&self, upload: bool) -> DataTls {
+        let acceptor = if upload { &self.acceptors.upload } else { &self.acceptors.download };
+        DataTls { acceptor: acceptor.clone(), login: self.login.clone() }
+    }
+}
+
+/// TLS for one data connection.
+pub(crate) struct DataTls {
+    acceptor: TlsAcceptor,
+    login: Arc<Login>,
+}
+
+impl DataTls {
+    /// Shake hands and, with `require_reuse`, accept the connection only if
+    /// it resumed a TLS session of this login or of one it may share (see
+    /// the module documentation), waiting at most `patience` for a login in
+    /// progress. The error says why, for the `522` reply.
+    pub(crate) async fn accept<IO: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        io: IO,
+        require_reuse: bool,
+        patience: Duration,
+    ) -> Result<tokio_rustls::server::TlsStream<IO>, String> {
+        let own = self.login.token;
+        // Tickets made on this connection inherit the binding of the session
+        // it resumes (see binding.rs); without one they bind to no login.
+        let mut handshake = self.acceptor.accept_with(io, |c| c.set_resumption_data(&binding::UNBOUND));
+        let mut noted = None;
+        let tls = std::future::poll_fn(|cx| binding::capturing(&mut noted, || std::pin::Pin::new(&mut handshake).poll(cx)))
+            .await
+            .map_err(|e| e.to_string())?;
+        if !require_reuse {
+            return Ok(tls);
+        }
+        let conn = tls.get_ref().1;
+        if conn.handshake_kind() != Some(rustls::HandshakeKind::Resumed) {
+            tracing::warn!("refused a data connection that did not resume a TLS session of this login");
+            return Err("the data connection must resume the control connection's TLS session".into());
+        }
+        // TLS 1.3 (and TLS 1.2 with a rustls that reports it) hand back the
+        // resumption data; for TLS 1.2 on rustls 0.23 it was noted above.
+        let issued_to = match conn.received_resumption_data() {
+            Some(d) => binding::token_of(d),
+            None => noted,
+        };
+        let Some(issued_to) = issued_to else {
+            tracing::warn!("refused a data connection whose TLS session carries no login");
+            return Err("the data connection must resume the control connection's TLS session".into());
+        };
+        match self.login.registry.admit(own, issued_to, patience.min(LOGIN_PATIENCE)).await {
+            Ok(()) => {
+                if issued_to != own {
+                    tracing::debug!(issued_to, "data connection resumed a TLS session of another login of this user");
+                }
+                Ok(tls)
+            }
+            Err(why) => {
+                tracing::warn!(reason = why, "refused a data connection");
+                Err(format!("data connection refused: {why}"))
+            }
+        }
+    }
 }

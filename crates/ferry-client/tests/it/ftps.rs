@@ -107,3 +107,89 @@ fn ftps_against_vsftpd_and_pyftpdlib() {
         assert!(std::fs::read(dir.path().join("down.bin")).unwrap() == data, "{}: download differs", p.name);
     }
 }
+
+/// Issue 10, item 1: a TLS login used to get exactly two data transfers
+/// (ferryd sent two single-use tickets and refused full handshakes), so
+/// the shell's first `ls` already failed. Now listings and downloads bring
+/// fresh tickets, and ferry asks for them on uploads too (RFC 9149).
+#[test]
+fn i01_fifty_transfers_on_one_tls_login() {
+    let s = TestServer::start_tls(|_| {});
+    let dir = scratch();
+    let mut script = Vec::new();
+    let mut expect_local = Vec::new();
+    let mut expect_remote = Vec::new();
+    for i in 0..50u64 {
+        match i % 3 {
+            0 => script.push("ls".to_owned()),
+            1 => {
+                let data = pseudo_random(1000 + i as usize * 997, 100 + i);
+                std::fs::write(s.root().join(format!("d{i}.bin")), &data).unwrap();
+                script.push(format!("get d{i}.bin got{i}.bin"));
+                expect_local.push((format!("got{i}.bin"), data));
+            }
+            _ => {
+                let data = pseudo_random(2000 + i as usize * 1009, 200 + i);
+                std::fs::write(dir.path().join(format!("u{i}.bin")), &data).unwrap();
+                script.push(format!("put u{i}.bin put{i}.bin"));
+                expect_remote.push((format!("put{i}.bin"), data));
+            }
+        }
+    }
+    let url = format!("ftpes://{USER}:{PASSWORD}@127.0.0.1:{}/", s.port());
+    let out = ferry(dir.path(), &["--insecure", "-c", &script.join("; "), &url], "");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(!t.contains("522") && !t.contains("failed"), "{t}");
+    for (name, data) in &expect_local {
+        assert!(std::fs::read(dir.path().join(name)).unwrap() == *data, "download {name} differs");
+    }
+    for (name, data) in &expect_remote {
+        assert!(std::fs::read(s.root().join(name)).unwrap() == *data, "upload {name} differs");
+    }
+    // Uploads only (mirror -R: nothing read, so no tickets from listings
+    // or downloads), more files than a control handshake brings tickets.
+    let src = dir.path().join("tree");
+    std::fs::create_dir(&src).unwrap();
+    for i in 0..30u64 {
+        std::fs::write(src.join(format!("m{i}.bin")), pseudo_random(500 + i as usize * 131, 300 + i)).unwrap();
+    }
+    let out = ferry(dir.path(), &["--insecure", "-c", "mirror -R tree /tree", &url], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(ferry_testkit::tree(&s.root().join("tree")), ferry_testkit::tree(&src), "mirror -R over TLS differs");
+}
+
+/// Issue 10, item 1: when ferryd refused a data connection, ferry printed
+/// rustls' "peer closed connection without sending TLS close_notify" with
+/// a link into rustls' manual. It must show the server's reply instead.
+#[test]
+fn i01_refused_data_connection_shows_the_servers_reply() {
+    use ferry_client::tls::{TlsMode, Trust};
+    use ferry_client::{Client, ClientConfig, StoreMode};
+    let s = TestServer::start_tls(|_| {});
+    std::fs::write(s.root().join("f.bin"), pseudo_random(300_000, 7)).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let config =
+            ClientConfig { tls: TlsMode::Explicit, trust: Trust { insecure: true, ..Trust::default() }, ..ClientConfig::default() };
+        let mut c = Client::connect("127.0.0.1", s.port(), config).await.unwrap();
+        c.login(USER, PASSWORD).await.unwrap();
+        // A client that does not resume: every data connection is a full
+        // handshake, which ferryd refuses.
+        c.set_tls_resumption(false);
+        let list = c.list(None).await.unwrap_err().to_string();
+        let mut sink = Vec::new();
+        let get = c.retrieve("f.bin", 0, &mut sink, &mut |_| {}, std::future::pending()).await.unwrap_err().to_string();
+        let mut src: &[u8] = &[7u8; 100_000];
+        let put = c.store("p.bin", StoreMode::Replace, &mut src, &mut |_| {}, std::future::pending()).await.unwrap_err().to_string();
+        for msg in [&list, &get, &put] {
+            assert!(msg.contains("522") && msg.contains("must resume the control connection's TLS session"), "{msg}");
+            assert!(!msg.contains("docs.rs") && !msg.contains("close_notify"), "{msg}");
+        }
+        assert!(!s.root().join("p.bin").exists());
+        // The session is still in step, and resuming works again.
+        c.set_tls_resumption(true);
+        assert_eq!(c.list(None).await.unwrap().len(), 1);
+        c.quit().await.unwrap();
+    });
+}

@@ -55,6 +55,9 @@ impl Session {
                 tracing::Span::current().record("user", account.name.as_str());
                 tracing::info!("login ok");
                 self.shared.metrics.login(true);
+                if let Some(tls) = &self.tls {
+                    tls.logged_in(&account.name);
+                }
                 self.phase = Phase::LoggedIn(account);
                 self.auth_generation = generation;
                 self.cwd = VirtualPath::root();

@@ -23,8 +23,8 @@ impl Session {
             return self.ctl.reply(code::BAD_SEQUENCE, "AUTH must come before USER.").await;
         }
         self.ctl.reply(234, "AUTH TLS successful; start the handshake.").await?;
-        let acceptor = settings.session_acceptors();
-        if let Err(e) = self.ctl.upgrade(&acceptor.control, self.shared.config.data_timeout).await {
+        let acceptor = self.shared.tls_state.session(&settings, self.peer.ip());
+        if let Err(e) = self.ctl.upgrade(&acceptor, self.shared.config.data_timeout).await {
             tracing::info!(error = %e, "TLS upgrade failed");
             self.quit = true;
             return Ok(());

@@ -94,7 +94,7 @@ impl Session {
         if self.tls_required() && !self.prot_private {
             return self.ctl.reply(521, "Policy requires protected data connections: send PBSZ 0 and PROT P.").await;
         }
-        let tls = if self.prot_private { self.tls.as_ref().map(|t| t.data.clone()) } else { None };
+        let tls = if self.prot_private { self.tls.as_ref().map(|t| t.data(upload == Some(true))) } else { None };
         let require_reuse = self.shared.tls().is_some_and(|t| t.require_reuse);
         self.ctl.reply(code::OPENING_DATA, preliminary).await?;
         let (peer, local, timeout) = (canonical_ip(self.peer.ip()), canonical_ip(self.local.ip()), self.shared.config.data_timeout);

@@ -7,7 +7,6 @@ use std::time::Duration;
 use ferry_proto::{LineDecoder, LineError, Reply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsAcceptor;
 
 use super::stream::Stream;
 
@@ -111,7 +110,7 @@ impl Control {
     /// have been injected by anyone on the path: their presence ends the
     /// session rather than being taken as commands (the STARTTLS
     /// command-injection bug class, CVE-2011-0411).
-    pub(crate) async fn upgrade(&mut self, acceptor: &TlsAcceptor, timeout: Duration) -> io::Result<()> {
+    pub(crate) async fn upgrade(&mut self, acceptor: &crate::tls::SessionTls, timeout: Duration) -> io::Result<()> {
         if !self.decoder.is_empty() {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "clear-text bytes followed AUTH TLS; closing"));
         }
@@ -122,7 +121,7 @@ impl Control {
                 return Err(io::Error::other("already using TLS"));
             }
         };
-        let tls = tokio::time::timeout(timeout, acceptor.accept(tcp))
+        let tls = tokio::time::timeout(timeout, acceptor.accept_control(tcp))
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
         self.stream = Some(Stream::Tls(Box::new(tls)));

@@ -104,14 +104,15 @@ pub(crate) enum DataError {
 }
 
 /// Open the data connection prepared by `setup`, with TLS when `tls` is
-/// given (`PROT P`). With `require_reuse`, the client must resume this
-/// session's TLS session, which only the control connection's client holds.
+/// given (`PROT P`). With `require_reuse`, the client must resume a TLS
+/// session of this login (or of another login of the same user from the
+/// same address; see `crate::tls`).
 pub(crate) async fn open(
     setup: DataSetup,
     control_peer: IpAddr,
     local_ip: IpAddr,
     timeout: Duration,
-    tls: Option<&tokio_rustls::TlsAcceptor>,
+    tls: Option<&crate::tls::DataTls>,
     require_reuse: bool,
     proxy_from: &[IpAddr],
 ) -> Result<Stream, DataError> {
@@ -150,14 +151,13 @@ pub(crate) async fn open(
         }
     };
     stream.set_nodelay(true)?;
-    let Some(acceptor) = tls else { return Ok(Stream::Plain(stream)) };
-    let tls = tokio::time::timeout(timeout, acceptor.accept(stream))
+    let Some(tls) = tls else { return Ok(Stream::Plain(stream)) };
+    // Boxed: the handshake future is large and needed only here. Half the
+    // time at most goes to waiting for another login (a refusal then says
+    // why, rather than timing out).
+    let tls = tokio::time::timeout(timeout, Box::pin(tls.accept(stream, require_reuse, timeout / 2)))
         .await
         .map_err(|_| DataError::Timeout)?
-        .map_err(|e| DataError::Tls(e.to_string()))?;
-    if require_reuse && tls.get_ref().1.handshake_kind() != Some(rustls::HandshakeKind::Resumed) {
-        tracing::warn!("refused a data connection that did not resume the control connection's TLS session");
-        return Err(DataError::Tls("the data connection must resume the control connection's TLS session".into()));
-    }
+        .map_err(DataError::Tls)?;
     Ok(Stream::Tls(Box::new(tls)))
 }

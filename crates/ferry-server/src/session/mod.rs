@@ -66,7 +66,7 @@ pub(crate) struct Session {
     /// Lines that arrived while a transfer ran, handled after it.
     pub(crate) pending: VecDeque<Vec<u8>>,
     pub(crate) quit: bool,
-    /// This session's TLS acceptor (its own session cache), once TLS is on.
+    /// This session's TLS acceptors and login binding, once TLS is on.
     pub(crate) tls: Option<crate::tls::SessionTls>,
     /// `PBSZ` seen (RFC 4217 §9: required before `PROT`).
     pub(crate) pbsz: bool,
@@ -104,9 +104,9 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
         let max_line = shared.config.max_line;
         let (stream, tls) = if implicit {
             let Some(settings) = shared.tls() else { return };
-            let acceptor = settings.session_acceptors();
+            let acceptor = shared.tls_state.session(&settings, peer.ip());
             // Boxed: the handshake future is large and needed only here.
-            match tokio::time::timeout(shared.config.data_timeout, Box::pin(acceptor.control.accept(stream))).await {
+            match tokio::time::timeout(shared.config.data_timeout, Box::pin(acceptor.accept_control(stream))).await {
                 Ok(Ok(tls)) => (stream::Stream::Tls(Box::new(tls)), Some(acceptor)),
                 Ok(Err(e)) => return tracing::info!(error = %e, "implicit TLS handshake failed"),
                 Err(_) => return tracing::info!("implicit TLS handshake timed out"),

@@ -1,0 +1,221 @@
+//! A small blocking FTPS client on rustls, for tests that need control over
+//! the TLS side: the protocol versions, a session store shared between
+//! control connections (as Go's crypto/tls shares one), whether a data
+//! connection resumed, and closing an upload the way curl does.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+
+use ferry_proto::{Reply, ReplyParser};
+use ferry_testkit::{Control, STEP_TIMEOUT};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{ClientSessionMemoryCache, ClientSessionStore, Resumption};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, HandshakeKind, SignatureScheme, StreamOwned};
+
+/// Tests check the protocol, not the certificate.
+#[derive(Debug)]
+struct AnyCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AnyCert {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Which TLS, and how TLS 1.2 resumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Version {
+    /// TLS 1.3 only (single-use tickets, as rustls uses them).
+    Tls13,
+    /// TLS 1.2 only, resuming with RFC 5077 tickets.
+    Tls12Tickets,
+    /// TLS 1.2 only, resuming by session ID (the server's session cache).
+    Tls12SessionIds,
+}
+
+/// Every [`Version`].
+pub(crate) const VERSIONS: [Version; 3] = [Version::Tls13, Version::Tls12Tickets, Version::Tls12SessionIds];
+
+/// A client configuration for one protocol version, with `store` as its
+/// session cache (pass the same store to share it between connections).
+pub(crate) fn config(version: Version, store: Arc<dyn ClientSessionStore>) -> Arc<ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let versions: &[&'static rustls::SupportedProtocolVersion] = match version {
+        Version::Tls13 => &[&rustls::version::TLS13],
+        Version::Tls12Tickets | Version::Tls12SessionIds => &[&rustls::version::TLS12],
+    };
+    let mut config = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(versions)
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
+        .with_no_client_auth();
+    config.resumption = Resumption::store(store);
+    if version == Version::Tls12SessionIds {
+        config.resumption = config.resumption.tls12_resumption(rustls::client::Tls12Resumption::SessionIdOnly);
+    }
+    Arc::new(config)
+}
+
+/// A fresh session store.
+pub(crate) fn store() -> Arc<dyn ClientSessionStore> {
+    Arc::new(ClientSessionMemoryCache::new(64))
+}
+
+type Tls = StreamOwned<ClientConnection, TcpStream>;
+
+fn wrap(tcp: TcpStream, config: &Arc<ClientConfig>) -> Tls {
+    tcp.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
+    tcp.set_write_timeout(Some(STEP_TIMEOUT)).unwrap();
+    let conn = ClientConnection::new(config.clone(), ServerName::try_from("localhost").unwrap()).unwrap();
+    StreamOwned::new(conn, tcp)
+}
+
+/// How a data connection went.
+pub(crate) struct Data {
+    /// The bytes received (downloads and listings).
+    pub(crate) bytes: Vec<u8>,
+    /// The reply that ended the transfer.
+    pub(crate) reply: Reply,
+    /// The data connection resumed a TLS session.
+    pub(crate) resumed: bool,
+}
+
+/// A control connection over TLS.
+pub(crate) struct Ftps {
+    tls: Tls,
+    parser: ReplyParser,
+    pub(crate) config: Arc<ClientConfig>,
+    addr: SocketAddr,
+}
+
+impl Ftps {
+    /// Greeting, `AUTH TLS`, handshake.
+    pub(crate) fn explicit(addr: SocketAddr, config: &Arc<ClientConfig>) -> Ftps {
+        let mut c = Control::connect(addr);
+        c.expect("AUTH TLS", 234);
+        let tcp = c.stream().try_clone().unwrap();
+        let mut f = Ftps { tls: wrap(tcp, config), parser: ReplyParser::new(), config: config.clone(), addr };
+        // Finish the handshake (and take in the tickets) now.
+        f.expect("NOOP", 200);
+        f
+    }
+
+    /// The server's certificate (DER).
+    pub(crate) fn peer_cert(&self) -> Vec<u8> {
+        self.tls.conn.peer_certificates().expect("a certificate")[0].to_vec()
+    }
+
+    /// The protocol version in use.
+    pub(crate) fn version(&self) -> Option<rustls::ProtocolVersion> {
+        self.tls.conn.protocol_version()
+    }
+
+    fn read_reply(&mut self) -> Reply {
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(r) = self.parser.next_reply() {
+                return r.unwrap();
+            }
+            let n = self.tls.read(&mut buf).expect("reply");
+            assert!(n > 0, "server closed the control connection");
+            self.parser.feed(&buf[..n]);
+        }
+    }
+
+    /// Send a command, return its reply.
+    pub(crate) fn cmd(&mut self, line: &str) -> Reply {
+        self.tls.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+        self.tls.flush().unwrap();
+        self.read_reply()
+    }
+
+    #[track_caller]
+    pub(crate) fn expect(&mut self, line: &str, code: u16) -> Reply {
+        let r = self.cmd(line);
+        assert_eq!(r.code, code, "{line:?} got {r:?}");
+        r
+    }
+
+    /// `USER`, `PASS`, `PBSZ 0`, `PROT P`, `TYPE I`.
+    pub(crate) fn login(&mut self, user: &str, password: &str) {
+        self.expect(&format!("USER {user}"), 331);
+        self.expect(&format!("PASS {password}"), 230);
+        self.expect("PBSZ 0", 200);
+        self.expect("PROT P", 200);
+        self.expect("TYPE I", 200);
+    }
+
+    fn data_tcp(&mut self) -> TcpStream {
+        let r = self.expect("EPSV", 229);
+        let port = ferry_proto::addr::parse_epsv_reply(&r.text()).unwrap();
+        TcpStream::connect_timeout(&SocketAddr::new(self.addr.ip(), port), STEP_TIMEOUT).unwrap()
+    }
+
+    /// A command that sends data to us (`RETR`, `LIST`…), over a data
+    /// connection using `config` (normally this connection's own).
+    pub(crate) fn download_with(&mut self, line: &str, config: &Arc<ClientConfig>) -> Data {
+        let tcp = self.data_tcp();
+        self.expect(line, 150);
+        let mut d = wrap(tcp, config);
+        let mut bytes = Vec::new();
+        let _ = d.read_to_end(&mut bytes);
+        let resumed = d.conn.handshake_kind() == Some(HandshakeKind::Resumed);
+        drop(d);
+        Data { bytes, reply: self.read_reply(), resumed }
+    }
+
+    /// [`Ftps::download_with`] this connection's own configuration.
+    pub(crate) fn download(&mut self, line: &str) -> Data {
+        let config = self.config.clone();
+        self.download_with(line, &config)
+    }
+
+    /// A command that takes data from us (`STOR`…), closed the way curl
+    /// closes an upload: all bytes written, `close_notify`, then the socket
+    /// closed without reading anything the server sent.
+    pub(crate) fn upload_like_curl(&mut self, line: &str, bytes: &[u8]) -> Data {
+        let tcp = self.data_tcp();
+        self.expect(line, 150);
+        let mut d = wrap(tcp, &self.config);
+        let _ = d.write_all(bytes);
+        d.conn.send_close_notify();
+        while d.conn.wants_write() {
+            if d.conn.write_tls(&mut d.sock).is_err() {
+                break;
+            }
+        }
+        let resumed = d.conn.handshake_kind() == Some(HandshakeKind::Resumed);
+        let _ = d.sock.shutdown(Shutdown::Write);
+        drop(d);
+        Data { bytes: Vec::new(), reply: self.read_reply(), resumed }
+    }
+}
