@@ -84,7 +84,7 @@ struct ServeArgs {
     /// Maximum sessions at once; more are refused with 421 [default: 1024].
     #[arg(long, value_name = "N")]
     max_sessions: Option<usize>,
-    /// Maximum sessions from one address at once [default: 16].
+    /// Maximum sessions from one address at once [default: 64].
     #[arg(long, value_name = "N")]
     max_sessions_per_ip: Option<u32>,
     /// Close connections not logged in after this many seconds [default: 60].
@@ -211,7 +211,10 @@ fn resolve(cli: ServeArgs) -> anyhow::Result<Settings> {
         idle_timeout: cli.idle_timeout.or(file.idle_timeout).unwrap_or(300),
         login_timeout: cli.login_timeout.or(file.login_timeout).unwrap_or(60),
         max_sessions: cli.max_sessions.or(file.max_sessions).unwrap_or(1024),
-        max_sessions_per_ip: cli.max_sessions_per_ip.or(file.max_sessions_per_ip).unwrap_or(16),
+        max_sessions_per_ip: cli
+            .max_sessions_per_ip
+            .or(file.max_sessions_per_ip)
+            .unwrap_or(ferry_server::auth::defender::DEFAULT_MAX_SESSIONS_PER_IP),
         failure_delay_ms: cli.failure_delay_ms.or(file.failure_delay_ms).unwrap_or(1000),
         ban_after: cli.ban_after.or(file.ban_after).unwrap_or(10),
         ban_window: cli.ban_window.or(file.ban_window).unwrap_or(600),

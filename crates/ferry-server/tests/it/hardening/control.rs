@@ -1,1 +1,189 @@
 //! Issue 10 hardening tests: control.
+
+use std::io::{ErrorKind, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use ferry_testkit::{Control, STEP_TIMEOUT, TestServer, pseudo_random};
+
+/// A normal session works: log in, upload, download, byte for byte.
+#[track_caller]
+fn still_serves(s: &TestServer, name: &str) {
+    let mut c = s.login();
+    let body = pseudo_random(100_000, name.len() as u64);
+    assert_eq!(c.upload(&format!("STOR {name}"), &body).code, 226);
+    let (back, r) = c.download(&format!("RETR {name}"));
+    assert_eq!(r.code, 226);
+    assert!(back == body, "{name} came back different");
+    c.expect("QUIT", 221);
+}
+
+/// A client socket whose receive buffer holds only 4 KiB, so that replies
+/// it never reads back up into the server quickly.
+fn small_window_socket(addr: SocketAddr) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect_timeout(&addr.into(), STEP_TIMEOUT).unwrap();
+    let s: TcpStream = socket.into();
+    s.set_write_timeout(Some(STEP_TIMEOUT)).unwrap();
+    s
+}
+
+/// `FEAT` and `HELP`, `pairs` times each, as one burst.
+fn feat_help(pairs: usize) -> Vec<u8> {
+    b"FEAT\r\nHELP\r\n".repeat(pairs)
+}
+
+/// A client that sends `burst` as fast as the server takes it, then a
+/// `NOOP` every 100 ms, and never reads a reply.
+struct NonReader {
+    sock: TcpStream,
+    burst: Vec<u8>,
+    sent: usize,
+}
+
+impl NonReader {
+    fn new(sock: TcpStream, burst: Vec<u8>) -> NonReader {
+        sock.set_nonblocking(true).unwrap();
+        NonReader { sock, burst, sent: 0 }
+    }
+
+    /// Send what the server will take now; false once the server has
+    /// closed the connection (a closed socket answers with a reset, so the
+    /// write, or the one after it, fails; a full buffer only means "still
+    /// open").
+    fn push(&mut self) -> bool {
+        loop {
+            let rest = if self.sent < self.burst.len() { &self.burst[self.sent..] } else { &b"NOOP\r\n"[..] };
+            match self.sock.write(rest) {
+                Ok(n) if self.sent < self.burst.len() => self.sent += n,
+                Ok(_) => return self.sock.take_error().ok().flatten().is_none(),
+                Err(e) => return e.kind() == ErrorKind::WouldBlock,
+            }
+        }
+    }
+}
+
+/// Keep every client sending until the server has closed it or `limit`
+/// passes; returns, per client, how long after `since` its closing was seen.
+fn wait_until_closed(clients: &mut [NonReader], since: Instant, limit: Duration) -> Vec<Option<Duration>> {
+    let mut closed = vec![None; clients.len()];
+    while closed.iter().any(Option::is_none) && since.elapsed() < limit {
+        for (c, when) in clients.iter_mut().zip(closed.iter_mut()).filter(|(_, when)| when.is_none()) {
+            if !c.push() {
+                *when = Some(since.elapsed());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    closed
+}
+
+#[test]
+fn i04_clients_that_never_read_lose_their_slots_before_login() {
+    let s = TestServer::start_with(|c| {
+        c.login_timeout = Duration::from_secs(5);
+        c.idle_timeout = Duration::from_secs(8);
+    });
+    let started = Instant::now();
+    // 10,000 of each make 5.8 MB of replies: more than the kernel would
+    // queue for a socket (tcp_wmem's 4 MiB), so without a write deadline
+    // the server blocks on them for good.
+    let mut attackers: Vec<NonReader> = (0..16).map(|_| NonReader::new(small_window_socket(s.addr), feat_help(10_000))).collect();
+    for a in &mut attackers {
+        a.push();
+    }
+    // The address is shared with the attackers; a real client still gets in.
+    still_serves(&s, "during.bin");
+    let closed = wait_until_closed(&mut attackers, started, Duration::from_secs(60));
+    eprintln!("sixteen non-reading clients held their slots for {closed:?}");
+    for (i, c) in closed.iter().enumerate() {
+        let held = c.unwrap_or_else(|| panic!("attacker {i} still connected after {:?}", started.elapsed()));
+        assert!(held < Duration::from_secs(20), "attacker {i} held its slot for {held:?} (login timeout 5 s)");
+        // Sooner would mean it was refused at the door, not served.
+        assert!(held > Duration::from_secs(4), "attacker {i} was closed after {held:?}, before its login deadline");
+    }
+    still_serves(&s, "after.bin");
+}
+
+#[test]
+fn i04_client_that_keeps_commands_queued_is_cut_off_at_the_login_deadline() {
+    use std::io::Read;
+    let s = TestServer::start_with(|c| c.login_timeout = Duration::from_secs(2));
+    let mut c = Control::connect(s.addr);
+    let started = Instant::now();
+    // Always 5,000 commands ahead of the replies, so that the server
+    // never finds its input empty: one more for every reply read.
+    c.send_raw(&b"NOOP\r\n".repeat(5000));
+    let stream = c.stream();
+    let (mut buf, mut seen) = ([0u8; 4096], Vec::new());
+    let ended = loop {
+        assert!(started.elapsed() < STEP_TIMEOUT, "still served {:?} after a 2 s login timeout", started.elapsed());
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break started.elapsed(),
+            Ok(n) => {
+                seen.extend_from_slice(&buf[..n]);
+                let replies = buf[..n].iter().filter(|b| **b == b'\n').count();
+                let _ = stream.write_all(&b"NOOP\r\n".repeat(replies));
+            }
+        }
+    };
+    eprintln!("a client that kept commands queued was cut off after {ended:?}");
+    assert!(ended < Duration::from_secs(10), "cut off only after {ended:?}");
+    let text = String::from_utf8_lossy(&seen);
+    assert!(!text.contains("421") || text.contains("421 Login timeout"), "{}", &text[text.len().saturating_sub(200)..]);
+    still_serves(&s, "after.bin");
+}
+
+#[test]
+fn i04_logged_in_client_that_stops_reading_is_closed_within_the_data_timeout() {
+    let s = TestServer::start_with(|c| c.data_timeout = Duration::from_secs(2));
+    let mut c = Control::from_tcp(small_window_socket(s.addr));
+    c.login(ferry_testkit::USER, ferry_testkit::PASSWORD);
+    let started = Instant::now();
+    let stream = c.stream().try_clone().unwrap();
+    let closed = wait_until_closed(&mut [NonReader::new(stream, feat_help(10_000))], started, Duration::from_secs(60));
+    eprintln!("a logged-in client that stopped reading was closed after {:?}", closed[0]);
+    let held = closed[0].expect("still connected");
+    assert!(held < Duration::from_secs(20), "held for {held:?} with a 2 s data timeout");
+    still_serves(&s, "after.bin");
+}
+
+#[test]
+fn i21_default_cap_admits_forty_sessions_and_names_the_limit() {
+    let s = TestServer::start();
+    // ferry get --segments 16, lftp mirror --parallel=8 with its control
+    // connections, rclone's defaults: all well within the default.
+    let mut held: Vec<Control> = (0..40).map(|_| Control::connect(s.addr)).collect();
+    for (i, c) in held.iter_mut().enumerate() {
+        assert_eq!(c.greeting.code, 220, "session {i}: {:?}", c.greeting);
+        c.expect("NOOP", 200);
+    }
+    held.extend((40..64).map(|_| Control::connect(s.addr)));
+    assert!(held.iter().all(|c| c.greeting.code == 220), "64 sessions are admitted");
+    let refused = Control::connect(s.addr).greeting;
+    assert_eq!(refused.code, 421);
+    assert_eq!(refused.text(), "Too many connections from your address (limit 64: max-sessions-per-ip).");
+    // One session closing makes room for one more.
+    drop(held.pop());
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    let mut again = loop {
+        let c = Control::connect(s.addr);
+        if c.greeting.code == 220 || Instant::now() > deadline {
+            break c;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(again.greeting.code, 220);
+    again.login(ferry_testkit::USER, ferry_testkit::PASSWORD);
+}
+
+#[test]
+fn i21_server_wide_cap_names_its_limit() {
+    let s = TestServer::start_with(|c| c.max_sessions = 3);
+    let held: Vec<Control> = (0..3).map(|_| Control::connect(s.addr)).collect();
+    assert!(held.iter().all(|c| c.greeting.code == 220));
+    let refused = Control::connect(s.addr).greeting;
+    assert_eq!(refused.code, 421);
+    assert!(refused.text().contains("(limit 3: max-sessions)"), "{refused:?}");
+}
