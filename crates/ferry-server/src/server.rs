@@ -200,7 +200,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Se
             a = listener.accept() => a,
             Some(_) = sessions.join_next(), if !sessions.is_empty() => continue,
         };
-        let (mut stream, peer) = match accepted {
+        let (stream, peer) = match accepted {
             Ok(x) => x,
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.

@@ -187,3 +187,164 @@ fn i21_server_wide_cap_names_its_limit() {
     assert_eq!(refused.code, 421);
     assert!(refused.text().contains("(limit 3: max-sessions)"), "{refused:?}");
 }
+
+const FERRYD: &str = env!("CARGO_BIN_EXE_ferryd");
+
+/// A ferryd process (account alice:pw) whose standard error is collected.
+struct Logged {
+    child: ferry_testkit::Spawned,
+    stderr: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Logged {
+    fn start(args: &[&str]) -> Logged {
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let users = dir.path().join("users.txt");
+        ferry_server::auth::users_file::set_user(&users, "alice", "pw").unwrap();
+        let port = ferry_testkit::free_port();
+        let mut cmd = std::process::Command::new(FERRYD);
+        cmd.args(["--port", &port.to_string(), "--failure-delay-ms", "10", "--root"])
+            .arg(dir.path().join("root"))
+            .arg("--users")
+            .arg(&users)
+            .arg("--xferlog")
+            .arg(dir.path().join("xferlog"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let mut child = ferry_testkit::Spawned(cmd.spawn().unwrap());
+        let mut pipe = child.0.stderr.take().unwrap();
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = stderr.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n @ 1..) = pipe.read(&mut buf) {
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        ferry_testkit::wait_for_port(port);
+        Logged { child, stderr, reader: Some(reader), port, dir }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    /// Wait until a line of the log contains `needle`.
+    #[track_caller]
+    fn wait_for(&self, needle: &str) {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        while !self.text().lines().any(|l| l.contains(needle)) {
+            assert!(Instant::now() < deadline, "no {needle:?} in the log:\n{}", self.text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stop the server; returns everything it wrote to standard error,
+    /// and its xferlog.
+    fn stop(mut self) -> (Vec<u8>, Vec<u8>) {
+        let _ = self.child.0.kill();
+        let _ = self.child.0.wait();
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        let xferlog = std::fs::read(self.dir.path().join("xferlog")).unwrap_or_default();
+        (self.stderr.lock().unwrap().clone(), xferlog)
+    }
+}
+
+/// Every character is printable, apart from the newline ending each line.
+#[track_caller]
+fn assert_printable_lines(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8(bytes.to_vec()).unwrap_or_else(|e| panic!("{what} is not UTF-8: {e}"));
+    assert!(text.is_empty() || text.ends_with('\n'), "{what} ends mid-line");
+    for line in text.lines() {
+        assert!(!line.chars().any(char::is_control), "{what} holds a raw control character: {line:?}");
+    }
+}
+
+const FORGED_USER: &str = "evil\r2026-12-01T00:00:00Z  INFO login ok";
+// ESC, then C1's CSI and DEL, which JSON (serde) would leave raw.
+const ESC_NAME: &str = "\x1b[31mred\u{9b}2J\x7f";
+const CR_NAME: &str = "lone\rcr.txt";
+
+/// Send a forged user name (and fail), then log in and move files whose
+/// names hold an escape sequence and a lone CR.
+fn hostile_session(addr: SocketAddr) {
+    let mut c = Control::connect(addr);
+    c.expect(&format!("USER {FORGED_USER}"), 331);
+    c.expect("PASS wrong", 530);
+    c.login("alice", "pw");
+    assert_eq!(c.upload(&format!("STOR {ESC_NAME}"), b"red bytes").code, 226);
+    let (back, r) = c.download(&format!("RETR {ESC_NAME}"));
+    assert_eq!((back.as_slice(), r.code), (&b"red bytes"[..], 226));
+    // A name with a CR may be refused on upload; either way its log lines
+    // must stay clean.
+    let r = c.upload(&format!("STOR {CR_NAME}"), b"cr bytes");
+    assert!(matches!(r.code, 226 | 550 | 553), "{r:?}");
+    c.expect("QUIT", 221);
+}
+
+/// The xferlog of [`hostile_session`]: printable, one record per line,
+/// with the escaped name.
+#[track_caller]
+fn check_xferlog(xferlog: &[u8]) {
+    assert_printable_lines("the xferlog", xferlog);
+    let text = String::from_utf8_lossy(xferlog);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() >= 2, "{text}");
+    for line in &lines {
+        // wu-ftpd's 18 fields (the day of the month may be padded).
+        assert_eq!(line.split_whitespace().count(), 18, "{line:?}");
+    }
+    assert!(lines.iter().any(|l| l.contains(" /\\x1b[31mred\\u{9b}2J\\x7f b _ i r alice ")), "{text}");
+    assert!(lines.iter().any(|l| l.contains(" /\\x1b[31mred\\u{9b}2J\\x7f b _ o r alice ")), "{text}");
+}
+
+#[test]
+fn i17_text_logs_escape_control_characters_from_clients() {
+    let s = Logged::start(&["--no-tls", "--log-format", "text"]);
+    hostile_session(s.addr());
+    s.wait_for("session end");
+    let (log, xferlog) = s.stop();
+    assert_printable_lines("the text log", &log);
+    let text = String::from_utf8(log).unwrap();
+    for line in text.lines() {
+        // Each line is a whole event: timestamp, level, then the rest.
+        let mut words = line.split_whitespace();
+        let (stamp, level) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+        assert!(stamp.len() > 20 && stamp.as_bytes()[4] == b'-' && stamp.ends_with('Z'), "not a log line: {line:?}");
+        assert!(matches!(level, "ERROR" | "WARN" | "INFO" | "DEBUG" | "TRACE"), "not a log line: {line:?}");
+    }
+    let failed = text.lines().find(|l| l.contains("login failed")).unwrap_or_else(|| panic!("no failed login in:\n{text}"));
+    assert!(failed.contains("user=evil\\r2026-12-01T00:00:00Z  INFO login ok"), "{failed}");
+    assert!(text.contains("/\\x1b[31mred\\u{9b}2J\\x7f"), "the escaped name is logged:\n{text}");
+    check_xferlog(&xferlog);
+}
+
+#[test]
+fn i17_json_logs_escape_control_characters_from_clients() {
+    let s = Logged::start(&["--no-tls", "--log-format", "json"]);
+    hostile_session(s.addr());
+    s.wait_for("session end");
+    let (log, xferlog) = s.stop();
+    assert_printable_lines("the JSON log", &log);
+    let text = String::from_utf8(log).unwrap();
+    let events: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not one JSON object ({e}): {l:?}"))).collect();
+    // The escapes are JSON's own: the values read back exactly as sent.
+    let failed = events.iter().find(|e| e["fields"]["message"] == "login failed").unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(failed["fields"]["user"], FORGED_USER);
+    assert!(events.iter().any(|e| e["fields"]["path"] == format!("/{ESC_NAME}")), "{text}");
+    check_xferlog(&xferlog);
+}
