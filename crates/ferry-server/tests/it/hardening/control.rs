@@ -240,12 +240,12 @@ impl Logged {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
     }
 
-    /// Wait until a line of the log contains `needle`.
+    /// Wait until a line of the log contains every one of `needles`.
     #[track_caller]
-    fn wait_for(&self, needle: &str) {
+    fn wait_for(&self, needles: &[&str]) {
         let deadline = Instant::now() + STEP_TIMEOUT;
-        while !self.text().lines().any(|l| l.contains(needle)) {
-            assert!(Instant::now() < deadline, "no {needle:?} in the log:\n{}", self.text());
+        while !self.text().lines().any(|l| needles.iter().all(|n| l.contains(n))) {
+            assert!(Instant::now() < deadline, "no {needles:?} in the log:\n{}", self.text());
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -315,7 +315,7 @@ fn check_xferlog(xferlog: &[u8]) {
 fn i17_text_logs_escape_control_characters_from_clients() {
     let s = Logged::start(&["--no-tls", "--log-format", "text"]);
     hostile_session(s.addr());
-    s.wait_for("session end");
+    s.wait_for(&["session end"]);
     let (log, xferlog) = s.stop();
     assert_printable_lines("the text log", &log);
     let text = String::from_utf8(log).unwrap();
@@ -336,7 +336,7 @@ fn i17_text_logs_escape_control_characters_from_clients() {
 fn i17_json_logs_escape_control_characters_from_clients() {
     let s = Logged::start(&["--no-tls", "--log-format", "json"]);
     hostile_session(s.addr());
-    s.wait_for("session end");
+    s.wait_for(&["session end"]);
     let (log, xferlog) = s.stop();
     assert_printable_lines("the JSON log", &log);
     let text = String::from_utf8(log).unwrap();
@@ -347,4 +347,82 @@ fn i17_json_logs_escape_control_characters_from_clients() {
     assert_eq!(failed["fields"]["user"], FORGED_USER);
     assert!(events.iter().any(|e| e["fields"]["path"] == format!("/{ESC_NAME}")), "{text}");
     check_xferlog(&xferlog);
+}
+
+/// The log lines of the session whose client used local port `port`.
+fn session_lines(text: &str, port: u16) -> Vec<&str> {
+    let peer = format!("peer=127.0.0.1:{port}");
+    text.lines().filter(|l| l.contains(&format!("{peer}}}")) || l.contains(&format!("{peer} "))).collect()
+}
+
+#[test]
+fn i15_health_checks_log_at_debug_only() {
+    let s = Logged::start(&["--no-tls", "--log-level", "info,ferry_server=debug"]);
+    // A TCP check that closes (FIN), and one that resets, as HAProxy does.
+    let closed = TcpStream::connect(s.addr()).unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let reset = socket2::Socket::from(TcpStream::connect(s.addr()).unwrap());
+    let reset_port = reset.local_addr().unwrap().as_socket().unwrap().port();
+    reset.set_linger(Some(Duration::ZERO)).unwrap();
+    drop(reset);
+    // A real session, with commands.
+    let mut c = Control::connect(s.addr());
+    let real_port = c.stream().local_addr().unwrap().port();
+    c.login("alice", "pw");
+    c.expect("QUIT", 221);
+    s.wait_for(&[&format!("peer=127.0.0.1:{real_port} "), "session end"]);
+    for port in [closed_port, reset_port] {
+        s.wait_for(&[&format!("peer=127.0.0.1:{port}}}"), "without a command"]);
+    }
+    let (log, _) = s.stop();
+    let text = String::from_utf8(log).unwrap();
+    for port in [closed_port, reset_port] {
+        let lines = session_lines(&text, port);
+        assert!(lines.len() >= 2, "its start and end are logged at debug:\n{text}");
+        assert!(lines.iter().all(|l| l.contains(" DEBUG ")), "a health check logged above debug:\n{}", lines.join("\n"));
+    }
+    let real = session_lines(&text, real_port);
+    for what in ["session start", "login ok", "session end"] {
+        assert!(real.iter().any(|l| l.contains(" INFO ") && l.ends_with(what)), "no INFO {what:?} for a real session:\n{text}");
+    }
+}
+
+#[test]
+fn i08_session_span_shows_tls_once() {
+    if !ferry_testkit::require("curl") {
+        return;
+    }
+    let ftps_port = ferry_testkit::free_port();
+    let s = Logged::start(&["--ftps-port", &ftps_port.to_string()]);
+    std::fs::create_dir_all(s.dir.path().join("root")).unwrap();
+    std::fs::write(s.dir.path().join("root/t.txt"), b"over TLS").unwrap();
+    let curl = |url: String, explicit: bool| {
+        let mut cmd = std::process::Command::new("curl");
+        cmd.args(["--silent", "--show-error", "--max-time", "60", "-k"]);
+        if explicit {
+            cmd.arg("--ssl-reqd");
+        }
+        let out = cmd.arg(url).output().unwrap();
+        assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.stdout, b"over TLS");
+    };
+    // AUTH TLS, then implicit FTPS.
+    curl(format!("ftp://alice:pw@127.0.0.1:{}/t.txt", s.port), true);
+    s.wait_for(&["session end"]);
+    curl(format!("ftps://alice:pw@127.0.0.1:{ftps_port}/t.txt"), false);
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    while s.text().matches("session end").count() < 2 {
+        assert!(Instant::now() < deadline, "{}", s.text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (log, _) = s.stop();
+    let text = String::from_utf8(log).unwrap();
+    let logins: Vec<&str> = text.lines().filter(|l| l.contains("login ok")).collect();
+    assert_eq!(logins.len(), 2, "{text}");
+    for line in logins {
+        assert_eq!(line.matches("tls=").count(), 1, "{line}");
+        assert!(line.contains("tls=true"), "{line}");
+    }
+    assert!(!text.contains("tls=false"), "{text}");
 }
