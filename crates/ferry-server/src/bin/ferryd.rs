@@ -23,6 +23,32 @@ use ferry_server::tls::TlsSettings;
 use ferry_server::xferlog::XferLog;
 use ferry_server::{Config, Server};
 
+#[path = "ferryd/validate.rs"]
+mod validate;
+
+/// `println!` in this file writes through [`write_stdout`]: standard
+/// output may be a pipe whose reader has gone (`ferryd check-config | head
+/// -1`), and std's `println!` panics then.
+macro_rules! println {
+    () => { write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// Write to standard output. A closed pipe means the reader has all it
+/// wanted: the program ends quietly with status 0, as ripgrep does. Any
+/// other failure ends it with an error.
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    match std::io::stdout().lock().write_fmt(args) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            eprintln!("ferryd: cannot write to standard output: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
 /// Ferry FTP server: RFC 959/2389/2428/3659 FTP with argon2id accounts and
 /// every user confined to the served folder.
 #[derive(Parser, Debug)]
@@ -194,7 +220,7 @@ fn resolve(cli: ServeArgs) -> anyhow::Result<Settings> {
     let passive_ports = cli
         .passive_ports
         .or(file.passive_ports)
-        .map(|r| parse_range(&r).map_err(|e| anyhow::anyhow!("passive-ports {r:?}: {e}")))
+        .map(|r| validate::parse_range(&r).map_err(|e| anyhow::anyhow!("passive-ports {r:?}: {e}")))
         .transpose()?;
     let s = Settings {
         port: cli.port_positional.or(cli.port).or(file.port).unwrap_or(2121),
@@ -238,16 +264,11 @@ fn resolve(cli: ServeArgs) -> anyhow::Result<Settings> {
         },
         metrics_listen: cli.metrics_listen.or(file.metrics_listen),
     };
-    if s.tls_cert.is_some() != s.tls_key.is_some() {
-        bail!("tls-cert and tls-key go together: give both or neither");
+    match validate::problems(&s).as_slice() {
+        [] => Ok(s),
+        [one] => bail!("{one}"),
+        many => bail!("{} problems with the settings:\n  {}", many.len(), many.join("\n  ")),
     }
-    if !s.tls && (s.require_tls || s.ftps_port.is_some()) {
-        bail!("require-tls and ftps-port need TLS, which is turned off");
-    }
-    if !matches!(s.log_format.as_str(), "text" | "json") {
-        bail!("log-format must be text or json, not {:?}", s.log_format);
-    }
-    Ok(s)
 }
 
 impl Settings {
@@ -361,15 +382,6 @@ struct AccountStore {
     /// The accounts in PostgreSQL instead (see `ferryd --postgres`).
     #[arg(long, value_name = "CONNINFO", env = "FERRYD_POSTGRES", hide_env_values = true)]
     postgres: Option<String>,
-}
-
-fn parse_range(s: &str) -> Result<(u16, u16), String> {
-    let (a, b) = s.split_once('-').ok_or("expected A-B, like 50000-50100")?;
-    let (a, b): (u16, u16) = (a.trim().parse().map_err(|e| format!("{e}"))?, b.trim().parse().map_err(|e| format!("{e}"))?);
-    if a == 0 || b < a {
-        return Err("expected 1 <= A <= B".into());
-    }
-    Ok((a, b))
 }
 
 fn main() -> ExitCode {
@@ -563,15 +575,9 @@ fn serve(args: Settings) -> anyhow::Result<()> {
         root: args.root.clone(),
         passive_ports: args.passive_ports.map(|(a, b)| a..=b),
         passive_address: args.passive_address.as_deref().and_then(|a| a.parse().ok()),
-        passive_host: match args.passive_address.as_deref() {
-            Some(a) if a.parse::<IpAddr>().is_err() => {
-                // Resolve once now so that a typo fails at start, not at
-                // the first PASV.
-                std::net::ToSocketAddrs::to_socket_addrs(&(a, 0)).with_context(|| format!("cannot resolve passive-address {a:?}"))?;
-                Some(a.to_owned())
-            }
-            _ => None,
-        },
+        // (A host name was resolved once by `validate`, so that a typo
+        // fails at start, not at the first PASV.)
+        passive_host: args.passive_address.clone().filter(|a| a.parse::<IpAddr>().is_err()),
         idle_timeout: Duration::from_secs(args.idle_timeout),
         max_sessions: args.max_sessions,
         tls,

@@ -426,3 +426,85 @@ fn i08_session_span_shows_tls_once() {
     }
     assert!(!text.contains("tls=false"), "{text}");
 }
+
+/// Run `ferryd ARGS` in an empty folder; returns its status and stderr.
+fn ferryd_in(dir: &std::path::Path, args: &[&str], stdout: std::process::Stdio) -> (std::process::ExitStatus, String) {
+    let out = std::process::Command::new(FERRYD)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn i20_check_config_refuses_nonsense_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a folder").unwrap();
+    let file = file.to_str().unwrap();
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["--root", file], &["root", file, "not a folder"]),
+        (&["--max-sessions-per-ip", "0"], &["max-sessions-per-ip must be at least 1"]),
+        (&["--max-sessions", "0"], &["max-sessions must be at least 1"]),
+        (&["--idle-timeout", "0"], &["idle-timeout must be at least 1 second"]),
+        (&["--login-timeout", "0"], &["login-timeout must be at least 1 second"]),
+        (&["--port", "0"], &["port must be from 1 to 65535"]),
+        (&["--ftps-port", "0"], &["ftps-port must be from 1 to 65535"]),
+        (&["--port", "2121", "--ftps-port", "2121"], &["ftps-port and port are both 2121"]),
+        (&["--passive-ports", "50100-50000"], &["passive-ports", "50100-50000", "1 <= A <= B"]),
+        (&["--passive-ports", "80-90"], &["passive-ports", "80-90", "below 1024"]),
+        (&["--ban-after", "0"], &["ban-after must be at least 1"]),
+        (&["--ban-time", "0"], &["ban-time must be at least 1 second"]),
+        (&["--upload-rate", "0"], &["upload-rate must be at least 1 byte per second"]),
+        (&["--idle-timeout", "99999999999"], &["idle-timeout must be at most"]),
+        (&["--log-level", "loud"], &["log-level \"loud\""]),
+        (&["--xferlog", "/nonexistent/xferlog"], &["xferlog", "/nonexistent", "does not exist"]),
+    ];
+    for (args, words) in cases {
+        let (status, err) = ferryd_in(dir.path(), &[&["check-config"], *args].concat(), std::process::Stdio::null());
+        assert_eq!(status.code(), Some(1), "{args:?} was accepted: {err}");
+        for w in *words {
+            assert!(err.contains(w), "{args:?}: {w:?} not in {err:?}");
+        }
+    }
+    // Several problems are reported together.
+    let (_, err) = ferryd_in(dir.path(), &["check-config", "--port", "0", "--idle-timeout", "0"], std::process::Stdio::null());
+    assert!(err.contains("2 problems") && err.contains("port must") && err.contains("idle-timeout must"), "{err}");
+    // Serving checks the same, in the same place, before it creates anything.
+    let (status, err) = ferryd_in(dir.path(), &["--idle-timeout", "0", "--no-tls"], std::process::Stdio::null());
+    assert!(!status.success() && err.contains("idle-timeout must be at least 1 second"), "{err}");
+    assert!(!dir.path().join("users.txt").exists() && !dir.path().join("ftp-root").exists());
+    // Sensible values pass.
+    let (status, err) =
+        ferryd_in(dir.path(), &["check-config", "--idle-timeout", "1", "--passive-ports", "1024-1024"], std::process::Stdio::null());
+    assert!(status.success(), "{err}");
+}
+
+#[test]
+fn i20_check_config_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    // `ferryd check-config | head -1`, with `head` gone before ferryd writes.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let (status, err) = ferryd_in(dir.path(), &["check-config"], writer.into());
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // And the same with the reader gone after the first line.
+    let mut child = std::process::Command::new(FERRYD)
+        .arg("check-config")
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first).unwrap();
+    assert!(first.starts_with("port = "), "{first}");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
