@@ -233,6 +233,10 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Se
             let peer = if crate::proxy::expected(&shared.config.proxy_from, peer) {
                 match crate::proxy::read_header(&mut stream, peer, shared.config.data_timeout.min(Duration::from_secs(10))).await {
                     Ok(client) => client,
+                    // A health check that closes before saying anything.
+                    Err(e) if crate::session::closed_silently(&e) => {
+                        return tracing::debug!(%peer, error = %e, "load-balancer connection closed without a PROXY header");
+                    }
                     Err(e) => return tracing::warn!(%peer, error = %e, "dropped a load-balancer connection without a valid PROXY header"),
                 }
             } else {

@@ -97,7 +97,7 @@ struct ServeArgs {
     /// Users file (`name:secret` lines); created with one random account if missing [default: users.txt].
     #[arg(short, long, value_name = "FILE")]
     users: Option<PathBuf>,
-    /// Ports for passive data connections, e.g. 50000-50100 [default: any free port].
+    /// Ports for passive data connections, 1024 or above, e.g. 50000-50100 [default: any free port].
     #[arg(long, value_name = "A-B")]
     passive_ports: Option<String>,
     /// Address (or host name, re-resolved every minute) to announce in PASV
@@ -154,7 +154,7 @@ struct ServeArgs {
     /// Turn FTPS off entirely.
     #[arg(long, conflicts_with_all = ["tls_cert", "require_tls", "ftps_port"])]
     no_tls: bool,
-    /// Log level: error, warn, info, debug or trace (RUST_LOG overrides) [default: info].
+    /// Log level: error, warn, info, debug or trace, or target=level pairs (RUST_LOG overrides) [default: info].
     #[arg(long, value_name = "LEVEL")]
     log_level: Option<String>,
     /// Log format: text or json [default: text].

@@ -122,13 +122,15 @@ impl Control {
         // A long reply (a `STAT` listing) may take longer than one timeout
         // to a client that reads slowly but steadily: the timeout is per
         // buffer-full, the deadline for the whole.
+        let by = |deadline: Option<Instant>| {
+            let limit = after(write_timeout);
+            deadline.map_or(limit, |d| d.min(limit))
+        };
         for piece in out.chunks(SEND_BUFFER) {
-            let limit = Instant::now() + write_timeout;
-            write_by(deadline.map_or(limit, |d| d.min(limit)), stream.write_all(piece)).await?;
+            write_by(by(deadline), stream.write_all(piece)).await?;
         }
         // TLS buffers records; a reply must leave now.
-        let limit = Instant::now() + write_timeout;
-        write_by(deadline.map_or(limit, |d| d.min(limit)), stream.flush()).await?;
+        write_by(by(deadline), stream.flush()).await?;
         self.writing = false;
         Ok(())
     }
@@ -140,7 +142,7 @@ impl Control {
         if self.writing {
             return;
         }
-        self.deadline = Some(Instant::now() + FAREWELL_TIMEOUT);
+        self.deadline = Some(after(FAREWELL_TIMEOUT));
         let _ = self.reply(code, text).await;
     }
 
@@ -171,6 +173,13 @@ impl Control {
         self.stream = Some(Stream::Tls(Box::new(tls)));
         Ok(())
     }
+}
+
+/// The instant `d` from now (far in the future if that overflows: a
+/// timeout of years is as good as none).
+pub(crate) fn after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d).unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
 }
 
 /// Run a write to the control connection, or fail with `TimedOut` at

@@ -105,20 +105,20 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
         // health check: its connections are logged at debug only.
         tracing::debug!("connection open");
         let config = &shared.config;
-        let login_deadline = tokio::time::Instant::now() + config.login_timeout;
+        let login_deadline = control::after(config.login_timeout);
         let (stream, tls) = if implicit {
             let Some(settings) = shared.tls() else { return };
             let acceptor = settings.session_acceptors();
             // Boxed: the handshake future is large and needed only here.
             let handshake = Box::pin(acceptor.control.accept(stream));
-            match tokio::time::timeout_at(login_deadline.min(tokio::time::Instant::now() + config.data_timeout), handshake).await {
+            match tokio::time::timeout_at(login_deadline.min(control::after(config.data_timeout)), handshake).await {
                 Ok(Ok(tls)) => {
                     tracing::Span::current().record("tls", true);
                     (stream::Stream::Tls(Box::new(tls)), Some(acceptor))
                 }
                 // A TCP health check on the FTPS port closes without a hello.
-                Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    return tracing::debug!(error = %e, "implicit TLS: closed before the handshake");
+                Ok(Err(e)) if closed_silently(&e) => {
+                    return tracing::debug!(error = %e, "connection closed without a command (before the TLS handshake)");
                 }
                 Ok(Err(e)) => return tracing::info!(error = %e, "implicit TLS handshake failed"),
                 Err(_) => return tracing::info!("implicit TLS handshake timed out"),
@@ -183,7 +183,7 @@ impl Session {
             let now = tokio::time::Instant::now();
             login_deadline = match (self.account(), login_deadline) {
                 (Some(_), _) => None,
-                (None, None) => Some(now + login_timeout),
+                (None, None) => Some(control::after(login_timeout)),
                 (None, Some(d)) => Some(d),
             };
             self.ctl.set_deadline(login_deadline);
@@ -195,8 +195,8 @@ impl Session {
                 return Ok(());
             }
             let (until, what) = match login_deadline {
-                Some(d) => (d.min(now + idle_timeout), "Login timeout"),
-                None => (now + idle_timeout, "Idle timeout"),
+                Some(d) => (d.min(control::after(idle_timeout)), "Login timeout"),
+                None => (control::after(idle_timeout), "Idle timeout"),
             };
             let line = match self.pending.pop_front() {
                 Some(l) => Ok(l),
@@ -395,6 +395,12 @@ impl Session {
     pub(crate) fn mode_name(&self) -> &'static str {
         if self.ascii { "ASCII" } else { "BINARY" }
     }
+}
+
+/// True for the error of a connection that closed (or reset, as HAProxy's
+/// checks do) before sending anything: a load balancer's health check.
+pub(crate) fn closed_silently(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset)
 }
 
 /// Verbs of other FTP extensions that clients probe before logging in

@@ -355,29 +355,38 @@ fn session_lines(text: &str, port: u16) -> Vec<&str> {
     text.lines().filter(|l| l.contains(&format!("{peer}}}")) || l.contains(&format!("{peer} "))).collect()
 }
 
+/// A TCP health check: connect, then close (FIN) or reset (as HAProxy
+/// does); returns the local port it came from.
+fn health_check(addr: SocketAddr, reset: bool) -> u16 {
+    let sock = socket2::Socket::from(TcpStream::connect(addr).unwrap());
+    if reset {
+        sock.set_linger(Some(Duration::ZERO)).unwrap();
+    }
+    sock.local_addr().unwrap().as_socket().unwrap().port()
+}
+
 #[test]
 fn i15_health_checks_log_at_debug_only() {
-    let s = Logged::start(&["--no-tls", "--log-level", "info,ferry_server=debug"]);
-    // A TCP check that closes (FIN), and one that resets, as HAProxy does.
-    let closed = TcpStream::connect(s.addr()).unwrap();
-    let closed_port = closed.local_addr().unwrap().port();
-    drop(closed);
-    let reset = socket2::Socket::from(TcpStream::connect(s.addr()).unwrap());
-    let reset_port = reset.local_addr().unwrap().as_socket().unwrap().port();
-    reset.set_linger(Some(Duration::ZERO)).unwrap();
-    drop(reset);
+    let ftps_port = ferry_testkit::free_port();
+    let s = Logged::start(&["--ftps-port", &ftps_port.to_string(), "--log-level", "info,ferry_server=debug"]);
+    let ftps = SocketAddr::from(([127, 0, 0, 1], ftps_port));
+    ferry_testkit::wait_for_port(ftps_port);
+    let checks: Vec<u16> = [(s.addr(), false), (s.addr(), true), (ftps, false), (ftps, true)]
+        .into_iter()
+        .map(|(addr, reset)| health_check(addr, reset))
+        .collect();
     // A real session, with commands.
     let mut c = Control::connect(s.addr());
     let real_port = c.stream().local_addr().unwrap().port();
     c.login("alice", "pw");
     c.expect("QUIT", 221);
     s.wait_for(&[&format!("peer=127.0.0.1:{real_port} "), "session end"]);
-    for port in [closed_port, reset_port] {
+    for port in &checks {
         s.wait_for(&[&format!("peer=127.0.0.1:{port}}}"), "without a command"]);
     }
     let (log, _) = s.stop();
     let text = String::from_utf8(log).unwrap();
-    for port in [closed_port, reset_port] {
+    for port in checks {
         let lines = session_lines(&text, port);
         assert!(lines.len() >= 2, "its start and end are logged at debug:\n{text}");
         assert!(lines.iter().all(|l| l.contains(" DEBUG ")), "a health check logged above debug:\n{}", lines.join("\n"));
