@@ -24,6 +24,7 @@ pub mod config;
 pub mod config_file;
 mod handlers;
 pub mod limits;
+pub mod log_escape;
 pub mod metrics;
 mod proxy;
 pub mod quota;

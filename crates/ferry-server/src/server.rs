@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::auth::Authenticator;
-use crate::auth::defender::{Defender, Refusal};
+use crate::auth::defender::Defender;
 use crate::config::Config;
 use crate::limits::RateLimiter;
 use crate::storage::Storage;
@@ -213,6 +213,16 @@ pub enum ListenerKind {
     ImplicitFtps,
 }
 
+/// How long a refusal (`421`) may take to leave. It fits in any new
+/// socket's buffer at once; the limit is for a client that never reads.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Answer `421 text` and close.
+async fn refuse(mut stream: tokio::net::TcpStream, text: String) {
+    let reply = Reply::new(code::NOT_AVAILABLE, text).encode();
+    let _ = tokio::time::timeout(REFUSAL_TIMEOUT, stream.write_all(&reply)).await;
+}
+
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Semaphore>, next_id: Arc<AtomicU64>, implicit: bool) {
     // Sessions live in this set, so they end when the accept loop is dropped.
     let mut sessions = JoinSet::new();
@@ -221,7 +231,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Se
             a = listener.accept() => a,
             Some(_) = sessions.join_next(), if !sessions.is_empty() => continue,
         };
-        let (mut stream, peer) = match accepted {
+        let (stream, peer) = match accepted {
             Ok(x) => x,
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
@@ -232,17 +242,17 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Se
         };
         if *shared.shutdown.borrow() {
             if !implicit {
-                tokio::spawn(async move {
-                    let _ = stream.write_all(&Reply::new(code::NOT_AVAILABLE, "Server shutting down; try again later.").encode()).await;
-                });
+                tokio::spawn(refuse(stream, "Server shutting down; try again later.".to_owned()));
             }
             continue;
         }
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "too many sessions; refusing");
-            tokio::spawn(async move {
-                let _ = stream.write_all(&Reply::new(code::NOT_AVAILABLE, "Too many connections; try again later.").encode()).await;
-            });
+            let text =
+                format!("Too many connections to this server (limit {}: max-sessions); try again later.", shared.config.max_sessions);
+            tracing::warn!(%peer, "refused connection: {text}");
+            if !implicit {
+                tokio::spawn(refuse(stream, text));
+            }
             continue;
         };
         let id = next_id.fetch_add(1, Ordering::Relaxed);
@@ -254,6 +264,10 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Se
             let peer = if crate::proxy::expected(&shared.config.proxy_from, peer) {
                 match crate::proxy::read_header(&mut stream, peer, shared.config.data_timeout.min(Duration::from_secs(10))).await {
                     Ok(client) => client,
+                    // A health check that closes before saying anything.
+                    Err(e) if crate::session::closed_silently(&e) => {
+                        return tracing::debug!(%peer, error = %e, "load-balancer connection closed without a PROXY header");
+                    }
                     Err(e) => return tracing::warn!(%peer, error = %e, "dropped a load-balancer connection without a valid PROXY header"),
                 }
             } else {
@@ -262,15 +276,12 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Se
             let slot = match shared.defender.admit(peer.ip(), std::time::Instant::now()) {
                 Ok(slot) => slot,
                 Err(refusal) => {
-                    let text = match refusal {
-                        Refusal::Banned => "Too many failed logins from your address; try again later.",
-                        Refusal::TooManySessions => "Too many connections from your address.",
-                    };
-                    tracing::warn!(%peer, ?refusal, "refused connection");
+                    let text = refusal.text();
+                    tracing::warn!(%peer, "refused connection: {text}");
                     // Implicit FTPS clients would not understand a
                     // clear-text reply; just close on them.
                     if !implicit {
-                        let _ = stream.write_all(&Reply::new(code::NOT_AVAILABLE, text).encode()).await;
+                        refuse(stream, text).await;
                     }
                     return;
                 }

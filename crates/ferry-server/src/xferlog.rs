@@ -10,7 +10,10 @@
 //! access mode (`a` anonymous, `r` real user), user, service, authentication
 //! method (`0`), authenticated user id (`*`), status (`c` complete, `i`
 //! incomplete). Times are UTC. White space inside a file name would split
-//! the field, so it is written as `_`.
+//! the field, so it is written as `_`; control characters in the name and
+//! the user (a CR or an escape sequence a client chose) are escaped as in
+//! the other logs (`\r`, `\x1b`: see `crate::log_escape`), so that every
+//! record is one line of printable text.
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -49,7 +52,7 @@ const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
 pub fn format(r: &Record<'_>) -> String {
     let c = time::civil(r.at);
     let day = DAYS[(time::unix_seconds(r.at).div_euclid(86_400).rem_euclid(7)) as usize];
-    let name: String = r.path.chars().map(|ch| if ch.is_whitespace() { '_' } else { ch }).collect();
+    let (name, user) = (field(r.path), field(r.user));
     format!(
         "{day} {} {:>2} {:02}:{:02}:{:02} {} {} {} {} {name} {} _ {} {} {} ftp 0 * {}",
         MONTHS[(c.month - 1) as usize],
@@ -64,9 +67,15 @@ pub fn format(r: &Record<'_>) -> String {
         if r.ascii { 'a' } else { 'b' },
         if r.incoming { 'i' } else { 'o' },
         if r.user == "anonymous" { 'a' } else { 'r' },
-        r.user,
+        user,
         if r.complete { 'c' } else { 'i' },
     )
+}
+
+/// One field without spaces: control characters escaped (escapes hold no
+/// white space), then the other white space written as `_`.
+fn field(s: &str) -> String {
+    crate::log_escape::escape(s).chars().map(|ch| if ch.is_whitespace() { '_' } else { ch }).collect()
 }
 
 /// An open transfer log.
@@ -115,5 +124,24 @@ mod tests {
         let up = Record { incoming: true, ascii: true, user: "anonymous", complete: false, ..r };
         assert!(format(&up).ends_with(" a _ i a anonymous ftp 0 * i"), "{}", format(&up));
         assert!(format(&Record { at: std::time::UNIX_EPOCH, ..up }).starts_with("Thu Jan  1 00:00:00 1970"));
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_white_space_never_splits_a_field() {
+        let r = Record {
+            at: std::time::UNIX_EPOCH,
+            took: Duration::ZERO,
+            host: "127.0.0.1".parse().unwrap(),
+            bytes: 1,
+            path: "/\x1b[31mred\r\n\tfake line\u{9b}\u{a0}x",
+            ascii: false,
+            incoming: true,
+            user: "ev il\r",
+            complete: true,
+        };
+        let line = format(&r);
+        assert!(line.ends_with(" 1 /\\x1b[31mred\\r\\n\\tfake_line\\u{9b}_x b _ i r ev_il\\r ftp 0 * c"), "{line}");
+        assert!(!line.chars().any(char::is_control));
+        assert_eq!(line.split(' ').filter(|f| !f.is_empty()).count(), 18, "{line}");
     }
 }

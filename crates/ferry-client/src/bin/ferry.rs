@@ -5,6 +5,19 @@
 //! `ferry get|put|ls URL` does one thing and exits with a status that says
 //! how it went.
 
+/// `print!` and `println!` here and in every `cli` module write through
+/// [`write_stdout`]: standard output may be a pipe whose reader has gone
+/// (`ferry ls URL | head -1`), and std's macros panic then.
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!($($arg)*)) };
+}
+
+/// See [`print!`].
+macro_rules! println {
+    () => { $crate::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 #[path = "../cli/mod.rs"]
 mod cli;
 
@@ -102,6 +115,21 @@ async fn run(cli: Cli) -> u8 {
         }
     }
     shell.run().await
+}
+
+/// Write to standard output. A closed pipe means the reader has all it
+/// wanted: the program ends quietly with status 0, as ripgrep does. Any
+/// other failure ends it with an error.
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    match std::io::stdout().lock().write_fmt(args) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            eprintln!("ferry: cannot write to standard output: {e}");
+            std::process::exit(cli::exit::OTHER.into());
+        }
+    }
 }
 
 /// `ftpes://` means explicit FTPS and `ftps://` implicit; `ftp://` keeps

@@ -7,3 +7,4 @@ mod listings;
 mod peers;
 mod program;
 mod pty;
+mod stdout;

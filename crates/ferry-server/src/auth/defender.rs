@@ -23,9 +23,21 @@ pub struct DefenderConfig {
     pub ban_time: Duration,
 }
 
+/// The default cap on sessions per address. Real clients open many at
+/// once (`ferry get --segments 16`, lftp's `mirror --parallel`, rclone's
+/// transfers, each with its control connections), and an office behind
+/// one NAT address looks like one client; abuse is bounded by bans, the
+/// login deadline and `max_sessions` instead.
+pub const DEFAULT_MAX_SESSIONS_PER_IP: u32 = 64;
+
 impl Default for DefenderConfig {
     fn default() -> Self {
-        DefenderConfig { max_sessions_per_ip: 16, ban_after: 10, window: Duration::from_secs(600), ban_time: Duration::from_secs(900) }
+        DefenderConfig {
+            max_sessions_per_ip: DEFAULT_MAX_SESSIONS_PER_IP,
+            ban_after: 10,
+            window: Duration::from_secs(600),
+            ban_time: Duration::from_secs(900),
+        }
     }
 }
 
@@ -41,8 +53,20 @@ struct Record {
 pub enum Refusal {
     /// The address is banned until the given time.
     Banned,
-    /// The address already holds the maximum number of sessions.
-    TooManySessions,
+    /// The address already holds the maximum number of sessions (the
+    /// limit in force).
+    TooManySessions(u32),
+}
+
+impl Refusal {
+    /// The reply text (and log message): what was hit, and for a limit,
+    /// the setting that raises it.
+    pub fn text(&self) -> String {
+        match self {
+            Refusal::Banned => "Too many failed logins from your address; try again later.".to_owned(),
+            Refusal::TooManySessions(limit) => format!("Too many connections from your address (limit {limit}: max-sessions-per-ip)."),
+        }
+    }
 }
 
 /// Shared per-address bookkeeping.
@@ -86,7 +110,7 @@ impl Defender {
             return Err(Refusal::Banned);
         }
         if r.sessions >= self.config.max_sessions_per_ip {
-            return Err(Refusal::TooManySessions);
+            return Err(Refusal::TooManySessions(self.config.max_sessions_per_ip));
         }
         r.sessions += 1;
         Ok(SessionSlot { defender: self.clone(), ip })
@@ -140,7 +164,8 @@ mod tests {
         let now = Instant::now();
         let a = d.admit(ip(1), now).unwrap();
         let _b = d.admit(ip(1), now).unwrap();
-        assert_eq!(d.admit(ip(1), now).unwrap_err(), Refusal::TooManySessions);
+        assert_eq!(d.admit(ip(1), now).unwrap_err(), Refusal::TooManySessions(2));
+        assert_eq!(Refusal::TooManySessions(2).text(), "Too many connections from your address (limit 2: max-sessions-per-ip).");
         assert!(d.admit(ip(2), now).is_ok(), "other addresses are not affected");
         drop(a);
         assert!(d.admit(ip(1), now).is_ok(), "a closed session frees its slot");

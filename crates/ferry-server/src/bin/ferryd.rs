@@ -19,6 +19,33 @@ use ferry_server::tls::TlsSettings;
 use ferry_server::xferlog::XferLog;
 use ferry_server::{Config, Server};
 
+#[path = "ferryd/validate.rs"]
+mod validate;
+
+/// `println!` in this file writes through [`write_stdout`]: standard
+/// output may be a pipe whose reader has gone (`ferryd check-config | head
+/// -1`), and std's `println!` panics then.
+macro_rules! println {
+    () => { $crate::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// Write to standard output. A closed pipe means the reader has all it
+/// wanted: the program ends quietly with status 0, as ripgrep does. Any
+/// other failure ends it with an error.
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    match std::io::stdout().lock().write_fmt(args) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            eprintln!("ferryd: cannot write to standard output: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+// After the macro above, so that the accounts commands print through it.
 #[path = "ferryd/accounts.rs"]
 mod accounts;
 
@@ -70,7 +97,7 @@ struct ServeArgs {
     /// Users file (`name:secret` lines); created with one random account if missing [default: users.txt].
     #[arg(short, long, value_name = "FILE")]
     users: Option<PathBuf>,
-    /// Ports for passive data connections, e.g. 50000-50100 [default: any free port].
+    /// Ports for passive data connections, 1024 or above, e.g. 50000-50100 [default: any free port].
     #[arg(long, value_name = "A-B")]
     passive_ports: Option<String>,
     /// Address (or host name, re-resolved every minute) to announce in PASV
@@ -83,7 +110,7 @@ struct ServeArgs {
     /// Maximum sessions at once; more are refused with 421 [default: 1024].
     #[arg(long, value_name = "N")]
     max_sessions: Option<usize>,
-    /// Maximum sessions from one address at once [default: 16].
+    /// Maximum sessions from one address at once [default: 64].
     #[arg(long, value_name = "N")]
     max_sessions_per_ip: Option<u32>,
     /// Close connections not logged in after this many seconds [default: 60].
@@ -127,7 +154,7 @@ struct ServeArgs {
     /// Turn FTPS off entirely.
     #[arg(long, conflicts_with_all = ["tls_cert", "require_tls", "ftps_port"])]
     no_tls: bool,
-    /// Log level: error, warn, info, debug or trace (RUST_LOG overrides) [default: info].
+    /// Log level: error, warn, info, debug or trace, or target=level pairs (RUST_LOG overrides) [default: info].
     #[arg(long, value_name = "LEVEL")]
     log_level: Option<String>,
     /// Log format: text or json [default: text].
@@ -193,7 +220,7 @@ fn resolve(cli: ServeArgs) -> anyhow::Result<Settings> {
     let passive_ports = cli
         .passive_ports
         .or(file.passive_ports)
-        .map(|r| parse_range(&r).map_err(|e| anyhow::anyhow!("passive-ports {r:?}: {e}")))
+        .map(|r| validate::parse_range(&r).map_err(|e| anyhow::anyhow!("passive-ports {r:?}: {e}")))
         .transpose()?;
     let s = Settings {
         port: cli.port_positional.or(cli.port).or(file.port).unwrap_or(2121),
@@ -210,7 +237,10 @@ fn resolve(cli: ServeArgs) -> anyhow::Result<Settings> {
         idle_timeout: cli.idle_timeout.or(file.idle_timeout).unwrap_or(300),
         login_timeout: cli.login_timeout.or(file.login_timeout).unwrap_or(60),
         max_sessions: cli.max_sessions.or(file.max_sessions).unwrap_or(1024),
-        max_sessions_per_ip: cli.max_sessions_per_ip.or(file.max_sessions_per_ip).unwrap_or(16),
+        max_sessions_per_ip: cli
+            .max_sessions_per_ip
+            .or(file.max_sessions_per_ip)
+            .unwrap_or(ferry_server::auth::defender::DEFAULT_MAX_SESSIONS_PER_IP),
         failure_delay_ms: cli.failure_delay_ms.or(file.failure_delay_ms).unwrap_or(1000),
         ban_after: cli.ban_after.or(file.ban_after).unwrap_or(10),
         ban_window: cli.ban_window.or(file.ban_window).unwrap_or(600),
@@ -234,16 +264,11 @@ fn resolve(cli: ServeArgs) -> anyhow::Result<Settings> {
         },
         metrics_listen: cli.metrics_listen.or(file.metrics_listen),
     };
-    if s.tls_cert.is_some() != s.tls_key.is_some() {
-        bail!("tls-cert and tls-key go together: give both or neither");
+    match validate::problems(&s).as_slice() {
+        [] => Ok(s),
+        [one] => bail!("{one}"),
+        many => bail!("{} problems with the settings:\n  {}", many.len(), many.join("\n  ")),
     }
-    if !s.tls && (s.require_tls || s.ftps_port.is_some()) {
-        bail!("require-tls and ftps-port need TLS, which is turned off");
-    }
-    if !matches!(s.log_format.as_str(), "text" | "json") {
-        bail!("log-format must be text or json, not {:?}", s.log_format);
-    }
-    Ok(s)
 }
 
 impl Settings {
@@ -359,15 +384,6 @@ struct AccountStore {
     postgres: Option<String>,
 }
 
-fn parse_range(s: &str) -> Result<(u16, u16), String> {
-    let (a, b) = s.split_once('-').ok_or("expected A-B, like 50000-50100")?;
-    let (a, b): (u16, u16) = (a.trim().parse().map_err(|e| format!("{e}"))?, b.trim().parse().map_err(|e| format!("{e}"))?);
-    if a == 0 || b < a {
-        return Err("expected 1 <= A <= B".into());
-    }
-    Ok((a, b))
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -400,17 +416,22 @@ fn main() -> ExitCode {
 fn init_logging(level: &str, format: &str) -> anyhow::Result<()> {
     let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| level.to_owned());
     let filter: tracing_subscriber::filter::Targets = spec.parse().with_context(|| format!("invalid log level {spec:?}"))?;
+    use ferry_server::log_escape::{EscapedFields, JsonControls};
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let registry = tracing_subscriber::registry().with(filter);
+    // Clients choose user names and paths: both formats escape control
+    // characters in them, so that no client can forge a line or send the
+    // terminal an escape sequence.
     if format == "json" {
         // One JSON object per line for log collectors, with the session
         // span (id, peer, user) on every event.
-        registry.with(tracing_subscriber::fmt::layer().json().with_current_span(true).with_writer(std::io::stderr)).init();
+        registry.with(tracing_subscriber::fmt::layer().json().with_current_span(true).with_writer(JsonControls(std::io::stderr))).init();
     } else {
         registry
             .with(
                 tracing_subscriber::fmt::layer()
+                    .fmt_fields(EscapedFields)
                     .with_writer(std::io::stderr)
                     .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
             )
@@ -451,15 +472,9 @@ fn serve(args: Settings) -> anyhow::Result<()> {
         root: args.root.clone(),
         passive_ports: args.passive_ports.map(|(a, b)| a..=b),
         passive_address: args.passive_address.as_deref().and_then(|a| a.parse().ok()),
-        passive_host: match args.passive_address.as_deref() {
-            Some(a) if a.parse::<IpAddr>().is_err() => {
-                // Resolve once now so that a typo fails at start, not at
-                // the first PASV.
-                std::net::ToSocketAddrs::to_socket_addrs(&(a, 0)).with_context(|| format!("cannot resolve passive-address {a:?}"))?;
-                Some(a.to_owned())
-            }
-            _ => None,
-        },
+        // (A host name was resolved once by `validate`, so that a typo
+        // fails at start, not at the first PASV.)
+        passive_host: args.passive_address.clone().filter(|a| a.parse::<IpAddr>().is_err()),
         idle_timeout: Duration::from_secs(args.idle_timeout),
         max_sessions: args.max_sessions,
         tls,

@@ -4,11 +4,25 @@
 use std::io;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use ferry_proto::{LineDecoder, LineError, Reply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::stream::Stream;
+
+/// The control socket's send buffer. Replies are a few hundred bytes, and a
+/// client waits for each before it sends the next command, so this never
+/// slows a client that reads (a long `STAT` listing still moves 64 KiB per
+/// round trip). Left to itself the kernel lets the queue grow to megabytes
+/// (`tcp_wmem`), so a client that stops reading would go unnoticed until
+/// then; with 64 KiB a write blocks soon and its deadline ends the session.
+pub(crate) const SEND_BUFFER: usize = 64 * 1024;
+
+/// How long a goodbye (`421 … timeout`) may take to leave: the session is
+/// ending anyway, and a client that does not read must not hold it longer.
+const FAREWELL_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Reads command lines and writes replies.
 pub(crate) struct Control {
@@ -16,13 +30,34 @@ pub(crate) struct Control {
     stream: Option<Stream>,
     decoder: LineDecoder,
     buf: Box<[u8]>,
+    /// Longest wait for the client to make room for a reply: a client that
+    /// has not read for this long has stopped reading.
+    write_timeout: Duration,
+    /// A hard limit on every write (the login deadline before login).
+    deadline: Option<Instant>,
+    /// Set while a reply is being written, and left set if the write was
+    /// cut short, so that no later reply is spliced into its middle.
+    writing: bool,
 }
 
 impl Control {
-    pub(crate) fn new(stream: Stream, max_line: usize) -> Control {
+    /// Replies that cannot be written within `write_timeout` end the session.
+    pub(crate) fn new(stream: Stream, max_line: usize, write_timeout: Duration) -> Control {
         // Small buffers: a command line rarely needs more, the decoder grows
         // for longer ones, and thousands of idle sessions add up.
-        Control { stream: Some(stream), decoder: LineDecoder::new(max_line), buf: vec![0; 512].into_boxed_slice() }
+        Control {
+            stream: Some(stream),
+            decoder: LineDecoder::new(max_line),
+            buf: vec![0; 512].into_boxed_slice(),
+            write_timeout,
+            deadline: None,
+            writing: false,
+        }
+    }
+
+    /// Make every write end by `deadline` too (or lift that limit).
+    pub(crate) fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
     }
 
     /// True once the control connection is encrypted.
@@ -90,14 +125,41 @@ impl Control {
     }
 
     /// Send one reply. (Encoded afresh each time: keeping a buffer would
-    /// cost every idle session its size.)
+    /// cost every idle session its size.) Each [`SEND_BUFFER`] of it must
+    /// leave within the write timeout, and all of it by the deadline:
+    /// otherwise the client has stopped reading, and the error (`TimedOut`)
+    /// ends the session.
     pub(crate) async fn send(&mut self, reply: &Reply) -> io::Result<()> {
         let out = reply.encode();
         tracing::trace!(code = reply.code, "reply");
+        let (write_timeout, deadline) = (self.write_timeout, self.deadline);
         let stream = self.stream.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
-        stream.write_all(&out).await?;
+        self.writing = true;
+        // A long reply (a `STAT` listing) may take longer than one timeout
+        // to a client that reads slowly but steadily: the timeout is per
+        // buffer-full, the deadline for the whole.
+        let by = |deadline: Option<Instant>| {
+            let limit = after(write_timeout);
+            deadline.map_or(limit, |d| d.min(limit))
+        };
+        for piece in out.chunks(SEND_BUFFER) {
+            write_by(by(deadline), stream.write_all(piece)).await?;
+        }
         // TLS buffers records; a reply must leave now.
-        stream.flush().await
+        write_by(by(deadline), stream.flush()).await?;
+        self.writing = false;
+        Ok(())
+    }
+
+    /// Send a last reply before closing, if it can leave at once: never
+    /// after a reply that was cut short, and only briefly, since a client
+    /// that does not read gains nothing from waiting for it.
+    pub(crate) async fn farewell(&mut self, code: u16, text: impl Into<String>) {
+        if self.writing {
+            return;
+        }
+        self.deadline = Some(after(FAREWELL_TIMEOUT));
+        let _ = self.reply(code, text).await;
     }
 
     /// Send a single-line reply.
@@ -127,4 +189,19 @@ impl Control {
         self.stream = Some(Stream::Tls(Box::new(tls)));
         Ok(())
     }
+}
+
+/// The instant `d` from now (far in the future if that overflows: a
+/// timeout of years is as good as none).
+pub(crate) fn after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d).unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
+}
+
+/// Run a write to the control connection, or fail with `TimedOut` at
+/// `deadline`.
+async fn write_by(deadline: Instant, write: impl Future<Output = io::Result<()>>) -> io::Result<()> {
+    tokio::time::timeout_at(deadline, write)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading replies"))?
 }

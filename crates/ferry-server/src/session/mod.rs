@@ -66,6 +66,9 @@ pub(crate) struct Session {
     /// Lines that arrived while a transfer ran, handled after it.
     pub(crate) pending: VecDeque<Vec<u8>>,
     pub(crate) quit: bool,
+    /// True once the client has sent a line: until then the connection may
+    /// be a load balancer's health check, logged at debug only.
+    heard: bool,
     /// This session's TLS acceptors and login binding, once TLS is on.
     pub(crate) tls: Option<crate::tls::SessionTls>,
     /// `PBSZ` seen (RFC 4217 §9: required before `PROT`).
@@ -92,22 +95,38 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
     let Ok(local) = stream.local_addr() else {
         return;
     };
-    let span = tracing::info_span!("session", id, %peer, user = tracing::field::Empty, tls = implicit);
+    // `tls` is recorded once, when TLS starts (here for implicit FTPS, at
+    // `AUTH TLS` otherwise): a field given a value here and recorded again
+    // later would be written twice on every line.
+    let span = tracing::info_span!("session", id, %peer, user = tracing::field::Empty, tls = tracing::field::Empty);
     async move {
         // Replies are small and answered one at a time: without NODELAY,
         // Nagle's algorithm meets delayed ACKs and each reply waits ~40 ms.
         let _ = stream.set_nodelay(true);
+        let sock = socket2::SockRef::from(&stream);
         // ftplib and others send ABOR with MSG_OOB; read urgent bytes inline
         // so the command is not cut short.
-        let _ = socket2::SockRef::from(&stream).set_out_of_band_inline(true);
-        tracing::info!("session start");
-        let max_line = shared.config.max_line;
+        let _ = sock.set_out_of_band_inline(true);
+        let _ = sock.set_send_buffer_size(control::SEND_BUFFER);
+        // Until the client sends a command, this may be a load balancer's
+        // health check: its connections are logged at debug only.
+        tracing::debug!("connection open");
+        let config = &shared.config;
+        let login_deadline = control::after(config.login_timeout);
         let (stream, tls) = if implicit {
             let Some(settings) = shared.tls() else { return };
             let acceptor = shared.tls_state.session(&settings, peer.ip());
             // Boxed: the handshake future is large and needed only here.
-            match tokio::time::timeout(shared.config.data_timeout, Box::pin(acceptor.accept_control(stream))).await {
-                Ok(Ok(tls)) => (stream::Stream::Tls(Box::new(tls)), Some(acceptor)),
+            let handshake = Box::pin(acceptor.accept_control(stream));
+            match tokio::time::timeout_at(login_deadline.min(control::after(config.data_timeout)), handshake).await {
+                Ok(Ok(tls)) => {
+                    tracing::Span::current().record("tls", true);
+                    (stream::Stream::Tls(Box::new(tls)), Some(acceptor))
+                }
+                // A TCP health check on the FTPS port closes without a hello.
+                Ok(Err(e)) if closed_silently(&e) => {
+                    return tracing::debug!(error = %e, "connection closed without a command (before the TLS handshake)");
+                }
                 Ok(Err(e)) => return tracing::info!(error = %e, "implicit TLS handshake failed"),
                 Err(_) => return tracing::info!("implicit TLS handshake timed out"),
             }
@@ -116,7 +135,7 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
         };
         let storage = shared.storage.clone();
         let mut session = Session {
-            ctl: Control::new(stream, max_line),
+            ctl: Control::new(stream, config.max_line, config.data_timeout),
             shared,
             peer,
             local,
@@ -133,6 +152,7 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
             login_failures: 0,
             pending: VecDeque::new(),
             quit: false,
+            heard: false,
             tls,
             pbsz: implicit,
             prot_private: implicit,
@@ -143,11 +163,13 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
         };
         let metrics = session.shared.metrics.clone();
         metrics.sessions_open.inc();
-        let result = session.run().await;
+        let result = session.run(login_deadline).await;
         metrics.sessions_open.dec();
-        match result {
-            Ok(()) => tracing::info!("session end"),
-            Err(e) => tracing::info!(error = %e, "session end: control connection lost"),
+        match (result, session.heard) {
+            (Ok(()), true) => tracing::info!("session end"),
+            (Err(e), true) => tracing::info!(error = %e, "session end: control connection lost"),
+            (Ok(()), false) => tracing::debug!("connection closed without a command"),
+            (Err(e), false) => tracing::debug!(error = %e, "connection lost without a command"),
         }
     }
     .instrument(span)
@@ -155,34 +177,50 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
 }
 
 impl Session {
-    async fn run(&mut self) -> io::Result<()> {
-        let greeting = self.shared.config.greeting.clone();
+    /// The command loop. Before login everything, each command included,
+    /// must be over by `login_deadline`; after it, each wait for a command
+    /// by the idle timeout. (`REIN` and `USER` start a new login phase,
+    /// with a fresh deadline.)
+    async fn run(&mut self, login_deadline: tokio::time::Instant) -> io::Result<()> {
+        let config = &self.shared.config;
+        let (login_timeout, idle_timeout) = (config.login_timeout, config.idle_timeout);
+        let greeting = config.greeting.clone();
+        let mut login_deadline = Some(login_deadline);
+        self.ctl.set_deadline(login_deadline);
         self.ctl.reply(code::READY, greeting).await?;
-        let login_deadline = tokio::time::Instant::now() + self.shared.config.login_timeout;
         let mut shutdown = self.shared.shutdown.subscribe();
         while !self.quit {
-            // Until login, the login deadline also applies: a client that
-            // connects and dawdles (or trickles bytes) loses its slot.
-            let (limit, what) = match self.account() {
-                Some(_) => (self.shared.config.idle_timeout, "Idle timeout"),
-                None => {
-                    let left = login_deadline.saturating_duration_since(tokio::time::Instant::now());
-                    (left.min(self.shared.config.idle_timeout), "Login timeout")
-                }
+            let now = tokio::time::Instant::now();
+            login_deadline = match (self.account(), login_deadline) {
+                (Some(_), _) => None,
+                (None, None) => Some(control::after(login_timeout)),
+                (None, Some(d)) => Some(d),
+            };
+            self.ctl.set_deadline(login_deadline);
+            // Checked here, not only while waiting for input: a client that
+            // keeps sending always has a line ready, and a timeout around a
+            // read that is ready at once never fires.
+            if login_deadline.is_some_and(|d| d <= now) {
+                self.ctl.farewell(code::NOT_AVAILABLE, "Login timeout; closing control connection.").await;
+                return Ok(());
+            }
+            let (until, what) = match login_deadline {
+                Some(d) => (d.min(control::after(idle_timeout)), "Login timeout"),
+                None => (control::after(idle_timeout), "Idle timeout"),
             };
             let line = match self.pending.pop_front() {
                 Some(l) => Ok(l),
                 None => match tokio::select! {
-                    r = tokio::time::timeout(limit, self.ctl.read_line()) => r,
+                    r = tokio::time::timeout_at(until, self.ctl.read_line()) => r,
                     // Between commands is a safe point to end a session
                     // when the server shuts down.
                     () = async { drop(shutdown.wait_for(|down| *down).await) } => {
-                        self.ctl.reply(code::NOT_AVAILABLE, "Server shutting down; closing control connection.").await?;
+                        self.ctl.farewell(code::NOT_AVAILABLE, "Server shutting down; closing control connection.").await;
                         return Ok(());
                     }
                 } {
                     Err(_) => {
-                        self.ctl.reply(code::NOT_AVAILABLE, format!("{what}; closing control connection.")).await?;
+                        self.ctl.farewell(code::NOT_AVAILABLE, format!("{what}; closing control connection.")).await;
                         return Ok(());
                     }
                     Ok(Ok(None)) => return Ok(()),
@@ -190,9 +228,27 @@ impl Session {
                     Ok(Err(e)) => return Err(e),
                 },
             };
-            match line {
-                Ok(line) => self.handle_line(&line).await?,
-                Err(e) => self.ctl.reply(code::SYNTAX_ERROR, format!("{e}.")).await?,
+            if !self.heard {
+                self.heard = true;
+                tracing::info!("session start");
+            }
+            let handled = async {
+                match line {
+                    Ok(line) => self.handle_line(&line).await,
+                    Err(e) => self.ctl.reply(code::SYNTAX_ERROR, format!("{e}.")).await,
+                }
+            };
+            match login_deadline {
+                None => handled.await?,
+                // A command before login (a PASS waiting for its hash, an
+                // AUTH TLS handshake) is part of the login phase too.
+                Some(d) => match tokio::time::timeout_at(d, handled).await {
+                    Ok(r) => r?,
+                    Err(_) => {
+                        self.ctl.farewell(code::NOT_AVAILABLE, "Login timeout; closing control connection.").await;
+                        return Ok(());
+                    }
+                },
             }
         }
         Ok(())
@@ -395,6 +451,12 @@ impl Session {
     pub(crate) fn mode_name(&self) -> &'static str {
         if self.ascii { "ASCII" } else { "BINARY" }
     }
+}
+
+/// True for the error of a connection that closed (or reset, as HAProxy's
+/// checks do) before sending anything: a load balancer's health check.
+pub(crate) fn closed_silently(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset)
 }
 
 /// Verbs of other FTP extensions that clients probe before logging in
