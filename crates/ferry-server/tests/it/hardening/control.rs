@@ -278,20 +278,24 @@ const FORGED_USER: &str = "evil\r2026-12-01T00:00:00Z  INFO login ok";
 const ESC_NAME: &str = "\x1b[31mred\u{9b}2J\x7f";
 const CR_NAME: &str = "lone\rcr.txt";
 
-/// Send a forged user name (and fail), then log in and move files whose
-/// names hold an escape sequence and a lone CR.
-fn hostile_session(addr: SocketAddr) {
+/// Send a forged user name (and fail), then log in and try to upload
+/// files whose names hold an escape sequence and a lone CR (refused: new
+/// names may not hold control characters), and download one such file
+/// that was put on disk by other means.
+fn hostile_session(addr: SocketAddr, root: &std::path::Path) {
+    std::fs::create_dir_all(root).unwrap();
+    std::fs::write(root.join(ESC_NAME), b"red bytes").unwrap();
     let mut c = Control::connect(addr);
     c.expect(&format!("USER {FORGED_USER}"), 331);
     c.expect("PASS wrong", 530);
     c.login("alice", "pw");
-    assert_eq!(c.upload(&format!("STOR {ESC_NAME}"), b"red bytes").code, 226);
+    let _data = c.epsv();
+    c.expect(&format!("STOR {ESC_NAME}"), 553);
     let (back, r) = c.download(&format!("RETR {ESC_NAME}"));
     assert_eq!((back.as_slice(), r.code), (&b"red bytes"[..], 226));
-    // A name with a CR may be refused on upload; either way its log lines
-    // must stay clean.
-    let r = c.upload(&format!("STOR {CR_NAME}"), b"cr bytes");
-    assert!(matches!(r.code, 226 | 550 | 553), "{r:?}");
+    // A name with a lone CR is refused too; its log lines must stay clean.
+    let _data = c.epsv();
+    c.expect(&format!("STOR {CR_NAME}"), 553);
     c.expect("QUIT", 221);
 }
 
@@ -302,19 +306,18 @@ fn check_xferlog(xferlog: &[u8]) {
     assert_printable_lines("the xferlog", xferlog);
     let text = String::from_utf8_lossy(xferlog);
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines.len() >= 2, "{text}");
+    assert!(!lines.is_empty(), "{text}");
     for line in &lines {
         // wu-ftpd's 18 fields (the day of the month may be padded).
         assert_eq!(line.split_whitespace().count(), 18, "{line:?}");
     }
-    assert!(lines.iter().any(|l| l.contains(" /\\x1b[31mred\\u{9b}2J\\x7f b _ i r alice ")), "{text}");
     assert!(lines.iter().any(|l| l.contains(" /\\x1b[31mred\\u{9b}2J\\x7f b _ o r alice ")), "{text}");
 }
 
 #[test]
 fn i17_text_logs_escape_control_characters_from_clients() {
     let s = Logged::start(&["--no-tls", "--log-format", "text"]);
-    hostile_session(s.addr());
+    hostile_session(s.addr(), &s.dir.path().join("root"));
     s.wait_for(&["session end"]);
     let (log, xferlog) = s.stop();
     assert_printable_lines("the text log", &log);
@@ -335,7 +338,7 @@ fn i17_text_logs_escape_control_characters_from_clients() {
 #[test]
 fn i17_json_logs_escape_control_characters_from_clients() {
     let s = Logged::start(&["--no-tls", "--log-format", "json"]);
-    hostile_session(s.addr());
+    hostile_session(s.addr(), &s.dir.path().join("root"));
     s.wait_for(&["session end"]);
     let (log, xferlog) = s.stop();
     assert_printable_lines("the JSON log", &log);
