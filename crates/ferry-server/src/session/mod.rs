@@ -74,6 +74,8 @@ pub(crate) struct Session {
     pub(crate) prot_private: bool,
     /// The logged-in user's view of the files (their home as `/`).
     pub(crate) storage: Arc<dyn crate::storage::Storage>,
+    /// Slots for this session's jobs on the blocking pool (see `handlers::jobs`).
+    pub(crate) blocking: Arc<tokio::sync::Semaphore>,
 }
 
 /// Serve one client until it quits, goes idle too long or disconnects.
@@ -130,6 +132,7 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
             pbsz: implicit,
             prot_private: implicit,
             storage,
+            blocking: Arc::new(tokio::sync::Semaphore::new(crate::handlers::BLOCKING_SLOTS)),
         };
         let metrics = session.shared.metrics.clone();
         metrics.sessions_open.inc();
