@@ -36,7 +36,11 @@ enum Token {
     /// `*`: any run of characters.
     Any,
     /// `[...]`: `items[start..start + len]`, negated with `!` or `^`.
-    Class { negate: bool, start: u32, len: u32 },
+    Class {
+        negate: bool,
+        start: u32,
+        len: u32,
+    },
 }
 
 /// A compiled wildcard pattern.

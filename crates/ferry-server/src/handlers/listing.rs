@@ -387,3 +387,85 @@ impl Session {
         self.ctl.reply(code::FILE_STATUS, "End of status.").await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn names_format(in_reply: bool) -> LineFormat {
+        LineFormat {
+            kind: ListKind::Names,
+            prefix: String::new(),
+            facts: Vec::new(),
+            perm_dir: String::new(),
+            perm_other: String::new(),
+            now: SystemTime::now(),
+            in_reply,
+        }
+    }
+
+    fn file(name: &str) -> FileInfo {
+        FileInfo { name: name.to_owned(), kind: Kind::File, size: 0, modified: None, mode: 0o644, unique: None, link_target: None }
+    }
+
+    /// Ten million entries named `x.txt`, counting how many were read.
+    fn huge_folder(read: &Arc<AtomicUsize>) -> Entries {
+        let read = read.clone();
+        Box::new(
+            std::iter::repeat_with(move || {
+                read.fetch_add(1, Ordering::Relaxed);
+                Ok(file("x.txt"))
+            })
+            .take(10_000_000),
+        )
+    }
+
+    #[test]
+    fn a_wildcard_matching_nothing_stops_when_the_listing_is_no_longer_wanted() {
+        let read = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = mpsc::channel(IN_FLIGHT);
+        drop(rx);
+        produce(huge_folder(&read), Some(Filter::new(Pattern::new("*.none"))), &names_format(false), &tx);
+        assert_eq!(read.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_streaming_listing_stops_at_the_next_entry_once_the_receiver_is_gone() {
+        let read = Arc::new(AtomicUsize::new(0));
+        let (tx, mut rx) = mpsc::channel(1);
+        let entries = huge_folder(&read);
+        let producer = std::thread::spawn(move || produce(entries, Some(Filter::new(Pattern::new("x*"))), &names_format(false), &tx));
+        let chunk = rx.blocking_recv().unwrap().unwrap();
+        assert!(chunk.starts_with(b"x.txt\r\nx.txt\r\n"));
+        drop(rx);
+        producer.join().unwrap();
+        let n = read.load(Ordering::Relaxed);
+        assert!(n < 100_000, "{n} entries read");
+    }
+
+    #[test]
+    fn a_costly_wildcard_ends_the_listing_with_an_error() {
+        let names: Vec<_> = (0..5000).map(|i| Ok(file(&format!("{}{i}", "a".repeat(200))))).collect();
+        let (tx, mut rx) = mpsc::channel(IN_FLIGHT);
+        let filter = Filter::new(Pattern::new(&format!("*{}b", "a".repeat(240))));
+        produce(Box::new(names.into_iter()), Some(filter), &names_format(false), &tx);
+        drop(tx);
+        let got = rx.blocking_recv().unwrap();
+        assert!(got.is_err_and(|e| e.to_string().contains("too costly")));
+    }
+
+    #[test]
+    fn names_with_line_breaks_are_left_out_and_reply_lines_cannot_close_the_reply() {
+        let mut out = String::new();
+        for name in ["a", "evil\r\n226 Transfer complete.", "b\rc", "213 End"] {
+            names_format(true).write(file(name), &mut out);
+        }
+        assert_eq!(out, "a\r\n 213 End\r\n");
+        out.clear();
+        names_format(false).write(file("213 End"), &mut out);
+        assert_eq!(out, "213 End\r\n", "only inside a reply");
+    }
+}
