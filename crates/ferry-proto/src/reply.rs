@@ -126,8 +126,9 @@ pub fn encode_middle(line: &str, out: &mut Vec<u8>) {
 }
 
 /// True if `line`, inside a multi-line reply, could be taken for its
-/// closing line (three digits and a space, RFC 959 §4.2), so an encoder
-/// must indent it.
+/// closing line (three digits then a space, RFC 959 §4.2, or nothing, which
+/// lenient parsers such as [`ReplyParser`] also accept; a CR or LF counts
+/// as the space it is written as), so an encoder must indent it.
 pub fn could_close_reply(line: &str) -> bool {
     looks_like_last_line(line)
 }
@@ -152,7 +153,7 @@ fn push_line(out: &mut Vec<u8>, code: Option<(u16, u8)>, text: &str) {
 
 fn looks_like_last_line(line: &str) -> bool {
     let b = line.as_bytes();
-    b.len() >= 4 && b[..3].iter().all(u8::is_ascii_digit) && b[3] == b' '
+    b.len() >= 3 && b[..3].iter().all(u8::is_ascii_digit) && matches!(b.get(3), None | Some(b' ' | b'\r' | b'\n'))
 }
 
 fn code_of(line: &[u8]) -> Option<(u16, u8)> {
@@ -300,6 +301,10 @@ mod tests {
         Reply::new(213, "End.").encode_into(&mut streamed);
         assert_eq!(streamed, r.encode());
         assert!(could_close_reply("226 x") && !could_close_reply("226-x") && !could_close_reply("drwx"));
+        assert!(could_close_reply("226") && could_close_reply("226\r x"), "a bare code, and a CR written as a space");
+        let tricky = Reply::multi(226, vec!["a".into(), "226".into(), "226\rb".into(), "c".into()]);
+        assert_eq!(tricky.encode(), b"226-a\r\n 226\r\n 226 b\r\n226 c\r\n");
+        assert_eq!(parse_all(&tricky.encode()), vec![Ok(Reply::multi(226, vec!["a".into(), "226".into(), "226 b".into(), "c".into()]))]);
     }
 
     proptest::proptest! {
