@@ -196,6 +196,7 @@ mod tests {
         assert!(matches("[]-a]", "^"), "a range may start with the leading ]");
         assert!(matches("[a-]", "-"), "a - before ] is a member");
         assert!(matches("[x", "[x"));
+        assert!(matches("[]", "[]") && !matches("[]", ""), "no member after the leading ]: literal");
         assert!(matches("[!x", "[!x"), "unterminated: every character literal");
         assert!(matches("x[", "x["));
         assert!(matches("[[]", "["));
