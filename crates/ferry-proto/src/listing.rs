@@ -5,6 +5,12 @@
 //!   open; this is the de-facto one). [`parse_dos`] reads the IIS/Windows form.
 //! - [`format_mlsx`] / [`parse_mlsx`]: RFC 3659 §7 fact lines for `MLSD` and
 //!   `MLST`, which are machine-readable and exact.
+//!
+//! A listing is a stream of CRLF-terminated lines, and neither form can
+//! carry a CR or LF inside a name: a name holding `\r\n226 …` would forge
+//! lines. Servers should leave such entries out ([`breaks_line`] tells
+//! them); as a last defence the formatters here write `?` for those two
+//! characters, so no entry ever spans two lines.
 
 use std::time::SystemTime;
 
@@ -68,8 +74,25 @@ fn mode_string(kind: Kind, mode: u32) -> String {
     s
 }
 
+/// True if `text` holds a CR or LF, which no listing line or reply line can
+/// carry.
+pub fn breaks_line(text: &str) -> bool {
+    text.contains(['\r', '\n'])
+}
+
+/// Append `text` with any CR or LF written as `?`.
+fn push_one_line(out: &mut String, text: &str) {
+    if breaks_line(text) {
+        out.extend(text.chars().map(|c| if matches!(c, '\r' | '\n') { '?' } else { c }));
+    } else {
+        out.push_str(text);
+    }
+}
+
 /// Format one `ls -l` line (no line end). Times within six months of `now`
-/// show `HH:MM`, older or future ones show the year, as `ls` does.
+/// show `HH:MM`, older or future ones show the year, as `ls` does. An
+/// entry without a modification time (an S3 folder) shows `now`, as other
+/// servers do, rather than a made-up 1970.
 pub fn format_unix(e: &Entry, now: SystemTime) -> String {
     let mut line = String::with_capacity(80);
     write_unix(&mut line, e, now);
@@ -84,24 +107,20 @@ pub fn write_unix(out: &mut String, e: &Entry, now: SystemTime) {
     out.push_str(&mode_string(e.kind, e.mode.unwrap_or(default_mode)));
     // Writing into a String cannot fail.
     let _ = write!(out, " 1 ftp      ftp      {:>12} ", e.size);
-    match e.modified {
-        Some(t) => {
-            let c = time::civil(t);
-            let age = time::unix_seconds(now) - time::unix_seconds(t);
-            let month = MONTHS[(c.month - 1) as usize];
-            let _ = if (0..183 * 86_400).contains(&age) {
-                write!(out, "{month} {:>2} {:02}:{:02}", c.day, c.hour, c.minute)
-            } else {
-                write!(out, "{month} {:>2}  {:>4}", c.day, c.year)
-            };
-        }
-        None => out.push_str("Jan  1  1970"),
-    }
+    let t = e.modified.unwrap_or(now);
+    let c = time::civil(t);
+    let age = time::unix_seconds(now) - time::unix_seconds(t);
+    let month = MONTHS[(c.month - 1) as usize];
+    let _ = if (0..183 * 86_400).contains(&age) {
+        write!(out, "{month} {:>2} {:02}:{:02}", c.day, c.hour, c.minute)
+    } else {
+        write!(out, "{month} {:>2}  {:>4}", c.day, c.year)
+    };
     out.push(' ');
-    out.push_str(&e.name);
+    push_one_line(out, &e.name);
     if let Some(t) = &e.link_target {
         out.push_str(" -> ");
-        out.push_str(t);
+        push_one_line(out, t);
     }
 }
 
@@ -271,7 +290,7 @@ pub fn write_mlsx(out: &mut String, e: &Entry, facts: &[&str], role: MlsxRole) {
         }
     }
     out.push(' ');
-    out.push_str(&e.name);
+    push_one_line(out, &e.name);
 }
 
 /// Parse a fact line. Unknown facts are ignored; `cdir`/`pdir` entries are
@@ -331,6 +350,30 @@ mod tests {
         let line = format_unix(&e, now);
         assert!(line.contains("Jan  1  2020 notes.txt"), "{line}");
         assert_eq!(parse_unix(&line, now).unwrap().modified, e.modified);
+    }
+
+    #[test]
+    fn unknown_time_shows_now_not_1970() {
+        let now = at("20261126120000");
+        let line = format_unix(&Entry::new("photos", Kind::Dir), now);
+        assert_eq!(line, "drwxr-xr-x 1 ftp      ftp                 0 Nov 26 12:00 photos");
+        assert_eq!(parse_unix(&line, now).unwrap().modified, Some(now));
+    }
+
+    #[test]
+    fn line_breaks_in_names_never_leave_the_line() {
+        let now = at("20261126120000");
+        let mut e = Entry::new("evil\r\n226 Transfer complete.", Kind::File);
+        assert!(breaks_line(&e.name) && !breaks_line("plain name"));
+        e.link_target = Some("t\n230 x".into());
+        e.kind = Kind::Symlink;
+        let unix = format_unix(&e, now);
+        let mlsx = format_mlsx(&e, &MLSX_FACTS, MlsxRole::Plain);
+        for line in [&unix, &mlsx] {
+            assert!(!line.contains(['\r', '\n']), "{line:?}");
+        }
+        assert!(unix.ends_with(" evil??226 Transfer complete. -> t?230 x"), "{unix:?}");
+        assert!(mlsx.ends_with("; evil??226 Transfer complete."), "{mlsx:?}");
     }
 
     #[test]

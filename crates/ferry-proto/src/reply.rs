@@ -88,20 +88,15 @@ impl Reply {
 
     /// Append the wire form, with CRLF line ends, to `out`.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        use std::io::Write;
         let last = self.lines.len().saturating_sub(1);
         for (i, line) in self.lines.iter().enumerate() {
-            // A CR or LF inside a line would forge extra lines; flatten them.
-            let line = if line.contains(['\r', '\n']) { line.replace(['\r', '\n'], " ") } else { line.clone() };
-            let _ = if i == last {
-                write!(out, "{} {}\r\n", self.code, line)
+            if i == last {
+                push_line(out, Some((self.code, b' ')), line);
             } else if i == 0 {
-                write!(out, "{}-{}\r\n", self.code, line)
-            } else if looks_like_last_line(&line) {
-                write!(out, " {line}\r\n")
+                encode_opening(self.code, line, out);
             } else {
-                write!(out, "{line}\r\n")
-            };
+                encode_middle(line, out);
+            }
         }
     }
 
@@ -113,9 +108,52 @@ impl Reply {
     }
 }
 
+/// Append the opening line of a multi-line reply, `123-text` and CRLF, to
+/// `out`: for a reply streamed a line at a time (a long `STAT` listing)
+/// with [`encode_middle`], then closed by a single-line [`Reply`] with the
+/// same code.
+pub fn encode_opening(code: u16, text: &str, out: &mut Vec<u8>) {
+    push_line(out, Some((code, b'-')), text);
+}
+
+/// Append one line from inside a multi-line reply, with CRLF, to `out`:
+/// indented by a space when it could be taken for the closing line.
+pub fn encode_middle(line: &str, out: &mut Vec<u8>) {
+    if could_close_reply(line) {
+        out.push(b' ');
+    }
+    push_line(out, None, line);
+}
+
+/// True if `line`, inside a multi-line reply, could be taken for its
+/// closing line (three digits then a space, RFC 959 §4.2, or nothing, which
+/// lenient parsers such as [`ReplyParser`] also accept; a CR or LF counts
+/// as the space it is written as), so an encoder must indent it.
+pub fn could_close_reply(line: &str) -> bool {
+    looks_like_last_line(line)
+}
+
+/// Append `code` and its separator (if any), `text`, and CRLF. A CR or LF
+/// inside the text would end the line early and forge another (a path the
+/// client sent, echoed in an error); each becomes a space.
+fn push_line(out: &mut Vec<u8>, code: Option<(u16, u8)>, text: &str) {
+    if let Some((code, sep)) = code {
+        // Codes are three digits (100..=599).
+        out.extend_from_slice(&[b'0' + (code / 100 % 10) as u8, b'0' + (code / 10 % 10) as u8, b'0' + (code % 10) as u8, sep]);
+    }
+    let start = out.len();
+    out.extend_from_slice(text.as_bytes());
+    for b in &mut out[start..] {
+        if matches!(*b, b'\r' | b'\n') {
+            *b = b' ';
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
 fn looks_like_last_line(line: &str) -> bool {
     let b = line.as_bytes();
-    b.len() >= 4 && b[..3].iter().all(u8::is_ascii_digit) && b[3] == b' '
+    b.len() >= 3 && b[..3].iter().all(u8::is_ascii_digit) && matches!(b.get(3), None | Some(b' ' | b'\r' | b'\n'))
 }
 
 fn code_of(line: &[u8]) -> Option<(u16, u8)> {
@@ -242,6 +280,50 @@ mod tests {
     fn crlf_inside_text_cannot_forge_lines() {
         let r = Reply::new(550, "no\r\n230 logged in");
         assert_eq!(r.encode(), b"550 no  230 logged in\r\n");
+    }
+
+    #[test]
+    fn a_lone_cr_cannot_forge_a_line_either() {
+        // `RETR evil\r226 fake`: the path comes back in the error reply.
+        let r = Reply::new(550, "/evil\r226 fake: No such file or directory.");
+        assert_eq!(r.encode(), b"550 /evil 226 fake: No such file or directory.\r\n");
+        let m = Reply::multi(213, vec!["Status of /a\rb:".into(), "x\n226 y".into(), "226 z".into(), "End\r".into()]);
+        assert_eq!(m.encode(), b"213-Status of /a b:\r\nx 226 y\r\n 226 z\r\n213 End \r\n");
+    }
+
+    #[test]
+    fn streamed_pieces_match_the_whole() {
+        let r = Reply::multi(213, vec!["Status of /:".into(), "-rw-r--r-- a".into(), "213 looks final".into(), "End.".into()]);
+        let mut streamed = Vec::new();
+        encode_opening(213, "Status of /:", &mut streamed);
+        encode_middle("-rw-r--r-- a", &mut streamed);
+        encode_middle("213 looks final", &mut streamed);
+        Reply::new(213, "End.").encode_into(&mut streamed);
+        assert_eq!(streamed, r.encode());
+        assert!(could_close_reply("226 x") && !could_close_reply("226-x") && !could_close_reply("drwx"));
+        assert!(could_close_reply("226") && could_close_reply("226\r x"), "a bare code, and a CR written as a space");
+        let tricky = Reply::multi(226, vec!["a".into(), "226".into(), "226\rb".into(), "c".into()]);
+        assert_eq!(tricky.encode(), b"226-a\r\n 226\r\n 226 b\r\n226 c\r\n");
+        assert_eq!(parse_all(&tricky.encode()), vec![Ok(Reply::multi(226, vec!["a".into(), "226".into(), "226 b".into(), "c".into()]))]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_line_ends_where_the_encoder_says(code in 100u16..600, lines in proptest::collection::vec(".*", 1..5)) {
+            let wire = Reply::multi(code, lines.clone()).encode();
+            // CR only ever comes right before LF, and there is one LF per line.
+            for (i, b) in wire.iter().enumerate() {
+                if *b == b'\r' {
+                    proptest::prop_assert_eq!(wire.get(i + 1), Some(&b'\n'));
+                }
+            }
+            proptest::prop_assert_eq!(wire.iter().filter(|&&b| b == b'\n').count(), lines.len());
+            let mut p = ReplyParser::new();
+            p.feed(&wire);
+            let back = p.next_reply().unwrap().unwrap();
+            proptest::prop_assert_eq!(back.code, code);
+            proptest::prop_assert_eq!(back.lines.len(), lines.len());
+        }
     }
 
     #[test]

@@ -9,9 +9,10 @@ use ferry_proto::listing::Kind;
 use ferry_proto::reply::code;
 use ferry_proto::{Reply, VirtualPath, time};
 
+use super::Cancel;
 use crate::auth::settings::Permission;
 use crate::session::Session;
-use crate::storage::StorageError;
+use crate::storage::{Storage, StorageError};
 
 impl Session {
     pub(crate) async fn mkd(&mut self, input: &str) -> io::Result<()> {
@@ -121,24 +122,30 @@ impl Session {
         let p = path.clone();
         let ascii = self.ascii;
         // RFC 3659 §4: SIZE is the size *on the wire* in the current TYPE,
-        // so in ASCII mode the file is scanned for line ends.
-        let result = self
-            .storage(move |s| {
-                let info = s.metadata(&p)?;
-                not_a_file(info.kind)?;
-                if !ascii {
-                    return Ok(info.size);
+        // so in ASCII mode the file is scanned for line ends (a cancellable
+        // job: the file can be huge).
+        let job = move |s: &dyn Storage, cancel: &Cancel| {
+            let info = s.metadata(&p)?;
+            not_a_file(info.kind)?;
+            if !ascii {
+                return Ok(info.size);
+            }
+            let mut r = s.open_read(&p, 0)?;
+            let (mut conv, mut buf, mut total) = (ToWire::default(), vec![0u8; 64 * 1024], 0u64);
+            loop {
+                cancel.check()?;
+                match r.read(&mut buf)? {
+                    0 => return Ok(total),
+                    n => total += conv.wire_len(&buf[..n]),
                 }
-                let mut r = s.open_read(&p, 0)?;
-                let (mut conv, mut buf, mut total) = (ToWire::default(), vec![0u8; 64 * 1024], 0u64);
-                loop {
-                    match r.read(&mut buf)? {
-                        0 => return Ok(total),
-                        n => total += conv.wire_len(&buf[..n]),
-                    }
-                }
-            })
-            .await;
+            }
+        };
+        let result = if ascii {
+            let Some(result) = self.cancellable(&format!("SIZE of {path}"), job).await? else { return Ok(()) };
+            result
+        } else {
+            self.storage(move |s| job(s, &Cancel::default())).await
+        };
         match result {
             Ok(n) => self.ctl.reply(code::FILE_STATUS, n.to_string()).await,
             Err(e) => self.storage_error(&path, e).await,

@@ -1,6 +1,10 @@
 //! Checksums so clients can verify transfers and resume safely:
 //! draft-bryan-ftpext-hash (HASH, with OPTS HASH and RANG) and the older
 //! XCRC, XMD5, XSHA1 and XSHA256 that many clients and servers use.
+//!
+//! A digest reads the whole file (a sparse 64 GiB file takes a core for a
+//! minute), so it runs as a cancellable job: `ABOR`, `QUIT` or the client
+//! leaving stops it within a chunk.
 
 use std::io::{self, Read};
 
@@ -10,6 +14,7 @@ use ferry_proto::listing::Kind;
 use ferry_proto::reply::code;
 use sha2::Digest;
 
+use super::Cancel;
 use crate::auth::settings::Permission;
 use crate::session::Session;
 use crate::storage::{Storage, StorageError};
@@ -56,13 +61,15 @@ impl Hasher {
 }
 
 /// Digest bytes `start..=end` of a file (to its end when `end` is `None`).
-/// Returns the digest and the last byte actually covered.
+/// Returns the digest and the last byte actually covered. Stops with an
+/// error between chunks once `cancel` is set.
 pub(crate) fn digest(
     storage: &dyn Storage,
     path: &VirtualPath,
     algo: ChecksumAlgo,
     start: u64,
     end: Option<u64>,
+    cancel: &Cancel,
 ) -> Result<(String, u64), StorageError> {
     let info = storage.metadata(path)?;
     if info.kind != Kind::File {
@@ -74,6 +81,7 @@ pub(crate) fn digest(
     let mut h = Hasher::new(algo);
     let mut buf = vec![0u8; 256 * 1024];
     while remaining > 0 {
+        cancel.check()?;
         let want = remaining.min(buf.len() as u64) as usize;
         let n = reader.read(&mut buf[..want])?;
         if n == 0 {
@@ -97,7 +105,11 @@ impl Session {
             None => (0, None),
         };
         let p = path.clone();
-        match self.storage(move |s| digest(s, &p, algo, start, end)).await {
+        let what = format!("HASH of {path}");
+        let Some(result) = self.cancellable(&what, move |s, cancel| digest(s, &p, algo, start, end, cancel)).await? else {
+            return Ok(());
+        };
+        match result {
             // draft-bryan-ftpext-hash §3.1: "213 <algo> <start>-<end> <hash> <path>".
             Ok((hex, last)) => self.ctl.reply(code::FILE_STATUS, format!("{} {start}-{last} {hex} {input}", algo.hash_name())).await,
             Err(e) => self.storage_error(&path, e).await,
@@ -112,7 +124,11 @@ impl Session {
         let p = path.clone();
         // The X-commands give an exclusive end offset, like a length from 0.
         let end = end.map(|e| e.saturating_sub(1));
-        match self.storage(move |s| digest(s, &p, algo, start.unwrap_or(0), end)).await {
+        let what = format!("{} of {path}", algo.verb());
+        let Some(result) = self.cancellable(&what, move |s, cancel| digest(s, &p, algo, start.unwrap_or(0), end, cancel)).await? else {
+            return Ok(());
+        };
+        match result {
             Ok((hex, _)) => self.ctl.reply(code::FILE_ACTION_OK, hex).await,
             Err(e) => self.storage_error(&path, e).await,
         }

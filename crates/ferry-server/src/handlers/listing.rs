@@ -6,11 +6,11 @@
 use std::io;
 use std::time::SystemTime;
 
-use ferry_proto::glob;
+use ferry_proto::glob::{self, Pattern};
 use ferry_proto::listing::{self, Kind, MlsxRole};
-use ferry_proto::reply::code;
+use ferry_proto::reply::{self, code};
 use ferry_proto::{Reply, VirtualPath};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
 use crate::auth::settings::{Permission, Policy};
 use crate::session::transfer;
@@ -55,6 +55,13 @@ const CHUNK: usize = 64 * 1024;
 /// Chunks in flight between the folder reader and the data connection.
 const IN_FLIGHT: usize = 4;
 
+/// Wildcard-matching steps a listing may spend: this much to start with,
+/// and [`GLOB_STEPS_PER_ENTRY`] more for each entry looked at (vsftpd allows
+/// 1,000 per name). An ordinary pattern such as `*.txt` takes two or three
+/// per character of a name; only a pattern built to be slow runs out.
+const GLOB_STEPS_START: u64 = 1_000_000;
+const GLOB_STEPS_PER_ENTRY: u64 = 1_000;
+
 /// What a listing argument names.
 struct Target {
     /// Entries to show, as the storage reads them.
@@ -65,10 +72,12 @@ struct Target {
     /// True when the argument named a single file rather than a folder or
     /// a wildcard.
     single_file: bool,
+    /// The wildcard in the last component, compiled once for the listing.
+    pattern: Option<Pattern>,
 }
 
 fn gather(storage: &dyn Storage, cwd: &VirtualPath, arg: Option<&str>, detail: Detail) -> Result<(VirtualPath, Target), StorageError> {
-    let folder = |prefix: &str, entries| Target { entries, prefix: prefix.to_owned(), single_file: false };
+    let folder = |prefix: &str, entries| Target { entries, prefix: prefix.to_owned(), single_file: false, pattern: None };
     let Some(arg) = arg else {
         return Ok((cwd.clone(), folder("", storage.read_dir(cwd, detail)?)));
     };
@@ -78,9 +87,15 @@ fn gather(storage: &dyn Storage, cwd: &VirtualPath, arg: Option<&str>, detail: D
     };
     if glob::is_glob(last) {
         let dir = cwd.resolve(if dir_part.is_empty() { "." } else { dir_part }).ok_or(StorageError::InvalidName)?;
-        let pattern = last.to_owned();
-        let entries = storage.read_dir(&dir, detail)?.filter(move |e| e.as_ref().map_or(true, |e| glob::matches(&pattern, &e.name)));
-        let target = folder(dir_part, Box::new(entries));
+        let pattern = Pattern::new(last);
+        let mut entries = storage.read_dir(&dir, detail)?;
+        if pattern.matches_nothing() {
+            // As Pure-FTPd and vsftpd answer such patterns: no match. There
+            // is no need to read the folder for that.
+            tracing::info!(chars = last.chars().count(), "wildcard pattern too long; it matches nothing");
+            entries = Box::new(std::iter::empty());
+        }
+        let target = Target { pattern: Some(pattern), ..folder(dir_part, entries) };
         return Ok((dir, target));
     }
     let path = cwd.resolve(arg).ok_or(StorageError::InvalidName)?;
@@ -88,7 +103,7 @@ fn gather(storage: &dyn Storage, cwd: &VirtualPath, arg: Option<&str>, detail: D
     let target = if info.kind == Kind::Dir {
         folder("", storage.read_dir(&path, detail)?)
     } else {
-        Target { entries: Box::new(std::iter::once(Ok(info))), prefix: dir_part.to_owned(), single_file: true }
+        Target { entries: Box::new(std::iter::once(Ok(info))), prefix: dir_part.to_owned(), single_file: true, pattern: None }
     };
     Ok((path, target))
 }
@@ -104,11 +119,21 @@ struct LineFormat {
     perm_dir: String,
     perm_other: String,
     now: SystemTime,
+    /// The lines go inside a multi-line reply (`STAT <dir>`).
+    in_reply: bool,
 }
 
 impl LineFormat {
-    /// Append `e`'s line, with its CRLF, to `out`.
+    /// Append `e`'s line, with its CRLF, to `out`. An entry whose name holds
+    /// a CR or LF is left out (and logged): no listing line can carry it,
+    /// and a name written with the line break escaped would be a different
+    /// name, perhaps another file's (Pure-FTPd also leaves such names out).
     fn write(&self, e: FileInfo, out: &mut String) {
+        if listing::breaks_line(&e.name) {
+            tracing::warn!(name = ?e.name, "left out of a listing: a line break in the name");
+            return;
+        }
+        let start = out.len();
         let perm = if e.kind == Kind::Dir { &self.perm_dir } else { &self.perm_other };
         match self.kind {
             ListKind::Long => listing::write_unix(out, &e.into_entry(perm), self.now),
@@ -118,19 +143,62 @@ impl LineFormat {
             }
             ListKind::Facts => listing::write_mlsx(out, &e.into_entry(perm), &self.facts, MlsxRole::Plain),
         }
+        if self.in_reply && reply::could_close_reply(&out[start..]) {
+            out.insert(start, ' ');
+        }
         out.push_str("\r\n");
     }
 }
 
-/// Read the folder and format it into chunks for the data connection (on
-/// a blocking thread: reading a folder is disk work). Small folders come
-/// sorted by name; past [`SORTED_UP_TO`] entries the listing streams in the
-/// storage's order. Stops quietly when the receiver is gone (transfer
-/// failed or aborted).
-fn produce(mut entries: Entries, format: &LineFormat, tx: &mpsc::Sender<Result<Vec<u8>, StorageError>>) {
+/// A listing's wildcard and what is left of its matching budget.
+struct Filter {
+    pattern: Pattern,
+    budget: u64,
+}
+
+impl Filter {
+    fn new(pattern: Pattern) -> Filter {
+        Filter { pattern, budget: GLOB_STEPS_START }
+    }
+
+    /// Whether `name` matches; an error once the budget is spent.
+    fn admits(&mut self, name: &str) -> Result<bool, StorageError> {
+        self.budget = self.budget.saturating_add(GLOB_STEPS_PER_ENTRY);
+        self.pattern.matches_within(name, &mut self.budget).ok_or_else(|| {
+            tracing::warn!("wildcard pattern too costly to match; listing stopped");
+            StorageError::PatternTooCostly
+        })
+    }
+}
+
+type ChunkSender = mpsc::Sender<Result<Vec<u8>, StorageError>>;
+
+/// Read the folder, keep the entries the wildcard matches, and format them
+/// into chunks (on a blocking thread: reading a folder is disk work). Small
+/// folders come sorted by name; past [`SORTED_UP_TO`] entries the listing
+/// streams in the storage's order. Stops as soon as the receiver is gone
+/// (transfer aborted or failed, session ended): that is checked at every
+/// entry read, matching or not, since a wildcard that matches nothing
+/// would otherwise read a whole folder for a client that has left.
+fn produce(mut entries: Entries, mut filter: Option<Filter>, format: &LineFormat, tx: &ChunkSender) {
+    let mut wanted = std::iter::from_fn(|| {
+        loop {
+            if tx.is_closed() {
+                return None;
+            }
+            match (entries.next()?, &mut filter) {
+                (Ok(e), Some(f)) => match f.admits(&e.name) {
+                    Ok(true) => return Some(Ok(e)),
+                    Ok(false) => continue,
+                    Err(err) => return Some(Err(err)),
+                },
+                (other, _) => return Some(other),
+            }
+        }
+    });
     let mut first = Vec::new();
     let mut streaming = false;
-    for e in entries.by_ref() {
+    for e in wanted.by_ref() {
         match e {
             Ok(e) => first.push(e),
             Err(err) => {
@@ -147,7 +215,7 @@ fn produce(mut entries: Entries, format: &LineFormat, tx: &mpsc::Sender<Result<V
         first.sort_by(|a, b| a.name.cmp(&b.name));
     }
     let mut buf = String::with_capacity(CHUNK + 1024);
-    for e in first.into_iter().map(Ok).chain(entries) {
+    for e in first.into_iter().map(Ok).chain(wanted) {
         match e {
             Ok(e) => format.write(e, &mut buf),
             Err(err) => {
@@ -164,6 +232,24 @@ fn produce(mut entries: Entries, format: &LineFormat, tx: &mpsc::Sender<Result<V
     if !buf.is_empty() {
         let _ = tx.blocking_send(Ok(buf.into_bytes()));
     }
+}
+
+/// Start [`produce`] on the blocking pool, holding one of the session's
+/// slots until it ends; its chunks arrive on the returned channel.
+fn start_producer(
+    slot: OwnedSemaphorePermit,
+    entries: Entries,
+    pattern: Option<Pattern>,
+    format: LineFormat,
+) -> mpsc::Receiver<Result<Vec<u8>, StorageError>> {
+    let (tx, rx) = mpsc::channel(IN_FLIGHT);
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let _span = span.enter();
+        produce(entries, pattern.map(Filter::new), &format, &tx);
+    });
+    rx
 }
 
 impl Session {
@@ -188,22 +274,33 @@ impl Session {
             // RFC 3659 §7.2.2: MLSD of a file is an error (MLST is for files).
             return self.ctl.reply(code::FILE_UNAVAILABLE, format!("{path}: Not a directory.")).await;
         }
+        if kind == ListKind::Names && listing::breaks_line(&target.prefix) {
+            // NLST echoes the typed prefix in every line.
+            return self.storage_error(&path, StorageError::InvalidName).await;
+        }
+        let format = self.line_format(kind, target.prefix, false);
+        let slot = match self.blocking_slot().await {
+            Ok(slot) => slot,
+            Err(e) => return self.storage_error(&path, e).await,
+        };
+        // The folder is read while the data connection opens; the channel
+        // bounds how far reading runs ahead of sending.
+        let rx = start_producer(slot, target.entries, target.pattern, format);
+        let text = format!("Opening ASCII mode data connection for listing of {path}.");
+        self.run_transfer(&path, text, None, move |sock, pump| transfer::send_chunks(rx, sock, pump)).await
+    }
+
+    fn line_format(&self, kind: ListKind, prefix: String, in_reply: bool) -> LineFormat {
         let policy = self.policy();
-        let format = LineFormat {
+        LineFormat {
             kind,
-            prefix: target.prefix,
+            prefix,
             facts: self.facts(),
             perm_dir: perm_fact(Kind::Dir, &policy),
             perm_other: perm_fact(Kind::File, &policy),
             now: SystemTime::now(),
-        };
-        // The folder is read while the data connection opens; the channel
-        // bounds how far reading runs ahead of sending.
-        let (tx, rx) = mpsc::channel(IN_FLIGHT);
-        let entries = target.entries;
-        tokio::task::spawn_blocking(move || produce(entries, &format, &tx));
-        let text = format!("Opening ASCII mode data connection for listing of {path}.");
-        self.run_transfer(&path, text, None, move |sock, pump| transfer::send_chunks(rx, sock, pump)).await
+            in_reply,
+        }
     }
 
     pub(crate) async fn mlst(&mut self, arg: Option<String>) -> io::Result<()> {
@@ -248,24 +345,127 @@ impl Session {
         let cwd = self.cwd.clone();
         let a = strip_ls_options(Some(&arg)).map(str::to_owned);
         let gathered = self.storage(move |s| gather(s, &cwd, a.as_deref(), Detail::Full)).await;
-        match gathered {
-            Ok((path, target)) => {
-                let now = SystemTime::now();
-                let policy = self.policy();
-                let mut lines = vec![format!("Status of {path}:")];
-                let mut entries = match target.entries.collect::<Result<Vec<_>, _>>() {
-                    Ok(v) => v,
-                    Err(e) => return self.storage_error(&path, e).await,
-                };
-                entries.sort_by(|a, b| a.name.cmp(&b.name));
-                lines.extend(entries.iter().map(|e| listing::format_unix(&e.to_entry(&perm_fact(e.kind, &policy)), now)));
-                lines.push("End of status.".to_owned());
-                self.ctl.send(&Reply::multi(code::FILE_STATUS, lines)).await
-            }
+        let (path, target) = match gathered {
+            Ok(x) => x,
             Err(e) => {
                 let shown = self.cwd.resolve(&arg).unwrap_or_else(|| self.cwd.clone());
-                self.storage_error(&shown, e).await
+                return self.storage_error(&shown, e).await;
             }
+        };
+        let slot = match self.blocking_slot().await {
+            Ok(slot) => slot,
+            Err(e) => return self.storage_error(&path, e).await,
+        };
+        let format = self.line_format(ListKind::Long, String::new(), true);
+        let mut rx = start_producer(slot, target.entries, target.pattern, format);
+        // Streamed over the control connection as the lines are made, like
+        // LIST over a data connection: memory stays bounded whatever the
+        // folder's size. A failure before the first line is an ordinary
+        // error reply; one later can only close the reply.
+        let first = match rx.recv().await {
+            Some(Err(e)) => return self.storage_error(&path, e).await,
+            first => first,
+        };
+        let limit = self.shared.config.data_timeout;
+        let mut head = Vec::with_capacity(CHUNK + 256);
+        reply::encode_opening(code::FILE_STATUS, &format!("Status of {path}:"), &mut head);
+        if let Some(Ok(chunk)) = first {
+            head.extend_from_slice(&chunk);
+            self.ctl.send_encoded(&head, limit).await?;
+            while let Some(chunk) = rx.recv().await {
+                match chunk {
+                    Ok(chunk) => self.ctl.send_encoded(&chunk, limit).await?,
+                    Err(e) => {
+                        tracing::warn!(%path, error = %e, "STAT listing failed");
+                        return self.ctl.reply(code::FILE_STATUS, format!("End of status (incomplete: {e}).")).await;
+                    }
+                }
+            }
+        } else {
+            self.ctl.send_encoded(&head, limit).await?;
         }
+        self.ctl.reply(code::FILE_STATUS, "End of status.").await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn names_format(in_reply: bool) -> LineFormat {
+        LineFormat {
+            kind: ListKind::Names,
+            prefix: String::new(),
+            facts: Vec::new(),
+            perm_dir: String::new(),
+            perm_other: String::new(),
+            now: SystemTime::now(),
+            in_reply,
+        }
+    }
+
+    fn file(name: &str) -> FileInfo {
+        FileInfo { name: name.to_owned(), kind: Kind::File, size: 0, modified: None, mode: 0o644, unique: None, link_target: None }
+    }
+
+    /// Ten million entries named `x.txt`, counting how many were read.
+    fn huge_folder(read: &Arc<AtomicUsize>) -> Entries {
+        let read = read.clone();
+        Box::new(
+            std::iter::repeat_with(move || {
+                read.fetch_add(1, Ordering::Relaxed);
+                Ok(file("x.txt"))
+            })
+            .take(10_000_000),
+        )
+    }
+
+    #[test]
+    fn a_wildcard_matching_nothing_stops_when_the_listing_is_no_longer_wanted() {
+        let read = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = mpsc::channel(IN_FLIGHT);
+        drop(rx);
+        produce(huge_folder(&read), Some(Filter::new(Pattern::new("*.none"))), &names_format(false), &tx);
+        assert_eq!(read.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_streaming_listing_stops_at_the_next_entry_once_the_receiver_is_gone() {
+        let read = Arc::new(AtomicUsize::new(0));
+        let (tx, mut rx) = mpsc::channel(1);
+        let entries = huge_folder(&read);
+        let producer = std::thread::spawn(move || produce(entries, Some(Filter::new(Pattern::new("x*"))), &names_format(false), &tx));
+        let chunk = rx.blocking_recv().unwrap().unwrap();
+        assert!(chunk.starts_with(b"x.txt\r\nx.txt\r\n"));
+        drop(rx);
+        producer.join().unwrap();
+        let n = read.load(Ordering::Relaxed);
+        assert!(n < 100_000, "{n} entries read");
+    }
+
+    #[test]
+    fn a_costly_wildcard_ends_the_listing_with_an_error() {
+        let names: Vec<_> = (0..5000).map(|i| Ok(file(&format!("{}{i}", "a".repeat(200))))).collect();
+        let (tx, mut rx) = mpsc::channel(IN_FLIGHT);
+        let filter = Filter::new(Pattern::new(&format!("*{}b", "a".repeat(240))));
+        produce(Box::new(names.into_iter()), Some(filter), &names_format(false), &tx);
+        drop(tx);
+        let got = rx.blocking_recv().unwrap();
+        assert!(got.is_err_and(|e| e.to_string().contains("too costly")));
+    }
+
+    #[test]
+    fn names_with_line_breaks_are_left_out_and_reply_lines_cannot_close_the_reply() {
+        let mut out = String::new();
+        for name in ["a", "evil\r\n226 Transfer complete.", "b\rc", "213 End"] {
+            names_format(true).write(file(name), &mut out);
+        }
+        assert_eq!(out, "a\r\n 213 End\r\n");
+        out.clear();
+        names_format(false).write(file("213 End"), &mut out);
+        assert_eq!(out, "213 End\r\n", "only inside a reply");
     }
 }

@@ -5,6 +5,7 @@ mod access;
 mod files;
 mod info;
 mod integrity;
+mod jobs;
 mod listing;
 mod nav;
 mod params;
@@ -15,19 +16,12 @@ use std::io;
 
 use crate::auth::settings::Permission;
 use crate::session::Session;
-use crate::storage::{Storage, StorageError};
+use crate::storage::StorageError;
 use ferry_proto::VirtualPath;
 
-impl Session {
-    /// Run a storage call on the blocking pool, in the user's view.
-    pub(crate) async fn storage<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&dyn Storage) -> Result<T, StorageError> + Send + 'static,
-    ) -> Result<T, StorageError> {
-        let storage = self.storage.clone();
-        tokio::task::spawn_blocking(move || f(&*storage)).await.unwrap_or_else(|e| Err(StorageError::Io(io::Error::other(e))))
-    }
+pub(crate) use jobs::{BLOCKING_SLOTS, Cancel};
 
+impl Session {
     /// Check a permission; reply 550 and return false when it is denied.
     pub(crate) async fn permit(&mut self, p: Permission) -> io::Result<bool> {
         if self.account().is_some_and(|a| a.policy.allows(p)) {
@@ -40,10 +34,14 @@ impl Session {
 
     /// Reply to a failed storage call, naming the path.
     pub(crate) async fn storage_error(&mut self, path: &VirtualPath, e: StorageError) -> io::Result<()> {
-        if matches!(e, StorageError::Io(_)) {
-            tracing::warn!(%path, error = %e, "storage error");
-        } else {
-            tracing::info!(%path, error = %e, "refused");
+        match &e {
+            StorageError::Io(_) => tracing::warn!(%path, error = %e, "storage error"),
+            // The details name internal endpoints: for the log only.
+            StorageError::Unavailable(detail) => tracing::warn!(%path, %detail, "storage unavailable"),
+            // "Does this exist?" probes (SIZE, MDTM, MLST before an upload)
+            // are routine: one ncftpput of 501 files made 1,017 such lines.
+            StorageError::NotFound => tracing::debug!(%path, error = %e, "refused"),
+            _ => tracing::info!(%path, error = %e, "refused"),
         }
         self.ctl.reply(e.code(), format!("{path}: {e}.")).await
     }

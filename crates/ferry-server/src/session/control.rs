@@ -162,6 +162,18 @@ impl Control {
         let _ = self.reply(code, text).await;
     }
 
+    /// Send bytes already encoded as reply lines: the pieces of a long
+    /// multi-line reply (`STAT <dir>`) streamed as they are made. Fails with
+    /// `TimedOut` when the client does not take them within `limit`.
+    pub(crate) async fn send_encoded(&mut self, bytes: &[u8], limit: Duration) -> io::Result<()> {
+        let stream = self.stream.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+        let write = async {
+            stream.write_all(bytes).await?;
+            stream.flush().await
+        };
+        tokio::time::timeout(limit, write).await.map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "control connection stalled"))?
+    }
+
     /// Send a single-line reply.
     pub(crate) async fn reply(&mut self, code: u16, text: impl Into<String>) -> io::Result<()> {
         self.send(&Reply::new(code, text)).await

@@ -84,6 +84,8 @@ pub(crate) struct Session {
     pub(crate) commit_settle: Option<std::time::Duration>,
     /// The authenticator generation the account was last checked against.
     pub(crate) auth_generation: u64,
+    /// Slots for this session's jobs on the blocking pool (see `handlers::jobs`).
+    pub(crate) blocking: Arc<tokio::sync::Semaphore>,
 }
 
 /// Serve one client until it quits, goes idle too long or disconnects.
@@ -160,6 +162,7 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
             allo: None,
             commit_settle: None,
             auth_generation: 0,
+            blocking: Arc::new(tokio::sync::Semaphore::new(crate::handlers::BLOCKING_SLOTS)),
         };
         let metrics = session.shared.metrics.clone();
         metrics.sessions_open.inc();

@@ -190,6 +190,10 @@ pub enum StorageError {
     /// The storage cannot do this at all (e.g. set a time on an object).
     #[error("Not supported: {0}")]
     Unsupported(&'static str),
+    /// A wildcard pattern needed more matching work than a listing may
+    /// spend (a hostile pattern; see `ferry_proto::glob`).
+    #[error("Wildcard pattern too costly to match; use a simpler one")]
+    PatternTooCostly,
     /// The storage behind the server is unreachable or failing (an object
     /// store outage). The detail is for the log only: it names internal
     /// endpoints and buckets, which clients must not see.
@@ -245,7 +249,7 @@ impl StorageError {
             StorageError::NoSpace => code::INSUFFICIENT_STORAGE,
             StorageError::QuotaExceeded => code::EXCEEDED_STORAGE,
             StorageError::InvalidName => code::BAD_FILE_NAME,
-            StorageError::Io(_) | StorageError::Unavailable(_) => code::LOCAL_ERROR,
+            StorageError::Io(_) | StorageError::Unavailable(_) | StorageError::PatternTooCostly => code::LOCAL_ERROR,
             StorageError::Unsupported(_) => code::PARAM_NOT_IMPLEMENTED,
             _ => code::FILE_UNAVAILABLE,
         }

@@ -1,0 +1,172 @@
+//! Blocking work a session starts on tokio's blocking pool: storage calls,
+//! listing producers, checksums.
+//!
+//! Two rules keep one client from exhausting the pool (512 threads shared
+//! by every session): each job holds one of its session's few
+//! [`BLOCKING_SLOTS`] for as long as it runs, so leftovers of aborted work
+//! delay only that session; and long jobs stop when asked (a [`Cancel`]
+//! checked between chunks), which [`Session::cancellable`] does on `ABOR`,
+//! `QUIT` and a lost control connection while it keeps reading commands.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ferry_proto::Command;
+use ferry_proto::reply::code;
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::session::Session;
+use crate::storage::{Storage, StorageError};
+
+/// Blocking jobs one session may run at once. A session runs one command
+/// at a time, and a command needs one slot at a time (a listing reads the
+/// folder's first entries in one job, then formats it in another), so the
+/// second slot is for the tail of an aborted job still winding down.
+pub(crate) const BLOCKING_SLOTS: usize = 2;
+
+/// Lines held back while a cancellable job runs; more are refused with 450
+/// (as during a transfer).
+const MAX_PENDING: usize = 32;
+
+/// Asks a running job to stop. Jobs check it between chunks of work.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// `Err` once the job should stop (the error is never shown: whoever
+    /// cancelled has replied already).
+    pub(crate) fn check(&self) -> Result<(), StorageError> {
+        if self.is_set() { Err(StorageError::Io(io::Error::new(io::ErrorKind::Interrupted, "cancelled"))) } else { Ok(()) }
+    }
+}
+
+/// Cancels when dropped: the job stops also when the session's future is
+/// dropped mid-command or returns early on a control-connection error.
+struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.set();
+    }
+}
+
+enum Ended<T> {
+    Done(Result<T, StorageError>),
+    Aborted,
+    Quit,
+    ControlClosed,
+}
+
+fn join_error(e: tokio::task::JoinError) -> StorageError {
+    StorageError::Io(io::Error::other(e))
+}
+
+impl Session {
+    /// One of this session's blocking slots, to be moved into the job that
+    /// uses it. Waits at most the data timeout (only this session's own
+    /// unfinished work can hold the slots).
+    pub(crate) async fn blocking_slot(&self) -> Result<OwnedSemaphorePermit, StorageError> {
+        match tokio::time::timeout(self.shared.config.data_timeout, self.blocking.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => {
+                tracing::warn!("blocking slots still held by earlier work");
+                Err(StorageError::Io(io::Error::other("earlier work of this session has not finished; try again")))
+            }
+        }
+    }
+
+    /// Run a storage call on the blocking pool, in the user's view, holding
+    /// one of the session's slots.
+    pub(crate) async fn storage<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Storage) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let slot = self.blocking_slot().await?;
+        let storage = self.storage.clone();
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            f(&*storage)
+        })
+        .await
+        .unwrap_or_else(|e| Err(join_error(e)))
+    }
+
+    /// Run a long storage job (a checksum, an ASCII `SIZE`) like
+    /// [`Session::storage`], but keep reading the control connection while
+    /// it runs, as a transfer does: `ABOR` stops it (426 for the command,
+    /// 226 for the `ABOR`), `QUIT` stops it and ends the session, a closed
+    /// connection stops it; other commands wait in `pending`. `what` names
+    /// the work in replies ("HASH of /big.iso"). `None` when it was stopped
+    /// (the replies are sent); otherwise the job's result, to reply to.
+    pub(crate) async fn cancellable<T: Send + 'static>(
+        &mut self,
+        what: &str,
+        job: impl FnOnce(&dyn Storage, &Cancel) -> Result<T, StorageError> + Send + 'static,
+    ) -> io::Result<Option<Result<T, StorageError>>> {
+        let slot = match self.blocking_slot().await {
+            Ok(slot) => slot,
+            Err(e) => return Ok(Some(Err(e))),
+        };
+        let cancel = Cancel::default();
+        let _on_drop = CancelOnDrop(cancel.clone());
+        let storage = self.storage.clone();
+        let flag = cancel.clone();
+        let span = tracing::Span::current();
+        let mut running = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            let _span = span.enter();
+            job(&*storage, &flag)
+        });
+        let ended = loop {
+            tokio::select! {
+                r = &mut running => break Ended::Done(r.unwrap_or_else(|e| Err(join_error(e)))),
+                line = self.ctl.read_line() => match line? {
+                    None => break Ended::ControlClosed,
+                    Some(Err(e)) => self.ctl.reply(code::SYNTAX_ERROR, format!("{e}.")).await?,
+                    Some(Ok(line)) => match Command::parse(&line) {
+                        Ok(Command::Abor) => break Ended::Aborted,
+                        Ok(Command::Quit) => break Ended::Quit,
+                        Ok(Command::Stat(None)) => self.ctl.reply(code::SYSTEM_STATUS, format!("{what} in progress.")).await?,
+                        _ if self.pending.len() < MAX_PENDING => self.pending.push_back(line),
+                        _ => self.ctl.reply(code::FILE_BUSY, "Too many commands queued while a command runs.").await?,
+                    },
+                },
+            }
+        };
+        if !matches!(ended, Ended::Done(_)) {
+            cancel.set();
+            // It stops within a chunk; waiting means the reply to ABOR
+            // comes when the work has really stopped.
+            let _ = tokio::time::timeout(self.shared.config.data_timeout, &mut running).await;
+        }
+        match ended {
+            Ended::Done(result) => Ok(Some(result)),
+            Ended::Aborted => {
+                tracing::info!(what, "aborted by ABOR");
+                self.ctl.reply(code::TRANSFER_ABORTED, format!("{what} aborted.")).await?;
+                self.ctl.reply(code::CLOSING_DATA, "ABOR successful.").await?;
+                Ok(None)
+            }
+            Ended::Quit => {
+                tracing::info!(what, "aborted by QUIT");
+                self.ctl.reply(code::TRANSFER_ABORTED, format!("{what} aborted by QUIT.")).await?;
+                self.quit_cmd().await?;
+                Ok(None)
+            }
+            Ended::ControlClosed => {
+                tracing::info!(what, "stopped: the client left");
+                self.quit = true;
+                Ok(None)
+            }
+        }
+    }
+}
