@@ -368,6 +368,28 @@ fn health_check(addr: SocketAddr, reset: bool) -> u16 {
     sock.local_addr().unwrap().as_socket().unwrap().port()
 }
 
+/// "Does this exist?" probes (ncftpput sends SIZE and MDTM before every
+/// upload) are logged at debug, not as one INFO line each; a refusal that
+/// matters (a permission, a bad name) still is.
+#[test]
+fn i08_existence_probes_log_at_debug() {
+    let s = Logged::start(&["--no-tls"]);
+    let mut c = Control::connect(s.addr());
+    c.login("alice", "pw");
+    for i in 0..50 {
+        c.expect(&format!("SIZE missing{i}.txt"), 550);
+        c.expect(&format!("MDTM missing{i}.txt"), 550);
+    }
+    c.expect("STOR .~ferry-reserved", 553);
+    c.expect("QUIT", 221);
+    s.wait_for(&["session end"]);
+    let (log, _) = s.stop();
+    let text = String::from_utf8(log).unwrap();
+    let probes = text.lines().filter(|l| l.contains("missing")).count();
+    assert_eq!(probes, 0, "100 probes made INFO lines:\n{text}");
+    assert!(text.lines().any(|l| l.contains(" INFO ") && l.contains("login ok")), "{text}");
+}
+
 #[test]
 fn i15_health_checks_log_at_debug_only() {
     let ftps_port = ferry_testkit::free_port();
