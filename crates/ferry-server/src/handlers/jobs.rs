@@ -3,7 +3,7 @@
 //!
 //! Two rules keep one client from exhausting the pool (512 threads shared
 //! by every session): each job holds one of its session's few
-//! [`BLOCKING_SLOTS`] for as long as it runs, so leftovers of aborted work
+//! [`BLOCKING_SLOTS`](crate::session::BLOCKING_SLOTS) for as long as it runs, so leftovers of aborted work
 //! delay only that session; and long jobs stop when asked (a [`Cancel`]
 //! checked between chunks), which [`Session::cancellable`] does on `ABOR`,
 //! `QUIT` and a lost control connection while it keeps reading commands.
@@ -12,22 +12,12 @@ use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use ferry_proto::Command;
 use ferry_proto::reply::code;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::session::Session;
+use crate::session::busy::Interrupt;
 use crate::storage::{Storage, StorageError};
-
-/// Blocking jobs one session may run at once. A session runs one command
-/// at a time, and a command needs one slot at a time (a listing reads the
-/// folder's first entries in one job, then formats it in another), so the
-/// second slot is for the tail of an aborted job still winding down.
-pub(crate) const BLOCKING_SLOTS: usize = 2;
-
-/// Lines held back while a cancellable job runs; more are refused with 450
-/// (as during a transfer).
-const MAX_PENDING: usize = 32;
 
 /// Asks a running job to stop. Jobs check it between chunks of work.
 #[derive(Debug, Clone, Default)]
@@ -57,13 +47,6 @@ impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         self.0.set();
     }
-}
-
-enum Ended<T> {
-    Done(Result<T, StorageError>),
-    Aborted,
-    Quit,
-    ControlClosed,
 }
 
 fn join_error(e: tokio::task::JoinError) -> StorageError {
@@ -126,47 +109,34 @@ impl Session {
             let _span = span.enter();
             job(&*storage, &flag)
         });
-        let ended = loop {
+        let interrupted = loop {
             tokio::select! {
-                r = &mut running => break Ended::Done(r.unwrap_or_else(|e| Err(join_error(e)))),
-                line = self.ctl.read_line() => match line? {
-                    None => break Ended::ControlClosed,
-                    Some(Err(e)) => self.ctl.reply(code::SYNTAX_ERROR, format!("{e}.")).await?,
-                    Some(Ok(line)) => match Command::parse(&line) {
-                        Ok(Command::Abor) => break Ended::Aborted,
-                        Ok(Command::Quit) => break Ended::Quit,
-                        Ok(Command::Stat(None)) => self.ctl.reply(code::SYSTEM_STATUS, format!("{what} in progress.")).await?,
-                        _ if self.pending.len() < MAX_PENDING => self.pending.push_back(line),
-                        _ => self.ctl.reply(code::FILE_BUSY, "Too many commands queued while a command runs.").await?,
-                    },
+                r = &mut running => return Ok(Some(r.unwrap_or_else(|e| Err(join_error(e))))),
+                read = self.ctl.read_line() => if let Some(i) = self.while_busy(what, read).await {
+                    break i;
                 },
             }
         };
-        if !matches!(ended, Ended::Done(_)) {
-            cancel.set();
-            // It stops within a chunk; waiting means the reply to ABOR
-            // comes when the work has really stopped.
-            let _ = tokio::time::timeout(self.shared.config.data_timeout, &mut running).await;
-        }
-        match ended {
-            Ended::Done(result) => Ok(Some(result)),
-            Ended::Aborted => {
+        cancel.set();
+        // It stops within a chunk; waiting means the reply to ABOR comes
+        // when the work has really stopped.
+        let _ = tokio::time::timeout(self.shared.config.data_timeout, &mut running).await;
+        match interrupted {
+            Interrupt::Abort => {
                 tracing::info!(what, "aborted by ABOR");
                 self.ctl.reply(code::TRANSFER_ABORTED, format!("{what} aborted.")).await?;
                 self.ctl.reply(code::CLOSING_DATA, "ABOR successful.").await?;
-                Ok(None)
             }
-            Ended::Quit => {
+            Interrupt::Quit => {
                 tracing::info!(what, "aborted by QUIT");
                 self.ctl.reply(code::TRANSFER_ABORTED, format!("{what} aborted by QUIT.")).await?;
                 self.quit_cmd().await?;
-                Ok(None)
             }
-            Ended::ControlClosed => {
+            Interrupt::Gone => {
                 tracing::info!(what, "stopped: the client left");
                 self.quit = true;
-                Ok(None)
             }
         }
+        Ok(None)
     }
 }

@@ -19,7 +19,7 @@ use crate::session::Session;
 use crate::storage::StorageError;
 use ferry_proto::VirtualPath;
 
-pub(crate) use jobs::{BLOCKING_SLOTS, Cancel};
+pub(crate) use jobs::Cancel;
 
 impl Session {
     /// Check a permission; reply 550 and return false when it is denied.

@@ -9,22 +9,20 @@ use std::io;
 use std::pin::pin;
 use std::sync::Arc;
 
+use ferry_proto::VirtualPath;
 use ferry_proto::listing::Kind;
 use ferry_proto::reply::code;
-use ferry_proto::{Command, VirtualPath};
 
 use crate::auth::settings::Permission;
 use crate::limits::RateLimiter;
 use crate::quota::{Limits, Reservation};
 use crate::server::Shared;
 use crate::session::Session;
+use crate::session::busy::Interrupt;
 use crate::session::data::{self, DataError, canonical_ip};
 use crate::session::stream::Stream;
 use crate::session::transfer::{self, Incoming, Pump, TransferError};
 use crate::storage::{Storage, StorageError, WriteMode};
-
-/// Lines held back while a transfer runs; more are refused with 450.
-const MAX_PENDING: usize = 32;
 
 enum Ended {
     Finished(Result<(u64, Result<(), TransferError>), DataError>),
@@ -128,28 +126,11 @@ impl Session {
                     // The control connection first: a client that is gone
                     // must be noticed before its upload is let through.
                     biased;
-                    line = self.ctl.read_line() => match line {
-                        Ok(None) | Err(_) => break Early::ControlClosed,
-                        Ok(Some(Err(e))) => {
-                            if self.ctl.reply(code::SYNTAX_ERROR, format!("{e}.")).await.is_err() {
-                                break Early::ControlClosed;
-                            }
-                        }
-                        Ok(Some(Ok(line))) => match Command::parse(&line) {
-                            Ok(Command::Abor) => break Early::Aborted,
-                            Ok(Command::Quit) => break Early::Quit,
-                            Ok(Command::Stat(None)) => {
-                                if self.ctl.reply(code::SYSTEM_STATUS, format!("Transfer of {what} in progress.")).await.is_err() {
-                                    break Early::ControlClosed;
-                                }
-                            }
-                            _ if self.pending.len() < MAX_PENDING => self.pending.push_back(line),
-                            _ => {
-                                if self.ctl.reply(code::FILE_BUSY, "Too many commands queued during transfer.").await.is_err() {
-                                    break Early::ControlClosed;
-                                }
-                            }
-                        },
+                    read = self.ctl.read_line() => match self.while_busy(&format!("Transfer of {what}"), read).await {
+                        Some(Interrupt::Abort) => break Early::Aborted,
+                        Some(Interrupt::Quit) => break Early::Quit,
+                        Some(Interrupt::Gone) => break Early::ControlClosed,
+                        None => {}
                     },
                     r = async { ready_rx.as_mut().expect("guarded").await }, if ready_rx.is_some() => {
                         ready_rx = None;

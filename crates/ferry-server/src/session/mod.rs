@@ -8,6 +8,7 @@
 //! Only loss of the control connection ends the loop early: every other
 //! failure is a reply and the session goes on.
 
+pub(crate) mod busy;
 pub(crate) mod control;
 pub(crate) mod data;
 pub(crate) mod stream;
@@ -88,6 +89,13 @@ pub(crate) struct Session {
     pub(crate) blocking: Arc<tokio::sync::Semaphore>,
 }
 
+/// Blocking jobs one session may run at once (see `handlers::jobs`). A
+/// session runs one command at a time, and a command needs one slot at a
+/// time (a listing reads the folder's first entries in one job, then
+/// formats it in another), so the second slot is for the tail of an
+/// aborted job still winding down.
+pub(crate) const BLOCKING_SLOTS: usize = 2;
+
 /// Serve one client until it quits, goes idle too long or disconnects.
 /// With `implicit`, the connection is TLS from the first byte (implicit
 /// FTPS, as on port 990).
@@ -162,7 +170,7 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
             allo: None,
             commit_settle: None,
             auth_generation: 0,
-            blocking: Arc::new(tokio::sync::Semaphore::new(crate::handlers::BLOCKING_SLOTS)),
+            blocking: Arc::new(tokio::sync::Semaphore::new(BLOCKING_SLOTS)),
         };
         let metrics = session.shared.metrics.clone();
         metrics.sessions_open.inc();
