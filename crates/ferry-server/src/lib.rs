@@ -31,6 +31,7 @@ pub mod quota;
 pub mod server;
 mod session;
 pub mod storage;
+mod sync;
 pub mod tls;
 pub mod xferlog;
 

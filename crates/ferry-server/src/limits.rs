@@ -33,7 +33,7 @@ impl RateLimiter {
 
     /// Account for `bytes` sent at `now`; returns how long to wait.
     pub fn charge(&self, bytes: u64, now: Instant) -> Duration {
-        let mut paid = self.paid_until.lock().expect("rate limiter lock");
+        let mut paid = crate::sync::lock(&self.paid_until);
         // Idle time is not saved up beyond the burst.
         let start = (*paid).max(now.checked_sub(BURST).unwrap_or(now));
         *paid = start + Duration::from_secs_f64(bytes as f64 / self.rate as f64);

@@ -18,7 +18,7 @@
 //! ledgers: writes through one are seen by the other at its next rescan.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferry_proto::VirtualPath;
@@ -58,11 +58,7 @@ impl Quotas {
     }
 }
 
-/// Take a lock even if a panicking thread poisoned it: the counts are
-/// plain numbers, always consistent between statements.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use crate::sync::lock;
 
 #[derive(Debug, Default)]
 struct State {
@@ -75,6 +71,9 @@ struct State {
     pending_bytes: u64,
     /// New files being uploaded.
     pending_files: u64,
+    /// Counts every change made by uploads and removals, so that a walk
+    /// can tell whether the tree changed under it.
+    changes: u64,
 }
 
 /// The usage of one home folder.
@@ -97,9 +96,16 @@ impl Ledger {
         if fresh(&lock(&self.state)) {
             return Ok(());
         }
+        let before = lock(&self.state).changes;
         let (bytes, files) = storage.usage(&VirtualPath::root())?;
         let mut s = lock(&self.state);
-        (s.bytes, s.files, s.walked) = (bytes, files, Some(now));
+        // A commit or deletion during the walk may or may not be in what
+        // it saw; the counted figures are the better ones then (a first
+        // walk has none).
+        if s.changes == before || s.walked.is_none() {
+            (s.bytes, s.files) = (bytes, files);
+        }
+        s.walked = Some(now);
         Ok(())
     }
 
@@ -109,18 +115,26 @@ impl Ledger {
         (s.bytes, s.files)
     }
 
-    /// Start counting an upload. `replaced` is what it frees when it
-    /// commits (the old file, or for a restart the tail it cuts off);
-    /// `in_place` says that bytes land in the file itself (REST, APPE)
-    /// rather than beside it. Fails when a new file would exceed the file
-    /// count.
-    pub fn reserve(self: &Arc<Self>, limits: Limits, new_file: bool, replaced: u64, in_place: bool) -> Result<Reservation, StorageError> {
+    /// Start counting an upload, once its file is open. `replaced` is
+    /// what it frees when it commits (the old file, or for a restart on
+    /// storage that rewrites the whole object, the tail it leaves out);
+    /// bytes the opening already cut off are not in it (they were counted
+    /// with [`Ledger::removed`]). Fails when a new file would exceed the
+    /// file count.
+    pub fn reserve(self: &Arc<Self>, limits: Limits, new_file: bool, replaced: u64) -> Result<Reservation, StorageError> {
         let mut s = lock(&self.state);
         if new_file && limits.files.is_some_and(|max| s.files + s.pending_files >= max) {
             return Err(StorageError::QuotaExceeded);
         }
         s.pending_files += u64::from(new_file);
-        Ok(Reservation { ledger: self.clone(), limits, new_file, replaced, in_place, received: 0, settled: false })
+        Ok(Reservation { ledger: self.clone(), limits, new_file, replaced, received: 0, settled: false })
+    }
+
+    /// Whether a new file would exceed the file count now (a check before
+    /// opening; [`Ledger::reserve`] decides).
+    pub fn files_full(&self, limits: Limits) -> bool {
+        let s = lock(&self.state);
+        limits.files.is_some_and(|max| s.files + s.pending_files >= max)
     }
 
     /// Bytes and files that left the home (a deletion, a file replaced by
@@ -129,6 +143,7 @@ impl Ledger {
         let mut s = lock(&self.state);
         s.bytes = s.bytes.saturating_sub(bytes);
         s.files = s.files.saturating_sub(files);
+        s.changes += 1;
     }
 }
 
@@ -140,7 +155,6 @@ pub struct Reservation {
     limits: Limits,
     new_file: bool,
     replaced: u64,
-    in_place: bool,
     received: u64,
     settled: bool,
 }
@@ -171,13 +185,14 @@ impl Reservation {
         let mut s = lock(&self.ledger.state);
         s.pending_bytes = s.pending_bytes.saturating_sub(self.received);
         s.pending_files = s.pending_files.saturating_sub(u64::from(self.new_file));
+        s.changes += 1;
         match outcome {
             None | Some(PartialOutcome::KeptForResume | PartialOutcome::InPlace) => {
                 s.bytes = (s.bytes + self.received).saturating_sub(self.replaced);
                 s.files += u64::from(self.new_file);
             }
-            // An in-place upload cut the old tail off when it began.
-            Some(PartialOutcome::Discarded) if self.in_place => s.bytes = s.bytes.saturating_sub(self.replaced),
+            // Nothing of the upload stayed, and what it would have replaced
+            // is still there.
             Some(PartialOutcome::Discarded) => {}
         }
     }
@@ -208,7 +223,7 @@ mod tests {
     fn concurrent_uploads_share_the_quota() {
         let l = ledger(0, 0);
         let limits = Limits { bytes: Some(MIB), files: None };
-        let mut r: Vec<_> = (0..4).map(|_| l.reserve(limits, true, 0, false).unwrap()).collect();
+        let mut r: Vec<_> = (0..4).map(|_| l.reserve(limits, true, 0).unwrap()).collect();
         let mut stored = 0;
         for chunk in 0..12 {
             for up in &mut r {
@@ -229,9 +244,9 @@ mod tests {
     fn a_replacement_may_use_the_bytes_it_frees_but_others_may_not() {
         let l = ledger(MIB, 1);
         let limits = Limits { bytes: Some(MIB), files: None };
-        let mut replace = l.reserve(limits, false, MIB, false).unwrap();
+        let mut replace = l.reserve(limits, false, MIB).unwrap();
         replace.grow(MIB).unwrap();
-        let mut other = l.reserve(limits, true, 0, false).unwrap();
+        let mut other = l.reserve(limits, true, 0).unwrap();
         assert!(other.grow(1).is_err(), "the old file still counts for everyone else");
         replace.settle(Some(PartialOutcome::Discarded));
         other.settle(Some(PartialOutcome::Discarded));
@@ -242,11 +257,11 @@ mod tests {
     fn file_count_includes_uploads_in_progress() {
         let l = ledger(0, 1);
         let limits = Limits { bytes: None, files: Some(2) };
-        let first = l.reserve(limits, true, 0, false).unwrap();
-        assert!(l.reserve(limits, true, 0, false).is_err());
-        assert!(l.reserve(limits, false, 0, false).is_ok(), "replacing a file adds none");
+        let first = l.reserve(limits, true, 0).unwrap();
+        assert!(l.reserve(limits, true, 0).is_err());
+        assert!(l.reserve(limits, false, 0).is_ok(), "replacing a file adds none");
         drop(first);
-        assert!(l.reserve(limits, true, 0, false).is_ok(), "a dropped reservation frees its slot");
+        assert!(l.reserve(limits, true, 0).is_ok(), "a dropped reservation frees its slot");
     }
 
     #[test]
@@ -254,7 +269,7 @@ mod tests {
         let l = ledger(100, 2);
         l.removed(40, 1);
         assert_eq!(l.usage(), (60, 1));
-        let mut up = l.reserve(Limits { bytes: None, files: None }, true, 0, false).unwrap();
+        let mut up = l.reserve(Limits { bytes: None, files: None }, true, 0).unwrap();
         up.grow(10).unwrap();
         up.settle(Some(PartialOutcome::KeptForResume));
         assert_eq!(l.usage(), (70, 2));

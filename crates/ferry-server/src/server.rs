@@ -62,7 +62,7 @@ pub struct Server {
 impl Shared {
     /// The FTPS settings in force, if FTPS is on.
     pub(crate) fn tls(&self) -> Option<Arc<crate::tls::TlsSettings>> {
-        self.tls.read().expect("tls lock").clone()
+        crate::sync::read(&self.tls).clone()
     }
 }
 
@@ -108,7 +108,7 @@ impl Server {
     /// Use a new certificate (reloaded on SIGHUP) for sessions that start
     /// from now on; sessions already running keep theirs.
     pub fn set_tls(&self, tls: Arc<crate::tls::TlsSettings>) {
-        *self.shared.tls.write().expect("tls lock") = Some(tls);
+        *crate::sync::write(&self.shared.tls) = Some(tls);
     }
 
     /// After a reload (SIGHUP): quota usage is walked again at each home's
@@ -153,7 +153,7 @@ impl Server {
                     match tokio::net::lookup_host((host.as_str(), 0)).await.map(|mut a| a.find(|a| a.is_ipv4())) {
                         Ok(Some(addr)) => {
                             let ip = addr.ip();
-                            let old = shared.passive_ip.write().expect("passive ip lock").replace(ip);
+                            let old = crate::sync::write(&shared.passive_ip).replace(ip);
                             if old != Some(ip) {
                                 tracing::info!(%host, %ip, "passive address resolved");
                             }

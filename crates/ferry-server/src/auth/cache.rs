@@ -8,7 +8,7 @@
 //! remembered, so a wrong guess always pays the full hash.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -47,14 +47,14 @@ impl LoginCache {
     /// True if this pair was verified within the last [`TTL`].
     pub fn hit(&self, user: &str, password: &str, now: Instant) -> bool {
         let key = self.key(user, password);
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let entries = crate::sync::lock(&self.entries);
         entries.get(&key).is_some_and(|t| now.duration_since(*t) < TTL)
     }
 
     /// Remember a pair that just verified.
     pub fn remember(&self, user: &str, password: &str, now: Instant) {
         let key = self.key(user, password);
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = crate::sync::lock(&self.entries);
         if entries.len() >= MAX_ENTRIES {
             entries.retain(|_, t| now.duration_since(*t) < TTL);
             if entries.len() >= MAX_ENTRIES {

@@ -85,9 +85,8 @@ pub struct SessionSlot {
 
 impl Drop for SessionSlot {
     fn drop(&mut self) {
-        if let Ok(mut records) = self.defender.records.lock()
-            && let Some(r) = records.get_mut(&self.ip)
-        {
+        let mut records = crate::sync::lock(&self.defender.records);
+        if let Some(r) = records.get_mut(&self.ip) {
             r.sessions = r.sessions.saturating_sub(1);
             if r.sessions == 0 && r.failures.is_empty() && r.banned_until.is_none() {
                 records.remove(&self.ip);
@@ -104,7 +103,7 @@ impl Defender {
 
     /// Admit a new connection from `ip`, or say why not.
     pub fn admit(self: &Arc<Self>, ip: IpAddr, now: Instant) -> Result<SessionSlot, Refusal> {
-        let mut records = self.records.lock().expect("defender lock");
+        let mut records = crate::sync::lock(&self.records);
         let r = records.entry(ip).or_default();
         if r.banned_until.is_some_and(|t| t > now) {
             return Err(Refusal::Banned);
@@ -118,14 +117,16 @@ impl Defender {
 
     /// Count a failed login; true if `ip` is now banned.
     pub fn failed_login(&self, ip: IpAddr, now: Instant) -> bool {
-        let mut records = self.records.lock().expect("defender lock");
+        let mut records = crate::sync::lock(&self.records);
         let r = records.entry(ip).or_default();
         while r.failures.front().is_some_and(|t| now.duration_since(*t) > self.config.window) {
             r.failures.pop_front();
         }
         r.failures.push_back(now);
         if r.failures.len() as u32 >= self.config.ban_after {
-            r.banned_until = Some(now + self.config.ban_time);
+            // A ban time too long for the clock is a very long ban, not a
+            // panic with the lock held.
+            r.banned_until = now.checked_add(self.config.ban_time).or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)));
             r.failures.clear();
             return true;
         }
@@ -134,12 +135,12 @@ impl Defender {
 
     /// True if `ip` is banned at `now`.
     pub fn is_banned(&self, ip: IpAddr, now: Instant) -> bool {
-        self.records.lock().expect("defender lock").get(&ip).is_some_and(|r| r.banned_until.is_some_and(|t| t > now))
+        crate::sync::lock(&self.records).get(&ip).is_some_and(|r| r.banned_until.is_some_and(|t| t > now))
     }
 
     /// Forget expired bans and stale failures (called now and then).
     pub fn sweep(&self, now: Instant) {
-        let mut records = self.records.lock().expect("defender lock");
+        let mut records = crate::sync::lock(&self.records);
         records.retain(|_, r| {
             if r.banned_until.is_some_and(|t| t <= now) {
                 r.banned_until = None;

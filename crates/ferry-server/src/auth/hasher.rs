@@ -13,7 +13,7 @@
 //! skipped when its turn comes.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use argon2::Block;
 use tokio::sync::{mpsc, oneshot};
@@ -120,7 +120,7 @@ fn work(jobs: &Mutex<mpsc::Receiver<Job>>) {
         // One thread waits for the next job while holding the lock; the
         // others wait for the lock. Nothing panics while it is held, but a
         // poisoned lock would still be usable.
-        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).blocking_recv();
+        let job = crate::sync::lock(&jobs).blocking_recv();
         let Some(job) = job else { return };
         if job.reply.is_closed() {
             // The session left (or gave up waiting) while queued.

@@ -28,7 +28,7 @@ pub mod store;
 pub mod users_file;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 pub use store::{AccountStore, BoxFuture, Secret, StoreError};
 
@@ -63,6 +63,10 @@ pub enum AuthError {
 pub enum Standing {
     /// Still there, with this policy.
     Active(settings::Policy),
+    /// The settings give this policy, but the account store could not be
+    /// asked whether the account is still there (an outage): the session
+    /// goes on under these settings and asks again later.
+    Unconfirmed(settings::Policy),
     /// Still there, but disabled.
     Disabled,
     /// No longer there.
@@ -100,7 +104,7 @@ impl Current {
 
     /// The authenticator in force.
     pub fn get(&self) -> Arc<dyn Authenticator> {
-        self.auth.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        crate::sync::lock(&self.auth).clone()
     }
 
     /// How many times it was replaced. Read it before [`Current::get`]: a
@@ -111,7 +115,7 @@ impl Current {
 
     /// Replace the authenticator.
     pub fn set(&self, auth: Arc<dyn Authenticator>) {
-        let old = std::mem::replace(&mut *self.auth.lock().unwrap_or_else(PoisonError::into_inner), auth);
+        let old = std::mem::replace(&mut *crate::sync::lock(&self.auth), auth);
         self.generation.fetch_add(1, Ordering::AcqRel);
         // The old one (a database pool, perhaps) is dropped outside the lock.
         drop(old);

@@ -111,10 +111,19 @@ impl PasswordAuth {
         if account.anonymous {
             return Ok(self.settings.anonymous_policy().map_or(Standing::Gone, Standing::Active));
         }
-        Ok(match self.store.lookup(&account.name).await? {
-            None => Standing::Gone,
-            Some(_) if self.settings.disabled(&account.name) => Standing::Disabled,
-            Some(_) => Standing::Active(self.settings.policy(&account.name)),
+        // The settings need no store: a user made read-only or disabled is
+        // so at once, even while the store is down.
+        if self.settings.disabled(&account.name) {
+            return Ok(Standing::Disabled);
+        }
+        let policy = self.settings.policy(&account.name);
+        Ok(match self.store.lookup(&account.name).await {
+            Ok(None) => Standing::Gone,
+            Ok(Some(_)) => Standing::Active(policy),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot check the account after a reload; its new settings apply, existence is checked later");
+                Standing::Unconfirmed(policy)
+            }
         })
     }
 
@@ -198,7 +207,11 @@ mod tests {
 
             let down = PasswordAuth::new(Arc::new(Down), SettingsFile::default());
             assert!(matches!(down.login("alice", "right").await, Err(AuthError::Store(_))), "an outage is not a wrong password");
-            assert!(down.standing(&alice).await.is_err());
+            let policy = SettingsFile::default().policy("alice");
+            assert_eq!(down.standing(&alice).await, Ok(Standing::Unconfirmed(policy)), "an outage keeps the session under its settings");
+            let down_disabled =
+                PasswordAuth::new(Arc::new(Down), SettingsFile::parse("[users.alice]\ndisabled = true\n", Path::new("u.toml")).unwrap());
+            assert_eq!(down_disabled.standing(&alice).await, Ok(Standing::Disabled), "a disabled account needs no store to end");
         });
     }
 

@@ -27,7 +27,7 @@
 //! from the driver's own parse, without the password.
 
 use std::str::FromStr;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -219,7 +219,7 @@ impl PgStore {
     }
 
     fn pooled(&self) -> Option<Conn> {
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut idle = crate::sync::lock(&self.idle);
         while let Some(conn) = idle.pop() {
             if !conn.client.is_closed() {
                 return Some(conn);
@@ -229,7 +229,7 @@ impl PgStore {
     }
 
     fn give_back(&self, conn: Conn) {
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut idle = crate::sync::lock(&self.idle);
         if idle.len() < POOL && !conn.client.is_closed() {
             idle.push(conn);
         }

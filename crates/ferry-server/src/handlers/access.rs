@@ -119,6 +119,9 @@ impl Session {
     /// false when the session was ended. An unreachable store keeps the
     /// session as it was (and asks again at the next command).
     pub(crate) async fn refresh_account(&mut self) -> io::Result<bool> {
+        if self.auth_recheck.is_some_and(|t| std::time::Instant::now() < t) {
+            return Ok(true);
+        }
         let generation = self.shared.auth.generation();
         let Phase::LoggedIn(account) = &self.phase else { return Ok(true) };
         let standing = self.shared.auth.get().standing(account).await;
@@ -126,14 +129,23 @@ impl Session {
         let reason = match standing {
             Err(e) => {
                 tracing::warn!(error = %e, "cannot check the account after a reload; keeping the session");
+                self.auth_recheck = Some(std::time::Instant::now() + RECHECK_AFTER_OUTAGE);
                 return Ok(true);
             }
             Ok(Standing::Active(policy)) if policy.home == account.policy.home => {
                 account.policy = policy;
                 self.auth_generation = generation;
+                self.auth_recheck = None;
                 return Ok(true);
             }
-            Ok(Standing::Active(_)) => ("home folder changed", "Your home folder changed; log in again."),
+            Ok(Standing::Unconfirmed(policy)) if policy.home == account.policy.home => {
+                // Not every command of every session may wait on a store
+                // that is down: ask again in a while.
+                account.policy = policy;
+                self.auth_recheck = Some(std::time::Instant::now() + RECHECK_AFTER_OUTAGE);
+                return Ok(true);
+            }
+            Ok(Standing::Active(_) | Standing::Unconfirmed(_)) => ("home folder changed", "Your home folder changed; log in again."),
             Ok(Standing::Disabled) => ("account disabled", "Your account was disabled; closing connection."),
             Ok(Standing::Gone) => ("account removed", "Your account was removed; closing connection."),
         };
@@ -173,3 +185,7 @@ impl Session {
         self.ctl.reply(code::READY, "Host accepted.").await
     }
 }
+
+/// After an account could not be checked (the store was down), how long a
+/// session goes on before asking again.
+const RECHECK_AFTER_OUTAGE: std::time::Duration = std::time::Duration::from_secs(30);

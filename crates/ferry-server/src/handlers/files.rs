@@ -47,6 +47,9 @@ impl Session {
             return Ok(());
         }
         let Some(path) = self.resolve(input).await? else { return Ok(()) };
+        if self.busy_uploading(&path).await? {
+            return Ok(());
+        }
         let p = path.clone();
         let removed = self
             .storage(move |s| {
@@ -68,6 +71,9 @@ impl Session {
             return Ok(());
         }
         let Some(path) = self.resolve(input).await? else { return Ok(()) };
+        if self.busy_uploading(&path).await? {
+            return Ok(());
+        }
         let p = path.clone();
         match self.storage(move |s| s.metadata(&p)).await {
             Ok(_) if path.is_root() => self.storage_error(&path, StorageError::PermissionDenied).await,
@@ -84,6 +90,9 @@ impl Session {
             return self.ctl.reply(code::BAD_SEQUENCE, "RNTO must follow RNFR.").await;
         };
         let Some(to) = self.resolve_new(input).await? else { return Ok(()) };
+        if self.busy_uploading(&from).await? || self.busy_uploading(&to).await? {
+            return Ok(());
+        }
         if to.as_str().starts_with(&format!("{}/", from.as_str())) {
             return self.ctl.reply(code::FILE_UNAVAILABLE, format!("{to}: cannot move a directory into itself.")).await;
         }

@@ -88,7 +88,7 @@ impl Session {
         if self.epsv_all_refuses().await? {
             return Ok(());
         }
-        let configured = *self.shared.passive_ip.read().expect("passive ip lock");
+        let configured = *crate::sync::read(&self.shared.passive_ip);
         let announce = match (configured, canonical_ip(self.local.ip())) {
             (Some(IpAddr::V4(a)), _) | (None, IpAddr::V4(a)) => a,
             _ => {

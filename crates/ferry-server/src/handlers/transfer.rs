@@ -15,22 +15,27 @@ use ferry_proto::reply::code;
 
 use crate::auth::settings::Permission;
 use crate::limits::RateLimiter;
-use crate::quota::{Limits, Reservation};
+use crate::quota::{Ledger, Limits};
 use crate::server::Shared;
 use crate::session::Session;
 use crate::session::busy::Interrupt;
+use crate::session::control::PeerState;
 use crate::session::data::{self, DataError, canonical_ip};
 use crate::session::stream::Stream;
 use crate::session::transfer::{self, Incoming, Pump, TransferError};
 use crate::storage::{Storage, StorageError, WriteMode};
 
+/// What a transfer's data connection and pump came to.
+type Outcome = Result<(u64, Result<(), TransferError>), DataError>;
+
+/// How a transfer ended.
 enum Ended {
-    Finished(Result<(u64, Result<(), TransferError>), DataError>),
-    /// Ended early (`ABOR`, `QUIT`, the client gone): how many bytes moved
-    /// before it wound down.
-    Aborted(u64),
-    Quit(u64),
-    ControlClosed(u64),
+    /// It ran to its end (well or not). `then` is an interrupt that came
+    /// too late to stop it (an upload already committing) and still needs
+    /// its own reply.
+    Finished { outcome: Outcome, then: Option<Interrupt> },
+    /// `ABOR`, `QUIT` or a vanished client stopped it after `moved` bytes.
+    Stopped { by: Interrupt, moved: u64 },
 }
 
 /// A pause after an upload's last byte before it replaces an existing
@@ -41,13 +46,9 @@ enum Ended {
 /// something); a new file's upload is checked without waiting.
 pub(crate) const REPLACE_SETTLE: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// Why the loop around a running transfer stopped.
-enum Early {
-    Finished(Result<(u64, Result<(), TransferError>), DataError>),
-    Aborted,
-    Quit,
-    ControlClosed,
-}
+/// Times the commit check waits for unread control bytes to be read (a
+/// TLS close_notify must be seen for what it is), a millisecond each.
+const MAX_SETTLE_ROUNDS: u32 = 20;
 
 impl Session {
     /// The bandwidth limits for a transfer in one direction: the user's
@@ -57,7 +58,7 @@ impl Session {
         if let Some(account) = self.account() {
             let rate = if upload { account.policy.upload_rate } else { account.policy.download_rate };
             if let Some(rate) = rate {
-                let mut map = self.shared.user_limits.lock().unwrap_or_else(|e| e.into_inner());
+                let mut map = crate::sync::lock(&self.shared.user_limits);
                 let l = map.entry((account.name.clone(), upload)).or_insert_with(|| Arc::new(RateLimiter::new(rate)));
                 if l.rate() != rate {
                     // The settings changed (SIGHUP): start a new limiter.
@@ -121,20 +122,21 @@ impl Session {
             let mut work = pin!(work);
             // Set once the upload has everything: when to let it commit.
             let mut commit_at: Option<tokio::time::Instant> = None;
-            let early = loop {
+            let mut settle_rounds = 0;
+            // Set once an upload has received everything.
+            let mut arrived = false;
+            let stop = loop {
                 tokio::select! {
                     // The control connection first: a client that is gone
                     // must be noticed before its upload is let through.
                     biased;
-                    read = self.ctl.read_line() => match self.while_busy(&format!("Transfer of {what}"), read).await {
-                        Some(Interrupt::Abort) => break Early::Aborted,
-                        Some(Interrupt::Quit) => break Early::Quit,
-                        Some(Interrupt::Gone) => break Early::ControlClosed,
-                        None => {}
+                    read = self.ctl.read_line() => if let Some(i) = self.while_busy(&format!("Transfer of {what}"), read).await {
+                        break Err(i);
                     },
                     r = async { ready_rx.as_mut().expect("guarded").await }, if ready_rx.is_some() => {
                         ready_rx = None;
                         if r.is_ok() {
+                            arrived = true;
                             commit_at = Some(tokio::time::Instant::now() + settle.unwrap_or_default());
                         }
                     }
@@ -142,44 +144,60 @@ impl Session {
                         commit_at = None;
                         // The kernel may know of a close that the reactor
                         // has not reported yet: ask the socket itself.
-                        if self.ctl.peer_gone() {
-                            break Early::ControlClosed;
-                        }
-                        if let Some(go) = go_tx.take() {
-                            let _ = go.send(());
+                        match self.ctl.peer_state() {
+                            PeerState::Gone => break Err(Interrupt::Gone),
+                            // Unread bytes (a TLS close_notify, a command):
+                            // read them first, then decide.
+                            PeerState::Pending if settle_rounds < MAX_SETTLE_ROUNDS => {
+                                settle_rounds += 1;
+                                commit_at = Some(tokio::time::Instant::now() + std::time::Duration::from_millis(1));
+                            }
+                            _ => {
+                                if let Some(go) = go_tx.take() {
+                                    let _ = go.send(());
+                                }
+                            }
                         }
                     }
-                    result = &mut work => break Early::Finished(result),
+                    outcome = &mut work => break Ok(outcome),
                 }
             };
-            match early {
-                Early::Finished(result) => Ended::Finished(result),
-                early => {
+            match stop {
+                Ok(outcome) => Ended::Finished { outcome, then: None },
+                // RFC 959: QUIT lets a transfer finish. One whose bytes have
+                // all arrived is let through; earlier, QUIT stops it.
+                Err(Interrupt::Quit) if arrived => {
+                    if let Some(go) = go_tx.take() {
+                        let _ = go.send(());
+                    }
+                    match tokio::time::timeout(timeout, &mut work).await {
+                        Ok(outcome) => Ended::Finished { outcome, then: Some(Interrupt::Quit) },
+                        Err(_) => Ended::Stopped { by: Interrupt::Quit, moved: 0 },
+                    }
+                }
+                Err(by) => {
                     // Let the transfer wind down (an upload's clean-up
                     // included) before replying; the data connection closes
-                    // with it. What it returns says how far it got.
+                    // with it. What it returns says how far it got, or that
+                    // an upload had already been let through to commit.
                     drop(go_tx);
                     let _ = abort_tx.send(true);
-                    let moved = match tokio::time::timeout(timeout, &mut work).await {
-                        Ok(Ok((n, _))) => n,
-                        _ => 0,
-                    };
-                    match early {
-                        Early::Aborted => Ended::Aborted(moved),
-                        Early::Quit => Ended::Quit(moved),
-                        _ => Ended::ControlClosed(moved),
+                    match tokio::time::timeout(timeout, &mut work).await {
+                        Ok(Ok((n, Ok(())))) => Ended::Finished { outcome: Ok((n, Ok(()))), then: Some(by) },
+                        Ok(Ok((n, _))) => Ended::Stopped { by, moved: n },
+                        _ => Ended::Stopped { by, moved: 0 },
                     }
                 }
             }
         };
         let (bytes, complete) = match &ended {
-            Ended::Finished(Ok((n, r))) => (*n, r.is_ok()),
-            Ended::Finished(Err(_)) => (0, false),
-            Ended::Aborted(n) | Ended::Quit(n) | Ended::ControlClosed(n) => (*n, false),
+            Ended::Finished { outcome: Ok((n, r)), .. } => (*n, r.is_ok()),
+            Ended::Finished { outcome: Err(_), .. } => (0, false),
+            Ended::Stopped { moved, .. } => (*moved, false),
         };
         if let Some(incoming) = upload {
             match &ended {
-                Ended::Finished(Err(_)) => {
+                Ended::Finished { outcome: Err(_), .. } => {
                     self.shared.metrics.data_connection_failures.inc();
                 }
                 _ => self.shared.metrics.transfer(incoming, complete, bytes),
@@ -201,47 +219,65 @@ impl Session {
             });
         }
         match ended {
-            Ended::Finished(Ok((n, Ok(())))) => {
+            Ended::Finished { outcome, then } => {
+                self.reply_outcome(what, outcome).await?;
+                match then {
+                    None => Ok(()),
+                    Some(Interrupt::Abort) => self.ctl.reply(code::CLOSING_DATA, "ABOR: the transfer had already completed.").await,
+                    Some(Interrupt::Quit) => self.quit_cmd().await,
+                    Some(Interrupt::Gone) => {
+                        self.quit = true;
+                        Ok(())
+                    }
+                }
+            }
+            Ended::Stopped { by: Interrupt::Abort, moved } => {
+                tracing::info!(path = %what, bytes = moved, "transfer aborted by ABOR");
+                self.ctl.reply(code::TRANSFER_ABORTED, format!("Transfer aborted after {moved} bytes.")).await?;
+                self.ctl.reply(code::CLOSING_DATA, "ABOR successful.").await
+            }
+            Ended::Stopped { by: Interrupt::Quit, moved } => {
+                tracing::info!(path = %what, bytes = moved, "transfer aborted by QUIT");
+                self.ctl.reply(code::TRANSFER_ABORTED, "Transfer aborted by QUIT.").await?;
+                self.quit_cmd().await
+            }
+            Ended::Stopped { by: Interrupt::Gone, moved } => {
+                tracing::info!(path = %what, bytes = moved, "transfer aborted: the control connection closed");
+                self.quit = true;
+                Ok(())
+            }
+        }
+    }
+
+    /// The reply to a transfer that ran to its end.
+    async fn reply_outcome(&mut self, what: &VirtualPath, outcome: Outcome) -> io::Result<()> {
+        match outcome {
+            Ok((n, Ok(()))) => {
                 tracing::info!(path = %what, bytes = n, "transfer complete");
                 self.ctl.reply(code::CLOSING_DATA, format!("Transfer complete ({n} bytes).")).await
             }
-            Ended::Finished(Ok((n, Err(TransferError::Aborted)))) => {
+            Ok((n, Err(TransferError::Aborted))) => {
                 // Only the session aborts a transfer, and then it does not
-                // wait for `Finished`; reaching here would be a bug, which
-                // must not take the session down.
+                // take this path; reaching here would be a bug, which must
+                // not take the session down.
                 tracing::error!(path = %what, bytes = n, "transfer reported an abort nobody asked for");
                 self.ctl.reply(code::TRANSFER_ABORTED, format!("Transfer aborted after {n} bytes.")).await
             }
-            Ended::Finished(Ok((n, Err(TransferError::Data(e))))) => {
+            Ok((n, Err(TransferError::Data(e)))) => {
                 tracing::info!(path = %what, bytes = n, error = %e, "transfer failed on the data connection");
                 self.ctl.reply(code::TRANSFER_ABORTED, format!("Connection closed; transfer aborted after {n} bytes.")).await
             }
-            Ended::Finished(Ok((n, Err(TransferError::Storage(e))))) => {
+            Ok((n, Err(TransferError::Storage(e)))) => {
                 match &e {
                     StorageError::Unavailable(detail) => tracing::warn!(path = %what, bytes = n, %detail, "transfer failed in storage"),
                     _ => tracing::warn!(path = %what, bytes = n, error = %e, "transfer failed in storage"),
                 }
                 self.ctl.reply(e.code(), format!("{what}: {e}; transfer failed after {n} bytes.")).await
             }
-            Ended::Finished(Err(e)) => {
+            Err(e) => {
                 tracing::info!(error = %e, "data connection failed");
                 let code = if matches!(e, DataError::Tls(_)) { 522 } else { code::CANT_OPEN_DATA };
                 self.ctl.reply(code, e.to_string()).await
-            }
-            Ended::Aborted(n) => {
-                tracing::info!(path = %what, bytes = n, "transfer aborted by ABOR");
-                self.ctl.reply(code::TRANSFER_ABORTED, format!("Transfer aborted after {n} bytes.")).await?;
-                self.ctl.reply(code::CLOSING_DATA, "ABOR successful.").await
-            }
-            Ended::Quit(n) => {
-                tracing::info!(path = %what, bytes = n, "transfer aborted by QUIT");
-                self.ctl.reply(code::TRANSFER_ABORTED, "Transfer aborted by QUIT.").await?;
-                self.quit_cmd().await
-            }
-            Ended::ControlClosed(n) => {
-                tracing::info!(path = %what, bytes = n, "transfer aborted: the control connection closed");
-                self.quit = true;
-                Ok(())
             }
         }
     }
@@ -268,16 +304,11 @@ impl Session {
         self.run_transfer(&path, text, Some(false), move |sock, pump| transfer::send_file(reader, limit, sock, pump)).await
     }
 
-    /// The quota share for an upload, when the user has a quota: `Ok(None)`
-    /// without one. Replies 552 (or the storage error) and returns
-    /// `Err(())` when the upload is refused before it starts.
-    async fn reserve_quota(
-        &mut self,
-        path: &VirtualPath,
-        new_file: bool,
-        replaced: u64,
-        in_place: bool,
-    ) -> io::Result<Result<Option<Reservation>, ()>> {
+    /// The user's quota ledger, walked if its count is stale, when the user
+    /// has a quota: `Ok(None)` without one. Replies (552, or the storage
+    /// error) and returns `Err(())` when the upload is refused before it
+    /// starts.
+    async fn quota_ledger(&mut self, path: &VirtualPath, new_file: bool) -> io::Result<Result<Option<(Arc<Ledger>, Limits)>, ()>> {
         let Some(policy) = self.account().map(|a| a.policy.clone()) else { return Ok(Ok(None)) };
         let limits = Limits { bytes: policy.quota_bytes, files: policy.quota_files };
         if limits.bytes.is_none() && limits.files.is_none() {
@@ -289,13 +320,44 @@ impl Session {
             self.storage_error(path, e).await?;
             return Ok(Err(()));
         }
-        match ledger.reserve(limits, new_file, replaced, in_place) {
-            Ok(r) => Ok(Ok(Some(r))),
+        if new_file && ledger.files_full(limits) {
+            self.refuse_file_quota(path, &ledger).await?;
+            return Ok(Err(()));
+        }
+        Ok(Ok(Some((ledger, limits))))
+    }
+
+    async fn refuse_file_quota(&mut self, path: &VirtualPath, ledger: &Ledger) -> io::Result<()> {
+        let (_, files) = ledger.usage();
+        tracing::info!(%path, files, "refused: file quota");
+        self.ctl.reply(code::EXCEEDED_STORAGE, format!("{path}: file quota exceeded ({files} files).")).await
+    }
+
+    /// Count an opened upload against its ledger: what opening it cut off
+    /// at once, and a reservation for what it will write and replace
+    /// (`replaced`: what it frees when it commits, as the file stood before
+    /// it was opened). Aborts the upload and replies 552 when a new file
+    /// no longer fits.
+    async fn reserve_quota(
+        &mut self,
+        path: &VirtualPath,
+        quota: Option<(Arc<Ledger>, Limits)>,
+        upload: Box<dyn crate::storage::Upload>,
+        new_file: bool,
+        replaced: u64,
+    ) -> io::Result<Option<Incoming>> {
+        let announced = self.allo.take();
+        let Some((ledger, limits)) = quota else { return Ok(Some(Incoming { upload, quota: None, announced })) };
+        let cut = upload.cut_at_open();
+        if cut > 0 {
+            ledger.removed(cut, 0);
+        }
+        match ledger.reserve(limits, new_file, replaced.saturating_sub(cut)) {
+            Ok(r) => Ok(Some(Incoming { upload, quota: Some(r), announced })),
             Err(_) => {
-                let (_, files) = ledger.usage();
-                tracing::info!(%path, files, "refused: file quota");
-                self.ctl.reply(code::EXCEEDED_STORAGE, format!("{path}: file quota exceeded ({files} files).")).await?;
-                Ok(Err(()))
+                let _ = tokio::task::spawn_blocking(move || upload.abort(false)).await;
+                self.refuse_file_quota(path, &ledger).await?;
+                Ok(None)
             }
         }
     }
@@ -305,10 +367,8 @@ impl Session {
     /// write into the file the `STOR` is about to replace, and its bytes
     /// would be lost without a word).
     async fn claim_upload(&mut self, path: &VirtualPath) -> io::Result<Option<UploadClaim>> {
-        let home = self.policy().home;
-        // The path as the whole server sees it: homes may overlap.
-        let key = if home.is_root() { path.as_str().to_owned() } else { format!("{}{}", home.as_str(), path.as_str()) };
-        let claimed = self.shared.uploads.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone());
+        let key = self.upload_key(path);
+        let claimed = crate::sync::lock(&self.shared.uploads).insert(key.clone());
         if !claimed {
             tracing::info!(%path, "refused: another upload to the same file is running");
             self.ctl.reply(code::FILE_BUSY, format!("{path}: another upload to this file is in progress; try again later.")).await?;
@@ -317,18 +377,41 @@ impl Session {
         Ok(Some(UploadClaim { shared: self.shared.clone(), key }))
     }
 
+    /// `path` as the whole server sees it (homes may overlap), to key
+    /// uploads in progress by.
+    fn upload_key(&self, path: &VirtualPath) -> String {
+        let home = self.policy().home;
+        if home.is_root() { path.as_str().to_owned() } else { format!("{}{}", home.as_str(), path.as_str()) }
+    }
+
+    /// Reply 450 and return true when `path` is being uploaded: deleting
+    /// or renaming it then would make the upload's bookkeeping (its quota
+    /// count, what it replaces) wrong.
+    pub(crate) async fn busy_uploading(&mut self, path: &VirtualPath) -> io::Result<bool> {
+        let key = self.upload_key(path);
+        if !crate::sync::lock(&self.shared.uploads).contains(&key) {
+            return Ok(false);
+        }
+        self.ctl.reply(code::FILE_BUSY, format!("{path}: an upload to this file is in progress; try again later.")).await?;
+        Ok(true)
+    }
+
     pub(crate) async fn stor(&mut self, input: &str, append: bool) -> io::Result<()> {
         if !self.permit(Permission::Write).await? {
             return Ok(());
         }
         let Some(path) = self.resolve_new(input).await? else { return Ok(()) };
         self.rang = None;
-        let announced = self.allo.take();
         let mode = match (append, self.rest.take()) {
             (true, _) => WriteMode::Append,
             (false, Some(n)) => WriteMode::At(n),
             (false, None) => WriteMode::Replace,
         };
+        // ALLO's size is the whole file's only for a plain STOR; after REST
+        // or for APPE it cannot be told from the part's.
+        if mode != WriteMode::Replace {
+            self.allo = None;
+        }
         let Some(claim) = self.claim_upload(&path).await? else { return Ok(()) };
         let p = path.clone();
         let found = self.storage(move |s| s.metadata(&p)).await;
@@ -350,19 +433,19 @@ impl Session {
             WriteMode::At(n) => existing.unwrap_or(0).saturating_sub(n),
             WriteMode::Append => 0,
         };
-        let in_place = mode != WriteMode::Replace;
-        let Ok(quota) = self.reserve_quota(&path, existing.is_none(), replaced, in_place).await? else { return Ok(()) };
+        let new_file = existing.is_none();
+        let Ok(quota) = self.quota_ledger(&path, new_file).await? else { return Ok(()) };
         let p = path.clone();
         let upload = match self.storage(move |s| s.open_write(&p, mode)).await {
             Ok(u) => u,
             Err(e) => return self.storage_error(&path, e).await,
         };
+        let Some(incoming) = self.reserve_quota(&path, quota, upload, new_file, replaced).await? else { return Ok(()) };
         // Replacing a file is where a vanished client would do damage:
         // give its control connection a moment to show that it closed.
         if mode == WriteMode::Replace && may_replace {
             self.commit_settle = Some(REPLACE_SETTLE);
         }
-        let incoming = Incoming { upload, quota, announced };
         let text = format!("Opening {} mode data connection for {path}.", self.mode_name());
         self.run_transfer(&path, text, Some(true), move |sock, pump| async move {
             let _claim = claim;
@@ -376,19 +459,28 @@ impl Session {
             return Ok(());
         }
         self.rest = None;
-        let announced = self.allo.take();
         let dir = self.cwd.clone();
-        let Ok(quota) = self.reserve_quota(&dir, true, 0, false).await? else { return Ok(()) };
+        let Ok(quota) = self.quota_ledger(&dir, true).await? else { return Ok(()) };
         let hint = hint.as_deref().and_then(|h| h.rsplit('/').next()).unwrap_or("").to_owned();
         let d = dir.clone();
         let (path, upload) = match self.storage(move |s| s.create_unique(&d, &hint)).await {
             Ok(x) => x,
             Err(e) => return self.storage_error(&dir, e).await,
         };
+        // The name is new, but from now on it is being uploaded like any
+        // other: no STOR, APPE, DELE or rename may meet it half-done.
+        let Some(claim) = self.claim_upload(&path).await? else {
+            let _ = tokio::task::spawn_blocking(move || upload.abort(false)).await;
+            return Ok(());
+        };
+        let Some(incoming) = self.reserve_quota(&path, quota, upload, true, 0).await? else { return Ok(()) };
         // RFC 1123 §4.1.2.9: the 150 reply names the file.
         let text = format!("FILE: {}", path.file_name().unwrap_or_default());
-        let incoming = Incoming { upload, quota, announced };
-        self.run_transfer(&path, text, Some(true), move |sock, pump| transfer::receive_file(incoming, sock, pump)).await
+        self.run_transfer(&path, text, Some(true), move |sock, pump| async move {
+            let _claim = claim;
+            transfer::receive_file(incoming, sock, pump).await
+        })
+        .await
     }
 
     /// `ABOR` with no transfer running: drop any prepared data connection.
@@ -408,6 +500,6 @@ struct UploadClaim {
 
 impl Drop for UploadClaim {
     fn drop(&mut self) {
-        self.shared.uploads.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.key);
+        crate::sync::lock(&self.shared.uploads).remove(&self.key);
     }
 }

@@ -38,6 +38,10 @@ pub(crate) struct Control {
     /// Set while a reply is being written, and left set if the write was
     /// cut short, so that no later reply is spliced into its middle.
     writing: bool,
+    /// The last direct read stopped at a whole line with perhaps more in
+    /// the socket (see [`Control::drain_urgent`]): read directly again
+    /// before waiting on the socket.
+    drain_more: bool,
 }
 
 impl Control {
@@ -52,6 +56,7 @@ impl Control {
             write_timeout,
             deadline: None,
             writing: false,
+            drain_more: false,
         }
     }
 
@@ -71,6 +76,12 @@ impl Control {
         loop {
             if let Some(line) = self.decoder.next_line() {
                 return Ok(Some(line));
+            }
+            if std::mem::take(&mut self.drain_more) {
+                if self.drain_urgent()? {
+                    return Ok(self.decoder.next_line());
+                }
+                continue;
             }
             let Control { stream, buf, .. } = self;
             let stream = stream.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
@@ -99,7 +110,16 @@ impl Control {
         loop {
             match (&*sock).read(&mut self.buf) {
                 Ok(0) => return Ok(true),
-                Ok(n) => self.decoder.feed(&self.buf[..n]),
+                Ok(n) => {
+                    self.decoder.feed(&self.buf[..n]);
+                    // Stop at a whole line, so that a client flooding
+                    // commands cannot make this loop buffer without end;
+                    // the rest is read when that line has been handled.
+                    if self.decoder.has_line() {
+                        self.drain_more = true;
+                        return Ok(false);
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -107,20 +127,21 @@ impl Control {
         }
     }
 
-    /// True if the client has closed or reset the control connection, as
-    /// the kernel knows it now (a peek that takes nothing): the reactor may
-    /// not have reported the close yet.
-    pub(crate) fn peer_gone(&self) -> bool {
+    /// What the kernel knows of the client's side of the control
+    /// connection right now (a peek that takes nothing): the reactor may
+    /// not have reported a close yet.
+    pub(crate) fn peer_state(&self) -> PeerState {
         let tcp = match &self.stream {
             Some(Stream::Plain(tcp)) => tcp,
             Some(Stream::Tls(tls)) => tls.get_ref().0,
-            None => return true,
+            None => return PeerState::Gone,
         };
         let mut byte = [std::mem::MaybeUninit::<u8>::uninit(); 1];
         match socket2::SockRef::from(tcp).peek(&mut byte) {
-            Ok(0) => true,
-            Ok(_) => false,
-            Err(e) => e.kind() != io::ErrorKind::WouldBlock && e.kind() != io::ErrorKind::Interrupted,
+            Ok(0) => PeerState::Gone,
+            Ok(_) => PeerState::Pending,
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => PeerState::Quiet,
+            Err(_) => PeerState::Gone,
         }
     }
 
@@ -216,4 +237,15 @@ async fn write_by(deadline: Instant, write: impl Future<Output = io::Result<()>>
     tokio::time::timeout_at(deadline, write)
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading replies"))?
+}
+
+/// See [`Control::peer_state`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PeerState {
+    /// Closed or reset.
+    Gone,
+    /// Open, with bytes not read yet (under TLS, perhaps a close_notify).
+    Pending,
+    /// Open, nothing waiting.
+    Quiet,
 }

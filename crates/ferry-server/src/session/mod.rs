@@ -85,6 +85,8 @@ pub(crate) struct Session {
     pub(crate) commit_settle: Option<std::time::Duration>,
     /// The authenticator generation the account was last checked against.
     pub(crate) auth_generation: u64,
+    /// When to ask the account store again after it could not be asked.
+    pub(crate) auth_recheck: Option<std::time::Instant>,
     /// Slots for this session's jobs on the blocking pool (see `handlers::jobs`).
     pub(crate) blocking: Arc<tokio::sync::Semaphore>,
 }
@@ -170,6 +172,7 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
             allo: None,
             commit_settle: None,
             auth_generation: 0,
+            auth_recheck: None,
             blocking: Arc::new(tokio::sync::Semaphore::new(BLOCKING_SLOTS)),
         };
         let metrics = session.shared.metrics.clone();

@@ -320,12 +320,12 @@ impl Storage for LocalStorage {
                 if offset > meta.len() {
                     // A restart point past the end would make a sparse file
                     // of any size out of nothing.
-                    return Err(StorageError::Io(io::Error::new(io::ErrorKind::InvalidInput, "restart point is past the end of the file")));
+                    return Err(StorageError::RestartPastEnd);
                 }
                 // Bytes past the restart point belong to the old attempt.
                 file.set_len(offset)?;
                 file.seek(SeekFrom::Start(offset))?;
-                Ok(Box::new(InPlaceUpload { file, start_len: offset }))
+                Ok(Box::new(InPlaceUpload { file, start_len: offset, cut: meta.len() - offset }))
             }
             WriteMode::Append => {
                 let file = self.root.open_with(rel, OpenOptions::new().append(true).create(true))?.into_std();
@@ -333,7 +333,7 @@ impl Storage for LocalStorage {
                 if meta.is_dir() {
                     return Err(StorageError::IsDirectory);
                 }
-                Ok(Box::new(InPlaceUpload { file, start_len: meta.len() }))
+                Ok(Box::new(InPlaceUpload { file, start_len: meta.len(), cut: 0 }))
             }
         }
     }
@@ -531,9 +531,10 @@ impl Upload for AtomicUpload {
     }
 
     fn abort(mut self: Box<Self>, keep_partial: bool) -> PartialOutcome {
-        let file = self.file.take();
-        let got_bytes = file.as_ref().and_then(|f| f.metadata().ok()).is_some_and(|m| m.len() > 0);
-        drop(file);
+        // The file stays open (and so locked) until it is renamed or
+        // removed: the stale-file cleaner must never take it meanwhile.
+        let _file = self.file.take();
+        let got_bytes = _file.as_ref().and_then(|f| f.metadata().ok()).is_some_and(|m| m.len() > 0);
         // A brand-new file keeps what arrived so that the client can resume
         // (REST+STOR or APPE); an existing file is never replaced by a part.
         // NOREPLACE: a file that appeared under the name meanwhile wins.
@@ -560,6 +561,8 @@ struct InPlaceUpload {
     file: std::fs::File,
     /// The length before this upload began, restored by a discarding abort.
     start_len: u64,
+    /// What opening it cut off the old file (a restart before its end).
+    cut: u64,
 }
 
 impl Write for InPlaceUpload {
@@ -572,6 +575,10 @@ impl Write for InPlaceUpload {
 }
 
 impl Upload for InPlaceUpload {
+    fn cut_at_open(&self) -> u64 {
+        self.cut
+    }
+
     fn commit(self: Box<Self>) -> Result<(), StorageError> {
         Ok(self.file.sync_all()?)
     }

@@ -55,6 +55,11 @@ pub trait Upload: Write + Send {
     /// resume where that is safe; without, the upload leaves nothing
     /// behind (a quota refusal). Returns what became of the partial data.
     fn abort(self: Box<Self>, keep_partial: bool) -> PartialOutcome;
+    /// Bytes of the existing file that opening this upload cut off at
+    /// once (a restart in place drops the old tail), for quota counts.
+    fn cut_at_open(&self) -> u64 {
+        0
+    }
 }
 
 /// What happened to the bytes of an upload that did not complete.
@@ -190,6 +195,10 @@ pub enum StorageError {
     /// The storage cannot do this at all (e.g. set a time on an object).
     #[error("Not supported: {0}")]
     Unsupported(&'static str),
+    /// A restart point (`REST`) beyond the end of the file an upload
+    /// would continue (it would make a sparse file out of nothing).
+    #[error("Restart point is past the end of the file")]
+    RestartPastEnd,
     /// A wildcard pattern needed more matching work than a listing may
     /// spend (a hostile pattern; see `ferry_proto::glob`).
     #[error("Wildcard pattern too costly to match; use a simpler one")]
@@ -251,6 +260,8 @@ impl StorageError {
             StorageError::InvalidName => code::BAD_FILE_NAME,
             StorageError::Io(_) | StorageError::Unavailable(_) | StorageError::PatternTooCostly => code::LOCAL_ERROR,
             StorageError::Unsupported(_) => code::PARAM_NOT_IMPLEMENTED,
+            // RFC 3659 §5.4.
+            StorageError::RestartPastEnd => 554,
             _ => code::FILE_UNAVAILABLE,
         }
     }

@@ -359,7 +359,7 @@ impl Storage for S3Storage {
             WriteMode::Append => Some(size),
             WriteMode::At(offset) if offset <= size => Some(offset),
             WriteMode::At(_) => {
-                return Err(StorageError::Io(io::Error::new(io::ErrorKind::InvalidInput, "restart point is past the end of the file")));
+                return Err(StorageError::RestartPastEnd);
             }
         };
         self.start_upload(&key, keep)
