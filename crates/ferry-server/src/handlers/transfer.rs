@@ -412,6 +412,11 @@ impl Session {
         if mode != WriteMode::Replace {
             self.allo = None;
         }
+        // Before the file is opened: a restart in place cuts the old tail
+        // off when it opens, which a missing data connection must not do.
+        if matches!(self.data, data::DataSetup::None) {
+            return self.ctl.reply(code::CANT_OPEN_DATA, "Use PORT, PASV, EPRT or EPSV first.").await;
+        }
         let Some(claim) = self.claim_upload(&path).await? else { return Ok(()) };
         let p = path.clone();
         let found = self.storage(move |s| s.metadata(&p)).await;

@@ -155,6 +155,11 @@ fn i03_an_upload_short_of_its_allo_size_is_not_committed() {
     c.expect("ALLO 500", 202);
     assert_eq!(c.upload("STOR kept.bin", &[7u8; 500]).code, 226, "the announced size arrived");
     assert_eq!(std::fs::read(s.root().join("kept.bin")).unwrap(), vec![7u8; 500]);
+    // After REST, ALLO may name the whole file or the part: not checked.
+    c.expect("REST 500", 350);
+    c.expect("ALLO 1000", 202);
+    assert_eq!(c.upload("STOR kept.bin", &[8u8; 500]).code, 226, "a resumed upload is not held to ALLO");
+    assert_eq!(std::fs::metadata(s.root().join("kept.bin")).unwrap().len(), 1000);
     // ALLO is forgotten by anything but the upload it prepares.
     c.expect("ALLO 9999", 202);
     c.expect("PWD", 257);
@@ -281,6 +286,21 @@ fn i11_concurrent_uploads_cannot_exceed_the_quota() {
     }
     assert_eq!(c.upload("STOR fits.bin", &pseudo_random(900 << 10, 5)).code, 226, "room after deleting");
     assert_eq!(c.upload("STOR too-much.bin", &pseudo_random(200 << 10, 6)).code, 552, "and the quota still holds");
+    // Restarts that never happen (no data connection, or aborted at once)
+    // must not count the file as gone.
+    for _ in 0..5 {
+        c.expect("REST 0", 350);
+        c.expect("STOR fits.bin", 425);
+        c.expect("REST 0", 350);
+        let _d = c.epsv();
+        c.expect("STOR fits.bin", 150);
+        c.send("ABOR");
+        let codes = (c.read_reply().code, c.read_reply().code);
+        assert!(matches!(codes, (426, 226) | (226, 226)), "{codes:?}");
+        // Put the file back (the aborted restart in place cut it to 0).
+        assert_eq!(c.upload("STOR fits.bin", &pseudo_random(900 << 10, 5)).code, 226);
+    }
+    assert_eq!(c.upload("STOR too-much.bin", &pseudo_random(200 << 10, 6)).code, 552, "the quota holds after aborted restarts");
 }
 
 #[test]
@@ -552,6 +572,13 @@ fn i22_an_append_racing_a_stor_is_refused_not_lost() {
     let r = b.cmd("APPE race.bin");
     assert_eq!(r.code, 450, "{r:?}");
     assert!(r.text().contains("in progress"), "{r:?}");
+    // Deleting or renaming it meanwhile is refused too (the upload's
+    // count of what it replaces would be wrong).
+    b.expect("DELE race.bin", 450);
+    b.expect("RNFR race.bin", 450);
+    std::fs::write(s.root().join("other.bin"), b"other").unwrap();
+    b.expect("RNFR other.bin", 350);
+    b.expect("RNTO race.bin", 450);
     drop(a_data);
     assert_eq!(a.read_reply().code, 226);
     assert_eq!(b.upload("APPE race.bin", b"and the APPE").code, 226, "once the STOR is done");
