@@ -53,6 +53,16 @@ pub struct Shared {
     pub(crate) uploads: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
+/// Threads the blocking pool may grow to for `max_sessions` sessions. A
+/// session's blocking work is bounded (its file-system jobs by
+/// `session::BLOCKING_SLOTS`, and one transfer pump), so a pool this size
+/// holds every session's work at once: no set of sessions, however hostile,
+/// can fill it and make the others wait. Threads are started on demand and
+/// end after ten idle seconds; tokio's default of 512 is the floor.
+pub fn blocking_threads(max_sessions: usize) -> usize {
+    (max_sessions.saturating_mul(crate::session::BLOCKING_SLOTS + 1)).saturating_add(64).max(512)
+}
+
 /// A configured server, ready to serve on listeners.
 #[derive(Clone)]
 pub struct Server {

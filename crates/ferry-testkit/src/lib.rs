@@ -129,7 +129,9 @@ impl TestServer {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let blocking = ferry_server::server::blocking_threads(config.max_sessions);
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).max_blocking_threads(blocking).enable_all().build().unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
                 let mut listeners = vec![(listener, ListenerKind::Ftp)];

@@ -458,7 +458,11 @@ fn serve(args: Settings) -> anyhow::Result<()> {
     if args.postgres.is_none() && !args.users.exists() {
         accounts::first_run_users(&args.users)?;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(ferry_server::server::blocking_threads(args.max_sessions))
+        .build()
+        .context("starting the async runtime")?;
     let accounts = Arc::new(runtime.block_on(accounts::Accounts::open(args.postgres.as_deref(), &args.users))?);
     let users = accounts.load(false)?;
     let storage = {

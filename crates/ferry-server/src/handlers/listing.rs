@@ -88,10 +88,12 @@ fn gather(storage: &dyn Storage, cwd: &VirtualPath, arg: Option<&str>, detail: D
     if glob::is_glob(last) {
         let dir = cwd.resolve(if dir_part.is_empty() { "." } else { dir_part }).ok_or(StorageError::InvalidName)?;
         let pattern = Pattern::new(last);
+        // Opened even for a pattern that matches nothing, so that a missing
+        // folder is still reported as missing.
         let mut entries = storage.read_dir(&dir, detail)?;
         if pattern.matches_nothing() {
-            // As Pure-FTPd and vsftpd answer such patterns: no match. There
-            // is no need to read the folder for that.
+            // As Pure-FTPd and vsftpd answer such patterns: no match, and
+            // no entry of the folder is read for it.
             tracing::info!(chars = last.chars().count(), "wildcard pattern too long; it matches nothing");
             entries = Box::new(std::iter::empty());
         }

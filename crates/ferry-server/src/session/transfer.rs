@@ -1,8 +1,11 @@
 //! Moving file bytes between storage and a data connection.
 //!
-//! Disk I/O is blocking, so each direction runs a small pipeline: a blocking
-//! thread reads (or writes) 256 KiB chunks while the async side writes (or
-//! reads) the socket, with a few chunks in flight and buffers recycled.
+//! Disk I/O is blocking. Plain binary downloads of local files go from
+//! the page cache to the socket with `sendfile`; plain binary uploads are
+//! read from the socket and written by one blocking thread; everything
+//! else (TLS, ASCII, rate limits) runs a small pipeline: a blocking thread
+//! reads (or writes) 256 KiB chunks while the async side writes (or reads)
+//! the socket, with a few chunks in flight and buffers recycled.
 //! `ABOR` trips the [`AbortSignal`]: the socket side stops, the channel
 //! closes, the blocking side stops at its next chunk, and an unfinished
 //! upload is aborted (which never damages an existing file) *before* the
