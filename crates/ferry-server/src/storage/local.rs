@@ -11,7 +11,7 @@
 //! target only after the last byte is on disk, so a failed upload never
 //! destroys an existing file.
 
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -19,11 +19,12 @@ use cap_std::ambient_authority;
 use cap_std::fs::{Dir, MetadataExt, OpenOptions, OpenOptionsExt, Permissions, PermissionsExt};
 use ferry_proto::VirtualPath;
 use ferry_proto::listing::Kind;
-use std::os::unix::fs::PermissionsExt as _;
 
-use super::{
-    Detail, Entries, FileInfo, PartialOutcome, ReadHandle, Storage, StorageError, Upload, WriteMode, acceptable_new_name, is_reserved,
-};
+use super::{Detail, Entries, FileInfo, ReadHandle, Storage, StorageError, Upload, WriteMode, acceptable_new_name, is_reserved};
+
+mod upload;
+
+use upload::{AtomicUpload, InPlaceUpload, Kept, UniqueUpload, lock, temp_name};
 
 /// Prefix of temporary upload files; they are hidden from listings, never
 /// counted against quotas, and refused for every command.
@@ -83,30 +84,6 @@ impl LocalStorage {
         }
         Ok(())
     }
-}
-
-/// A name for a temporary upload file: random, so that no client can
-/// guess it and a restarted server (same PID as PID 1 in a container)
-/// never collides with the leftovers of the one before.
-fn temp_name() -> String {
-    use argon2::password_hash::rand_core::{OsRng, RngCore};
-    let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
-    let mut name = String::with_capacity(TEMP_PREFIX.len() + 37);
-    name.push_str(TEMP_PREFIX);
-    for b in bytes {
-        name.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        name.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
-    }
-    name.push_str(".part");
-    name
-}
-
-/// Take the advisory lock that marks a temporary file as in use; the
-/// kernel drops it when the uploading process dies, which is how a
-/// restarted server tells leftovers from live uploads.
-fn lock(file: &std::fs::File) -> bool {
-    rustix::fs::flock(file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok()
 }
 
 /// Turns folder entries into [`FileInfo`]s.
@@ -482,139 +459,5 @@ impl Storage for LocalStorage {
             return Err(StorageError::PermissionDenied);
         }
         Ok(self.root.set_permissions(Self::checked(path)?, Permissions::from_mode(mode & 0o7777))?)
-    }
-}
-
-/// The permission bits and owner of a file being replaced.
-#[derive(Debug, Clone, Copy)]
-struct Kept {
-    mode: u32,
-    uid: u32,
-    gid: u32,
-}
-
-/// `STOR`: a hidden temporary file renamed over the target on commit.
-struct AtomicUpload {
-    parent: Dir,
-    temp: String,
-    target: String,
-    file: Option<std::fs::File>,
-    /// Whether the target existed when the upload began.
-    existed: bool,
-    /// The replaced file's mode and owner, given to the new one.
-    keep: Option<Kept>,
-}
-
-impl Write for AtomicUpload {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.file.as_mut().expect("open until commit/abort").write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Upload for AtomicUpload {
-    fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
-        let file = self.file.take().expect("open until commit");
-        if let Some(k) = self.keep {
-            let _ = file.set_permissions(std::fs::Permissions::from_mode(k.mode));
-            // Only root may give a file away; otherwise it stays ours.
-            let _ = std::os::unix::fs::fchown(&file, Some(k.uid), Some(k.gid));
-        }
-        let result = file.sync_all().and_then(|()| self.parent.rename(&self.temp, &self.parent, &self.target));
-        if let Err(e) = result {
-            let _ = self.parent.remove_file(&self.temp);
-            return Err(e.into());
-        }
-        Ok(())
-    }
-
-    fn abort(mut self: Box<Self>, keep_partial: bool) -> PartialOutcome {
-        // The file stays open (and so locked) until it is renamed or
-        // removed: the stale-file cleaner must never take it meanwhile.
-        let _file = self.file.take();
-        let got_bytes = _file.as_ref().and_then(|f| f.metadata().ok()).is_some_and(|m| m.len() > 0);
-        // A brand-new file keeps what arrived so that the client can resume
-        // (REST+STOR or APPE); an existing file is never replaced by a part.
-        // NOREPLACE: a file that appeared under the name meanwhile wins.
-        let kept = || rustix::fs::renameat_with(&self.parent, &*self.temp, &self.parent, &*self.target, rustix::fs::RenameFlags::NOREPLACE);
-        if keep_partial && !self.existed && got_bytes && kept().is_ok() {
-            return PartialOutcome::KeptForResume;
-        }
-        let _ = self.parent.remove_file(&self.temp);
-        PartialOutcome::Discarded
-    }
-}
-
-impl Drop for AtomicUpload {
-    fn drop(&mut self) {
-        // Dropped without commit or abort (a panic): leave no litter.
-        if self.file.take().is_some() {
-            let _ = self.parent.remove_file(&self.temp);
-        }
-    }
-}
-
-/// `REST`+`STOR` and `APPE`: written in place, as their meaning requires.
-struct InPlaceUpload {
-    file: std::fs::File,
-    /// The length before this upload began, restored by a discarding abort.
-    start_len: u64,
-    /// What opening it cut off the old file (a restart before its end).
-    cut: u64,
-}
-
-impl Write for InPlaceUpload {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.file.write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Upload for InPlaceUpload {
-    fn cut_at_open(&self) -> u64 {
-        self.cut
-    }
-
-    fn commit(self: Box<Self>) -> Result<(), StorageError> {
-        Ok(self.file.sync_all()?)
-    }
-    fn abort(self: Box<Self>, keep_partial: bool) -> PartialOutcome {
-        if !keep_partial && self.file.set_len(self.start_len).is_ok() {
-            let _ = self.file.sync_all();
-            return PartialOutcome::Discarded;
-        }
-        let _ = self.file.sync_all();
-        PartialOutcome::InPlace
-    }
-}
-
-/// `STOU`: the unique name was created exclusively; no rename needed.
-struct UniqueUpload {
-    parent: Dir,
-    name: String,
-    file: Option<std::fs::File>,
-}
-
-impl Write for UniqueUpload {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.file.as_mut().expect("open until commit/abort").write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Upload for UniqueUpload {
-    fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
-        Ok(self.file.take().expect("open until commit").sync_all()?)
-    }
-    fn abort(mut self: Box<Self>, _keep_partial: bool) -> PartialOutcome {
-        self.file.take();
-        let _ = self.parent.remove_file(&self.name);
-        PartialOutcome::Discarded
     }
 }

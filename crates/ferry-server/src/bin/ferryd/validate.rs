@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use super::Settings;
+use super::settings::Settings;
 
 /// The longest accepted time setting: a year (and no overflow when added
 /// to a clock).
