@@ -120,7 +120,7 @@ fn work(jobs: &Mutex<mpsc::Receiver<Job>>) {
         // One thread waits for the next job while holding the lock; the
         // others wait for the lock. Nothing panics while it is held, but a
         // poisoned lock would still be usable.
-        let job = crate::sync::lock(&jobs).blocking_recv();
+        let job = crate::sync::lock(jobs).blocking_recv();
         let Some(job) = job else { return };
         if job.reply.is_closed() {
             // The session left (or gave up waiting) while queued.
