@@ -414,7 +414,8 @@ impl Session {
         }
         // Before the file is opened: a restart in place cuts the old tail
         // off when it opens, which a missing data connection must not do.
-        if matches!(self.data, data::DataSetup::None) {
+        // (Other uploads report storage errors first, before any data.)
+        if matches!(mode, WriteMode::At(_)) && matches!(self.data, data::DataSetup::None) {
             return self.ctl.reply(code::CANT_OPEN_DATA, "Use PORT, PASV, EPRT or EPSV first.").await;
         }
         let Some(claim) = self.claim_upload(&path).await? else { return Ok(()) };
