@@ -49,12 +49,22 @@
 //!
 //! Control connections never resume (always a full handshake), so every
 //! session a control connection hands out carries its login's token. A
-//! ticket handed out on a data connection carries the token of the session
-//! that connection resumed, not of the login it serves (and no token after
-//! a full handshake): a stranger refused at a passive port leaves with no
-//! ticket better than the one it came with.
+//! session handed out on a data connection carries a token of that data
+//! connection, which the server ties to a login only once the connection's
+//! handshake has **resumed** a session: to the login of that session (not
+//! to the login the connection serves; the two differ under the second
+//! rule above), whether the connection is then admitted or refused, so a
+//! client never leaves with a session better than the one it offered. A
+//! data connection that made a full handshake leaves with sessions that
+//! open nothing. That holds also when rustls looked the offered session up
+//! and then made a full handshake because it may not resume it (another
+//! cipher suite or server name): a session copied off the wire and offered
+//! at a passive port of one's own gains nothing. The server remembers the
+//! 32 data connections last resumed from per login; a session of an older
+//! one is refused.
 
 mod binding;
+mod registry;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -69,7 +79,8 @@ use sha2::Digest;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsAcceptor;
 
-use binding::{IssueOnly, NotingSessions, NotingTickets, Registry, StoreOnly, Token};
+use binding::{IssueOnly, NotingSessions, NotingTickets, StoreOnly, Token};
+use registry::Registry;
 
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -317,6 +328,20 @@ impl SessionTls {
     }
 }
 
+/// The reply to a data connection that made a full handshake.
+const MUST_RESUME: &str = "the data connection must resume the control connection's TLS session";
+
+/// Why a data connection was refused.
+enum Refused {
+    /// It made a full handshake.
+    NotResumed,
+    /// The session it resumed names no login.
+    NoLogin,
+    /// The login its session came from may not open this login's data
+    /// connections.
+    Registry(registry::Refusal),
+}
+
 /// TLS for one data connection.
 pub(crate) struct DataTls {
     acceptor: TlsAcceptor,
@@ -334,43 +359,64 @@ impl DataTls {
         require_reuse: bool,
         patience: Duration,
     ) -> Result<tokio_rustls::server::TlsStream<IO>, String> {
-        let own = self.login.token;
-        // Tickets made on this connection inherit the binding of the session
-        // it resumes (see binding.rs); without one they bind to no login.
-        let mut handshake = self.acceptor.accept_with(io, |c| c.set_resumption_data(&binding::UNBOUND));
-        let mut noted = None;
+        // The sessions this connection hands out carry a token of its own,
+        // which stands for a login only once this handshake has resumed a
+        // session of that login (see binding.rs).
+        let data = self.login.registry.data_connection();
+        let sealed = binding::resumption_data(data.token());
+        let mut handshake = self.acceptor.accept_with(io, |c| c.set_resumption_data(&sealed));
+        let mut noted = binding::Noted::default();
         let tls = std::future::poll_fn(|cx| binding::capturing(&mut noted, || std::pin::Pin::new(&mut handshake).poll(cx)))
             .await
             .map_err(|e| e.to_string())?;
-        if !require_reuse {
-            return Ok(tls);
-        }
-        let conn = tls.get_ref().1;
-        if conn.handshake_kind() != Some(rustls::HandshakeKind::Resumed) {
-            tracing::warn!("refused a data connection that did not resume a TLS session of this login");
-            return Err("the data connection must resume the control connection's TLS session".into());
-        }
-        // TLS 1.3 (and TLS 1.2 with a rustls that reports it) hand back the
-        // resumption data; for TLS 1.2 on rustls 0.23 it was noted above.
-        let issued_to = match conn.received_resumption_data() {
-            Some(d) => binding::token_of(d),
-            None => noted,
-        };
-        let Some(issued_to) = issued_to else {
-            tracing::warn!("refused a data connection whose TLS session carries no login");
-            return Err("the data connection must resume the control connection's TLS session".into());
-        };
-        match self.login.registry.admit(own, issued_to, patience.min(LOGIN_PATIENCE)).await {
-            Ok(()) => {
-                if issued_to != own {
-                    tracing::debug!(issued_to, "data connection resumed a TLS session of another login of this user");
-                }
-                Ok(tls)
+        // Without `require_reuse` nothing is refused or waited for, but a
+        // connection that resumed still hands out sessions of its login.
+        let patience = if require_reuse { patience.min(LOGIN_PATIENCE) } else { Duration::ZERO };
+        match self.admit(&tls, noted, &data, patience).await {
+            Ok(()) => Ok(tls),
+            Err(_) if !require_reuse => Ok(tls),
+            Err(Refused::NotResumed) => {
+                tracing::warn!("refused a data connection that did not resume a TLS session of this login");
+                Err(MUST_RESUME.into())
             }
-            Err(why) => {
+            Err(Refused::NoLogin) => {
+                tracing::warn!("refused a data connection whose TLS session carries no login");
+                Err(MUST_RESUME.into())
+            }
+            Err(Refused::Registry(why)) => {
                 tracing::warn!(reason = why, "refused a data connection");
                 Err(format!("data connection refused: {why}"))
             }
         }
+    }
+
+    /// Judge the TLS session that `tls` resumed. If it resumed one of a
+    /// login, `data` stands for that login from now on, admitted or not.
+    /// `noted` is what the ticket and session stores saw during the
+    /// handshake.
+    async fn admit<IO>(
+        &self,
+        tls: &tokio_rustls::server::TlsStream<IO>,
+        noted: binding::Noted,
+        data: &registry::Pending<'_>,
+        patience: Duration,
+    ) -> Result<(), Refused> {
+        let conn = tls.get_ref().1;
+        if conn.handshake_kind() != Some(rustls::HandshakeKind::Resumed) {
+            return Err(Refused::NotResumed);
+        }
+        // TLS 1.3 (and TLS 1.2 with a rustls that reports it) hand back the
+        // resumption data; for TLS 1.2 on rustls 0.23 it was noted.
+        let issued_to = match conn.received_resumption_data() {
+            Some(d) => binding::token_of(d),
+            None => noted.token(),
+        };
+        let Some(issued_to) = issued_to else { return Err(Refused::NoLogin) };
+        let own = self.login.token;
+        self.login.registry.admit(own, issued_to, data, patience).await.map_err(Refused::Registry)?;
+        if issued_to != own {
+            tracing::debug!(issued_to, "data connection resumed a TLS session of another login of this user, or of a data connection");
+        }
+        Ok(())
     }
 }

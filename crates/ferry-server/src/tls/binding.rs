@@ -6,29 +6,37 @@
 //! resumption data. rustls authenticates that data: a ticket is sealed with
 //! the server's ticket key and a session ID only points into the server's
 //! own memory, so a client can neither read a token out of a ticket nor
-//! forge one. The [`Registry`] remembers, per token, the client address and
+//! forge one. The `Registry` remembers, per token, the client address and
 //! the user that logged in on that control connection, so a data
-//! connection can be judged by the login its TLS session came from.
+//! connection can be judged by the login its TLS session came from
+//! (`registry.rs`).
 //!
-//! Tickets made on a data connection inherit the token of the session that
-//! connection resumed, never the token of the login it serves: someone who
-//! connects to a passive port with a ticket of their own, or with none,
-//! and is refused, must not leave with a ticket of the victim's login. A
-//! data connection therefore starts with [`UNBOUND`] resumption data, and
-//! the data-connection ticket and session stores below put the resumed
-//! session's token into each session value they seal ([`inherit`]).
+//! A data connection's sessions carry a token of their own, fresh for each
+//! data connection (`Pending`). Once its handshake has resumed a session,
+//! the registry learns that this token stands for the login that session
+//! stands for (`Registry::admit`), whether the connection is then
+//! admitted or not: its client has proved it holds that session's secret,
+//! so what it leaves with is worth no more than what it came with. A
+//! connection that did not resume leaves its token unknown, and whatever
+//! it handed out opens nothing. This must be decided from the session
+//! rustls resumed, after the handshake, never from the sessions it looked
+//! at: rustls looks a session up before it checks that it may resume it
+//! (same cipher suite, same server name: RFC 6066 and 8446) and quietly
+//! makes a full handshake when it may not, so a session copied off the
+//! wire and offered with another cipher suite is looked up but never
+//! resumed, and proves nothing. A client may offer a data connection's
+//! session while the server is still judging that connection (its tickets
+//! arrive as its handshake ends); a pending token is waited for.
 //!
 //! rustls 0.23 hands the resumption data back only for TLS 1.3
 //! (`received_resumption_data` is never set on TLS 1.2 resumptions; fixed
-//! upstream after 0.23). So the same stores also read the token out of the
-//! session value they give rustls to resume ([`capturing`]).
+//! upstream after 0.23). So the data connections' ticket and session
+//! stores also read the token out of the session value they give rustls to
+//! resume ([`capturing`]); it is used only for a handshake that did resume,
+//! and a TLS 1.2 handshake looks up one session at most.
 
 use std::cell::Cell;
-use std::collections::{HashMap, VecDeque};
-use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use rustls::server::{ProducesTickets, StoresServerSessions};
 
@@ -40,20 +48,6 @@ pub(crate) type Token = u64;
 /// Marks resumption data as ferryd's, version 1.
 const MAGIC: [u8; 4] = *b"fry1";
 const DATA_LEN: usize = MAGIC.len() + 8;
-
-/// The resumption data a data connection starts with: no login. A session
-/// that keeps it (one made by a data connection's full handshake) never
-/// opens a data connection while reuse is required.
-pub(crate) const UNBOUND: [u8; DATA_LEN] = *b"fry0\0\0\0\0\0\0\0\0";
-
-/// Ended logins whose tickets are still honoured for other logins of the
-/// same user and address, at most.
-const MAX_ENDED: usize = 4096;
-
-/// How long an ended login's tickets stay good for other logins: the
-/// server's tickets are accepted for at most twice the ticket key's 6-hour
-/// rotation period.
-const MAX_AGE: Duration = Duration::from_secs(12 * 60 * 60);
 
 /// The resumption data that binds a TLS session to `token`.
 pub(crate) fn resumption_data(token: Token) -> [u8; DATA_LEN] {
@@ -88,11 +82,13 @@ fn data_in_session_value(plain: &[u8]) -> Option<std::ops::Range<usize>> {
     (plain[len_at..start] == (DATA_LEN as u16).to_be_bytes()).then_some(start..end)
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Capture {
     Off,
     Listening,
     Found(Token),
+    /// Sessions of different logins were looked up: none is trusted.
+    Several,
 }
 
 thread_local! {
@@ -100,48 +96,55 @@ thread_local! {
     static CAPTURE: Cell<Capture> = const { Cell::new(Capture::Off) };
 }
 
-/// Run one step of a data connection's handshake. `noted` is the token of
-/// the TLS session the connection resumes, once known: the ticket and
-/// session stores note it when they give rustls a session to resume, and
-/// seal it into sessions they store for the connection. rustls is sans-IO:
-/// it consults the stores synchronously inside the step, on this thread,
-/// so a thread-local slot set around each step sees exactly this
-/// connection's lookups.
-pub(crate) fn capturing<R>(noted: &mut Option<Token>, step: impl FnOnce() -> R) -> R {
+/// What the stores saw during a data connection's handshake.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Noted(Option<Capture>);
+
+impl Noted {
+    /// The token of the one session rustls was given to resume, if it was
+    /// given exactly one. Meaningful only for a handshake that resumed.
+    pub(crate) fn token(self) -> Option<Token> {
+        match self.0 {
+            Some(Capture::Found(t)) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// Run one step of a data connection's handshake, noting in `noted` the
+/// token of the TLS session the ticket or session store gives rustls to
+/// resume. rustls is sans-IO: it consults the stores synchronously inside
+/// the step, on this thread, so a thread-local slot set around each step
+/// sees exactly this connection's lookups.
+pub(crate) fn capturing<R>(noted: &mut Noted, step: impl FnOnce() -> R) -> R {
     struct Off;
     impl Drop for Off {
         fn drop(&mut self) {
             CAPTURE.with(|c| c.set(Capture::Off));
         }
     }
-    CAPTURE.with(|c| c.set(noted.map_or(Capture::Listening, Capture::Found)));
+    CAPTURE.with(|c| c.set(noted.0.unwrap_or(Capture::Listening)));
     let _off = Off;
     let out = step();
-    if let Capture::Found(t) = CAPTURE.with(Cell::get) {
-        *noted = Some(t);
+    match CAPTURE.with(Cell::get) {
+        Capture::Off | Capture::Listening => {}
+        seen => noted.0 = Some(seen),
     }
     out
 }
 
-/// A session value about to be sealed for a data connection: give it the
-/// token of the session this connection resumed (it was [`UNBOUND`]).
-fn inherit(mut plain: Vec<u8>) -> Vec<u8> {
-    if let Capture::Found(t) = CAPTURE.with(Cell::get)
-        && let Some(at) = data_in_session_value(&plain)
-        && plain[at.clone()] == UNBOUND
-    {
-        plain[at].copy_from_slice(&resumption_data(t));
-    }
-    plain
-}
-
 fn note(plain: &[u8]) {
     CAPTURE.with(|c| {
-        if !matches!(c.get(), Capture::Off)
-            && let Some(t) = token_in_session_value(plain)
-        {
-            c.set(Capture::Found(t));
-        }
+        let seen = match (c.get(), token_in_session_value(plain)) {
+            (Capture::Off, _) => return,
+            // A value that is not ferryd's: whatever it resumes, it names
+            // no login.
+            (_, None) => Capture::Several,
+            (Capture::Listening, Some(t)) => Capture::Found(t),
+            (Capture::Found(a), Some(t)) if a == t => Capture::Found(t),
+            (_, Some(_)) => Capture::Several,
+        };
+        c.set(seen);
     });
 }
 
@@ -186,8 +189,7 @@ impl StoresServerSessions for StoreOnly {
     }
 }
 
-/// Data connections' ticket key use: resume, noting the ticket's token;
-/// new tickets inherit it.
+/// Data connections' ticket key use: resume, noting the ticket's token.
 #[derive(Debug)]
 pub(crate) struct NotingTickets(pub(crate) Arc<dyn ProducesTickets>);
 
@@ -199,7 +201,7 @@ impl ProducesTickets for NotingTickets {
         self.0.lifetime()
     }
     fn encrypt(&self, plain: &[u8]) -> Option<Vec<u8>> {
-        self.0.encrypt(&inherit(plain.to_vec()))
+        self.0.encrypt(plain)
     }
     fn decrypt(&self, cipher: &[u8]) -> Option<Vec<u8>> {
         let plain = self.0.decrypt(cipher)?;
@@ -208,14 +210,13 @@ impl ProducesTickets for NotingTickets {
     }
 }
 
-/// Data connections' session cache use: resume, noting the token; new
-/// sessions inherit it.
+/// Data connections' session cache use: resume, noting the token.
 #[derive(Debug)]
 pub(crate) struct NotingSessions(pub(crate) Arc<dyn StoresServerSessions>);
 
 impl StoresServerSessions for NotingSessions {
     fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
-        self.0.put(key, inherit(value))
+        self.0.put(key, value)
     }
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
         let value = self.0.get(key)?;
@@ -229,144 +230,6 @@ impl StoresServerSessions for NotingSessions {
     }
     fn can_cache(&self) -> bool {
         self.0.can_cache()
-    }
-}
-
-struct Login {
-    ip: IpAddr,
-    /// The user last logged in on this control connection.
-    user: Option<Arc<str>>,
-    ended: bool,
-}
-
-#[derive(Default)]
-struct State {
-    logins: HashMap<Token, Login>,
-    /// Ended logins that logged in, oldest first.
-    ended: VecDeque<(Token, Instant)>,
-}
-
-/// The control connections of one server and who they are, while their TLS
-/// sessions can still be offered: live ones, and those that logged in and
-/// ended less than [`MAX_AGE`] ago (at most [`MAX_ENDED`] of them).
-#[derive(Default)]
-pub(crate) struct Registry {
-    state: Mutex<State>,
-    next: AtomicU64,
-    changed: tokio::sync::Notify,
-}
-
-/// Why a data connection's TLS session was refused.
-pub(crate) type Refusal = &'static str;
-
-enum Verdict {
-    Admit,
-    Refuse(Refusal),
-    /// Issued to a login from the same address that has not finished
-    /// logging in yet (a client sharing one session cache between its
-    /// control connections can offer a new one's ticket at once).
-    Wait,
-}
-
-impl Registry {
-    fn state(&self) -> MutexGuard<'_, State> {
-        // Plain data with no invariant a panic could break half-way.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// A new control connection from `ip`.
-    pub(crate) fn open(&self, ip: IpAddr) -> Token {
-        let token = self.next.fetch_add(1, Ordering::Relaxed);
-        self.state().logins.insert(token, Login { ip: ip.to_canonical(), user: None, ended: false });
-        token
-    }
-
-    /// `token`'s control connection logged in as `user`.
-    pub(crate) fn logged_in(&self, token: Token, user: &str) {
-        if let Some(login) = self.state().logins.get_mut(&token) {
-            login.user = Some(user.into());
-        }
-        self.changed.notify_waiters();
-    }
-
-    /// `token`'s control connection ended. Its sessions stay good for the
-    /// same user's other logins from the same address for a while; one that
-    /// never logged in is forgotten at once.
-    pub(crate) fn close(&self, token: Token) {
-        let now = Instant::now();
-        {
-            let mut state = self.state();
-            match state.logins.get_mut(&token) {
-                Some(login) if login.user.is_some() => {
-                    login.ended = true;
-                    state.ended.push_back((token, now));
-                }
-                Some(_) => {
-                    state.logins.remove(&token);
-                }
-                None => {}
-            }
-            prune(&mut state, now);
-        }
-        self.changed.notify_waiters();
-    }
-
-    fn verdict(&self, own: Token, issued_to: Token) -> Verdict {
-        if own == issued_to {
-            return Verdict::Admit;
-        }
-        let mut state = self.state();
-        prune(&mut state, Instant::now());
-        let (Some(mine), Some(theirs)) = (state.logins.get(&own), state.logins.get(&issued_to)) else {
-            return Verdict::Refuse("it resumed a TLS session of a login this server no longer knows");
-        };
-        if theirs.ip != mine.ip {
-            return Verdict::Refuse("it resumed a TLS session issued to another address");
-        }
-        match (&mine.user, &theirs.user) {
-            (Some(a), Some(b)) if a == b => Verdict::Admit,
-            (Some(_), Some(_)) => Verdict::Refuse("it resumed a TLS session of another user's login"),
-            (Some(_), None) if !theirs.ended => Verdict::Wait,
-            _ => Verdict::Refuse("it resumed a TLS session of a login that is not logged in"),
-        }
-    }
-
-    /// May the data connection of `own`'s login use a TLS session issued to
-    /// `issued_to`'s? Yes for its own, and for another login of the same
-    /// user from the same address. A login that is still in progress is
-    /// waited for, up to `patience`.
-    pub(crate) async fn admit(&self, own: Token, issued_to: Token, patience: Duration) -> Result<(), Refusal> {
-        let deadline = tokio::time::Instant::now() + patience;
-        loop {
-            let changed = self.changed.notified();
-            let mut changed = std::pin::pin!(changed);
-            // Registered before looking, so a login in between is not missed.
-            changed.as_mut().enable();
-            match self.verdict(own, issued_to) {
-                Verdict::Admit => return Ok(()),
-                Verdict::Refuse(why) => return Err(why),
-                Verdict::Wait => {
-                    if tokio::time::timeout_at(deadline, changed).await.is_err() {
-                        return Err("it resumed a TLS session of a login that is not logged in");
-                    }
-                }
-            }
-        }
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.state().logins.len()
-    }
-}
-
-fn prune(state: &mut State, now: Instant) {
-    while let Some(&(token, at)) = state.ended.front() {
-        if state.ended.len() <= MAX_ENDED && now.duration_since(at) < MAX_AGE {
-            break;
-        }
-        state.ended.pop_front();
-        state.logins.remove(&token);
     }
 }
 
@@ -393,83 +256,34 @@ mod tests {
         assert_eq!(token_in_session_value(b"short"), None);
     }
 
+    fn value(data: &[u8]) -> Vec<u8> {
+        let mut v = b"fields".to_vec();
+        v.extend_from_slice(&(DATA_LEN as u16).to_be_bytes());
+        v.extend_from_slice(data);
+        v.extend_from_slice(&[9u8; 12]);
+        v
+    }
+
     #[test]
-    fn sessions_sealed_for_a_data_connection_inherit_the_resumed_token() {
-        let value = |data: &[u8]| {
-            let mut v = b"fields".to_vec();
-            v.extend_from_slice(&(DATA_LEN as u16).to_be_bytes());
-            v.extend_from_slice(data);
-            v.extend_from_slice(&[9u8; 12]);
-            v
-        };
-        // Outside a data connection's handshake, nothing changes.
-        assert_eq!(inherit(value(&UNBOUND)), value(&UNBOUND));
-        // A full handshake: still unbound.
-        let mut noted = None;
-        assert_eq!(capturing(&mut noted, || inherit(value(&UNBOUND))), value(&UNBOUND));
-        // Resuming login 7's session: noted, and inherited by new ones,
-        // also in a later step of the same handshake.
+    fn the_stores_note_the_session_looked_up() {
+        // Outside a data connection's handshake, nothing is noted.
+        note(&value(&resumption_data(1)));
+        let mut noted = Noted::default();
+        capturing(&mut noted, || ());
+        assert_eq!(noted.token(), None);
+        // Looked up in one step, still known in the next.
         capturing(&mut noted, || note(&value(&resumption_data(7))));
-        assert_eq!(noted, Some(7));
-        assert_eq!(capturing(&mut noted, || inherit(value(&UNBOUND))), value(&resumption_data(7)));
-        // A login's own resumption data is never rewritten.
-        assert_eq!(capturing(&mut noted, || inherit(value(&resumption_data(3)))), value(&resumption_data(3)));
-    }
-
-    #[tokio::test]
-    async fn same_user_and_address_share_sessions() {
-        let r = Registry::default();
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        let (a, b) = (r.open(ip), r.open("::ffff:192.0.2.1".parse().unwrap()));
-        let other_ip = r.open("192.0.2.2".parse().unwrap());
-        let patience = Duration::from_millis(50);
-        r.logged_in(a, "alice");
-        assert_eq!(r.admit(a, a, patience).await, Ok(()));
-        // b has not logged in: waited for, then refused.
-        assert!(r.admit(a, b, patience).await.is_err());
-        r.logged_in(b, "alice");
-        r.logged_in(other_ip, "alice");
-        assert_eq!(r.admit(a, b, patience).await, Ok(()));
-        assert!(r.admit(a, other_ip, patience).await.is_err());
-        // Ended logins keep counting; never-logged-in ones are forgotten.
-        r.close(b);
-        assert_eq!(r.admit(a, b, patience).await, Ok(()));
-        let c = r.open(ip);
-        r.close(c);
-        assert!(r.admit(a, c, patience).await.is_err());
-        r.logged_in(b, "bob");
-        let d = r.open(ip);
-        r.logged_in(d, "bob");
-        assert!(r.admit(a, d, patience).await.is_err(), "another user's login");
-    }
-
-    #[tokio::test]
-    async fn a_login_in_progress_is_waited_for() {
-        let r = Arc::new(Registry::default());
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        let (a, b) = (r.open(ip), r.open(ip));
-        r.logged_in(a, "alice");
-        let r2 = r.clone();
-        let later = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            r2.logged_in(b, "alice");
-        });
-        assert_eq!(r.admit(a, b, Duration::from_secs(20)).await, Ok(()));
-        later.await.unwrap();
-    }
-
-    #[test]
-    fn ended_logins_are_bounded() {
-        let r = Registry::default();
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        for _ in 0..MAX_ENDED + 100 {
-            let t = r.open(ip);
-            r.logged_in(t, "alice");
-            r.close(t);
-        }
-        assert_eq!(r.len(), MAX_ENDED);
-        let mut state = r.state();
-        prune(&mut state, Instant::now() + MAX_AGE);
-        assert!(state.logins.is_empty() && state.ended.is_empty());
+        capturing(&mut noted, || ());
+        assert_eq!(noted.token(), Some(7));
+        capturing(&mut noted, || note(&value(&resumption_data(7))));
+        assert_eq!(noted.token(), Some(7));
+        // Two logins' sessions, or one that is not ferryd's: none is trusted.
+        capturing(&mut noted, || note(&value(&resumption_data(8))));
+        assert_eq!(noted.token(), None);
+        capturing(&mut noted, || note(&value(&resumption_data(7))));
+        assert_eq!(noted.token(), None);
+        let mut other = Noted::default();
+        capturing(&mut other, || note(b"not a session of ferryd's"));
+        assert_eq!(other.token(), None);
     }
 }

@@ -13,7 +13,7 @@ mod rustls_client;
 use std::process::{Command, Output, Stdio};
 
 use ferry_testkit::{PASSWORD, PLAIN_PASSWORD, PLAIN_USER, STEP_TIMEOUT, Spawned, TestServer, USER, pseudo_random, require, tree};
-use rustls_client::{Ftps, VERSIONS, Version, config, store};
+use rustls_client::{Copied, Ftps, SERVER_NAME, VERSIONS, Version, config, config_with_suites, store};
 
 #[track_caller]
 fn assert_ok(what: &str, out: &Output) {
@@ -418,5 +418,48 @@ fn i01_tickets_outlive_a_certificate_reload() {
         assert_eq!((d.reply.code, d.resumed), (226, true), "{v:?}: a session made after the reload: {:?}", d.reply);
         assert_eq!(d.bytes, b"across reloads");
         assert_eq!(b.download("RETR f.bin").reply.code, 226);
+    }
+}
+
+/// The fallback trap: a TLS session copied off the wire (TLS 1.3's PSK
+/// identity, TLS 1.2's ticket or session ID travel in clear text), offered
+/// with another cipher suite or server name, makes rustls forget it and
+/// make a full handshake — after ferryd has looked at whose it is. Offered
+/// on the attacker's own login's passive port, that data connection is
+/// refused, but the tickets and sessions it hands out, whose keys the
+/// attacker knows, must not open the victim's data connections from the
+/// same address.
+#[test]
+fn i01_a_refused_data_connection_gets_no_ticket_of_the_victim() {
+    let s = TestServer::start_tls(|_| {});
+    std::fs::write(s.root().join("victim.txt"), b"the victim's file").unwrap();
+    for v in VERSIONS {
+        // (cipher suites of the victim, of the attacker; the attacker's server name)
+        for (victims, attackers, name) in [("AES_128_GCM", "CHACHA20", SERVER_NAME), ("AES_128_GCM", "AES_128_GCM", "127.0.0.1")] {
+            let case = format!("{v:?}, {attackers} to {name}");
+            let victim_store = store();
+            let mut victim = Ftps::explicit(s.addr, &config_with_suites(v, victim_store.clone(), victims));
+            victim.login(USER, PASSWORD);
+            let mut attacker = Ftps::explicit(s.addr, &config(v, store()));
+            attacker.login(PLAIN_USER, PLAIN_PASSWORD);
+            let copied = config_with_suites(v, Copied::from(victim_store), attackers);
+            let d = attacker.download_with("NLST", &copied, name);
+            assert_eq!((d.reply.code, d.resumed), (522, false), "{case}: the copied session on the attacker's port: {:?}", d.reply);
+            // What that connection handed out resumes (so the attacker holds
+            // a session it made), but opens no data connection of the victim.
+            let d = victim.download_with("RETR victim.txt", &copied, name);
+            assert_eq!((d.reply.code, d.resumed), (522, true), "{case}: on the victim's port: {:?}", d.reply);
+            assert!(d.bytes.is_empty(), "{case}: the attacker got the victim's file");
+            // They open nothing at all, not even the attacker's own login.
+            let d = attacker.download_with("NLST", &copied, name);
+            assert_eq!((d.reply.code, d.resumed), (522, true), "{case}: on the attacker's port: {:?}", d.reply);
+            // Both logins go on working.
+            let d = victim.download("RETR victim.txt");
+            assert_eq!((d.reply.code, d.resumed, &d.bytes[..]), (226, true, &b"the victim's file"[..]), "{case}: {:?}", d.reply);
+            let d = attacker.download("NLST");
+            assert_eq!((d.reply.code, d.resumed), (226, true), "{case}: the attacker's own session: {:?}", d.reply);
+            victim.expect("QUIT", 221);
+            attacker.expect("QUIT", 221);
+        }
     }
 }

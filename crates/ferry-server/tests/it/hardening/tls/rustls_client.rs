@@ -5,14 +5,16 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use ferry_proto::{Reply, ReplyParser};
 use ferry_testkit::{Control, STEP_TIMEOUT};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::{ClientSessionMemoryCache, ClientSessionStore, Resumption};
+use rustls::client::{
+    ClientSessionMemoryCache, ClientSessionStore, ResolvesClientCert, Resumption, Tls12ClientSessionValue, Tls13ClientSessionValue,
+};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, HandshakeKind, SignatureScheme, StreamOwned};
+use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, HandshakeKind, NamedGroup, SignatureScheme, StreamOwned};
 
 /// Tests check the protocol, not the certificate.
 #[derive(Debug)]
@@ -50,6 +52,27 @@ impl ServerCertVerifier for AnyCert {
     }
 }
 
+/// No client certificate.
+#[derive(Debug)]
+struct NoClientCert;
+
+impl ResolvesClientCert for NoClientCert {
+    fn resolve(&self, _: &[&[u8]], _: &[SignatureScheme]) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        None
+    }
+    fn has_certs(&self) -> bool {
+        false
+    }
+}
+
+// rustls resumes a stored session only with the verifier and certificate
+// resolver that made it (the same `Arc`s), so every configuration here
+// shares them: a session stored under one configuration can be offered
+// under another (with other cipher suites, say).
+static VERIFIER: LazyLock<Arc<dyn ServerCertVerifier>> =
+    LazyLock::new(|| Arc::new(AnyCert(Arc::new(rustls::crypto::ring::default_provider()))));
+static NO_CLIENT_CERT: LazyLock<Arc<dyn ResolvesClientCert>> = LazyLock::new(|| Arc::new(NoClientCert));
+
 /// Which TLS, and how TLS 1.2 resumes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Version {
@@ -67,17 +90,24 @@ pub(crate) const VERSIONS: [Version; 3] = [Version::Tls13, Version::Tls12Tickets
 /// A client configuration for one protocol version, with `store` as its
 /// session cache (pass the same store to share it between connections).
 pub(crate) fn config(version: Version, store: Arc<dyn ClientSessionStore>) -> Arc<ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    config_with_suites(version, store, "")
+}
+
+/// [`config`], offering only the cipher suites whose name contains
+/// `suites` (such as `"CHACHA20"`).
+pub(crate) fn config_with_suites(version: Version, store: Arc<dyn ClientSessionStore>, suites: &str) -> Arc<ClientConfig> {
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.cipher_suites.retain(|s| format!("{:?}", s.suite()).contains(suites));
     let versions: &[&'static rustls::SupportedProtocolVersion] = match version {
         Version::Tls13 => &[&rustls::version::TLS13],
         Version::Tls12Tickets | Version::Tls12SessionIds => &[&rustls::version::TLS12],
     };
-    let mut config = ClientConfig::builder_with_provider(provider.clone())
+    let mut config = ClientConfig::builder_with_provider(Arc::new(provider))
         .with_protocol_versions(versions)
         .unwrap()
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(VERIFIER.clone())
+        .with_client_cert_resolver(NO_CLIENT_CERT.clone());
     config.resumption = Resumption::store(store);
     if version == Version::Tls12SessionIds {
         config.resumption = config.resumption.tls12_resumption(rustls::client::Tls12Resumption::SessionIdOnly);
@@ -90,12 +120,64 @@ pub(crate) fn store() -> Arc<dyn ClientSessionStore> {
     Arc::new(ClientSessionMemoryCache::new(64))
 }
 
+/// The server name every connection here uses, unless told otherwise
+/// (sent as SNI).
+pub(crate) const SERVER_NAME: &str = "localhost";
+
+/// A session store that starts with what an on-path observer copied of a
+/// victim's sessions: it offers the victim's sessions (stored in `victim`
+/// under [`SERVER_NAME`]) until it has sessions of its own, whatever
+/// server name it is asked for, and keeps the sessions it gets to itself.
+/// (A copied TLS 1.3 ticket is taken out of the victim's store, as rustls'
+/// values cannot be cloned; the secret that comes with a copied session is
+/// of no use to the tests, which make the server fall back to a full
+/// handshake before it would check it.)
+#[derive(Debug)]
+pub(crate) struct Copied {
+    victim: Arc<dyn ClientSessionStore>,
+    own: ClientSessionMemoryCache,
+}
+
+impl Copied {
+    pub(crate) fn from(victim: Arc<dyn ClientSessionStore>) -> Arc<Copied> {
+        Arc::new(Copied { victim, own: ClientSessionMemoryCache::new(64) })
+    }
+}
+
+fn victims_name() -> ServerName<'static> {
+    ServerName::try_from(SERVER_NAME).unwrap()
+}
+
+impl ClientSessionStore for Copied {
+    fn set_kx_hint(&self, name: ServerName<'static>, group: NamedGroup) {
+        self.own.set_kx_hint(name, group)
+    }
+    fn kx_hint(&self, name: &ServerName<'_>) -> Option<NamedGroup> {
+        self.own.kx_hint(name)
+    }
+    fn set_tls12_session(&self, name: ServerName<'static>, value: Tls12ClientSessionValue) {
+        self.own.set_tls12_session(name, value)
+    }
+    fn tls12_session(&self, name: &ServerName<'_>) -> Option<Tls12ClientSessionValue> {
+        self.own.tls12_session(name).or_else(|| self.victim.tls12_session(&victims_name()))
+    }
+    fn remove_tls12_session(&self, name: &ServerName<'static>) {
+        self.own.remove_tls12_session(name)
+    }
+    fn insert_tls13_ticket(&self, name: ServerName<'static>, value: Tls13ClientSessionValue) {
+        self.own.insert_tls13_ticket(name, value)
+    }
+    fn take_tls13_ticket(&self, name: &ServerName<'static>) -> Option<Tls13ClientSessionValue> {
+        self.own.take_tls13_ticket(name).or_else(|| self.victim.take_tls13_ticket(&victims_name()))
+    }
+}
+
 type Tls = StreamOwned<ClientConnection, TcpStream>;
 
-fn wrap(tcp: TcpStream, config: &Arc<ClientConfig>) -> Tls {
+fn wrap(tcp: TcpStream, config: &Arc<ClientConfig>, server_name: &str) -> Tls {
     tcp.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
     tcp.set_write_timeout(Some(STEP_TIMEOUT)).unwrap();
-    let conn = ClientConnection::new(config.clone(), ServerName::try_from("localhost").unwrap()).unwrap();
+    let conn = ClientConnection::new(config.clone(), ServerName::try_from(server_name).unwrap().to_owned()).unwrap();
     StreamOwned::new(conn, tcp)
 }
 
@@ -123,7 +205,7 @@ impl Ftps {
         let mut c = Control::connect(addr);
         c.expect("AUTH TLS", 234);
         let tcp = c.stream().try_clone().unwrap();
-        let mut f = Ftps { tls: wrap(tcp, config), parser: ReplyParser::new(), config: config.clone(), addr };
+        let mut f = Ftps { tls: wrap(tcp, config, SERVER_NAME), parser: ReplyParser::new(), config: config.clone(), addr };
         // Finish the handshake (and take in the tickets) now.
         f.expect("NOOP", 200);
         f
@@ -181,11 +263,12 @@ impl Ftps {
     }
 
     /// A command that sends data to us (`RETR`, `LIST`…), over a data
-    /// connection using `config` (normally this connection's own).
-    pub(crate) fn download_with(&mut self, line: &str, config: &Arc<ClientConfig>) -> Data {
+    /// connection using `config` and `server_name` (normally this
+    /// connection's own).
+    pub(crate) fn download_with(&mut self, line: &str, config: &Arc<ClientConfig>, server_name: &str) -> Data {
         let tcp = self.data_tcp();
         self.expect(line, 150);
-        let mut d = wrap(tcp, config);
+        let mut d = wrap(tcp, config, server_name);
         let mut bytes = Vec::new();
         let _ = d.read_to_end(&mut bytes);
         let resumed = d.conn.handshake_kind() == Some(HandshakeKind::Resumed);
@@ -196,7 +279,7 @@ impl Ftps {
     /// [`Ftps::download_with`] this connection's own configuration.
     pub(crate) fn download(&mut self, line: &str) -> Data {
         let config = self.config.clone();
-        self.download_with(line, &config)
+        self.download_with(line, &config, SERVER_NAME)
     }
 
     /// A command that takes data from us (`STOR`…), closed the way curl
@@ -205,7 +288,7 @@ impl Ftps {
     pub(crate) fn upload_like_curl(&mut self, line: &str, bytes: &[u8]) -> Data {
         let tcp = self.data_tcp();
         self.expect(line, 150);
-        let mut d = wrap(tcp, &self.config);
+        let mut d = wrap(tcp, &self.config, SERVER_NAME);
         let _ = d.write_all(bytes);
         d.conn.send_close_notify();
         while d.conn.wants_write() {
