@@ -239,7 +239,7 @@ impl Default for ServerTls {
 
 impl ServerTls {
     fn acceptors(&self, settings: &Arc<TlsSettings>) -> Arc<Acceptors> {
-        let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+        let mut built = crate::sync::lock(&self.built);
         if let Some((s, a)) = &*built
             && Arc::ptr_eq(s, settings)
         {

@@ -149,7 +149,7 @@ impl Drop for Pending<'_> {
 impl Registry {
     fn state(&self) -> MutexGuard<'_, State> {
         // Plain data with no invariant a panic could break half-way.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.state)
     }
 
     fn token(&self) -> Token {
