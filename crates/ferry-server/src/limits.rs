@@ -8,6 +8,7 @@
 //! burst ahead of now.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// How far ahead of real time a limiter lets transfers run.
@@ -16,19 +17,27 @@ const BURST: Duration = Duration::from_millis(50);
 /// A bytes-per-second limit.
 #[derive(Debug)]
 pub struct RateLimiter {
-    rate: u64,
+    /// Bytes per second; changed in place by a reload, so that transfers
+    /// already running follow it.
+    rate: AtomicU64,
     paid_until: Mutex<Instant>,
 }
 
 impl RateLimiter {
     /// A limiter for `rate` bytes per second (at least 1).
     pub fn new(rate: u64) -> RateLimiter {
-        RateLimiter { rate: rate.max(1), paid_until: Mutex::new(Instant::now()) }
+        RateLimiter { rate: AtomicU64::new(rate.max(1)), paid_until: Mutex::new(Instant::now()) }
     }
 
     /// The limit, in bytes per second.
     pub fn rate(&self) -> u64 {
-        self.rate
+        self.rate.load(Ordering::Relaxed)
+    }
+
+    /// A new limit, for every transfer sharing this limiter from now on
+    /// (`u64::MAX`: no limit to speak of).
+    pub fn set_rate(&self, rate: u64) {
+        self.rate.store(rate.max(1), Ordering::Relaxed);
     }
 
     /// Account for `bytes` sent at `now`; returns how long to wait.
@@ -36,7 +45,7 @@ impl RateLimiter {
         let mut paid = crate::sync::lock(&self.paid_until);
         // Idle time is not saved up beyond the burst.
         let start = (*paid).max(now.checked_sub(BURST).unwrap_or(now));
-        *paid = start + Duration::from_secs_f64(bytes as f64 / self.rate as f64);
+        *paid = start + Duration::from_secs_f64(bytes as f64 / self.rate() as f64);
         paid.saturating_duration_since(now + BURST)
     }
 

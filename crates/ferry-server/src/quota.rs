@@ -49,6 +49,14 @@ impl Quotas {
         lock(&self.ledgers).entry(home.as_str().to_owned()).or_default().clone()
     }
 
+    /// New limits for `home`'s uploads, running ones included, if it has
+    /// a ledger (a reload changed the user's quota).
+    pub fn set_limits(&self, home: &VirtualPath, limits: Limits) {
+        if let Some(ledger) = lock(&self.ledgers).get(home.as_str()) {
+            ledger.set_limits(limits);
+        }
+    }
+
     /// Forget every walked usage (after a reload): each is walked again at
     /// its next upload. Uploads in progress stay counted.
     pub fn rescan_all(&self) {
@@ -74,6 +82,9 @@ struct State {
     /// Counts every change made by uploads and removals, so that a walk
     /// can tell whether the tree changed under it.
     changes: u64,
+    /// The limits last given for this home: a reload's new quota reaches
+    /// uploads already running through this.
+    limits: Option<Limits>,
 }
 
 /// The usage of one home folder.
@@ -123,11 +134,18 @@ impl Ledger {
     /// file count.
     pub fn reserve(self: &Arc<Self>, limits: Limits, new_file: bool, replaced: u64) -> Result<Reservation, StorageError> {
         let mut s = lock(&self.state);
+        s.limits = Some(limits);
         if new_file && limits.files.is_some_and(|max| s.files + s.pending_files >= max) {
             return Err(StorageError::QuotaExceeded);
         }
         s.pending_files += u64::from(new_file);
         Ok(Reservation { ledger: self.clone(), limits, new_file, replaced, received: 0, settled: false })
+    }
+
+    /// New limits for this home (after a reload), for uploads that are
+    /// running as well as new ones.
+    pub fn set_limits(&self, limits: Limits) {
+        lock(&self.state).limits = Some(limits);
     }
 
     /// Whether a new file would exceed the file count now (a check before
@@ -165,7 +183,8 @@ impl Reservation {
     pub fn grow(&mut self, n: u64) -> Result<(), StorageError> {
         let mut s = lock(&self.ledger.state);
         let after = s.bytes + s.pending_bytes + n;
-        if self.limits.bytes.is_some_and(|max| after.saturating_sub(self.replaced) > max) {
+        let limits = s.limits.unwrap_or(self.limits);
+        if limits.bytes.is_some_and(|max| after.saturating_sub(self.replaced) > max) {
             return Err(StorageError::QuotaExceeded);
         }
         s.pending_bytes += n;

@@ -44,6 +44,9 @@ pub struct Shared {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Set when the server begins to shut down.
     pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
+    /// Set when the shutdown grace period is over: transfers still running
+    /// are stopped (and answered) then.
+    pub(crate) stop_transfers: tokio::sync::watch::Sender<bool>,
     /// Per-user bandwidth limiters, shared by a user's sessions; keyed by
     /// user and direction (true for upload).
     pub user_limits: std::sync::Mutex<std::collections::HashMap<(String, bool), Arc<RateLimiter>>>,
@@ -95,6 +98,7 @@ impl Server {
                 global_limits,
                 user_limits,
                 shutdown,
+                stop_transfers: tokio::sync::watch::Sender::new(false),
                 passive_ip,
                 metrics: Default::default(),
                 tls: RwLock::new(tls),
@@ -175,14 +179,15 @@ impl Server {
                 }
             });
         }
-        // Temporary files of uploads that a crash interrupted: at start and
-        // every hour.
+        // Temporary files of uploads that a crash interrupted: at start,
+        // again once those of a crash just before the start are old enough
+        // to tell from new ones, then every hour.
         let storage = self.shared.storage.clone();
         accepters.spawn(async move {
-            loop {
+            for pause in [STALE_UPLOAD_AGE * 2].into_iter().chain(std::iter::repeat(Duration::from_secs(3600))) {
                 let s = storage.clone();
                 let _ = tokio::task::spawn_blocking(move || clean_stale_uploads(&*s)).await;
-                tokio::time::sleep(Duration::from_secs(3600)).await;
+                tokio::time::sleep(pause).await;
             }
         });
         // Forget expired bans now and then.
@@ -207,7 +212,16 @@ impl Server {
         })
         .await;
         if permits.available_permits() < all {
-            tracing::warn!(sessions = all - permits.available_permits(), "grace period over; closing the remaining sessions");
+            tracing::warn!(sessions = all - permits.available_permits(), "grace period over; stopping the transfers still running");
+            // Stopped transfers wind down as an ABOR would (a replaced file
+            // untouched, a new file's partial kept) and are answered.
+            self.shared.stop_transfers.send_replace(true);
+            let _ = tokio::time::timeout(STOP_TIMEOUT, async {
+                while permits.available_permits() < all {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            })
+            .await;
         }
         accepters.shutdown().await;
         Ok(())
@@ -301,6 +315,10 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Se
         });
     }
 }
+
+/// How long transfers stopped at the end of the shutdown grace period may
+/// take to wind down before their sessions are dropped.
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Temporary upload files held by no upload are leftovers of a crash: a
 /// live upload locks its file from the moment it creates it (see

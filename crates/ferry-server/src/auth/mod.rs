@@ -94,12 +94,14 @@ pub trait Authenticator: Send + Sync + 'static {
 pub struct Current {
     auth: Mutex<Arc<dyn Authenticator>>,
     generation: AtomicU64,
+    /// Tells running transfers that the accounts changed.
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl Current {
     /// Start with `auth`, at generation 0.
     pub fn new(auth: Arc<dyn Authenticator>) -> Current {
-        Current { auth: Mutex::new(auth), generation: AtomicU64::new(0) }
+        Current { auth: Mutex::new(auth), generation: AtomicU64::new(0), changes: tokio::sync::watch::Sender::new(0) }
     }
 
     /// The authenticator in force.
@@ -113,10 +115,17 @@ impl Current {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// Follow replacements: the receiver sees each one (a transfer that
+    /// runs for hours must learn that its user was disabled).
+    pub fn watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
     /// Replace the authenticator.
     pub fn set(&self, auth: Arc<dyn Authenticator>) {
         let old = std::mem::replace(&mut *crate::sync::lock(&self.auth), auth);
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        self.changes.send_replace(generation);
         // The old one (a database pool, perhaps) is dropped outside the lock.
         drop(old);
     }

@@ -133,6 +133,7 @@ impl Session {
                 return Ok(true);
             }
             Ok(Standing::Active(policy)) if policy.home == account.policy.home => {
+                new_limits(&self.shared, &account.name, &policy);
                 account.policy = policy;
                 self.auth_generation = generation;
                 self.auth_recheck = None;
@@ -141,6 +142,7 @@ impl Session {
             Ok(Standing::Unconfirmed(policy)) if policy.home == account.policy.home => {
                 // Not every command of every session may wait on a store
                 // that is down: ask again in a while.
+                new_limits(&self.shared, &account.name, &policy);
                 account.policy = policy;
                 self.auth_recheck = Some(std::time::Instant::now() + RECHECK_AFTER_OUTAGE);
                 return Ok(true);
@@ -189,3 +191,18 @@ impl Session {
 /// After an account could not be checked (the store was down), how long a
 /// session goes on before asking again.
 const RECHECK_AFTER_OUTAGE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Give a reloaded policy's quota and rates to what is already running:
+/// the home's quota ledger (uploads in progress check it per chunk) and
+/// the user's rate limiters (transfers that started under a rate; one that
+/// started without any runs on unthrottled until it ends).
+fn new_limits(shared: &crate::server::Shared, user: &str, policy: &crate::auth::settings::Policy) {
+    let limits = crate::quota::Limits { bytes: policy.quota_bytes, files: policy.quota_files };
+    shared.quotas.set_limits(&policy.home, limits);
+    let limiters = crate::sync::lock(&shared.user_limits);
+    for (upload, rate) in [(true, policy.upload_rate), (false, policy.download_rate)] {
+        if let Some(l) = limiters.get(&(user.to_owned(), upload)) {
+            l.set_rate(rate.unwrap_or(u64::MAX));
+        }
+    }
+}

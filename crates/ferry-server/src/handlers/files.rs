@@ -90,6 +90,14 @@ impl Session {
             return self.ctl.reply(code::BAD_SEQUENCE, "RNTO must follow RNFR.").await;
         };
         let Some(to) = self.resolve_new(input).await? else { return Ok(()) };
+        // `RNTO name/` asks for a folder (as rename(2) does): a file must
+        // not quietly become one called `name`.
+        if input.ends_with('/') && !to.is_root() {
+            let f = from.clone();
+            if self.storage(move |s| s.metadata(&f)).await.is_ok_and(|i| i.kind != Kind::Dir) {
+                return self.ctl.reply(code::FILE_UNAVAILABLE, format!("{to}/: Not a directory.")).await;
+            }
+        }
         if self.busy_uploading(&from).await? || self.busy_uploading(&to).await? {
             return Ok(());
         }
@@ -129,16 +137,30 @@ impl Session {
         }
         let Some(path) = self.resolve(input).await? else { return Ok(()) };
         let p = path.clone();
-        let ascii = self.ascii;
+        let info = match self.storage(move |s| s.metadata(&p)).await.and_then(|i| crate::storage::require_file(i.kind).map(|()| i)) {
+            Ok(info) => info,
+            Err(e) => return self.storage_error(&path, e).await,
+        };
+        if !self.ascii {
+            return self.ctl.reply(code::FILE_STATUS, info.size.to_string()).await;
+        }
         // RFC 3659 §4: SIZE is the size *on the wire* in the current TYPE,
-        // so in ASCII mode the file is scanned for line ends (a cancellable
-        // job: the file can be huge).
+        // so in ASCII mode the file is read for its line ends (a
+        // cancellable job). Reading gigabytes (or downloading a whole
+        // object) to answer one command is not done: RFC 3659 lets a server
+        // decline when the size is costly to find.
+        if info.size > ASCII_SIZE_LIMIT {
+            let limit = ASCII_SIZE_LIMIT >> 20;
+            return self
+                .ctl
+                .reply(
+                    code::FILE_UNAVAILABLE,
+                    format!("{path}: size in ASCII mode is given for files up to {limit} MiB; send TYPE I first."),
+                )
+                .await;
+        }
+        let p = path.clone();
         let job = move |s: &dyn Storage, cancel: &Cancel| {
-            let info = s.metadata(&p)?;
-            not_a_file(info.kind)?;
-            if !ascii {
-                return Ok(info.size);
-            }
             let mut r = s.open_read(&p, 0)?;
             let (mut conv, mut buf, mut total) = (ToWire::default(), vec![0u8; 64 * 1024], 0u64);
             loop {
@@ -149,12 +171,7 @@ impl Session {
                 }
             }
         };
-        let result = if ascii {
-            let Some(result) = self.cancellable(&format!("SIZE of {path}"), job).await? else { return Ok(()) };
-            result
-        } else {
-            self.storage(move |s| job(s, &Cancel::default())).await
-        };
+        let Some(result) = self.cancellable(&format!("SIZE of {path}"), job).await? else { return Ok(()) };
         match result {
             Ok(n) => self.ctl.reply(code::FILE_STATUS, n.to_string()).await,
             Err(e) => self.storage_error(&path, e).await,
@@ -172,7 +189,7 @@ impl Session {
                 Some(t) => self.ctl.reply(code::FILE_STATUS, time::format_timeval(t)).await,
                 None => self.ctl.reply(code::FILE_UNAVAILABLE, format!("{path}: modification time unknown.")).await,
             },
-            Ok(info) => self.storage_error(&path, not_a_file(info.kind).expect_err("not a file")).await,
+            Ok(info) => self.storage_error(&path, crate::storage::require_file(info.kind).expect_err("not a file")).await,
             Err(e) => self.storage_error(&path, e).await,
         }
     }
@@ -243,11 +260,5 @@ impl Session {
     }
 }
 
-/// `Ok` for a regular file, else why a command that needs one refuses.
-fn not_a_file(kind: Kind) -> Result<(), StorageError> {
-    match kind {
-        Kind::File => Ok(()),
-        Kind::Dir => Err(StorageError::IsDirectory),
-        _ => Err(StorageError::NotAFile),
-    }
-}
+/// The largest file whose size `SIZE` works out in ASCII mode.
+const ASCII_SIZE_LIMIT: u64 = 64 << 20;

@@ -10,7 +10,6 @@ use std::io::{self, Read};
 
 use ferry_proto::VirtualPath;
 use ferry_proto::command::ChecksumAlgo;
-use ferry_proto::listing::Kind;
 use ferry_proto::reply::code;
 use sha2::Digest;
 
@@ -72,9 +71,7 @@ pub(crate) fn digest(
     cancel: &Cancel,
 ) -> Result<(String, u64), StorageError> {
     let info = storage.metadata(path)?;
-    if info.kind != Kind::File {
-        return Err(StorageError::IsDirectory);
-    }
+    crate::storage::require_file(info.kind)?;
     let last = end.map_or(info.size.saturating_sub(1), |e| e.min(info.size.saturating_sub(1)));
     let mut remaining = if info.size == 0 || start > last { 0 } else { last - start + 1 };
     let mut reader = storage.open_read(path, start)?;

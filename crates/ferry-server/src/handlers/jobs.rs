@@ -122,7 +122,7 @@ impl Session {
         // when the work has really stopped.
         let _ = tokio::time::timeout(self.shared.config.data_timeout, &mut running).await;
         match interrupted {
-            Interrupt::Abort => {
+            Interrupt::Abort | Interrupt::Revoked | Interrupt::Shutdown => {
                 tracing::info!(what, "aborted by ABOR");
                 self.ctl.reply(code::TRANSFER_ABORTED, format!("{what} aborted.")).await?;
                 self.ctl.reply(code::CLOSING_DATA, "ABOR successful.").await?;

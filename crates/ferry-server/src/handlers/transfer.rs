@@ -60,10 +60,9 @@ impl Session {
             if let Some(rate) = rate {
                 let mut map = crate::sync::lock(&self.shared.user_limits);
                 let l = map.entry((account.name.clone(), upload)).or_insert_with(|| Arc::new(RateLimiter::new(rate)));
-                if l.rate() != rate {
-                    // The settings changed (SIGHUP): start a new limiter.
-                    *l = Arc::new(RateLimiter::new(rate));
-                }
+                // The settings changed (SIGHUP): the shared limiter follows,
+                // transfers already running included.
+                l.set_rate(rate);
                 out.push(l.clone());
             }
         }
@@ -125,6 +124,9 @@ impl Session {
             let mut settle_rounds = 0;
             // Set once an upload has received everything.
             let mut arrived = false;
+            let mut accounts = self.shared.auth.watch();
+            accounts.mark_unchanged();
+            let mut stopping = self.shared.stop_transfers.subscribe();
             let stop = loop {
                 tokio::select! {
                     // The control connection first: a client that is gone
@@ -159,6 +161,23 @@ impl Session {
                             }
                         }
                     }
+                    // A reload reaches the running transfer too: a removed
+                    // or disabled account ends it, a withdrawn permission
+                    // stops it, new quotas apply to the rest of it.
+                    _ = accounts.changed(), if self.account().is_some() => {
+                        if !self.refresh_account().await? {
+                            break Err(Interrupt::Gone);
+                        }
+                        let needed = match upload {
+                            Some(true) => Permission::Write,
+                            Some(false) => Permission::Read,
+                            None => Permission::List,
+                        };
+                        if !self.policy().allows(needed) {
+                            break Err(Interrupt::Revoked);
+                        }
+                    }
+                    () = until_set(&mut stopping) => break Err(Interrupt::Shutdown),
                     outcome = &mut work => break Ok(outcome),
                 }
             };
@@ -229,6 +248,11 @@ impl Session {
                         self.quit = true;
                         Ok(())
                     }
+                    Some(Interrupt::Revoked) => Ok(()),
+                    Some(Interrupt::Shutdown) => {
+                        self.quit = true;
+                        self.ctl.reply(code::NOT_AVAILABLE, "Server shutting down; closing control connection.").await
+                    }
                 }
             }
             Ended::Stopped { by: Interrupt::Abort, moved } => {
@@ -240,6 +264,19 @@ impl Session {
                 tracing::info!(path = %what, bytes = moved, "transfer aborted by QUIT");
                 self.ctl.reply(code::TRANSFER_ABORTED, "Transfer aborted by QUIT.").await?;
                 self.quit_cmd().await
+            }
+            Ended::Stopped { by: Interrupt::Shutdown, moved } => {
+                tracing::info!(path = %what, bytes = moved, "transfer stopped: the server is shutting down");
+                self.ctl
+                    .reply(code::TRANSFER_ABORTED, format!("Transfer aborted after {moved} bytes: the server is shutting down."))
+                    .await?;
+                self.ctl.reply(code::NOT_AVAILABLE, "Server shutting down; closing control connection.").await?;
+                self.quit = true;
+                Ok(())
+            }
+            Ended::Stopped { by: Interrupt::Revoked, moved } => {
+                tracing::info!(path = %what, bytes = moved, "transfer stopped: a reload withdrew the permission it needs");
+                self.ctl.reply(code::TRANSFER_ABORTED, format!("Transfer aborted after {moved} bytes: your permissions changed.")).await
             }
             Ended::Stopped { by: Interrupt::Gone, moved } => {
                 tracing::info!(path = %what, bytes = moved, "transfer aborted: the control connection closed");
@@ -404,8 +441,11 @@ impl Session {
         self.rang = None;
         let mode = match (append, self.rest.take()) {
             (true, _) => WriteMode::Append,
+            // Restarting at 0 keeps nothing of the old file: that is a
+            // plain STOR, with its safety (a client that vanishes midway
+            // must not leave a fragment in the old file's place).
+            (false, Some(0) | None) => WriteMode::Replace,
             (false, Some(n)) => WriteMode::At(n),
-            (false, None) => WriteMode::Replace,
         };
         // ALLO's size is the whole file's only for a plain STOR; after REST
         // or for APPE it cannot be told from the part's.
@@ -507,5 +547,12 @@ struct UploadClaim {
 impl Drop for UploadClaim {
     fn drop(&mut self) {
         crate::sync::lock(&self.shared.uploads).remove(&self.key);
+    }
+}
+
+/// Resolves once `flag` is set (never, if its sender is gone).
+async fn until_set(flag: &mut tokio::sync::watch::Receiver<bool>) {
+    if flag.wait_for(|set| *set).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }

@@ -19,8 +19,14 @@ pub(crate) enum Interrupt {
     Abort,
     /// `QUIT`.
     Quit,
-    /// The control connection closed, failed, or stopped taking replies.
+    /// The control connection closed, failed, or stopped taking replies
+    /// (or the session was ended with its own reply, e.g. an account
+    /// removed by a reload).
     Gone,
+    /// A reload took away the permission the command needs.
+    Revoked,
+    /// The server's shutdown grace period is over.
+    Shutdown,
 }
 
 impl Session {

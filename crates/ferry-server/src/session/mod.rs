@@ -147,7 +147,9 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
         };
         let storage = shared.storage.clone();
         let mut session = Session {
-            ctl: Control::new(stream, config.max_line, config.data_timeout),
+            // A client that reads no reply for as long as a session may sit
+            // idle has stopped reading (vsftpd drops such clients within 15 s).
+            ctl: Control::new(stream, config.max_line, config.data_timeout.min(config.idle_timeout)),
             shared,
             peer,
             local,

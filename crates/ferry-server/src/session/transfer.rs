@@ -383,19 +383,46 @@ async fn receive_plain(mut incoming: Incoming, tcp: tokio::net::TcpStream, p: &m
         incoming.abort(&error);
         (received, Err(error))
     });
+    // Stops the thread if this future is dropped before it ends (its
+    // session went away): it must not go on reading a client's upload.
+    let stopper = StopOnDrop { flag: aborted_flag, sock: handle, armed: true };
     let done = tokio::select! {
         r = &mut worker => Some(r),
         () = aborted(&mut p.abort) => None,
     };
+    let mut stopper = stopper;
     let joined = match done {
         Some(r) => r,
         None => {
-            aborted_flag.store(true, Ordering::Release);
-            let _ = handle.shutdown(std::net::Shutdown::Both);
+            stopper.stop();
             worker.await
         }
     };
+    stopper.armed = false;
     joined.unwrap_or_else(|e| (0, Err(TransferError::Storage(StorageError::Io(io::Error::other(e))))))
+}
+
+/// Ends a blocking upload loop: sets its abort flag and shuts its socket
+/// down, which wakes a read it is blocked in. Does so on drop while armed.
+struct StopOnDrop {
+    flag: Arc<std::sync::atomic::AtomicBool>,
+    sock: std::net::TcpStream,
+    armed: bool,
+}
+
+impl StopOnDrop {
+    fn stop(&mut self) {
+        self.flag.store(true, std::sync::atomic::Ordering::Release);
+        let _ = self.sock.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if self.armed {
+            self.stop();
+        }
+    }
 }
 
 /// Uploads through the async socket (TLS, ASCII, rate limits): the pump

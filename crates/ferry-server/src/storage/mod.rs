@@ -134,19 +134,38 @@ fn unique_fact(dev: u64, ino: u64) -> String {
 
 /// Names starting with this are reserved for the server's own temporary
 /// upload files: hidden from listings, never counted against quotas, and
-/// refused for every command, whatever the backend.
+/// refused for every command, whatever the backend ([`FOLDER_MARKER`] is
+/// reserved the same way).
 pub const RESERVED_PREFIX: &str = ".~ferry-";
+
+/// The name of the hidden marker object that lets an empty folder exist
+/// in object storage; reserved like the temporary files.
+pub const FOLDER_MARKER: &str = ".ferry-dir";
+
+fn reserved_name(name: &str) -> bool {
+    name.starts_with(RESERVED_PREFIX) || name == FOLDER_MARKER
+}
 
 /// True if any component of `path` is a reserved name.
 pub fn is_reserved(path: &VirtualPath) -> bool {
-    path.components().any(|c| c.starts_with(RESERVED_PREFIX))
+    path.components().any(reserved_name)
 }
 
 /// True if `name` may be given to a new file or folder: no control
 /// characters (a CR or LF in a name would forge lines in listings and
 /// logs) and not reserved.
 pub fn acceptable_new_name(name: &str) -> bool {
-    !name.starts_with(RESERVED_PREFIX) && !name.chars().any(char::is_control)
+    !reserved_name(name) && !name.chars().any(char::is_control)
+}
+
+/// `Ok` for a regular file, else why a command that needs one refuses
+/// (a folder, or a link that leads nowhere usable, a device, a FIFO).
+pub fn require_file(kind: Kind) -> Result<(), StorageError> {
+    match kind {
+        Kind::File => Ok(()),
+        Kind::Dir => Err(StorageError::IsDirectory),
+        _ => Err(StorageError::NotAFile),
+    }
 }
 
 /// Optional operations a storage supports.
@@ -306,9 +325,7 @@ pub trait Storage: Send + Sync + 'static {
     /// `offset`. Folders are refused ([`StorageError::IsDirectory`]).
     fn open_download(&self, path: &VirtualPath, offset: u64) -> Result<(u64, ReadHandle), StorageError> {
         let info = self.metadata(path)?;
-        if info.kind != Kind::File {
-            return Err(StorageError::IsDirectory);
-        }
+        require_file(info.kind)?;
         Ok((info.size, self.open_read(path, offset)?))
     }
     /// Start an upload.

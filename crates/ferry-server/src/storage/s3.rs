@@ -41,7 +41,7 @@ use tokio::runtime::Handle;
 use super::{Capabilities, Detail, Entries, FileInfo, PartialOutcome, ReadHandle, Storage, StorageError, Upload, WriteMode};
 
 /// The empty object that keeps an otherwise empty folder in existence.
-pub const DIR_MARKER: &str = ".ferry-dir";
+pub const DIR_MARKER: &str = super::FOLDER_MARKER;
 
 /// Multipart part size: S3's minimum is 5 MiB for every part but the last.
 const PART: usize = 8 << 20;
@@ -134,8 +134,12 @@ impl S3Storage {
         Ok(S3Storage { store: Arc::new(store), prefix: settings.prefix.trim_matches('/').to_owned(), rt })
     }
 
-    /// The object key of a virtual path.
+    /// The object key of a virtual path. Paths through a reserved name (a
+    /// folder marker) are refused: no command may touch those objects.
     fn key(&self, path: &VirtualPath) -> Result<Path, StorageError> {
+        if super::is_reserved(path) {
+            return Err(StorageError::InvalidName);
+        }
         let joined = match (self.prefix.as_str(), path.relative()) {
             ("", rel) => rel.to_owned(),
             (prefix, "") => prefix.to_owned(),

@@ -311,3 +311,28 @@ fn sighup_reloads_the_certificate_for_new_sessions() {
     let _ = child.wait();
     assert_ne!(before, after, "the renewed certificate is used after SIGHUP");
 }
+
+/// A data connection that stalls in its TLS handshake (TCP open, no
+/// ClientHello) can still be cancelled with ABOR at once; the session goes
+/// on.
+#[test]
+fn abor_cancels_a_data_connection_stalled_in_its_handshake() {
+    let s = TestServer::start_tls(|c| c.data_timeout = std::time::Duration::from_secs(30));
+    std::fs::write(s.root().join("f"), b"x").unwrap();
+    let mut c = TlsCtl::explicit(s.addr);
+    c.expect("PBSZ 0", 200);
+    c.expect("PROT P", 200);
+    c.login();
+    let _stalled = c.data_tcp();
+    c.expect("RETR f", 150);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    c.tls.write_all(b"ABOR\r\n").unwrap();
+    let first = c.read_reply();
+    assert!(matches!(first.code, 426 | 226), "{first:?}");
+    if first.code == 426 {
+        assert_eq!(c.read_reply().code, 226);
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "ABOR answered after {:?}", started.elapsed());
+    c.expect("NOOP", 200);
+}
