@@ -231,6 +231,133 @@ fn i19_reload_reaches_open_sessions() {
     assert!(status.success(), "{status}\n{log}");
 }
 
+/// A data connection that sends `bytes` in 64 KiB steps, slowly, on its
+/// own thread, until told to stop or the server closes it.
+fn slow_upload(mut data: std::net::TcpStream, stop: Arc<std::sync::atomic::AtomicBool>) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let chunk = ferry_testkit::pseudo_random(64 << 10, 5);
+        let mut sent = 0u64;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) && sent < (256 << 20) {
+            if data.write_all(&chunk).is_err() {
+                break;
+            }
+            sent += chunk.len() as u64;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        sent
+    })
+}
+
+/// Item 19, for transfers already running when a reload comes: a disabled
+/// account's download ends, a user made read-only has her upload stopped
+/// (the file she was replacing untouched), and a lowered quota stops an
+/// upload that has gone past it.
+#[test]
+fn i19_reload_reaches_running_transfers() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.txt");
+    for name in ["alice", "bob", "carol"] {
+        ferry_server::auth::users_file::set_user(&users, name, &format!("{name}-pw")).unwrap();
+    }
+    std::fs::write(dir.path().join("users.toml"), "[users.carol]\nquota_bytes = \"100M\"\n").unwrap();
+    let node = Node::start(dir.path(), &[]);
+    std::fs::create_dir_all(dir.path().join("root")).unwrap();
+    std::fs::write(dir.path().join("root/big.bin"), ferry_testkit::pseudo_random(64 << 20, 1)).unwrap();
+    std::fs::write(dir.path().join("root/kept.bin"), b"old contents").unwrap();
+    let addr = node.addr();
+    // Alice downloads and does not read: her transfer is under way.
+    let mut alice = logged_in(addr, "alice", "alice-pw");
+    alice.expect("TYPE I", 200);
+    let alice_data = alice.epsv();
+    alice.expect("RETR big.bin", 150);
+    // Bob replaces kept.bin, Carol uploads a new file, both slowly.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut bob = logged_in(addr, "bob", "bob-pw");
+    bob.expect("TYPE I", 200);
+    let bob_data = bob.epsv();
+    bob.expect("STOR kept.bin", 150);
+    let bob_up = slow_upload(bob_data, stop.clone());
+    let mut carol = logged_in(addr, "carol", "carol-pw");
+    carol.expect("TYPE I", 200);
+    let carol_data = carol.epsv();
+    carol.expect("STOR new.bin", 150);
+    let carol_up = slow_upload(carol_data, stop.clone());
+    std::thread::sleep(Duration::from_millis(1500));
+
+    std::fs::write(
+        dir.path().join("users.toml"),
+        "[users.alice]\ndisabled = true\n\n[users.bob]\nread_only = true\n\n[users.carol]\nquota_bytes = \"1M\"\n",
+    )
+    .unwrap();
+    node.signal("HUP");
+    node.wait_log("reloaded the accounts", 1);
+    let r = alice.read_reply();
+    assert!(r.code == 421 && r.text().contains("disabled"), "{r:?}");
+    let r = bob.read_reply();
+    assert!(r.code == 426 && r.text().contains("permissions changed"), "{r:?}");
+    let r = carol.read_reply();
+    assert_eq!(r.code, 552, "{r:?}");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = (bob_up.join(), carol_up.join());
+    drop(alice_data);
+    assert_eq!(std::fs::read(dir.path().join("root/kept.bin")).unwrap(), b"old contents");
+    assert!(!dir.path().join("root/new.bin").exists(), "a quota refusal leaves nothing");
+    bob.expect("NOOP", 200);
+    let (status, log) = node.terminate();
+    assert!(status.success(), "{status}\n{log}");
+}
+
+/// The end of the shutdown grace period stops the transfers still
+/// running: each is answered (426, then 421), an upload is wound down as
+/// an ABOR would be (a replaced file untouched, a new file's partial kept),
+/// and the process exits on time instead of reading an upload to its end.
+#[test]
+fn i02_the_shutdown_grace_period_ends_running_uploads() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.txt");
+    ferry_server::auth::users_file::set_user(&users, "alice", "alice-pw").unwrap();
+    let node = Node::start(dir.path(), &[]);
+    std::fs::create_dir_all(dir.path().join("root")).unwrap();
+    std::fs::write(dir.path().join("root/kept.bin"), b"old contents").unwrap();
+    std::fs::write(dir.path().join("root/big.bin"), ferry_testkit::pseudo_random(64 << 20, 1)).unwrap();
+    let addr = node.addr();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let start_upload = |name: &str| {
+        let mut c = logged_in(addr, "alice", "alice-pw");
+        c.expect("TYPE I", 200);
+        let d = c.epsv();
+        c.expect(&format!("STOR {name}"), 150);
+        (c, slow_upload(d, stop.clone()))
+    };
+    let (mut replacing, up1) = start_upload("kept.bin");
+    let (mut fresh, up2) = start_upload("fresh.bin");
+    let mut down = logged_in(addr, "alice", "alice-pw");
+    down.expect("TYPE I", 200);
+    let down_data = down.epsv();
+    down.expect("RETR big.bin", 150);
+    std::thread::sleep(Duration::from_millis(1000));
+    let started = Instant::now();
+    node.signal("TERM");
+    for c in [&mut replacing, &mut fresh, &mut down] {
+        let r = c.read_reply();
+        assert_eq!(r.code, 426, "{r:?}");
+        assert!(r.text().contains("shutting down"), "{r:?}");
+        assert_eq!(c.read_reply().code, 421);
+    }
+    let (status, log) = node.terminate();
+    assert!(status.success(), "{status}\n{log}");
+    // Grace (5 s) plus the wind-down, not the uploads' own pace.
+    assert!(started.elapsed() < Duration::from_secs(15), "exited after {:?}", started.elapsed());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = (up1.join(), up2.join());
+    drop(down_data);
+    assert_eq!(std::fs::read(dir.path().join("root/kept.bin")).unwrap(), b"old contents");
+    let kept = std::fs::metadata(dir.path().join("root/fresh.bin")).map(|m| m.len()).unwrap_or(0);
+    assert!(kept > 0, "the new file's partial is kept for a resume");
+    assert!(log.contains("stopping the transfers still running"), "{log}");
+}
+
 /// Items 19 and 20: users file mistakes are named with their line;
 /// Unicode names and trailing spaces in plain-text passwords work; an
 /// empty file at start warns.

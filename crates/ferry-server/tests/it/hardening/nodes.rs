@@ -133,6 +133,13 @@ mod s3 {
         assert!(!help.contains("CHMOD"), "{help}");
         c.expect("SITE CHMOD 644 x", 504);
         c.expect("MFMT 20200101000000 x", 504);
+        // The hidden marker that keeps an empty folder is reserved like the
+        // temporary files: no command may see or remove it.
+        c.expect("MKD em", 257);
+        for cmd in ["SIZE em/.ferry-dir", "MLST em/.ferry-dir", "DELE em/.ferry-dir", "MDTM em/.ferry-dir", "RNFR em/.ferry-dir"] {
+            c.expect(cmd, 553);
+        }
+        assert!(c.list_lines("NLST").contains(&"em".to_owned()), "the empty folder is still there");
         // The local folder still has both.
         let local = ferry_testkit::TestServer::start();
         let feat = local.login().expect("FEAT", 211).text();
