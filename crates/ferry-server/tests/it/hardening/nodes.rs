@@ -140,6 +140,11 @@ mod s3 {
             c.expect(cmd, 553);
         }
         assert!(c.list_lines("NLST").contains(&"em".to_owned()), "the empty folder is still there");
+        // Folders have no time of their own in a bucket: LIST shows the
+        // listing's time, not the Unix epoch.
+        let long = c.list_lines("LIST");
+        let line = long.iter().find(|l| l.ends_with(" em")).expect("em in LIST");
+        assert!(!line.contains("1970"), "{line}");
         // The local folder still has both.
         let local = ferry_testkit::TestServer::start();
         let feat = local.login().expect("FEAT", 211).text();

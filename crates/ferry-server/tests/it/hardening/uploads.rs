@@ -502,6 +502,64 @@ fn i14_a_restart_right_after_a_crash_still_cleans_up() {
     eventually("the clean-up after the restart", || temp_files(&root).is_empty());
 }
 
+/// As PID 1 in a container, every restart has the same process id; with
+/// names made from it, the restarted server met the leftovers of the one
+/// before and its first upload failed with `550 File exists`. Run ferryd as
+/// PID 1 of its own PID namespace (`unshare`, which needs root: CI runs as
+/// root; skipped elsewhere), crash it mid-upload, start it again as PID 1.
+#[test]
+fn i14_as_pid_1_a_restarted_server_does_not_trip_over_its_leftovers() {
+    if !rustix::process::geteuid().is_root() || !ferry_testkit::have("unshare") {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root with unshare");
+        eprintln!("skipping: needs root and unshare");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let users = accounts(dir.path(), "");
+    let port = free_port();
+    let as_pid_1 = || {
+        let child = Command::new("unshare")
+            .args(["--pid", "--fork", "--kill-child"])
+            .arg(FERRYD)
+            .args(["--port", &port.to_string(), "--no-tls", "--root"])
+            .arg(&root)
+            .arg("--users")
+            .arg(&users)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let child = Spawned(child);
+        wait_for_port(port);
+        child
+    };
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    std::fs::write(root.join("report.bin"), b"version 1").unwrap();
+    let mut first = as_pid_1();
+    let mut c = Control::connect(addr);
+    c.login("alice", "pw");
+    c.expect("TYPE I", 200);
+    let mut d = c.epsv();
+    c.expect("STOR report.bin", 150);
+    d.write_all(&pseudo_random(100_000, 3)).unwrap();
+    d.flush().unwrap();
+    eventually("the upload's temporary file", || temp_files(&root).len() == 1);
+    // SIGKILL to unshare: with --kill-child, ferryd (PID 1 inside) dies too.
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+    drop((c, d));
+    eventually("the old server to be gone", || std::net::TcpStream::connect(addr).is_err());
+    let _second = as_pid_1();
+    let mut c = Control::connect(addr);
+    c.login("alice", "pw");
+    c.expect("TYPE I", 200);
+    assert_eq!(c.upload("STOR report.bin", b"version 2").code, 226, "the first upload after the restart");
+    assert_eq!(std::fs::read(root.join("report.bin")).unwrap(), b"version 2");
+    eventually("the crash's leftover to be cleaned", || temp_files(&root).is_empty());
+}
+
 #[test]
 fn i16_a_replaced_file_keeps_its_mode_and_owner() {
     let s = TestServer::start();
