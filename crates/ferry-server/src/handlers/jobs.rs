@@ -58,7 +58,12 @@ impl Session {
     /// uses it. Waits at most the data timeout (only this session's own
     /// unfinished work can hold the slots).
     pub(crate) async fn blocking_slot(&self) -> Result<OwnedSemaphorePermit, StorageError> {
-        match tokio::time::timeout(self.shared.config.data_timeout, self.blocking.clone().acquire_owned()).await {
+        match tokio::time::timeout(
+            self.shared.config.data_timeout,
+            self.blocking.get_or_init(|| Arc::new(tokio::sync::Semaphore::new(crate::session::BLOCKING_SLOTS))).clone().acquire_owned(),
+        )
+        .await
+        {
             Ok(Ok(permit)) => Ok(permit),
             _ => {
                 tracing::warn!("blocking slots still held by earlier work");

@@ -84,7 +84,7 @@ impl Session {
         F: FnOnce(Stream, Pump) -> Fut + Send + 'static,
         Fut: Future<Output = (u64, Result<(), TransferError>)> + Send + 'static,
     {
-        let settle = self.commit_settle.take();
+        let settle = std::mem::take(&mut self.commit_settle).then_some(REPLACE_SETTLE);
         let setup = std::mem::take(&mut self.data);
         if matches!(setup, data::DataSetup::None) {
             return self.ctl.reply(code::CANT_OPEN_DATA, "Use PORT, PASV, EPRT or EPSV first.").await;
@@ -383,7 +383,7 @@ impl Session {
         new_file: bool,
         replaced: u64,
     ) -> io::Result<Option<Incoming>> {
-        let announced = self.allo.take();
+        let announced = self.allo.take().map(std::num::NonZeroU64::get);
         let Some((ledger, limits)) = quota else { return Ok(Some(Incoming { upload, quota: None, announced })) };
         let cut = upload.cut_at_open();
         if cut > 0 {
@@ -490,7 +490,7 @@ impl Session {
         // Replacing a file is where a vanished client would do damage:
         // give its control connection a moment to show that it closed.
         if mode == WriteMode::Replace && may_replace {
-            self.commit_settle = Some(REPLACE_SETTLE);
+            self.commit_settle = true;
         }
         let text = format!("Opening {} mode data connection for {path}.", self.mode_name());
         self.run_transfer(&path, text, Some(true), move |sock, pump| async move {

@@ -79,16 +79,17 @@ pub(crate) struct Session {
     /// The logged-in user's view of the files (their home as `/`).
     pub(crate) storage: Arc<dyn crate::storage::Storage>,
     /// Size announced by `ALLO` for the next upload.
-    pub(crate) allo: Option<u64>,
-    /// For the next upload: a pause before it commits (see
-    /// `handlers::transfer::REPLACE_SETTLE`).
-    pub(crate) commit_settle: Option<std::time::Duration>,
+    pub(crate) allo: Option<std::num::NonZeroU64>,
+    /// For the next upload: it may replace a file, so it pauses before it
+    /// commits (see `handlers::transfer::REPLACE_SETTLE`).
+    pub(crate) commit_settle: bool,
     /// The authenticator generation the account was last checked against.
     pub(crate) auth_generation: u64,
     /// When to ask the account store again after it could not be asked.
     pub(crate) auth_recheck: Option<std::time::Instant>,
     /// Slots for this session's jobs on the blocking pool (see `handlers::jobs`).
-    pub(crate) blocking: Arc<tokio::sync::Semaphore>,
+    /// Made at first use: most idle sessions never need it.
+    pub(crate) blocking: std::sync::OnceLock<Arc<tokio::sync::Semaphore>>,
 }
 
 /// Blocking jobs one session may run at once (see `handlers::jobs`). A
@@ -172,10 +173,10 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
             prot_private: implicit,
             storage,
             allo: None,
-            commit_settle: None,
+            commit_settle: false,
             auth_generation: 0,
             auth_recheck: None,
-            blocking: Arc::new(tokio::sync::Semaphore::new(BLOCKING_SLOTS)),
+            blocking: std::sync::OnceLock::new(),
         };
         let metrics = session.shared.metrics.clone();
         metrics.sessions_open.inc();
@@ -203,7 +204,7 @@ impl Session {
         let greeting = config.greeting.clone();
         let mut login_deadline = Some(login_deadline);
         self.ctl.set_deadline(login_deadline);
-        self.ctl.reply(code::READY, greeting).await?;
+        Box::pin(self.ctl.reply(code::READY, greeting)).await?;
         let mut shutdown = self.shared.shutdown.subscribe();
         while !self.quit {
             let now = tokio::time::Instant::now();
@@ -217,7 +218,7 @@ impl Session {
             // keeps sending always has a line ready, and a timeout around a
             // read that is ready at once never fires.
             if login_deadline.is_some_and(|d| d <= now) {
-                self.ctl.farewell(code::NOT_AVAILABLE, "Login timeout; closing control connection.").await;
+                Box::pin(self.ctl.farewell(code::NOT_AVAILABLE, "Login timeout; closing control connection.")).await;
                 return Ok(());
             }
             let (until, what) = match login_deadline {
@@ -231,12 +232,12 @@ impl Session {
                     // Between commands is a safe point to end a session
                     // when the server shuts down.
                     () = async { drop(shutdown.wait_for(|down| *down).await) } => {
-                        self.ctl.farewell(code::NOT_AVAILABLE, "Server shutting down; closing control connection.").await;
+                        Box::pin(self.ctl.farewell(code::NOT_AVAILABLE, "Server shutting down; closing control connection.")).await;
                         return Ok(());
                     }
                 } {
                     Err(_) => {
-                        self.ctl.farewell(code::NOT_AVAILABLE, format!("{what}; closing control connection.")).await;
+                        Box::pin(self.ctl.farewell(code::NOT_AVAILABLE, format!("{what}; closing control connection."))).await;
                         return Ok(());
                     }
                     Ok(Ok(None)) => return Ok(()),
@@ -248,20 +249,22 @@ impl Session {
                 self.heard = true;
                 tracing::info!("session start");
             }
-            let handled = async {
+            // Boxed, as everything a command does: an idle session's task
+            // keeps only what waiting for the next line needs.
+            let handled = Box::pin(async {
                 match line {
                     Ok(line) => self.handle_line(&line).await,
                     Err(e) => self.ctl.reply(code::SYNTAX_ERROR, format!("{e}.")).await,
                 }
-            };
+            });
             match login_deadline {
                 None => handled.await?,
                 // A command before login (a PASS waiting for its hash, an
                 // AUTH TLS handshake) is part of the login phase too.
-                Some(d) => match tokio::time::timeout_at(d, handled).await {
+                Some(d) => match Box::pin(tokio::time::timeout_at(d, handled)).await {
                     Ok(r) => r?,
                     Err(_) => {
-                        self.ctl.farewell(code::NOT_AVAILABLE, "Login timeout; closing control connection.").await;
+                        Box::pin(self.ctl.farewell(code::NOT_AVAILABLE, "Login timeout; closing control connection.")).await;
                         return Ok(());
                     }
                 },
@@ -422,7 +425,7 @@ impl Session {
                 // Nothing to allocate, but the size is remembered: an upload
                 // that then delivers fewer bytes broke off and is not
                 // committed.
-                self.allo = Some(n);
+                self.allo = std::num::NonZeroU64::new(n);
                 self.ctl.reply(code::SUPERFLUOUS, "No storage allocation necessary.").await
             }
             Command::Retr(p) => self.retr(&p).await,
