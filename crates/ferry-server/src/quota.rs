@@ -37,10 +37,28 @@ pub struct Limits {
     pub files: Option<u64>,
 }
 
-/// Every ledger of a server, by home folder.
+/// One user's limits as they stand now, shared by that user's uploads: a
+/// reload's new quota reaches the uploads already running through this.
+/// (Limits are per user; usage is per home, which users may share.)
+#[derive(Debug)]
+pub struct UserLimits(Mutex<Limits>);
+
+impl UserLimits {
+    /// Limits that no reload will change (for tests and one-off uses).
+    pub fn fixed(limits: Limits) -> Arc<UserLimits> {
+        Arc::new(UserLimits(Mutex::new(limits)))
+    }
+
+    fn get(&self) -> Limits {
+        *lock(&self.0)
+    }
+}
+
+/// Every ledger of a server, by home folder, and every user's limits.
 #[derive(Debug, Default)]
 pub struct Quotas {
     ledgers: Mutex<HashMap<String, Arc<Ledger>>>,
+    users: Mutex<HashMap<String, Arc<UserLimits>>>,
 }
 
 impl Quotas {
@@ -49,11 +67,18 @@ impl Quotas {
         lock(&self.ledgers).entry(home.as_str().to_owned()).or_default().clone()
     }
 
-    /// New limits for `home`'s uploads, running ones included, if it has
-    /// a ledger (a reload changed the user's quota).
-    pub fn set_limits(&self, home: &VirtualPath, limits: Limits) {
-        if let Some(ledger) = lock(&self.ledgers).get(home.as_str()) {
-            ledger.set_limits(limits);
+    /// `user`'s limits, now `limits`.
+    pub fn user_limits(&self, user: &str, limits: Limits) -> Arc<UserLimits> {
+        let handle = lock(&self.users).entry(user.to_owned()).or_insert_with(|| UserLimits::fixed(limits)).clone();
+        *lock(&handle.0) = limits;
+        handle
+    }
+
+    /// New limits for `user` (a reload), for the uploads already running
+    /// too, if the user has uploaded under a quota before.
+    pub fn update_user(&self, user: &str, limits: Limits) {
+        if let Some(handle) = lock(&self.users).get(user) {
+            *lock(&handle.0) = limits;
         }
     }
 
@@ -82,9 +107,6 @@ struct State {
     /// Counts every change made by uploads and removals, so that a walk
     /// can tell whether the tree changed under it.
     changes: u64,
-    /// The limits last given for this home: a reload's new quota reaches
-    /// uploads already running through this.
-    limits: Option<Limits>,
 }
 
 /// The usage of one home folder.
@@ -132,20 +154,13 @@ impl Ledger {
     /// bytes the opening already cut off are not in it (they were counted
     /// with [`Ledger::removed`]). Fails when a new file would exceed the
     /// file count.
-    pub fn reserve(self: &Arc<Self>, limits: Limits, new_file: bool, replaced: u64) -> Result<Reservation, StorageError> {
+    pub fn reserve(self: &Arc<Self>, limits: Arc<UserLimits>, new_file: bool, replaced: u64) -> Result<Reservation, StorageError> {
         let mut s = lock(&self.state);
-        s.limits = Some(limits);
-        if new_file && limits.files.is_some_and(|max| s.files + s.pending_files >= max) {
+        if new_file && limits.get().files.is_some_and(|max| s.files + s.pending_files >= max) {
             return Err(StorageError::QuotaExceeded);
         }
         s.pending_files += u64::from(new_file);
         Ok(Reservation { ledger: self.clone(), limits, new_file, replaced, received: 0, settled: false })
-    }
-
-    /// New limits for this home (after a reload), for uploads that are
-    /// running as well as new ones.
-    pub fn set_limits(&self, limits: Limits) {
-        lock(&self.state).limits = Some(limits);
     }
 
     /// Whether a new file would exceed the file count now (a check before
@@ -170,7 +185,7 @@ impl Ledger {
 #[derive(Debug)]
 pub struct Reservation {
     ledger: Arc<Ledger>,
-    limits: Limits,
+    limits: Arc<UserLimits>,
     new_file: bool,
     replaced: u64,
     received: u64,
@@ -183,8 +198,7 @@ impl Reservation {
     pub fn grow(&mut self, n: u64) -> Result<(), StorageError> {
         let mut s = lock(&self.ledger.state);
         let after = s.bytes + s.pending_bytes + n;
-        let limits = s.limits.unwrap_or(self.limits);
-        if limits.bytes.is_some_and(|max| after.saturating_sub(self.replaced) > max) {
+        if self.limits.get().bytes.is_some_and(|max| after.saturating_sub(self.replaced) > max) {
             return Err(StorageError::QuotaExceeded);
         }
         s.pending_bytes += n;
@@ -241,8 +255,8 @@ mod tests {
     #[test]
     fn concurrent_uploads_share_the_quota() {
         let l = ledger(0, 0);
-        let limits = Limits { bytes: Some(MIB), files: None };
-        let mut r: Vec<_> = (0..4).map(|_| l.reserve(limits, true, 0).unwrap()).collect();
+        let limits = UserLimits::fixed(Limits { bytes: Some(MIB), files: None });
+        let mut r: Vec<_> = (0..4).map(|_| l.reserve(limits.clone(), true, 0).unwrap()).collect();
         let mut stored = 0;
         for chunk in 0..12 {
             for up in &mut r {
@@ -262,8 +276,8 @@ mod tests {
     #[test]
     fn a_replacement_may_use_the_bytes_it_frees_but_others_may_not() {
         let l = ledger(MIB, 1);
-        let limits = Limits { bytes: Some(MIB), files: None };
-        let mut replace = l.reserve(limits, false, MIB).unwrap();
+        let limits = UserLimits::fixed(Limits { bytes: Some(MIB), files: None });
+        let mut replace = l.reserve(limits.clone(), false, MIB).unwrap();
         replace.grow(MIB).unwrap();
         let mut other = l.reserve(limits, true, 0).unwrap();
         assert!(other.grow(1).is_err(), "the old file still counts for everyone else");
@@ -275,10 +289,10 @@ mod tests {
     #[test]
     fn file_count_includes_uploads_in_progress() {
         let l = ledger(0, 1);
-        let limits = Limits { bytes: None, files: Some(2) };
-        let first = l.reserve(limits, true, 0).unwrap();
-        assert!(l.reserve(limits, true, 0).is_err());
-        assert!(l.reserve(limits, false, 0).is_ok(), "replacing a file adds none");
+        let limits = UserLimits::fixed(Limits { bytes: None, files: Some(2) });
+        let first = l.reserve(limits.clone(), true, 0).unwrap();
+        assert!(l.reserve(limits.clone(), true, 0).is_err());
+        assert!(l.reserve(limits.clone(), false, 0).is_ok(), "replacing a file adds none");
         drop(first);
         assert!(l.reserve(limits, true, 0).is_ok(), "a dropped reservation frees its slot");
     }
@@ -288,7 +302,7 @@ mod tests {
         let l = ledger(100, 2);
         l.removed(40, 1);
         assert_eq!(l.usage(), (60, 1));
-        let mut up = l.reserve(Limits { bytes: None, files: None }, true, 0).unwrap();
+        let mut up = l.reserve(UserLimits::fixed(Limits { bytes: None, files: None }), true, 0).unwrap();
         up.grow(10).unwrap();
         up.settle(Some(PartialOutcome::KeptForResume));
         assert_eq!(l.usage(), (70, 2));

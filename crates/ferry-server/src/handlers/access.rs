@@ -198,7 +198,7 @@ const RECHECK_AFTER_OUTAGE: std::time::Duration = std::time::Duration::from_secs
 /// started without any runs on unthrottled until it ends).
 fn new_limits(shared: &crate::server::Shared, user: &str, policy: &crate::auth::settings::Policy) {
     let limits = crate::quota::Limits { bytes: policy.quota_bytes, files: policy.quota_files };
-    shared.quotas.set_limits(&policy.home, limits);
+    shared.quotas.update_user(user, limits);
     let limiters = crate::sync::lock(&shared.user_limits);
     for (upload, rate) in [(true, policy.upload_rate), (false, policy.download_rate)] {
         if let Some(l) = limiters.get(&(user.to_owned(), upload)) {

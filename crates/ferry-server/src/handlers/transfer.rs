@@ -389,6 +389,8 @@ impl Session {
         if cut > 0 {
             ledger.removed(cut, 0);
         }
+        let name = self.account().map_or_else(String::new, |a| a.name.clone());
+        let limits = self.shared.quotas.user_limits(&name, limits);
         match ledger.reserve(limits, new_file, replaced.saturating_sub(cut)) {
             Ok(r) => Ok(Some(Incoming { upload, quota: Some(r), announced })),
             Err(_) => {
