@@ -11,9 +11,9 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
 
 /// Tests check the protocol, not the certificate: accept any, and
-/// remember the last one seen.
+/// remember the last one seen. (Shared with the hardening tests' client.)
 #[derive(Debug)]
-struct AnyCert(Arc<rustls::crypto::CryptoProvider>, std::sync::Mutex<Option<Vec<u8>>>);
+pub(crate) struct AnyCert(pub(crate) Arc<rustls::crypto::CryptoProvider>, pub(crate) std::sync::Mutex<Option<Vec<u8>>>);
 
 impl ServerCertVerifier for AnyCert {
     fn verify_server_cert(

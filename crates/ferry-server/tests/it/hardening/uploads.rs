@@ -2,6 +2,7 @@
 //! (items 3, 8, 11, 12, 13, 14, 16, 18 and the upload parts of 22).
 
 use std::io::{Read, Write};
+use std::net::SocketAddr;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -426,6 +427,24 @@ fn i14_temporary_upload_names_are_reserved_and_never_counted() {
     assert_eq!(c.read_reply().code, 226);
 }
 
+/// Start an upload of `name` to the server at `addr`, wait until its
+/// temporary file is there, then `kill -9` the server (`server`): nothing
+/// gets to clean up.
+fn crash_mid_upload(addr: SocketAddr, root: &Path, mut server: Spawned, name: &str) {
+    let mut c = Control::connect(addr);
+    c.login("alice", "pw");
+    c.expect("TYPE I", 200);
+    let mut d = c.epsv();
+    c.expect(&format!("STOR {name}"), 150);
+    d.write_all(&pseudo_random(100_000, 1)).unwrap();
+    d.flush().unwrap();
+    eventually("the upload's temporary file", || temp_files(root).len() == 1);
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+    drop((c, d));
+    assert_eq!(temp_files(root).len(), 1, "the crash left its temporary file");
+}
+
 #[test]
 fn i14_a_crash_leaves_no_temporary_files_after_the_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -433,21 +452,8 @@ fn i14_a_crash_leaves_no_temporary_files_after_the_restart() {
     std::fs::create_dir_all(root.join("sub")).unwrap();
     let users = accounts(dir.path(), "");
     let port = free_port();
-    let mut first = ferryd_limited(port, &root, &users, 4096);
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
-    let mut c = Control::connect(addr);
-    c.login("alice", "pw");
-    c.expect("TYPE I", 200);
-    let mut d = c.epsv();
-    c.expect("STOR sub/crash.bin", 150);
-    d.write_all(&pseudo_random(100_000, 1)).unwrap();
-    d.flush().unwrap();
-    eventually("the upload's temporary file", || temp_files(&root).len() == 1);
-    // kill -9: nothing gets to clean up.
-    first.0.kill().unwrap();
-    first.0.wait().unwrap();
-    drop((c, d));
-    assert_eq!(temp_files(&root).len(), 1, "the crash left its temporary file");
+    crash_mid_upload(addr, &root, ferryd_limited(port, &root, &users, 4096), "sub/crash.bin");
 
     // A second node on the same folder with an upload in progress: its
     // temporary file is locked and must survive the restart's clean-up.
@@ -483,19 +489,8 @@ fn i14_a_restart_right_after_a_crash_still_cleans_up() {
     std::fs::create_dir_all(&root).unwrap();
     let users = accounts(dir.path(), "");
     let port = free_port();
-    let mut first = ferryd_limited(port, &root, &users, 4096);
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
-    let mut c = Control::connect(addr);
-    c.login("alice", "pw");
-    c.expect("TYPE I", 200);
-    let mut d = c.epsv();
-    c.expect("STOR crash.bin", 150);
-    d.write_all(&pseudo_random(100_000, 2)).unwrap();
-    d.flush().unwrap();
-    eventually("the upload's temporary file", || temp_files(&root).len() == 1);
-    first.0.kill().unwrap();
-    first.0.wait().unwrap();
-    drop((c, d));
+    crash_mid_upload(addr, &root, ferryd_limited(port, &root, &users, 4096), "crash.bin");
     // Restarted at once, as a supervisor or a container runtime would: the
     // leftover is too young for the first look at start, not for the next.
     let _second = ferryd_limited(port, &root, &users, 4096);
@@ -537,19 +532,8 @@ fn i14_as_pid_1_a_restarted_server_does_not_trip_over_its_leftovers() {
     };
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
     std::fs::write(root.join("report.bin"), b"version 1").unwrap();
-    let mut first = as_pid_1();
-    let mut c = Control::connect(addr);
-    c.login("alice", "pw");
-    c.expect("TYPE I", 200);
-    let mut d = c.epsv();
-    c.expect("STOR report.bin", 150);
-    d.write_all(&pseudo_random(100_000, 3)).unwrap();
-    d.flush().unwrap();
-    eventually("the upload's temporary file", || temp_files(&root).len() == 1);
     // SIGKILL to unshare: with --kill-child, ferryd (PID 1 inside) dies too.
-    first.0.kill().unwrap();
-    first.0.wait().unwrap();
-    drop((c, d));
+    crash_mid_upload(addr, &root, as_pid_1(), "report.bin");
     eventually("the old server to be gone", || std::net::TcpStream::connect(addr).is_err());
     let _second = as_pid_1();
     let mut c = Control::connect(addr);

@@ -9,48 +9,14 @@ use std::sync::{Arc, LazyLock};
 
 use ferry_proto::{Reply, ReplyParser};
 use ferry_testkit::{Control, STEP_TIMEOUT};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::danger::ServerCertVerifier;
 use rustls::client::{
     ClientSessionMemoryCache, ClientSessionStore, ResolvesClientCert, Resumption, Tls12ClientSessionValue, Tls13ClientSessionValue,
 };
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, HandshakeKind, NamedGroup, SignatureScheme, StreamOwned};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, HandshakeKind, NamedGroup, SignatureScheme, StreamOwned};
 
-/// Tests check the protocol, not the certificate.
-#[derive(Debug)]
-struct AnyCert(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AnyCert {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
-    }
-    fn verify_tls13_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
+use crate::ftps::AnyCert;
 
 /// No client certificate.
 #[derive(Debug)]
@@ -70,7 +36,7 @@ impl ResolvesClientCert for NoClientCert {
 // shares them: a session stored under one configuration can be offered
 // under another (with other cipher suites, say).
 static VERIFIER: LazyLock<Arc<dyn ServerCertVerifier>> =
-    LazyLock::new(|| Arc::new(AnyCert(Arc::new(rustls::crypto::ring::default_provider()))));
+    LazyLock::new(|| Arc::new(AnyCert(Arc::new(rustls::crypto::ring::default_provider()), Default::default())));
 static NO_CLIENT_CERT: LazyLock<Arc<dyn ResolvesClientCert>> = LazyLock::new(|| Arc::new(NoClientCert));
 
 /// Which TLS, and how TLS 1.2 resumes.
