@@ -8,30 +8,29 @@
 //!   pumps for transfers (`session::transfer`).
 //! - `handlers`: what each FTP command does, one file per concern (access,
 //!   navigation, files, parameters, transfers, listings, info, integrity).
-//! - [`storage`]: the [`Storage`](storage::Storage) trait and its local
-//!   folder backend, confined beneath the root with `cap-std`.
-//! - [`auth`]: the [`Authenticator`](auth::Authenticator) trait and the
-//!   users file with argon2id hashes.
+//! - `ftp_errors`: how the core's errors become FTP replies.
 //!
 //! Settings live in [`config`].
 //!
-//! The protocol itself — parsing, replies, listings — lives in the sans-IO
-//! `ferry-proto` crate, shared with the `ferry` client.
+//! Below this front door, the `ferry-core` crate holds what every protocol
+//! shares: [`storage`], [`auth`], [`quota`] and [`limits`] (re-exported
+//! here under the same names). The protocol itself — parsing, replies,
+//! listings — lives in the sans-IO `ferry-proto` crate, shared with the
+//! `ferry` client.
 #![warn(missing_docs)]
 
-pub mod auth;
+use ferry_core::sync;
+pub use ferry_core::{auth, limits, quota, storage};
+
 pub mod config;
 pub mod config_file;
+mod ftp_errors;
 mod handlers;
-pub mod limits;
 pub mod log_escape;
 pub mod metrics;
 mod proxy;
-pub mod quota;
 pub mod server;
 mod session;
-pub mod storage;
-mod sync;
 pub mod tls;
 pub mod xferlog;
 

@@ -138,12 +138,12 @@ impl LineFormat {
         let start = out.len();
         let perm = if e.kind == Kind::Dir { &self.perm_dir } else { &self.perm_other };
         match self.kind {
-            ListKind::Long => listing::write_unix(out, &e.into_entry(perm), self.now),
+            ListKind::Long => listing::write_unix(out, &crate::ftp_errors::entry(e, perm), self.now),
             ListKind::Names => {
                 out.push_str(&self.prefix);
                 out.push_str(&e.name);
             }
-            ListKind::Facts => listing::write_mlsx(out, &e.into_entry(perm), &self.facts, MlsxRole::Plain),
+            ListKind::Facts => listing::write_mlsx(out, &crate::ftp_errors::entry(e, perm), &self.facts, MlsxRole::Plain),
         }
         if self.in_reply && reply::could_close_reply(&out[start..]) {
             out.insert(start, ' ');
@@ -317,7 +317,8 @@ impl Session {
             Ok(info) => {
                 let policy = self.policy();
                 let facts = self.facts();
-                let mut entry = info.to_entry(&perm_fact(info.kind, &policy));
+                let perm = perm_fact(info.kind, &policy);
+                let mut entry = crate::ftp_errors::entry(info, &perm);
                 entry.name = path.to_string();
                 let line = listing::format_mlsx(&entry, &facts, MlsxRole::Plain);
                 // RFC 3659 §7.2: the entry line starts with one space.

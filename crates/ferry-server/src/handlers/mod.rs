@@ -15,6 +15,7 @@ mod transfer;
 use std::io;
 
 use crate::auth::settings::Permission;
+use crate::ftp_errors::ReplyCode as _;
 use crate::session::Session;
 use crate::storage::StorageError;
 use ferry_proto::VirtualPath;

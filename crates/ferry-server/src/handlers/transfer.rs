@@ -14,6 +14,7 @@ use ferry_proto::listing::Kind;
 use ferry_proto::reply::code;
 
 use crate::auth::settings::Permission;
+use crate::ftp_errors::ReplyCode as _;
 use crate::limits::RateLimiter;
 use crate::quota::{Ledger, Limits};
 use crate::server::Shared;

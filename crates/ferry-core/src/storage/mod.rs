@@ -9,8 +9,7 @@ use std::io::{Read, Write};
 use std::time::SystemTime;
 
 use ferry_proto::VirtualPath;
-use ferry_proto::listing::{Entry, Kind};
-use ferry_proto::reply::code;
+use ferry_proto::listing::Kind;
 
 pub mod local;
 #[cfg(feature = "s3")]
@@ -91,45 +90,6 @@ pub struct FileInfo {
     pub unique: Option<(u64, u64)>,
     /// Target of a symlink, when the entry is one.
     pub link_target: Option<String>,
-}
-
-impl FileInfo {
-    /// The listing entry for this file, consuming it (no copies of the
-    /// name: listings format one entry at a time).
-    pub fn into_entry(self, perm: &str) -> Entry {
-        Entry {
-            name: self.name,
-            kind: self.kind,
-            size: self.size,
-            modified: self.modified,
-            mode: Some(self.mode),
-            perm: Some(perm.to_owned()),
-            unique: self.unique.map(|(d, i)| unique_fact(d, i)),
-            link_target: self.link_target,
-        }
-    }
-
-    /// The listing entry for this file.
-    pub fn to_entry(&self, perm: &str) -> Entry {
-        self.clone().into_entry(perm)
-    }
-}
-
-/// The `unique` fact: device and inode in hex, `DgI` (written by hand:
-/// listings make one per entry and `format!` is slow).
-fn unique_fact(dev: u64, ino: u64) -> String {
-    fn push_hex(out: &mut String, v: u64) {
-        let digits = (64 - v.leading_zeros()).div_ceil(4).max(1);
-        for k in (0..digits).rev() {
-            let d = ((v >> (4 * k)) & 0xf) as u8;
-            out.push(char::from(if d < 10 { b'0' + d } else { b'a' + d - 10 }));
-        }
-    }
-    let mut s = String::with_capacity(24);
-    push_hex(&mut s, dev);
-    s.push('g');
-    push_hex(&mut s, ino);
-    s
 }
 
 /// Names starting with this are reserved for the server's own temporary
@@ -270,22 +230,6 @@ impl From<std::io::Error> for StorageError {
     }
 }
 
-impl StorageError {
-    /// The reply code for this failure (RFC 959 §4.2, RFC 3659).
-    pub fn code(&self) -> u16 {
-        match self {
-            StorageError::NoSpace => code::INSUFFICIENT_STORAGE,
-            StorageError::QuotaExceeded => code::EXCEEDED_STORAGE,
-            StorageError::InvalidName => code::BAD_FILE_NAME,
-            StorageError::Io(_) | StorageError::Unavailable(_) | StorageError::PatternTooCostly => code::LOCAL_ERROR,
-            StorageError::Unsupported(_) => code::PARAM_NOT_IMPLEMENTED,
-            // RFC 3659 §5.4.
-            StorageError::RestartPastEnd => 554,
-            _ => code::FILE_UNAVAILABLE,
-        }
-    }
-}
-
 /// A folder's entries as the storage reads them: in no particular order,
 /// one at a time, so that a folder of any size is never held in memory.
 /// An error ends the listing (the transfer then fails with it).
@@ -371,15 +315,5 @@ pub trait Storage: Send + Sync + 'static {
     /// never for anything that goes over a network.
     fn quick_open(&self) -> bool {
         false
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn unique_fact_is_hex_device_g_inode() {
-        for (d, i) in [(0u64, 0u64), (0x10, 0xabcdef), (u64::MAX, 1), (2049, 1_234_567_890)] {
-            assert_eq!(super::unique_fact(d, i), format!("{d:x}g{i:x}"));
-        }
     }
 }

@@ -1,0 +1,71 @@
+//! How the core's results look to an FTP client: the reply code of each
+//! [`StorageError`] (RFC 959 §4.2, RFC 3659), and the listing entry of a
+//! [`FileInfo`]. The core knows nothing of either.
+
+use ferry_proto::listing::Entry;
+use ferry_proto::reply::code;
+
+use crate::storage::{FileInfo, StorageError};
+
+/// The FTP reply code for a failure.
+pub(crate) trait ReplyCode {
+    /// The code to answer with.
+    fn code(&self) -> u16;
+}
+
+impl ReplyCode for StorageError {
+    fn code(&self) -> u16 {
+        match self {
+            StorageError::NoSpace => code::INSUFFICIENT_STORAGE,
+            StorageError::QuotaExceeded => code::EXCEEDED_STORAGE,
+            StorageError::InvalidName => code::BAD_FILE_NAME,
+            StorageError::Io(_) | StorageError::Unavailable(_) | StorageError::PatternTooCostly => code::LOCAL_ERROR,
+            StorageError::Unsupported(_) => code::PARAM_NOT_IMPLEMENTED,
+            // RFC 3659 §5.4.
+            StorageError::RestartPastEnd => 554,
+            _ => code::FILE_UNAVAILABLE,
+        }
+    }
+}
+
+/// The listing entry for a file, consuming it (no copies of the name:
+/// listings format one entry at a time).
+pub(crate) fn entry(info: FileInfo, perm: &str) -> Entry {
+    Entry {
+        name: info.name,
+        kind: info.kind,
+        size: info.size,
+        modified: info.modified,
+        mode: Some(info.mode),
+        perm: Some(perm.to_owned()),
+        unique: info.unique.map(|(d, i)| unique_fact(d, i)),
+        link_target: info.link_target,
+    }
+}
+
+/// The `unique` fact: device and inode in hex, `DgI` (written by hand:
+/// listings make one per entry and `format!` is slow).
+fn unique_fact(dev: u64, ino: u64) -> String {
+    fn push_hex(out: &mut String, v: u64) {
+        let digits = (64 - v.leading_zeros()).div_ceil(4).max(1);
+        for k in (0..digits).rev() {
+            let d = ((v >> (4 * k)) & 0xf) as u8;
+            out.push(char::from(if d < 10 { b'0' + d } else { b'a' + d - 10 }));
+        }
+    }
+    let mut s = String::with_capacity(24);
+    push_hex(&mut s, dev);
+    s.push('g');
+    push_hex(&mut s, ino);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unique_fact_is_hex_device_g_inode() {
+        for (d, i) in [(0u64, 0u64), (0x10, 0xabcdef), (u64::MAX, 1), (2049, 1_234_567_890)] {
+            assert_eq!(super::unique_fact(d, i), format!("{d:x}g{i:x}"));
+        }
+    }
+}
