@@ -26,6 +26,8 @@ pub mod code {
     pub const PASSIVE: u16 = 227;
     pub const EXTENDED_PASSIVE: u16 = 229;
     pub const LOGGED_IN: u16 = 230;
+    /// RFC 2228/4217: `AUTH TLS` accepted; the handshake follows.
+    pub const AUTH_OK: u16 = 234;
     pub const FILE_ACTION_OK: u16 = 250;
     pub const PATH_CREATED: u16 = 257;
     pub const NEED_PASSWORD: u16 = 331;
@@ -46,6 +48,20 @@ pub mod code {
     pub const PAGE_TYPE_UNKNOWN: u16 = 551;
     pub const EXCEEDED_STORAGE: u16 = 552;
     pub const BAD_FILE_NAME: u16 = 553;
+    /// RFC 3659 §5.4: a restart point (`REST`) the file does not reach.
+    pub const BAD_RESTART: u16 = 554;
+    /// RFC 4217 §9: data connections must be protected (`PROT P`) first.
+    pub const PROTECTION_REQUIRED: u16 = 521;
+    /// RFC 2428 §3: `EPRT`/`EPSV` asked for a network protocol we do not
+    /// serve (the reply names the one we do).
+    pub const NET_PROTOCOL_NOT_SUPPORTED: u16 = 522;
+    /// RFC 4217 §10: the data connection's TLS failed (or would not resume
+    /// the login's session).
+    pub const DATA_TLS_FAILED: u16 = 522;
+    /// RFC 2228: refused for policy reasons (TLS required, `CCC` refused).
+    pub const POLICY_DENIED: u16 = 534;
+    /// RFC 2228: the `PROT` level is not supported.
+    pub const PROT_NOT_SUPPORTED: u16 = 536;
 }
 
 /// A reply: a code and at least one line of text.

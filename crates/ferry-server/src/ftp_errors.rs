@@ -22,7 +22,7 @@ impl ReplyCode for StorageError {
             StorageError::Io(_) | StorageError::Unavailable(_) | StorageError::PatternTooCostly => code::LOCAL_ERROR,
             StorageError::Unsupported(_) => code::PARAM_NOT_IMPLEMENTED,
             // RFC 3659 §5.4.
-            StorageError::RestartPastEnd => 554,
+            StorageError::RestartPastEnd => code::BAD_RESTART,
             _ => code::FILE_UNAVAILABLE,
         }
     }

@@ -107,7 +107,9 @@ impl Session {
                 self.epsv_all = true;
                 self.ctl.reply(code::OK, "EPSV ALL ok.").await
             }
-            EpsvArg::Protocol(p) if p != ours => self.ctl.reply(522, format!("Network protocol not supported, use ({ours}).")).await,
+            EpsvArg::Protocol(p) if p != ours => {
+                self.ctl.reply(code::NET_PROTOCOL_NOT_SUPPORTED, format!("Network protocol not supported, use ({ours}).")).await
+            }
             EpsvArg::Protocol(_) | EpsvArg::Any => {
                 let Some(bound) = self.open_passive().await? else { return Ok(()) };
                 self.ctl.reply(code::EXTENDED_PASSIVE, addr::format_epsv_reply(bound.port())).await
@@ -125,7 +127,7 @@ impl Session {
         let target_ip = canonical_ip(target.ip());
         if extended && peer_ip.is_ipv4() != target_ip.is_ipv4() {
             let ours = if peer_ip.is_ipv4() { 1 } else { 2 };
-            return self.ctl.reply(522, format!("Network protocol not supported, use ({ours}).")).await;
+            return self.ctl.reply(code::NET_PROTOCOL_NOT_SUPPORTED, format!("Network protocol not supported, use ({ours}).")).await;
         }
         if target_ip != peer_ip || target.port() < 1024 {
             tracing::warn!(%target, "refused data connection target (bounce protection)");

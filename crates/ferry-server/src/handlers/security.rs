@@ -22,7 +22,7 @@ impl Session {
         if !matches!(self.phase, Phase::Fresh) {
             return self.ctl.reply(code::BAD_SEQUENCE, "AUTH must come before USER.").await;
         }
-        self.ctl.reply(234, "AUTH TLS successful; start the handshake.").await?;
+        self.ctl.reply(code::AUTH_OK, "AUTH TLS successful; start the handshake.").await?;
         let acceptor = self.shared.tls_state.session(&settings, self.peer.ip());
         if let Err(e) = self.ctl.upgrade(&acceptor, self.shared.config.data_timeout).await {
             tracing::info!(error = %e, "TLS upgrade failed");
@@ -56,12 +56,12 @@ impl Session {
                 self.prot_private = true;
                 self.ctl.reply(code::OK, "Protection level set to Private.").await
             }
-            'C' if self.tls_required() => self.ctl.reply(534, "Policy requires protected data connections.").await,
+            'C' if self.tls_required() => self.ctl.reply(code::POLICY_DENIED, "Policy requires protected data connections.").await,
             'C' => {
                 self.prot_private = false;
                 self.ctl.reply(code::OK, "Protection level set to Clear.").await
             }
-            'S' | 'E' => self.ctl.reply(536, format!("Protection level {level} not supported; use P or C.")).await,
+            'S' | 'E' => self.ctl.reply(code::PROT_NOT_SUPPORTED, format!("Protection level {level} not supported; use P or C.")).await,
             _ => self.ctl.reply(code::PARAM_NOT_IMPLEMENTED, format!("Unknown protection level {level}.")).await,
         }
     }

@@ -91,7 +91,7 @@ impl Session {
             return self.ctl.reply(code::CANT_OPEN_DATA, "Use PORT, PASV, EPRT or EPSV first.").await;
         }
         if self.tls_required() && !self.prot_private {
-            return self.ctl.reply(521, "Policy requires protected data connections: send PBSZ 0 and PROT P.").await;
+            return self.ctl.reply(code::PROTECTION_REQUIRED, "Policy requires protected data connections: send PBSZ 0 and PROT P.").await;
         }
         let tls = if self.prot_private { self.tls.as_ref().map(|t| t.data(upload == Some(true))) } else { None };
         let require_reuse = self.shared.tls().is_some_and(|t| t.require_reuse);
@@ -314,7 +314,7 @@ impl Session {
             }
             Err(e) => {
                 tracing::info!(error = %e, "data connection failed");
-                let code = if matches!(e, DataError::Tls(_)) { 522 } else { code::CANT_OPEN_DATA };
+                let code = if matches!(e, DataError::Tls(_)) { code::DATA_TLS_FAILED } else { code::CANT_OPEN_DATA };
                 self.ctl.reply(code, e.to_string()).await
             }
         }
@@ -473,7 +473,10 @@ impl Session {
             // RFC 3659 §5.4: a restart point the file does not reach. (It
             // would also make a sparse file of any size out of nothing.)
             let size = existing.unwrap_or(0);
-            return self.ctl.reply(554, format!("{path}: restart point {n} is past the end of the file ({size} bytes).")).await;
+            return self
+                .ctl
+                .reply(code::BAD_RESTART, format!("{path}: restart point {n} is past the end of the file ({size} bytes)."))
+                .await;
         }
         // A replaced file's bytes are freed; in-place writes keep the
         // prefix they resume after.

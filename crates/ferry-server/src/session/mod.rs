@@ -393,7 +393,7 @@ impl Session {
             return Ok(());
         }
         if matches!(cmd, Command::User(_) | Command::Pass(_)) && self.tls_required() && !self.ctl.is_tls() {
-            return self.ctl.reply(534, "Policy requires TLS: send AUTH TLS before logging in.").await;
+            return self.ctl.reply(code::POLICY_DENIED, "Policy requires TLS: send AUTH TLS before logging in.").await;
         }
         match cmd {
             Command::User(u) => self.user(u).await,
@@ -450,7 +450,7 @@ impl Session {
             Command::Auth(mechanism) => self.auth(&mechanism).await,
             Command::Pbsz(n) => self.pbsz_cmd(n).await,
             Command::Prot(level) => self.prot(level).await,
-            Command::Ccc => self.ctl.reply(534, "CCC refused: the control connection stays encrypted.").await,
+            Command::Ccc => self.ctl.reply(code::POLICY_DENIED, "CCC refused: the control connection stays encrypted.").await,
             Command::Unknown { verb, .. } => {
                 if self.account().is_none() && !is_known_elsewhere(&verb) {
                     self.ctl.reply(code::NOT_LOGGED_IN, "Please log in with USER and PASS first.").await
