@@ -1,6 +1,6 @@
 //! [`Client`]: one FTP session — login, commands, listings and transfers.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
 use ferry_proto::command::{ChecksumAlgo, EpsvArg, Opts, Password, TransferType};
@@ -410,7 +410,7 @@ impl Client {
                     loop {
                         let (s, from) = l.accept().await?;
                         // Only the server may connect back (RFC 2577).
-                        if canonical(from.ip()) == canonical(peer_ip) {
+                        if addr::canonical_ip(from.ip()) == addr::canonical_ip(peer_ip) {
                             return Ok::<_, std::io::Error>(s);
                         }
                     }
@@ -559,13 +559,6 @@ fn data_error(e: &std::io::Error) -> String {
         "the server closed the data connection without ending TLS (the data may be cut short)".to_owned()
     } else {
         e.to_string()
-    }
-}
-
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 @ IpAddr::V4(_) => v4,
     }
 }
 

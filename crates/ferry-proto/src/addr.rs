@@ -9,6 +9,16 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
+/// Normalise an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) to IPv4, so
+/// that addresses from dual-stack sockets compare (and print) as people
+/// expect: a data connection's peer against the control connection's.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 @ IpAddr::V4(_) => v4,
+    }
+}
+
 /// Parse the argument of `PORT`.
 pub fn parse_port(arg: &str) -> Option<SocketAddrV4> {
     let mut n = [0u8; 6];

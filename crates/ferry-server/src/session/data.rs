@@ -28,14 +28,7 @@ pub(crate) enum DataSetup {
     Active(SocketAddr),
 }
 
-/// Normalise an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) to IPv4, so that
-/// dual-stack sockets compare and print as people expect.
-pub(crate) fn canonical_ip(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 @ IpAddr::V4(_) => v4,
-    }
-}
+pub(crate) use ferry_proto::addr::canonical_ip;
 
 /// Bind a passive listener on `ip`, in `range` if one is configured.
 pub(crate) async fn bind_passive(ip: IpAddr, range: Option<&RangeInclusive<u16>>) -> io::Result<TcpListener> {
