@@ -8,24 +8,25 @@ use ferry_proto::command::Password;
 use ferry_proto::reply::code;
 
 use crate::auth::{AuthError, Standing};
+use crate::session::answer::{Handled, reply};
 use crate::session::data::DataSetup;
 use crate::session::{Phase, Session};
 
 impl Session {
-    pub(crate) async fn user(&mut self, user: String) -> io::Result<()> {
+    pub(crate) async fn user(&mut self, user: String) -> Handled {
         // Changing user mid-session is allowed (RFC 959): it logs out first.
         if self.account().is_some() {
             self.reset();
         }
         self.phase = Phase::NeedPassword { user };
-        self.ctl.reply(code::NEED_PASSWORD, "Password required.").await
+        reply(code::NEED_PASSWORD, "Password required.")
     }
 
-    pub(crate) async fn pass(&mut self, password: Password) -> io::Result<()> {
+    pub(crate) async fn pass(&mut self, password: Password) -> Handled {
         let user = match &self.phase {
             Phase::NeedPassword { user } => user.clone(),
-            Phase::LoggedIn(_) => return self.ctl.reply(code::BAD_SEQUENCE, "Already logged in.").await,
-            Phase::Fresh => return self.ctl.reply(code::BAD_SEQUENCE, "Login with USER first.").await,
+            Phase::LoggedIn(_) => return reply(code::BAD_SEQUENCE, "Already logged in."),
+            Phase::Fresh => return reply(code::BAD_SEQUENCE, "Login with USER first."),
         };
         // The generation first: a reload in between shows at the next command.
         let generation = self.shared.auth.generation();
@@ -36,7 +37,7 @@ impl Session {
         // moments ago skips the hash.
         let account = match auth.login(&user, &password.0).await {
             Ok(account) => account,
-            Err(e) => return self.login_refused(&user, e).await,
+            Err(e) => return self.login_refused(&user, e),
         };
         match account {
             Some(account) => {
@@ -48,9 +49,9 @@ impl Session {
                     Ok(Ok(view)) => self.storage = view,
                     Ok(Err(e)) => {
                         tracing::error!(user = %account.name, home = %account.policy.home, error = %e, "home folder unavailable");
-                        return self.ctl.reply(code::NOT_LOGGED_IN, "Home folder unavailable; ask the administrator.").await;
+                        return reply(code::NOT_LOGGED_IN, "Home folder unavailable; ask the administrator.");
                     }
-                    Err(_) => return self.ctl.reply(code::NOT_LOGGED_IN, "Login failed.").await,
+                    Err(_) => return reply(code::NOT_LOGGED_IN, "Login failed."),
                 }
                 tracing::Span::current().record("user", account.name.as_str());
                 tracing::info!("login ok");
@@ -61,7 +62,7 @@ impl Session {
                 self.phase = Phase::LoggedIn(account);
                 self.auth_generation = generation;
                 self.cwd = VirtualPath::root();
-                self.ctl.reply(code::LOGGED_IN, "Login successful.").await
+                reply(code::LOGGED_IN, "Login successful.")
             }
             None => {
                 self.login_failures += 1;
@@ -77,16 +78,14 @@ impl Session {
                 tokio::time::sleep(self.shared.config.failure_delay).await;
                 if banned {
                     tracing::warn!("address banned after repeated failed logins");
-                    self.ctl.reply(code::NOT_AVAILABLE, "Too many failed logins from your address; try again later.").await?;
                     self.quit = true;
-                    return Ok(());
+                    return reply(code::NOT_AVAILABLE, "Too many failed logins from your address; try again later.");
                 }
                 if self.login_failures >= self.shared.config.max_login_failures {
-                    self.ctl.reply(code::NOT_AVAILABLE, "Too many failed logins; closing connection.").await?;
                     self.quit = true;
-                    return Ok(());
+                    return reply(code::NOT_AVAILABLE, "Too many failed logins; closing connection.");
                 }
-                self.ctl.reply(code::NOT_LOGGED_IN, "Login incorrect.").await
+                reply(code::NOT_LOGGED_IN, "Login incorrect.")
             }
         }
     }
@@ -95,20 +94,20 @@ impl Session {
     /// is down, the account is disabled, or the hashing service is
     /// swamped. None of these is a guess, so none counts towards a ban;
     /// the session goes on and may try again.
-    async fn login_refused(&mut self, user: &str, e: AuthError) -> io::Result<()> {
+    fn login_refused(&mut self, user: &str, e: AuthError) -> Handled {
         self.phase = Phase::Fresh;
         match e {
             AuthError::Disabled => {
                 tracing::warn!(user, "login refused: account disabled");
-                self.ctl.reply(code::NOT_LOGGED_IN, "Login refused: account disabled.").await
+                reply(code::NOT_LOGGED_IN, "Login refused: account disabled.")
             }
             AuthError::Store(e) => {
                 tracing::error!(user, error = %e, "login not checked: account database unavailable");
-                self.ctl.reply(code::NOT_AVAILABLE, "Account database unavailable; try again later.").await
+                reply(code::NOT_AVAILABLE, "Account database unavailable; try again later.")
             }
             AuthError::Busy => {
                 tracing::warn!(user, "login not checked: password hashing overloaded");
-                self.ctl.reply(code::NOT_AVAILABLE, "Server busy; try again later.").await
+                reply(code::NOT_AVAILABLE, "Server busy; try again later.")
             }
         }
     }
@@ -168,23 +167,23 @@ impl Session {
         self.epsv_all = false;
     }
 
-    pub(crate) async fn rein(&mut self) -> io::Result<()> {
+    pub(crate) async fn rein(&mut self) -> Handled {
         self.reset();
-        self.ctl.reply(code::READY, "Session reset; log in again.").await
+        reply(code::READY, "Session reset; log in again.")
     }
 
-    pub(crate) async fn quit_cmd(&mut self) -> io::Result<()> {
+    pub(crate) async fn quit_cmd(&mut self) -> Handled {
         self.quit = true;
-        self.ctl.reply(code::CLOSING, "Goodbye.").await
+        reply(code::CLOSING, "Goodbye.")
     }
 
-    pub(crate) async fn host(&mut self, host: String) -> io::Result<()> {
+    pub(crate) async fn host(&mut self, host: String) -> Handled {
         // RFC 7151 §3: HOST is only valid before login.
         if !matches!(self.phase, Phase::Fresh) {
-            return self.ctl.reply(code::BAD_SEQUENCE, "HOST must come before USER.").await;
+            return reply(code::BAD_SEQUENCE, "HOST must come before USER.");
         }
         tracing::debug!(%host, "virtual host");
-        self.ctl.reply(code::READY, "Host accepted.").await
+        reply(code::READY, "Host accepted.")
     }
 }
 
