@@ -14,20 +14,15 @@ use crate::session::{Phase, Session};
 
 impl Session {
     pub(crate) async fn user(&mut self, user: String) -> Handled {
-        // Changing user mid-session is allowed (RFC 959): it logs out first.
-        if self.account().is_some() {
+        let (logged_out, reply) = self.state.user(user);
+        if logged_out {
             self.reset();
         }
-        self.phase = Phase::NeedPassword { user };
-        reply(code::NEED_PASSWORD, "Password required.")
+        Ok(reply.into())
     }
 
     pub(crate) async fn pass(&mut self, password: Password) -> Handled {
-        let user = match &self.phase {
-            Phase::NeedPassword { user } => user.clone(),
-            Phase::LoggedIn(_) => return reply(code::BAD_SEQUENCE, "Already logged in."),
-            Phase::Fresh => return reply(code::BAD_SEQUENCE, "Login with USER first."),
-        };
+        let user = self.state.pass_for()?;
         // The generation first: a reload in between shows at the next command.
         let generation = self.shared.auth.generation();
         let auth = self.shared.auth.get();
@@ -59,7 +54,7 @@ impl Session {
                 if let Some(tls) = &self.tls {
                     tls.logged_in(&account.name);
                 }
-                self.phase = Phase::LoggedIn(account);
+                self.state.phase = Phase::LoggedIn(account);
                 self.auth_generation = generation;
                 self.cwd = VirtualPath::root();
                 reply(code::LOGGED_IN, "Login successful.")
@@ -67,7 +62,7 @@ impl Session {
             None => {
                 self.login_failures += 1;
                 tracing::warn!(user = %user, failures = self.login_failures, "login failed");
-                self.phase = Phase::Fresh;
+                self.state.phase = Phase::Fresh;
                 self.shared.metrics.login(false);
                 let banned = self.shared.defender.failed_login(self.peer.ip(), std::time::Instant::now());
                 if banned {
@@ -95,7 +90,7 @@ impl Session {
     /// swamped. None of these is a guess, so none counts towards a ban;
     /// the session goes on and may try again.
     fn login_refused(&mut self, user: &str, e: AuthError) -> Handled {
-        self.phase = Phase::Fresh;
+        self.state.phase = Phase::Fresh;
         match e {
             AuthError::Disabled => {
                 tracing::warn!(user, "login refused: account disabled");
@@ -122,9 +117,9 @@ impl Session {
             return Ok(true);
         }
         let generation = self.shared.auth.generation();
-        let Phase::LoggedIn(account) = &self.phase else { return Ok(true) };
+        let Phase::LoggedIn(account) = &self.state.phase else { return Ok(true) };
         let standing = self.shared.auth.get().standing(account).await;
-        let Phase::LoggedIn(account) = &mut self.phase else { return Ok(true) };
+        let Phase::LoggedIn(account) = &mut self.state.phase else { return Ok(true) };
         let reason = match standing {
             Err(e) => {
                 tracing::warn!(error = %e, "cannot check the account after a reload; keeping the session");
@@ -158,13 +153,9 @@ impl Session {
 
     /// Forget the login and all transfer parameters.
     fn reset(&mut self) {
-        self.phase = Phase::Fresh;
+        self.state.reset();
         self.cwd = VirtualPath::root();
-        self.ascii = false;
-        self.rest = None;
-        self.rang = None;
         self.data = DataSetup::None;
-        self.epsv_all = false;
     }
 
     pub(crate) async fn rein(&mut self) -> Handled {
@@ -179,9 +170,7 @@ impl Session {
 
     pub(crate) async fn host(&mut self, host: String) -> Handled {
         // RFC 7151 §3: HOST is only valid before login.
-        if !matches!(self.phase, Phase::Fresh) {
-            return reply(code::BAD_SEQUENCE, "HOST must come before USER.");
-        }
+        self.state.before_user("HOST")?;
         tracing::debug!(%host, "virtual host");
         reply(code::READY, "Host accepted.")
     }

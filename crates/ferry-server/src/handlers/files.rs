@@ -68,7 +68,7 @@ impl Session {
         match self.storage(move |s| s.metadata(&p)).await {
             Ok(_) if path.is_root() => Err(storage_refusal(&path, StorageError::PermissionDenied)),
             Ok(_) => {
-                self.rename_from = Some(path);
+                self.state.rename_from = Some(path);
                 reply(code::PENDING, "Ready for RNTO.")
             }
             Err(e) => Err(storage_refusal(&path, e)),
@@ -128,7 +128,7 @@ impl Session {
             Ok(info) => info,
             Err(e) => return Err(storage_refusal(&path, e)),
         };
-        if !self.ascii {
+        if !self.state.ascii {
             return reply(code::FILE_STATUS, info.size.to_string());
         }
         // RFC 3659 §4: SIZE is the size *on the wire* in the current TYPE,

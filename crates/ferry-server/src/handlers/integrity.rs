@@ -97,7 +97,7 @@ impl Session {
         self.permit(Permission::Read)?;
         let path = self.resolve(input)?;
         let algo = self.hash_algo;
-        let (start, end) = match self.rang.take() {
+        let (start, end) = match self.state.rang.take() {
             Some((s, e)) => (s, Some(e)),
             None => (0, None),
         };

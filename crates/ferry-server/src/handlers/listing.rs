@@ -258,7 +258,7 @@ fn start_producer(
 impl Session {
     pub(crate) async fn list(&mut self, arg: Option<String>, kind: ListKind) -> Handled {
         self.permit(Permission::List)?;
-        self.rest = None;
+        self.state.rest = None;
         let arg = if kind == ListKind::Facts { arg } else { strip_ls_options(arg.as_deref()).map(str::to_owned) };
         let cwd = self.cwd.clone();
         let a = arg.clone();

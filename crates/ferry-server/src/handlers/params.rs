@@ -14,13 +14,7 @@ use crate::session::data::{self, DataSetup, canonical_ip};
 
 impl Session {
     pub(crate) async fn type_cmd(&mut self, t: TransferType) -> Handled {
-        match t {
-            TransferType::Ascii | TransferType::Image => {
-                self.ascii = t == TransferType::Ascii;
-                reply(code::OK, format!("Type set to {t}."))
-            }
-            _ => reply(code::PARAM_NOT_IMPLEMENTED, format!("Type {t} not supported; use A or I.")),
-        }
+        Ok(self.state.set_type(t).into())
     }
 
     pub(crate) async fn mode(&mut self, m: char) -> Handled {
@@ -40,31 +34,11 @@ impl Session {
     }
 
     pub(crate) async fn rest_cmd(&mut self, offset: u64) -> Handled {
-        self.rest = Some(offset);
-        self.rang = None;
-        reply(code::PENDING, format!("Restarting at {offset}. Send STOR or RETR."))
+        Ok(self.state.restart_at(offset).into())
     }
 
     pub(crate) async fn rang_cmd(&mut self, start: u64, end: u64) -> Handled {
-        // draft-bryan-ftp-range §3: "RANG 1 0" clears the range.
-        if (start, end) == (1, 0) {
-            self.rang = None;
-            return reply(code::PENDING, "Resetting range.");
-        }
-        if end < start {
-            return reply(code::ARG_SYNTAX_ERROR, "End byte must not precede start byte.");
-        }
-        self.rang = Some((start, end));
-        self.rest = None;
-        reply(code::PENDING, format!("Restarting at {start}. Ending byte {end}."))
-    }
-
-    /// Refused when `EPSV ALL` is in force (RFC 2428 §4).
-    fn epsv_all_refuses(&self) -> Result<(), Refusal> {
-        if self.epsv_all {
-            return Err(refuse(code::BAD_SEQUENCE, "EPSV ALL in effect; only EPSV is allowed."));
-        }
-        Ok(())
+        Ok(self.state.range(start, end).into())
     }
 
     async fn open_passive(&mut self) -> Result<SocketAddr, Refusal> {
@@ -84,7 +58,7 @@ impl Session {
     }
 
     pub(crate) async fn pasv(&mut self) -> Handled {
-        self.epsv_all_refuses()?;
+        self.state.data_setup_allowed()?;
         let configured = *crate::sync::read(&self.shared.passive_ip);
         let announce = match (configured, canonical_ip(self.local.ip())) {
             (Some(IpAddr::V4(a)), _) | (None, IpAddr::V4(a)) => a,
@@ -101,7 +75,7 @@ impl Session {
         let ours = if canonical_ip(self.local.ip()).is_ipv4() { 1 } else { 2 };
         match arg {
             EpsvArg::All => {
-                self.epsv_all = true;
+                self.state.epsv_all = true;
                 reply(code::OK, "EPSV ALL ok.")
             }
             EpsvArg::Protocol(p) if p != ours => {
@@ -117,7 +91,7 @@ impl Session {
     /// `PORT` and `EPRT`. The target must be the control peer, on an
     /// unprivileged port (RFC 2577 §3, the bounce attack).
     pub(crate) async fn port(&mut self, target: SocketAddr, extended: bool) -> Handled {
-        self.epsv_all_refuses()?;
+        self.state.data_setup_allowed()?;
         let peer_ip = canonical_ip(self.peer.ip());
         let target_ip = canonical_ip(target.ip());
         if extended && peer_ip.is_ipv4() != target_ip.is_ipv4() {

@@ -86,10 +86,8 @@ impl Session {
         if matches!(setup, data::DataSetup::None) {
             return reply(code::CANT_OPEN_DATA, "Use PORT, PASV, EPRT or EPSV first.");
         }
-        if self.tls_required() && !self.prot_private {
-            return reply(code::PROTECTION_REQUIRED, "Policy requires protected data connections: send PBSZ 0 and PROT P.");
-        }
-        let tls = if self.prot_private { self.tls.as_ref().map(|t| t.data(upload == Some(true))) } else { None };
+        self.state.transfer_allowed(self.transport())?;
+        let tls = if self.state.prot_private { self.tls.as_ref().map(|t| t.data(upload == Some(true))) } else { None };
         let require_reuse = self.shared.tls().is_some_and(|t| t.require_reuse);
         // The preliminary reply: the final one is this handler's answer.
         self.ctl.reply(code::OPENING_DATA, preliminary).await?;
@@ -106,7 +104,7 @@ impl Session {
         } else {
             (None, None, None)
         };
-        let pump = Pump { ascii: self.ascii, stall: timeout, abort: abort_rx, limits, gate };
+        let pump = Pump { ascii: self.state.ascii, stall: timeout, abort: abort_rx, limits, gate };
         let work = async move {
             let sock = tokio::select! {
                 s = data::open(setup, peer, local, timeout, tls.as_ref(), require_reuse, &proxy_from) => s?,
@@ -229,7 +227,7 @@ impl Session {
                 host: canonical_ip(self.peer.ip()),
                 bytes,
                 path: what.as_str(),
-                ascii: self.ascii,
+                ascii: self.state.ascii,
                 incoming,
                 user: &account.name,
                 complete,
@@ -311,10 +309,7 @@ impl Session {
     pub(crate) async fn retr(&mut self, input: &str) -> Handled {
         self.permit(Permission::Read)?;
         let path = self.resolve(input)?;
-        let (offset, limit) = match (self.rang.take(), self.rest.take()) {
-            (Some((start, end)), _) => (start, Some(end - start + 1)),
-            (None, rest) => (rest.unwrap_or(0), None),
-        };
+        let (offset, limit) = self.state.take_download_span();
         let p = path.clone();
         let open = move |s: &dyn Storage| s.open_download(&p, offset);
         // The hot path of many small downloads: local files are opened
@@ -361,7 +356,7 @@ impl Session {
         new_file: bool,
         replaced: u64,
     ) -> Result<Incoming, Refusal> {
-        let announced = self.allo.take().map(std::num::NonZeroU64::get);
+        let announced = self.state.allo.take().map(std::num::NonZeroU64::get);
         let Some((ledger, limits)) = quota else { return Ok(Incoming { upload, quota: None, announced }) };
         let cut = upload.cut_at_open();
         if cut > 0 {
@@ -413,20 +408,7 @@ impl Session {
     pub(crate) async fn stor(&mut self, input: &str, append: bool) -> Handled {
         self.permit(Permission::Write)?;
         let path = self.resolve_new(input)?;
-        self.rang = None;
-        let mode = match (append, self.rest.take()) {
-            (true, _) => WriteMode::Append,
-            // Restarting at 0 keeps nothing of the old file: that is a
-            // plain STOR, with its safety (a client that vanishes midway
-            // must not leave a fragment in the old file's place).
-            (false, Some(0) | None) => WriteMode::Replace,
-            (false, Some(n)) => WriteMode::At(n),
-        };
-        // ALLO's size is the whole file's only for a plain STOR; after REST
-        // or for APPE it cannot be told from the part's.
-        if mode != WriteMode::Replace {
-            self.allo = None;
-        }
+        let mode = self.state.take_upload_mode(append);
         // Before the file is opened: a restart in place cuts the old tail
         // off when it opens, which a missing data connection must not do.
         // (Other uploads report storage errors first, before any data.)
@@ -477,7 +459,7 @@ impl Session {
 
     pub(crate) async fn stou(&mut self, hint: Option<String>) -> Handled {
         self.permit(Permission::Write)?;
-        self.rest = None;
+        self.state.rest = None;
         let dir = self.cwd.clone();
         let quota = self.quota_ledger(&dir, true).await?;
         let hint = hint.as_deref().and_then(|h| h.rsplit('/').next()).unwrap_or("").to_owned();
@@ -510,11 +492,11 @@ impl Session {
     /// (RFC 959 §4.1.3: `226`). With nothing running, it drops any
     /// prepared data connection.
     pub(crate) async fn abor(&mut self) -> Handled {
-        match self.abort_note.take() {
-            Some(text) => reply(code::CLOSING_DATA, text),
+        match self.state.abort_reply() {
+            Some(reply) => Ok(reply.into()),
             None => {
                 self.data = data::DataSetup::None;
-                self.rest = None;
+                self.state.rest = None;
                 reply(code::DATA_OPEN_NO_TRANSFER, "No transfer to abort.")
             }
         }

@@ -57,6 +57,13 @@ impl From<Reply> for Answer {
     }
 }
 
+/// A refusal the state machine (`super::state`) answered with.
+impl From<Reply> for Refusal {
+    fn from(r: Reply) -> Self {
+        Refusal::Reply(r)
+    }
+}
+
 /// What every handler returns.
 pub(crate) type Handled = Result<Answer, Refusal>;
 

@@ -84,7 +84,7 @@ impl Session {
     pub(crate) fn interrupted_by(&mut self, by: Interrupt, stopped: bool) {
         match by {
             Interrupt::Abort => {
-                self.abort_note = Some(if stopped { "ABOR successful." } else { "ABOR: the transfer had already completed." });
+                self.state.aborted(stopped);
                 self.pending.push_front(Ok(Command::Abor));
             }
             Interrupt::Quit => self.pending.push_front(Ok(Command::Quit)),

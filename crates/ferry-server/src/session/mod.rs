@@ -12,6 +12,7 @@ pub(crate) mod answer;
 pub(crate) mod busy;
 pub(crate) mod control;
 pub(crate) mod data;
+pub(crate) mod state;
 pub(crate) mod stream;
 pub(crate) mod transfer;
 
@@ -30,18 +31,8 @@ use crate::server::Shared;
 use answer::{Handled, Refusal};
 use control::Control;
 use data::DataSetup;
-
-/// Where the session is in the login sequence (RFC 959 §5.4 state diagram
-/// for USER/PASS).
-#[derive(Debug, Clone)]
-pub(crate) enum Phase {
-    /// Connected; waiting for `USER`.
-    Fresh,
-    /// `USER` given; waiting for `PASS`.
-    NeedPassword { user: String },
-    /// Logged in.
-    LoggedIn(Account),
-}
+pub(crate) use state::Phase;
+use state::{State, Transport};
 
 /// The state of one control connection.
 pub(crate) struct Session {
@@ -49,18 +40,10 @@ pub(crate) struct Session {
     pub(crate) shared: Arc<Shared>,
     pub(crate) peer: SocketAddr,
     pub(crate) local: SocketAddr,
-    pub(crate) phase: Phase,
+    /// The protocol state: login phase, restart points, protection...
+    pub(crate) state: State,
     pub(crate) cwd: VirtualPath,
-    pub(crate) ascii: bool,
-    /// Offset from `REST`, used by the next transfer.
-    pub(crate) rest: Option<u64>,
-    /// Inclusive byte range from `RANG`, used by the next `RETR` or `HASH`.
-    pub(crate) rang: Option<(u64, u64)>,
-    /// Source from `RNFR`, valid only for the very next command.
-    pub(crate) rename_from: Option<VirtualPath>,
     pub(crate) data: DataSetup,
-    /// After `EPSV ALL`, only `EPSV` may set up data connections.
-    pub(crate) epsv_all: bool,
     /// Facts shown by `MLSD`/`MLST`: bit `i` is `MLSX_FACTS[i]` (a mask,
     /// not strings, to keep idle sessions small).
     pub(crate) mlst_facts: u8,
@@ -73,22 +56,13 @@ pub(crate) struct Session {
     /// The server is shutting down and stopped this session's command:
     /// the command loop closes the session with `421`.
     pub(crate) closing: bool,
-    /// What the next `ABOR` answers, when it interrupted a command (which
-    /// has had its own reply).
-    pub(crate) abort_note: Option<&'static str>,
     /// True once the client has sent a line: until then the connection may
     /// be a load balancer's health check, logged at debug only.
     heard: bool,
     /// This session's TLS acceptors and login binding, once TLS is on.
     pub(crate) tls: Option<crate::tls::SessionTls>,
-    /// `PBSZ` seen (RFC 4217 §9: required before `PROT`).
-    pub(crate) pbsz: bool,
-    /// `PROT P`: data connections use TLS.
-    pub(crate) prot_private: bool,
     /// The logged-in user's view of the files (their home as `/`).
     pub(crate) storage: Arc<dyn crate::storage::Storage>,
-    /// Size announced by `ALLO` for the next upload.
-    pub(crate) allo: Option<std::num::NonZeroU64>,
     /// For the next upload: it may replace a file, so it pauses before it
     /// commits (see `handlers::transfer::REPLACE_SETTLE`).
     pub(crate) commit_settle: bool,
@@ -163,27 +137,18 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
             shared,
             peer,
             local,
-            phase: Phase::Fresh,
+            state: State::new(implicit),
             cwd: VirtualPath::root(),
-            ascii: false,
-            rest: None,
-            rang: None,
-            rename_from: None,
             data: DataSetup::None,
-            epsv_all: false,
             mlst_facts: 0b1_1111,
             hash_algo: ChecksumAlgo::Sha256,
             login_failures: 0,
             pending: VecDeque::new(),
             quit: false,
             closing: false,
-            abort_note: None,
             heard: false,
             tls,
-            pbsz: implicit,
-            prot_private: implicit,
             storage,
-            allo: None,
             commit_settle: false,
             auth_generation: 0,
             auth_recheck: None,
@@ -301,10 +266,7 @@ impl Session {
 
     /// The account, if logged in.
     pub(crate) fn account(&self) -> Option<&Account> {
-        match &self.phase {
-            Phase::LoggedIn(a) => Some(a),
-            _ => None,
-        }
+        self.state.account()
     }
 
     /// The enabled `MLSx` facts, in `FEAT` order.
@@ -350,58 +312,11 @@ impl Session {
     }
 
     async fn handle(&mut self, cmd: Command) -> Handled {
-        // RNTO must come straight after RNFR (RFC 959 §4.1.3).
-        let rename_from = self.rename_from.take();
-        // ALLO speaks of the upload it prepares; anything but that upload
-        // and its set-up commands forgets it.
-        if !matches!(
-            cmd,
-            Command::Allo(_)
-                | Command::Stor(_)
-                | Command::Appe(_)
-                | Command::Stou(_)
-                | Command::Type(_)
-                | Command::Mode(_)
-                | Command::Stru(_)
-                | Command::Pasv
-                | Command::Epsv(_)
-                | Command::Port(_)
-                | Command::Eprt(_)
-                | Command::Rest(_)
-                | Command::Noop
-        ) {
-            self.allo = None;
-        }
-        let public = matches!(
-            cmd,
-            Command::User(_)
-                | Command::Pass(_)
-                | Command::Quit
-                | Command::Noop
-                | Command::Syst
-                | Command::Feat
-                | Command::Help(_)
-                | Command::Host(_)
-                | Command::Opts(_)
-                | Command::Abor
-                | Command::Rein
-                | Command::Stat(None)
-                | Command::Auth(_)
-                | Command::Pbsz(_)
-                | Command::Prot(_)
-                | Command::Ccc
-                | Command::Unknown { .. }
-        );
-        if !public && self.account().is_none() {
-            return Err(answer::refuse(code::NOT_LOGGED_IN, "Please log in with USER and PASS first."));
-        }
+        let rename_from = self.state.admit(&cmd, self.transport())?.rename_from;
         // After a reload, the account is looked up again (one atomic load
         // per command otherwise); a removed one ends the session here.
         if self.account().is_some() && self.shared.auth.generation() != self.auth_generation && !self.refresh_account().await? {
             return answer::sent();
-        }
-        if matches!(cmd, Command::User(_) | Command::Pass(_)) && self.tls_required() && !self.ctl.is_tls() {
-            return Err(answer::refuse(code::POLICY_DENIED, "Policy requires TLS: send AUTH TLS before logging in."));
         }
         match cmd {
             Command::User(u) => self.user(u).await,
@@ -433,7 +348,7 @@ impl Session {
                 // Nothing to allocate, but the size is remembered: an upload
                 // that then delivers fewer bytes broke off and is not
                 // committed.
-                self.allo = std::num::NonZeroU64::new(n);
+                self.state.allo = std::num::NonZeroU64::new(n);
                 answer::reply(code::SUPERFLUOUS, "No storage allocation necessary.")
             }
             Command::Retr(p) => self.retr(&p).await,
@@ -469,6 +384,11 @@ impl Session {
         }
     }
 
+    /// What the state machine needs to know of the connection.
+    pub(crate) fn transport(&self) -> Transport {
+        Transport { tls: self.ctl.is_tls(), tls_required: self.tls_required() }
+    }
+
     /// True when the server refuses clear-text logins and transfers.
     pub(crate) fn tls_required(&self) -> bool {
         self.shared.tls().is_some_and(|t| t.require_tls)
@@ -476,7 +396,7 @@ impl Session {
 
     /// The transfer type as text for `150` replies.
     pub(crate) fn mode_name(&self) -> &'static str {
-        if self.ascii { "ASCII" } else { "BINARY" }
+        if self.state.ascii { "ASCII" } else { "BINARY" }
     }
 }
 
