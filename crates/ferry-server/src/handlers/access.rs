@@ -184,7 +184,7 @@ const RECHECK_AFTER_OUTAGE: std::time::Duration = std::time::Duration::from_secs
 /// the home's quota ledger (uploads in progress check it per chunk) and
 /// the user's rate limiters (transfers that started under a rate; one that
 /// started without any runs on unthrottled until it ends).
-fn new_limits(shared: &crate::server::Shared, user: &str, policy: &crate::auth::settings::Policy) {
+fn new_limits(shared: &crate::shared::Shared, user: &str, policy: &crate::auth::settings::Policy) {
     let limits = crate::quota::Limits { bytes: policy.quota_bytes, files: policy.quota_files };
     shared.quotas.update_user(user, limits);
     let limiters = crate::sync::lock(&shared.user_limits);

@@ -18,7 +18,6 @@ use crate::auth::settings::Permission;
 use crate::ftp_errors::ReplyCode as _;
 use crate::limits::RateLimiter;
 use crate::quota::{Ledger, Limits};
-use crate::server::Shared;
 use crate::session::Session;
 use crate::session::answer::{Handled, Refusal, refuse, reply, sent};
 use crate::session::busy::Interrupt;
@@ -26,6 +25,7 @@ use crate::session::control::PeerState;
 use crate::session::data::{self, DataError, canonical_ip};
 use crate::session::stream::Stream;
 use crate::session::transfer::{self, Incoming, Pump, TransferError};
+use crate::shared::Shared;
 use crate::storage::{Storage, StorageError, WriteMode};
 
 /// What a transfer's data connection and pump came to.

@@ -27,7 +27,7 @@ use ferry_proto::{Command, VirtualPath};
 use tracing::Instrument;
 
 use crate::auth::Account;
-use crate::server::Shared;
+use crate::shared::Shared;
 use answer::{Handled, Refusal};
 use control::Control;
 use data::DataSetup;
