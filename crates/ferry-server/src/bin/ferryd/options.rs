@@ -73,10 +73,10 @@ pub(crate) struct Options {
     /// Keep accounts in PostgreSQL instead of the users file, e.g. "host=127.0.0.1
     /// user=ferry dbname=ferry".
     ///
-    /// Needs a build with `--features postgres`. The environment's
-    /// `FERRYD_POSTGRES` keeps the password out of the process list and the
-    /// config file; `check-config` and the logs show the string without its
-    /// password.
+    /// Needs a build with `--features postgres`. Given in the environment
+    /// instead, it keeps the password out of the process list and the
+    /// config file. `check-config` and the logs show the string without
+    /// its password.
     #[arg(long, value_name = "CONNINFO", env = "FERRYD_POSTGRES", hide_env_values = true)]
     pub(crate) postgres: Option<String>,
     /// Ports for passive (`PASV`/`EPSV`) data connections, 1024 or above,
@@ -227,6 +227,22 @@ mod tests {
         assert_eq!((d.log_level.as_str(), d.log_format.as_str(), d.s3_prefix.as_str()), ("info", "text", ""));
         assert_eq!((d.postgres, d.upload_rate, d.ftps_port, d.metrics_listen), (None, None, None, None));
         assert!(d.proxy_protocol_from.is_empty());
+    }
+
+    /// A typo in a config file cannot leave a default in force unnoticed.
+    #[test]
+    fn unknown_keys_and_wrong_types_name_the_key_and_line() {
+        use ferry_server::config_file::ConfigFile;
+        let parse = |text: &str| ConfigFile::parse::<Options>(text, std::path::Path::new("f.toml")).map(|_| ());
+        let msg = parse("port = 21\nidle-timout = 5\n").unwrap_err().to_string();
+        assert!(msg.starts_with("f.toml: ") && msg.contains("unknown field `idle-timout`") && msg.contains("line 2"), "{msg}");
+        let msg = parse("no-tls = true\n").unwrap_err().to_string();
+        assert!(msg.contains("unknown field `no-tls`") && msg.contains("`tls`"), "the key is tls: {msg}");
+        let msg = parse("\nport = \"x\"\n").unwrap_err().to_string();
+        assert!(msg.contains("port") && msg.contains("line 2"), "{msg}");
+        let msg = parse("upload-rate = \"5Q\"\n").unwrap_err().to_string();
+        assert!(msg.contains("unknown unit in \"5Q\""), "{msg}");
+        parse("upload-rate = 1024\ndownload-rate = \"1K\"\n").unwrap();
     }
 
     /// Every field is both a flag and a key, under the same name.
