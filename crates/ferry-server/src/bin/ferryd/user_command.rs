@@ -65,8 +65,8 @@ impl UserCmd {
 #[derive(Debug)]
 pub(crate) struct StoreArgs {
     config: Option<PathBuf>,
-    /// The defaults, with `users` and `postgres` from the command line.
-    options: Options,
+    users: PathBuf,
+    postgres: Option<String>,
     given: BTreeSet<String>,
 }
 
@@ -98,12 +98,9 @@ impl Args for StoreArgs {
 impl FromArgMatches for StoreArgs {
     fn from_arg_matches(matches: &ArgMatches) -> Result<StoreArgs, clap::Error> {
         let ConfigFlag { config } = ConfigFlag::from_arg_matches(matches)?;
-        let mut options = Options::default();
-        if let Some(users) = matches.get_one::<PathBuf>("users") {
-            options.users = users.clone();
-        }
-        options.postgres = matches.get_one::<String>("postgres").cloned();
-        Ok(StoreArgs { config, options, given: settings::given(matches, &store_arguments()) })
+        let users = matches.get_one::<PathBuf>("users").cloned().unwrap_or_else(|| Options::default().users);
+        let postgres = matches.get_one::<String>("postgres").cloned();
+        Ok(StoreArgs { config, users, postgres, given: settings::given(matches, &store_arguments()) })
     }
 
     fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
@@ -125,7 +122,8 @@ struct Opened {
 /// (connected now, so that a wrong string fails before a password is
 /// asked for).
 async fn open(args: &StoreArgs) -> anyhow::Result<Opened> {
-    let settings = settings::layered(args.options.clone(), &args.given, args.config.as_deref())?;
+    let from_command_line = Options { users: args.users.clone(), postgres: args.postgres.clone(), ..Options::default() };
+    let settings = settings::layered(from_command_line, &args.given, args.config.as_deref())?;
     match settings.postgres {
         None => Ok(Opened { place: settings.users.display().to_string(), store: Box::new(UsersFileStore::new(settings.users)), flags: "" }),
         Some(conninfo) => open_postgres(&conninfo).await,
