@@ -62,8 +62,9 @@ pub(crate) struct Options {
     /// `http://127.0.0.1:9000` [default: AWS].
     #[arg(long, value_name = "URL")]
     pub(crate) s3_endpoint: Option<String>,
-    /// S3 region (`AWS_REGION` in the environment sets the default).
-    #[arg(long, value_name = "REGION", default_value_t = default_s3_region())]
+    /// S3 region [default: us-east-1, or `AWS_REGION` in the environment].
+    // The default is computed, so the help says it in words.
+    #[arg(long, value_name = "REGION", default_value_t = default_s3_region(), hide_default_value = true)]
     pub(crate) s3_region: String,
     /// Users file (`name:secret` lines); created with one random account if
     /// missing. Per-user settings are in the `.toml` file beside it
