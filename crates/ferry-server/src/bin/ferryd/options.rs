@@ -8,20 +8,21 @@
 //!
 //! - the command line, `--help` and the man page (`ferryd man`);
 //! - the config file, read by [`ferry_server::config_file`];
-//! - what `ferryd check-config` prints back ([`layers::to_toml`]);
-//! - the flags table in README.md, which a test compares with this
-//!   definition (and `ferryd.example.toml`, which a test checks lists every
-//!   key).
+//! - what `ferryd check-config` prints back ([`settings::to_toml`]);
+//! - `ferryd user`'s `--users` and `--postgres`;
+//! - the flags table in README.md, which a test (`docs.rs`) renders from
+//!   this definition, and `ferryd.example.toml`, which a test checks lists
+//!   every key.
 //!
 //! How the command line, the file and the defaults are layered is in
-//! [`layers`]; what values make sense is in [`validate`](super::validate).
+//! [`settings`]; what values make sense is in [`validate`](super::validate).
 //!
 //! A flag that turns something off (`--no-tls`) is the key that turns it
 //! on (`tls = true`): the field is the key, `ArgAction::SetFalse` makes the
 //! flag.
 //!
-//! [`layers`]: super::layers
-//! [`layers::to_toml`]: super::layers::to_toml
+//! [`settings`]: super::settings
+//! [`settings::to_toml`]: super::settings::to_toml
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
