@@ -23,7 +23,9 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod events;
 pub mod limits;
+pub mod log_escape;
 pub mod quota;
 pub mod storage;
 pub mod sync;
