@@ -27,5 +27,10 @@ pub mod events;
 pub mod limits;
 pub mod log_escape;
 pub mod quota;
+pub mod services;
 pub mod storage;
 pub mod sync;
+pub mod userfs;
+
+pub use services::Services;
+pub use userfs::{FsError, UserFs};

@@ -1,0 +1,109 @@
+//! Downloads and other reads: the download event carries the real byte
+//! count, other reads emit nothing; and the bandwidth limiters a transfer
+//! gets.
+
+use std::io::Read as _;
+
+use super::*;
+use crate::events::{EventKind, Failure};
+use crate::limits::Direction;
+use crate::storage::{Detail, ReadHandle, StorageError};
+use crate::userfs::{FsError, ReadPurpose};
+
+#[test]
+fn a_download_reports_how_far_it_got() {
+    let f = fixture();
+    f.put("f.bin", &[9u8; 1000]);
+    let fs = f.fs(all());
+    let d = fs.open_download(&path("/f.bin"), 600).unwrap();
+    assert_eq!(d.size, 1000);
+    let (mut reader, mut report) = (d.reader, d.report);
+    let mut got = Vec::new();
+    reader.read_to_end(&mut got).unwrap();
+    assert_eq!(got.len(), 400, "from the offset");
+    assert!(f.heard.events().is_empty(), "told once it ends");
+    report.set_ascii(true);
+    report.finish(400, None);
+    let d = fs.open_download(&path("/f.bin"), 0).unwrap();
+    d.report.finish(123, Some(Failure::Interrupted));
+    drop(fs.open_download(&path("/f.bin"), 0).unwrap());
+    let got = f.heard.events();
+    let downloads: Vec<_> = got
+        .iter()
+        .map(|e| match &e.kind {
+            EventKind::Download { transfer, failure, .. } => (transfer.path.as_str(), transfer.bytes, transfer.ascii, failure.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        downloads,
+        [("/f.bin", 400, true, None), ("/f.bin", 123, false, Some(Failure::Interrupted)), ("/f.bin", 0, false, Some(Failure::Dropped))]
+    );
+    assert!(matches!(fs.open_download(&path("/"), 0), Err(FsError::Storage(StorageError::IsDirectory))));
+    assert!(matches!(fs.open_download(&path("/none"), 0), Err(FsError::Storage(StorageError::NotFound))));
+    assert_eq!(f.heard.events().len(), 3, "refused downloads are no events");
+}
+
+#[test]
+fn random_reads_report_on_close() {
+    let f = fixture();
+    f.put("f.bin", b"0123456789");
+    let fs = f.fs(all());
+    let d = fs.open_random(&path("/f.bin")).unwrap();
+    assert_eq!(d.size, 10);
+    let mut buf = [0u8; 4];
+    assert_eq!(d.reader.read_at(&mut buf, 6).unwrap(), 4);
+    assert_eq!(&buf, b"6789");
+    assert_eq!(d.reader.read_at(&mut buf, 0).unwrap(), 4);
+    d.report.finish(8, None);
+    assert_eq!(f.heard.names(), ["download"]);
+}
+
+#[test]
+fn reads_that_are_no_downloads_need_their_permission_and_emit_nothing() {
+    let f = fixture();
+    f.put("f.txt", b"line\n");
+    let listing_only = f.fs(Policy::default().with_permissions(&[Permission::List]));
+    let mut r = listing_only.open_read(&path("/f.txt"), 0, ReadPurpose::Measure).unwrap();
+    let mut text = String::new();
+    r.read_to_string(&mut text).unwrap();
+    assert_eq!(text, "line\n");
+    assert!(matches!(listing_only.open_read(&path("/f.txt"), 0, ReadPurpose::Checksum), Err(FsError::PermissionDenied(Permission::Read))));
+    let reader = f.fs(all()).open_read(&path("/f.txt"), 2, ReadPurpose::Checksum).unwrap();
+    assert!(matches!(reader, ReadHandle::File(_)), "local files stay files (sendfile)");
+    assert!(f.heard.events().is_empty());
+}
+
+#[test]
+fn listings_stream_the_folder_without_temporary_files() {
+    let f = fixture();
+    f.put("d/a.txt", b"a");
+    f.put("d/.~ferry-00.part", b"in progress");
+    std::fs::create_dir(f.disk("d/sub")).unwrap();
+    let fs = f.fs(all());
+    let mut names: Vec<_> = fs.read_dir(&path("/d"), Detail::Names).unwrap().map(|e| e.unwrap().name).collect();
+    names.sort();
+    assert_eq!(names, ["a.txt", "sub"]);
+    assert!(matches!(fs.read_dir(&path("/d/a.txt"), Detail::Full), Err(FsError::Storage(StorageError::NotDirectory))));
+    assert_eq!(fs.metadata(&path("/d/a.txt")).unwrap().size, 1);
+    assert!(fs.capabilities().read_at && fs.quick_open());
+}
+
+#[test]
+fn transfers_get_the_users_limiters_and_the_servers() {
+    let f = fixture_with(Rates::new(Some(1 << 20), None));
+    let capped = Policy { upload_rate: Some(1000), download_rate: Some(2000), ..all() };
+    let (one, two) = (f.fs_as("alice", capped.clone(), 1), f.fs_as("alice", capped.clone(), 2));
+    let up = one.rate_limits(Direction::Upload);
+    assert_eq!(up.iter().map(|l| l.rate()).collect::<Vec<_>>(), [1000, 1 << 20]);
+    assert!(Arc::ptr_eq(&up[0], &two.rate_limits(Direction::Upload)[0]), "alice's sessions share her limit");
+    assert_eq!(one.rate_limits(Direction::Download).iter().map(|l| l.rate()).collect::<Vec<_>>(), [2000], "no server-wide download cap");
+    let free = f.fs_as("bob", all(), 3);
+    assert_eq!(free.rate_limits(Direction::Upload).len(), 1, "only the server's");
+    // A reload changes alice's rates, for the transfer already running too.
+    let reloaded = Policy { upload_rate: Some(500), ..capped };
+    f.services.apply_policy("alice", &reloaded);
+    assert_eq!(up[0].rate(), 500);
+    assert!(one.set_policy(reloaded));
+    assert_eq!(one.rate_limits(Direction::Upload)[0].rate(), 500);
+}
