@@ -12,11 +12,11 @@
 use std::sync::Arc;
 
 use crate::auth::settings::Policy;
+use crate::claims::UploadClaims;
 use crate::events::Events;
 use crate::limits::Rates;
 use crate::quota::{Limits, Quotas};
 use crate::storage::Storage;
-use crate::userfs::claims::UploadClaims;
 
 /// The server-wide pieces below every user's view.
 pub struct Services {

@@ -21,7 +21,7 @@
 //!   refused (objects carry no settable times or modes);
 //! - reads at any offset ([`Storage::open_random`]) are one ranged GET
 //!   each; positional writes on an upload are taken only in sequence (a
-//!   multipart upload cannot go back), see [`streams`].
+//!   multipart upload cannot go back).
 //!
 //! [`object_store`] is async; the [`Storage`] trait is blocking and is
 //! called on tokio's blocking pool, so each call here waits on the runtime

@@ -33,7 +33,6 @@
 //! session keeps one and hands clones to the jobs it starts.
 
 mod changes;
-pub(crate) mod claims;
 mod download;
 mod error;
 mod upload;

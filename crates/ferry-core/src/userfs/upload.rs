@@ -8,9 +8,9 @@ use std::time::Instant;
 use ferry_proto::VirtualPath;
 use ferry_proto::listing::Kind;
 
-use super::claims::Claim;
 use super::{FsError, UserFs, existing, new_name};
 use crate::auth::settings::Permission;
+use crate::claims::Claim;
 use crate::events::{EventKind, Failure, Transfer};
 use crate::quota::{Ledger, Limits, Reservation};
 use crate::storage::{PartialOutcome, StorageError, Upload, WriteMode};
