@@ -9,7 +9,7 @@ use ferry_proto::VirtualPath;
 use super::{FsError, UserFs, existing};
 use crate::auth::settings::Permission;
 use crate::events::{EventKind, Failure, Transfer};
-use crate::storage::{ReadAt, ReadHandle};
+use crate::storage::{ReadAt, ReadHandle, require_file};
 
 /// A file opened for a download: its size, a reader, and the guard that
 /// reports how the download ended. Take the parts apart (the reader goes
@@ -57,15 +57,19 @@ impl UserFs {
         Ok(Download { size: reader.size(), reader, report: self.download_guard(path) })
     }
 
-    /// Open a file for reading that is not a download (see
-    /// [`ReadPurpose`]), positioned at `offset`.
-    pub fn open_read(&self, path: &VirtualPath, offset: u64, purpose: ReadPurpose) -> Result<ReadHandle, FsError> {
+    /// Open a regular file for reading that is not a download (see
+    /// [`ReadPurpose`]): its size and a reader at `offset`. Anything but a
+    /// regular file, as [`UserFs::metadata`] sees it, is refused (a folder,
+    /// or a link that leads nowhere usable: "Not a regular file").
+    pub fn open_read(&self, path: &VirtualPath, offset: u64, purpose: ReadPurpose) -> Result<(u64, ReadHandle), FsError> {
         self.permit(match purpose {
             ReadPurpose::Checksum => Permission::Read,
             ReadPurpose::Measure => Permission::List,
         })?;
         existing(path)?;
-        Ok(self.storage().open_read(path, offset)?)
+        let info = self.storage().metadata(path)?;
+        require_file(info.kind)?;
+        Ok((info.size, self.storage().open_read(path, offset)?))
     }
 
     fn download_guard(&self, path: &VirtualPath) -> DownloadGuard {

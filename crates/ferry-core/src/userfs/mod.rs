@@ -83,8 +83,9 @@ impl std::fmt::Debug for UserFs {
 
 impl UserFs {
     /// `account`'s view, for `session`: the home becomes `/` (created if
-    /// missing). Blocking. A home that cannot be made or opened is a
-    /// storage error (the front-end refuses the login).
+    /// missing). Blocking, unless the home is `/` (which needs no I/O). A
+    /// home that cannot be made or opened is a storage error (the
+    /// front-end refuses the login).
     pub fn open(services: &Arc<Services>, account: &Account, session: SessionInfo) -> Result<UserFs, FsError> {
         let home = account.policy.home.clone();
         // At the root, the shared storage serves as it is: no extra handle

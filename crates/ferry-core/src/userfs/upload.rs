@@ -138,6 +138,7 @@ impl UserFs {
             bytes: 0,
             replaces: opened.replaces,
             ascii: false,
+            received: None,
             opened: Instant::now(),
         })
     }
@@ -163,6 +164,8 @@ pub struct UserUpload {
     bytes: u64,
     replaces: bool,
     ascii: bool,
+    /// Set by the front-end: bytes as they came over the wire.
+    received: Option<u64>,
     opened: Instant,
 }
 
@@ -184,7 +187,7 @@ impl UserUpload {
         self.replaces
     }
 
-    /// Bytes received so far.
+    /// Bytes written so far.
     pub fn bytes(&self) -> u64 {
         self.bytes
     }
@@ -193,6 +196,13 @@ impl UserUpload {
     /// event.
     pub fn set_ascii(&mut self, ascii: bool) {
         self.ascii = ascii;
+    }
+
+    /// The bytes received from the client, when the front-end converts
+    /// them on the way (ASCII line ends) and so writes a different number:
+    /// the events report this count instead of the bytes written.
+    pub fn set_received(&mut self, bytes: u64) {
+        self.received = Some(bytes);
     }
 
     /// Write `buf` after what was written so far, counting it against the
@@ -255,7 +265,7 @@ impl UserUpload {
 
     /// Make the upload visible under its name (for a replacement, in place
     /// of the old file, atomically), then emit the upload event. Returns
-    /// the bytes received. A failed commit leaves the old file as it was
+    /// the bytes written. A failed commit leaves the old file as it was
     /// and emits an upload-failed event.
     pub fn commit(mut self) -> Result<u64, FsError> {
         let upload = self.upload.take().expect("open until commit/abort");
@@ -310,7 +320,8 @@ impl UserUpload {
     }
 
     fn transfer(&self) -> Transfer {
-        Transfer { path: self.path.clone(), bytes: self.bytes, ascii: self.ascii, duration: self.opened.elapsed() }
+        let bytes = self.received.unwrap_or(self.bytes);
+        Transfer { path: self.path.clone(), bytes, ascii: self.ascii, duration: self.opened.elapsed() }
     }
 }
 

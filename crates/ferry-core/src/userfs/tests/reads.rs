@@ -64,13 +64,23 @@ fn reads_that_are_no_downloads_need_their_permission_and_emit_nothing() {
     let f = fixture();
     f.put("f.txt", b"line\n");
     let listing_only = f.fs(Policy::default().with_permissions(&[Permission::List]));
-    let mut r = listing_only.open_read(&path("/f.txt"), 0, ReadPurpose::Measure).unwrap();
+    let (size, mut r) = listing_only.open_read(&path("/f.txt"), 0, ReadPurpose::Measure).unwrap();
     let mut text = String::new();
     r.read_to_string(&mut text).unwrap();
-    assert_eq!(text, "line\n");
+    assert_eq!((size, text.as_str()), (5, "line\n"));
     assert!(matches!(listing_only.open_read(&path("/f.txt"), 0, ReadPurpose::Checksum), Err(FsError::PermissionDenied(Permission::Read))));
-    let reader = f.fs(all()).open_read(&path("/f.txt"), 2, ReadPurpose::Checksum).unwrap();
-    assert!(matches!(reader, ReadHandle::File(_)), "local files stay files (sendfile)");
+    let fs = f.fs(all());
+    let (_, mut reader) = fs.open_read(&path("/f.txt"), 2, ReadPurpose::Checksum).unwrap();
+    let mut tail = String::new();
+    reader.read_to_string(&mut tail).unwrap();
+    assert_eq!(tail, "ne\n");
+    assert!(matches!(reader, ReadHandle::File(_)), "local files stay files");
+    // Only regular files, as their metadata says: a link leading out of
+    // the root is "Not a regular file", not whatever opening it says.
+    std::os::unix::fs::symlink("/etc/passwd", f.disk("escape")).unwrap();
+    std::fs::create_dir(f.disk("dir")).unwrap();
+    assert!(matches!(fs.open_read(&path("/escape"), 0, ReadPurpose::Checksum), Err(FsError::Storage(StorageError::NotAFile))));
+    assert!(matches!(fs.open_read(&path("/dir"), 0, ReadPurpose::Measure), Err(FsError::Storage(StorageError::IsDirectory))));
     assert!(f.heard.events().is_empty());
 }
 
