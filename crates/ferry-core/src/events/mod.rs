@@ -50,9 +50,16 @@ pub trait Subscriber: Send + Sync + 'static {
 
 /// The bus that events are emitted into and subscribers listen on. One per
 /// server, shared by its front-ends and the core.
-#[derive(Default)]
 pub struct Events {
-    subscribers: RwLock<Vec<Arc<dyn Subscriber>>>,
+    /// Replaced whole by `subscribe` (rare), so that each emission only
+    /// clones an `Arc` out of the lock.
+    subscribers: RwLock<Arc<[Arc<dyn Subscriber>]>>,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Events { subscribers: RwLock::new(Arc::new([])) }
+    }
 }
 
 impl std::fmt::Debug for Events {
@@ -70,7 +77,8 @@ impl Events {
     /// Hear every event emitted from now on, after the subscribers already
     /// there.
     pub fn subscribe(&self, subscriber: Arc<dyn Subscriber>) {
-        crate::sync::write(&self.subscribers).push(subscriber);
+        let mut list = crate::sync::write(&self.subscribers);
+        *list = list.iter().cloned().chain([subscriber]).collect();
     }
 
     /// Tell every subscriber, in the order they subscribed.
@@ -78,7 +86,7 @@ impl Events {
         // The list is cloned out of the lock: a subscriber may subscribe
         // another, or emit, without deadlocking.
         let subscribers = crate::sync::read(&self.subscribers).clone();
-        for s in subscribers {
+        for s in subscribers.iter() {
             let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.event(&event)));
             if delivered.is_err() {
                 tracing::error!(event = event.name(), "an event subscriber panicked; the others still get the event");

@@ -117,3 +117,41 @@ fn transfers_get_the_users_limiters_and_the_servers() {
     assert!(one.set_policy(reloaded));
     assert_eq!(one.rate_limits(Direction::Upload)[0].rate(), 500);
 }
+
+#[test]
+fn the_xferlog_and_the_metrics_hear_what_a_view_does() {
+    use crate::events::metrics::Metrics;
+    use crate::events::xferlog::XferLog;
+    let f = fixture();
+    let log_path = f.root().join("xferlog");
+    f.services.events().subscribe(Arc::new(XferLog::open(&log_path).unwrap()));
+    let metrics = Arc::new(Metrics::default());
+    f.services.events().subscribe(metrics.clone());
+    f.put("down.bin", &[1u8; 1234]);
+    let fs = f.fs(all());
+    let d = fs.open_download(&path("/down.bin"), 0).unwrap();
+    d.report.finish(1234, None);
+    let mut up = fs.open_upload(&path("/my file.txt"), crate::storage::WriteMode::Replace).unwrap();
+    up.write(b"hello").unwrap();
+    up.commit().unwrap();
+    let mut aborted = fs.open_upload(&path("/part.bin"), crate::storage::WriteMode::Replace).unwrap();
+    aborted.write(b"12").unwrap();
+    aborted.abort(Failure::Interrupted);
+    fs.mkdir(&path("/folder")).unwrap();
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "transfers only:\n{text}");
+    assert!(lines[0].ends_with(" 192.0.2.1 1234 /down.bin b _ o r alice ftp 0 * c"), "{}", lines[0]);
+    assert!(lines[1].ends_with(" 192.0.2.1 5 /my_file.txt b _ i r alice ftp 0 * c"), "{}", lines[1]);
+    assert!(lines[2].ends_with(" 192.0.2.1 2 /part.bin b _ i r alice ftp 0 * i"), "{}", lines[2]);
+    let exposition = metrics.encode();
+    for line in [
+        "ferry_transfers_total{direction=\"in\",result=\"ok\"} 1",
+        "ferry_transfers_total{direction=\"in\",result=\"error\"} 1",
+        "ferry_transfers_total{direction=\"out\",result=\"ok\"} 1",
+        "ferry_transfer_bytes_total{direction=\"in\"} 7",
+        "ferry_transfer_bytes_total{direction=\"out\"} 1234",
+    ] {
+        assert!(exposition.lines().any(|l| l == line), "missing {line:?} in:\n{exposition}");
+    }
+}
