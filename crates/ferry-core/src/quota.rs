@@ -206,6 +206,15 @@ impl Reservation {
         Ok(())
     }
 
+    /// Stop counting `n` bytes counted by [`Reservation::grow`] that were
+    /// never written after all (the storage refused them).
+    pub fn give_back(&mut self, n: u64) {
+        let n = n.min(self.received);
+        let mut s = lock(&self.ledger.state);
+        s.pending_bytes = s.pending_bytes.saturating_sub(n);
+        self.received -= n;
+    }
+
     /// The upload ended; `outcome` is `None` when it committed.
     pub fn settle(mut self, outcome: Option<PartialOutcome>) {
         self.finish(outcome);
@@ -295,6 +304,21 @@ mod tests {
         assert!(l.reserve(limits.clone(), false, 0).is_ok(), "replacing a file adds none");
         drop(first);
         assert!(l.reserve(limits, true, 0).is_ok(), "a dropped reservation frees its slot");
+    }
+
+    #[test]
+    fn bytes_given_back_free_room_and_are_not_committed() {
+        let l = ledger(0, 0);
+        let limits = UserLimits::fixed(Limits { bytes: Some(100), files: None });
+        let mut up = l.reserve(limits.clone(), true, 0).unwrap();
+        up.grow(100).unwrap();
+        assert!(l.reserve(limits.clone(), true, 0).unwrap().grow(1).is_err());
+        up.give_back(40);
+        let mut other = l.reserve(limits, true, 0).unwrap();
+        other.grow(40).unwrap();
+        other.settle(Some(PartialOutcome::Discarded));
+        up.settle(None);
+        assert_eq!(l.usage(), (60, 1));
     }
 
     #[test]

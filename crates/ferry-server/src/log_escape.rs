@@ -21,35 +21,9 @@ use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FormatFields, MakeWriter};
 
-/// True for the characters escaped in logs: C0, DEL and C1 controls.
-pub fn is_escaped(ch: char) -> bool {
-    ch.is_control()
-}
-
-/// Write `s` to `out` with every control character escaped.
-pub fn write_escaped(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
-    let mut rest = s;
-    while let Some(at) = rest.find(is_escaped) {
-        out.write_str(&rest[..at])?;
-        let ch = rest[at..].chars().next().unwrap_or_default();
-        match ch {
-            '\r' => out.write_str("\\r")?,
-            '\n' => out.write_str("\\n")?,
-            '\t' => out.write_str("\\t")?,
-            c if (c as u32) < 0x80 => write!(out, "\\x{:02x}", c as u32)?,
-            c => write!(out, "\\u{{{:x}}}", c as u32)?,
-        }
-        rest = &rest[at + ch.len_utf8()..];
-    }
-    out.write_str(rest)
-}
-
-/// `s` with every control character escaped.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let _ = write_escaped(&mut out, s);
-    out
-}
+// The escaping itself lives in the core, which writes log lines and the
+// xferlog too; the server's formats below build on it.
+pub use ferry_core::log_escape::{escape, is_escaped, write_escaped};
 
 /// A `fmt::Write` that escapes what passes through it, so that `Debug` and
 /// `Display` values are escaped without being collected first.
@@ -193,14 +167,6 @@ mod tests {
     use super::*;
 
     const HOSTILE: &str = "evil\r2026-12-01T00:00:00Z  INFO login ok\n\t\x1b[31mred\x07\x7f\u{9b}2J\u{85}é☃";
-
-    #[test]
-    fn every_control_character_is_escaped() {
-        let e = escape(HOSTILE);
-        assert_eq!(e, "evil\\r2026-12-01T00:00:00Z  INFO login ok\\n\\t\\x1b[31mred\\x07\\x7f\\u{9b}2J\\u{85}é☃");
-        assert!(!e.chars().any(char::is_control));
-        assert_eq!(escape("/plain/name ünï.txt"), "/plain/name ünï.txt");
-    }
 
     #[derive(Clone, Default)]
     struct Buffer(Arc<Mutex<Vec<u8>>>);

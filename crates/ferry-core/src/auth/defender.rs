@@ -3,12 +3,17 @@
 //! window, counted across user names (so a password sprayer that tries one
 //! password on many accounts is caught too).
 //!
-//! Time is passed in, never read, so the rules are tested without sleeping.
+//! Time is passed in, never read, so the rules are tested without sleeping
+//! (only a ban's event, for the outside world, carries the wall clock).
+//! A defender made [`with_events`](Defender::with_events) emits each ban
+//! as it decides it.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::events::Events;
 
 /// The limits in force.
 #[derive(Debug, Clone)]
@@ -74,6 +79,8 @@ impl Refusal {
 pub struct Defender {
     config: DefenderConfig,
     records: Mutex<HashMap<IpAddr, Record>>,
+    /// Where bans are told, if anywhere.
+    events: Option<Arc<Events>>,
 }
 
 /// Held for the life of a session; frees its slot on drop.
@@ -98,7 +105,12 @@ impl Drop for SessionSlot {
 impl Defender {
     /// A defender with these limits.
     pub fn new(config: DefenderConfig) -> Arc<Defender> {
-        Arc::new(Defender { config, records: Mutex::new(HashMap::new()) })
+        Arc::new(Defender { config, records: Mutex::new(HashMap::new()), events: None })
+    }
+
+    /// A defender that emits a ban event on `events` for every ban.
+    pub fn with_events(config: DefenderConfig, events: Arc<Events>) -> Arc<Defender> {
+        Arc::new(Defender { config, records: Mutex::new(HashMap::new()), events: Some(events) })
     }
 
     /// Admit a new connection from `ip`, or say why not.
@@ -115,7 +127,8 @@ impl Defender {
         Ok(SessionSlot { defender: self.clone(), ip })
     }
 
-    /// Count a failed login; true if `ip` is now banned.
+    /// Count a failed login; true if `ip` is now banned (and the ban
+    /// event emitted).
     pub fn failed_login(&self, ip: IpAddr, now: Instant) -> bool {
         let mut records = crate::sync::lock(&self.records);
         let r = records.entry(ip).or_default();
@@ -123,14 +136,22 @@ impl Defender {
             r.failures.pop_front();
         }
         r.failures.push_back(now);
-        if r.failures.len() as u32 >= self.config.ban_after {
-            // A ban time too long for the clock is a very long ban, not a
-            // panic with the lock held.
-            r.banned_until = now.checked_add(self.config.ban_time).or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)));
-            r.failures.clear();
-            return true;
+        if (r.failures.len() as u32) < self.config.ban_after {
+            return false;
         }
-        false
+        // A ban time too long for the clock is a very long ban, not a
+        // panic with the lock held.
+        let very_long = Duration::from_secs(100 * 365 * 86_400);
+        r.banned_until = now.checked_add(self.config.ban_time).or_else(|| now.checked_add(very_long));
+        r.failures.clear();
+        drop(records);
+        // Subscribers are told outside the lock: none of them may hold up
+        // the next connection's admission.
+        if let Some(events) = &self.events {
+            let wall = SystemTime::now();
+            events.ban(ip, wall.checked_add(self.config.ban_time).or_else(|| wall.checked_add(very_long)).unwrap_or(wall));
+        }
+        true
     }
 
     /// True if `ip` is banned at `now`.
@@ -193,5 +214,26 @@ mod tests {
         let later = t0 + Duration::from_secs(500);
         assert!(d.admit(ip(1), later).is_ok(), "bans expire");
         d.sweep(later);
+    }
+
+    #[test]
+    fn a_ban_is_emitted_once_where_it_is_decided() {
+        let events = Events::new();
+        let heard = crate::events::recorder::Recorder::new();
+        events.subscribe(heard.clone());
+        let ban_time = Duration::from_secs(300);
+        let d = Defender::with_events(DefenderConfig { ban_after: 2, ban_time, ..Default::default() }, events);
+        let t0 = Instant::now();
+        let before = SystemTime::now();
+        assert!(!d.failed_login(ip(3), t0));
+        assert!(heard.events().is_empty(), "a failure is no ban");
+        assert!(d.failed_login(ip(3), t0));
+        let got = heard.events();
+        assert_eq!(got.len(), 1);
+        let crate::events::EventKind::Ban { address, until } = got[0].kind else { panic!("{got:?}") };
+        assert_eq!(address, ip(3));
+        assert!(until >= before + ban_time && until <= SystemTime::now() + ban_time, "{until:?}");
+        assert!(!d.failed_login(ip(4), t0), "another address has its own count");
+        assert_eq!(heard.events().len(), 1);
     }
 }

@@ -175,7 +175,7 @@ pub struct SettingsError {
 pub struct Policy {
     /// Home folder; the user's `/`.
     pub home: VirtualPath,
-    perms: u8,
+    pub(crate) perms: u8,
     /// Bytes the home may hold.
     pub quota_bytes: Option<u64>,
     /// Files the home may hold.
@@ -204,6 +204,11 @@ impl Policy {
     /// True if `p` is allowed.
     pub fn allows(&self, p: Permission) -> bool {
         self.perms & p.bit() != 0
+    }
+
+    /// The same policy, allowing exactly `permissions`.
+    pub fn with_permissions(self, permissions: &[Permission]) -> Policy {
+        Policy { perms: permissions.iter().fold(0, |a, p| a | p.bit()), ..self }
     }
 
     /// Read-only access at `home`.
@@ -322,6 +327,8 @@ home = "pub"
         assert_eq!(anon.home.as_str(), "/pub");
         assert!(anon.allows(Permission::List) && !anon.allows(Permission::Write));
         assert!(SettingsFile::default().anonymous_policy().is_none(), "anonymous is off by default");
+        let some = Policy::default().with_permissions(&[Permission::List, Permission::Rename]);
+        assert!(Permission::ALL.iter().all(|p| some.allows(*p) == matches!(p, Permission::List | Permission::Rename)));
         assert!(!f.disabled("alice"));
         let f = SettingsFile::parse("[users.mallory]\ndisabled = true\n", Path::new("users.toml")).unwrap();
         assert!(f.disabled("mallory") && !f.disabled("alice"));

@@ -20,9 +20,14 @@ use cap_std::fs::{Dir, MetadataExt, OpenOptions, OpenOptionsExt, Permissions, Pe
 use ferry_proto::VirtualPath;
 use ferry_proto::listing::Kind;
 
-use super::{Detail, Entries, FileInfo, ReadHandle, Storage, StorageError, Upload, WriteMode, acceptable_new_name, is_reserved};
+use super::{
+    Capabilities, Detail, Entries, FileInfo, ReadAt, ReadHandle, Storage, StorageError, Upload, WriteMode, acceptable_new_name, is_reserved,
+};
 
+mod read_at;
 mod upload;
+
+use read_at::LocalReadAt;
 
 use upload::{AtomicUpload, InPlaceUpload, Kept, UniqueUpload, lock, temp_name};
 
@@ -40,6 +45,22 @@ impl LocalStorage {
     /// Open `root` (which must exist and be a folder).
     pub fn open(root: &Path) -> io::Result<LocalStorage> {
         Ok(LocalStorage { root: Dir::open_ambient_dir(root, ambient_authority())? })
+    }
+
+    /// Open a regular file for reading, with its size. One open and one
+    /// fstat: the size comes from the opened file itself, so it is the
+    /// file that is read. O_NONBLOCK keeps a FIFO from blocking the open
+    /// (waiting for a writer); it changes nothing for regular files, and
+    /// anything else is refused.
+    fn open_regular(&self, path: &VirtualPath) -> Result<(std::fs::File, u64), StorageError> {
+        let mut opts = OpenOptions::new();
+        opts.read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+        let file = self.root.open_with(Self::checked(path)?, &opts)?.into_std();
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(if meta.is_dir() { StorageError::IsDirectory } else { StorageError::NotAFile });
+        }
+        Ok((file, meta.len()))
     }
 
     fn rel(path: &VirtualPath) -> &Path {
@@ -245,21 +266,16 @@ impl Storage for LocalStorage {
     }
 
     fn open_download(&self, path: &VirtualPath, offset: u64) -> Result<(u64, ReadHandle), StorageError> {
-        // One open and one fstat: the size comes from the opened file
-        // itself, so it is the file that is sent. O_NONBLOCK keeps a FIFO
-        // from blocking the open (waiting for a writer); it changes nothing
-        // for regular files, and anything else is refused below.
-        let mut opts = OpenOptions::new();
-        opts.read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
-        let mut file = self.root.open_with(Self::checked(path)?, &opts)?.into_std();
-        let meta = file.metadata()?;
-        if !meta.is_file() {
-            return Err(if meta.is_dir() { StorageError::IsDirectory } else { StorageError::NotAFile });
-        }
+        let (mut file, size) = self.open_regular(path)?;
         if offset > 0 {
             file.seek(SeekFrom::Start(offset))?;
         }
-        Ok((meta.len(), ReadHandle::File(file)))
+        Ok((size, ReadHandle::File(file)))
+    }
+
+    fn open_random(&self, path: &VirtualPath) -> Result<Box<dyn ReadAt>, StorageError> {
+        let (file, size) = self.open_regular(path)?;
+        Ok(Box::new(LocalReadAt { file, size }))
     }
 
     fn open_write(&self, path: &VirtualPath, mode: WriteMode) -> Result<Box<dyn Upload>, StorageError> {
@@ -302,7 +318,7 @@ impl Storage for LocalStorage {
                 // Bytes past the restart point belong to the old attempt.
                 file.set_len(offset)?;
                 file.seek(SeekFrom::Start(offset))?;
-                Ok(Box::new(InPlaceUpload { file, start_len: offset, cut: meta.len() - offset }))
+                Ok(Box::new(InPlaceUpload { file, start_len: offset, cut: meta.len() - offset, append: false }))
             }
             WriteMode::Append => {
                 let file = self.root.open_with(rel, OpenOptions::new().append(true).create(true))?.into_std();
@@ -310,7 +326,7 @@ impl Storage for LocalStorage {
                 if meta.is_dir() {
                     return Err(StorageError::IsDirectory);
                 }
-                Ok(Box::new(InPlaceUpload { file, start_len: meta.len(), cut: 0 }))
+                Ok(Box::new(InPlaceUpload { file, start_len: meta.len(), cut: 0, append: true }))
             }
         }
     }
@@ -391,13 +407,28 @@ impl Storage for LocalStorage {
     }
 
     fn set_modified(&self, path: &VirtualPath, time: SystemTime) -> Result<(), StorageError> {
+        self.set_times(path, Some(time), None)
+    }
+
+    fn set_times(&self, path: &VirtualPath, modified: Option<SystemTime>, accessed: Option<SystemTime>) -> Result<(), StorageError> {
         let rel = Self::checked(path)?;
         // futimens needs ownership, not write access, so a read-only handle
         // works; a folder is opened read-only too (a `Dir` handle may be
         // O_PATH, on which futimens fails with EBADF).
         let file = self.root.open_with(rel, OpenOptions::new().read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32))?;
-        file.into_std().set_times(std::fs::FileTimes::new().set_modified(time))?;
+        let mut times = std::fs::FileTimes::new();
+        if let Some(t) = modified {
+            times = times.set_modified(t);
+        }
+        if let Some(t) = accessed {
+            times = times.set_accessed(t);
+        }
+        file.into_std().set_times(times)?;
         Ok(())
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { set_modified: true, set_accessed: true, set_mode: true, read_at: true, write_at: true }
     }
 
     fn scoped(&self, home: &VirtualPath) -> Result<std::sync::Arc<dyn Storage>, StorageError> {
@@ -461,3 +492,6 @@ impl Storage for LocalStorage {
         Ok(self.root.set_permissions(Self::checked(path)?, Permissions::from_mode(mode & 0o7777))?)
     }
 }
+
+#[cfg(test)]
+mod tests;

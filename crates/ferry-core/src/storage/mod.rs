@@ -4,6 +4,16 @@
 //! The trait is synchronous on purpose: file systems are blocking, and the
 //! session calls it through `spawn_blocking`, so one slow disk never stalls
 //! the async workers that serve other sessions.
+//!
+//! Besides the streaming calls FTP needs (a reader from an offset, an
+//! upload written front to back, a folder read entry by entry), the trait
+//! has the random-access ones a request-per-block protocol such as SFTP
+//! needs: [`Storage::open_random`] for reads at any offset,
+//! [`Upload::write_at`] for writes at any offset, and
+//! [`Storage::set_times`]. A folder listing is already a stream:
+//! [`Entries`] is an iterator that reads the folder as it is pulled, so a
+//! front-end keeps it between requests and takes a batch at a time (on the
+//! blocking pool, as every storage call).
 
 use std::io::{Read, Write};
 use std::time::SystemTime;
@@ -33,6 +43,16 @@ impl Read for ReadHandle {
     }
 }
 
+/// A regular file opened for reads at any offset, in any order and from
+/// several threads at once (SFTP's `READ` requests each name an offset).
+pub trait ReadAt: Send + Sync {
+    /// Read up to `buf.len()` bytes starting at `offset`; fewer only at
+    /// the end of the file, and 0 at or past it.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, StorageError>;
+    /// The file's size when it was opened.
+    fn size(&self) -> u64;
+}
+
 /// How an upload meets an existing file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteMode {
@@ -58,6 +78,16 @@ pub trait Upload: Write + Send {
     /// once (a restart in place drops the old tail), for quota counts.
     fn cut_at_open(&self) -> u64 {
         0
+    }
+    /// Write all of `buf` at `offset`, counted from the start of the file,
+    /// for clients that send blocks out of order (SFTP). Nothing is final
+    /// until [`Upload::commit`], as with `Write`. An upload opened with
+    /// [`WriteMode::Append`] adds `buf` at the end whatever the offset
+    /// (SFTP's append flag means that too). Storage that can only write
+    /// front to back (object storage) accepts the next offset in sequence
+    /// and refuses others with [`StorageError::Unsupported`].
+    fn write_at(&mut self, _buf: &[u8], _offset: u64) -> Result<(), StorageError> {
+        Err(StorageError::Unsupported("this storage writes uploads front to back only"))
     }
 }
 
@@ -133,8 +163,15 @@ pub fn require_file(kind: Kind) -> Result<(), StorageError> {
 pub struct Capabilities {
     /// Setting a file's modification time (`MFMT`).
     pub set_modified: bool,
+    /// Setting a file's access time too ([`Storage::set_times`]).
+    pub set_accessed: bool,
     /// Setting Unix permission bits (`SITE CHMOD`, the `UNIX.mode` fact).
     pub set_mode: bool,
+    /// Reads at any offset ([`Storage::open_random`]).
+    pub read_at: bool,
+    /// Writes at any offset of an upload ([`Upload::write_at`]); without
+    /// it, only front-to-back writes.
+    pub write_at: bool,
 }
 
 /// Why a storage operation failed.
@@ -265,6 +302,11 @@ pub trait Storage: Send + Sync + 'static {
     }
     /// Open a file for reading, positioned at `offset`.
     fn open_read(&self, path: &VirtualPath, offset: u64) -> Result<ReadHandle, StorageError>;
+    /// Open a regular file for reads at any offset. Folders are refused
+    /// ([`StorageError::IsDirectory`]).
+    fn open_random(&self, _path: &VirtualPath) -> Result<Box<dyn ReadAt>, StorageError> {
+        Err(StorageError::Unsupported("this storage reads files front to back only"))
+    }
     /// Open a regular file for a download: its size and a reader at
     /// `offset`. Folders are refused ([`StorageError::IsDirectory`]).
     fn open_download(&self, path: &VirtualPath, offset: u64) -> Result<(u64, ReadHandle), StorageError> {
@@ -289,6 +331,16 @@ pub trait Storage: Send + Sync + 'static {
     fn rename(&self, from: &VirtualPath, to: &VirtualPath, replace: bool) -> Result<(), StorageError>;
     /// Set the modification time (`MFMT`).
     fn set_modified(&self, path: &VirtualPath, time: SystemTime) -> Result<(), StorageError>;
+    /// Set the modification and access times, each only when given (SFTP's
+    /// `SETSTAT`). Storage that keeps no access time refuses one with
+    /// [`StorageError::Unsupported`] ([`Capabilities::set_accessed`] tells).
+    fn set_times(&self, path: &VirtualPath, modified: Option<SystemTime>, accessed: Option<SystemTime>) -> Result<(), StorageError> {
+        match (modified, accessed) {
+            (_, Some(_)) => Err(StorageError::Unsupported("this storage keeps no settable access times")),
+            (Some(time), None) => self.set_modified(path, time),
+            (None, None) => Ok(()),
+        }
+    }
     /// Set Unix permission bits (`SITE CHMOD`).
     fn set_mode(&self, path: &VirtualPath, mode: u32) -> Result<(), StorageError>;
     /// The same storage seen from `home` down (a user's home folder,
@@ -301,7 +353,7 @@ pub trait Storage: Send + Sync + 'static {
     /// What this storage can do beyond reading and writing files, so that
     /// `FEAT` and `MLST` advertise exactly what works.
     fn capabilities(&self) -> Capabilities {
-        Capabilities { set_modified: true, set_mode: true }
+        Capabilities { set_modified: true, set_accessed: false, set_mode: true, read_at: false, write_at: false }
     }
     /// Remove temporary upload files left behind by a crash: those no live
     /// upload holds and older than `min_age`. Returns how many went.

@@ -18,13 +18,16 @@
 //! - `RNFR`/`RNTO` copy then delete, object by object: **not atomic** (a
 //!   failure midway can leave both names, never neither);
 //! - `SIZE`/`MDTM` come from object metadata; `MFMT` and `SITE CHMOD` are
-//!   refused (objects carry no settable times or modes).
+//!   refused (objects carry no settable times or modes);
+//! - reads at any offset ([`Storage::open_random`]) are one ranged GET
+//!   each; positional writes on an upload are taken only in sequence (a
+//!   multipart upload cannot go back).
 //!
 //! [`object_store`] is async; the [`Storage`] trait is blocking and is
 //! called on tokio's blocking pool, so each call here waits on the runtime
 //! with [`Handle::block_on`].
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -32,13 +35,16 @@ use bytes::Bytes;
 use ferry_proto::VirtualPath;
 use ferry_proto::listing::Kind;
 use futures::StreamExt;
-use futures::stream::BoxStream;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectMeta, ObjectStore, PutPayload, RetryConfig, WriteMultipart};
 use tokio::runtime::Handle;
 
-use super::{Capabilities, Detail, Entries, FileInfo, PartialOutcome, ReadHandle, Storage, StorageError, Upload, WriteMode};
+use super::{Capabilities, Detail, Entries, FileInfo, ReadAt, ReadHandle, Storage, StorageError, Upload, WriteMode};
+
+mod streams;
+
+use streams::{MultipartUpload, ObjectReadAt, ObjectReader};
 
 /// The empty object that keeps an otherwise empty folder in existence.
 pub const DIR_MARKER: &str = super::FOLDER_MARKER;
@@ -256,7 +262,7 @@ impl S3Storage {
                 return Err(object_error(e));
             }
         }
-        Ok(Box::new(MultipartUpload { writer: Some(writer), rt: self.rt.clone() }))
+        Ok(Box::new(MultipartUpload { writer: Some(writer), rt: self.rt.clone(), written: keep.unwrap_or(0) }))
     }
 
     fn check_name(path: &VirtualPath) -> Result<(), StorageError> {
@@ -341,6 +347,16 @@ impl Storage for S3Storage {
         let got = self.block_on(self.store.get_opts(&key, opts)).map_err(object_error)?;
         let reader = ObjectReader { stream: got.into_stream(), chunk: Bytes::new(), rt: self.rt.clone() };
         Ok((meta.size, ReadHandle::Stream(Box::new(reader))))
+    }
+
+    fn open_random(&self, path: &VirtualPath) -> Result<Box<dyn ReadAt>, StorageError> {
+        let key = self.key(path)?;
+        let size = match self.lookup(path, &key)? {
+            Found::File(m) => m.size,
+            Found::Dir(_) => return Err(StorageError::IsDirectory),
+            Found::Missing => return Err(StorageError::NotFound),
+        };
+        Ok(Box::new(ObjectReadAt { store: self.store.clone(), key, size, rt: self.rt.clone() }))
     }
 
     fn open_write(&self, path: &VirtualPath, mode: WriteMode) -> Result<Box<dyn Upload>, StorageError> {
@@ -474,7 +490,7 @@ impl Storage for S3Storage {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { set_modified: false, set_mode: false }
+        Capabilities { set_modified: false, set_accessed: false, set_mode: false, read_at: true, write_at: false }
     }
 
     fn set_modified(&self, _path: &VirtualPath, _time: SystemTime) -> Result<(), StorageError> {
@@ -496,80 +512,5 @@ impl Storage for S3Storage {
     fn usage(&self, dir: &VirtualPath) -> Result<(u64, u64), StorageError> {
         let files: Vec<_> = self.all_below(&self.key(dir)?)?.into_iter().filter(|m| m.location.filename() != Some(DIR_MARKER)).collect();
         Ok((files.iter().map(|m| m.size).sum(), files.len() as u64))
-    }
-}
-
-/// An object's bytes as `Read`, pulled from its HTTP body chunk by chunk.
-struct ObjectReader {
-    stream: BoxStream<'static, object_store::Result<Bytes>>,
-    chunk: Bytes,
-    rt: Handle,
-}
-
-impl Read for ObjectReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.chunk.is_empty() {
-            match self.rt.block_on(self.stream.next()) {
-                Some(Ok(chunk)) => self.chunk = chunk,
-                Some(Err(e)) => return Err(io::Error::other(super::Unavailable(format!("object storage: {e}")))),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.chunk.len());
-        buf[..n].copy_from_slice(&self.chunk.split_to(n));
-        Ok(n)
-    }
-}
-
-/// A multipart upload: parts go up as they fill; the object appears only
-/// when [`Upload::commit`] completes the upload.
-struct MultipartUpload {
-    writer: Option<WriteMultipart>,
-    rt: Handle,
-}
-
-impl Write for MultipartUpload {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let writer = self.writer.as_mut().expect("open until commit/abort");
-        // Back-pressure: wait while too many parts are still uploading.
-        self.rt
-            .block_on(writer.wait_for_capacity(PARTS_IN_FLIGHT))
-            .map_err(|e| io::Error::other(super::Unavailable(format!("object storage: {e}"))))?;
-        let _guard = self.rt.enter();
-        writer.write(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Upload for MultipartUpload {
-    fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
-        let writer = self.writer.take().expect("open until commit");
-        self.rt.block_on(writer.finish()).map_err(object_error)?;
-        Ok(())
-    }
-
-    fn abort(mut self: Box<Self>, _keep_partial: bool) -> PartialOutcome {
-        // Nothing of an incomplete multipart upload is ever visible, and
-        // the old object (if any) is untouched.
-        if let Some(writer) = self.writer.take() {
-            let _ = self.rt.block_on(writer.abort());
-        }
-        PartialOutcome::Discarded
-    }
-}
-
-impl Drop for MultipartUpload {
-    fn drop(&mut self) {
-        // Dropped without commit or abort (a panic): free the parts.
-        if let Some(writer) = self.writer.take() {
-            let rt = self.rt.clone();
-            rt.spawn(async move {
-                let _ = writer.abort().await;
-            });
-        }
     }
 }

@@ -3,7 +3,7 @@
 //! `STOU` under a name created exclusively.
 
 use std::io::{self, Write};
-use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::fs::{FileExt as _, PermissionsExt as _};
 
 use cap_std::fs::Dir;
 
@@ -64,6 +64,11 @@ impl Write for AtomicUpload {
 }
 
 impl Upload for AtomicUpload {
+    fn write_at(&mut self, buf: &[u8], offset: u64) -> Result<(), StorageError> {
+        // The temporary file is the whole new file: any offset is its own.
+        Ok(self.file.as_ref().expect("open until commit/abort").write_all_at(buf, offset)?)
+    }
+
     fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
         let file = self.file.take().expect("open until commit");
         if let Some(k) = self.keep {
@@ -112,6 +117,8 @@ pub(super) struct InPlaceUpload {
     pub(super) start_len: u64,
     /// What opening it cut off the old file (a restart before its end).
     pub(super) cut: u64,
+    /// Opened for `APPE` (`O_APPEND`): every write lands at the end.
+    pub(super) append: bool,
 }
 
 impl Write for InPlaceUpload {
@@ -126,6 +133,19 @@ impl Write for InPlaceUpload {
 impl Upload for InPlaceUpload {
     fn cut_at_open(&self) -> u64 {
         self.cut
+    }
+
+    fn write_at(&mut self, buf: &[u8], offset: u64) -> Result<(), StorageError> {
+        if self.append {
+            // O_APPEND: the kernel writes at the end whatever the offset.
+            return Ok(self.file.write_all(buf)?);
+        }
+        if offset < self.start_len {
+            // The bytes before the restart point are the old file's, which
+            // a discarding abort must be able to give back untouched.
+            return Err(StorageError::Unsupported("writing before the restart point"));
+        }
+        Ok(self.file.write_all_at(buf, offset)?)
     }
 
     fn commit(self: Box<Self>) -> Result<(), StorageError> {
@@ -158,6 +178,10 @@ impl Write for UniqueUpload {
 }
 
 impl Upload for UniqueUpload {
+    fn write_at(&mut self, buf: &[u8], offset: u64) -> Result<(), StorageError> {
+        Ok(self.file.as_ref().expect("open until commit/abort").write_all_at(buf, offset)?)
+    }
+
     fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
         Ok(self.file.take().expect("open until commit").sync_all()?)
     }

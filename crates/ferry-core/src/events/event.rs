@@ -1,0 +1,231 @@
+//! What happened: the typed events the core and its front-ends emit, each
+//! after the fact (an upload once it is committed and visible, a rename
+//! once it is done).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use ferry_proto::VirtualPath;
+
+use crate::storage::PartialOutcome;
+
+/// One session of one front-end, as events name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The front-end's number for the session (unique while it runs).
+    pub id: u64,
+    /// The protocol it speaks, lower case: `"ftp"`, later `"sftp"`.
+    pub protocol: &'static str,
+    /// The client's address (as a trusted proxy reported it, if any).
+    pub peer: SocketAddr,
+}
+
+/// Who did it: a session and the user it is logged in as (for a failed
+/// login, the name that was tried).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The session.
+    pub session: SessionInfo,
+    /// The user name, as the client gave it: log it escaped.
+    pub user: Arc<str>,
+}
+
+/// One file transfer, finished or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// The file, as the user sees it (their home is `/`); never a
+    /// temporary upload name.
+    pub path: VirtualPath,
+    /// Bytes moved.
+    pub bytes: u64,
+    /// Line ends were converted on the way (FTP's `TYPE A`); false for a
+    /// binary transfer.
+    pub ascii: bool,
+    /// From opening the file to the end of the transfer.
+    pub duration: Duration,
+}
+
+/// Why a transfer did not complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Stopped on request: the client aborted, quit or left, or the server
+    /// stopped it (shutting down, a reload that withdrew a permission).
+    Interrupted,
+    /// The connection for the bytes could not be opened: nothing moved.
+    /// (FTP counts these as data-connection failures, not transfers.)
+    NoConnection,
+    /// The connection broke while the bytes moved; what the OS said.
+    Connection(String),
+    /// The storage or a limit refused part-way (a full disk, the quota);
+    /// the text the user was given.
+    Error(String),
+    /// The front-end dropped the transfer without saying how it ended.
+    Dropped,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Interrupted => f.write_str("interrupted"),
+            Failure::NoConnection => f.write_str("no data connection"),
+            Failure::Connection(e) => write!(f, "connection lost: {e}"),
+            Failure::Error(e) => f.write_str(e),
+            Failure::Dropped => f.write_str("ended without an outcome"),
+        }
+    }
+}
+
+/// Why a login did not succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// A wrong password or an unknown user (the two look alike): a guess,
+    /// which counts towards a ban.
+    Incorrect,
+    /// The password was right but the account is disabled.
+    Disabled,
+    /// The account store could not be asked, or the password check did not
+    /// finish in time: nothing was decided, nothing counts towards a ban.
+    Unavailable,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// A user logged in.
+    LoginOk {
+        /// The session and the user.
+        actor: Actor,
+    },
+    /// A login was refused.
+    LoginFailed {
+        /// The session and the name tried.
+        actor: Actor,
+        /// Why.
+        reason: LoginFailure,
+    },
+    /// A logged-in user left (logged out, changed user, or the session
+    /// ended).
+    Logout {
+        /// The session and the user.
+        actor: Actor,
+    },
+    /// An upload was committed: the file is there under its name.
+    Upload {
+        /// The session and the user.
+        actor: Actor,
+        /// The transfer.
+        transfer: Transfer,
+        /// The file's size once committed.
+        size: u64,
+    },
+    /// An upload ended without being committed.
+    UploadFailed {
+        /// The session and the user.
+        actor: Actor,
+        /// How far it got.
+        transfer: Transfer,
+        /// Why it ended.
+        failure: Failure,
+        /// What became of the bytes that arrived.
+        kept: PartialOutcome,
+    },
+    /// A download ended, complete or not.
+    Download {
+        /// The session and the user.
+        actor: Actor,
+        /// How far it got.
+        transfer: Transfer,
+        /// `None` when the whole file (or range asked for) went out.
+        failure: Option<Failure>,
+    },
+    /// A file was deleted.
+    Delete {
+        /// The session and the user.
+        actor: Actor,
+        /// The file.
+        path: VirtualPath,
+        /// Its size before it went.
+        size: u64,
+    },
+    /// A file or folder was renamed or moved.
+    Rename {
+        /// The session and the user.
+        actor: Actor,
+        /// The old name.
+        from: VirtualPath,
+        /// The new name.
+        to: VirtualPath,
+    },
+    /// A folder was created.
+    Mkdir {
+        /// The session and the user.
+        actor: Actor,
+        /// The new folder.
+        path: VirtualPath,
+    },
+    /// A folder was removed.
+    Rmdir {
+        /// The session and the user.
+        actor: Actor,
+        /// The folder.
+        path: VirtualPath,
+    },
+    /// An address was banned after repeated failed logins.
+    Ban {
+        /// The address.
+        address: IpAddr,
+        /// When the ban ends.
+        until: SystemTime,
+    },
+}
+
+/// One event: what happened, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// When it happened (for a transfer, when it ended).
+    pub at: SystemTime,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+impl Event {
+    /// An event that happens now.
+    pub fn now(kind: EventKind) -> Event {
+        Event { at: SystemTime::now(), kind }
+    }
+
+    /// A short, stable name: `login_ok`, `upload_failed`, `rmdir`, ...
+    pub fn name(&self) -> &'static str {
+        match &self.kind {
+            EventKind::LoginOk { .. } => "login_ok",
+            EventKind::LoginFailed { .. } => "login_failed",
+            EventKind::Logout { .. } => "logout",
+            EventKind::Upload { .. } => "upload",
+            EventKind::UploadFailed { .. } => "upload_failed",
+            EventKind::Download { .. } => "download",
+            EventKind::Delete { .. } => "delete",
+            EventKind::Rename { .. } => "rename",
+            EventKind::Mkdir { .. } => "mkdir",
+            EventKind::Rmdir { .. } => "rmdir",
+            EventKind::Ban { .. } => "ban",
+        }
+    }
+
+    /// Who did it; `None` for what the server did of itself (a ban).
+    pub fn actor(&self) -> Option<&Actor> {
+        match &self.kind {
+            EventKind::LoginOk { actor }
+            | EventKind::LoginFailed { actor, .. }
+            | EventKind::Logout { actor }
+            | EventKind::Upload { actor, .. }
+            | EventKind::UploadFailed { actor, .. }
+            | EventKind::Download { actor, .. }
+            | EventKind::Delete { actor, .. }
+            | EventKind::Rename { actor, .. }
+            | EventKind::Mkdir { actor, .. }
+            | EventKind::Rmdir { actor, .. } => Some(actor),
+            EventKind::Ban { .. } => None,
+        }
+    }
+}
