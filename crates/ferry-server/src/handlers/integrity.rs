@@ -108,7 +108,10 @@ impl Session {
         };
         match result {
             // draft-bryan-ftpext-hash §3.1: "213 <algo> <start>-<end> <hash> <path>".
-            Ok((hex, last)) => self.ctl.reply(code::FILE_STATUS, format!("{} {start}-{last} {hex} {input}", algo.hash_name())).await,
+            Ok((digest, end)) => {
+                let reply = ferry_proto::hash::HashReply { algo, start, end, digest, path: input.to_owned() };
+                self.ctl.reply(code::FILE_STATUS, reply.to_string()).await
+            }
             Err(e) => self.storage_error(&path, e).await,
         }
     }
