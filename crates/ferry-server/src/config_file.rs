@@ -1,53 +1,22 @@
-//! `ferryd --config ferryd.toml`: every command-line flag as a key. The
-//! command line wins over the file, the file over the defaults. Unknown
-//! keys are errors that name the key and its line, so a typo cannot
-//! silently leave a default in force.
+//! Reading a TOML config file against the type that defines its keys
+//! (for `ferryd --config ferryd.toml`, the options of
+//! `src/bin/ferryd/options.rs`).
+//!
+//! The file is checked by deserializing it into that type, so unknown
+//! keys (with `#[serde(deny_unknown_fields)]`) and values of the wrong
+//! type are errors that name the key and its line: a typo cannot silently
+//! leave a default in force. What is kept is the set of keys the file
+//! *sets*, so that the caller can layer them between the command line and
+//! the defaults.
 
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
-use crate::auth::settings::Bytes;
-
-/// The config file as written; every key optional.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-#[allow(missing_docs)] // each key is the flag of the same name; see `ferryd --help`
+/// A config file that was read and checked: the keys it sets.
+#[derive(Debug, Clone, Default)]
 pub struct ConfigFile {
-    pub port: Option<u16>,
-    pub bind: Option<Vec<IpAddr>>,
-    pub root: Option<PathBuf>,
-    pub s3_bucket: Option<String>,
-    pub s3_prefix: Option<String>,
-    pub s3_endpoint: Option<String>,
-    pub s3_region: Option<String>,
-    pub postgres: Option<String>,
-    pub users: Option<PathBuf>,
-    pub passive_ports: Option<String>,
-    pub passive_address: Option<String>,
-    pub idle_timeout: Option<u64>,
-    pub login_timeout: Option<u64>,
-    pub max_sessions: Option<usize>,
-    pub max_sessions_per_ip: Option<u32>,
-    pub failure_delay_ms: Option<u64>,
-    pub ban_after: Option<u32>,
-    pub ban_window: Option<u64>,
-    pub ban_time: Option<u64>,
-    pub upload_rate: Option<Bytes>,
-    pub download_rate: Option<Bytes>,
-    pub tls: Option<bool>,
-    pub tls_cert: Option<PathBuf>,
-    pub tls_key: Option<PathBuf>,
-    pub require_tls: Option<bool>,
-    pub tls_reuse: Option<bool>,
-    pub ftps_port: Option<u16>,
-    pub log_level: Option<String>,
-    pub log_format: Option<String>,
-    pub xferlog: Option<PathBuf>,
-    pub shutdown_grace: Option<u64>,
-    pub proxy_protocol_from: Option<Vec<IpAddr>>,
-    pub metrics_listen: Option<std::net::SocketAddr>,
+    keys: toml::Table,
 }
 
 /// A config file that cannot be used.
@@ -61,35 +30,59 @@ pub struct ConfigError {
 }
 
 impl ConfigFile {
-    /// Parse TOML text.
-    pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError { path: path.display().to_string(), message: e.to_string().trim_end().to_owned() })
+    /// Parse TOML text, checked against `T` (a struct whose fields are the
+    /// keys; it must accept a file that leaves keys out, e.g. with
+    /// `#[serde(default)]`).
+    pub fn parse<T: DeserializeOwned>(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+        let error = |e: toml::de::Error| ConfigError { path: path.display().to_string(), message: e.to_string().trim_end().to_owned() };
+        toml::from_str::<T>(text).map_err(error)?;
+        Ok(ConfigFile { keys: toml::from_str(text).map_err(error)? })
     }
 
-    /// Read and parse a file.
-    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+    /// Read and parse a file, checked against `T`.
+    pub fn load<T: DeserializeOwned>(path: &Path) -> Result<ConfigFile, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError { path: path.display().to_string(), message: e.to_string() })?;
-        Self::parse(&text, path)
+        Self::parse::<T>(&text, path)
+    }
+
+    /// The keys the file sets, with their values as written.
+    pub fn keys(&self) -> &toml::Table {
+        &self.keys
+    }
+
+    /// The keys the file sets, to move into another table.
+    pub fn into_keys(self) -> toml::Table {
+        self.keys
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde::Deserialize;
+
     use super::*;
 
+    /// Two keys of ferryd's, enough to show the errors.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+    struct Keys {
+        port: Option<u16>,
+        idle_timeout: Option<u64>,
+    }
+
     #[test]
-    fn example_config_parses() {
-        let text = include_str!("../../../ferryd.example.toml");
-        let c = ConfigFile::parse(text, Path::new("ferryd.example.toml")).unwrap();
-        assert_eq!(c.port, Some(2121));
+    fn the_keys_set_are_kept() {
+        let c = ConfigFile::parse::<Keys>("port = 2121\n", Path::new("f.toml")).unwrap();
+        assert_eq!(c.keys().get("port").and_then(|v| v.as_integer()), Some(2121));
+        assert_eq!(c.keys().len(), 1, "idle-timeout is not set");
     }
 
     #[test]
     fn unknown_keys_name_the_key_and_line() {
-        let e = ConfigFile::parse("port = 21\nidle-timout = 5\n", Path::new("f.toml")).unwrap_err();
+        let e = ConfigFile::parse::<Keys>("port = 21\nidle-timout = 5\n", Path::new("f.toml")).unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("idle-timout") && msg.contains("line 2"), "{msg}");
-        let e = ConfigFile::parse("port = \"x\"\n", Path::new("f.toml")).unwrap_err();
+        let e = ConfigFile::parse::<Keys>("port = \"x\"\n", Path::new("f.toml")).unwrap_err();
         assert!(e.to_string().contains("port"), "{e}");
     }
 }

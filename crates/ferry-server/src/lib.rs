@@ -31,6 +31,7 @@ pub mod metrics;
 mod proxy;
 pub mod server;
 mod session;
+pub mod shared;
 pub mod tls;
 pub mod xferlog;
 

@@ -16,8 +16,8 @@ use tokio::net::TcpStream;
 
 /// True if connections from `peer` must carry a PROXY header.
 pub(crate) fn expected(trusted: &[IpAddr], peer: SocketAddr) -> bool {
-    let ip = crate::session::data::canonical_ip(peer.ip());
-    trusted.iter().any(|t| crate::session::data::canonical_ip(*t) == ip)
+    let ip = ferry_proto::addr::canonical_ip(peer.ip());
+    trusted.iter().any(|t| ferry_proto::addr::canonical_ip(*t) == ip)
 }
 
 /// Read the header; returns the real client address (the TCP peer for a

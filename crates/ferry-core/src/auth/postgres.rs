@@ -345,20 +345,43 @@ impl Lease<'_> {
 impl AccountStore for PgStore {
     fn lookup<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<Secret>, StoreError>> {
         Box::pin(async move {
-            match self.secret(name).await {
-                Ok(Some(phc)) if phc.starts_with("$argon2") => Ok(Some(Secret::Argon2(phc))),
-                Ok(Some(_)) => {
+            match self.secret(name).await? {
+                Some(phc) if phc.starts_with("$argon2") => Ok(Some(Secret::Argon2(phc))),
+                Some(_) => {
                     tracing::warn!(
                         user = name,
                         "the ferry_users row is not an argon2 hash; set the password with `ferryd user add --postgres`"
                     );
                     Ok(None)
                 }
-                Ok(None) => Ok(None),
-                Err(PgError::TimedOut(d)) => Err(StoreError::TimedOut(d)),
-                Err(e) => Err(StoreError::Unavailable(e.to_string())),
+                None => Ok(None),
             }
         })
+    }
+
+    fn names(&self) -> BoxFuture<'_, Result<Vec<String>, StoreError>> {
+        Box::pin(async move { Ok(PgStore::names(self).await?) })
+    }
+
+    fn set_password<'a>(&'a self, name: &'a str, password: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move { Ok(self.set_user(name, password).await?) })
+    }
+
+    fn remove<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move { Ok(self.remove_user(name).await?) })
+    }
+}
+
+/// The store's view of a database error: a missed deadline and a failure
+/// are outages; bad names and missing users keep their kind.
+impl From<PgError> for StoreError {
+    fn from(e: PgError) -> StoreError {
+        match e {
+            PgError::TimedOut(d) => StoreError::TimedOut(d),
+            PgError::BadName(name) => StoreError::BadName(name),
+            PgError::NoSuchUser(name) => StoreError::NoSuchUser { name, place: "the database" },
+            other => StoreError::Unavailable(other.to_string()),
+        }
     }
 }
 

@@ -16,8 +16,8 @@ use super::hash;
 use super::settings::{SettingsError, SettingsFile};
 use super::store::{AccountStore, BoxFuture, Secret, StoreError};
 
-/// What a user name may be made of, for error messages.
-pub const NAME_RULE: &str = "use letters and digits (any script), '.', '_', '-' or '@', at most 64 characters";
+// The name rule is every store's; it is written beside the trait.
+pub use super::store::{NAME_RULE, valid_name};
 
 /// A problem reading or writing the users file.
 #[derive(Debug, thiserror::Error)]
@@ -82,13 +82,6 @@ pub struct UsersFile {
     users: HashMap<String, Secret>,
     /// Line numbers of plain-text secrets, for the start-up warning.
     plain_lines: Vec<(usize, String)>,
-}
-
-/// True if `name` is usable as a user name: 1 to 64 letters or digits of
-/// any script, `.`, `_`, `-` or `@` (no spaces, controls or `:`, which
-/// would break the file, the FTP command line or the logs).
-pub fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().count() <= 64 && name.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c))
 }
 
 impl UsersFile {
@@ -172,9 +165,89 @@ pub fn load_with_settings(path: &Path) -> Result<(UsersFile, SettingsFile), User
     Ok((users, settings))
 }
 
+/// A snapshot answers logins from memory; it is changed through the file
+/// ([`UsersFileStore`]) and read again on reload.
 impl AccountStore for UsersFile {
     fn lookup<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<Secret>, StoreError>> {
         Box::pin(std::future::ready(Ok(self.users.get(name).cloned())))
+    }
+
+    fn names(&self) -> BoxFuture<'_, Result<Vec<String>, StoreError>> {
+        Box::pin(std::future::ready(Ok(UsersFile::names(self))))
+    }
+}
+
+/// The users file on disk as an [`AccountStore`]: every call reads the
+/// file afresh, and changes go to the file at once (see [`set_user`] and
+/// [`remove_user`]). This is what `ferryd user …` works on. A running
+/// server logs in from a [`UsersFile`] snapshot instead, read at start and
+/// on reload, so that it never sees an edit half made.
+#[derive(Debug, Clone)]
+pub struct UsersFileStore {
+    path: PathBuf,
+}
+
+impl UsersFileStore {
+    /// The users file at `path` (which [`set_password`] creates if
+    /// missing).
+    ///
+    /// [`set_password`]: AccountStore::set_password
+    pub fn new(path: impl Into<PathBuf>) -> UsersFileStore {
+        UsersFileStore { path: path.into() }
+    }
+
+    /// Where the file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `work` on the file, on a blocking thread: file I/O and argon2
+    /// hashing must not hold up an async worker.
+    fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Path) -> Result<T, UsersFileError> + Send + 'static,
+    ) -> BoxFuture<'static, Result<T, StoreError>> {
+        let path = self.path.clone();
+        Box::pin(async move {
+            match tokio::task::spawn_blocking(move || work(&path)).await {
+                Ok(done) => done.map_err(StoreError::from),
+                Err(e) => Err(StoreError::Failed(format!("the users file task failed: {e}"))),
+            }
+        })
+    }
+}
+
+impl AccountStore for UsersFileStore {
+    fn lookup<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<Secret>, StoreError>> {
+        let name = name.to_owned();
+        self.blocking(move |path| Ok(UsersFile::load(path)?.users.remove(&name)))
+    }
+
+    fn names(&self) -> BoxFuture<'_, Result<Vec<String>, StoreError>> {
+        self.blocking(|path| Ok(UsersFile::load(path)?.names()))
+    }
+
+    fn set_password<'a>(&'a self, name: &'a str, password: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let (name, password) = (name.to_owned(), password.to_owned());
+        self.blocking(move |path| set_user(path, &name, &password))
+    }
+
+    fn remove<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        let name = name.to_owned();
+        self.blocking(move |path| remove_user(path, &name))
+    }
+}
+
+/// The store's view of a users file error: bad names and missing users
+/// keep their kind; the rest keep their text, which names the file (and
+/// line).
+impl From<UsersFileError> for StoreError {
+    fn from(e: UsersFileError) -> StoreError {
+        match e {
+            UsersFileError::BadName(name) => StoreError::BadName(name),
+            UsersFileError::NoSuchUser(name) => StoreError::NoSuchUser { name, place: "the users file" },
+            other => StoreError::Failed(other.to_string()),
+        }
     }
 }
 
@@ -314,6 +387,43 @@ mod tests {
         assert!(login(&f, "alice", "pass word  "), "trailing spaces are part of the password");
         assert!(!login(&f, "alice", "pass word"));
         assert!(login(&f, "bob", " lead"));
+    }
+
+    /// `ferryd user …` goes through the trait: the file on disk is read
+    /// and changed by every call, and refusals keep their kind.
+    #[test]
+    fn the_file_on_disk_as_an_account_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.txt");
+        let store = UsersFileStore::new(&path);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let missing = store.names().await.unwrap_err();
+            assert!(matches!(&missing, StoreError::Failed(text) if text.starts_with(&format!("{}: ", path.display()))), "{missing}");
+            assert!(!store.set_password("bob", "b0b").await.unwrap(), "added");
+            assert!(!store.set_password("alice", "one").await.unwrap());
+            assert!(store.set_password("alice", "two").await.unwrap(), "replaced");
+            assert_eq!(store.names().await.unwrap(), ["alice", "bob"]);
+            let Some(Secret::Argon2(phc)) = store.lookup("alice").await.unwrap() else { panic!("not hashed") };
+            assert!(hash::verify("two", &phc));
+            assert_eq!(store.lookup("carol").await.unwrap(), None);
+            store.remove("bob").await.unwrap();
+            assert_eq!(store.names().await.unwrap(), ["alice"]);
+            let e = store.remove("bob").await.unwrap_err();
+            assert_eq!(e, StoreError::NoSuchUser { name: "bob".into(), place: "the users file" });
+            assert_eq!(e.to_string(), "no user \"bob\" in the users file");
+            let e = store.set_password("two words", "x").await.unwrap_err();
+            assert_eq!(e.to_string(), format!("invalid user name \"two words\": {NAME_RULE}"));
+            std::fs::write(&path, "alice:x\nbroken\n").unwrap();
+            let e = store.lookup("alice").await.unwrap_err();
+            assert_eq!(e.to_string(), format!("{}:2: expected `name:secret`", path.display()));
+        });
+        // A snapshot lists its names but is changed only through the file.
+        let snapshot = UsersFile::parse("zed:pw\namy:pw\n", Path::new("u.txt")).unwrap();
+        rt.block_on(async {
+            assert_eq!(AccountStore::names(&snapshot).await.unwrap(), ["amy", "zed"]);
+            assert_eq!(snapshot.remove("amy").await.unwrap_err(), StoreError::Unsupported("change accounts"));
+        });
     }
 
     #[test]

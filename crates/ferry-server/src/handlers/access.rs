@@ -8,25 +8,21 @@ use ferry_proto::command::Password;
 use ferry_proto::reply::code;
 
 use crate::auth::{AuthError, Standing};
+use crate::session::answer::{Handled, reply};
 use crate::session::data::DataSetup;
 use crate::session::{Phase, Session};
 
 impl Session {
-    pub(crate) async fn user(&mut self, user: String) -> io::Result<()> {
-        // Changing user mid-session is allowed (RFC 959): it logs out first.
-        if self.account().is_some() {
+    pub(crate) async fn user(&mut self, user: String) -> Handled {
+        let (logged_out, reply) = self.state.user(user);
+        if logged_out {
             self.reset();
         }
-        self.phase = Phase::NeedPassword { user };
-        self.ctl.reply(code::NEED_PASSWORD, "Password required.").await
+        Ok(reply.into())
     }
 
-    pub(crate) async fn pass(&mut self, password: Password) -> io::Result<()> {
-        let user = match &self.phase {
-            Phase::NeedPassword { user } => user.clone(),
-            Phase::LoggedIn(_) => return self.ctl.reply(code::BAD_SEQUENCE, "Already logged in.").await,
-            Phase::Fresh => return self.ctl.reply(code::BAD_SEQUENCE, "Login with USER first.").await,
-        };
+    pub(crate) async fn pass(&mut self, password: Password) -> Handled {
+        let user = self.state.pass_for()?;
         // The generation first: a reload in between shows at the next command.
         let generation = self.shared.auth.generation();
         let auth = self.shared.auth.get();
@@ -36,7 +32,7 @@ impl Session {
         // moments ago skips the hash.
         let account = match auth.login(&user, &password.0).await {
             Ok(account) => account,
-            Err(e) => return self.login_refused(&user, e).await,
+            Err(e) => return self.login_refused(&user, e),
         };
         match account {
             Some(account) => {
@@ -48,9 +44,9 @@ impl Session {
                     Ok(Ok(view)) => self.storage = view,
                     Ok(Err(e)) => {
                         tracing::error!(user = %account.name, home = %account.policy.home, error = %e, "home folder unavailable");
-                        return self.ctl.reply(code::NOT_LOGGED_IN, "Home folder unavailable; ask the administrator.").await;
+                        return reply(code::NOT_LOGGED_IN, "Home folder unavailable; ask the administrator.");
                     }
-                    Err(_) => return self.ctl.reply(code::NOT_LOGGED_IN, "Login failed.").await,
+                    Err(_) => return reply(code::NOT_LOGGED_IN, "Login failed."),
                 }
                 tracing::Span::current().record("user", account.name.as_str());
                 tracing::info!("login ok");
@@ -58,15 +54,15 @@ impl Session {
                 if let Some(tls) = &self.tls {
                     tls.logged_in(&account.name);
                 }
-                self.phase = Phase::LoggedIn(account);
+                self.state.phase = Phase::LoggedIn(account);
                 self.auth_generation = generation;
                 self.cwd = VirtualPath::root();
-                self.ctl.reply(code::LOGGED_IN, "Login successful.").await
+                reply(code::LOGGED_IN, "Login successful.")
             }
             None => {
                 self.login_failures += 1;
                 tracing::warn!(user = %user, failures = self.login_failures, "login failed");
-                self.phase = Phase::Fresh;
+                self.state.phase = Phase::Fresh;
                 self.shared.metrics.login(false);
                 let banned = self.shared.defender.failed_login(self.peer.ip(), std::time::Instant::now());
                 if banned {
@@ -77,16 +73,14 @@ impl Session {
                 tokio::time::sleep(self.shared.config.failure_delay).await;
                 if banned {
                     tracing::warn!("address banned after repeated failed logins");
-                    self.ctl.reply(code::NOT_AVAILABLE, "Too many failed logins from your address; try again later.").await?;
                     self.quit = true;
-                    return Ok(());
+                    return reply(code::NOT_AVAILABLE, "Too many failed logins from your address; try again later.");
                 }
                 if self.login_failures >= self.shared.config.max_login_failures {
-                    self.ctl.reply(code::NOT_AVAILABLE, "Too many failed logins; closing connection.").await?;
                     self.quit = true;
-                    return Ok(());
+                    return reply(code::NOT_AVAILABLE, "Too many failed logins; closing connection.");
                 }
-                self.ctl.reply(code::NOT_LOGGED_IN, "Login incorrect.").await
+                reply(code::NOT_LOGGED_IN, "Login incorrect.")
             }
         }
     }
@@ -95,20 +89,20 @@ impl Session {
     /// is down, the account is disabled, or the hashing service is
     /// swamped. None of these is a guess, so none counts towards a ban;
     /// the session goes on and may try again.
-    async fn login_refused(&mut self, user: &str, e: AuthError) -> io::Result<()> {
-        self.phase = Phase::Fresh;
+    fn login_refused(&mut self, user: &str, e: AuthError) -> Handled {
+        self.state.phase = Phase::Fresh;
         match e {
             AuthError::Disabled => {
                 tracing::warn!(user, "login refused: account disabled");
-                self.ctl.reply(code::NOT_LOGGED_IN, "Login refused: account disabled.").await
+                reply(code::NOT_LOGGED_IN, "Login refused: account disabled.")
             }
             AuthError::Store(e) => {
                 tracing::error!(user, error = %e, "login not checked: account database unavailable");
-                self.ctl.reply(code::NOT_AVAILABLE, "Account database unavailable; try again later.").await
+                reply(code::NOT_AVAILABLE, "Account database unavailable; try again later.")
             }
             AuthError::Busy => {
                 tracing::warn!(user, "login not checked: password hashing overloaded");
-                self.ctl.reply(code::NOT_AVAILABLE, "Server busy; try again later.").await
+                reply(code::NOT_AVAILABLE, "Server busy; try again later.")
             }
         }
     }
@@ -123,9 +117,9 @@ impl Session {
             return Ok(true);
         }
         let generation = self.shared.auth.generation();
-        let Phase::LoggedIn(account) = &self.phase else { return Ok(true) };
+        let Phase::LoggedIn(account) = &self.state.phase else { return Ok(true) };
         let standing = self.shared.auth.get().standing(account).await;
-        let Phase::LoggedIn(account) = &mut self.phase else { return Ok(true) };
+        let Phase::LoggedIn(account) = &mut self.state.phase else { return Ok(true) };
         let reason = match standing {
             Err(e) => {
                 tracing::warn!(error = %e, "cannot check the account after a reload; keeping the session");
@@ -159,32 +153,26 @@ impl Session {
 
     /// Forget the login and all transfer parameters.
     fn reset(&mut self) {
-        self.phase = Phase::Fresh;
+        self.state.reset();
         self.cwd = VirtualPath::root();
-        self.ascii = false;
-        self.rest = None;
-        self.rang = None;
         self.data = DataSetup::None;
-        self.epsv_all = false;
     }
 
-    pub(crate) async fn rein(&mut self) -> io::Result<()> {
+    pub(crate) async fn rein(&mut self) -> Handled {
         self.reset();
-        self.ctl.reply(code::READY, "Session reset; log in again.").await
+        reply(code::READY, "Session reset; log in again.")
     }
 
-    pub(crate) async fn quit_cmd(&mut self) -> io::Result<()> {
+    pub(crate) async fn quit_cmd(&mut self) -> Handled {
         self.quit = true;
-        self.ctl.reply(code::CLOSING, "Goodbye.").await
+        reply(code::CLOSING, "Goodbye.")
     }
 
-    pub(crate) async fn host(&mut self, host: String) -> io::Result<()> {
+    pub(crate) async fn host(&mut self, host: String) -> Handled {
         // RFC 7151 §3: HOST is only valid before login.
-        if !matches!(self.phase, Phase::Fresh) {
-            return self.ctl.reply(code::BAD_SEQUENCE, "HOST must come before USER.").await;
-        }
+        self.state.before_user("HOST")?;
         tracing::debug!(%host, "virtual host");
-        self.ctl.reply(code::READY, "Host accepted.").await
+        reply(code::READY, "Host accepted.")
     }
 }
 
@@ -196,7 +184,7 @@ const RECHECK_AFTER_OUTAGE: std::time::Duration = std::time::Duration::from_secs
 /// the home's quota ledger (uploads in progress check it per chunk) and
 /// the user's rate limiters (transfers that started under a rate; one that
 /// started without any runs on unthrottled until it ends).
-fn new_limits(shared: &crate::server::Shared, user: &str, policy: &crate::auth::settings::Policy) {
+fn new_limits(shared: &crate::shared::Shared, user: &str, policy: &crate::auth::settings::Policy) {
     let limits = crate::quota::Limits { bytes: policy.quota_bytes, files: policy.quota_files };
     shared.quotas.update_user(user, limits);
     let limiters = crate::sync::lock(&shared.user_limits);

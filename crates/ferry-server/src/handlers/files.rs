@@ -1,7 +1,7 @@
 //! File and folder operations: RFC 959 §4.1.3 (MKD, RMD, DELE, RNFR, RNTO,
 //! SITE), RFC 3659 §3–4 (MDTM, SIZE) and draft-somers-ftp-mfxx (MFMT).
 
-use std::io::{self, Read};
+use std::io::Read;
 use std::time::SystemTime;
 
 use ferry_proto::ascii::ToWire;
@@ -10,46 +10,40 @@ use ferry_proto::reply::code;
 use ferry_proto::{Reply, VirtualPath, time};
 
 use super::Cancel;
+use super::storage_refusal;
 use crate::auth::settings::Permission;
 use crate::session::Session;
+use crate::session::answer::{Handled, reply};
 use crate::storage::{Storage, StorageError};
 
 impl Session {
-    pub(crate) async fn mkd(&mut self, input: &str) -> io::Result<()> {
-        if !self.permit(Permission::Mkdir).await? {
-            return Ok(());
-        }
-        let Some(path) = self.resolve_new(input).await? else { return Ok(()) };
+    pub(crate) async fn mkd(&mut self, input: &str) -> Handled {
+        self.permit(Permission::Mkdir)?;
+        let path = self.resolve_new(input)?;
         let p = path.clone();
         match self.storage(move |s| s.mkdir(&p)).await {
-            Ok(()) => self.ctl.reply(code::PATH_CREATED, format!("{} directory created.", path.quoted())).await,
-            Err(e) => self.storage_error(&path, e).await,
+            Ok(()) => reply(code::PATH_CREATED, format!("{} directory created.", path.quoted())),
+            Err(e) => Err(storage_refusal(&path, e)),
         }
     }
 
-    pub(crate) async fn rmd(&mut self, input: &str) -> io::Result<()> {
-        if !self.permit(Permission::Delete).await? {
-            return Ok(());
-        }
-        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+    pub(crate) async fn rmd(&mut self, input: &str) -> Handled {
+        self.permit(Permission::Delete)?;
+        let path = self.resolve(input)?;
         if self.cwd.as_str().starts_with(path.as_str()) && (self.cwd == path || self.cwd.as_str()[path.as_str().len()..].starts_with('/')) {
-            return self.ctl.reply(code::FILE_UNAVAILABLE, format!("{path}: Cannot remove the current directory or its parent.")).await;
+            return reply(code::FILE_UNAVAILABLE, format!("{path}: Cannot remove the current directory or its parent."));
         }
         let p = path.clone();
         match self.storage(move |s| s.rmdir(&p)).await {
-            Ok(()) => self.ctl.reply(code::FILE_ACTION_OK, format!("{path}: directory removed.")).await,
-            Err(e) => self.storage_error(&path, e).await,
+            Ok(()) => reply(code::FILE_ACTION_OK, format!("{path}: directory removed.")),
+            Err(e) => Err(storage_refusal(&path, e)),
         }
     }
 
-    pub(crate) async fn dele(&mut self, input: &str) -> io::Result<()> {
-        if !self.permit(Permission::Delete).await? {
-            return Ok(());
-        }
-        let Some(path) = self.resolve(input).await? else { return Ok(()) };
-        if self.busy_uploading(&path).await? {
-            return Ok(());
-        }
+    pub(crate) async fn dele(&mut self, input: &str) -> Handled {
+        self.permit(Permission::Delete)?;
+        let path = self.resolve(input)?;
+        self.busy_uploading(&path)?;
         let p = path.clone();
         let removed = self
             .storage(move |s| {
@@ -60,49 +54,44 @@ impl Session {
         match removed {
             Ok(size) => {
                 self.quota_removed(size);
-                self.ctl.reply(code::FILE_ACTION_OK, format!("{path}: file deleted.")).await
+                reply(code::FILE_ACTION_OK, format!("{path}: file deleted."))
             }
-            Err(e) => self.storage_error(&path, e).await,
+            Err(e) => Err(storage_refusal(&path, e)),
         }
     }
 
-    pub(crate) async fn rnfr(&mut self, input: &str) -> io::Result<()> {
-        if !self.permit(Permission::Rename).await? {
-            return Ok(());
-        }
-        let Some(path) = self.resolve(input).await? else { return Ok(()) };
-        if self.busy_uploading(&path).await? {
-            return Ok(());
-        }
+    pub(crate) async fn rnfr(&mut self, input: &str) -> Handled {
+        self.permit(Permission::Rename)?;
+        let path = self.resolve(input)?;
+        self.busy_uploading(&path)?;
         let p = path.clone();
         match self.storage(move |s| s.metadata(&p)).await {
-            Ok(_) if path.is_root() => self.storage_error(&path, StorageError::PermissionDenied).await,
+            Ok(_) if path.is_root() => Err(storage_refusal(&path, StorageError::PermissionDenied)),
             Ok(_) => {
-                self.rename_from = Some(path);
-                self.ctl.reply(code::PENDING, "Ready for RNTO.").await
+                self.state.rename_from = Some(path);
+                reply(code::PENDING, "Ready for RNTO.")
             }
-            Err(e) => self.storage_error(&path, e).await,
+            Err(e) => Err(storage_refusal(&path, e)),
         }
     }
 
-    pub(crate) async fn rnto(&mut self, from: Option<VirtualPath>, input: &str) -> io::Result<()> {
+    pub(crate) async fn rnto(&mut self, from: Option<VirtualPath>, input: &str) -> Handled {
         let Some(from) = from else {
-            return self.ctl.reply(code::BAD_SEQUENCE, "RNTO must follow RNFR.").await;
+            return reply(code::BAD_SEQUENCE, "RNTO must follow RNFR.");
         };
-        let Some(to) = self.resolve_new(input).await? else { return Ok(()) };
+        let to = self.resolve_new(input)?;
         // `RNTO name/` asks for a folder (as rename(2) does): a file must
         // not quietly become one called `name`.
         if input.ends_with('/') && !to.is_root() {
             let f = from.clone();
             if self.storage(move |s| s.metadata(&f)).await.is_ok_and(|i| i.kind != Kind::Dir) {
-                return self.ctl.reply(code::FILE_UNAVAILABLE, format!("{to}/: Not a directory.")).await;
+                return reply(code::FILE_UNAVAILABLE, format!("{to}/: Not a directory."));
             }
         }
-        if self.busy_uploading(&from).await? || self.busy_uploading(&to).await? {
-            return Ok(());
-        }
+        self.busy_uploading(&from)?;
+        self.busy_uploading(&to)?;
         if to.as_str().starts_with(&format!("{}/", from.as_str())) {
-            return self.ctl.reply(code::FILE_UNAVAILABLE, format!("{to}: cannot move a directory into itself.")).await;
+            return reply(code::FILE_UNAVAILABLE, format!("{to}: cannot move a directory into itself."));
         }
         // Replacing what is at the target destroys it, which is what the
         // delete permission is for: with only `rename`, an existing target
@@ -121,28 +110,26 @@ impl Session {
                     self.quota_removed(size);
                 }
                 tracing::info!(%from, %to, "renamed");
-                self.ctl.reply(code::FILE_ACTION_OK, format!("Renamed {from} to {to}.")).await
+                reply(code::FILE_ACTION_OK, format!("Renamed {from} to {to}."))
             }
             Err(StorageError::AlreadyExists) if !replace => {
                 tracing::info!(%from, %to, "refused: replacing the target needs the delete permission");
-                self.ctl.reply(code::FILE_UNAVAILABLE, format!("{to}: already exists; replacing it needs the delete permission.")).await
+                reply(code::FILE_UNAVAILABLE, format!("{to}: already exists; replacing it needs the delete permission."))
             }
-            Err(e) => self.storage_error(&to, e).await,
+            Err(e) => Err(storage_refusal(&to, e)),
         }
     }
 
-    pub(crate) async fn size(&mut self, input: &str) -> io::Result<()> {
-        if !self.permit(Permission::List).await? {
-            return Ok(());
-        }
-        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+    pub(crate) async fn size(&mut self, input: &str) -> Handled {
+        self.permit(Permission::List)?;
+        let path = self.resolve(input)?;
         let p = path.clone();
         let info = match self.storage(move |s| s.metadata(&p)).await.and_then(|i| crate::storage::require_file(i.kind).map(|()| i)) {
             Ok(info) => info,
-            Err(e) => return self.storage_error(&path, e).await,
+            Err(e) => return Err(storage_refusal(&path, e)),
         };
-        if !self.ascii {
-            return self.ctl.reply(code::FILE_STATUS, info.size.to_string()).await;
+        if !self.state.ascii {
+            return reply(code::FILE_STATUS, info.size.to_string());
         }
         // RFC 3659 §4: SIZE is the size *on the wire* in the current TYPE,
         // so in ASCII mode the file is read for its line ends (a
@@ -151,13 +138,10 @@ impl Session {
         // decline when the size is costly to find.
         if info.size > ASCII_SIZE_LIMIT {
             let limit = ASCII_SIZE_LIMIT >> 20;
-            return self
-                .ctl
-                .reply(
-                    code::FILE_UNAVAILABLE,
-                    format!("{path}: size in ASCII mode is given for files up to {limit} MiB; send TYPE I first."),
-                )
-                .await;
+            return reply(
+                code::FILE_UNAVAILABLE,
+                format!("{path}: size in ASCII mode is given for files up to {limit} MiB; send TYPE I first."),
+            );
         }
         let p = path.clone();
         let job = move |s: &dyn Storage, cancel: &Cancel| {
@@ -171,26 +155,27 @@ impl Session {
                 }
             }
         };
-        let Some(result) = self.cancellable(&format!("SIZE of {path}"), job).await? else { return Ok(()) };
+        let result = match self.cancellable(&format!("SIZE of {path}"), job).await {
+            Ok(result) => result,
+            Err(stopped) => return stopped,
+        };
         match result {
-            Ok(n) => self.ctl.reply(code::FILE_STATUS, n.to_string()).await,
-            Err(e) => self.storage_error(&path, e).await,
+            Ok(n) => reply(code::FILE_STATUS, n.to_string()),
+            Err(e) => Err(storage_refusal(&path, e)),
         }
     }
 
-    pub(crate) async fn mdtm(&mut self, input: &str) -> io::Result<()> {
-        if !self.permit(Permission::List).await? {
-            return Ok(());
-        }
-        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+    pub(crate) async fn mdtm(&mut self, input: &str) -> Handled {
+        self.permit(Permission::List)?;
+        let path = self.resolve(input)?;
         let p = path.clone();
         match self.storage(move |s| s.metadata(&p)).await {
             Ok(info) if info.kind == Kind::File => match info.modified {
-                Some(t) => self.ctl.reply(code::FILE_STATUS, time::format_timeval(t)).await,
-                None => self.ctl.reply(code::FILE_UNAVAILABLE, format!("{path}: modification time unknown.")).await,
+                Some(t) => reply(code::FILE_STATUS, time::format_timeval(t)),
+                None => reply(code::FILE_UNAVAILABLE, format!("{path}: modification time unknown.")),
             },
-            Ok(info) => self.storage_error(&path, crate::storage::require_file(info.kind).expect_err("not a file")).await,
-            Err(e) => self.storage_error(&path, e).await,
+            Ok(info) => Err(storage_refusal(&path, crate::storage::require_file(info.kind).expect_err("not a file"))),
+            Err(e) => Err(storage_refusal(&path, e)),
         }
     }
 
@@ -203,19 +188,17 @@ impl Session {
         }
     }
 
-    pub(crate) async fn mfmt(&mut self, t: SystemTime, input: &str) -> io::Result<()> {
-        if !self.permit(Permission::Write).await? {
-            return Ok(());
-        }
-        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+    pub(crate) async fn mfmt(&mut self, t: SystemTime, input: &str) -> Handled {
+        self.permit(Permission::Write)?;
+        let path = self.resolve(input)?;
         let p = path.clone();
         match self.storage(move |s| s.set_modified(&p, t)).await {
-            Ok(()) => self.ctl.reply(code::FILE_STATUS, format!("Modify={}; {}", time::format_timeval(t), input)).await,
-            Err(e) => self.storage_error(&path, e).await,
+            Ok(()) => reply(code::FILE_STATUS, format!("Modify={}; {}", time::format_timeval(t), input)),
+            Err(e) => Err(storage_refusal(&path, e)),
         }
     }
 
-    pub(crate) async fn site(&mut self, arg: &str) -> io::Result<()> {
+    pub(crate) async fn site(&mut self, arg: &str) -> Handled {
         let (sub, rest) = arg.split_once(' ').unwrap_or((arg, ""));
         match sub.to_ascii_uppercase().as_str() {
             "HELP" => {
@@ -224,38 +207,33 @@ impl Session {
                     lines.push(" CHMOD mode path".into());
                 }
                 lines.push("End.".into());
-                self.ctl.send(&Reply::multi(code::HELP, lines)).await
+                Ok(Reply::multi(code::HELP, lines).into())
             }
             "CHMOD" if !self.storage.capabilities().set_mode => {
-                self.ctl.reply(code::PARAM_NOT_IMPLEMENTED, "SITE CHMOD: this storage keeps no Unix modes.").await
+                reply(code::PARAM_NOT_IMPLEMENTED, "SITE CHMOD: this storage keeps no Unix modes.")
             }
             "CHMOD" => {
-                if !self.permit(Permission::Write).await? {
-                    return Ok(());
-                }
+                self.permit(Permission::Write)?;
                 let Some((mode, file)) = rest.split_once(' ') else {
-                    return self.ctl.reply(code::ARG_SYNTAX_ERROR, "Usage: SITE CHMOD <octal-mode> <path>.").await;
+                    return reply(code::ARG_SYNTAX_ERROR, "Usage: SITE CHMOD <octal-mode> <path>.");
                 };
                 let Ok(mode) = u32::from_str_radix(mode, 8) else {
-                    return self.ctl.reply(code::ARG_SYNTAX_ERROR, "Mode must be octal, like 644.").await;
+                    return reply(code::ARG_SYNTAX_ERROR, "Mode must be octal, like 644.");
                 };
                 if mode > 0o777 {
-                    return self.ctl.reply(code::ARG_SYNTAX_ERROR, "Only permission bits (up to 777) may be set.").await;
+                    return reply(code::ARG_SYNTAX_ERROR, "Only permission bits (up to 777) may be set.");
                 }
-                let Some(path) = self.resolve(file).await? else { return Ok(()) };
+                let path = self.resolve(file)?;
                 if path.is_root() {
-                    return self
-                        .ctl
-                        .reply(code::FILE_UNAVAILABLE, "/: Permission denied: the mode of your home folder is the administrator's.")
-                        .await;
+                    return reply(code::FILE_UNAVAILABLE, "/: Permission denied: the mode of your home folder is the administrator's.");
                 }
                 let p = path.clone();
                 match self.storage(move |s| s.set_mode(&p, mode)).await {
-                    Ok(()) => self.ctl.reply(code::OK, format!("SITE CHMOD {mode:o} {path} done.")).await,
-                    Err(e) => self.storage_error(&path, e).await,
+                    Ok(()) => reply(code::OK, format!("SITE CHMOD {mode:o} {path} done.")),
+                    Err(e) => Err(storage_refusal(&path, e)),
                 }
             }
-            _ => self.ctl.reply(code::NOT_IMPLEMENTED, format!("SITE {sub} not implemented.")).await,
+            _ => reply(code::NOT_IMPLEMENTED, format!("SITE {sub} not implemented.")),
         }
     }
 }

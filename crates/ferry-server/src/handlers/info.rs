@@ -1,14 +1,13 @@
 //! Information and options: RFC 959 §4.1.3 (HELP), RFC 2389 (FEAT, OPTS),
 //! RFC 3659 §7.9 (OPTS MLST) and draft-bryan-ftpext-hash §3.2 (OPTS HASH).
 
-use std::io;
-
 use ferry_proto::Reply;
 use ferry_proto::command::{ChecksumAlgo, Opts, VERBS};
 use ferry_proto::listing::MLSX_FACTS;
 use ferry_proto::reply::code;
 
 use crate::session::Session;
+use crate::session::answer::{Handled, reply};
 
 impl Session {
     /// The `MLSx` facts this storage can fill in truthfully: no
@@ -39,7 +38,7 @@ impl Session {
     }
 
     /// RFC 2389 §3.2: one feature per line, each indented by one space.
-    pub(crate) async fn feat(&mut self) -> io::Result<()> {
+    pub(crate) async fn feat(&mut self) -> Handled {
         let mut lines = vec!["Features:".to_owned()];
         if self.shared.tls().is_some() {
             // RFC 4217 §6.
@@ -67,16 +66,16 @@ impl Session {
             lines.push(format!(" {}", a.verb()));
         }
         lines.push("End".into());
-        self.ctl.send(&Reply::multi(code::SYSTEM_STATUS, lines)).await
+        Ok(Reply::multi(code::SYSTEM_STATUS, lines).into())
     }
 
-    pub(crate) async fn help(&mut self, topic: Option<String>) -> io::Result<()> {
+    pub(crate) async fn help(&mut self, topic: Option<String>) -> Handled {
         if let Some(topic) = topic {
             let t = topic.trim().to_ascii_uppercase();
             return if VERBS.contains(&t.as_str()) {
-                self.ctl.reply(code::HELP, format!("{t} is supported; see RFC 959, 2389, 2428, 3659.")).await
+                reply(code::HELP, format!("{t} is supported; see RFC 959, 2389, 2428, 3659."))
             } else {
-                self.ctl.reply(code::ARG_SYNTAX_ERROR, format!("Unknown command {t}.")).await
+                reply(code::ARG_SYNTAX_ERROR, format!("Unknown command {t}."))
             };
         }
         let mut lines = vec!["The following commands are recognized:".to_owned()];
@@ -84,13 +83,13 @@ impl Session {
             lines.push(format!(" {}", chunk.join(" ")));
         }
         lines.push("Help OK.".into());
-        self.ctl.send(&Reply::multi(code::HELP, lines)).await
+        Ok(Reply::multi(code::HELP, lines).into())
     }
 
-    pub(crate) async fn opts(&mut self, opts: Opts) -> io::Result<()> {
+    pub(crate) async fn opts(&mut self, opts: Opts) -> Handled {
         match opts {
-            Opts::Utf8(true) => self.ctl.reply(code::OK, "UTF8 mode is always on.").await,
-            Opts::Utf8(false) => self.ctl.reply(code::PARAM_NOT_IMPLEMENTED, "UTF8 cannot be turned off.").await,
+            Opts::Utf8(true) => reply(code::OK, "UTF8 mode is always on."),
+            Opts::Utf8(false) => reply(code::PARAM_NOT_IMPLEMENTED, "UTF8 cannot be turned off."),
             Opts::Mlst(facts) => {
                 // RFC 3659 §7.9: unknown facts are ignored; reply lists the result.
                 let available: Vec<&str> = self.available_facts().collect();
@@ -100,17 +99,17 @@ impl Session {
                     .filter(|(_, f)| available.contains(f) && facts.iter().any(|g| g == *f))
                     .fold(0, |m, (i, _)| m | 1 << i);
                 let list: String = self.facts().iter().map(|f| format!("{};", if *f == "unix.mode" { "UNIX.mode" } else { f })).collect();
-                self.ctl.reply(code::OK, format!("MLST OPTS {list}")).await
+                reply(code::OK, format!("MLST OPTS {list}"))
             }
-            Opts::Hash(None) => self.ctl.reply(code::OK, self.hash_algo.hash_name()).await,
+            Opts::Hash(None) => reply(code::OK, self.hash_algo.hash_name()),
             Opts::Hash(Some(name)) => match ChecksumAlgo::from_hash_name(&name) {
                 Some(a) => {
                     self.hash_algo = a;
-                    self.ctl.reply(code::OK, a.hash_name()).await
+                    reply(code::OK, a.hash_name())
                 }
-                None => self.ctl.reply(code::ARG_SYNTAX_ERROR, format!("Unknown hash algorithm {name}.")).await,
+                None => reply(code::ARG_SYNTAX_ERROR, format!("Unknown hash algorithm {name}.")),
             },
-            Opts::Other(o) => self.ctl.reply(code::ARG_SYNTAX_ERROR, format!("Option not understood: {o}.")).await,
+            Opts::Other(o) => reply(code::ARG_SYNTAX_ERROR, format!("Option not understood: {o}.")),
         }
     }
 }

@@ -6,7 +6,7 @@
 //! minute), so it runs as a cancellable job: `ABOR`, `QUIT` or the client
 //! leaving stops it within a chunk.
 
-use std::io::{self, Read};
+use std::io::Read;
 
 use ferry_proto::VirtualPath;
 use ferry_proto::command::ChecksumAlgo;
@@ -14,8 +14,10 @@ use ferry_proto::reply::code;
 use sha2::Digest;
 
 use super::Cancel;
+use super::storage_refusal;
 use crate::auth::settings::Permission;
 use crate::session::Session;
+use crate::session::answer::{Handled, reply};
 use crate::storage::{Storage, StorageError};
 
 /// A running digest of one of the supported algorithms.
@@ -91,46 +93,44 @@ pub(crate) fn digest(
 }
 
 impl Session {
-    pub(crate) async fn hash(&mut self, input: &str) -> io::Result<()> {
-        if !self.permit(Permission::Read).await? {
-            return Ok(());
-        }
-        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+    pub(crate) async fn hash(&mut self, input: &str) -> Handled {
+        self.permit(Permission::Read)?;
+        let path = self.resolve(input)?;
         let algo = self.hash_algo;
-        let (start, end) = match self.rang.take() {
+        let (start, end) = match self.state.rang.take() {
             Some((s, e)) => (s, Some(e)),
             None => (0, None),
         };
         let p = path.clone();
         let what = format!("HASH of {path}");
-        let Some(result) = self.cancellable(&what, move |s, cancel| digest(s, &p, algo, start, end, cancel)).await? else {
-            return Ok(());
+        let result = match self.cancellable(&what, move |s, cancel| digest(s, &p, algo, start, end, cancel)).await {
+            Ok(result) => result,
+            Err(stopped) => return stopped,
         };
         match result {
             // draft-bryan-ftpext-hash §3.1: "213 <algo> <start>-<end> <hash> <path>".
             Ok((digest, end)) => {
-                let reply = ferry_proto::hash::HashReply { algo, start, end, digest, path: input.to_owned() };
-                self.ctl.reply(code::FILE_STATUS, reply.to_string()).await
+                let text = ferry_proto::hash::HashReply { algo, start, end, digest, path: input.to_owned() };
+                reply(code::FILE_STATUS, text.to_string())
             }
-            Err(e) => self.storage_error(&path, e).await,
+            Err(e) => Err(storage_refusal(&path, e)),
         }
     }
 
-    pub(crate) async fn checksum(&mut self, algo: ChecksumAlgo, input: &str, start: Option<u64>, end: Option<u64>) -> io::Result<()> {
-        if !self.permit(Permission::Read).await? {
-            return Ok(());
-        }
-        let Some(path) = self.resolve(input).await? else { return Ok(()) };
+    pub(crate) async fn checksum(&mut self, algo: ChecksumAlgo, input: &str, start: Option<u64>, end: Option<u64>) -> Handled {
+        self.permit(Permission::Read)?;
+        let path = self.resolve(input)?;
         let p = path.clone();
         // The X-commands give an exclusive end offset, like a length from 0.
         let end = end.map(|e| e.saturating_sub(1));
         let what = format!("{} of {path}", algo.verb());
-        let Some(result) = self.cancellable(&what, move |s, cancel| digest(s, &p, algo, start.unwrap_or(0), end, cancel)).await? else {
-            return Ok(());
+        let result = match self.cancellable(&what, move |s, cancel| digest(s, &p, algo, start.unwrap_or(0), end, cancel)).await {
+            Ok(result) => result,
+            Err(stopped) => return stopped,
         };
         match result {
-            Ok((hex, _)) => self.ctl.reply(code::FILE_ACTION_OK, hex).await,
-            Err(e) => self.storage_error(&path, e).await,
+            Ok((hex, _)) => reply(code::FILE_ACTION_OK, hex),
+            Err(e) => Err(storage_refusal(&path, e)),
         }
     }
 }

@@ -16,6 +16,7 @@ use ferry_proto::reply::code;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::session::Session;
+use crate::session::answer::{Handled, reply, sent};
 use crate::session::busy::Interrupt;
 use crate::storage::{Storage, StorageError};
 
@@ -91,18 +92,19 @@ impl Session {
     /// Run a long storage job (a checksum, an ASCII `SIZE`) like
     /// [`Session::storage`], but keep reading the control connection while
     /// it runs, as a transfer does: `ABOR` stops it (426 for the command,
-    /// 226 for the `ABOR`), `QUIT` stops it and ends the session, a closed
-    /// connection stops it; other commands wait in `pending`. `what` names
-    /// the work in replies ("HASH of /big.iso"). `None` when it was stopped
-    /// (the replies are sent); otherwise the job's result, to reply to.
+    /// then 226 for the `ABOR`), `QUIT` stops it and ends the session, a
+    /// closed connection stops it; other commands wait in `pending`. `what`
+    /// names the work in replies ("HASH of /big.iso"). `Err` with the
+    /// command's answer when it was stopped; otherwise the job's result,
+    /// to reply to.
     pub(crate) async fn cancellable<T: Send + 'static>(
         &mut self,
         what: &str,
         job: impl FnOnce(&dyn Storage, &Cancel) -> Result<T, StorageError> + Send + 'static,
-    ) -> io::Result<Option<Result<T, StorageError>>> {
+    ) -> Result<Result<T, StorageError>, Handled> {
         let slot = match self.blocking_slot().await {
             Ok(slot) => slot,
-            Err(e) => return Ok(Some(Err(e))),
+            Err(e) => return Ok(Err(e)),
         };
         let cancel = Cancel::default();
         let _on_drop = CancelOnDrop(cancel.clone());
@@ -116,7 +118,7 @@ impl Session {
         });
         let interrupted = loop {
             tokio::select! {
-                r = &mut running => return Ok(Some(r.unwrap_or_else(|e| Err(join_error(e))))),
+                r = &mut running => return Ok(r.unwrap_or_else(|e| Err(join_error(e)))),
                 read = self.ctl.read_line() => if let Some(i) = self.while_busy(what, read).await {
                     break i;
                 },
@@ -126,22 +128,26 @@ impl Session {
         // It stops within a chunk; waiting means the reply to ABOR comes
         // when the work has really stopped.
         let _ = tokio::time::timeout(self.shared.config.data_timeout, &mut running).await;
-        match interrupted {
-            Interrupt::Abort | Interrupt::Revoked | Interrupt::Shutdown => {
-                tracing::info!(what, "aborted by ABOR");
-                self.ctl.reply(code::TRANSFER_ABORTED, format!("{what} aborted.")).await?;
-                self.ctl.reply(code::CLOSING_DATA, "ABOR successful.").await?;
-            }
+        // The command's answer is 426; the interrupt is carried out next
+        // by the command loop.
+        let text = match interrupted {
             Interrupt::Quit => {
                 tracing::info!(what, "aborted by QUIT");
-                self.ctl.reply(code::TRANSFER_ABORTED, format!("{what} aborted by QUIT.")).await?;
-                self.quit_cmd().await?;
+                format!("{what} aborted by QUIT.")
             }
             Interrupt::Gone => {
                 tracing::info!(what, "stopped: the client left");
                 self.quit = true;
+                return Err(sent());
             }
-        }
-        Ok(None)
+            // Only ABOR comes here: a job's wait is not watched for
+            // reloads or the shutdown.
+            Interrupt::Abort | Interrupt::Revoked | Interrupt::Shutdown => {
+                tracing::info!(what, "aborted by ABOR");
+                format!("{what} aborted.")
+            }
+        };
+        self.interrupted_by(interrupted, true);
+        Err(reply(code::TRANSFER_ABORTED, text))
     }
 }

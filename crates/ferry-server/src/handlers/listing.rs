@@ -3,7 +3,6 @@
 //! (`NLST *.txt`, which tnftp and ncftpget send for `mget`) and ignore
 //! `ls`-style options (`LIST -la`), as clients expect.
 
-use std::io;
 use std::time::SystemTime;
 
 use ferry_proto::glob::{self, Pattern};
@@ -12,7 +11,9 @@ use ferry_proto::reply::{self, code};
 use ferry_proto::{Reply, VirtualPath};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
+use super::storage_refusal;
 use crate::auth::settings::{Permission, Policy};
+use crate::session::answer::{Handled, reply};
 use crate::session::transfer;
 use crate::session::{ListKind, Session};
 use crate::storage::{Detail, Entries, FileInfo, Storage, StorageError};
@@ -255,11 +256,9 @@ fn start_producer(
 }
 
 impl Session {
-    pub(crate) async fn list(&mut self, arg: Option<String>, kind: ListKind) -> io::Result<()> {
-        if !self.permit(Permission::List).await? {
-            return Ok(());
-        }
-        self.rest = None;
+    pub(crate) async fn list(&mut self, arg: Option<String>, kind: ListKind) -> Handled {
+        self.permit(Permission::List)?;
+        self.state.rest = None;
         let arg = if kind == ListKind::Facts { arg } else { strip_ls_options(arg.as_deref()).map(str::to_owned) };
         let cwd = self.cwd.clone();
         let a = arg.clone();
@@ -269,21 +268,21 @@ impl Session {
             Ok(x) => x,
             Err(e) => {
                 let shown = self.cwd.resolve(arg.as_deref().unwrap_or(".")).unwrap_or_else(|| self.cwd.clone());
-                return self.storage_error(&shown, e).await;
+                return Err(storage_refusal(&shown, e));
             }
         };
         if kind == ListKind::Facts && target.single_file {
             // RFC 3659 §7.2.2: MLSD of a file is an error (MLST is for files).
-            return self.ctl.reply(code::FILE_UNAVAILABLE, format!("{path}: Not a directory.")).await;
+            return reply(code::FILE_UNAVAILABLE, format!("{path}: Not a directory."));
         }
         if kind == ListKind::Names && listing::breaks_line(&target.prefix) {
             // NLST echoes the typed prefix in every line.
-            return self.storage_error(&path, StorageError::InvalidName).await;
+            return Err(storage_refusal(&path, StorageError::InvalidName));
         }
         let format = self.line_format(kind, target.prefix, false);
         let slot = match self.blocking_slot().await {
             Ok(slot) => slot,
-            Err(e) => return self.storage_error(&path, e).await,
+            Err(e) => return Err(storage_refusal(&path, e)),
         };
         // The folder is read while the data connection opens; the channel
         // bounds how far reading runs ahead of sending.
@@ -305,13 +304,9 @@ impl Session {
         }
     }
 
-    pub(crate) async fn mlst(&mut self, arg: Option<String>) -> io::Result<()> {
-        if !self.permit(Permission::List).await? {
-            return Ok(());
-        }
-        let Some(path) = self.resolve(arg.as_deref().unwrap_or(".")).await? else {
-            return Ok(());
-        };
+    pub(crate) async fn mlst(&mut self, arg: Option<String>) -> Handled {
+        self.permit(Permission::List)?;
+        let path = self.resolve(arg.as_deref().unwrap_or("."))?;
         let p = path.clone();
         match self.storage(move |s| s.metadata(&p)).await {
             Ok(info) => {
@@ -323,13 +318,13 @@ impl Session {
                 let line = listing::format_mlsx(&entry, &facts, MlsxRole::Plain);
                 // RFC 3659 §7.2: the entry line starts with one space.
                 let reply = Reply::multi(code::FILE_ACTION_OK, vec![format!("Listing {path}"), format!(" {line}"), "End.".into()]);
-                self.ctl.send(&reply).await
+                Ok(reply.into())
             }
-            Err(e) => self.storage_error(&path, e).await,
+            Err(e) => Err(storage_refusal(&path, e)),
         }
     }
 
-    pub(crate) async fn stat(&mut self, arg: Option<String>) -> io::Result<()> {
+    pub(crate) async fn stat(&mut self, arg: Option<String>) -> Handled {
         let Some(arg) = arg else {
             let user = self.account().map_or_else(|| "Not logged in".to_owned(), |a| format!("Logged in as {}", a.name));
             let lines = vec![
@@ -340,11 +335,9 @@ impl Session {
                 format!(" Working directory: {}", self.cwd),
                 "End of status.".to_owned(),
             ];
-            return self.ctl.send(&Reply::multi(code::SYSTEM_STATUS, lines)).await;
+            return Ok(Reply::multi(code::SYSTEM_STATUS, lines).into());
         };
-        if !self.permit(Permission::List).await? {
-            return Ok(());
-        }
+        self.permit(Permission::List)?;
         let cwd = self.cwd.clone();
         let a = strip_ls_options(Some(&arg)).map(str::to_owned);
         let gathered = self.storage(move |s| gather(s, &cwd, a.as_deref(), Detail::Full)).await;
@@ -352,12 +345,12 @@ impl Session {
             Ok(x) => x,
             Err(e) => {
                 let shown = self.cwd.resolve(&arg).unwrap_or_else(|| self.cwd.clone());
-                return self.storage_error(&shown, e).await;
+                return Err(storage_refusal(&shown, e));
             }
         };
         let slot = match self.blocking_slot().await {
             Ok(slot) => slot,
-            Err(e) => return self.storage_error(&path, e).await,
+            Err(e) => return Err(storage_refusal(&path, e)),
         };
         let format = self.line_format(ListKind::Long, String::new(), true);
         let mut rx = start_producer(slot, target.entries, target.pattern, format);
@@ -366,7 +359,7 @@ impl Session {
         // folder's size. A failure before the first line is an ordinary
         // error reply; one later can only close the reply.
         let first = match rx.recv().await {
-            Some(Err(e)) => return self.storage_error(&path, e).await,
+            Some(Err(e)) => return Err(storage_refusal(&path, e)),
             first => first,
         };
         let limit = self.shared.config.data_timeout;
@@ -380,14 +373,14 @@ impl Session {
                     Ok(chunk) => self.ctl.send_encoded(&chunk, limit).await?,
                     Err(e) => {
                         tracing::warn!(%path, error = %e, "STAT listing failed");
-                        return self.ctl.reply(code::FILE_STATUS, format!("End of status (incomplete: {e}).")).await;
+                        return reply(code::FILE_STATUS, format!("End of status (incomplete: {e})."));
                     }
                 }
             }
         } else {
             self.ctl.send_encoded(&head, limit).await?;
         }
-        self.ctl.reply(code::FILE_STATUS, "End of status.").await
+        reply(code::FILE_STATUS, "End of status.")
     }
 }
 

@@ -1,68 +1,46 @@
 //! FTPS: RFC 4217 (AUTH TLS, PBSZ, PROT, CCC).
 
-use std::io;
-
 use ferry_proto::reply::code;
 
-use crate::session::{Phase, Session};
+use crate::session::Session;
+use crate::session::answer::{Handled, reply, sent};
 
 impl Session {
-    pub(crate) async fn auth(&mut self, mechanism: &str) -> io::Result<()> {
+    pub(crate) async fn auth(&mut self, mechanism: &str) -> Handled {
         let Some(settings) = self.shared.tls() else {
-            return self.ctl.reply(code::NOT_IMPLEMENTED, "TLS is not configured on this server.").await;
+            return reply(code::NOT_IMPLEMENTED, "TLS is not configured on this server.");
         };
         if self.ctl.is_tls() {
-            return self.ctl.reply(code::BAD_SEQUENCE, "Already using TLS.").await;
+            return reply(code::BAD_SEQUENCE, "Already using TLS.");
         }
         // RFC 4217 §4: "TLS" and the older "SSL" and "TLS-C" all mean TLS
         // on the control connection.
         if !matches!(mechanism, "TLS" | "SSL" | "TLS-C" | "TLS-P") {
-            return self.ctl.reply(code::PARAM_NOT_IMPLEMENTED, format!("AUTH {mechanism} not supported; use AUTH TLS.")).await;
+            return reply(code::PARAM_NOT_IMPLEMENTED, format!("AUTH {mechanism} not supported; use AUTH TLS."));
         }
-        if !matches!(self.phase, Phase::Fresh) {
-            return self.ctl.reply(code::BAD_SEQUENCE, "AUTH must come before USER.").await;
-        }
+        self.state.before_user("AUTH")?;
+        // Sent here: the handshake follows it at once.
         self.ctl.reply(code::AUTH_OK, "AUTH TLS successful; start the handshake.").await?;
         let acceptor = self.shared.tls_state.session(&settings, self.peer.ip());
         if let Err(e) = self.ctl.upgrade(&acceptor, self.shared.config.data_timeout).await {
             tracing::info!(error = %e, "TLS upgrade failed");
             self.quit = true;
-            return Ok(());
+            return sent();
         }
         tracing::Span::current().record("tls", true);
         self.tls = Some(acceptor);
         // "TLS-P" (draft) means protected data from the start.
         if mechanism == "TLS-P" {
-            (self.pbsz, self.prot_private) = (true, true);
+            (self.state.pbsz, self.state.prot_private) = (true, true);
         }
-        Ok(())
+        sent()
     }
 
-    pub(crate) async fn pbsz_cmd(&mut self, _size: u64) -> io::Result<()> {
-        if !self.ctl.is_tls() {
-            return self.ctl.reply(code::BAD_SEQUENCE, "PBSZ needs AUTH TLS first.").await;
-        }
-        self.pbsz = true;
-        // RFC 4217 §9: for TLS the buffer size is always 0.
-        self.ctl.reply(code::OK, "PBSZ=0").await
+    pub(crate) async fn pbsz_cmd(&mut self, _size: u64) -> Handled {
+        Ok(self.state.pbsz(self.ctl.is_tls()).into())
     }
 
-    pub(crate) async fn prot(&mut self, level: char) -> io::Result<()> {
-        if !self.ctl.is_tls() || !self.pbsz {
-            return self.ctl.reply(code::BAD_SEQUENCE, "PROT needs AUTH TLS and PBSZ first.").await;
-        }
-        match level {
-            'P' => {
-                self.prot_private = true;
-                self.ctl.reply(code::OK, "Protection level set to Private.").await
-            }
-            'C' if self.tls_required() => self.ctl.reply(code::POLICY_DENIED, "Policy requires protected data connections.").await,
-            'C' => {
-                self.prot_private = false;
-                self.ctl.reply(code::OK, "Protection level set to Clear.").await
-            }
-            'S' | 'E' => self.ctl.reply(code::PROT_NOT_SUPPORTED, format!("Protection level {level} not supported; use P or C.")).await,
-            _ => self.ctl.reply(code::PARAM_NOT_IMPLEMENTED, format!("Unknown protection level {level}.")).await,
-        }
+    pub(crate) async fn prot(&mut self, level: char) -> Handled {
+        Ok(self.state.prot(level, self.transport()).into())
     }
 }

@@ -5,25 +5,27 @@
 //! while still reading the control connection, so `ABOR` (and `QUIT`) act
 //! at once; other commands wait until the transfer ends.
 
-use std::io;
 use std::pin::pin;
 use std::sync::Arc;
 
+use ferry_proto::Reply;
 use ferry_proto::VirtualPath;
 use ferry_proto::listing::Kind;
 use ferry_proto::reply::code;
 
+use super::storage_refusal;
 use crate::auth::settings::Permission;
 use crate::ftp_errors::ReplyCode as _;
 use crate::limits::RateLimiter;
 use crate::quota::{Ledger, Limits};
-use crate::server::Shared;
 use crate::session::Session;
+use crate::session::answer::{Handled, Refusal, refuse, reply, sent};
 use crate::session::busy::Interrupt;
 use crate::session::control::PeerState;
 use crate::session::data::{self, DataError, canonical_ip};
 use crate::session::stream::Stream;
 use crate::session::transfer::{self, Incoming, Pump, TransferError};
+use crate::shared::Shared;
 use crate::storage::{Storage, StorageError, WriteMode};
 
 /// What a transfer's data connection and pump came to.
@@ -74,13 +76,7 @@ impl Session {
 
     /// Send `150`, open the data connection, run `job` on it, and reply.
     /// `upload` says which bandwidth limits apply (`None` for listings).
-    pub(crate) async fn run_transfer<F, Fut>(
-        &mut self,
-        what: &VirtualPath,
-        preliminary: String,
-        upload: Option<bool>,
-        job: F,
-    ) -> io::Result<()>
+    pub(crate) async fn run_transfer<F, Fut>(&mut self, what: &VirtualPath, preliminary: String, upload: Option<bool>, job: F) -> Handled
     where
         F: FnOnce(Stream, Pump) -> Fut + Send + 'static,
         Fut: Future<Output = (u64, Result<(), TransferError>)> + Send + 'static,
@@ -88,13 +84,12 @@ impl Session {
         let settle = std::mem::take(&mut self.commit_settle).then_some(REPLACE_SETTLE);
         let setup = std::mem::take(&mut self.data);
         if matches!(setup, data::DataSetup::None) {
-            return self.ctl.reply(code::CANT_OPEN_DATA, "Use PORT, PASV, EPRT or EPSV first.").await;
+            return reply(code::CANT_OPEN_DATA, "Use PORT, PASV, EPRT or EPSV first.");
         }
-        if self.tls_required() && !self.prot_private {
-            return self.ctl.reply(code::PROTECTION_REQUIRED, "Policy requires protected data connections: send PBSZ 0 and PROT P.").await;
-        }
-        let tls = if self.prot_private { self.tls.as_ref().map(|t| t.data(upload == Some(true))) } else { None };
+        self.state.transfer_allowed(self.transport())?;
+        let tls = if self.state.prot_private { self.tls.as_ref().map(|t| t.data(upload == Some(true))) } else { None };
         let require_reuse = self.shared.tls().is_some_and(|t| t.require_reuse);
+        // The preliminary reply: the final one is this handler's answer.
         self.ctl.reply(code::OPENING_DATA, preliminary).await?;
         let (peer, local, timeout) = (canonical_ip(self.peer.ip()), canonical_ip(self.local.ip()), self.shared.config.data_timeout);
         let (abort_tx, abort_rx) = tokio::sync::watch::channel(false);
@@ -109,7 +104,7 @@ impl Session {
         } else {
             (None, None, None)
         };
-        let pump = Pump { ascii: self.ascii, stall: timeout, abort: abort_rx, limits, gate };
+        let pump = Pump { ascii: self.state.ascii, stall: timeout, abort: abort_rx, limits, gate };
         let work = async move {
             let sock = tokio::select! {
                 s = data::open(setup, peer, local, timeout, tls.as_ref(), require_reuse, &proxy_from) => s?,
@@ -232,103 +227,89 @@ impl Session {
                 host: canonical_ip(self.peer.ip()),
                 bytes,
                 path: what.as_str(),
-                ascii: self.ascii,
+                ascii: self.state.ascii,
                 incoming,
                 user: &account.name,
                 complete,
             });
         }
+        // The transfer's own reply is the answer; an interrupting ABOR or
+        // QUIT is then carried out by the command loop like any command.
         match ended {
             Ended::Finished { outcome, then } => {
-                self.reply_outcome(what, outcome).await?;
-                match then {
-                    None => Ok(()),
-                    Some(Interrupt::Abort) => self.ctl.reply(code::CLOSING_DATA, "ABOR: the transfer had already completed.").await,
-                    Some(Interrupt::Quit) => self.quit_cmd().await,
-                    Some(Interrupt::Gone) => {
-                        self.quit = true;
-                        Ok(())
-                    }
-                    Some(Interrupt::Revoked) => Ok(()),
-                    Some(Interrupt::Shutdown) => {
-                        self.quit = true;
-                        self.ctl.reply(code::NOT_AVAILABLE, "Server shutting down; closing control connection.").await
-                    }
+                let answer = Self::reply_outcome(what, outcome);
+                if let Some(by) = then {
+                    self.interrupted_by(by, false);
                 }
+                Ok(answer.into())
             }
-            Ended::Stopped { by: Interrupt::Abort, moved } => {
-                tracing::info!(path = %what, bytes = moved, "transfer aborted by ABOR");
-                self.ctl.reply(code::TRANSFER_ABORTED, format!("Transfer aborted after {moved} bytes.")).await?;
-                self.ctl.reply(code::CLOSING_DATA, "ABOR successful.").await
-            }
-            Ended::Stopped { by: Interrupt::Quit, moved } => {
-                tracing::info!(path = %what, bytes = moved, "transfer aborted by QUIT");
-                self.ctl.reply(code::TRANSFER_ABORTED, "Transfer aborted by QUIT.").await?;
-                self.quit_cmd().await
-            }
-            Ended::Stopped { by: Interrupt::Shutdown, moved } => {
-                tracing::info!(path = %what, bytes = moved, "transfer stopped: the server is shutting down");
-                self.ctl
-                    .reply(code::TRANSFER_ABORTED, format!("Transfer aborted after {moved} bytes: the server is shutting down."))
-                    .await?;
-                self.ctl.reply(code::NOT_AVAILABLE, "Server shutting down; closing control connection.").await?;
-                self.quit = true;
-                Ok(())
-            }
-            Ended::Stopped { by: Interrupt::Revoked, moved } => {
-                tracing::info!(path = %what, bytes = moved, "transfer stopped: a reload withdrew the permission it needs");
-                self.ctl.reply(code::TRANSFER_ABORTED, format!("Transfer aborted after {moved} bytes: your permissions changed.")).await
-            }
-            Ended::Stopped { by: Interrupt::Gone, moved } => {
-                tracing::info!(path = %what, bytes = moved, "transfer aborted: the control connection closed");
-                self.quit = true;
-                Ok(())
+            Ended::Stopped { by, moved } => {
+                let text = match by {
+                    Interrupt::Abort => {
+                        tracing::info!(path = %what, bytes = moved, "transfer aborted by ABOR");
+                        format!("Transfer aborted after {moved} bytes.")
+                    }
+                    Interrupt::Quit => {
+                        tracing::info!(path = %what, bytes = moved, "transfer aborted by QUIT");
+                        "Transfer aborted by QUIT.".to_owned()
+                    }
+                    Interrupt::Shutdown => {
+                        tracing::info!(path = %what, bytes = moved, "transfer stopped: the server is shutting down");
+                        format!("Transfer aborted after {moved} bytes: the server is shutting down.")
+                    }
+                    Interrupt::Revoked => {
+                        tracing::info!(path = %what, bytes = moved, "transfer stopped: a reload withdrew the permission it needs");
+                        format!("Transfer aborted after {moved} bytes: your permissions changed.")
+                    }
+                    Interrupt::Gone => {
+                        tracing::info!(path = %what, bytes = moved, "transfer aborted: the control connection closed");
+                        self.quit = true;
+                        return sent();
+                    }
+                };
+                self.interrupted_by(by, true);
+                reply(code::TRANSFER_ABORTED, text)
             }
         }
     }
 
     /// The reply to a transfer that ran to its end.
-    async fn reply_outcome(&mut self, what: &VirtualPath, outcome: Outcome) -> io::Result<()> {
+    fn reply_outcome(what: &VirtualPath, outcome: Outcome) -> Reply {
         match outcome {
             Ok((n, Ok(()))) => {
                 tracing::info!(path = %what, bytes = n, "transfer complete");
-                self.ctl.reply(code::CLOSING_DATA, format!("Transfer complete ({n} bytes).")).await
+                Reply::new(code::CLOSING_DATA, format!("Transfer complete ({n} bytes)."))
             }
             Ok((n, Err(TransferError::Aborted))) => {
                 // Only the session aborts a transfer, and then it does not
                 // take this path; reaching here would be a bug, which must
                 // not take the session down.
                 tracing::error!(path = %what, bytes = n, "transfer reported an abort nobody asked for");
-                self.ctl.reply(code::TRANSFER_ABORTED, format!("Transfer aborted after {n} bytes.")).await
+                Reply::new(code::TRANSFER_ABORTED, format!("Transfer aborted after {n} bytes."))
             }
             Ok((n, Err(TransferError::Data(e)))) => {
                 tracing::info!(path = %what, bytes = n, error = %e, "transfer failed on the data connection");
-                self.ctl.reply(code::TRANSFER_ABORTED, format!("Connection closed; transfer aborted after {n} bytes.")).await
+                Reply::new(code::TRANSFER_ABORTED, format!("Connection closed; transfer aborted after {n} bytes."))
             }
             Ok((n, Err(TransferError::Storage(e)))) => {
                 match &e {
                     StorageError::Unavailable(detail) => tracing::warn!(path = %what, bytes = n, %detail, "transfer failed in storage"),
                     _ => tracing::warn!(path = %what, bytes = n, error = %e, "transfer failed in storage"),
                 }
-                self.ctl.reply(e.code(), format!("{what}: {e}; transfer failed after {n} bytes.")).await
+                Reply::new(e.code(), format!("{what}: {e}; transfer failed after {n} bytes."))
             }
             Err(e) => {
                 tracing::info!(error = %e, "data connection failed");
                 let code = if matches!(e, DataError::Tls(_)) { code::DATA_TLS_FAILED } else { code::CANT_OPEN_DATA };
-                self.ctl.reply(code, e.to_string()).await
+                Reply::new(code, e.to_string())
             }
         }
     }
 
-    pub(crate) async fn retr(&mut self, input: &str) -> io::Result<()> {
-        if !self.permit(Permission::Read).await? {
-            return Ok(());
-        }
-        let Some(path) = self.resolve(input).await? else { return Ok(()) };
-        let (offset, limit) = match (self.rang.take(), self.rest.take()) {
-            (Some((start, end)), _) => (start, Some(end - start + 1)),
-            (None, rest) => (rest.unwrap_or(0), None),
-        };
+    pub(crate) async fn retr(&mut self, input: &str) -> Handled {
+        self.permit(Permission::Read)?;
+        let path = self.resolve(input)?;
+        let (offset, limit) = self.state.take_download_span();
         let p = path.clone();
         let open = move |s: &dyn Storage| s.open_download(&p, offset);
         // The hot path of many small downloads: local files are opened
@@ -336,39 +317,30 @@ impl Session {
         let opened = if self.storage.quick_open() { open(&*self.storage) } else { self.storage(open).await };
         let (size, reader) = match opened {
             Ok(x) => x,
-            Err(e) => return self.storage_error(&path, e).await,
+            Err(e) => return Err(storage_refusal(&path, e)),
         };
         let text = format!("Opening {} mode data connection for {path} ({size} bytes).", self.mode_name());
         self.run_transfer(&path, text, Some(false), move |sock, pump| transfer::send_file(reader, limit, sock, pump)).await
     }
 
     /// The user's quota ledger, walked if its count is stale, when the user
-    /// has a quota: `Ok(None)` without one. Replies (552, or the storage
-    /// error) and returns `Err(())` when the upload is refused before it
-    /// starts.
-    async fn quota_ledger(&mut self, path: &VirtualPath, new_file: bool) -> io::Result<Result<Option<(Arc<Ledger>, Limits)>, ()>> {
-        let Some(policy) = self.account().map(|a| a.policy.clone()) else { return Ok(Ok(None)) };
+    /// has a quota: `Ok(None)` without one. Refused (552, or the storage
+    /// error) when the upload may not start.
+    async fn quota_ledger(&mut self, path: &VirtualPath, new_file: bool) -> Result<Option<(Arc<Ledger>, Limits)>, Refusal> {
+        let Some(policy) = self.account().map(|a| a.policy.clone()) else { return Ok(None) };
         let limits = Limits { bytes: policy.quota_bytes, files: policy.quota_files };
         if limits.bytes.is_none() && limits.files.is_none() {
-            return Ok(Ok(None));
+            return Ok(None);
         }
         let ledger = self.shared.quotas.ledger(&policy.home);
         let l = ledger.clone();
         if let Err(e) = self.storage(move |s| l.refresh(s, std::time::Instant::now())).await {
-            self.storage_error(path, e).await?;
-            return Ok(Err(()));
+            return Err(storage_refusal(path, e));
         }
         if new_file && ledger.files_full(limits) {
-            self.refuse_file_quota(path, &ledger).await?;
-            return Ok(Err(()));
+            return Err(refuse_file_quota(path, &ledger));
         }
-        Ok(Ok(Some((ledger, limits))))
-    }
-
-    async fn refuse_file_quota(&mut self, path: &VirtualPath, ledger: &Ledger) -> io::Result<()> {
-        let (_, files) = ledger.usage();
-        tracing::info!(%path, files, "refused: file quota");
-        self.ctl.reply(code::EXCEEDED_STORAGE, format!("{path}: file quota exceeded ({files} files).")).await
+        Ok(Some((ledger, limits)))
     }
 
     /// Count an opened upload against its ledger: what opening it cut off
@@ -383,9 +355,9 @@ impl Session {
         upload: Box<dyn crate::storage::Upload>,
         new_file: bool,
         replaced: u64,
-    ) -> io::Result<Option<Incoming>> {
-        let announced = self.allo.take().map(std::num::NonZeroU64::get);
-        let Some((ledger, limits)) = quota else { return Ok(Some(Incoming { upload, quota: None, announced })) };
+    ) -> Result<Incoming, Refusal> {
+        let announced = self.state.allo.take().map(std::num::NonZeroU64::get);
+        let Some((ledger, limits)) = quota else { return Ok(Incoming { upload, quota: None, announced }) };
         let cut = upload.cut_at_open();
         if cut > 0 {
             ledger.removed(cut, 0);
@@ -393,28 +365,26 @@ impl Session {
         let name = self.account().map_or_else(String::new, |a| a.name.clone());
         let limits = self.shared.quotas.user_limits(&name, limits);
         match ledger.reserve(limits, new_file, replaced.saturating_sub(cut)) {
-            Ok(r) => Ok(Some(Incoming { upload, quota: Some(r), announced })),
+            Ok(r) => Ok(Incoming { upload, quota: Some(r), announced }),
             Err(_) => {
                 let _ = tokio::task::spawn_blocking(move || upload.abort(false)).await;
-                self.refuse_file_quota(path, &ledger).await?;
-                Ok(None)
+                Err(refuse_file_quota(path, &ledger))
             }
         }
     }
 
-    /// Mark `path` as being uploaded, or reply 450 when another upload to
+    /// Mark `path` as being uploaded, or refuse with 450 when another upload to
     /// it is running (from any session: an `APPE` racing a `STOR` would
     /// write into the file the `STOR` is about to replace, and its bytes
     /// would be lost without a word).
-    async fn claim_upload(&mut self, path: &VirtualPath) -> io::Result<Option<UploadClaim>> {
+    fn claim_upload(&self, path: &VirtualPath) -> Result<UploadClaim, Refusal> {
         let key = self.upload_key(path);
         let claimed = crate::sync::lock(&self.shared.uploads).insert(key.clone());
         if !claimed {
             tracing::info!(%path, "refused: another upload to the same file is running");
-            self.ctl.reply(code::FILE_BUSY, format!("{path}: another upload to this file is in progress; try again later.")).await?;
-            return Ok(None);
+            return Err(refuse(code::FILE_BUSY, format!("{path}: another upload to this file is in progress; try again later.")));
         }
-        Ok(Some(UploadClaim { shared: self.shared.clone(), key }))
+        Ok(UploadClaim { shared: self.shared.clone(), key })
     }
 
     /// `path` as the whole server sees it (homes may overlap), to key
@@ -424,44 +394,28 @@ impl Session {
         if home.is_root() { path.as_str().to_owned() } else { format!("{}{}", home.as_str(), path.as_str()) }
     }
 
-    /// Reply 450 and return true when `path` is being uploaded: deleting
-    /// or renaming it then would make the upload's bookkeeping (its quota
+    /// Refused with 450 when `path` is being uploaded: deleting or
+    /// renaming it then would make the upload's bookkeeping (its quota
     /// count, what it replaces) wrong.
-    pub(crate) async fn busy_uploading(&mut self, path: &VirtualPath) -> io::Result<bool> {
+    pub(crate) fn busy_uploading(&self, path: &VirtualPath) -> Result<(), Refusal> {
         let key = self.upload_key(path);
         if !crate::sync::lock(&self.shared.uploads).contains(&key) {
-            return Ok(false);
-        }
-        self.ctl.reply(code::FILE_BUSY, format!("{path}: an upload to this file is in progress; try again later.")).await?;
-        Ok(true)
-    }
-
-    pub(crate) async fn stor(&mut self, input: &str, append: bool) -> io::Result<()> {
-        if !self.permit(Permission::Write).await? {
             return Ok(());
         }
-        let Some(path) = self.resolve_new(input).await? else { return Ok(()) };
-        self.rang = None;
-        let mode = match (append, self.rest.take()) {
-            (true, _) => WriteMode::Append,
-            // Restarting at 0 keeps nothing of the old file: that is a
-            // plain STOR, with its safety (a client that vanishes midway
-            // must not leave a fragment in the old file's place).
-            (false, Some(0) | None) => WriteMode::Replace,
-            (false, Some(n)) => WriteMode::At(n),
-        };
-        // ALLO's size is the whole file's only for a plain STOR; after REST
-        // or for APPE it cannot be told from the part's.
-        if mode != WriteMode::Replace {
-            self.allo = None;
-        }
+        Err(refuse(code::FILE_BUSY, format!("{path}: an upload to this file is in progress; try again later.")))
+    }
+
+    pub(crate) async fn stor(&mut self, input: &str, append: bool) -> Handled {
+        self.permit(Permission::Write)?;
+        let path = self.resolve_new(input)?;
+        let mode = self.state.take_upload_mode(append);
         // Before the file is opened: a restart in place cuts the old tail
         // off when it opens, which a missing data connection must not do.
         // (Other uploads report storage errors first, before any data.)
         if matches!(mode, WriteMode::At(_)) && matches!(self.data, data::DataSetup::None) {
-            return self.ctl.reply(code::CANT_OPEN_DATA, "Use PORT, PASV, EPRT or EPSV first.").await;
+            return reply(code::CANT_OPEN_DATA, "Use PORT, PASV, EPRT or EPSV first.");
         }
-        let Some(claim) = self.claim_upload(&path).await? else { return Ok(()) };
+        let claim = self.claim_upload(&path)?;
         let p = path.clone();
         let found = self.storage(move |s| s.metadata(&p)).await;
         // Unless the storage said "no such file", a file may be replaced.
@@ -473,10 +427,7 @@ impl Session {
             // RFC 3659 §5.4: a restart point the file does not reach. (It
             // would also make a sparse file of any size out of nothing.)
             let size = existing.unwrap_or(0);
-            return self
-                .ctl
-                .reply(code::BAD_RESTART, format!("{path}: restart point {n} is past the end of the file ({size} bytes)."))
-                .await;
+            return reply(code::BAD_RESTART, format!("{path}: restart point {n} is past the end of the file ({size} bytes)."));
         }
         // A replaced file's bytes are freed; in-place writes keep the
         // prefix they resume after.
@@ -486,13 +437,13 @@ impl Session {
             WriteMode::Append => 0,
         };
         let new_file = existing.is_none();
-        let Ok(quota) = self.quota_ledger(&path, new_file).await? else { return Ok(()) };
+        let quota = self.quota_ledger(&path, new_file).await?;
         let p = path.clone();
         let upload = match self.storage(move |s| s.open_write(&p, mode)).await {
             Ok(u) => u,
-            Err(e) => return self.storage_error(&path, e).await,
+            Err(e) => return Err(storage_refusal(&path, e)),
         };
-        let Some(incoming) = self.reserve_quota(&path, quota, upload, new_file, replaced).await? else { return Ok(()) };
+        let incoming = self.reserve_quota(&path, quota, upload, new_file, replaced).await?;
         // Replacing a file is where a vanished client would do damage:
         // give its control connection a moment to show that it closed.
         if mode == WriteMode::Replace && may_replace {
@@ -506,26 +457,27 @@ impl Session {
         .await
     }
 
-    pub(crate) async fn stou(&mut self, hint: Option<String>) -> io::Result<()> {
-        if !self.permit(Permission::Write).await? {
-            return Ok(());
-        }
-        self.rest = None;
+    pub(crate) async fn stou(&mut self, hint: Option<String>) -> Handled {
+        self.permit(Permission::Write)?;
+        self.state.rest = None;
         let dir = self.cwd.clone();
-        let Ok(quota) = self.quota_ledger(&dir, true).await? else { return Ok(()) };
+        let quota = self.quota_ledger(&dir, true).await?;
         let hint = hint.as_deref().and_then(|h| h.rsplit('/').next()).unwrap_or("").to_owned();
         let d = dir.clone();
         let (path, upload) = match self.storage(move |s| s.create_unique(&d, &hint)).await {
             Ok(x) => x,
-            Err(e) => return self.storage_error(&dir, e).await,
+            Err(e) => return Err(storage_refusal(&dir, e)),
         };
         // The name is new, but from now on it is being uploaded like any
         // other: no STOR, APPE, DELE or rename may meet it half-done.
-        let Some(claim) = self.claim_upload(&path).await? else {
-            let _ = tokio::task::spawn_blocking(move || upload.abort(false)).await;
-            return Ok(());
+        let claim = match self.claim_upload(&path) {
+            Ok(claim) => claim,
+            Err(refusal) => {
+                let _ = tokio::task::spawn_blocking(move || upload.abort(false)).await;
+                return Err(refusal);
+            }
         };
-        let Some(incoming) = self.reserve_quota(&path, quota, upload, true, 0).await? else { return Ok(()) };
+        let incoming = self.reserve_quota(&path, quota, upload, true, 0).await?;
         // RFC 1123 §4.1.2.9: the 150 reply names the file.
         let text = format!("FILE: {}", path.file_name().unwrap_or_default());
         self.run_transfer(&path, text, Some(true), move |sock, pump| async move {
@@ -535,12 +487,27 @@ impl Session {
         .await
     }
 
-    /// `ABOR` with no transfer running: drop any prepared data connection.
-    pub(crate) async fn abor_idle(&mut self) -> io::Result<()> {
-        self.data = data::DataSetup::None;
-        self.rest = None;
-        self.ctl.reply(code::DATA_OPEN_NO_TRANSFER, "No transfer to abort.").await
+    /// `ABOR`. After a command it interrupted, the command has had its
+    /// reply (`426`, or its own if it had finished) and this is ABOR's
+    /// (RFC 959 §4.1.3: `226`). With nothing running, it drops any
+    /// prepared data connection.
+    pub(crate) async fn abor(&mut self) -> Handled {
+        match self.state.abort_reply() {
+            Some(reply) => Ok(reply.into()),
+            None => {
+                self.data = data::DataSetup::None;
+                self.state.rest = None;
+                reply(code::DATA_OPEN_NO_TRANSFER, "No transfer to abort.")
+            }
+        }
     }
+}
+
+/// The refusal of a new file over the file quota.
+fn refuse_file_quota(path: &VirtualPath, ledger: &Ledger) -> Refusal {
+    let (_, files) = ledger.usage();
+    tracing::info!(%path, files, "refused: file quota");
+    refuse(code::EXCEEDED_STORAGE, format!("{path}: file quota exceeded ({files} files)."))
 }
 
 /// An upload's claim on its path (see `Session::claim_upload`), released

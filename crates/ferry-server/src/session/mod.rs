@@ -8,9 +8,11 @@
 //! Only loss of the control connection ends the loop early: every other
 //! failure is a reply and the session goes on.
 
+pub(crate) mod answer;
 pub(crate) mod busy;
 pub(crate) mod control;
 pub(crate) mod data;
+pub(crate) mod state;
 pub(crate) mod stream;
 pub(crate) mod transfer;
 
@@ -25,21 +27,12 @@ use ferry_proto::{Command, VirtualPath};
 use tracing::Instrument;
 
 use crate::auth::Account;
-use crate::server::Shared;
+use crate::shared::Shared;
+use answer::{Handled, Refusal};
 use control::Control;
 use data::DataSetup;
-
-/// Where the session is in the login sequence (RFC 959 §5.4 state diagram
-/// for USER/PASS).
-#[derive(Debug, Clone)]
-pub(crate) enum Phase {
-    /// Connected; waiting for `USER`.
-    Fresh,
-    /// `USER` given; waiting for `PASS`.
-    NeedPassword { user: String },
-    /// Logged in.
-    LoggedIn(Account),
-}
+pub(crate) use state::Phase;
+use state::{State, Transport};
 
 /// The state of one control connection.
 pub(crate) struct Session {
@@ -47,39 +40,29 @@ pub(crate) struct Session {
     pub(crate) shared: Arc<Shared>,
     pub(crate) peer: SocketAddr,
     pub(crate) local: SocketAddr,
-    pub(crate) phase: Phase,
+    /// The protocol state: login phase, restart points, protection...
+    pub(crate) state: State,
     pub(crate) cwd: VirtualPath,
-    pub(crate) ascii: bool,
-    /// Offset from `REST`, used by the next transfer.
-    pub(crate) rest: Option<u64>,
-    /// Inclusive byte range from `RANG`, used by the next `RETR` or `HASH`.
-    pub(crate) rang: Option<(u64, u64)>,
-    /// Source from `RNFR`, valid only for the very next command.
-    pub(crate) rename_from: Option<VirtualPath>,
     pub(crate) data: DataSetup,
-    /// After `EPSV ALL`, only `EPSV` may set up data connections.
-    pub(crate) epsv_all: bool,
     /// Facts shown by `MLSD`/`MLST`: bit `i` is `MLSX_FACTS[i]` (a mask,
     /// not strings, to keep idle sessions small).
     pub(crate) mlst_facts: u8,
     pub(crate) hash_algo: ChecksumAlgo,
     pub(crate) login_failures: u32,
-    /// Lines that arrived while a transfer ran, handled after it.
-    pub(crate) pending: VecDeque<Vec<u8>>,
+    /// Commands that arrived while a transfer ran, parsed, carried out
+    /// after it (see `busy`).
+    pub(crate) pending: VecDeque<busy::Parsed>,
     pub(crate) quit: bool,
+    /// The server is shutting down and stopped this session's command:
+    /// the command loop closes the session with `421`.
+    pub(crate) closing: bool,
     /// True once the client has sent a line: until then the connection may
     /// be a load balancer's health check, logged at debug only.
     heard: bool,
     /// This session's TLS acceptors and login binding, once TLS is on.
     pub(crate) tls: Option<crate::tls::SessionTls>,
-    /// `PBSZ` seen (RFC 4217 §9: required before `PROT`).
-    pub(crate) pbsz: bool,
-    /// `PROT P`: data connections use TLS.
-    pub(crate) prot_private: bool,
     /// The logged-in user's view of the files (their home as `/`).
     pub(crate) storage: Arc<dyn crate::storage::Storage>,
-    /// Size announced by `ALLO` for the next upload.
-    pub(crate) allo: Option<std::num::NonZeroU64>,
     /// For the next upload: it may replace a file, so it pauses before it
     /// commits (see `handlers::transfer::REPLACE_SETTLE`).
     pub(crate) commit_settle: bool,
@@ -154,25 +137,18 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
             shared,
             peer,
             local,
-            phase: Phase::Fresh,
+            state: State::new(implicit),
             cwd: VirtualPath::root(),
-            ascii: false,
-            rest: None,
-            rang: None,
-            rename_from: None,
             data: DataSetup::None,
-            epsv_all: false,
             mlst_facts: 0b1_1111,
             hash_algo: ChecksumAlgo::Sha256,
             login_failures: 0,
             pending: VecDeque::new(),
             quit: false,
+            closing: false,
             heard: false,
             tls,
-            pbsz: implicit,
-            prot_private: implicit,
             storage,
-            allo: None,
             commit_settle: false,
             auth_generation: 0,
             auth_recheck: None,
@@ -225,8 +201,12 @@ impl Session {
                 Some(d) => (d.min(control::after(idle_timeout)), "Login timeout"),
                 None => (control::after(idle_timeout), "Idle timeout"),
             };
-            let line = match self.pending.pop_front() {
-                Some(l) => Ok(l),
+            if self.closing || *shutdown.borrow() {
+                Box::pin(self.ctl.farewell(code::NOT_AVAILABLE, "Server shutting down; closing control connection.")).await;
+                return Ok(());
+            }
+            let parsed = match self.pending.pop_front() {
+                Some(parsed) => parsed,
                 None => match tokio::select! {
                     r = tokio::time::timeout_at(until, self.ctl.read_line()) => r,
                     // Between commands is a safe point to end a session
@@ -241,7 +221,7 @@ impl Session {
                         return Ok(());
                     }
                     Ok(Ok(None)) => return Ok(()),
-                    Ok(Ok(Some(line))) => line,
+                    Ok(Ok(Some(line))) => busy::parse(line),
                     Ok(Err(e)) => return Err(e),
                 },
             };
@@ -252,9 +232,9 @@ impl Session {
             // Boxed, as everything a command does: an idle session's task
             // keeps only what waiting for the next line needs.
             let handled = Box::pin(async {
-                match line {
-                    Ok(line) => self.handle_line(&line).await,
-                    Err(e) => self.ctl.reply(code::SYNTAX_ERROR, format!("{e}.")).await,
+                match parsed {
+                    Ok(cmd) => self.run_command(cmd).await,
+                    Err(reply) => self.ctl.send(&reply).await,
                 }
             });
             match login_deadline {
@@ -273,34 +253,20 @@ impl Session {
         Ok(())
     }
 
-    async fn handle_line(&mut self, line: &[u8]) -> io::Result<()> {
-        match Command::parse(line) {
-            Ok(cmd) => {
-                tracing::debug!(?cmd, "command");
-                // Boxed: the future of a command (a transfer's is large) is
-                // allocated only while it runs, so an idle session's task
-                // stays small.
-                let started = std::time::Instant::now();
-                let r = Box::pin(self.dispatch(cmd)).await;
-                self.shared.metrics.command_seconds.observe(started.elapsed().as_secs_f64());
-                r
-            }
-            Err(e) => {
-                let text = match &e {
-                    ferry_proto::ParseError::BadVerb => "Syntax error, command unrecognized.".to_owned(),
-                    other => format!("Syntax error in parameters: {other}."),
-                };
-                self.ctl.reply(e.code(), text).await
-            }
-        }
+    async fn run_command(&mut self, cmd: Command) -> io::Result<()> {
+        tracing::debug!(?cmd, "command");
+        // Boxed: the future of a command (a transfer's is large) is
+        // allocated only while it runs, so an idle session's task stays
+        // small.
+        let started = std::time::Instant::now();
+        let r = Box::pin(self.dispatch(cmd)).await;
+        self.shared.metrics.command_seconds.observe(started.elapsed().as_secs_f64());
+        r
     }
 
     /// The account, if logged in.
     pub(crate) fn account(&self) -> Option<&Account> {
-        match &self.phase {
-            Phase::LoggedIn(a) => Some(a),
-            _ => None,
-        }
+        self.state.account()
     }
 
     /// The enabled `MLSx` facts, in `FEAT` order.
@@ -314,91 +280,48 @@ impl Session {
         self.account().map(|a| a.policy.clone()).unwrap_or_default()
     }
 
-    /// Resolve a client path against the working directory, or reply 553
-    /// and return `None`.
-    /// The server's own temporary upload names are refused here, for every
-    /// command.
-    pub(crate) async fn resolve(&mut self, input: &str) -> io::Result<Option<VirtualPath>> {
+    /// Resolve a client path against the working directory, or refuse
+    /// with 553. The server's own temporary upload names are refused here,
+    /// for every command.
+    pub(crate) fn resolve(&self, input: &str) -> Result<VirtualPath, Refusal> {
         match self.cwd.resolve(input) {
-            Some(p) if !crate::storage::is_reserved(&p) => Ok(Some(p)),
-            _ => {
-                self.ctl.reply(code::BAD_FILE_NAME, "File name not allowed.").await?;
-                Ok(None)
-            }
+            Some(p) if !crate::storage::is_reserved(&p) => Ok(p),
+            _ => Err(answer::refuse(code::BAD_FILE_NAME, "File name not allowed.")),
         }
     }
 
     /// [`Session::resolve`] for a name about to be created (an upload, a
     /// folder, a rename's target): control characters are refused too, as
     /// a CR or LF in a name would forge lines in listings and logs.
-    pub(crate) async fn resolve_new(&mut self, input: &str) -> io::Result<Option<VirtualPath>> {
-        let Some(path) = self.resolve(input).await? else { return Ok(None) };
+    pub(crate) fn resolve_new(&self, input: &str) -> Result<VirtualPath, Refusal> {
+        let path = self.resolve(input)?;
         if path.file_name().is_some_and(|n| !crate::storage::acceptable_new_name(n)) {
             tracing::info!(path = ?path.as_str(), "refused a new name with control characters");
-            self.ctl.reply(code::BAD_FILE_NAME, "File name not allowed: it contains control characters.").await?;
-            return Ok(None);
+            return Err(answer::refuse(code::BAD_FILE_NAME, "File name not allowed: it contains control characters."));
         }
-        Ok(Some(path))
+        Ok(path)
     }
 
+    /// Carry out one command and send its reply: the one place a final
+    /// reply is written (see [`answer`]).
     async fn dispatch(&mut self, cmd: Command) -> io::Result<()> {
-        // RNTO must come straight after RNFR (RFC 959 §4.1.3).
-        let rename_from = self.rename_from.take();
-        // ALLO speaks of the upload it prepares; anything but that upload
-        // and its set-up commands forgets it.
-        if !matches!(
-            cmd,
-            Command::Allo(_)
-                | Command::Stor(_)
-                | Command::Appe(_)
-                | Command::Stou(_)
-                | Command::Type(_)
-                | Command::Mode(_)
-                | Command::Stru(_)
-                | Command::Pasv
-                | Command::Epsv(_)
-                | Command::Port(_)
-                | Command::Eprt(_)
-                | Command::Rest(_)
-                | Command::Noop
-        ) {
-            self.allo = None;
+        match answer::into_reply(self.handle(cmd).await)? {
+            Some(reply) => self.ctl.send(&reply).await,
+            None => Ok(()),
         }
-        let public = matches!(
-            cmd,
-            Command::User(_)
-                | Command::Pass(_)
-                | Command::Quit
-                | Command::Noop
-                | Command::Syst
-                | Command::Feat
-                | Command::Help(_)
-                | Command::Host(_)
-                | Command::Opts(_)
-                | Command::Abor
-                | Command::Rein
-                | Command::Stat(None)
-                | Command::Auth(_)
-                | Command::Pbsz(_)
-                | Command::Prot(_)
-                | Command::Ccc
-                | Command::Unknown { .. }
-        );
-        if !public && self.account().is_none() {
-            return self.ctl.reply(code::NOT_LOGGED_IN, "Please log in with USER and PASS first.").await;
-        }
+    }
+
+    async fn handle(&mut self, cmd: Command) -> Handled {
+        let rename_from = self.state.admit(&cmd, self.transport())?.rename_from;
         // After a reload, the account is looked up again (one atomic load
         // per command otherwise); a removed one ends the session here.
         if self.account().is_some() && self.shared.auth.generation() != self.auth_generation && !self.refresh_account().await? {
-            return Ok(());
-        }
-        if matches!(cmd, Command::User(_) | Command::Pass(_)) && self.tls_required() && !self.ctl.is_tls() {
-            return self.ctl.reply(code::POLICY_DENIED, "Policy requires TLS: send AUTH TLS before logging in.").await;
+            return answer::sent();
         }
         match cmd {
             Command::User(u) => self.user(u).await,
             Command::Pass(p) => self.pass(p).await,
-            Command::Acct(_) => self.ctl.reply(code::SUPERFLUOUS, "ACCT not needed on this server.").await,
+            Command::Acct(_) => answer::reply(code::SUPERFLUOUS, "ACCT not needed on this server."),
             Command::Rein => self.rein().await,
             Command::Quit => self.quit_cmd().await,
             Command::Host(h) => self.host(h).await,
@@ -425,22 +348,22 @@ impl Session {
                 // Nothing to allocate, but the size is remembered: an upload
                 // that then delivers fewer bytes broke off and is not
                 // committed.
-                self.allo = std::num::NonZeroU64::new(n);
-                self.ctl.reply(code::SUPERFLUOUS, "No storage allocation necessary.").await
+                self.state.allo = std::num::NonZeroU64::new(n);
+                answer::reply(code::SUPERFLUOUS, "No storage allocation necessary.")
             }
             Command::Retr(p) => self.retr(&p).await,
             Command::Stor(p) => self.stor(&p, false).await,
             Command::Appe(p) => self.stor(&p, true).await,
             Command::Stou(hint) => self.stou(hint).await,
-            Command::Abor => self.abor_idle().await,
+            Command::Abor => self.abor().await,
             Command::List(a) => self.list(a, ListKind::Long).await,
             Command::Nlst(a) => self.list(a, ListKind::Names).await,
             Command::Mlsd(a) => self.list(a, ListKind::Facts).await,
             Command::Mlst(a) => self.mlst(a).await,
-            Command::Syst => self.ctl.reply(code::SYSTEM_TYPE, "UNIX Type: L8").await,
+            Command::Syst => answer::reply(code::SYSTEM_TYPE, "UNIX Type: L8"),
             Command::Stat(a) => self.stat(a).await,
             Command::Help(a) => self.help(a).await,
-            Command::Noop => self.ctl.reply(code::OK, "NOOP ok.").await,
+            Command::Noop => answer::reply(code::OK, "NOOP ok."),
             Command::Feat => self.feat().await,
             Command::Opts(o) => self.opts(o).await,
             Command::Site(a) => self.site(&a).await,
@@ -450,15 +373,20 @@ impl Session {
             Command::Auth(mechanism) => self.auth(&mechanism).await,
             Command::Pbsz(n) => self.pbsz_cmd(n).await,
             Command::Prot(level) => self.prot(level).await,
-            Command::Ccc => self.ctl.reply(code::POLICY_DENIED, "CCC refused: the control connection stays encrypted.").await,
+            Command::Ccc => answer::reply(code::POLICY_DENIED, "CCC refused: the control connection stays encrypted."),
             Command::Unknown { verb, .. } => {
                 if self.account().is_none() && !is_known_elsewhere(&verb) {
-                    self.ctl.reply(code::NOT_LOGGED_IN, "Please log in with USER and PASS first.").await
+                    answer::reply(code::NOT_LOGGED_IN, "Please log in with USER and PASS first.")
                 } else {
-                    self.ctl.reply(code::NOT_IMPLEMENTED, format!("{verb} not implemented.")).await
+                    answer::reply(code::NOT_IMPLEMENTED, format!("{verb} not implemented."))
                 }
             }
         }
+    }
+
+    /// What the state machine needs to know of the connection.
+    pub(crate) fn transport(&self) -> Transport {
+        Transport { tls: self.ctl.is_tls(), tls_required: self.tls_required() }
     }
 
     /// True when the server refuses clear-text logins and transfers.
@@ -468,7 +396,7 @@ impl Session {
 
     /// The transfer type as text for `150` replies.
     pub(crate) fn mode_name(&self) -> &'static str {
-        if self.ascii { "ASCII" } else { "BINARY" }
+        if self.state.ascii { "ASCII" } else { "BINARY" }
     }
 }
 

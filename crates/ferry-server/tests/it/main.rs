@@ -14,6 +14,7 @@ mod interop_ftplib;
 mod interop_lftp;
 mod interop_tnftp;
 mod jail;
+mod options;
 #[cfg(feature = "postgres")]
 mod postgres_accounts;
 mod production;

@@ -1,6 +1,7 @@
-//! The accounts side of `ferryd`: where the accounts live (the users file
-//! or PostgreSQL), loading them at start and on `SIGHUP`, the `ferryd user`
-//! commands and the first-run account.
+//! The accounts side of the server: where the accounts live (the users
+//! file or PostgreSQL), loading them at start and on `SIGHUP`, what
+//! `check-config` checks of them, and the first-run account. (`ferryd user
+//! …` is in `user_command.rs`.)
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,10 +13,9 @@ use ferry_server::auth::password::PasswordAuth;
 use ferry_server::auth::settings::SettingsFile;
 use ferry_server::auth::users_file::{self, UsersFile};
 
-use crate::UserCmd;
-
+/// Why `postgres` cannot be used by this build.
 #[cfg(not(feature = "postgres"))]
-const NO_POSTGRES: &str =
+pub(crate) const NO_POSTGRES: &str =
     "postgres is set, but this ferryd was built without PostgreSQL support: rebuild with `cargo build --release --features postgres`";
 
 /// Where the accounts are, opened once at start and kept for reloads.
@@ -95,8 +95,10 @@ async fn open_postgres(_url: &str) -> anyhow::Result<Store> {
     bail!("{}", NO_POSTGRES)
 }
 
+/// Connect to the account database, saying which (without the password)
+/// and which setting to check when that fails.
 #[cfg(feature = "postgres")]
-async fn pg_connect(url: &str) -> anyhow::Result<ferry_server::auth::postgres::PgStore> {
+pub(crate) async fn pg_connect(url: &str) -> anyhow::Result<ferry_server::auth::postgres::PgStore> {
     use ferry_server::auth::postgres::{PgStore, describe};
     let shown = describe(url)?;
     PgStore::connect(url).await.with_context(|| format!("connecting to PostgreSQL at {shown}: check --postgres (or FERRYD_POSTGRES)"))
@@ -127,102 +129,6 @@ pub(crate) fn check(postgres: Option<&str>, users: &Path) -> anyhow::Result<()> 
     }
     SettingsFile::load_optional(&users_file::settings_path(users))?;
     Ok(())
-}
-
-fn read_password(from_stdin: bool) -> anyhow::Result<String> {
-    let password = if from_stdin {
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
-        line.trim_end_matches(['\r', '\n']).to_owned()
-    } else {
-        let p = rpassword::prompt_password("Password: ").context("reading the password (use --password-stdin without a terminal)")?;
-        let again = rpassword::prompt_password("Again: ")?;
-        if p != again {
-            bail!("the passwords differ; nothing was changed");
-        }
-        p
-    };
-    if password.is_empty() {
-        bail!("empty password refused");
-    }
-    Ok(password)
-}
-
-/// `ferryd user add|passwd|del|list`.
-pub(crate) fn user_command(cmd: UserCmd) -> anyhow::Result<()> {
-    let store = match &cmd {
-        UserCmd::Add { store, .. } | UserCmd::Passwd { store, .. } | UserCmd::Del { store, .. } | UserCmd::List { store } => store,
-    };
-    if let Some(url) = store.postgres.clone() {
-        return pg_user_command(cmd, &url);
-    }
-    match cmd {
-        UserCmd::Add { name, password_stdin, store } => {
-            let password = read_password(password_stdin)?;
-            let replaced = users_file::set_user(&store.users, &name, &password)?;
-            println!("{} user {name} in {}", if replaced { "updated" } else { "added" }, store.users.display());
-        }
-        UserCmd::Passwd { name, password_stdin, store } => {
-            let users = &store.users;
-            if !UsersFile::load(users)?.names().contains(&name) {
-                bail!("no user {name:?} in {}; add it with `ferryd user add {name}`", users.display());
-            }
-            let password = read_password(password_stdin)?;
-            users_file::set_user(users, &name, &password)?;
-            println!("changed the password of {name} in {}", users.display());
-        }
-        UserCmd::Del { name, store } => {
-            users_file::remove_user(&store.users, &name)?;
-            println!("removed user {name} from {}", store.users.display());
-        }
-        UserCmd::List { store } => {
-            for name in UsersFile::load(&store.users)?.names() {
-                println!("{name}");
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `ferryd user …` against the PostgreSQL table, on a small runtime of
-/// its own (the driver is async).
-#[cfg(feature = "postgres")]
-fn pg_user_command(cmd: UserCmd, url: &str) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
-    runtime.block_on(async {
-        let db = pg_connect(url).await?;
-        let place = "the PostgreSQL table ferry_users";
-        match cmd {
-            UserCmd::Add { name, password_stdin, .. } => {
-                let password = read_password(password_stdin)?;
-                let replaced = db.set_user(&name, &password).await?;
-                println!("{} user {name} in {place}", if replaced { "updated" } else { "added" });
-            }
-            UserCmd::Passwd { name, password_stdin, .. } => {
-                if !db.exists(&name).await? {
-                    bail!("no user {name:?} in {place}; add it with `ferryd user add {name} --postgres ...`");
-                }
-                let password = read_password(password_stdin)?;
-                db.set_user(&name, &password).await?;
-                println!("changed the password of {name} in {place}");
-            }
-            UserCmd::Del { name, .. } => {
-                db.remove_user(&name).await?;
-                println!("removed user {name} from {place}");
-            }
-            UserCmd::List { .. } => {
-                for name in db.names().await? {
-                    println!("{name}");
-                }
-            }
-        }
-        Ok(())
-    })
-}
-
-#[cfg(not(feature = "postgres"))]
-fn pg_user_command(_cmd: UserCmd, _url: &str) -> anyhow::Result<()> {
-    bail!("{}", NO_POSTGRES)
 }
 
 /// Create a users file with one random account, and say so once.

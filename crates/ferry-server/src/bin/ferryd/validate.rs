@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use super::settings::Settings;
+use super::options::Options;
 
 /// The longest accepted time setting: a year (and no overflow when added
 /// to a clock).
@@ -33,7 +33,7 @@ pub(super) fn parse_range(s: &str) -> Result<(u16, u16), String> {
 }
 
 /// Every problem with `s`, each naming its setting and saying why.
-pub(super) fn problems(s: &Settings) -> Vec<String> {
+pub(super) fn problems(s: &Options) -> Vec<String> {
     let mut out = Vec::new();
     let mut check = |ok: bool, problem: &dyn Fn() -> String| {
         if !ok {
@@ -44,6 +44,11 @@ pub(super) fn problems(s: &Settings) -> Vec<String> {
     if let Some(p) = s.ftps_port {
         check(p != 0, &|| "ftps-port must be from 1 to 65535 (0 would listen on a random port that no client can know)".into());
         check(p != s.port, &|| format!("ftps-port and port are both {p}: implicit FTPS needs a port of its own"));
+    }
+    if let Some(range) = &s.passive_ports
+        && let Err(e) = parse_range(range)
+    {
+        check(false, &|| format!("passive-ports {range:?}: {e}"));
     }
     check(!s.bind.is_empty(), &|| "bind needs at least one address (with none, nothing would listen)".into());
     if s.s3_bucket.is_none() {

@@ -1,0 +1,181 @@
+//! Running the server: the settings become a [`Config`], the listeners
+//! are bound, and `SIGHUP` reloads accounts and certificates; and `ferryd
+//! check-config`, which checks everything a start would and starts
+//! nothing.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ferry_server::server::ListenerKind;
+use ferry_server::tls::TlsSettings;
+use ferry_server::xferlog::XferLog;
+use ferry_server::{Config, Server};
+
+use super::options::Options;
+use super::settings::{self, ServeArgs};
+use super::{accounts, logging, storage, validate};
+
+/// `ferryd check-config`: validate everything a start would, print the
+/// effective settings, start nothing.
+pub(crate) fn check_config(args: ServeArgs) -> anyhow::Result<()> {
+    let s = settings::resolve(args)?;
+    accounts::check(s.postgres.as_deref(), &s.users)?;
+    if let (Some(cert), Some(key)) = (&s.tls_cert, &s.tls_key) {
+        TlsSettings::from_pem_files(cert, key)?;
+    }
+    println!("{}", settings::to_toml(&s)?);
+    eprintln!("ferryd: configuration OK");
+    Ok(())
+}
+
+/// `ferryd`: serve with the settings in force until SIGTERM or SIGINT,
+/// reloading accounts, settings and the certificate on SIGHUP.
+pub(crate) fn serve(args: Options) -> anyhow::Result<()> {
+    logging::init(&args.log_level, &args.log_format)?;
+    if args.postgres.is_none() && !args.users.exists() {
+        accounts::first_run_users(&args.users)?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(ferry_server::server::blocking_threads(args.max_sessions))
+        .build()
+        .context("starting the async runtime")?;
+    let accounts = Arc::new(runtime.block_on(accounts::Accounts::open(args.postgres.as_deref(), &args.users))?);
+    let users = accounts.load(false)?;
+    let storage = {
+        // The S3 backend keeps a handle on the runtime it will wait on.
+        let _runtime = runtime.enter();
+        storage::open(&args)?
+    };
+    let tls = if args.tls { Some(Arc::new(tls_settings(&args)?)) } else { None };
+    let port = args.port;
+    let config = Config {
+        root: args.root.clone(),
+        passive_ports: args.passive_ports.as_deref().and_then(|r| validate::parse_range(r).ok()).map(|(a, b)| a..=b),
+        passive_address: args.passive_address.as_deref().and_then(|a| a.parse().ok()),
+        // (A host name was resolved once by `validate`, so that a typo
+        // fails at start, not at the first PASV.)
+        passive_host: args.passive_address.clone().filter(|a| a.parse::<IpAddr>().is_err()),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        max_sessions: args.max_sessions,
+        tls,
+        login_timeout: Duration::from_secs(args.login_timeout),
+        upload_rate: args.upload_rate,
+        download_rate: args.download_rate,
+        failure_delay: Duration::from_millis(args.failure_delay_ms),
+        xferlog: match &args.xferlog {
+            Some(p) => Some(Arc::new(XferLog::open(p).with_context(|| format!("opening the transfer log {}", p.display()))?)),
+            None => None,
+        },
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        proxy_from: args.proxy_protocol_from.clone(),
+        defender: ferry_server::auth::defender::DefenderConfig {
+            max_sessions_per_ip: args.max_sessions_per_ip,
+            ban_after: args.ban_after,
+            window: Duration::from_secs(args.ban_window),
+            ban_time: Duration::from_secs(args.ban_time),
+        },
+        ..Config::default()
+    };
+    runtime.block_on(async move {
+        let mut listeners = Vec::new();
+        let kinds = std::iter::once((port, ListenerKind::Ftp)).chain(args.ftps_port.map(|p| (p, ListenerKind::ImplicitFtps)));
+        for (p, kind) in kinds {
+            for ip in &args.bind {
+                let addr = SocketAddr::new(*ip, p);
+                let l = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (is another server using it? try --port)"))?;
+                listeners.push((l, kind));
+            }
+        }
+        let server = Server::new(config, storage, users);
+        if let Some(addr) = args.metrics_listen {
+            let l = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen for metrics on {addr}"))?;
+            tracing::info!("metrics at http://{addr}/metrics");
+            tokio::spawn(ferry_server::metrics::serve(l, server.metrics()));
+        }
+        let root = match &args.s3_bucket {
+            Some(bucket) => PathBuf::from(format!("s3://{bucket}/{}", args.s3_prefix)),
+            None => std::fs::canonicalize(&args.root).unwrap_or(args.root.clone()),
+        };
+        for (l, kind) in &listeners {
+            let what = if *kind == ListenerKind::ImplicitFtps { "implicit FTPS" } else { "FTP" };
+            tracing::info!("serving {} over {what} on {} (accounts from {})", root.display(), l.local_addr()?, accounts.describe());
+        }
+        let reload = {
+            let server = server.clone();
+            let settings = args.clone();
+            let accounts = accounts.clone();
+            async move {
+                let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+                    return;
+                };
+                while hup.recv().await.is_some() {
+                    let reloaded = {
+                        let accounts = accounts.clone();
+                        tokio::task::spawn_blocking(move || accounts.load(true)).await
+                    };
+                    match reloaded {
+                        Ok(Ok(u)) => {
+                            // In force before it is logged (tests wait for the line).
+                            server.set_authenticator(u);
+                            tracing::info!("reloaded the accounts from {}", accounts.describe());
+                        }
+                        Ok(Err(e)) => tracing::error!("keeping the old accounts: {e:#}"),
+                        Err(e) => tracing::error!("keeping the old accounts: {e}"),
+                    }
+                    // Files changed behind ferryd's back are counted again,
+                    // and a crash's leftover upload files are removed.
+                    server.refresh_storage();
+                    // Renewed certificates (e.g. from Let's Encrypt) take
+                    // effect for new sessions.
+                    if settings.tls {
+                        match tls_settings(&settings) {
+                            Ok(t) => {
+                                tracing::info!("reloaded the TLS certificate");
+                                server.set_tls(Arc::new(t));
+                            }
+                            Err(e) => tracing::error!("keeping the old TLS certificate: {e:#}"),
+                        }
+                    }
+                }
+            }
+        };
+        tokio::spawn(reload);
+        server.serve(listeners, shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+/// Load the configured certificate, or make a self-signed one beside the
+/// users file on first run (and say its fingerprint, for clients to pin).
+fn tls_settings(args: &Options) -> anyhow::Result<TlsSettings> {
+    let mut settings = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => TlsSettings::from_pem_files(cert, key)?,
+        _ => {
+            let dir = args.users.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let (settings, created) = TlsSettings::self_signed_in(dir)?;
+            if created {
+                println!("ferryd: created a self-signed TLS certificate in {}", dir.join("ferryd-cert.pem").display());
+                println!("    SHA-256 fingerprint: {}", settings.fingerprint);
+            }
+            settings
+        }
+    };
+    tracing::info!("FTPS certificate SHA-256 fingerprint {}", settings.fingerprint);
+    settings.require_tls = args.require_tls;
+    settings.require_reuse = args.tls_reuse;
+    Ok(settings)
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+    }
+}
