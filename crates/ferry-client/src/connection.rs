@@ -9,9 +9,10 @@ use tokio::net::TcpStream;
 
 use crate::error::{Error, Result};
 use crate::stream::Stream;
+use crate::tls::TlsContext;
 
 /// Shake hands as a TLS client over `tcp`.
-pub(crate) async fn tls_handshake(tcp: TcpStream, tls: &crate::client::TlsContext, timeout: Duration) -> Result<Stream> {
+pub(crate) async fn tls_handshake(tcp: TcpStream, tls: &TlsContext, timeout: Duration) -> Result<Stream> {
     let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
     match tokio::time::timeout(timeout, connector.connect(tls.name.clone(), tcp)).await {
         Ok(Ok(s)) => Ok(Stream::Tls(Box::new(s))),
@@ -75,7 +76,7 @@ impl Connection {
 
     /// Switch the control connection to TLS (after `234`, or at once for
     /// implicit FTPS).
-    pub(crate) async fn start_tls(&mut self, tls: &crate::client::TlsContext) -> Result<()> {
+    pub(crate) async fn start_tls(&mut self, tls: &TlsContext) -> Result<()> {
         let Some(Stream::Plain(tcp)) = self.stream.take() else {
             return Err(Error::Tls("the control connection is already encrypted".into()));
         };

@@ -1,6 +1,6 @@
 //! Client errors, sorted into the kinds a script cares about.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ferry_proto::Reply;
 
@@ -75,8 +75,8 @@ pub enum Error {
     #[error("interrupted")]
     Interrupted,
     /// Resume refused because the data on both sides differs.
-    #[error("{0}")]
-    Mismatch(String),
+    #[error(transparent)]
+    Mismatch(#[from] crate::resume::ResumeRefused),
     /// TLS could not be set up, or the certificate was not trusted.
     #[error("TLS: {0}")]
     Tls(String),
@@ -114,6 +114,11 @@ impl Error {
             _ => false,
         }
     }
+}
+
+/// Turns an I/O error on the local file `path` into [`Error::Local`].
+pub(crate) fn local_at(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Local { path: path.to_owned(), source }
 }
 
 /// Result with [`Error`].

@@ -6,25 +6,48 @@
 //! `PORT`) data connections, `MLSD` with a fallback to parsing `LIST`,
 //! resumable transfers with `ABOR` on interrupt, and timeouts everywhere.
 //!
+//! Above the session sits the transfer policy, so that every program on
+//! this library (the `ferry` binary is one) behaves the same: where a
+//! download lands and what happens to an existing file, checked resume,
+//! segmented downloads, and whose login to use. The binary adds only
+//! presentation: prompts, progress bars, messages, exit statuses.
+//!
 //! # Layout
 //!
-//! - [`client`]: the session and its operations.
+//! - [`client`]: the session — connecting and logging in, commands,
+//!   data connections, and moving bytes (`client/pump.rs`).
 //! - `connection`: the control connection (commands out, replies in).
-//! - [`features`]: `FEAT` parsing.
-//! - [`local`]: local-file policy — the seed's no-clobber `new_` names and
-//!   prefix digests for checked resume.
-//! - [`target`]: `ftp://` URLs and `~/.netrc`.
+//! - [`download`]: `get`'s policy — plan (create, replace, resume, skip),
+//!   then run; temporary file then rename when replacing.
+//! - [`segments`]: one download over several connections.
+//! - [`upload`]: `put`'s policy, and how a resumed upload continues.
+//! - [`resume`]: the checked-resume comparison, judged without I/O.
+//! - [`local`]: local names — the seed's no-clobber `new_` names, where a
+//!   download lands, prefix digests.
+//! - [`credentials`]: the login from the URL, `--user` or `~/.netrc`.
+//! - [`progress`]: how transfers report how far they have got.
+//! - [`target`]: `ftp://` URLs and `~/.netrc` parsing.
+//! - [`features`]: `FEAT` (parsed in `ferry-proto`).
+//! - [`tls`]: which certificates to trust.
 //! - [`error`]: errors and their kinds.
 #![warn(missing_docs)]
 
 pub mod client;
 mod connection;
+pub mod credentials;
+pub mod download;
 pub mod error;
 pub mod features;
 pub mod local;
+pub mod progress;
+pub mod resume;
+pub mod segments;
 mod stream;
 pub mod target;
 pub mod tls;
+pub mod upload;
 
-pub use client::{Client, ClientConfig, DataMode, StoreMode};
+pub use client::{Client, ClientConfig, DataMode, Login, StoreMode};
+pub use download::{DownloadPlan, Fetched};
 pub use error::{Error, ErrorKind, Result};
+pub use progress::Progress;

@@ -3,7 +3,9 @@
 //! The seed's promise: a `get` never overwrites an existing local file. The
 //! copy goes to `new_NAME`, then `new1_NAME`, `new2_NAME`, … — each name
 //! created with `O_EXCL`, so two downloads racing for the same name cannot
-//! both get it and nothing is checked-then-created.
+//! both get it and nothing is checked-then-created. Replacing a file on
+//! purpose (`--overwrite`) downloads into a hidden temporary name beside it
+//! and renames over the old one only once the copy is complete.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
@@ -28,18 +30,53 @@ pub enum Clobber {
     Ask,
 }
 
+/// A clobber policy name that is none of the known ones.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown clobber policy {0:?}: use new, overwrite, resume, skip or ask")]
+pub struct UnknownClobber(pub String);
+
 impl std::str::FromStr for Clobber {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownClobber;
+    fn from_str(s: &str) -> Result<Self, UnknownClobber> {
         Ok(match s.to_ascii_lowercase().as_str() {
             "new" | "rename" | "newname" => Clobber::NewName,
             "overwrite" => Clobber::Overwrite,
             "resume" => Clobber::Resume,
             "skip" => Clobber::Skip,
             "ask" => Clobber::Ask,
-            _ => return Err(format!("unknown clobber policy {s:?}: use new, overwrite, resume, skip or ask")),
+            _ => return Err(UnknownClobber(s.to_owned())),
         })
     }
+}
+
+/// The last component of a remote path (`pub/a.txt` → `a.txt`).
+pub fn base_name(remote: &str) -> &str {
+    remote.trim_end_matches('/').rsplit('/').next().unwrap_or(remote)
+}
+
+/// Where a download of `remote` goes, given an optional local argument: a
+/// folder (named with a trailing `/`, or existing) gets the remote's base
+/// name inside it; anything else is the file name itself; nothing means
+/// the base name here.
+pub fn local_target(remote: &str, local: Option<&str>) -> PathBuf {
+    let base = base_name(remote);
+    match local {
+        Some(l) if l.ends_with('/') || Path::new(l).is_dir() => Path::new(l).join(base),
+        Some(l) => PathBuf::from(l),
+        None => PathBuf::from(base),
+    }
+}
+
+/// The folder a local path lies in (`.` for a bare name).
+pub fn parent_dir(path: &Path) -> &Path {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
+/// The hidden name beside `dir/name` that a replacing download is written
+/// to before it is renamed over `name`; the process id keeps two `ferry`s
+/// replacing the same file from sharing one.
+pub fn temp_name(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!(".{name}.ferry-{}.part", std::process::id()))
 }
 
 /// How many `new` names are tried before giving up.
@@ -121,6 +158,53 @@ mod tests {
         let (p3, _) = create_no_clobber(dir.path(), "a.txt").unwrap();
         let names: Vec<_> = [p0, p1, p2, p3].iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
         assert_eq!(names, ["a.txt", "new_a.txt", "new1_a.txt", "new2_a.txt"]);
+    }
+
+    #[test]
+    fn the_seeds_naming_scheme() {
+        assert_eq!([0, 1, 2, 10].map(|n| new_name("f.txt", n)), ["new_f.txt", "new1_f.txt", "new2_f.txt", "new10_f.txt"]);
+    }
+
+    #[test]
+    fn names_run_out_with_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        for _ in 0..=MAX_NEW_NAMES {
+            create_no_clobber(dir.path(), "x").unwrap();
+        }
+        let e = create_no_clobber(dir.path(), "x").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        assert!(e.to_string().contains("x and 100 \"new\" names beside it all exist"), "{e}");
+    }
+
+    #[test]
+    fn a_bare_name_stays_bare() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = create_no_clobber(dir.path(), "b").unwrap();
+        assert_eq!(p, dir.path().join("b"));
+        assert_eq!(parent_dir(Path::new("b")), Path::new("."));
+        assert_eq!(parent_dir(Path::new("d/b")), Path::new("d"));
+    }
+
+    #[test]
+    fn where_downloads_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        assert_eq!(base_name("pub/dir/a.txt"), "a.txt");
+        assert_eq!(base_name("pub/dir/"), "dir");
+        assert_eq!(local_target("pub/a.txt", None), PathBuf::from("a.txt"));
+        assert_eq!(local_target("pub/a.txt", Some("b.txt")), PathBuf::from("b.txt"));
+        assert_eq!(local_target("pub/a.txt", Some("sub/")), PathBuf::from("sub/a.txt"));
+        assert_eq!(local_target("pub/a.txt", Some(d)), dir.path().join("a.txt"));
+        let temp = temp_name(Path::new("d"), "a.txt");
+        assert_eq!(temp, PathBuf::from(format!("d/.a.txt.ferry-{}.part", std::process::id())));
+    }
+
+    #[test]
+    fn clobber_policies_by_name() {
+        assert_eq!("NEW".parse(), Ok(Clobber::NewName));
+        assert_eq!("overwrite".parse(), Ok(Clobber::Overwrite));
+        let e = "always".parse::<Clobber>().unwrap_err();
+        assert_eq!(e.to_string(), "unknown clobber policy \"always\": use new, overwrite, resume, skip or ask");
     }
 
     #[test]

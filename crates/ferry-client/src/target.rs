@@ -1,14 +1,28 @@
 //! Where to connect: `ftp://user:pass@host:port/path` URLs and `~/.netrc`.
 
+use crate::tls::TlsMode;
+
 /// The URL scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
     /// `ftp://`: plain FTP.
     Ftp,
-    /// `ftpes://`: explicit FTPS (`AUTH TLS`), for the FTPS issue.
+    /// `ftpes://`: explicit FTPS (`AUTH TLS`).
     Ftpes,
-    /// `ftps://`: implicit FTPS, for the FTPS issue.
+    /// `ftps://`: implicit FTPS.
     Ftps,
+}
+
+impl Scheme {
+    /// The TLS a URL of this scheme asks for: `ftpes://` explicit FTPS,
+    /// `ftps://` implicit; `ftp://` keeps what `asked` (`--tls`) says.
+    pub fn tls_mode(self, asked: TlsMode) -> TlsMode {
+        match self {
+            Scheme::Ftp => asked,
+            Scheme::Ftpes => TlsMode::Explicit,
+            Scheme::Ftps => TlsMode::Implicit,
+        }
+    }
 }
 
 /// A parsed target.
@@ -28,21 +42,47 @@ pub struct Target {
     pub path: Option<String>,
 }
 
-fn percent_decode(s: &str) -> Result<String, String> {
+/// Why a URL could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// No `scheme://`.
+    #[error("{0:?} is not a URL")]
+    NotUrl(String),
+    /// A scheme other than `ftp`, `ftpes`, `ftps`.
+    #[error("unsupported scheme {0:?}: use ftp://")]
+    Scheme(String),
+    /// A `%` not followed by two hex digits.
+    #[error("bad %-escape in {0:?}")]
+    Escape(String),
+    /// Percent-decoding gave bytes that are not UTF-8.
+    #[error("{0:?} is not UTF-8 once decoded")]
+    NotUtf8(String),
+    /// `[` without `]` around an IPv6 address.
+    #[error("unclosed [ in IPv6 address")]
+    Bracket,
+    /// A port that is not a number from 0 to 65535.
+    #[error("bad port {0:?}")]
+    Port(String),
+    /// Nothing between `://` and the port or path.
+    #[error("no host in {0:?}")]
+    NoHost(String),
+}
+
+fn percent_decode(s: &str) -> Result<String, UrlError> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3).ok_or_else(|| format!("bad %-escape in {s:?}"))?;
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| format!("bad %-escape in {s:?}"))?);
+            let hex = s.get(i + 1..i + 3).ok_or_else(|| UrlError::Escape(s.to_owned()))?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| UrlError::Escape(s.to_owned()))?);
             i += 3;
         } else {
             out.push(bytes[i]);
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| format!("{s:?} is not UTF-8 once decoded"))
+    String::from_utf8(out).map_err(|_| UrlError::NotUtf8(s.to_owned()))
 }
 
 /// True if the text looks like a URL rather than a host name.
@@ -51,13 +91,13 @@ pub fn is_url(s: &str) -> bool {
 }
 
 /// Parse `ftp://[user[:pass]@]host[:port][/path]`.
-pub fn parse_url(url: &str) -> Result<Target, String> {
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("{url:?} is not a URL"))?;
+pub fn parse_url(url: &str) -> Result<Target, UrlError> {
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| UrlError::NotUrl(url.to_owned()))?;
     let scheme = match scheme.to_ascii_lowercase().as_str() {
         "ftp" => Scheme::Ftp,
         "ftpes" => Scheme::Ftpes,
         "ftps" => Scheme::Ftps,
-        other => return Err(format!("unsupported scheme {other:?}: use ftp://")),
+        other => return Err(UrlError::Scheme(other.to_owned())),
     };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], Some(&rest[i + 1..])),
@@ -76,20 +116,20 @@ pub fn parse_url(url: &str) -> Result<Target, String> {
     };
     let default_port = if scheme == Scheme::Ftps { 990 } else { 21 };
     let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
-        let (h, after) = v6.split_once(']').ok_or("unclosed [ in IPv6 address")?;
+        let (h, after) = v6.split_once(']').ok_or(UrlError::Bracket)?;
         let port = match after.strip_prefix(':') {
-            Some(p) => p.parse().map_err(|_| format!("bad port {p:?}"))?,
+            Some(p) => p.parse().map_err(|_| UrlError::Port(p.to_owned()))?,
             None => default_port,
         };
         (h.to_owned(), port)
     } else {
         match hostport.rsplit_once(':') {
-            Some((h, p)) => (h.to_owned(), p.parse().map_err(|_| format!("bad port {p:?}"))?),
+            Some((h, p)) => (h.to_owned(), p.parse().map_err(|_| UrlError::Port(p.to_owned()))?),
             None => (hostport.to_owned(), default_port),
         }
     };
     if host.is_empty() {
-        return Err(format!("no host in {url:?}"));
+        return Err(UrlError::NoHost(url.to_owned()));
     }
     let path = path.filter(|p| !p.is_empty()).map(percent_decode).transpose()?;
     Ok(Target { scheme, host, port, user, password, path })
@@ -165,8 +205,16 @@ mod tests {
         let t = parse_url("ftp://[::1]/").unwrap();
         assert_eq!((t.host.as_str(), t.port, t.path), ("::1", 21, None));
         assert_eq!(parse_url("ftps://h").unwrap().port, 990);
-        assert!(parse_url("http://h").is_err());
-        assert!(parse_url("ftp://:21").is_err());
+        assert_eq!(parse_url("ftps://h").unwrap().scheme.tls_mode(TlsMode::Off), TlsMode::Implicit);
+        assert_eq!(parse_url("FTPES://h").unwrap().scheme.tls_mode(TlsMode::Off), TlsMode::Explicit);
+        assert_eq!(parse_url("ftp://h").unwrap().scheme.tls_mode(TlsMode::Explicit), TlsMode::Explicit);
+        assert_eq!(parse_url("http://h"), Err(UrlError::Scheme("http".into())));
+        assert_eq!(parse_url("http://h").unwrap_err().to_string(), "unsupported scheme \"http\": use ftp://");
+        assert_eq!(parse_url("ftp://:21"), Err(UrlError::NoHost("ftp://:21".into())));
+        assert_eq!(parse_url("ftp://h:99999"), Err(UrlError::Port("99999".into())));
+        assert_eq!(parse_url("ftp://[::1"), Err(UrlError::Bracket));
+        assert_eq!(parse_url("ftp://u%zz@h"), Err(UrlError::Escape("u%zz".into())));
+        assert_eq!(parse_url("not a url").unwrap_err().to_string(), "\"not a url\" is not a URL");
     }
 
     #[test]

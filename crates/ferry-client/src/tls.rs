@@ -60,6 +60,32 @@ pub struct Trust {
     pub known_hosts: Option<PathBuf>,
 }
 
+/// The TLS setup shared by a session's control and data connections: one
+/// `ClientConfig` (and so one session cache) and one server name, so data
+/// connections resume the control connection's TLS session.
+#[derive(Debug, Clone)]
+pub struct TlsContext {
+    /// rustls settings, with ferry's certificate checks.
+    pub config: Arc<rustls::ClientConfig>,
+    /// The name the certificate is checked against.
+    pub name: ServerName<'static>,
+}
+
+impl TlsContext {
+    /// The context for `host:port` under `trust`.
+    pub fn new(trust: &Trust, host: &str, port: u16) -> Result<TlsContext, String> {
+        Ok(TlsContext { config: client_config(trust, host, port)?, name: server_name(host)? })
+    }
+
+    /// The same, with TLS session resumption turned off: every connection
+    /// made with it is a full handshake.
+    pub fn without_resumption(&self) -> TlsContext {
+        let mut config = (*self.config).clone();
+        config.resumption = rustls::client::Resumption::disabled();
+        TlsContext { config: Arc::new(config), name: self.name.clone() }
+    }
+}
+
 /// The default `known_hosts` file: `$XDG_CONFIG_HOME/ferry/known_hosts`
 /// or `~/.config/ferry/known_hosts`.
 pub fn default_known_hosts() -> Option<PathBuf> {

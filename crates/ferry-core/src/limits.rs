@@ -1,69 +1,30 @@
-//! Bandwidth limits: a rate limiter that transfers consult after each
-//! chunk. One limiter can be shared by many transfers (all of a user's
-//! sessions, or the whole server), so they share its rate; [`Rates`] keeps
-//! a server's limiters and hands each transfer the ones that apply.
+//! Bandwidth limits for transfers: the sans-IO [`RateLimiter`] of
+//! `ferry_proto::pace` (shared with the client), and the sleeping that
+//! puts its answers into effect on tokio.
 //!
-//! It keeps one number, the time at which the bytes granted so far have
-//! been "paid for" (the GCRA idea): each chunk moves that time forward by
-//! `bytes / rate`, and the caller sleeps until it is no more than a small
-//! burst ahead of now.
+//! One limiter can be shared by many transfers (all of a user's sessions,
+//! or the whole server), so they share its rate; a transfer consults every
+//! limiter that applies after each chunk. [`Rates`] keeps a server's
+//! limiters and hands each transfer the ones that apply.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// How far ahead of real time a limiter lets transfers run.
-const BURST: Duration = Duration::from_millis(50);
+pub use ferry_proto::pace::RateLimiter;
 
-/// A bytes-per-second limit.
-#[derive(Debug)]
-pub struct RateLimiter {
-    /// Bytes per second; changed in place by a reload, so that transfers
-    /// already running follow it.
-    rate: AtomicU64,
-    paid_until: Mutex<Instant>,
-}
-
-impl RateLimiter {
-    /// A limiter for `rate` bytes per second (at least 1).
-    pub fn new(rate: u64) -> RateLimiter {
-        RateLimiter { rate: AtomicU64::new(rate.max(1)), paid_until: Mutex::new(Instant::now()) }
-    }
-
-    /// The limit, in bytes per second.
-    pub fn rate(&self) -> u64 {
-        self.rate.load(Ordering::Relaxed)
-    }
-
-    /// A new limit, for every transfer sharing this limiter from now on
-    /// (`u64::MAX`: no limit to speak of).
-    pub fn set_rate(&self, rate: u64) {
-        self.rate.store(rate.max(1), Ordering::Relaxed);
-    }
-
-    /// Account for `bytes` sent at `now`; returns how long to wait.
-    pub fn charge(&self, bytes: u64, now: Instant) -> Duration {
-        let mut paid = crate::sync::lock(&self.paid_until);
-        // Idle time is not saved up beyond the burst.
-        let start = (*paid).max(now.checked_sub(BURST).unwrap_or(now));
-        *paid = start + Duration::from_secs_f64(bytes as f64 / self.rate() as f64);
-        paid.saturating_duration_since(now + BURST)
-    }
-
-    /// Account for `bytes` and sleep as needed.
-    pub async fn consume(&self, bytes: u64) {
-        let wait = self.charge(bytes, Instant::now());
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
+/// Account for `bytes` on `limiter` and sleep as long as it says.
+pub async fn consume(limiter: &RateLimiter, bytes: u64) {
+    let wait = limiter.charge(bytes, Instant::now());
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
     }
 }
 
 /// Consume from every limiter that applies.
 pub async fn consume_all(limiters: &[Arc<RateLimiter>], bytes: u64) {
     for l in limiters {
-        l.consume(bytes).await;
+        consume(l, bytes).await;
     }
 }
 
@@ -128,18 +89,19 @@ impl Rates {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
-    #[test]
-    fn long_run_average_is_the_rate() {
-        let l = RateLimiter::new(1000);
+    #[tokio::test]
+    async fn consuming_sleeps_for_what_the_limiters_charge() {
+        let l = Arc::new(RateLimiter::new(100_000));
         let t0 = Instant::now();
-        // 10 chunks of 500 bytes, all at once: the last must wait ~4.95 s.
-        let mut wait = Duration::ZERO;
-        for _ in 0..10 {
-            wait = l.charge(500, t0);
-        }
-        assert!(wait >= Duration::from_millis(4900) && wait <= Duration::from_millis(5000), "{wait:?}");
+        // 10 kB at 100 kB/s is 100 ms, less the 50 ms burst; the same
+        // limiter listed twice charges twice: 200 ms in all, less a burst.
+        consume_all(&[l.clone(), l], 10_000).await;
+        let slept = t0.elapsed();
+        assert!(slept >= Duration::from_millis(140) && slept < Duration::from_millis(1000), "{slept:?}");
     }
 
     #[test]
@@ -159,16 +121,5 @@ mod tests {
         rates.update_user("alice", None, None);
         assert_eq!(a[0].rate(), u64::MAX, "a withdrawn cap is no limit");
         assert!(!Arc::ptr_eq(&rates.for_transfer("alice", Some(1000), Direction::Upload)[0], &a[0]), "one limiter per direction");
-    }
-
-    #[test]
-    fn idle_time_is_not_banked() {
-        let l = RateLimiter::new(1000);
-        let t0 = Instant::now();
-        assert_eq!(l.charge(10, t0), Duration::ZERO);
-        // After a long pause, a big chunk still waits for its own time.
-        let later = t0 + Duration::from_secs(100);
-        let w = l.charge(2000, later);
-        assert!(w >= Duration::from_millis(1850), "{w:?}");
     }
 }

@@ -18,7 +18,12 @@
 //! - [`path`]: [`VirtualPath`], a normalised absolute path that can never climb
 //!   above `/`.
 //! - [`listing`]: `LIST` lines in `ls -l` form and `MLSx` fact lines
-//!   (RFC 3659 §7), both written and parsed.
+//!   (RFC 3659 §7), both written and parsed, and whole `LIST` bodies read.
+//! - [`feat`]: the `FEAT` reply read into [`Features`] (RFC 2389).
+//! - [`hash`]: the `HASH` reply's text, written and read
+//!   (draft-bryan-ftpext-hash).
+//! - [`pace`]: the bandwidth [`RateLimiter`](pace::RateLimiter), told the
+//!   time and answering how long to wait.
 //! - [`time`]: `MDTM`/`MFMT`/`modify=` timestamps (RFC 3659 §2.3).
 //! - [`ascii`]: `TYPE A` line-end conversion in both directions.
 //! - [`glob`]: shell-style wildcards for `NLST *.txt`.
@@ -27,9 +32,12 @@
 pub mod addr;
 pub mod ascii;
 pub mod command;
+pub mod feat;
 pub mod glob;
+pub mod hash;
 pub mod line;
 pub mod listing;
+pub mod pace;
 pub mod path;
 pub mod proxy;
 pub mod reply;
@@ -39,6 +47,7 @@ pub mod time;
 pub mod fuzzing;
 
 pub use command::{Command, ParseError};
+pub use feat::Features;
 pub use line::{LineDecoder, LineError};
 pub use path::VirtualPath;
 pub use reply::{Reply, ReplyParser};

@@ -229,6 +229,15 @@ pub fn parse_dos(line: &str) -> Option<Entry> {
     Some(Entry { modified: Some(modified), size, ..Entry::new(name, kind) })
 }
 
+/// Parse a whole `LIST` reply body, the client's side of [`write_unix`]:
+/// every line that reads as a Unix `ls -l` entry or, failing that, a
+/// DOS/IIS one. Other lines (`total 12`, blanks, banners) are skipped, and
+/// so are `.` and `..`, which some servers list. `now` settles the year of
+/// `HH:MM` dates.
+pub fn parse_list(text: &str, now: SystemTime) -> Vec<Entry> {
+    text.lines().filter_map(|l| parse_unix(l, now).or_else(|| parse_dos(l))).filter(|e| e.name != "." && e.name != "..").collect()
+}
+
 /// The facts `MLSx` can show, in `FEAT` order (RFC 3659 §7.8).
 pub const MLSX_FACTS: [&str; 6] = ["type", "size", "modify", "perm", "unique", "unix.mode"];
 
@@ -395,6 +404,37 @@ mod tests {
         assert_eq!((d.kind, d.name.as_str(), d.modified), (Kind::Dir, "My Dir", Some(at("20240131222200"))));
         let f = parse_dos("12-05-99  12:01AM              1,234 a.txt").unwrap();
         assert_eq!((f.kind, f.size, f.modified), (Kind::File, 1234, Some(at("19991205000100"))));
+    }
+
+    #[test]
+    fn list_parses_what_the_formatter_writes() {
+        let now = at("20261126120000");
+        let mut file = Entry::new("report 2026.pdf", Kind::File);
+        (file.size, file.modified, file.mode) = (104_857_600, Some(at("20261120083000")), Some(0o600));
+        let mut old = Entry::new("old.txt", Kind::File);
+        (old.size, old.modified, old.mode) = (3, Some(at("20200102000000")), Some(0o644));
+        let mut dir = Entry::new("photos", Kind::Dir);
+        (dir.modified, dir.mode) = (Some(at("20261125000000")), Some(0o755));
+        let mut link = Entry::new("latest", Kind::Symlink);
+        (link.size, link.modified, link.mode, link.link_target) =
+            (15, Some(at("20261101101000")), Some(0o777), Some("report 2026.pdf".into()));
+        let entries = [file, old, dir, link];
+        let mut body = String::from("total 4\r\n");
+        for e in &entries {
+            write_unix(&mut body, e, now);
+            body.push_str("\r\n");
+        }
+        assert_eq!(parse_list(&body, now), entries);
+    }
+
+    #[test]
+    fn list_skips_dot_entries_and_noise_and_reads_dos_lines() {
+        let now = at("20261126120000");
+        let body = "total 8\r\n\r\ndrwxr-xr-x 2 0 0 4096 Nov 26 05:12 .\r\ndrwxr-xr-x 2 0 0 4096 Nov 26 05:12 ..\r\n\
+                    -rw-r--r-- 1 0 0 5 Nov 26 05:12 a.txt\r\n11-25-26  11:59PM                 1234 notes.txt\r\n";
+        let names: Vec<_> = parse_list(body, now).into_iter().map(|e| (e.name, e.kind, e.size)).collect();
+        assert_eq!(names, [("a.txt".to_owned(), Kind::File, 5), ("notes.txt".to_owned(), Kind::File, 1234)]);
+        assert!(parse_list("", now).is_empty());
     }
 
     #[test]

@@ -87,7 +87,7 @@ async fn run(cli: Cli) -> u8 {
     let commands = cli.commands.as_ref().map(|s| s.split(';').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect());
     let mut config = config;
     if let Some(t) = cli.target.as_deref().filter(|t| target::is_url(t)).and_then(|t| target::parse_url(t).ok()) {
-        config.tls = tls_mode_for(t.scheme, config.tls);
+        config.tls = t.scheme.tls_mode(config.tls);
     }
     let mut shell = Shell::new(config, commands, settings, c.user.clone());
     if let Some(t) = &cli.target {
@@ -129,15 +129,5 @@ fn write_stdout(args: std::fmt::Arguments<'_>) {
             eprintln!("ferry: cannot write to standard output: {e}");
             std::process::exit(cli::exit::OTHER.into());
         }
-    }
-}
-
-/// `ftpes://` means explicit FTPS and `ftps://` implicit; `ftp://` keeps
-/// what `--tls` asked for.
-pub(crate) fn tls_mode_for(scheme: target::Scheme, flag: TlsMode) -> TlsMode {
-    match scheme {
-        target::Scheme::Ftp => flag,
-        target::Scheme::Ftpes => TlsMode::Explicit,
-        target::Scheme::Ftps => TlsMode::Implicit,
     }
 }

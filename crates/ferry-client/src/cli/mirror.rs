@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use ferry_client::local::Clobber;
-use ferry_client::{Client, ClientConfig, Error, StoreMode};
+use ferry_client::local::{self, Clobber};
+use ferry_client::{Client, Error, StoreMode};
 use ferry_proto::listing::Kind;
 
-use super::shell::{CmdError, CmdResult, Login, Shell};
-use super::transfer::{self, View};
+use super::progress::{Meter, View};
+use super::shell::{CmdError, CmdResult, Shell, ctrl_c};
 
 #[derive(Debug, Default)]
 struct Options {
@@ -136,11 +136,11 @@ impl Shell {
         }
         if o.reverse {
             let local = paths.first().ok_or_else(|| CmdError::Usage("usage: mirror -R LOCAL [REMOTE]".into()))?;
-            let remote = paths.get(1).map_or_else(|| transfer::base_name(local.trim_end_matches('/')).to_owned(), |r| r.to_string());
+            let remote = paths.get(1).map_or_else(|| local::base_name(local.trim_end_matches('/')).to_owned(), |r| r.to_string());
             self.mirror_up(Path::new(local), &remote, &o).await
         } else {
             let remote = paths.first().ok_or_else(|| CmdError::Usage("usage: mirror REMOTE [LOCAL]".into()))?;
-            let local = paths.get(1).map_or_else(|| PathBuf::from(transfer::base_name(remote)), PathBuf::from);
+            let local = paths.get(1).map_or_else(|| PathBuf::from(local::base_name(remote)), PathBuf::from);
             self.mirror_down(remote, &local, &o).await
         }
     }
@@ -282,20 +282,17 @@ impl Shell {
             }
             return failures;
         }
-        let Some(login) = self.login.clone() else { return jobs.len() };
+        let Some(login) = self.client.as_ref().and_then(Client::login_details) else { return jobs.len() };
         let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
         let mut workers = tokio::task::JoinSet::new();
         for _ in 0..parallel {
-            let (queue, login, config): (_, Login, ClientConfig) = (queue.clone(), login.clone(), self.config.clone());
+            let (queue, login, config) = (queue.clone(), login.clone(), self.config.clone());
             workers.spawn(async move {
                 let mut errors = Vec::new();
-                let mut client = match Client::connect(&login.host, login.port, config).await {
+                let mut client = match login.open(config).await {
                     Ok(c) => c,
                     Err(e) => return vec![e],
                 };
-                if let Err(e) = client.login(&login.user, &login.password).await {
-                    return vec![e];
-                }
                 loop {
                     let job = queue.lock().ok().and_then(|mut q| q.pop_front());
                     let Some(job) = job else { break };
@@ -319,18 +316,28 @@ impl Shell {
     }
 }
 
+/// Copy one file, keeping its modification time on the other side.
 async fn run_job(client: &mut Client, job: &Job, upload: bool, view: View) -> Result<String, Error> {
+    let mut meter = Meter::new(view);
     if upload {
-        let n = transfer::upload(client, &job.local, &job.remote, StoreMode::Replace, view).await?;
+        let n = client.upload(&job.local, &job.remote, StoreMode::Replace, &mut meter, ctrl_c()).await?;
         if let Some(t) = job.modified {
             let _ = client.set_mtime(&job.remote, t).await;
         }
         Ok(format!("put {} ({n} bytes)", job.remote))
     } else {
-        let f = transfer::download(client, &job.remote, &job.local, Clobber::Overwrite, view, None).await?;
+        let plan = client.plan_download(&job.remote, &job.local, Clobber::Overwrite).await?;
+        let f = client.download(&plan, 1, &mut meter, ctrl_c()).await?;
         if let Some(t) = job.modified {
-            transfer::set_local_mtime(&f.local, t);
+            set_local_mtime(&f.local, t);
         }
         Ok(format!("got {} ({} bytes)", job.remote, f.bytes))
+    }
+}
+
+/// Set a local file's modification time (mirror keeps remote times).
+fn set_local_mtime(path: &Path, t: SystemTime) {
+    if let Ok(f) = std::fs::File::options().write(true).open(path) {
+        let _ = f.set_times(std::fs::FileTimes::new().set_modified(t));
     }
 }

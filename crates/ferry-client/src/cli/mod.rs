@@ -1,8 +1,11 @@
-//! The `ferry` program around the library: arguments, the shell, one-shot
-//! commands, progress, exit statuses.
+//! The `ferry` program around the library: arguments, the shell and its
+//! command table, one-shot commands, progress, messages, exit statuses.
+//! What transfers do to files is the library's; this is presentation.
 
 pub(crate) mod args;
+pub(crate) mod commands;
 pub(crate) mod complete;
+pub(crate) mod dispatch;
 pub(crate) mod exit;
 pub(crate) mod input;
 pub(crate) mod mirror;

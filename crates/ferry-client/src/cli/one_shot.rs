@@ -5,26 +5,27 @@
 use std::path::Path;
 use std::time::Duration;
 
-use ferry_client::local::Clobber;
+use ferry_client::credentials::Credentials;
+use ferry_client::download::Action;
+use ferry_client::local::{self, Clobber};
 use ferry_client::target::{self, Target};
-use ferry_client::{Client, ClientConfig, Error, StoreMode};
+use ferry_client::{ClientConfig, Error, Login, StoreMode};
+use ferry_proto::command::Password;
 
 use super::args::{Common, OneShot};
 use super::exit;
-use super::shell::{Login, entry_json, netrc_for};
-use super::transfer::{self, View};
+use super::progress::{Meter, View};
+use super::shell::{ctrl_c, entry_json};
+use super::transfer;
 
+/// The login for a one-shot command: from the URL, `--user` or `~/.netrc`,
+/// else anonymous; a named user without a password is asked on a
+/// terminal, and refused in a script.
 fn credentials(t: &Target, common: &Common) -> Result<(String, String), String> {
-    let netrc = netrc_for(&t.host);
-    let user = t
-        .user
-        .clone()
-        .or_else(|| common.user.clone())
-        .or_else(|| netrc.as_ref().map(|n| n.0.clone()))
-        .unwrap_or_else(|| "anonymous".into());
-    let password = match t.password.clone().or_else(|| netrc.and_then(|n| n.1)) {
+    let known = Credentials::lookup_with_netrc(&t.host, t.user.as_deref(), t.password.as_deref(), common.user.as_deref()).or_anonymous();
+    let user = known.user.unwrap_or_default();
+    let password = match known.password {
         Some(p) => p,
-        None if user == "anonymous" || user == "ftp" => "ferry@".into(),
         None if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
             rpassword::prompt_password(format!("Password for {user}: ")).map_err(|e| e.to_string())?
         }
@@ -50,7 +51,7 @@ pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> 
         }
     };
     let mut config = config;
-    config.tls = crate::tls_mode_for(t.scheme, config.tls);
+    config.tls = t.scheme.tls_mode(config.tls);
     let (user, password) = match credentials(&t, common) {
         Ok(c) => c,
         Err(e) => {
@@ -58,7 +59,7 @@ pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> 
             return exit::USAGE;
         }
     };
-    let login = Login { host: t.host.clone(), port: t.port, user, password };
+    let login = Login { host: t.host.clone(), port: t.port, user, password: Password(password) };
     let mut attempt = 0;
     loop {
         match once(&cmd, &t, &login, common, config.clone()).await {
@@ -105,40 +106,46 @@ fn ask_policy(target: &Path) -> Clobber {
 }
 
 async fn once(cmd: &OneShot, t: &Target, login: &Login, common: &Common, config: ClientConfig) -> Result<serde_json::Value, Error> {
-    let mut client = Client::connect(&t.host, t.port, config.clone()).await?;
-    client.login(&login.user, &login.password).await?;
-    let view = View { bar: !common.no_progress, hash: None };
+    let mut client = login.open(config).await?;
+    let mut meter = Meter::new(View { bar: !common.no_progress, hash: None });
     let path = t.path.clone().unwrap_or_default();
     let value = match cmd {
         OneShot::Get { local, segments, json, .. } => {
             if path.is_empty() || path.ends_with('/') {
                 return Err(Error::Protocol("the URL names no file to get".into()));
             }
-            let target = transfer::local_target(&path, local.as_deref());
+            let target = local::local_target(&path, local.as_deref());
             let policy = match common.clobber() {
                 Clobber::Ask if std::fs::symlink_metadata(&target).is_ok() => ask_policy(&target),
                 Clobber::Ask => Clobber::NewName,
                 p => p,
             };
-            let seg = (*segments > 1).then_some((*segments, login, &config));
-            let f = transfer::download(&mut client, &path, &target, policy, view, seg).await?;
+            let plan = client.plan_download(&path, &target, policy).await?;
+            if let (Action::Resume(r), false) = (plan.action, *json) {
+                transfer::report_download_resume(&r);
+            }
+            let f = client.download(&plan, *segments, &mut meter, ctrl_c()).await?;
             if !json {
                 transfer::report_fetched(&path, &f);
             }
             serde_json::json!({"ok": true, "remote": path, "local": f.local, "bytes": f.bytes, "renamed": f.renamed, "skipped": f.skipped, "resumed_at": f.resumed_at})
         }
         OneShot::Put { local, json, .. } => {
-            let remote =
-                if path.is_empty() || path.ends_with('/') { format!("{path}{}", transfer::base_name(local)) } else { path.clone() };
+            let remote = if path.is_empty() || path.ends_with('/') { format!("{path}{}", local::base_name(local)) } else { path.clone() };
+            let local_path = Path::new(local);
             let mode = if common.resume {
-                let (offset, _) = transfer::check_resume_put(&mut client, Path::new(local), &remote).await?;
-                if offset > 0 { StoreMode::At(offset) } else { StoreMode::Replace }
+                // The same checked resume as the shell's `reput`.
+                let (mode, resume) = client.plan_resumed_upload(local_path, &remote).await?;
+                if !json {
+                    transfer::report_upload_resume(&resume);
+                }
+                mode
             } else {
                 StoreMode::Replace
             };
-            let n = transfer::upload(&mut client, Path::new(local), &remote, mode, view).await?;
+            let n = client.upload(local_path, &remote, mode, &mut meter, ctrl_c()).await?;
             if !json {
-                println!("Uploaded {local} to {remote} ({n} bytes).");
+                transfer::report_sent(local_path, &remote, mode, n);
             }
             serde_json::json!({"ok": true, "local": local, "remote": remote, "bytes": n})
         }

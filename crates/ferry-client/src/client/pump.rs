@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 use ferry_proto::Command;
 use ferry_proto::ascii::{FromWire, ToWire};
 use ferry_proto::command::TransferType;
+use ferry_proto::pace::RateLimiter;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::{Client, StoreMode, data_error};
+use super::data::data_error;
+use super::{Client, StoreMode};
 use crate::error::{Error, Result};
 
 /// Bytes read or written at a time.
@@ -84,7 +86,7 @@ impl Client {
             let mut conv = FromWire::default();
             let mut converted = Vec::new();
             let mut total = 0u64;
-            let mut pacer = Pacer::new(rate);
+            let limiter = pacer(rate);
             loop {
                 if limit.is_some_and(|l| total >= l) {
                     sink.flush().await.map_err(PumpError::Local)?;
@@ -114,7 +116,7 @@ impl Client {
                 }
                 total += n as u64;
                 progress(total);
-                pacer.pace(total).await;
+                pace(limiter.as_ref(), n as u64).await;
             }
         };
         let outcome = until_interrupted(pump, interrupt).await;
@@ -152,7 +154,7 @@ impl Client {
             let mut conv = ToWire::default();
             let mut converted = Vec::new();
             let mut total = 0u64;
-            let mut pacer = Pacer::new(rate);
+            let limiter = pacer(rate);
             loop {
                 let n = source.read(&mut buf).await.map_err(PumpError::Local)?;
                 if n == 0 {
@@ -183,7 +185,7 @@ impl Client {
                 }
                 total += n as u64;
                 progress(total);
-                pacer.pace(total).await;
+                pace(limiter.as_ref(), n as u64).await;
             }
         };
         let outcome = until_interrupted(pump, interrupt).await;
@@ -237,24 +239,18 @@ enum PumpError {
     Enough(u64),
 }
 
-/// Sleeps just enough to keep a transfer under a byte rate.
-struct Pacer {
-    rate: Option<u64>,
-    start: Instant,
+/// The limiter for `--limit-rate`, if one is set (0 means none). Each
+/// transfer has its own, as the server's per-session limits do.
+fn pacer(rate: Option<u64>) -> Option<RateLimiter> {
+    rate.filter(|r| *r > 0).map(RateLimiter::new)
 }
 
-impl Pacer {
-    fn new(rate: Option<u64>) -> Pacer {
-        Pacer { rate, start: Instant::now() }
-    }
-
-    async fn pace(&mut self, total: u64) {
-        if let Some(rate) = self.rate.filter(|r| *r > 0) {
-            let due = Duration::from_secs_f64(total as f64 / rate as f64);
-            let elapsed = self.start.elapsed();
-            if due > elapsed {
-                tokio::time::sleep(due - elapsed).await;
-            }
+/// Sleep as long as the limiter says after `bytes` more.
+async fn pace(limiter: Option<&RateLimiter>, bytes: u64) {
+    if let Some(l) = limiter {
+        let wait = l.charge(bytes, Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
         }
     }
 }

@@ -5,6 +5,7 @@ mod ftps;
 mod library;
 mod listings;
 mod peers;
+mod policy;
 mod program;
 mod pty;
 mod stdout;

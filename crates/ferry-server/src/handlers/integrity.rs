@@ -109,7 +109,10 @@ impl Session {
         };
         match result {
             // draft-bryan-ftpext-hash §3.1: "213 <algo> <start>-<end> <hash> <path>".
-            Ok((hex, last)) => reply(code::FILE_STATUS, format!("{} {start}-{last} {hex} {input}", algo.hash_name())),
+            Ok((digest, end)) => {
+                let text = ferry_proto::hash::HashReply { algo, start, end, digest, path: input.to_owned() };
+                reply(code::FILE_STATUS, text.to_string())
+            }
             Err(e) => Err(storage_refusal(&path, e)),
         }
     }

@@ -1,0 +1,286 @@
+//! Running one shell line: split it into words, look the first up in the
+//! command table (`commands`), and do what the command says. The file and
+//! folder commands are a call to the library and a line of output each;
+//! transfers are in `transfer`, `mirror` in `mirror`.
+
+use std::path::PathBuf;
+
+use ferry_client::DataMode;
+use ferry_proto::listing::Kind;
+
+use super::commands::{self, Cmd, usage};
+use super::exit;
+use super::shell::{CmdError, CmdResult, Flow, Shell};
+use super::words;
+
+/// The first argument, or the command's usage error.
+fn first<'a>(args: &[&'a str], cmd: Cmd) -> Result<&'a str, CmdError> {
+    args.first().copied().ok_or_else(|| CmdError::Usage(usage(cmd)))
+}
+
+impl Shell {
+    /// Run one command line.
+    pub(crate) async fn execute(&mut self, line: &str) -> Result<Flow, CmdError> {
+        if let Some(cmd) = line.strip_prefix('!') {
+            return shell_escape(cmd).map(|()| Flow::Continue);
+        }
+        let words = words::split(line).map_err(CmdError::Usage)?;
+        let Some((first_word, args)) = words.split_first() else {
+            return Ok(Flow::Continue);
+        };
+        let cmd = commands::find(first_word).map_err(CmdError::Usage)?.cmd;
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        match cmd {
+            Cmd::Exit => return Ok(Flow::Exit),
+            Cmd::Help => match args.first() {
+                None => println!("{}", commands::overview()),
+                Some(name) => println!("{}", commands::describe(name).map_err(CmdError::Usage)?),
+            },
+            Cmd::ShellEscape => shell_escape(&args.join(" "))?,
+            Cmd::Open => {
+                let host = first(&args, cmd)?;
+                let port =
+                    args.get(1).map(|p| p.parse().map_err(|_| CmdError::Usage(format!("bad port {p:?}")))).transpose()?.unwrap_or(21);
+                self.open(host, port, None, None).await?;
+            }
+            Cmd::Close => {
+                if let Some(c) = self.client.take() {
+                    c.quit().await?;
+                    println!("221 Goodbye.");
+                }
+            }
+            Cmd::User => {
+                let name = first(&args, cmd)?.to_owned();
+                let password = match args.get(1) {
+                    Some(p) => p.to_string(),
+                    None => self.input.password("Password: ").await.unwrap_or_default(),
+                };
+                self.client()?.login(&name, &password).await?;
+                println!("230 Logged in as {name}.");
+            }
+            Cmd::Status => self.print_status(),
+            Cmd::Quote => self.quote(&args).await?,
+            Cmd::Pwd => {
+                let p = self.client()?.pwd().await?;
+                println!("Remote directory: {p}");
+            }
+            Cmd::Cd => {
+                self.client()?.cwd(first(&args, cmd)?).await?;
+                self.mark_remote_stale();
+            }
+            Cmd::Cdup => {
+                self.client()?.cdup().await?;
+                self.mark_remote_stale();
+            }
+            Cmd::Ls | Cmd::Dir => {
+                let target = args.iter().find(|a| !a.starts_with('-')).map(|s| s.to_string());
+                let command = if cmd == Cmd::Ls && args.first() != Some(&"-l") {
+                    ferry_proto::Command::Nlst(target)
+                } else {
+                    ferry_proto::Command::List(target)
+                };
+                let raw = self.client()?.list_raw(command).await?;
+                print!("{}", String::from_utf8_lossy(&raw).replace("\r\n", "\n"));
+            }
+            Cmd::Mkdir => {
+                let made = self.client()?.mkdir(first(&args, cmd)?).await?;
+                println!("Created {made}");
+                self.mark_remote_stale();
+            }
+            Cmd::Rmdir => {
+                self.client()?.rmdir(first(&args, cmd)?).await?;
+                self.mark_remote_stale();
+            }
+            Cmd::Delete => {
+                let f = first(&args, cmd)?;
+                self.client()?.delete(f).await?;
+                println!("Deleted {f}");
+                self.mark_remote_stale();
+            }
+            Cmd::Mdelete => self.mdelete(&args).await?,
+            Cmd::Rename => {
+                let [from, to] = args[..] else {
+                    return Err(CmdError::Usage(usage(cmd)));
+                };
+                self.client()?.rename(from, to).await?;
+                println!("Renamed {from} to {to}");
+                self.mark_remote_stale();
+            }
+            Cmd::Size => {
+                let f = first(&args, cmd)?;
+                let n = self.client()?.size(f).await?;
+                println!("{f}\t{n}");
+            }
+            Cmd::Modtime => {
+                let f = first(&args, cmd)?;
+                let t = self.client()?.mdtm(f).await?;
+                let c = ferry_proto::time::civil(t);
+                println!("{f}\t{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", c.year, c.month, c.day, c.hour, c.minute, c.second);
+            }
+            Cmd::Chmod => {
+                let [mode, file] = args[..] else {
+                    return Err(CmdError::Usage(usage(cmd)));
+                };
+                self.client()?.chmod(mode, file).await?;
+            }
+            Cmd::Binary => self.set_ascii(false)?,
+            Cmd::Ascii => self.set_ascii(true)?,
+            Cmd::Type => match args.first().map(|s| s.to_ascii_lowercase()) {
+                None => println!("Using {} mode to transfer files.", if self.client()?.ascii { "ascii" } else { "binary" }),
+                Some(t) if t == "a" || t == "ascii" => self.set_ascii(true)?,
+                Some(t) if t == "i" || t == "binary" || t == "image" => self.set_ascii(false)?,
+                Some(t) => return Err(CmdError::Usage(format!("unknown type {t}: use ascii or binary"))),
+            },
+            Cmd::Passive => {
+                self.config.mode = match (args.first().copied(), self.config.mode) {
+                    (Some("on"), _) | (None, DataMode::Active) => DataMode::Passive,
+                    _ => DataMode::Active,
+                };
+                if let Some(c) = self.client.as_mut() {
+                    c.config.mode = self.config.mode;
+                }
+                println!("Passive mode: {}.", if self.config.mode == DataMode::Passive { "on" } else { "off" });
+            }
+            Cmd::Hash => {
+                self.settings.hash = match args.first() {
+                    Some(n) => Some(n.parse().map_err(|_| CmdError::Usage(format!("bad hash size {n:?}")))?),
+                    None if self.settings.hash.is_some() => None,
+                    None => Some(1024),
+                };
+                match self.settings.hash {
+                    Some(n) => println!("Hash mark printing on ({n} bytes/hash mark)."),
+                    None => println!("Hash mark printing off."),
+                }
+            }
+            Cmd::Prompt => {
+                self.settings.prompt = !self.settings.prompt;
+                println!("Interactive mode {}.", if self.settings.prompt { "on" } else { "off" });
+            }
+            Cmd::Set => match args[..] {
+                ["clobber", policy] => {
+                    self.settings.clobber =
+                        policy.parse().map_err(|e: ferry_client::local::UnknownClobber| CmdError::Usage(e.to_string()))?;
+                    println!("clobber = {policy}");
+                }
+                ["clobber"] | [] => println!("clobber = {:?}", self.settings.clobber),
+                _ => return Err(CmdError::Usage(usage(cmd))),
+            },
+            Cmd::Lcd => {
+                let dir = match args.first() {
+                    Some(d) => PathBuf::from(d),
+                    None => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/")),
+                };
+                std::env::set_current_dir(&dir).map_err(|e| CmdError::Local(format!("{}: {e}", dir.display())))?;
+                println!("Local directory now {}", current_dir());
+            }
+            Cmd::Lpwd => println!("Local directory: {}", current_dir()),
+            Cmd::Lls => list_local(args.first().copied())?,
+            Cmd::Get => self.get_command(&args).await?,
+            Cmd::Reget => self.reget(&args).await?,
+            Cmd::Mget => self.mget(&args).await?,
+            Cmd::Put => self.put_command(&args).await?,
+            Cmd::Upload => self.upload(&args).await?,
+            Cmd::Reput => self.reput(&args).await?,
+            Cmd::Append => self.append(&args).await?,
+            Cmd::Mput => self.mput(&args).await?,
+            Cmd::Mirror => self.mirror(&args).await?,
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn set_ascii(&mut self, ascii: bool) -> CmdResult {
+        self.client()?.ascii = ascii;
+        println!("Using {} mode to transfer files.", if ascii { "ascii" } else { "binary" });
+        Ok(())
+    }
+
+    fn print_status(&mut self) {
+        match self.client.as_ref().and_then(|c| c.login_details()) {
+            Some(l) => println!("Connected to {}:{} as {}.", l.host, l.port, l.user),
+            None => println!("Not connected."),
+        }
+        println!(
+            "Mode: {}; type: {}; hash: {}; prompt: {}; clobber: {:?}.",
+            if self.config.mode == DataMode::Passive { "passive" } else { "active" },
+            if self.client.as_ref().is_some_and(|c| c.ascii) { "ascii" } else { "binary" },
+            self.settings.hash.map_or("off".to_owned(), |n| format!("every {n} bytes")),
+            if self.settings.prompt { "on" } else { "off" },
+            self.settings.clobber
+        );
+        if let Some(c) = &self.client {
+            println!("Server features: {}", c.features.lines.join(", "));
+        }
+    }
+
+    /// `quote`: the reply is shown as the server sent it; a negative one
+    /// counts as a failure for the exit status.
+    async fn quote(&mut self, args: &[&str]) -> CmdResult {
+        if args.is_empty() {
+            return Err(CmdError::Usage(usage(Cmd::Quote)));
+        }
+        let r = self.client()?.quote(&args.join(" ")).await?;
+        let mut wire = Vec::new();
+        r.encode_into(&mut wire);
+        print!("{}", String::from_utf8_lossy(&wire).replace("\r\n", "\n"));
+        if !r.is_positive() && self.status == 0 {
+            self.status = exit::REMOTE;
+        }
+        Ok(())
+    }
+
+    async fn mdelete(&mut self, args: &[&str]) -> CmdResult {
+        if args.is_empty() {
+            return Err(CmdError::Usage(usage(Cmd::Mdelete)));
+        }
+        for pattern in args {
+            for (remote, kind) in self.remote_glob(pattern).await? {
+                if kind == Kind::Dir || !self.confirm(&format!("mdelete {remote}?")).await {
+                    continue;
+                }
+                match self.client()?.delete(&remote).await {
+                    Ok(()) => println!("Deleted {remote}"),
+                    Err(e) => self.fail(&format!("mdelete {remote}"), &e.into()),
+                }
+            }
+        }
+        self.mark_remote_stale();
+        Ok(())
+    }
+}
+
+fn current_dir() -> String {
+    std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default()
+}
+
+/// `lls`: a local folder's names, sorted, folders ending in `/`.
+fn list_local(dir: Option<&str>) -> CmdResult {
+    let dir = dir.map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| CmdError::Local(format!("{}: {e}", dir.display())))?
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if e.file_type().is_ok_and(|t| t.is_dir()) { format!("{n}/") } else { n }
+        })
+        .collect();
+    names.sort();
+    for n in names {
+        println!("{n}");
+    }
+    Ok(())
+}
+
+/// `!command`: run it in the user's shell (a bare `!` starts one).
+fn shell_escape(cmd: &str) -> CmdResult {
+    let cmd = cmd.trim();
+    let shell = std::env::var("SHELL").unwrap_or_else(|_| "/bin/sh".into());
+    let mut c = std::process::Command::new(&shell);
+    if !cmd.is_empty() {
+        c.arg("-c").arg(cmd);
+    }
+    let status = c.status().map_err(|e| CmdError::Local(format!("{shell}: {e}")))?;
+    if !status.success() {
+        return Err(CmdError::Local(format!("!{cmd}: {status}")));
+    }
+    Ok(())
+}
