@@ -1,11 +1,12 @@
 //! How the core's results look to an FTP client: the reply code of each
-//! [`StorageError`] (RFC 959 §4.2, RFC 3659), and the listing entry of a
-//! [`FileInfo`]. The core knows nothing of either.
+//! [`StorageError`] and [`FsError`] (RFC 959 §4.2, RFC 3659), and the
+//! listing entry of a [`FileInfo`]. The core knows nothing of either.
 
 use ferry_proto::listing::Entry;
 use ferry_proto::reply::code;
 
 use crate::storage::{FileInfo, StorageError};
+use ferry_core::userfs::FsError;
 
 /// The FTP reply code for a failure.
 pub(crate) trait ReplyCode {
@@ -24,6 +25,24 @@ impl ReplyCode for StorageError {
             // RFC 3659 §5.4.
             StorageError::RestartPastEnd => code::BAD_RESTART,
             _ => code::FILE_UNAVAILABLE,
+        }
+    }
+}
+
+impl ReplyCode for FsError {
+    fn code(&self) -> u16 {
+        match self {
+            FsError::Storage(e) => e.code(),
+            FsError::PermissionDenied(_)
+            | FsError::ReplaceNeedsDelete
+            | FsError::IntoItself
+            | FsError::CurrentDirectory
+            | FsError::HomeMode => code::FILE_UNAVAILABLE,
+            FsError::NameNotAllowed | FsError::NewNameNotAllowed => code::BAD_FILE_NAME,
+            FsError::QuotaExceeded | FsError::FileQuotaExceeded { .. } => code::EXCEEDED_STORAGE,
+            FsError::Busy | FsError::AlreadyUploading => code::FILE_BUSY,
+            // RFC 3659 §5.4.
+            FsError::RestartPastEnd { .. } => code::BAD_RESTART,
         }
     }
 }

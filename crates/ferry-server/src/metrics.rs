@@ -1,5 +1,7 @@
-//! Prometheus metrics (prometheus-client), served on `--metrics-listen`
-//! at `/metrics` by hyper — no hand-written HTTP.
+//! Prometheus metrics, served on `--metrics-listen` at `/metrics` by hyper
+//! — no hand-written HTTP. The counters are the core's
+//! ([`ferry_core::events::metrics`]): most count events, a few the FTP
+//! sessions set directly.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -7,79 +9,9 @@ use std::sync::Arc;
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{Request, Response, StatusCode};
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
-type Labels = Vec<(&'static str, &'static str)>;
-
-/// Every metric ferryd keeps.
-#[derive(Debug)]
-pub struct Metrics {
-    registry: Registry,
-    /// Sessions open now.
-    pub sessions_open: Gauge,
-    /// Logins by result (`ok`, `failed`).
-    pub logins: Family<Labels, Counter>,
-    /// Addresses banned for failed logins.
-    pub bans: Counter,
-    /// File transfers by direction (`in`, `out`) and result (`ok`, `error`).
-    pub transfers: Family<Labels, Counter>,
-    /// Bytes moved by direction.
-    pub bytes: Family<Labels, Counter>,
-    /// Data connections that could not be opened (425/522).
-    pub data_connection_failures: Counter,
-    /// Time from a command line to its reply, seconds.
-    pub command_seconds: Histogram,
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        let mut registry = Registry::with_prefix("ferry");
-        let m = Metrics {
-            sessions_open: Gauge::default(),
-            logins: Family::default(),
-            bans: Counter::default(),
-            transfers: Family::default(),
-            bytes: Family::default(),
-            data_connection_failures: Counter::default(),
-            command_seconds: Histogram::new(exponential_buckets(0.0001, 4.0, 10)),
-            registry: Registry::default(),
-        };
-        registry.register("sessions_open", "Sessions open now", m.sessions_open.clone());
-        registry.register("logins", "Login attempts by result", m.logins.clone());
-        registry.register("bans", "Addresses banned after failed logins", m.bans.clone());
-        registry.register("transfers", "File transfers by direction and result", m.transfers.clone());
-        registry.register("transfer_bytes", "Bytes transferred by direction", m.bytes.clone());
-        registry.register("data_connection_failures", "Data connections that could not be opened", m.data_connection_failures.clone());
-        registry.register("command_duration_seconds", "Time from a command to its reply", m.command_seconds.clone());
-        Metrics { registry, ..m }
-    }
-}
-
-impl Metrics {
-    /// The text exposition format.
-    pub fn encode(&self) -> String {
-        let mut out = String::new();
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
-        out
-    }
-
-    /// Count a login.
-    pub fn login(&self, ok: bool) {
-        self.logins.get_or_create(&vec![("result", if ok { "ok" } else { "failed" })]).inc();
-    }
-
-    /// Count a finished file transfer.
-    pub fn transfer(&self, incoming: bool, ok: bool, bytes: u64) {
-        let direction = if incoming { "in" } else { "out" };
-        self.transfers.get_or_create(&vec![("direction", direction), ("result", if ok { "ok" } else { "error" })]).inc();
-        self.bytes.get_or_create(&vec![("direction", direction)]).inc_by(bytes);
-    }
-}
+pub use ferry_core::events::metrics::Metrics;
 
 /// Metrics connections served at once; more are closed at once.
 const MAX_CONNECTIONS: usize = 16;

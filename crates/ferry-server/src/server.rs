@@ -16,9 +16,11 @@ use tokio::task::JoinSet;
 use crate::auth::Authenticator;
 use crate::auth::defender::Defender;
 use crate::config::Config;
-use crate::limits::RateLimiter;
 pub use crate::shared::Shared;
 use crate::storage::Storage;
+use ferry_core::events::Events;
+use ferry_core::limits::Rates;
+use ferry_core::services::Services;
 
 /// Threads the blocking pool may grow to for `max_sessions` sessions. A
 /// session's blocking work is bounded (its file-system jobs by
@@ -39,28 +41,31 @@ pub struct Server {
 impl Server {
     /// A server over `storage`, admitting who `auth` admits.
     pub fn new(config: Config, storage: Arc<dyn Storage>, auth: Arc<dyn Authenticator>) -> Server {
-        let defender = Defender::new(config.defender.clone());
-        let global_limits =
-            (config.upload_rate.map(|r| Arc::new(RateLimiter::new(r))), config.download_rate.map(|r| Arc::new(RateLimiter::new(r))));
-        let user_limits = Default::default();
+        // Logs, the xferlog and the metrics hear what happened from the
+        // core's event stream.
+        let events = Events::new();
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        events.subscribe(Arc::new(ferry_core::events::log::LogEvents::for_escaping_formatter()));
+        events.subscribe(metrics.clone());
+        if let Some(xferlog) = &config.xferlog {
+            events.subscribe(xferlog.clone());
+        }
+        let defender = Defender::with_events(config.defender.clone(), events.clone());
+        let services = Services::new(storage, Rates::new(config.upload_rate, config.download_rate), events);
         let shutdown = tokio::sync::watch::Sender::new(false);
         let passive_ip = RwLock::new(config.passive_address);
         let tls = config.tls.clone();
         Server {
             shared: Arc::new(Shared {
                 config,
-                storage,
+                services,
                 auth: crate::auth::Current::new(auth),
                 defender,
-                global_limits,
-                user_limits,
                 shutdown,
                 stop_transfers: tokio::sync::watch::Sender::new(false),
                 passive_ip,
-                metrics: Default::default(),
+                metrics,
                 tls: RwLock::new(tls),
-                quotas: Default::default(),
-                uploads: Default::default(),
                 tls_state: Default::default(),
             }),
         }
@@ -86,9 +91,9 @@ impl Server {
     /// next upload, and temporary upload files left behind by a crash are
     /// removed in the background.
     pub fn refresh_storage(&self) {
-        self.shared.quotas.rescan_all();
+        self.shared.services.rescan_quotas();
         tokio::task::spawn_blocking({
-            let storage = self.shared.storage.clone();
+            let storage = self.shared.services.storage().clone();
             move || clean_stale_uploads(&*storage)
         });
     }
@@ -139,7 +144,7 @@ impl Server {
         // Temporary files of uploads that a crash interrupted: at start,
         // again once those of a crash just before the start are old enough
         // to tell from new ones, then every hour.
-        let storage = self.shared.storage.clone();
+        let storage = self.shared.services.storage().clone();
         accepters.spawn(async move {
             for pause in [STALE_UPLOAD_AGE * 2].into_iter().chain(std::iter::repeat(Duration::from_secs(3600))) {
                 let s = storage.clone();

@@ -13,12 +13,53 @@ use crate::log_escape::Escaped;
 pub const TARGET: &str = "ferry::event";
 
 /// The log subscriber.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LogEvents;
+#[derive(Debug, Clone, Copy)]
+pub struct LogEvents {
+    /// Escape client-chosen values here (false where the log's formatter
+    /// escapes every field itself, as ferryd's does: escaping twice would
+    /// show `\\x1b` for an ESC, and JSON logs would lose the real value).
+    escape: bool,
+    /// Log logins and logouts too (false where the front door logs them in
+    /// its own session span, as the FTP server does).
+    sessions: bool,
+}
+
+impl Default for LogEvents {
+    fn default() -> Self {
+        LogEvents { escape: true, sessions: true }
+    }
+}
+
+impl LogEvents {
+    /// Every event, client-chosen values escaped.
+    pub fn new() -> LogEvents {
+        LogEvents::default()
+    }
+
+    /// For a log whose formatter escapes every field and whose front door
+    /// logs its logins and logouts in its session span (ferryd): values
+    /// are written as they are, and session events are left out.
+    pub fn for_escaping_formatter() -> LogEvents {
+        LogEvents { escape: false, sessions: false }
+    }
+}
+
+/// A client-chosen value, escaped or not.
+struct Value<'a>(&'a str, bool);
+
+impl std::fmt::Display for Value<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.1 { Escaped(self.0).fmt(f) } else { f.write_str(self.0) }
+    }
+}
 
 impl Subscriber for LogEvents {
     fn event(&self, event: &Event) {
         let name = event.name();
+        if !self.sessions && matches!(event.kind, EventKind::LoginOk { .. } | EventKind::LoginFailed { .. } | EventKind::Logout { .. }) {
+            return;
+        }
+        let e = self.escape;
         let Some(actor) = event.actor() else {
             if let EventKind::Ban { address, until } = &event.kind {
                 let seconds = until.duration_since(event.at).unwrap_or_default().as_secs();
@@ -26,7 +67,7 @@ impl Subscriber for LogEvents {
             }
             return;
         };
-        let (session, protocol, peer, user) = (actor.session.id, actor.session.protocol, actor.session.peer, Escaped(&actor.user));
+        let (session, protocol, peer, user) = (actor.session.id, actor.session.protocol, actor.session.peer, Value(&actor.user, e));
         macro_rules! line {
             ($level:ident, $($fields:tt)*) => {
                 $level!(target: TARGET, event = name, session, protocol, %peer, %user, $($fields)*)
@@ -37,30 +78,30 @@ impl Subscriber for LogEvents {
             EventKind::LoginFailed { reason, .. } => line!(warn, ?reason, "login failed"),
             EventKind::Logout { .. } => line!(info, "logout"),
             EventKind::Upload { transfer: t, size, .. } => {
-                line!(info, path = %Escaped(t.path.as_str()), bytes = t.bytes, size, seconds = t.duration.as_secs_f64(), "upload")
+                line!(info, path = %Value(t.path.as_str(), e), bytes = t.bytes, size, seconds = t.duration.as_secs_f64(), "upload")
             }
             EventKind::UploadFailed { transfer: t, failure, kept, .. } => line!(
                 info,
-                path = %Escaped(t.path.as_str()),
+                path = %Value(t.path.as_str(), e),
                 bytes = t.bytes,
-                reason = %Escaped(&failure.to_string()),
+                reason = %Value(&failure.to_string(), e),
                 ?kept,
                 "upload failed"
             ),
             EventKind::Download { transfer: t, failure: None, .. } => {
-                line!(info, path = %Escaped(t.path.as_str()), bytes = t.bytes, seconds = t.duration.as_secs_f64(), "download")
+                line!(info, path = %Value(t.path.as_str(), e), bytes = t.bytes, seconds = t.duration.as_secs_f64(), "download")
             }
             EventKind::Download { transfer: t, failure: Some(failure), .. } => line!(
                 info,
-                path = %Escaped(t.path.as_str()),
+                path = %Value(t.path.as_str(), e),
                 bytes = t.bytes,
-                reason = %Escaped(&failure.to_string()),
+                reason = %Value(&failure.to_string(), e),
                 "download incomplete"
             ),
-            EventKind::Delete { path, size, .. } => line!(info, path = %Escaped(path.as_str()), size, "deleted"),
-            EventKind::Rename { from, to, .. } => line!(info, from = %Escaped(from.as_str()), to = %Escaped(to.as_str()), "renamed"),
-            EventKind::Mkdir { path, .. } => line!(info, path = %Escaped(path.as_str()), "folder created"),
-            EventKind::Rmdir { path, .. } => line!(info, path = %Escaped(path.as_str()), "folder removed"),
+            EventKind::Delete { path, size, .. } => line!(info, path = %Value(path.as_str(), e), size, "deleted"),
+            EventKind::Rename { from, to, .. } => line!(info, from = %Value(from.as_str(), e), to = %Value(to.as_str(), e), "renamed"),
+            EventKind::Mkdir { path, .. } => line!(info, path = %Value(path.as_str(), e), "folder created"),
+            EventKind::Rmdir { path, .. } => line!(info, path = %Value(path.as_str(), e), "folder removed"),
             EventKind::Ban { .. } => {}
         }
     }
@@ -104,7 +145,7 @@ mod tests {
         let buf = Buffer::default();
         let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(buf.clone()).finish();
         let events = Events::new();
-        events.subscribe(Arc::new(LogEvents));
+        events.subscribe(Arc::new(LogEvents::new()));
         tracing::subscriber::with_default(subscriber, || emit(&events));
         String::from_utf8(buf.0.lock().unwrap().clone()).unwrap()
     }

@@ -11,14 +11,16 @@ use crate::auth::{AuthError, Standing};
 use crate::session::answer::{Handled, reply};
 use crate::session::data::DataSetup;
 use crate::session::{Phase, Session};
+use ferry_core::events::LoginFailure;
+use ferry_core::userfs::UserFs;
 
 impl Session {
     pub(crate) async fn user(&mut self, user: String) -> Handled {
-        let (logged_out, reply) = self.state.user(user);
-        if logged_out {
+        // Changing user mid-session is allowed (RFC 959): it logs out first.
+        if self.account().is_some() {
             self.reset();
         }
-        Ok(reply.into())
+        Ok(self.state.user(user).1.into())
     }
 
     pub(crate) async fn pass(&mut self, password: Password) -> Handled {
@@ -36,12 +38,14 @@ impl Session {
         };
         match account {
             Some(account) => {
-                // The user's home becomes their `/`. (At the root the shared
-                // storage serves as it is: no extra handle per session.)
-                let (storage, home) = (self.shared.storage.clone(), account.policy.home.clone());
-                let view = if home.is_root() { Ok(Ok(storage)) } else { tokio::task::spawn_blocking(move || storage.scoped(&home)).await };
+                // The user's view of the files: their home becomes their `/`
+                // (opened on the blocking pool unless it is the root, which
+                // needs no I/O).
+                let (services, info, a) = (self.shared.services.clone(), self.info.clone(), account.clone());
+                let open = move || UserFs::open(&services, &a, info);
+                let view = if account.policy.home.is_root() { Ok(open()) } else { tokio::task::spawn_blocking(open).await };
                 match view {
-                    Ok(Ok(view)) => self.storage = view,
+                    Ok(Ok(fs)) => self.fs = Some(fs),
                     Ok(Err(e)) => {
                         tracing::error!(user = %account.name, home = %account.policy.home, error = %e, "home folder unavailable");
                         return reply(code::NOT_LOGGED_IN, "Home folder unavailable; ask the administrator.");
@@ -50,7 +54,7 @@ impl Session {
                 }
                 tracing::Span::current().record("user", account.name.as_str());
                 tracing::info!("login ok");
-                self.shared.metrics.login(true);
+                self.shared.services.events().login_ok(&self.info, &account.name);
                 if let Some(tls) = &self.tls {
                     tls.logged_in(&account.name);
                 }
@@ -63,16 +67,13 @@ impl Session {
                 self.login_failures += 1;
                 tracing::warn!(user = %user, failures = self.login_failures, "login failed");
                 self.state.phase = Phase::Fresh;
-                self.shared.metrics.login(false);
+                self.shared.services.events().login_failed(&self.info, &user, LoginFailure::Incorrect);
+                // The defender tells the events of a ban it decides.
                 let banned = self.shared.defender.failed_login(self.peer.ip(), std::time::Instant::now());
-                if banned {
-                    self.shared.metrics.bans.inc();
-                }
                 // Slow guessing down; the reply waits too, so a client
                 // cannot simply pipeline more attempts.
                 tokio::time::sleep(self.shared.config.failure_delay).await;
                 if banned {
-                    tracing::warn!("address banned after repeated failed logins");
                     self.quit = true;
                     return reply(code::NOT_AVAILABLE, "Too many failed logins from your address; try again later.");
                 }
@@ -91,6 +92,8 @@ impl Session {
     /// the session goes on and may try again.
     fn login_refused(&mut self, user: &str, e: AuthError) -> Handled {
         self.state.phase = Phase::Fresh;
+        let reason = if e == AuthError::Disabled { LoginFailure::Disabled } else { LoginFailure::Unavailable };
+        self.shared.services.events().login_failed(&self.info, user, reason);
         match e {
             AuthError::Disabled => {
                 tracing::warn!(user, "login refused: account disabled");
@@ -127,7 +130,10 @@ impl Session {
                 return Ok(true);
             }
             Ok(Standing::Active(policy)) if policy.home == account.policy.home => {
-                new_limits(&self.shared, &account.name, &policy);
+                self.shared.services.apply_policy(&account.name, &policy);
+                if let Some(fs) = &self.fs {
+                    fs.set_policy(policy.clone());
+                }
                 account.policy = policy;
                 self.auth_generation = generation;
                 self.auth_recheck = None;
@@ -136,7 +142,10 @@ impl Session {
             Ok(Standing::Unconfirmed(policy)) if policy.home == account.policy.home => {
                 // Not every command of every session may wait on a store
                 // that is down: ask again in a while.
-                new_limits(&self.shared, &account.name, &policy);
+                self.shared.services.apply_policy(&account.name, &policy);
+                if let Some(fs) = &self.fs {
+                    fs.set_policy(policy.clone());
+                }
                 account.policy = policy;
                 self.auth_recheck = Some(std::time::Instant::now() + RECHECK_AFTER_OUTAGE);
                 return Ok(true);
@@ -152,7 +161,10 @@ impl Session {
     }
 
     /// Forget the login and all transfer parameters.
-    fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
+        if let Some(fs) = self.fs.take() {
+            self.shared.services.events().logout(&self.info, fs.user());
+        }
         self.state.reset();
         self.cwd = VirtualPath::root();
         self.data = DataSetup::None;
@@ -179,18 +191,3 @@ impl Session {
 /// After an account could not be checked (the store was down), how long a
 /// session goes on before asking again.
 const RECHECK_AFTER_OUTAGE: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Give a reloaded policy's quota and rates to what is already running:
-/// the home's quota ledger (uploads in progress check it per chunk) and
-/// the user's rate limiters (transfers that started under a rate; one that
-/// started without any runs on unthrottled until it ends).
-fn new_limits(shared: &crate::shared::Shared, user: &str, policy: &crate::auth::settings::Policy) {
-    let limits = crate::quota::Limits { bytes: policy.quota_bytes, files: policy.quota_files };
-    shared.quotas.update_user(user, limits);
-    let limiters = crate::sync::lock(&shared.user_limits);
-    for (upload, rate) in [(true, policy.upload_rate), (false, policy.download_rate)] {
-        if let Some(l) = limiters.get(&(user.to_owned(), upload)) {
-            l.set_rate(rate.unwrap_or(u64::MAX));
-        }
-    }
-}

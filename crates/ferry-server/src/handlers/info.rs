@@ -13,7 +13,7 @@ impl Session {
     /// The `MLSx` facts this storage can fill in truthfully: no
     /// `UNIX.mode` where there are no modes (object storage).
     pub(crate) fn available_facts(&self) -> impl Iterator<Item = &'static str> {
-        let modes = self.storage.capabilities().set_mode;
+        let modes = self.capabilities().set_mode;
         MLSX_FACTS.into_iter().filter(move |f| modes || *f != "unix.mode")
     }
 
@@ -47,7 +47,7 @@ impl Session {
         // Advertise exactly what this storage does: clients such as rclone
         // trust FEAT, and an advertised MFMT that then fails fails their
         // whole copy.
-        let can = self.storage.capabilities();
+        let can = self.capabilities();
         for f in ["EPRT", "EPSV", "HOST", "MDTM"] {
             lines.push(format!(" {f}"));
         }

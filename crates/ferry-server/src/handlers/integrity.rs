@@ -14,11 +14,11 @@ use ferry_proto::reply::code;
 use sha2::Digest;
 
 use super::Cancel;
-use super::storage_refusal;
-use crate::auth::settings::Permission;
+use super::fs_refusal;
 use crate::session::Session;
 use crate::session::answer::{Handled, reply};
-use crate::storage::{Storage, StorageError};
+use crate::storage::StorageError;
+use ferry_core::userfs::{FsError, ReadPurpose, UserFs};
 
 /// A running digest of one of the supported algorithms.
 enum Hasher {
@@ -65,24 +65,22 @@ impl Hasher {
 /// Returns the digest and the last byte actually covered. Stops with an
 /// error between chunks once `cancel` is set.
 pub(crate) fn digest(
-    storage: &dyn Storage,
+    fs: &UserFs,
     path: &VirtualPath,
     algo: ChecksumAlgo,
     start: u64,
     end: Option<u64>,
     cancel: &Cancel,
-) -> Result<(String, u64), StorageError> {
-    let info = storage.metadata(path)?;
-    crate::storage::require_file(info.kind)?;
-    let last = end.map_or(info.size.saturating_sub(1), |e| e.min(info.size.saturating_sub(1)));
-    let mut remaining = if info.size == 0 || start > last { 0 } else { last - start + 1 };
-    let mut reader = storage.open_read(path, start)?;
+) -> Result<(String, u64), FsError> {
+    let (size, mut reader) = fs.open_read(path, start, ReadPurpose::Checksum)?;
+    let last = end.map_or(size.saturating_sub(1), |e| e.min(size.saturating_sub(1)));
+    let mut remaining = if size == 0 || start > last { 0 } else { last - start + 1 };
     let mut h = Hasher::new(algo);
     let mut buf = vec![0u8; 256 * 1024];
     while remaining > 0 {
         cancel.check()?;
         let want = remaining.min(buf.len() as u64) as usize;
-        let n = reader.read(&mut buf[..want])?;
+        let n = reader.read(&mut buf[..want]).map_err(StorageError::from)?;
         if n == 0 {
             break;
         }
@@ -94,7 +92,6 @@ pub(crate) fn digest(
 
 impl Session {
     pub(crate) async fn hash(&mut self, input: &str) -> Handled {
-        self.permit(Permission::Read)?;
         let path = self.resolve(input)?;
         let algo = self.hash_algo;
         let (start, end) = match self.state.rang.take() {
@@ -113,12 +110,11 @@ impl Session {
                 let text = ferry_proto::hash::HashReply { algo, start, end, digest, path: input.to_owned() };
                 reply(code::FILE_STATUS, text.to_string())
             }
-            Err(e) => Err(storage_refusal(&path, e)),
+            Err(e) => Err(fs_refusal(&path, e)),
         }
     }
 
     pub(crate) async fn checksum(&mut self, algo: ChecksumAlgo, input: &str, start: Option<u64>, end: Option<u64>) -> Handled {
-        self.permit(Permission::Read)?;
         let path = self.resolve(input)?;
         let p = path.clone();
         // The X-commands give an exclusive end offset, like a length from 0.
@@ -130,7 +126,7 @@ impl Session {
         };
         match result {
             Ok((hex, _)) => reply(code::FILE_ACTION_OK, hex),
-            Err(e) => Err(storage_refusal(&path, e)),
+            Err(e) => Err(fs_refusal(&path, e)),
         }
     }
 }

@@ -18,7 +18,8 @@ use tokio::sync::OwnedSemaphorePermit;
 use crate::session::Session;
 use crate::session::answer::{Handled, reply, sent};
 use crate::session::busy::Interrupt;
-use crate::storage::{Storage, StorageError};
+use crate::storage::StorageError;
+use ferry_core::userfs::{FsError, UserFs};
 
 /// Asks a running job to stop. Jobs check it between chunks of work.
 #[derive(Debug, Clone, Default)]
@@ -73,20 +74,26 @@ impl Session {
         }
     }
 
-    /// Run a storage call on the blocking pool, in the user's view, holding
-    /// one of the session's slots.
+    /// Run a call on the user's view ([`UserFs`]) on the blocking pool,
+    /// holding one of the session's slots.
     pub(crate) async fn storage<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&dyn Storage) -> Result<T, StorageError> + Send + 'static,
-    ) -> Result<T, StorageError> {
+        f: impl FnOnce(&UserFs) -> Result<T, FsError> + Send + 'static,
+    ) -> Result<T, FsError> {
+        let fs = self.user_fs()?;
         let slot = self.blocking_slot().await?;
-        let storage = self.storage.clone();
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            f(&*storage)
+            f(&fs)
         })
         .await
-        .unwrap_or_else(|e| Err(join_error(e)))
+        .unwrap_or_else(|e| Err(join_error(e).into()))
+    }
+
+    /// The logged-in user's view of the files. (Every command that needs
+    /// it requires a login, which the dispatcher checked.)
+    pub(crate) fn user_fs(&self) -> Result<UserFs, FsError> {
+        self.fs.clone().ok_or(FsError::PermissionDenied(crate::auth::settings::Permission::List))
     }
 
     /// Run a long storage job (a checksum, an ASCII `SIZE`) like
@@ -100,25 +107,28 @@ impl Session {
     pub(crate) async fn cancellable<T: Send + 'static>(
         &mut self,
         what: &str,
-        job: impl FnOnce(&dyn Storage, &Cancel) -> Result<T, StorageError> + Send + 'static,
-    ) -> Result<Result<T, StorageError>, Handled> {
+        job: impl FnOnce(&UserFs, &Cancel) -> Result<T, FsError> + Send + 'static,
+    ) -> Result<Result<T, FsError>, Handled> {
+        let fs = match self.user_fs() {
+            Ok(fs) => fs,
+            Err(e) => return Ok(Err(e)),
+        };
         let slot = match self.blocking_slot().await {
             Ok(slot) => slot,
-            Err(e) => return Ok(Err(e)),
+            Err(e) => return Ok(Err(e.into())),
         };
         let cancel = Cancel::default();
         let _on_drop = CancelOnDrop(cancel.clone());
-        let storage = self.storage.clone();
         let flag = cancel.clone();
         let span = tracing::Span::current();
         let mut running = tokio::task::spawn_blocking(move || {
             let _slot = slot;
             let _span = span.enter();
-            job(&*storage, &flag)
+            job(&fs, &flag)
         });
         let interrupted = loop {
             tokio::select! {
-                r = &mut running => return Ok(r.unwrap_or_else(|e| Err(join_error(e)))),
+                r = &mut running => return Ok(r.unwrap_or_else(|e| Err(join_error(e).into()))),
                 read = self.ctl.read_line() => if let Some(i) = self.while_busy(what, read).await {
                     break i;
                 },

@@ -11,12 +11,13 @@ use ferry_proto::reply::{self, code};
 use ferry_proto::{Reply, VirtualPath};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
-use super::storage_refusal;
+use super::{fs_refusal, storage_refusal};
 use crate::auth::settings::{Permission, Policy};
 use crate::session::answer::{Handled, reply};
-use crate::session::transfer;
+use crate::session::job::Job;
 use crate::session::{ListKind, Session};
-use crate::storage::{Detail, Entries, FileInfo, Storage, StorageError};
+use crate::storage::{Detail, Entries, FileInfo, StorageError};
+use ferry_core::userfs::{FsError, UserFs};
 
 /// `perm` fact letters (RFC 3659 §7.5.5) for what this user may do.
 pub(crate) fn perm_fact(kind: Kind, policy: &Policy) -> String {
@@ -77,10 +78,10 @@ struct Target {
     pattern: Option<Pattern>,
 }
 
-fn gather(storage: &dyn Storage, cwd: &VirtualPath, arg: Option<&str>, detail: Detail) -> Result<(VirtualPath, Target), StorageError> {
+fn gather(fs: &UserFs, cwd: &VirtualPath, arg: Option<&str>, detail: Detail) -> Result<(VirtualPath, Target), FsError> {
     let folder = |prefix: &str, entries| Target { entries, prefix: prefix.to_owned(), single_file: false, pattern: None };
     let Some(arg) = arg else {
-        return Ok((cwd.clone(), folder("", storage.read_dir(cwd, detail)?)));
+        return Ok((cwd.clone(), folder("", fs.read_dir(cwd, detail)?)));
     };
     let (dir_part, last) = match arg.rfind('/') {
         Some(i) => (&arg[..=i], &arg[i + 1..]),
@@ -91,7 +92,7 @@ fn gather(storage: &dyn Storage, cwd: &VirtualPath, arg: Option<&str>, detail: D
         let pattern = Pattern::new(last);
         // Opened even for a pattern that matches nothing, so that a missing
         // folder is still reported as missing.
-        let mut entries = storage.read_dir(&dir, detail)?;
+        let mut entries = fs.read_dir(&dir, detail)?;
         if pattern.matches_nothing() {
             // As Pure-FTPd and vsftpd answer such patterns: no match, and
             // no entry of the folder is read for it.
@@ -102,9 +103,9 @@ fn gather(storage: &dyn Storage, cwd: &VirtualPath, arg: Option<&str>, detail: D
         return Ok((dir, target));
     }
     let path = cwd.resolve(arg).ok_or(StorageError::InvalidName)?;
-    let info = storage.metadata(&path)?;
+    let info = fs.metadata(&path)?;
     let target = if info.kind == Kind::Dir {
-        folder("", storage.read_dir(&path, detail)?)
+        folder("", fs.read_dir(&path, detail)?)
     } else {
         Target { entries: Box::new(std::iter::once(Ok(info))), prefix: dir_part.to_owned(), single_file: true, pattern: None }
     };
@@ -257,18 +258,17 @@ fn start_producer(
 
 impl Session {
     pub(crate) async fn list(&mut self, arg: Option<String>, kind: ListKind) -> Handled {
-        self.permit(Permission::List)?;
         self.state.rest = None;
         let arg = if kind == ListKind::Facts { arg } else { strip_ls_options(arg.as_deref()).map(str::to_owned) };
         let cwd = self.cwd.clone();
         let a = arg.clone();
         let detail = if kind == ListKind::Names { Detail::Names } else { Detail::Full };
-        let gathered = self.storage(move |s| gather(s, &cwd, a.as_deref(), detail)).await;
+        let gathered = self.storage(move |fs| gather(fs, &cwd, a.as_deref(), detail)).await;
         let (path, target) = match gathered {
             Ok(x) => x,
             Err(e) => {
                 let shown = self.cwd.resolve(arg.as_deref().unwrap_or(".")).unwrap_or_else(|| self.cwd.clone());
-                return Err(storage_refusal(&shown, e));
+                return Err(fs_refusal(&shown, e));
             }
         };
         if kind == ListKind::Facts && target.single_file {
@@ -288,7 +288,7 @@ impl Session {
         // bounds how far reading runs ahead of sending.
         let rx = start_producer(slot, target.entries, target.pattern, format);
         let text = format!("Opening ASCII mode data connection for listing of {path}.");
-        self.run_transfer(&path, text, None, move |sock, pump| transfer::send_chunks(rx, sock, pump)).await
+        self.run_transfer(&path, text, Job::Listing(rx)).await
     }
 
     fn line_format(&self, kind: ListKind, prefix: String, in_reply: bool) -> LineFormat {
@@ -305,10 +305,9 @@ impl Session {
     }
 
     pub(crate) async fn mlst(&mut self, arg: Option<String>) -> Handled {
-        self.permit(Permission::List)?;
         let path = self.resolve(arg.as_deref().unwrap_or("."))?;
         let p = path.clone();
-        match self.storage(move |s| s.metadata(&p)).await {
+        match self.storage(move |fs| fs.metadata(&p)).await {
             Ok(info) => {
                 let policy = self.policy();
                 let facts = self.facts();
@@ -320,7 +319,7 @@ impl Session {
                 let reply = Reply::multi(code::FILE_ACTION_OK, vec![format!("Listing {path}"), format!(" {line}"), "End.".into()]);
                 Ok(reply.into())
             }
-            Err(e) => Err(storage_refusal(&path, e)),
+            Err(e) => Err(fs_refusal(&path, e)),
         }
     }
 
@@ -337,15 +336,14 @@ impl Session {
             ];
             return Ok(Reply::multi(code::SYSTEM_STATUS, lines).into());
         };
-        self.permit(Permission::List)?;
         let cwd = self.cwd.clone();
         let a = strip_ls_options(Some(&arg)).map(str::to_owned);
-        let gathered = self.storage(move |s| gather(s, &cwd, a.as_deref(), Detail::Full)).await;
+        let gathered = self.storage(move |fs| gather(fs, &cwd, a.as_deref(), Detail::Full)).await;
         let (path, target) = match gathered {
             Ok(x) => x,
             Err(e) => {
                 let shown = self.cwd.resolve(&arg).unwrap_or_else(|| self.cwd.clone());
-                return Err(storage_refusal(&shown, e));
+                return Err(fs_refusal(&shown, e));
             }
         };
         let slot = match self.blocking_slot().await {

@@ -18,6 +18,7 @@ use crate::ftp_errors::ReplyCode as _;
 use crate::session::Session;
 use crate::session::answer::{Refusal, refuse};
 use crate::storage::StorageError;
+use ferry_core::userfs::FsError;
 use ferry_proto::VirtualPath;
 
 pub(crate) use jobs::Cancel;
@@ -46,4 +47,25 @@ pub(crate) fn storage_refusal(path: &VirtualPath, e: StorageError) -> Refusal {
         _ => tracing::info!(%path, error = %e, "refused"),
     }
     refuse(e.code(), format!("{path}: {e}."))
+}
+
+/// The refusal for a user's file operation the core refused, naming the
+/// path where the words need one (and the log line for it).
+pub(crate) fn fs_refusal(path: &VirtualPath, e: FsError) -> Refusal {
+    match e {
+        FsError::Storage(e) => storage_refusal(path, e),
+        FsError::PermissionDenied(p) => {
+            tracing::warn!(permission = p.name(), "denied");
+            refuse(e.code(), format!("{e}."))
+        }
+        FsError::NameNotAllowed | FsError::NewNameNotAllowed => {
+            tracing::info!(path = ?path.as_str(), error = %e, "refused");
+            refuse(e.code(), format!("{e}."))
+        }
+        FsError::HomeMode => refuse(e.code(), format!("/: {e}.")),
+        _ => {
+            tracing::info!(%path, error = %e, "refused");
+            refuse(e.code(), format!("{path}: {e}."))
+        }
+    }
 }

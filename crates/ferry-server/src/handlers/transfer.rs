@@ -6,27 +6,25 @@
 //! at once; other commands wait until the transfer ends.
 
 use std::pin::pin;
-use std::sync::Arc;
 
 use ferry_proto::Reply;
 use ferry_proto::VirtualPath;
-use ferry_proto::listing::Kind;
 use ferry_proto::reply::code;
 
-use super::storage_refusal;
+use super::fs_refusal;
 use crate::auth::settings::Permission;
 use crate::ftp_errors::ReplyCode as _;
-use crate::limits::RateLimiter;
-use crate::quota::{Ledger, Limits};
 use crate::session::Session;
-use crate::session::answer::{Handled, Refusal, refuse, reply, sent};
+use crate::session::answer::{Handled, reply, sent};
 use crate::session::busy::Interrupt;
 use crate::session::control::PeerState;
 use crate::session::data::{self, DataError, canonical_ip};
-use crate::session::stream::Stream;
+use crate::session::job::Job;
 use crate::session::transfer::{self, Incoming, Pump, TransferError};
-use crate::shared::Shared;
-use crate::storage::{Storage, StorageError, WriteMode};
+use crate::storage::{StorageError, WriteMode};
+use ferry_core::events::Failure;
+use ferry_core::limits::Direction;
+use ferry_core::userfs::{Download, FsError, UserFs, UserUpload};
 
 /// What a transfer's data connection and pump came to.
 type Outcome = Result<(u64, Result<(), TransferError>), DataError>;
@@ -54,39 +52,19 @@ pub(crate) const REPLACE_SETTLE: std::time::Duration = std::time::Duration::from
 const MAX_SETTLE_ROUNDS: u32 = 20;
 
 impl Session {
-    /// The bandwidth limits for a transfer in one direction: the user's
-    /// (shared by all their sessions) and the server's.
-    fn rate_limits(&self, upload: bool) -> Vec<Arc<RateLimiter>> {
-        let mut out = Vec::new();
-        if let Some(account) = self.account() {
-            let rate = if upload { account.policy.upload_rate } else { account.policy.download_rate };
-            if let Some(rate) = rate {
-                let mut map = crate::sync::lock(&self.shared.user_limits);
-                let l = map.entry((account.name.clone(), upload)).or_insert_with(|| Arc::new(RateLimiter::new(rate)));
-                // The settings changed (SIGHUP): the shared limiter follows,
-                // transfers already running included.
-                l.set_rate(rate);
-                out.push(l.clone());
-            }
-        }
-        let global = if upload { &self.shared.global_limits.0 } else { &self.shared.global_limits.1 };
-        out.extend(global.iter().cloned());
-        out
-    }
-
     /// Send `150`, open the data connection, run `job` on it, and reply.
-    /// `upload` says which bandwidth limits apply (`None` for listings).
-    pub(crate) async fn run_transfer<F, Fut>(&mut self, what: &VirtualPath, preliminary: String, upload: Option<bool>, job: F) -> Handled
-    where
-        F: FnOnce(Stream, Pump) -> Fut + Send + 'static,
-        Fut: Future<Output = (u64, Result<(), TransferError>)> + Send + 'static,
-    {
+    pub(crate) async fn run_transfer(&mut self, what: &VirtualPath, preliminary: String, job: Job) -> Handled {
+        let upload = job.direction().map(|d| d == Direction::Upload);
         let settle = std::mem::take(&mut self.commit_settle).then_some(REPLACE_SETTLE);
         let setup = std::mem::take(&mut self.data);
         if matches!(setup, data::DataSetup::None) {
+            job.end_unstarted(Failure::NoConnection).await;
             return reply(code::CANT_OPEN_DATA, "Use PORT, PASV, EPRT or EPSV first.");
         }
-        self.state.transfer_allowed(self.transport())?;
+        if let Err(refusal) = self.state.transfer_allowed(self.transport()) {
+            job.end_unstarted(Failure::NoConnection).await;
+            return Err(refusal.into());
+        }
         let tls = if self.state.prot_private { self.tls.as_ref().map(|t| t.data(upload == Some(true))) } else { None };
         let require_reuse = self.shared.tls().is_some_and(|t| t.require_reuse);
         // The preliminary reply: the final one is this handler's answer.
@@ -94,7 +72,10 @@ impl Session {
         let (peer, local, timeout) = (canonical_ip(self.peer.ip()), canonical_ip(self.local.ip()), self.shared.config.data_timeout);
         let (abort_tx, abort_rx) = tokio::sync::watch::channel(false);
         let mut open_abort = abort_rx.clone();
-        let limits = upload.map(|u| self.rate_limits(u)).unwrap_or_default();
+        let limits = match (job.direction(), &self.fs) {
+            (Some(direction), Some(fs)) => fs.rate_limits(direction),
+            _ => Vec::new(),
+        };
         let proxy_from = self.shared.config.proxy_from.clone();
         // Uploads ask before they commit (see `CommitGate`).
         let (mut ready_rx, mut go_tx, gate) = if upload == Some(true) {
@@ -107,12 +88,20 @@ impl Session {
         let pump = Pump { ascii: self.state.ascii, stall: timeout, abort: abort_rx, limits, gate };
         let work = async move {
             let sock = tokio::select! {
-                s = data::open(setup, peer, local, timeout, tls.as_ref(), require_reuse, &proxy_from) => s?,
-                () = transfer::aborted(&mut open_abort) => return Ok((0, Err(TransferError::Aborted))),
+                s = data::open(setup, peer, local, timeout, tls.as_ref(), require_reuse, &proxy_from) => s,
+                () = transfer::aborted(&mut open_abort) => {
+                    job.end_unstarted(Failure::Interrupted).await;
+                    return Ok((0, Err(TransferError::Aborted)));
+                }
             };
-            Ok(job(sock, pump).await)
+            match sock {
+                Ok(sock) => Ok(job.run(sock, pump).await),
+                Err(e) => {
+                    job.end_unstarted(Failure::NoConnection).await;
+                    Err(e)
+                }
+            }
         };
-        let started = std::time::Instant::now();
         let ended = {
             let mut work = pin!(work);
             // Set once the upload has everything: when to let it commit.
@@ -205,33 +194,11 @@ impl Session {
                 }
             }
         };
-        let (bytes, complete) = match &ended {
-            Ended::Finished { outcome: Ok((n, r)), .. } => (*n, r.is_ok()),
-            Ended::Finished { outcome: Err(_), .. } => (0, false),
-            Ended::Stopped { moved, .. } => (*moved, false),
-        };
-        if let Some(incoming) = upload {
-            match &ended {
-                Ended::Finished { outcome: Err(_), .. } => {
-                    self.shared.metrics.data_connection_failures.inc();
-                }
-                _ => self.shared.metrics.transfer(incoming, complete, bytes),
-            }
-        }
-        // File transfers (not listings) go to the xferlog, interrupted ones
-        // with the bytes that moved and the incomplete flag.
-        if let (Some(log), Some(incoming), Some(account)) = (&self.shared.config.xferlog, upload, self.account()) {
-            log.write(&crate::xferlog::Record {
-                at: std::time::SystemTime::now(),
-                took: started.elapsed(),
-                host: canonical_ip(self.peer.ip()),
-                bytes,
-                path: what.as_str(),
-                ascii: self.state.ascii,
-                incoming,
-                user: &account.name,
-                complete,
-            });
+        // What moved is told by the core's events (the xferlog and the
+        // transfer counters hear them); a data connection that never opened
+        // is FTP's own to count.
+        if upload.is_some() && matches!(ended, Ended::Finished { outcome: Err(_), .. }) {
+            self.shared.metrics.data_connection_failures.inc();
         }
         // The transfer's own reply is the answer; an interrupting ABOR or
         // QUIT is then carried out by the command loop like any command.
@@ -293,7 +260,9 @@ impl Session {
             }
             Ok((n, Err(TransferError::Storage(e)))) => {
                 match &e {
-                    StorageError::Unavailable(detail) => tracing::warn!(path = %what, bytes = n, %detail, "transfer failed in storage"),
+                    FsError::Storage(StorageError::Unavailable(detail)) => {
+                        tracing::warn!(path = %what, bytes = n, %detail, "transfer failed in storage");
+                    }
                     _ => tracing::warn!(path = %what, bytes = n, error = %e, "transfer failed in storage"),
                 }
                 Reply::new(e.code(), format!("{what}: {e}; transfer failed after {n} bytes."))
@@ -307,106 +276,21 @@ impl Session {
     }
 
     pub(crate) async fn retr(&mut self, input: &str) -> Handled {
-        self.permit(Permission::Read)?;
         let path = self.resolve(input)?;
         let (offset, limit) = self.state.take_download_span();
+        let fs = self.user_fs().map_err(|e| fs_refusal(&path, e))?;
         let p = path.clone();
-        let open = move |s: &dyn Storage| s.open_download(&p, offset);
+        let open = move |fs: &UserFs| fs.open_download(&p, offset);
         // The hot path of many small downloads: local files are opened
         // right here, other storage through the blocking pool.
-        let opened = if self.storage.quick_open() { open(&*self.storage) } else { self.storage(open).await };
-        let (size, reader) = match opened {
-            Ok(x) => x,
-            Err(e) => return Err(storage_refusal(&path, e)),
-        };
+        let opened = if fs.quick_open() { open(&fs) } else { self.storage(open).await };
+        let Download { size, reader, mut report } = opened.map_err(|e| fs_refusal(&path, e))?;
+        report.set_ascii(self.state.ascii);
         let text = format!("Opening {} mode data connection for {path} ({size} bytes).", self.mode_name());
-        self.run_transfer(&path, text, Some(false), move |sock, pump| transfer::send_file(reader, limit, sock, pump)).await
-    }
-
-    /// The user's quota ledger, walked if its count is stale, when the user
-    /// has a quota: `Ok(None)` without one. Refused (552, or the storage
-    /// error) when the upload may not start.
-    async fn quota_ledger(&mut self, path: &VirtualPath, new_file: bool) -> Result<Option<(Arc<Ledger>, Limits)>, Refusal> {
-        let Some(policy) = self.account().map(|a| a.policy.clone()) else { return Ok(None) };
-        let limits = Limits { bytes: policy.quota_bytes, files: policy.quota_files };
-        if limits.bytes.is_none() && limits.files.is_none() {
-            return Ok(None);
-        }
-        let ledger = self.shared.quotas.ledger(&policy.home);
-        let l = ledger.clone();
-        if let Err(e) = self.storage(move |s| l.refresh(s, std::time::Instant::now())).await {
-            return Err(storage_refusal(path, e));
-        }
-        if new_file && ledger.files_full(limits) {
-            return Err(refuse_file_quota(path, &ledger));
-        }
-        Ok(Some((ledger, limits)))
-    }
-
-    /// Count an opened upload against its ledger: what opening it cut off
-    /// at once, and a reservation for what it will write and replace
-    /// (`replaced`: what it frees when it commits, as the file stood before
-    /// it was opened). Aborts the upload and replies 552 when a new file
-    /// no longer fits.
-    async fn reserve_quota(
-        &mut self,
-        path: &VirtualPath,
-        quota: Option<(Arc<Ledger>, Limits)>,
-        upload: Box<dyn crate::storage::Upload>,
-        new_file: bool,
-        replaced: u64,
-    ) -> Result<Incoming, Refusal> {
-        let announced = self.state.allo.take().map(std::num::NonZeroU64::get);
-        let Some((ledger, limits)) = quota else { return Ok(Incoming { upload, quota: None, announced }) };
-        let cut = upload.cut_at_open();
-        if cut > 0 {
-            ledger.removed(cut, 0);
-        }
-        let name = self.account().map_or_else(String::new, |a| a.name.clone());
-        let limits = self.shared.quotas.user_limits(&name, limits);
-        match ledger.reserve(limits, new_file, replaced.saturating_sub(cut)) {
-            Ok(r) => Ok(Incoming { upload, quota: Some(r), announced }),
-            Err(_) => {
-                let _ = tokio::task::spawn_blocking(move || upload.abort(false)).await;
-                Err(refuse_file_quota(path, &ledger))
-            }
-        }
-    }
-
-    /// Mark `path` as being uploaded, or refuse with 450 when another upload to
-    /// it is running (from any session: an `APPE` racing a `STOR` would
-    /// write into the file the `STOR` is about to replace, and its bytes
-    /// would be lost without a word).
-    fn claim_upload(&self, path: &VirtualPath) -> Result<UploadClaim, Refusal> {
-        let key = self.upload_key(path);
-        let claimed = crate::sync::lock(&self.shared.uploads).insert(key.clone());
-        if !claimed {
-            tracing::info!(%path, "refused: another upload to the same file is running");
-            return Err(refuse(code::FILE_BUSY, format!("{path}: another upload to this file is in progress; try again later.")));
-        }
-        Ok(UploadClaim { shared: self.shared.clone(), key })
-    }
-
-    /// `path` as the whole server sees it (homes may overlap), to key
-    /// uploads in progress by.
-    fn upload_key(&self, path: &VirtualPath) -> String {
-        let home = self.policy().home;
-        if home.is_root() { path.as_str().to_owned() } else { format!("{}{}", home.as_str(), path.as_str()) }
-    }
-
-    /// Refused with 450 when `path` is being uploaded: deleting or
-    /// renaming it then would make the upload's bookkeeping (its quota
-    /// count, what it replaces) wrong.
-    pub(crate) fn busy_uploading(&self, path: &VirtualPath) -> Result<(), Refusal> {
-        let key = self.upload_key(path);
-        if !crate::sync::lock(&self.shared.uploads).contains(&key) {
-            return Ok(());
-        }
-        Err(refuse(code::FILE_BUSY, format!("{path}: an upload to this file is in progress; try again later.")))
+        self.run_transfer(&path, text, Job::Download { reader, limit, report }).await
     }
 
     pub(crate) async fn stor(&mut self, input: &str, append: bool) -> Handled {
-        self.permit(Permission::Write)?;
         let path = self.resolve_new(input)?;
         let mode = self.state.take_upload_mode(append);
         // Before the file is opened: a restart in place cuts the old tail
@@ -415,76 +299,34 @@ impl Session {
         if matches!(mode, WriteMode::At(_)) && matches!(self.data, data::DataSetup::None) {
             return reply(code::CANT_OPEN_DATA, "Use PORT, PASV, EPRT or EPSV first.");
         }
-        let claim = self.claim_upload(&path)?;
         let p = path.clone();
-        let found = self.storage(move |s| s.metadata(&p)).await;
-        // Unless the storage said "no such file", a file may be replaced.
-        let may_replace = !matches!(found, Err(StorageError::NotFound));
-        let existing = found.ok().filter(|i| i.kind == Kind::File).map(|i| i.size);
-        if let WriteMode::At(n) = mode
-            && n > existing.unwrap_or(0)
-        {
-            // RFC 3659 §5.4: a restart point the file does not reach. (It
-            // would also make a sparse file of any size out of nothing.)
-            let size = existing.unwrap_or(0);
-            return reply(code::BAD_RESTART, format!("{path}: restart point {n} is past the end of the file ({size} bytes)."));
-        }
-        // A replaced file's bytes are freed; in-place writes keep the
-        // prefix they resume after.
-        let replaced = match mode {
-            WriteMode::Replace => existing.unwrap_or(0),
-            WriteMode::At(n) => existing.unwrap_or(0).saturating_sub(n),
-            WriteMode::Append => 0,
-        };
-        let new_file = existing.is_none();
-        let quota = self.quota_ledger(&path, new_file).await?;
-        let p = path.clone();
-        let upload = match self.storage(move |s| s.open_write(&p, mode)).await {
-            Ok(u) => u,
-            Err(e) => return Err(storage_refusal(&path, e)),
-        };
-        let incoming = self.reserve_quota(&path, quota, upload, new_file, replaced).await?;
-        // Replacing a file is where a vanished client would do damage:
-        // give its control connection a moment to show that it closed.
-        if mode == WriteMode::Replace && may_replace {
-            self.commit_settle = true;
-        }
+        let upload = self.storage(move |fs| fs.open_upload(&p, mode)).await.map_err(|e| fs_refusal(&path, e))?;
         let text = format!("Opening {} mode data connection for {path}.", self.mode_name());
-        self.run_transfer(&path, text, Some(true), move |sock, pump| async move {
-            let _claim = claim;
-            transfer::receive_file(incoming, sock, pump).await
-        })
-        .await
+        self.receive(&path, text, upload).await
     }
 
     pub(crate) async fn stou(&mut self, hint: Option<String>) -> Handled {
-        self.permit(Permission::Write)?;
         self.state.rest = None;
         let dir = self.cwd.clone();
-        let quota = self.quota_ledger(&dir, true).await?;
         let hint = hint.as_deref().and_then(|h| h.rsplit('/').next()).unwrap_or("").to_owned();
         let d = dir.clone();
-        let (path, upload) = match self.storage(move |s| s.create_unique(&d, &hint)).await {
-            Ok(x) => x,
-            Err(e) => return Err(storage_refusal(&dir, e)),
-        };
-        // The name is new, but from now on it is being uploaded like any
-        // other: no STOR, APPE, DELE or rename may meet it half-done.
-        let claim = match self.claim_upload(&path) {
-            Ok(claim) => claim,
-            Err(refusal) => {
-                let _ = tokio::task::spawn_blocking(move || upload.abort(false)).await;
-                return Err(refusal);
-            }
-        };
-        let incoming = self.reserve_quota(&path, quota, upload, true, 0).await?;
+        let upload = self.storage(move |fs| fs.create_unique(&d, &hint)).await.map_err(|e| fs_refusal(&dir, e))?;
+        let path = upload.path().clone();
         // RFC 1123 §4.1.2.9: the 150 reply names the file.
         let text = format!("FILE: {}", path.file_name().unwrap_or_default());
-        self.run_transfer(&path, text, Some(true), move |sock, pump| async move {
-            let _claim = claim;
-            transfer::receive_file(incoming, sock, pump).await
-        })
-        .await
+        self.receive(&path, text, upload).await
+    }
+
+    /// Run an opened upload.
+    async fn receive(&mut self, path: &VirtualPath, preliminary: String, mut upload: UserUpload) -> Handled {
+        upload.set_ascii(self.state.ascii);
+        // Replacing a file is where a vanished client would do damage:
+        // give its control connection a moment to show that it closed.
+        if upload.replaces() {
+            self.commit_settle = true;
+        }
+        let announced = self.state.allo.take().map(std::num::NonZeroU64::get);
+        self.run_transfer(path, preliminary, Job::Upload(Incoming::new(upload, announced))).await
     }
 
     /// `ABOR`. After a command it interrupted, the command has had its
@@ -500,26 +342,6 @@ impl Session {
                 reply(code::DATA_OPEN_NO_TRANSFER, "No transfer to abort.")
             }
         }
-    }
-}
-
-/// The refusal of a new file over the file quota.
-fn refuse_file_quota(path: &VirtualPath, ledger: &Ledger) -> Refusal {
-    let (_, files) = ledger.usage();
-    tracing::info!(%path, files, "refused: file quota");
-    refuse(code::EXCEEDED_STORAGE, format!("{path}: file quota exceeded ({files} files)."))
-}
-
-/// An upload's claim on its path (see `Session::claim_upload`), released
-/// when the transfer ends.
-struct UploadClaim {
-    shared: Arc<Shared>,
-    key: String,
-}
-
-impl Drop for UploadClaim {
-    fn drop(&mut self) {
-        crate::sync::lock(&self.shared.uploads).remove(&self.key);
     }
 }
 

@@ -2,15 +2,17 @@
 //!
 //! A handler does its work and returns a value; the dispatcher
 //! ([`Session::dispatch`](super::Session)) writes the final reply, once.
-//! Refusals use `?`: a permission check, a path that does not resolve or
-//! a failed storage call each turn into a [`Refusal`] carrying the reply
-//! that explains it, so a handler reads as its happy path:
+//! Refusals use `?`: a path that does not resolve, a refusal of the
+//! state machine (`super::state`) or of the user's view of the files
+//! (`UserFs`, which checks permissions, quotas and names) each turn into a
+//! [`Refusal`] carrying the reply that explains it, so a handler reads as
+//! its happy path:
 //!
 //! ```ignore
 //! pub(crate) async fn mkd(&mut self, input: &str) -> Handled {
-//!     self.permit(Permission::Mkdir)?;
 //!     let path = self.resolve_new(input)?;
-//!     self.storage(move |s| s.mkdir(&p)).await.map_err(|e| self.storage_error(&path, e))?;
+//!     let p = path.clone();
+//!     self.storage(move |fs| fs.mkdir(&p)).await.map_err(|e| fs_refusal(&path, e))?;
 //!     reply(code::PATH_CREATED, format!("{} directory created.", path.quoted()))
 //! }
 //! ```

@@ -12,6 +12,7 @@ pub(crate) mod answer;
 pub(crate) mod busy;
 pub(crate) mod control;
 pub(crate) mod data;
+pub(crate) mod job;
 pub(crate) mod state;
 pub(crate) mod stream;
 pub(crate) mod transfer;
@@ -61,8 +62,11 @@ pub(crate) struct Session {
     heard: bool,
     /// This session's TLS acceptors and login binding, once TLS is on.
     pub(crate) tls: Option<crate::tls::SessionTls>,
-    /// The logged-in user's view of the files (their home as `/`).
-    pub(crate) storage: Arc<dyn crate::storage::Storage>,
+    /// The logged-in user's view of the files (their home as `/`, their
+    /// permissions, quotas and limits), opened at login.
+    pub(crate) fs: Option<ferry_core::userfs::UserFs>,
+    /// This session as the core's events name it.
+    pub(crate) info: ferry_core::events::SessionInfo,
     /// For the next upload: it may replace a file, so it pauses before it
     /// commits (see `handlers::transfer::REPLACE_SETTLE`).
     pub(crate) commit_settle: bool,
@@ -129,7 +133,6 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
         } else {
             (stream::Stream::Plain(stream), None)
         };
-        let storage = shared.storage.clone();
         let mut session = Session {
             // A client that reads no reply for as long as a session may sit
             // idle has stopped reading (vsftpd drops such clients within 15 s).
@@ -148,7 +151,8 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
             closing: false,
             heard: false,
             tls,
-            storage,
+            fs: None,
+            info: ferry_core::events::SessionInfo { id, protocol: "ftp", peer },
             commit_settle: false,
             auth_generation: 0,
             auth_recheck: None,
@@ -158,6 +162,9 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
         metrics.sessions_open.inc();
         let result = session.run(login_deadline).await;
         metrics.sessions_open.dec();
+        if let Some(fs) = session.fs.take() {
+            session.shared.services.events().logout(&session.info, fs.user());
+        }
         match (result, session.heard) {
             (Ok(()), true) => tracing::info!("session end"),
             (Err(e), true) => tracing::info!(error = %e, "session end: control connection lost"),
@@ -381,6 +388,15 @@ impl Session {
                     answer::reply(code::NOT_IMPLEMENTED, format!("{verb} not implemented."))
                 }
             }
+        }
+    }
+
+    /// What the storage behind this session can do (before login, the
+    /// server's: `FEAT` is answered then too).
+    pub(crate) fn capabilities(&self) -> crate::storage::Capabilities {
+        match &self.fs {
+            Some(fs) => fs.capabilities(),
+            None => self.shared.services.storage().capabilities(),
         }
     }
 

@@ -13,6 +13,7 @@
 use std::num::NonZeroU64;
 
 use ferry_proto::command::TransferType;
+use ferry_proto::listing::Kind;
 use ferry_proto::reply::code;
 use ferry_proto::{Command, Reply, VirtualPath};
 
@@ -50,8 +51,9 @@ pub(crate) struct State {
     pub(crate) rest: Option<u64>,
     /// Inclusive byte range from `RANG`, used by the next `RETR` or `HASH`.
     pub(crate) rang: Option<(u64, u64)>,
-    /// Source from `RNFR`, valid only for the very next command.
-    pub(crate) rename_from: Option<VirtualPath>,
+    /// Source from `RNFR` and what it is, valid only for the very next
+    /// command.
+    pub(crate) rename_from: Option<(VirtualPath, Kind)>,
     /// Size announced by `ALLO` for the next upload.
     pub(crate) allo: Option<NonZeroU64>,
     /// After `EPSV ALL`, only `EPSV` may set up data connections.
@@ -70,7 +72,7 @@ pub(crate) struct State {
 #[derive(Debug)]
 pub(crate) struct Admitted {
     /// For `RNTO`: the `RNFR` just before it, if it was.
-    pub(crate) rename_from: Option<VirtualPath>,
+    pub(crate) rename_from: Option<(VirtualPath, Kind)>,
 }
 
 impl State {

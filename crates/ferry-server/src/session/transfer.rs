@@ -16,7 +16,7 @@
 //! client is still there (a client killed mid-upload closes its data
 //! connection just as a finished one does).
 
-use std::io::{self, Read, Write as _};
+use std::io::{self, Read};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,8 +26,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::stream::Stream;
 use crate::limits::{RateLimiter, consume_all};
-use crate::quota::Reservation;
-use crate::storage::{PartialOutcome, ReadHandle, StorageError, Upload};
+use crate::storage::{ReadHandle, StorageError};
+use ferry_core::events::Failure;
+use ferry_core::userfs::{FsError, UserUpload};
 
 const CHUNK: usize = 256 * 1024;
 const IN_FLIGHT: usize = 4;
@@ -38,12 +39,19 @@ pub(crate) enum TransferError {
     /// The data connection failed or stalled: reply 426.
     #[error("Connection closed; transfer aborted ({0}).")]
     Data(io::Error),
-    /// Reading or writing the file failed: reply with the storage code.
+    /// Reading or writing the file failed, or the quota ran out: reply
+    /// with its code.
     #[error("{0}")]
-    Storage(#[from] StorageError),
+    Storage(#[from] FsError),
     /// The client sent `ABOR`.
     #[error("Transfer aborted.")]
     Aborted,
+}
+
+impl From<StorageError> for TransferError {
+    fn from(e: StorageError) -> Self {
+        TransferError::Storage(e.into())
+    }
 }
 
 /// Raised by the session when the client sends `ABOR`.
@@ -137,7 +145,7 @@ pub(crate) async fn send_file(reader: ReadHandle, limit: Option<u64>, mut sock: 
     let mut sent = 0u64;
     let pump = async {
         while let Some(chunk) = rx.recv().await {
-            let chunk = chunk.map_err(|e| TransferError::Storage(e.into()))?;
+            let chunk = chunk.map_err(|e| TransferError::from(StorageError::from(e)))?;
             timed(p.stall, sock.write_all(&chunk)).await.map_err(TransferError::Data)?;
             sent += chunk.len() as u64;
             consume_all(&p.limits, chunk.len() as u64).await;
@@ -211,65 +219,57 @@ fn ready_now<F: Future>(fut: F) -> Option<F::Output> {
     }
 }
 
-/// An upload on its way in: the storage's writer and the upload's share of
-/// its quota, committed or aborted together.
+/// An upload on its way in: the user's upload (the storage's writer, its
+/// share of the quota, its claim on the file), and what `ALLO` said.
 pub(crate) struct Incoming {
-    pub(crate) upload: Box<dyn Upload>,
-    pub(crate) quota: Option<Reservation>,
+    pub(crate) upload: UserUpload,
     /// Bytes the client announced with `ALLO`: fewer means it broke off.
     pub(crate) announced: Option<u64>,
+    /// Bytes received over the data connection, once known (ASCII
+    /// conversion writes another number), for the upload's event.
+    received: Option<u64>,
 }
 
 impl Incoming {
-    /// Write `buf`, counting it against the quota first.
-    fn write(&mut self, buf: &[u8]) -> Result<(), StorageError> {
-        if let Some(q) = &mut self.quota {
-            q.grow(buf.len() as u64)?;
-        }
-        self.upload.write_all(buf).map_err(StorageError::from)
+    pub(crate) fn new(upload: UserUpload, announced: Option<u64>) -> Incoming {
+        Incoming { upload, announced, received: None }
     }
 
-    fn commit(mut self) -> Result<(), StorageError> {
-        let quota = self.quota.take();
-        let result = self.upload.commit();
-        if let Some(q) = quota {
-            q.settle(if result.is_ok() { None } else { Some(PartialOutcome::Discarded) });
+    /// Write `buf`, counting it against the quota first.
+    fn write(&mut self, buf: &[u8]) -> Result<(), FsError> {
+        self.upload.write(buf)
+    }
+
+    fn commit(mut self) -> Result<(), FsError> {
+        if let Some(n) = self.received {
+            self.upload.set_received(n);
         }
-        result
+        self.upload.commit().map(drop)
     }
 
     /// End without committing. Bytes that arrived are kept where that is
-    /// safe (see [`Upload::abort`]).
-    fn abort(self, why: &TransferError) -> PartialOutcome {
-        let keep = match why {
-            TransferError::Storage(e) => keeps_partial(e),
-            _ => true,
+    /// safe (see `Upload::abort`).
+    fn abort(mut self, why: &TransferError) {
+        if let Some(n) = self.received {
+            self.upload.set_received(n);
+        }
+        let outcome = match why {
+            TransferError::Storage(e) => self.upload.fail(e),
+            TransferError::Data(e) => self.upload.abort(Failure::Connection(e.to_string())),
+            TransferError::Aborted => self.upload.abort(Failure::Interrupted),
         };
-        self.end(keep, why)
+        tracing::info!(?outcome, reason = %why, "upload not completed");
     }
 
     /// Writing failed with `e`: end the upload and hand the error back.
-    fn fail(self, e: StorageError) -> StorageError {
-        self.end(keeps_partial(&e), &e);
-        e
-    }
-
-    fn end(mut self, keep: bool, why: &dyn std::fmt::Display) -> PartialOutcome {
-        let quota = self.quota.take();
-        let outcome = self.upload.abort(keep);
-        if let Some(q) = quota {
-            q.settle(Some(outcome));
+    fn fail(self, e: FsError) -> FsError {
+        let why = TransferError::Storage(e);
+        self.abort(&why);
+        match why {
+            TransferError::Storage(e) => e,
+            _ => unreachable!("made above"),
         }
-        tracing::info!(?outcome, reason = %why, "upload not completed");
-        outcome
     }
-}
-
-/// Whether the bytes of an upload that failed with `e` are worth keeping
-/// for a resume: not after a quota refusal or a full disk, when keeping
-/// them would only hold on to the space (and a full disk stays full).
-fn keeps_partial(e: &StorageError) -> bool {
-    !matches!(e, StorageError::QuotaExceeded | StorageError::NoSpace)
 }
 
 /// Lets the session check that the client is still there before an upload
@@ -298,10 +298,11 @@ pub(crate) async fn receive_file(incoming: Incoming, sock: Stream, mut p: Pump) 
         Stream::Plain(tcp) if !p.ascii && p.limits.is_empty() => receive_plain(incoming, tcp, &mut p).await,
         sock => receive_pumped(incoming, sock, &mut p).await,
     };
-    let incoming = match arrived {
+    let mut incoming = match arrived {
         Ok(incoming) => incoming,
         Err(e) => return (received, Err(e)),
     };
+    incoming.received = Some(received);
     let short = incoming.announced.filter(|&a| received < a);
     let go = match (short, gate) {
         (Some(_), _) => false,
@@ -328,8 +329,7 @@ pub(crate) async fn receive_file(incoming: Incoming, sock: Stream, mut p: Pump) 
         incoming.abort(&why);
         Err(why)
     };
-    let result =
-        tokio::task::spawn_blocking(finish).await.unwrap_or_else(|e| Err(TransferError::Storage(StorageError::Io(io::Error::other(e)))));
+    let result = tokio::task::spawn_blocking(finish).await.unwrap_or_else(|e| Err(StorageError::Io(io::Error::other(e)).into()));
     (received, result)
 }
 
@@ -399,7 +399,7 @@ async fn receive_plain(mut incoming: Incoming, tcp: tokio::net::TcpStream, p: &m
         }
     };
     stopper.armed = false;
-    joined.unwrap_or_else(|e| (0, Err(TransferError::Storage(StorageError::Io(io::Error::other(e))))))
+    joined.unwrap_or_else(|e| (0, Err(StorageError::Io(io::Error::other(e)).into())))
 }
 
 /// Ends a blocking upload loop: sets its abort flag and shuts its socket
@@ -481,7 +481,7 @@ async fn receive_pumped(incoming: Incoming, mut sock: Stream, p: &mut Pump) -> (
     // `Finish` the writer aborts the upload with the reason given here.
     let received = received.into_inner();
     let why = pumped.err();
-    let written = writer.await.unwrap_or_else(|e| WriterEnd::Failed(StorageError::Io(io::Error::other(e))));
+    let written = writer.await.unwrap_or_else(|e| WriterEnd::Failed(StorageError::Io(io::Error::other(e)).into()));
     match (written, why) {
         (WriterEnd::Failed(e), _) => (received, Err(TransferError::Storage(e))),
         (WriterEnd::Finished(incoming), None) => (received, Ok(incoming)),
@@ -504,7 +504,7 @@ enum WriterEnd {
     /// The pump stopped before the end (it says why).
     Interrupted(Incoming),
     /// Writing failed; the upload has been aborted.
-    Failed(StorageError),
+    Failed(FsError),
 }
 
 fn write_loop(mut incoming: Incoming, ascii: bool, mut rx: mpsc::Receiver<ToDisk>, recycle: std::sync::mpsc::Sender<Vec<u8>>) -> WriterEnd {

@@ -112,7 +112,7 @@ fn a_server_that_requires_tls_refuses_clear_text_logins() {
 #[test]
 fn rnto_gets_the_source_only_straight_after_rnfr() {
     let mut s = logged_in();
-    let from = VirtualPath::root().resolve("a.txt").unwrap();
+    let from = (VirtualPath::root().resolve("a.txt").unwrap(), Kind::File);
     // The RNFR handler records its source after checking it.
     s.admit(&cmd("RNFR a.txt"), PLAIN).unwrap();
     s.rename_from = Some(from.clone());
