@@ -43,6 +43,9 @@ pub struct Config {
     pub download_rate: Option<u64>,
     /// The xferlog transfer log, if one is kept.
     pub xferlog: Option<std::sync::Arc<crate::xferlog::XferLog>>,
+    /// More listeners to the core's events, beside the log, the xferlog
+    /// and the metrics (event hooks; tests that check what happened).
+    pub subscribers: Subscribers,
     /// On shutdown, how long running transfers may go on.
     pub shutdown_grace: Duration,
     /// Load balancers whose connections start with a PROXY protocol header
@@ -72,8 +75,19 @@ impl Default for Config {
             upload_rate: None,
             download_rate: None,
             xferlog: None,
+            subscribers: Subscribers::default(),
             proxy_from: Vec::new(),
             shutdown_grace: Duration::from_secs(30),
         }
+    }
+}
+
+/// Listeners to the core's events (see [`Config::subscribers`]).
+#[derive(Clone, Default)]
+pub struct Subscribers(pub Vec<std::sync::Arc<dyn ferry_core::events::Subscriber>>);
+
+impl std::fmt::Debug for Subscribers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} subscribers", self.0.len())
     }
 }

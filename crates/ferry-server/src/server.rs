@@ -50,6 +50,9 @@ impl Server {
         if let Some(xferlog) = &config.xferlog {
             events.subscribe(xferlog.clone());
         }
+        for subscriber in &config.subscribers.0 {
+            events.subscribe(subscriber.clone());
+        }
         let defender = Defender::with_events(config.defender.clone(), events.clone());
         let services = Services::new(storage, Rates::new(config.upload_rate, config.download_rate), events);
         let shutdown = tokio::sync::watch::Sender::new(false);

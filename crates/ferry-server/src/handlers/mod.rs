@@ -69,3 +69,49 @@ pub(crate) fn fs_refusal(path: &VirtualPath, e: FsError) -> Refusal {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::answer::Refusal;
+
+    fn said(path: &str, e: FsError) -> (u16, String) {
+        let path = VirtualPath::root().resolve(path).unwrap();
+        match fs_refusal(&path, e) {
+            Refusal::Reply(r) => (r.code, r.text()),
+            Refusal::Lost(e) => panic!("{e}"),
+        }
+    }
+
+    /// The core's refusals, as an FTP client reads them: the codes and
+    /// texts ferryd answered with before the core existed.
+    #[test]
+    fn the_cores_refusals_keep_their_ftp_replies() {
+        let cases = [
+            (said("/a", FsError::PermissionDenied(Permission::Delete)), (550, "Permission denied: no delete permission.")),
+            (said("/a", FsError::NameNotAllowed), (553, "File name not allowed.")),
+            (said("/a", FsError::NewNameNotAllowed), (553, "File name not allowed: it contains control characters.")),
+            (said("/a", FsError::QuotaExceeded), (552, "/a: Disk quota exceeded.")),
+            (said("/a", FsError::FileQuotaExceeded { files: 3 }), (552, "/a: file quota exceeded (3 files).")),
+            (said("/a", FsError::Busy), (450, "/a: an upload to this file is in progress; try again later.")),
+            (said("/a", FsError::AlreadyUploading), (450, "/a: another upload to this file is in progress; try again later.")),
+            (said("/b", FsError::ReplaceNeedsDelete), (550, "/b: already exists; replacing it needs the delete permission.")),
+            (said("/d/e", FsError::IntoItself), (550, "/d/e: cannot move a directory into itself.")),
+            (said("/d", FsError::CurrentDirectory), (550, "/d: Cannot remove the current directory or its parent.")),
+            (said("/", FsError::HomeMode), (550, "/: Permission denied: the mode of your home folder is the administrator's.")),
+            (
+                said("/a", FsError::RestartPastEnd { offset: 9, size: 4 }),
+                (554, "/a: restart point 9 is past the end of the file (4 bytes)."),
+            ),
+            (said("/a", FsError::Storage(StorageError::NotFound)), (550, "/a: No such file or directory.")),
+            (said("/a", FsError::Storage(StorageError::NoSpace)), (452, "/a: No space left on device.")),
+            (
+                said("/a", FsError::Storage(StorageError::Unavailable("s3 at 10.0.0.1".into()))),
+                (451, "/a: Storage unavailable; try again later."),
+            ),
+        ];
+        for (got, (code, text)) in cases {
+            assert_eq!(got, (code, text.to_owned()));
+        }
+    }
+}

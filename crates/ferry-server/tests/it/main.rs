@@ -7,6 +7,7 @@ mod attack;
 mod backends;
 mod cli;
 mod commands;
+mod events;
 mod ftps;
 mod hardening;
 mod interop_curl;
