@@ -57,21 +57,3 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
         });
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exposition() {
-        let m = Metrics::default();
-        m.login(true);
-        m.login(false);
-        m.transfer(false, true, 1234);
-        m.sessions_open.inc();
-        let text = m.encode();
-        assert!(text.contains("ferry_logins_total{result=\"ok\"} 1"), "{text}");
-        assert!(text.contains("ferry_transfer_bytes_total{direction=\"out\"} 1234"), "{text}");
-        assert!(text.contains("ferry_sessions_open 1"), "{text}");
-    }
-}
