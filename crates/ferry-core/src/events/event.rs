@@ -55,6 +55,10 @@ pub enum Failure {
     /// The connection for the bytes could not be opened: nothing moved.
     /// (FTP counts these as data-connection failures, not transfers.)
     NoConnection,
+    /// Refused before any connection for the bytes was tried (FTP: no
+    /// `PASV`/`PORT` first, or a policy that wants TLS): no transfer took
+    /// place, and none is logged or counted.
+    NotStarted,
     /// The connection broke while the bytes moved; what the OS said.
     Connection(String),
     /// The storage or a limit refused part-way (a full disk, the quota);
@@ -69,6 +73,7 @@ impl std::fmt::Display for Failure {
         match self {
             Failure::Interrupted => f.write_str("interrupted"),
             Failure::NoConnection => f.write_str("no data connection"),
+            Failure::NotStarted => f.write_str("refused before it started"),
             Failure::Connection(e) => write!(f, "connection lost: {e}"),
             Failure::Error(e) => f.write_str(e),
             Failure::Dropped => f.write_str("ended without an outcome"),

@@ -91,10 +91,10 @@ impl Subscriber for Metrics {
                 self.bans.inc();
             }
             EventKind::Upload { transfer, .. } => self.transfer(true, true, transfer.bytes),
-            EventKind::UploadFailed { transfer, failure, .. } if *failure != Failure::NoConnection => {
+            EventKind::UploadFailed { transfer, failure, .. } if !matches!(failure, Failure::NoConnection | Failure::NotStarted) => {
                 self.transfer(true, false, transfer.bytes);
             }
-            EventKind::Download { transfer, failure, .. } if *failure != Some(Failure::NoConnection) => {
+            EventKind::Download { transfer, failure, .. } if !matches!(failure, Some(Failure::NoConnection | Failure::NotStarted)) => {
                 self.transfer(false, failure.is_none(), transfer.bytes);
             }
             _ => {}

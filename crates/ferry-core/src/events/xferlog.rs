@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime};
 use ferry_proto::addr::canonical_ip;
 use ferry_proto::time::{self, MONTHS};
 
-use super::{Event, EventKind, Subscriber};
+use super::{Event, EventKind, Failure, Subscriber};
 
 /// One finished (or failed) transfer.
 #[derive(Debug, Clone)]
@@ -57,6 +57,11 @@ impl<'a> Record<'a> {
     /// The record of a transfer event; `None` for every other event.
     pub fn of(event: &'a Event) -> Option<Record<'a>> {
         let (actor, transfer, incoming, complete) = match &event.kind {
+            // Refused before it started: no transfer to log.
+            EventKind::UploadFailed { failure: Failure::NotStarted, .. }
+            | EventKind::Download { failure: Some(Failure::NotStarted), .. } => {
+                return None;
+            }
             EventKind::Upload { actor, transfer, .. } => (actor, transfer, true, true),
             EventKind::UploadFailed { actor, transfer, .. } => (actor, transfer, true, false),
             EventKind::Download { actor, transfer, failure } => (actor, transfer, false, failure.is_none()),
@@ -218,6 +223,12 @@ mod tests {
             actor: actor.clone(),
             transfer: transfer("/big.iso", 7),
             failure: Some(Failure::NoConnection),
+        });
+        // Refused before it started: no transfer took place.
+        events.emit_now(EventKind::Download {
+            actor: actor.clone(),
+            transfer: transfer("/never.iso", 0),
+            failure: Some(Failure::NotStarted),
         });
         events.emit_now(EventKind::Mkdir { actor, path: VirtualPath::root() });
         let text = std::fs::read_to_string(&path).unwrap();

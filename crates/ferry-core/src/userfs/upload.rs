@@ -325,10 +325,41 @@ impl UserUpload {
     }
 }
 
+/// Dropped without an outcome (the front-end's task went away
+/// mid-transfer): nothing of it is kept — an abandoned upload must not leave
+/// a part under the real name — and the storage work (removing, renaming,
+/// syncing) goes to the blocking pool when there is one, since the drop
+/// may happen on an async worker.
 impl Drop for UserUpload {
     fn drop(&mut self) {
-        if self.upload.is_some() {
-            self.end(true, Failure::Dropped);
+        let Some(upload) = self.upload.take() else { return };
+        let abandoned =
+            Abandoned { upload, quota: self.quota.take(), claim: self.claim.take(), fs: self.fs.clone(), transfer: self.transfer() };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(move || abandoned.end())),
+            Err(_) => abandoned.end(),
         }
+    }
+}
+
+/// What a dropped upload still has to end.
+struct Abandoned {
+    upload: Box<dyn Upload>,
+    quota: Option<Reservation>,
+    claim: Option<Claim>,
+    fs: UserFs,
+    transfer: Transfer,
+}
+
+impl Abandoned {
+    fn end(self) {
+        let kept = self.upload.abort(false);
+        if let Some(q) = self.quota {
+            q.settle(Some(kept));
+        }
+        // Released once the storage is done with the file.
+        drop(self.claim);
+        let actor = self.fs.actor().clone();
+        self.fs.emit(EventKind::UploadFailed { actor, transfer: self.transfer, failure: Failure::Dropped, kept });
     }
 }

@@ -58,17 +58,20 @@ impl Session {
         let settle = std::mem::take(&mut self.commit_settle).then_some(REPLACE_SETTLE);
         let setup = std::mem::take(&mut self.data);
         if matches!(setup, data::DataSetup::None) {
-            job.end_unstarted(Failure::NoConnection).await;
+            job.end_unstarted(Failure::NotStarted).await;
             return reply(code::CANT_OPEN_DATA, "Use PORT, PASV, EPRT or EPSV first.");
         }
         if let Err(refusal) = self.state.transfer_allowed(self.transport()) {
-            job.end_unstarted(Failure::NoConnection).await;
+            job.end_unstarted(Failure::NotStarted).await;
             return Err(refusal.into());
         }
         let tls = if self.state.prot_private { self.tls.as_ref().map(|t| t.data(upload == Some(true))) } else { None };
         let require_reuse = self.shared.tls().is_some_and(|t| t.require_reuse);
         // The preliminary reply: the final one is this handler's answer.
-        self.ctl.reply(code::OPENING_DATA, preliminary).await?;
+        if let Err(e) = self.ctl.reply(code::OPENING_DATA, preliminary).await {
+            job.end_unstarted(Failure::NotStarted).await;
+            return Err(e.into());
+        }
         let (peer, local, timeout) = (canonical_ip(self.peer.ip()), canonical_ip(self.local.ip()), self.shared.config.data_timeout);
         let (abort_tx, abort_rx) = tokio::sync::watch::channel(false);
         let mut open_abort = abort_rx.clone();

@@ -379,6 +379,7 @@ async fn receive_plain(mut incoming: Incoming, tcp: tokio::net::TcpStream, p: &m
                 return (received, Err(TransferError::Storage(incoming.fail(e))));
             }
             received += n as u64;
+            incoming.received = Some(received);
         };
         incoming.abort(&error);
         (received, Err(error))
@@ -485,16 +486,25 @@ async fn receive_pumped(incoming: Incoming, mut sock: Stream, p: &mut Pump) -> (
     match (written, why) {
         (WriterEnd::Failed(e), _) => (received, Err(TransferError::Storage(e))),
         (WriterEnd::Finished(incoming), None) => (received, Ok(incoming)),
-        (WriterEnd::Finished(incoming), Some(why)) => {
-            incoming.abort(&why);
-            (received, Err(why))
-        }
+        (WriterEnd::Finished(incoming), Some(why)) => (received, Err(abort_blocking(incoming, received, why).await)),
         (WriterEnd::Interrupted(incoming), why) => {
             let why = why.unwrap_or(TransferError::Aborted);
-            incoming.abort(&why);
-            (received, Err(why))
+            (received, Err(abort_blocking(incoming, received, why).await))
         }
     }
+}
+
+/// End `incoming` without committing, with the bytes that came over the
+/// wire, on the blocking pool: the storage may remove, rename or sync, and
+/// the core writes its event (the xferlog) on the way.
+async fn abort_blocking(mut incoming: Incoming, received: u64, why: TransferError) -> TransferError {
+    incoming.received = Some(received);
+    tokio::task::spawn_blocking(move || {
+        incoming.abort(&why);
+        why
+    })
+    .await
+    .unwrap_or_else(|e| StorageError::Io(io::Error::other(e)).into())
 }
 
 /// How the writer thread ended.

@@ -116,13 +116,32 @@ fn refusals_are_no_events_and_failures_are_told_as_failures() {
 }
 
 #[test]
-fn an_upload_without_a_data_connection_fails_as_no_connection() {
+fn an_upload_without_a_data_connection_fails_as_not_started() {
     let (s, recorder) = recorded();
     let mut c = s.login();
     c.expect("STOR never.txt", 425);
     c.expect("QUIT", 221);
     wait_for(&recorder, 3);
     assert_eq!(recorder.names(), ["login_ok", "upload_failed", "logout"]);
-    assert!(matches!(&recorder.events()[1].kind, EventKind::UploadFailed { failure: Failure::NoConnection, .. }));
+    assert!(matches!(&recorder.events()[1].kind, EventKind::UploadFailed { failure: Failure::NotStarted, .. }));
     assert!(!s.root().join("never.txt").exists(), "nothing was left behind");
+}
+
+#[test]
+fn transfers_refused_before_they_start_are_not_logged_as_transfers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("xferlog");
+    let log = Arc::new(ferry_server::xferlog::XferLog::open(&path).unwrap());
+    let s = TestServer::start_with(move |c| c.xferlog = Some(log));
+    std::fs::write(s.root().join("down.bin"), b"data").unwrap();
+    let mut c = s.login();
+    // No PASV or PORT first: refused before anything moved.
+    c.expect("RETR down.bin", 425);
+    c.expect("STOR up.bin", 425);
+    c.download("RETR down.bin");
+    c.expect("QUIT", 221);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count(), 1, "only the download that happened:\n{text}");
+    assert!(text.contains(" 4 /down.bin b _ o r "), "{text}");
+    assert!(!s.root().join("up.bin").exists());
 }

@@ -61,27 +61,27 @@ fn an_aborted_upload_emits_upload_failed_and_no_upload() {
 }
 
 #[test]
-fn a_dropped_upload_counts_as_an_abort_and_a_failed_one_over_quota_keeps_nothing() {
+fn a_dropped_upload_and_a_failed_one_over_quota_keep_nothing() {
     let f = fixture();
     let fs = f.fs(quota(Some(10), None));
     let mut up = fs.open_upload(&path("/dropped.txt"), WriteMode::Replace).unwrap();
     up.write(b"abc").unwrap();
     drop(up);
-    assert_eq!(f.read("dropped.txt").unwrap(), b"abc", "kept for a resume, as an abort would");
+    assert!(f.read("dropped.txt").is_none(), "an upload abandoned without an outcome leaves nothing under its name");
     let EventKind::UploadFailed { failure, transfer, .. } = &f.heard.events()[0].kind else { panic!("{:?}", f.heard.events()) };
     assert_eq!((failure, transfer.bytes), (&Failure::Dropped, 3));
     let mut up = fs.open_upload(&path("/big.txt"), WriteMode::Replace).unwrap();
-    up.write(b"1234567").unwrap();
-    let e = up.write(b"890").unwrap_err();
+    up.write(b"12345678").unwrap();
+    let e = up.write(b"901").unwrap_err();
     assert!(matches!(e, FsError::QuotaExceeded), "{e:?}");
     assert_eq!(e.to_string(), "Disk quota exceeded");
-    assert_eq!(up.bytes(), 7, "the refused chunk was not written");
+    assert_eq!(up.bytes(), 8, "the refused chunk was not written");
     assert_eq!(up.fail(&e), PartialOutcome::Discarded);
     assert!(f.read("big.txt").is_none(), "a quota refusal leaves nothing");
     assert_eq!(f.heard.names(), ["upload_failed", "upload_failed"]);
     let EventKind::UploadFailed { failure, .. } = &f.heard.events()[1].kind else { panic!() };
     assert_eq!(failure, &Failure::Error("Disk quota exceeded".into()));
-    assert_eq!(f.services.quotas().ledger(&VirtualPath::root()).usage(), (3, 1), "only the kept part counts");
+    assert_eq!(f.services.quotas().ledger(&VirtualPath::root()).usage(), (0, 0), "nothing was kept, nothing counts");
 }
 
 #[test]
