@@ -10,6 +10,7 @@
 //! [`Services::rescan_quotas`] to walk the homes again.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::auth::settings::Policy;
 use crate::claims::UploadClaims;
@@ -25,6 +26,8 @@ pub struct Services {
     claims: Arc<UploadClaims>,
     rates: Rates,
     events: Arc<Events>,
+    /// Uploads compute the SHA-256 of their file (for hooks that want it).
+    digests: AtomicBool,
 }
 
 impl std::fmt::Debug for Services {
@@ -41,7 +44,7 @@ impl Services {
     /// Services over `storage` (the server's root), limited by `rates`,
     /// telling `events`.
     pub fn new(storage: Arc<dyn Storage>, rates: Rates, events: Arc<Events>) -> Arc<Services> {
-        Arc::new(Services { storage, quotas: Quotas::default(), claims: Arc::default(), rates, events })
+        Arc::new(Services { storage, quotas: Quotas::default(), claims: Arc::default(), rates, events, digests: AtomicBool::new(false) })
     }
 
     /// The whole tree, as the server sees it (for upkeep such as removing
@@ -58,6 +61,17 @@ impl Services {
     /// The bandwidth limiters.
     pub fn rates(&self) -> &Rates {
         &self.rates
+    }
+
+    /// Have every upload from now on compute the SHA-256 of its file as the
+    /// bytes stream in, for its upload event (a subscriber wants it).
+    pub fn set_upload_digests(&self, on: bool) {
+        self.digests.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether uploads compute their file's SHA-256.
+    pub fn upload_digests(&self) -> bool {
+        self.digests.load(Ordering::Relaxed)
     }
 
     /// The event bus.

@@ -123,6 +123,11 @@ pub enum EventKind {
         transfer: Transfer,
         /// The file's size once committed.
         size: u64,
+        /// The SHA-256 of the committed file (lower-case hex), when the
+        /// server computes upload digests (see
+        /// `Services::set_upload_digests`): made while the bytes streamed
+        /// in, never by reading the file again.
+        sha256: Option<String>,
     },
     /// An upload ended without being committed.
     UploadFailed {

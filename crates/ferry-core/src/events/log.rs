@@ -167,6 +167,7 @@ mod tests {
                     duration: Duration::from_millis(1500),
                 },
                 size: 5,
+                sha256: None,
             });
             e.ban("192.0.2.9".parse().unwrap(), std::time::SystemTime::now() + Duration::from_secs(900));
         });

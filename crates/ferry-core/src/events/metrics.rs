@@ -139,7 +139,7 @@ mod tests {
         events.login_failed(&session, "alice", LoginFailure::Unavailable);
         events.login_failed(&session, "bob", LoginFailure::Disabled);
         events.ban("192.0.2.1".parse().unwrap(), std::time::SystemTime::now());
-        events.emit_now(EventKind::Upload { actor: actor.clone(), transfer: t(8), size: 8 });
+        events.emit_now(EventKind::Upload { actor: actor.clone(), transfer: t(8), size: 8, sha256: None });
         let failed = |failure| EventKind::UploadFailed { actor: actor.clone(), transfer: t(3), failure, kept: PartialOutcome::Discarded };
         events.emit_now(failed(Failure::Interrupted));
         events.emit_now(failed(Failure::NoConnection));

@@ -212,7 +212,7 @@ mod tests {
         let actor = Actor { session, user: "alice".into() };
         events.login_ok(&actor.session, "alice");
         events.emit_now(EventKind::Download { actor: actor.clone(), transfer: transfer("/down.bin", 1234), failure: None });
-        events.emit_now(EventKind::Upload { actor: actor.clone(), transfer: transfer("/my file.txt", 5), size: 5 });
+        events.emit_now(EventKind::Upload { actor: actor.clone(), transfer: transfer("/my file.txt", 5), size: 5, sha256: None });
         events.emit_now(EventKind::UploadFailed {
             actor: actor.clone(),
             transfer: transfer("/part.bin", 100),

@@ -3,7 +3,10 @@
 //! with the byte quota charged as the bytes arrive, and ended by exactly
 //! one of commit or abort — which is when the event is emitted.
 
+use std::io::Read as _;
 use std::time::Instant;
+
+use sha2::{Digest as _, Sha256};
 
 use ferry_proto::VirtualPath;
 use ferry_proto::listing::Kind;
@@ -126,6 +129,7 @@ impl UserFs {
                 }
             }
         };
+        let digest = if self.inner.services.upload_digests() { Some(self.digest_prefix(&path, opened.start)) } else { None };
         Ok(UserUpload {
             fs: self.clone(),
             path,
@@ -140,7 +144,33 @@ impl UserFs {
             ascii: false,
             received: None,
             opened: Instant::now(),
+            digest: digest.flatten(),
         })
+    }
+
+    /// A digest that has taken in the first `len` bytes already in the
+    /// file (the part a restart or an append keeps); `None` when they
+    /// cannot be read, and the upload then reports no digest.
+    fn digest_prefix(&self, path: &VirtualPath, len: u64) -> Option<Sha256> {
+        let mut digest = Sha256::new();
+        if len == 0 {
+            return Some(digest);
+        }
+        let mut reader = self.storage().open_read(path, 0).ok()?.take(len);
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut seen = 0u64;
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    digest.update(&buf[..n]);
+                    seen += n as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return None,
+            }
+        }
+        (seen == len).then_some(digest)
     }
 }
 
@@ -167,6 +197,9 @@ pub struct UserUpload {
     /// Set by the front-end: bytes as they came over the wire.
     received: Option<u64>,
     opened: Instant,
+    /// The file's SHA-256 so far, while bytes arrive front to back (a
+    /// write out of order loses it: the event then carries none).
+    digest: Option<Sha256>,
 }
 
 impl std::fmt::Debug for UserUpload {
@@ -214,6 +247,9 @@ impl UserUpload {
             self.give_back(grown);
             return Err(StorageError::from(e).into());
         }
+        if let Some(d) = &mut self.digest {
+            d.update(buf);
+        }
         self.cursor += buf.len() as u64;
         self.wrote(self.cursor, buf.len());
         Ok(())
@@ -234,6 +270,15 @@ impl UserUpload {
         if let Err(e) = upload.write_at(buf, offset) {
             self.give_back(grown);
             return Err(e.into());
+        }
+        // The digest follows only bytes that come in order.
+        if offset == self.cursor {
+            if let Some(d) = &mut self.digest {
+                d.update(buf);
+            }
+            self.cursor += buf.len() as u64;
+        } else {
+            self.digest = None;
         }
         self.wrote(offset + buf.len() as u64, buf.len());
         Ok(())
@@ -280,7 +325,8 @@ impl UserUpload {
         let transfer = self.transfer();
         match result {
             Ok(()) => {
-                self.fs.emit(EventKind::Upload { actor, transfer, size: self.end });
+                let sha256 = self.digest.take().map(|d| hex(&d.finalize()));
+                self.fs.emit(EventKind::Upload { actor, transfer, size: self.end, sha256 });
                 Ok(self.bytes)
             }
             Err(e) => {
@@ -362,4 +408,9 @@ impl Abandoned {
         let actor = self.fs.actor().clone();
         self.fs.emit(EventKind::UploadFailed { actor, transfer: self.transfer, failure: Failure::Dropped, kept });
     }
+}
+
+/// Lower-case hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -32,7 +32,7 @@ fn a_committed_upload_emits_one_event_with_its_size_and_never_a_temporary_name()
     assert_eq!(f.read("docs/report.txt").unwrap(), b"hello world");
     let got = f.heard.events();
     assert_eq!(got.len(), 1, "{got:?}");
-    let EventKind::Upload { actor, transfer, size } = &got[0].kind else { panic!("{got:?}") };
+    let EventKind::Upload { actor, transfer, size, .. } = &got[0].kind else { panic!("{got:?}") };
     assert_eq!((actor, &transfer.path, transfer.bytes, transfer.ascii, *size), (fs.actor(), &path("/docs/report.txt"), 12, true, 11));
     assert!(!transfer.path.as_str().contains(RESERVED_PREFIX));
     assert_eq!(&*actor.user, "alice");
@@ -239,4 +239,47 @@ fn a_unique_upload_is_claimed_and_told_under_its_new_name() {
     assert_eq!(f.read("dir/report.txt").unwrap(), b"taken");
     let EventKind::Upload { transfer, .. } = &f.heard.events()[0].kind else { panic!() };
     assert_eq!(transfer, &Transfer { path: name, bytes: 5, ascii: false, duration: transfer.duration });
+}
+
+/// The SHA-256 of what was committed, made as the bytes came in: `sha256sum`'s
+/// answer for the whole file, resumed and appended uploads included.
+#[test]
+fn upload_events_carry_the_sha256_of_the_committed_file_when_asked() {
+    fn sha_of(bytes: &[u8]) -> String {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    }
+    let sha = |e: &crate::events::Event| match &e.kind {
+        EventKind::Upload { sha256, .. } => sha256.clone(),
+        other => panic!("{other:?}"),
+    };
+    let f = fixture();
+    let fs = f.fs(all());
+    let mut up = fs.open_upload(&path("/a.txt"), WriteMode::Replace).unwrap();
+    up.write(b"hello").unwrap();
+    up.commit().unwrap();
+    assert_eq!(sha(&f.heard.events()[0]), None, "not computed unless asked");
+    f.services.set_upload_digests(true);
+    let mut up = fs.open_upload(&path("/a.txt"), WriteMode::Replace).unwrap();
+    up.write(b"hello ").unwrap();
+    up.write(b"world").unwrap();
+    up.commit().unwrap();
+    assert_eq!(sha(&f.heard.events()[1]).as_deref(), Some(&*sha_of(b"hello world")));
+    // An append and a restart take in the part already there.
+    let mut up = fs.open_upload(&path("/a.txt"), WriteMode::Append).unwrap();
+    up.write(b"!").unwrap();
+    up.commit().unwrap();
+    assert_eq!(sha(&f.heard.events()[2]).as_deref(), Some(&*sha_of(b"hello world!")));
+    let mut up = fs.open_upload(&path("/a.txt"), WriteMode::At(6)).unwrap();
+    up.write(b"there").unwrap();
+    up.commit().unwrap();
+    assert_eq!(f.read("a.txt").unwrap(), b"hello there");
+    assert_eq!(sha(&f.heard.events()[3]).as_deref(), Some(&*sha_of(b"hello there")));
+    // Bytes out of order: no digest rather than a wrong one.
+    let mut up = fs.open_upload(&path("/b.txt"), WriteMode::Replace).unwrap();
+    up.write_at(b"world", 6).unwrap();
+    up.write_at(b"hello ", 0).unwrap();
+    up.commit().unwrap();
+    assert_eq!(f.read("b.txt").unwrap(), b"hello world");
+    assert_eq!(sha(&f.heard.events()[4]), None);
 }
