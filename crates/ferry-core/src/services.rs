@@ -9,8 +9,8 @@
 //! [`Services::apply_policy`] for a user's new quotas and rates,
 //! [`Services::rescan_quotas`] to walk the homes again.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 
 use crate::auth::settings::Policy;
 use crate::claims::UploadClaims;
@@ -18,6 +18,7 @@ use crate::events::Events;
 use crate::limits::Rates;
 use crate::quota::{Limits, Quotas};
 use crate::storage::Storage;
+use crate::userfs::UploadGate;
 
 /// The server-wide pieces below every user's view.
 pub struct Services {
@@ -28,6 +29,8 @@ pub struct Services {
     events: Arc<Events>,
     /// Uploads compute the SHA-256 of their file (for hooks that want it).
     digests: AtomicBool,
+    /// Asked before each upload starts (the `pre-upload` hooks).
+    gate: RwLock<Option<Arc<dyn UploadGate>>>,
 }
 
 impl std::fmt::Debug for Services {
@@ -44,7 +47,15 @@ impl Services {
     /// Services over `storage` (the server's root), limited by `rates`,
     /// telling `events`.
     pub fn new(storage: Arc<dyn Storage>, rates: Rates, events: Arc<Events>) -> Arc<Services> {
-        Arc::new(Services { storage, quotas: Quotas::default(), claims: Arc::default(), rates, events, digests: AtomicBool::new(false) })
+        Arc::new(Services {
+            storage,
+            quotas: Quotas::default(),
+            claims: Arc::default(),
+            rates,
+            events,
+            digests: AtomicBool::new(false),
+            gate: RwLock::new(None),
+        })
     }
 
     /// The whole tree, as the server sees it (for upkeep such as removing
@@ -67,6 +78,16 @@ impl Services {
     /// bytes stream in, for its upload event (a subscriber wants it).
     pub fn set_upload_digests(&self, on: bool) {
         self.digests.store(on, Ordering::Relaxed);
+    }
+
+    /// Ask `gate` before every upload from now on (`None`: nobody).
+    pub fn set_upload_gate(&self, gate: Option<Arc<dyn UploadGate>>) {
+        *crate::sync::write(&self.gate) = gate;
+    }
+
+    /// The gate in force, if any.
+    pub(crate) fn upload_gate(&self) -> Option<Arc<dyn UploadGate>> {
+        crate::sync::read(&self.gate).clone()
     }
 
     /// Whether uploads compute their file's SHA-256.

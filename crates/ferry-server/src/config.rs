@@ -46,6 +46,10 @@ pub struct Config {
     /// More listeners to the core's events, beside the log, the xferlog
     /// and the metrics (event hooks; tests that check what happened).
     pub subscribers: Subscribers,
+    /// Asked before every upload starts (the `pre-upload` hooks).
+    pub upload_gate: Gate,
+    /// Uploads compute the SHA-256 of their file for their events.
+    pub upload_digests: bool,
     /// On shutdown, how long running transfers may go on.
     pub shutdown_grace: Duration,
     /// Load balancers whose connections start with a PROXY protocol header
@@ -76,9 +80,21 @@ impl Default for Config {
             download_rate: None,
             xferlog: None,
             subscribers: Subscribers::default(),
+            upload_gate: Gate::default(),
+            upload_digests: false,
             proxy_from: Vec::new(),
             shutdown_grace: Duration::from_secs(30),
         }
+    }
+}
+
+/// The upload gate (see [`Config::upload_gate`]).
+#[derive(Clone, Default)]
+pub struct Gate(pub Option<std::sync::Arc<dyn ferry_core::userfs::UploadGate>>);
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "an upload gate" } else { "no upload gate" })
     }
 }
 

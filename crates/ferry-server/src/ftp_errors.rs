@@ -38,7 +38,9 @@ impl ReplyCode for FsError {
             | FsError::IntoItself
             | FsError::CurrentDirectory
             | FsError::HomeMode => code::FILE_UNAVAILABLE,
-            FsError::NameNotAllowed | FsError::NewNameNotAllowed => code::BAD_FILE_NAME,
+            // RFC 959: "553 Requested action not taken. File name not
+            // allowed." is how servers refuse an upload by policy.
+            FsError::NameNotAllowed | FsError::NewNameNotAllowed | FsError::Refused(_) => code::BAD_FILE_NAME,
             FsError::QuotaExceeded | FsError::FileQuotaExceeded { .. } => code::EXCEEDED_STORAGE,
             FsError::Busy | FsError::AlreadyUploading => code::FILE_BUSY,
             // RFC 3659 §5.4.

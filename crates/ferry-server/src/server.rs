@@ -55,6 +55,8 @@ impl Server {
         }
         let defender = Defender::with_events(config.defender.clone(), events.clone());
         let services = Services::new(storage, Rates::new(config.upload_rate, config.download_rate), events);
+        services.set_upload_gate(config.upload_gate.0.clone());
+        services.set_upload_digests(config.upload_digests);
         let shutdown = tokio::sync::watch::Sender::new(false);
         let passive_ip = RwLock::new(config.passive_address);
         let tls = config.tls.clone();

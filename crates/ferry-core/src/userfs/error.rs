@@ -56,6 +56,10 @@ pub enum FsError {
         /// The file's size.
         size: u64,
     },
+    /// An outside system asked before the upload (a `pre-upload` hook)
+    /// refused it; its message.
+    #[error("{0}")]
+    Refused(String),
     /// The storage failed or refused.
     #[error(transparent)]
     Storage(#[from] StorageError),

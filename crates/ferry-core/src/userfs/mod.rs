@@ -35,6 +35,7 @@
 mod changes;
 mod download;
 mod error;
+mod gate;
 mod upload;
 
 #[cfg(test)]
@@ -56,6 +57,7 @@ use crate::storage::{Capabilities, Detail, Entries, FileInfo, Storage, StorageEr
 
 pub use download::{Download, DownloadGuard, ReadPurpose};
 pub use error::FsError;
+pub use gate::{UploadGate, UploadRequest};
 pub use upload::UserUpload;
 
 /// One user's view over storage (see the module docs).

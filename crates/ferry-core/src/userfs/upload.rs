@@ -11,7 +11,7 @@ use sha2::{Digest as _, Sha256};
 use ferry_proto::VirtualPath;
 use ferry_proto::listing::Kind;
 
-use super::{FsError, UserFs, existing, new_name};
+use super::{FsError, UploadRequest, UserFs, existing, new_name};
 use crate::auth::settings::Permission;
 use crate::claims::Claim;
 use crate::events::{EventKind, Failure, Transfer};
@@ -41,8 +41,15 @@ impl UserFs {
     /// file does not reach, and for a new file the file quota has no room
     /// for. Blocking (it may walk the home to count its quota).
     pub fn open_upload(&self, path: &VirtualPath, mode: WriteMode) -> Result<UserUpload, FsError> {
+        self.open_upload_announced(path, mode, None)
+    }
+
+    /// [`UserFs::open_upload`] of an upload whose size the client
+    /// announced (FTP's `ALLO`), for the upload gate to see.
+    pub fn open_upload_announced(&self, path: &VirtualPath, mode: WriteMode, size: Option<u64>) -> Result<UserUpload, FsError> {
         self.permit(Permission::Write)?;
         new_name(path)?;
+        self.ask_gate(path, size)?;
         let claim = self.inner.services.claims().claim(self.server_key(path)).ok_or(FsError::AlreadyUploading)?;
         let found = self.storage().metadata(path);
         // Unless the storage said "no such file", something may be replaced.
@@ -85,8 +92,18 @@ impl UserFs {
             upload.abort(false);
             return Err(FsError::AlreadyUploading);
         };
+        if let Err(e) = self.ask_gate(&path, None) {
+            upload.abort(false);
+            return Err(e);
+        }
         let opened = Opened { new_file: true, replaced: 0, start: 0, append: false, replaces: false };
         self.start_upload(path, upload, quota, claim, opened)
+    }
+
+    /// Let the upload gate, if there is one, refuse the upload.
+    fn ask_gate(&self, path: &VirtualPath, size: Option<u64>) -> Result<(), FsError> {
+        let Some(gate) = self.inner.services.upload_gate() else { return Ok(()) };
+        gate.check(&UploadRequest { actor: self.actor(), path, size }).map_err(FsError::Refused)
     }
 
     /// The home's ledger, counted (walked if stale), when the user has a

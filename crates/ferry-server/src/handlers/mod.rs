@@ -63,6 +63,11 @@ pub(crate) fn fs_refusal(path: &VirtualPath, e: FsError) -> Refusal {
             refuse(e.code(), format!("{e}."))
         }
         FsError::HomeMode => refuse(e.code(), format!("/: {e}.")),
+        // The gate's own words, as they are.
+        FsError::Refused(_) => {
+            tracing::info!(%path, reason = %e, "upload refused by a pre-upload hook");
+            refuse(e.code(), format!("{path}: {e}"))
+        }
         _ => {
             tracing::info!(%path, error = %e, "refused");
             refuse(e.code(), format!("{path}: {e}."))
@@ -104,6 +109,7 @@ mod tests {
                 (554, "/a: restart point 9 is past the end of the file (4 bytes)."),
             ),
             (said("/a", FsError::Storage(StorageError::NotFound)), (550, "/a: No such file or directory.")),
+            (said("/x.exe", FsError::Refused("no executables here".into())), (553, "/x.exe: no executables here")),
             (said("/a", FsError::Storage(StorageError::NoSpace)), (452, "/a: No space left on device.")),
             (
                 said("/a", FsError::Storage(StorageError::Unavailable("s3 at 10.0.0.1".into()))),

@@ -302,8 +302,8 @@ impl Session {
         if matches!(mode, WriteMode::At(_)) && matches!(self.data, data::DataSetup::None) {
             return reply(code::CANT_OPEN_DATA, "Use PORT, PASV, EPRT or EPSV first.");
         }
-        let p = path.clone();
-        let upload = self.storage(move |fs| fs.open_upload(&p, mode)).await.map_err(|e| fs_refusal(&path, e))?;
+        let (p, announced) = (path.clone(), self.state.allo.map(std::num::NonZeroU64::get));
+        let upload = self.storage(move |fs| fs.open_upload_announced(&p, mode, announced)).await.map_err(|e| fs_refusal(&path, e))?;
         let text = format!("Opening {} mode data connection for {path}.", self.mode_name());
         self.receive(&path, text, upload).await
     }

@@ -145,3 +145,39 @@ fn transfers_refused_before_they_start_are_not_logged_as_transfers() {
     assert!(text.contains(" 4 /down.bin b _ o r "), "{text}");
     assert!(!s.root().join("up.bin").exists());
 }
+
+/// Refuses `*.exe`, as a `pre-upload` hook would.
+struct NoExecutables;
+
+impl ferry_core::userfs::UploadGate for NoExecutables {
+    fn check(&self, request: &ferry_core::userfs::UploadRequest<'_>) -> Result<(), String> {
+        if request.path.as_str().ends_with(".exe") { Err("executables are not accepted here".into()) } else { Ok(()) }
+    }
+}
+
+#[test]
+fn an_upload_gate_refuses_before_anything_is_written() {
+    let recorder = Recorder::new();
+    let r = recorder.clone();
+    let s = TestServer::start_with(move |c| {
+        c.subscribers = Subscribers(vec![r]);
+        c.upload_gate = ferry_server::config::Gate(Some(Arc::new(NoExecutables)));
+        c.upload_digests = true;
+    });
+    let mut c = s.login();
+    let refused = c.expect("STOR setup.exe", 553);
+    assert_eq!(refused.text(), "/setup.exe: executables are not accepted here");
+    assert!(!s.root().join("setup.exe").exists(), "nothing on disk");
+    assert_eq!(c.upload("STOR notes.txt", b"fine").code, 226);
+    c.expect("QUIT", 221);
+    wait_for(&recorder, 3);
+    assert_eq!(recorder.names(), ["login_ok", "upload", "logout"], "a refusal is no event");
+    match &recorder.events()[1].kind {
+        EventKind::Upload { sha256, .. } => {
+            use sha2::Digest as _;
+            let want: String = sha2::Sha256::digest(b"fine").iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(sha256.as_deref(), Some(&*want));
+        }
+        other => panic!("{other:?}"),
+    }
+}

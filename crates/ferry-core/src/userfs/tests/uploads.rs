@@ -283,3 +283,34 @@ fn upload_events_carry_the_sha256_of_the_committed_file_when_asked() {
     assert_eq!(f.read("b.txt").unwrap(), b"hello world");
     assert_eq!(sha(&f.heard.events()[4]), None);
 }
+
+/// Remembers what it was asked and refuses `*.exe`.
+#[derive(Default)]
+struct Gate(std::sync::Mutex<Vec<(String, Option<u64>)>>);
+
+impl crate::userfs::UploadGate for Gate {
+    fn check(&self, r: &crate::userfs::UploadRequest<'_>) -> Result<(), String> {
+        self.0.lock().unwrap().push((r.path.as_str().to_owned(), r.size));
+        if r.path.as_str().ends_with(".exe") { Err("no executables".into()) } else { Ok(()) }
+    }
+}
+
+#[test]
+fn the_upload_gate_is_asked_first_and_a_refusal_leaves_nothing() {
+    let f = fixture();
+    let gate = Arc::new(Gate::default());
+    f.services.set_upload_gate(Some(gate.clone()));
+    let fs = f.fs(all());
+    let e = fs.open_upload_announced(&path("/x.exe"), WriteMode::Replace, Some(42)).unwrap_err();
+    assert!(matches!(&e, FsError::Refused(m) if m == "no executables"), "{e:?}");
+    assert!(f.read("x.exe").is_none());
+    // Not claimed: the refusal held nothing.
+    f.services.set_upload_gate(None);
+    fs.open_upload(&path("/x.exe"), WriteMode::Replace).unwrap().commit().unwrap();
+    f.services.set_upload_gate(Some(gate.clone()));
+    let mut up = fs.open_upload(&path("/ok.txt"), WriteMode::Replace).unwrap();
+    up.write(b"fine").unwrap();
+    up.commit().unwrap();
+    assert_eq!(*gate.0.lock().unwrap(), [("/x.exe".to_owned(), Some(42)), ("/ok.txt".to_owned(), None)]);
+    assert_eq!(f.heard.names(), ["upload", "upload"], "a refusal is no event");
+}
