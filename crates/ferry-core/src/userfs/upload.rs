@@ -168,8 +168,8 @@ impl UserFs {
     /// A digest that has taken in the first `len` bytes already in the
     /// file (the part a restart or an append keeps); `None` when they
     /// cannot be read, and the upload then reports no digest.
-    fn digest_prefix(&self, path: &VirtualPath, len: u64) -> Option<Sha256> {
-        let mut digest = Sha256::new();
+    fn digest_prefix(&self, path: &VirtualPath, len: u64) -> Option<Box<Sha256>> {
+        let mut digest = Box::new(Sha256::new());
         if len == 0 {
             return Some(digest);
         }
@@ -216,7 +216,8 @@ pub struct UserUpload {
     opened: Instant,
     /// The file's SHA-256 so far, while bytes arrive front to back (a
     /// write out of order loses it: the event then carries none).
-    digest: Option<Sha256>,
+    /// (Boxed: most uploads have none, and the state is 100-odd bytes.)
+    digest: Option<Box<Sha256>>,
 }
 
 impl std::fmt::Debug for UserUpload {
