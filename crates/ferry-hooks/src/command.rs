@@ -28,7 +28,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
 use crate::config::FsPaths;
-use crate::delivery::DeliveryError;
+use crate::delivery_error::DeliveryError;
 use crate::payload::Payload;
 
 /// Run `argv` for the event `payload`, whose JSON is `body`.

@@ -24,8 +24,6 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::hook::Hook;
-
 /// One `[[hooks]]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -93,20 +91,6 @@ pub struct HookConfigError {
     pub field: &'static str,
     /// What is wrong, in a sentence.
     pub problem: String,
-}
-
-impl HookConfig {
-    /// Check what deserializing cannot: event names, globs, exactly one of
-    /// `url` and `command`, an http(s) URL, a command to run.
-    pub fn validate(&self) -> Result<(), HookConfigError> {
-        Hook::new(self).map(drop)
-    }
-
-    /// Check a whole list: each hook, and that no two share a name (the
-    /// spool finds a hook again by its name).
-    pub fn validate_all(hooks: &[HookConfig]) -> Result<(), HookConfigError> {
-        crate::hook::compile_all(hooks).map(drop)
-    }
 }
 
 /// Maps a user's virtual path to the file on disk, for `FERRY_FS_PATH`:

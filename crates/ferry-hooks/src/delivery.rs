@@ -30,16 +30,12 @@ use tokio::task::JoinSet;
 
 use crate::backoff::Backoff;
 use crate::config::HooksSettings;
+use crate::delivery_error::DeliveryError;
 use crate::hook::{Hook, Target};
 use crate::metrics::{HookMetrics, Outcome};
 use crate::payload::Payload;
 use crate::spool::{self, Spool};
 use crate::webhook::{self, WebhookRequest};
-
-/// Why one try failed, in a sentence for the log.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct DeliveryError(pub(crate) String);
 
 /// What the dispatcher and the delivery task share.
 pub(crate) struct Shared {

@@ -140,6 +140,20 @@ impl Hook {
     }
 }
 
+impl HookConfig {
+    /// Check what deserializing cannot: event names, globs, exactly one of
+    /// `url` and `command`, an http(s) URL, a command to run.
+    pub fn validate(&self) -> Result<(), HookConfigError> {
+        Hook::new(self).map(drop)
+    }
+
+    /// Check a whole list: each hook, and that no two share a name (the
+    /// spool finds a hook again by its name).
+    pub fn validate_all(hooks: &[HookConfig]) -> Result<(), HookConfigError> {
+        compile_all(hooks).map(drop)
+    }
+}
+
 /// Check every hook and that their names are unique.
 pub(crate) fn compile_all(configs: &[HookConfig]) -> Result<Vec<Hook>, HookConfigError> {
     let mut names = HashSet::new();

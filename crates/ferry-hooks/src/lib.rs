@@ -41,6 +41,7 @@ mod backoff;
 mod command;
 pub mod config;
 mod delivery;
+mod delivery_error;
 pub mod dispatcher;
 pub mod duration;
 mod event_name;

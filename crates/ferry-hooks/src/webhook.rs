@@ -21,7 +21,7 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use crate::delivery::DeliveryError;
+use crate::delivery_error::DeliveryError;
 use crate::url::WebhookUrl;
 
 /// What one webhook request needs.

@@ -3,6 +3,7 @@
 
 mod commands;
 mod filters;
+mod https;
 mod receiver;
 mod support;
 mod webhooks;

@@ -59,7 +59,16 @@ impl Receiver {
         Receiver::on(TcpListener::bind(addr).await.unwrap(), &[])
     }
 
+    /// A receiver that speaks TLS with `tls`.
+    pub(crate) async fn start_tls(tls: Arc<rustls::ServerConfig>) -> Receiver {
+        Receiver::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), &[], Some(tokio_rustls::TlsAcceptor::from(tls)))
+    }
+
     fn on(listener: TcpListener, statuses: &[u16]) -> Receiver {
+        Receiver::serve(listener, statuses, None)
+    }
+
+    fn serve(listener: TcpListener, statuses: &[u16], tls: Option<tokio_rustls::TlsAcceptor>) -> Receiver {
         let addr = listener.local_addr().unwrap();
         let got = Arc::new(Mutex::new(Vec::new()));
         let plan = Arc::new(Mutex::new(statuses.iter().copied().collect::<VecDeque<_>>()));
@@ -67,7 +76,7 @@ impl Receiver {
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
-                let (got, plan) = (got2.clone(), plan2.clone());
+                let (got, plan, tls) = (got2.clone(), plan2.clone(), tls.clone());
                 tokio::spawn(async move {
                     let service = service_fn(move |req: Request<hyper::body::Incoming>| {
                         let (got, plan) = (got.clone(), plan.clone());
@@ -87,7 +96,15 @@ impl Receiver {
                             Ok::<_, hyper::Error>(response)
                         }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let http = hyper::server::conn::http1::Builder::new();
+                    match tls {
+                        None => drop(http.serve_connection(TokioIo::new(stream), service).await),
+                        Some(tls) => {
+                            if let Ok(stream) = tls.accept(stream).await {
+                                drop(http.serve_connection(TokioIo::new(stream), service).await);
+                            }
+                        }
+                    }
                 });
             }
         });
