@@ -35,6 +35,9 @@ pub struct Metrics {
     pub data_connection_failures: Counter,
     /// Time from a command line to its reply, seconds (set by the front-end).
     pub command_seconds: Histogram,
+    /// Metrics that other crates keep (the hooks' delivery counters),
+    /// registered after the server built this one; see [`Metrics::register`].
+    more: std::sync::Mutex<Registry>,
 }
 
 impl Default for Metrics {
@@ -49,6 +52,7 @@ impl Default for Metrics {
             data_connection_failures: Counter::default(),
             command_seconds: Histogram::new(exponential_buckets(0.0001, 4.0, 10)),
             registry: Registry::default(),
+            more: std::sync::Mutex::new(Registry::with_prefix("ferry")),
         };
         registry.register("sessions_open", "Sessions open now", m.sessions_open.clone());
         registry.register("logins", "Login attempts by result", m.logins.clone());
@@ -64,9 +68,20 @@ impl Default for Metrics {
 impl Metrics {
     /// The text exposition format.
     pub fn encode(&self) -> String {
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
         let mut out = String::new();
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        let _ = encode_registry(&mut out, &self.registry);
+        let _ = encode_registry(&mut out, &crate::sync::lock(&self.more));
+        let _ = encode_eof(&mut out);
         out
+    }
+
+    /// Let another crate add metrics of its own to the same exposition,
+    /// once the `Metrics` is shared: `register` gets a registry whose names
+    /// take the same `ferry_` prefix. (Registering a name twice makes the
+    /// exposition show it twice: register once per server.)
+    pub fn register(&self, register: impl FnOnce(&mut Registry)) {
+        register(&mut crate::sync::lock(&self.more));
     }
 
     /// Count a login.
@@ -124,6 +139,19 @@ mod tests {
         assert!(text.contains("ferry_logins_total{result=\"ok\"} 1"), "{text}");
         assert!(text.contains("ferry_transfer_bytes_total{direction=\"out\"} 1234"), "{text}");
         assert!(text.contains("ferry_sessions_open 1"), "{text}");
+    }
+
+    #[test]
+    fn another_crate_registers_into_the_same_exposition() {
+        let m = Metrics::default();
+        let extra = Counter::<u64>::default();
+        m.register(|r| r.register("hook_things", "Things the hooks did", extra.clone()));
+        extra.inc_by(3);
+        let text = m.encode();
+        assert!(text.lines().any(|l| l == "ferry_hook_things_total 3"), "{text}");
+        assert!(text.contains("ferry_sessions_open 0"), "{text}");
+        assert_eq!(text.matches("# EOF").count(), 1, "{text}");
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 
     #[test]

@@ -1,0 +1,108 @@
+//! The names hooks give events, in configs and in the JSON: kebab-case,
+//! part of the stable interface (the core's own [`Event::name`] uses
+//! snake case for logs and may change; these may not).
+//!
+//! [`Event::name`]: ferry_core::events::Event::name
+
+use serde::{Deserialize, Serialize};
+
+/// An event a hook can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HookEvent {
+    /// A user logged in.
+    Login,
+    /// A login was refused.
+    LoginFailed,
+    /// A logged-in user left.
+    Logout,
+    /// An upload was committed under its final name.
+    Upload,
+    /// An upload ended without being committed.
+    UploadFailed,
+    /// A download ended (complete, or with a `reason`).
+    Download,
+    /// A file was deleted.
+    Delete,
+    /// A file or folder was renamed.
+    Rename,
+    /// A folder was created.
+    Mkdir,
+    /// A folder was removed.
+    Rmdir,
+    /// An address was banned.
+    Ban,
+    /// Before an upload starts, to allow or refuse it. Parsed and kept;
+    /// not delivered yet (a later step: such hooks decide, they are not told).
+    PreUpload,
+    /// Before a login, to decide it. Parsed and kept; not delivered yet.
+    PreLogin,
+}
+
+impl HookEvent {
+    /// Every name, in the order the docs list them.
+    pub const ALL: [HookEvent; 13] = [
+        HookEvent::Login,
+        HookEvent::LoginFailed,
+        HookEvent::Logout,
+        HookEvent::Upload,
+        HookEvent::UploadFailed,
+        HookEvent::Download,
+        HookEvent::Delete,
+        HookEvent::Rename,
+        HookEvent::Mkdir,
+        HookEvent::Rmdir,
+        HookEvent::Ban,
+        HookEvent::PreUpload,
+        HookEvent::PreLogin,
+    ];
+
+    /// The name as configs and the JSON write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookEvent::Login => "login",
+            HookEvent::LoginFailed => "login-failed",
+            HookEvent::Logout => "logout",
+            HookEvent::Upload => "upload",
+            HookEvent::UploadFailed => "upload-failed",
+            HookEvent::Download => "download",
+            HookEvent::Delete => "delete",
+            HookEvent::Rename => "rename",
+            HookEvent::Mkdir => "mkdir",
+            HookEvent::Rmdir => "rmdir",
+            HookEvent::Ban => "ban",
+            HookEvent::PreUpload => "pre-upload",
+            HookEvent::PreLogin => "pre-login",
+        }
+    }
+
+    /// The event named `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<HookEvent> {
+        HookEvent::ALL.into_iter().find(|e| e.as_str() == name)
+    }
+
+    /// A hook that decides (`pre-*`) rather than one that is told.
+    pub fn is_decision(self) -> bool {
+        matches!(self, HookEvent::PreUpload | HookEvent::PreLogin)
+    }
+}
+
+impl std::fmt::Display for HookEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_serde_and_from_name() {
+        for e in HookEvent::ALL {
+            assert_eq!(HookEvent::from_name(e.as_str()), Some(e));
+            assert_eq!(serde_json::to_string(&e).unwrap(), format!("\"{e}\""));
+        }
+        assert_eq!(HookEvent::from_name("login_failed"), None, "snake case is the log's, not the hooks'");
+    }
+}
