@@ -46,6 +46,8 @@ mod accounts;
 #[cfg(test)]
 #[path = "ferryd/docs.rs"]
 mod docs;
+#[path = "ferryd/hooks.rs"]
+mod hooks;
 #[path = "ferryd/logging.rs"]
 mod logging;
 #[path = "ferryd/options.rs"]

@@ -10,6 +10,7 @@ mod commands;
 mod events;
 mod ftps;
 mod hardening;
+mod hooks;
 mod interop_curl;
 mod interop_ftplib;
 mod interop_lftp;

@@ -97,6 +97,8 @@ fn every_key_on(example: &str) -> String {
         .map(|line| {
             let rest = line.trim_start_matches('#').trim_start();
             let is_key = line.starts_with('#') && rest.split_once('=').is_some_and(|(k, _)| is_key_name(k.trim()));
+            let is_table = line.starts_with('#') && rest.starts_with("[[") && rest.ends_with("]]");
+            let is_key = is_key || is_table;
             if is_key { rest } else { line }
         })
         .collect::<Vec<_>>()
@@ -114,10 +116,19 @@ fn key_paths(table: &toml::Table, prefix: &str, out: &mut BTreeSet<String>) {
         let path = format!("{prefix}{key}");
         match value {
             toml::Value::Table(inner) => key_paths(inner, &format!("{path}."), out),
+            // An array of tables (`[[hooks]]`): the keys of its tables.
+            toml::Value::Array(items) if !items.is_empty() && items.iter().all(toml::Value::is_table) => {
+                for item in items {
+                    key_paths(item.as_table().expect("checked"), &format!("{path}."), out);
+                }
+            }
             _ => drop(out.insert(path)),
         }
     }
 }
+
+/// The keys of a `[[hooks]]` table (`ferry_hooks::HookConfig`).
+const HOOK_KEYS: [&str; 9] = ["name", "events", "users", "paths", "url", "secret", "command", "timeout", "digest"];
 
 #[test]
 fn example_config_lists_every_key_and_each_parses() {
@@ -132,7 +143,8 @@ fn example_config_lists_every_key_and_each_parses() {
     let c = ConfigFile::parse::<Options>(&all, Path::new("ferryd.example.toml (every key on)")).unwrap_or_else(|e| panic!("{e}"));
     let mut listed = BTreeSet::new();
     key_paths(c.keys(), "", &mut listed);
-    let defined: BTreeSet<String> = options::arguments().iter().map(options::key_of).collect();
+    let mut defined: BTreeSet<String> = options::arguments().iter().map(options::key_of).collect();
+    defined.extend(HOOK_KEYS.iter().map(|k| format!("hooks.{k}")));
     let missing: Vec<_> = defined.difference(&listed).collect();
     assert!(missing.is_empty(), "ferryd.example.toml does not list {missing:?}");
     assert_eq!(listed, defined);

@@ -179,6 +179,19 @@ pub(crate) struct Options {
     /// 127.0.0.1:9121).
     #[arg(long, value_name = "ADDR")]
     pub(crate) metrics_listen: Option<SocketAddr>,
+    /// Folder where hook events wait until delivered (`dead/` inside keeps
+    /// what could not be) [default: `hook-spool` beside the users file].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) hook_spool: Option<PathBuf>,
+    /// Give up delivering a hook event this long after it happened (it goes
+    /// to the spool's `dead/` with a log line), e.g. 24h, 90m.
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub(crate) hook_max_age: String,
+    /// Event hooks: the config file's `[[hooks]]` tables (README, "Hooks").
+    /// No flag: a hook has too many parts for one.
+    #[arg(skip)]
+    #[serde(skip_serializing)]
+    pub(crate) hooks: Vec<ferry_hooks::HookConfig>,
 }
 
 /// The region when none is given: `AWS_REGION`, as the AWS tools read it,
@@ -247,7 +260,8 @@ mod tests {
         parse("upload-rate = 1024\ndownload-rate = \"1K\"\n").unwrap();
     }
 
-    /// Every field is both a flag and a key, under the same name.
+    /// Every field is both a flag and a key, under the same name (but
+    /// `hooks`, the `[[hooks]]` tables, which have no flag).
     #[test]
     fn every_key_is_a_flag() {
         let keys: Vec<String> = arguments().iter().map(key_of).collect();
@@ -264,6 +278,7 @@ mod tests {
             tls_key: Some("k".into()),
             xferlog: Some("x".into()),
             metrics_listen: Some("127.0.0.1:9121".parse().unwrap()),
+            hook_spool: Some("h".into()),
             ..Options::default()
         })
         .unwrap();

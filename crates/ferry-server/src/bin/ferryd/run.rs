@@ -45,10 +45,11 @@ pub(crate) fn serve(args: Options) -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     let accounts = Arc::new(runtime.block_on(accounts::Accounts::open(args.postgres.as_deref(), &args.users))?);
     let users = accounts.load(false)?;
-    let storage = {
-        // The S3 backend keeps a handle on the runtime it will wait on.
+    let (storage, hooks) = {
+        // The S3 backend keeps a handle on the runtime it will wait on;
+        // the hooks' delivery task runs on it.
         let _runtime = runtime.enter();
-        storage::open(&args)?
+        (storage::open(&args)?, super::hooks::start(&args)?)
     };
     let tls = if args.tls { Some(Arc::new(tls_settings(&args)?)) } else { None };
     let port = args.port;
@@ -78,6 +79,10 @@ pub(crate) fn serve(args: Options) -> anyhow::Result<()> {
             window: Duration::from_secs(args.ban_window),
             ban_time: Duration::from_secs(args.ban_time),
         },
+        subscribers: ferry_server::config::Subscribers(
+            hooks.iter().map(|h| h.clone() as Arc<dyn ferry_core::events::Subscriber>).collect(),
+        ),
+        upload_digests: hooks.as_ref().is_some_and(|h| h.wants_sha256()),
         ..Config::default()
     };
     runtime.block_on(async move {
@@ -97,6 +102,9 @@ pub(crate) fn serve(args: Options) -> anyhow::Result<()> {
             let l = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen for metrics on {addr}"))?;
             tracing::info!("metrics at http://{addr}/metrics");
             tokio::spawn(ferry_server::metrics::serve(l, server.metrics()));
+        }
+        if let Some(h) = &hooks {
+            server.metrics().register(|r| h.metrics().register(r));
         }
         let root = match &args.s3_bucket {
             Some(bucket) => PathBuf::from(format!("s3://{bucket}/{}", args.s3_prefix)),
@@ -147,6 +155,10 @@ pub(crate) fn serve(args: Options) -> anyhow::Result<()> {
         };
         tokio::spawn(reload);
         server.serve(listeners, shutdown_signal()).await?;
+        // What is not delivered yet stays in the spool for the next start.
+        if let Some(h) = hooks {
+            h.stop().await;
+        }
         Ok(())
     })
 }

@@ -76,6 +76,18 @@ pub(super) fn problems(s: &Options) -> Vec<String> {
     for (name, rate) in [("upload-rate", s.upload_rate), ("download-rate", s.download_rate)] {
         check(rate != Some(0), &|| format!("{name} must be at least 1 byte per second; leave it out for no limit"));
     }
+    if let Err(e) = ferry_hooks::duration::parse(&s.hook_max_age) {
+        check(false, &|| format!("hook-max-age {:?}: {e}", s.hook_max_age));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for hook in &s.hooks {
+        if let Err(e) = hook.validate() {
+            check(false, &|| format!("[[hooks]] {e}"));
+        }
+        check(names.insert(hook.name.as_str()), &|| {
+            format!("[[hooks]] hook {:?}: `name`: two hooks have this name; each needs its own", hook.name)
+        });
+    }
     if s.tls_cert.is_some() != s.tls_key.is_some() {
         out.push("tls-cert and tls-key go together: give both or neither".into());
     }

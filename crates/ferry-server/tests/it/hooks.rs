@@ -1,0 +1,252 @@
+//! Event hooks through the real binary: a webhook receiver (Python's
+//! `http.server`, checking the signature itself) and a command hook (a
+//! real script), fed by uploads from curl, lftp and ftplib.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ferry_testkit::{Control, Spawned, free_port, pseudo_random, wait_for_port};
+
+const FERRYD: &str = env!("CARGO_BIN_EXE_ferryd");
+const SECRET: &str = "s3cret";
+
+/// Appends one JSON line per POST: the event and whether its signature
+/// was right (recomputed here, HMAC-SHA256 with the shared secret).
+const RECEIVER: &str = r#"
+import hashlib, hmac, http.server, json, sys
+out, secret, port = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3])
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        want = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+        signed = hmac.compare_digest(self.headers.get("X-Ferry-Signature", ""), want)
+        with open(out, "a") as f:
+            f.write(json.dumps({"signed": signed, "id_header": self.headers.get("X-Ferry-Event-Id"), "event": json.loads(body)}) + "\n")
+        self.send_response(200 if signed else 401)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+"#;
+
+struct Setup {
+    dir: tempfile::TempDir,
+    port: u16,
+    receiver_port: u16,
+}
+
+impl Setup {
+    fn new(extra_hooks: &str) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let users = dir.path().join("users.txt");
+        ferry_server::auth::users_file::set_user(&users, "alice", "pw").unwrap();
+        std::fs::create_dir(dir.path().join("root")).unwrap();
+        let (port, receiver_port) = (free_port(), free_port());
+        let config = format!(
+            r#"port = {port}
+tls = false
+root = "{root}"
+users = "{users}"
+hook-spool = "{spool}"
+
+[[hooks]]
+name = "ingest"
+events = ["upload", "upload-failed"]
+url = "http://127.0.0.1:{receiver_port}/ferry"
+secret = "{SECRET}"
+digest = "sha256"
+timeout = "5s"
+{extra_hooks}
+"#,
+            root = dir.path().join("root").display(),
+            users = users.display(),
+            spool = dir.path().join("spool").display(),
+        );
+        std::fs::write(dir.path().join("ferryd.toml"), config).unwrap();
+        Setup { dir, port, receiver_port }
+    }
+
+    fn ferryd(&self) -> Spawned {
+        let child = Command::new(FERRYD)
+            .arg("--config")
+            .arg(self.dir.path().join("ferryd.toml"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(self.dir.path().join("ferryd.log")).unwrap())
+            .spawn()
+            .unwrap();
+        wait_for_port(self.port);
+        Spawned(child)
+    }
+
+    fn receiver(&self) -> Spawned {
+        let child = Command::new("python3")
+            .args(["-c", RECEIVER])
+            .arg(self.received_path())
+            .arg(SECRET)
+            .arg(self.receiver_port.to_string())
+            .spawn()
+            .unwrap();
+        wait_for_port(self.receiver_port);
+        Spawned(child)
+    }
+
+    fn received_path(&self) -> PathBuf {
+        self.dir.path().join("received.jsonl")
+    }
+
+    /// What the receiver got, once `n` events arrived (or the deadline).
+    fn received(&self, n: usize) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = std::fs::read_to_string(self.received_path()).unwrap_or_default();
+            let got: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+            if got.len() >= n || Instant::now() > deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn local(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{cmd:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn one_signed_event_per_upload_from_curl_lftp_and_ftplib() {
+    if !ferry_testkit::require("curl") || !ferry_testkit::require("lftp") || !ferry_testkit::require("python3") {
+        return;
+    }
+    let s = Setup::new("");
+    let _ferryd = s.ferryd();
+    let _receiver = s.receiver();
+    let (a, b, c) = (pseudo_random(300_000, 1), pseudo_random(70_000, 2), pseudo_random(5, 3));
+    let (la, lb, lc) = (s.local("a.bin", &a), s.local("b.bin", &b), s.local("c.bin", &c));
+    run(Command::new("curl").args(["-sS", "--max-time", "60", "-T"]).arg(&la).arg(format!("ftp://alice:pw@127.0.0.1:{}/a.bin", s.port)));
+    run(Command::new("lftp")
+        .args(["-u", "alice,pw", "-p", &s.port.to_string(), "-e"])
+        .arg(format!("set ftp:ssl-allow no; set net:max-retries 1; put {} -o b.bin; bye", lb.display()))
+        .arg("127.0.0.1"));
+    run(Command::new("python3").args([
+        "-c",
+        &format!(
+            "import ftplib; f = ftplib.FTP(); f.connect('127.0.0.1', {}); f.login('alice', 'pw'); f.storbinary('STOR c.bin', open('{}', 'rb')); f.quit()",
+            s.port,
+            lc.display()
+        ),
+    ]));
+    // An upload aborted half-way is an upload-failed, never an upload.
+    let mut ctl = Control::connect(format!("127.0.0.1:{}", s.port).parse().unwrap());
+    ctl.login("alice", "pw");
+    ctl.aborted_upload("STOR part.bin", b"half");
+    ctl.expect("QUIT", 221);
+    let got = s.received(4);
+    assert_eq!(got.len(), 4, "{got:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(s.received(5).len(), 4, "no more than one event per upload");
+    for g in &got {
+        assert_eq!(g["signed"], true, "{g}");
+        assert_eq!(g["id_header"], g["event"]["id"], "{g}");
+        assert!(!g["event"]["path"].as_str().unwrap().contains(".~ferry-"), "a temporary name: {g}");
+    }
+    let by_path =
+        |p: &str| got.iter().find(|g| g["event"]["path"] == p).unwrap_or_else(|| panic!("no event for {p}: {got:?}"))["event"].clone();
+    for (path, bytes) in [("/a.bin", &a), ("/b.bin", &b), ("/c.bin", &c)] {
+        let e = by_path(path);
+        assert_eq!(e["event"], "upload", "{e}");
+        assert_eq!(e["version"], 1, "{e}");
+        assert_eq!((e["user"].as_str(), e["protocol"].as_str()), (Some("alice"), Some("ftp")), "{e}");
+        assert_eq!(e["size"], bytes.len() as u64, "{e}");
+        assert_eq!(e["sha256"], sha256_hex(bytes), "{e}");
+    }
+    assert_eq!(by_path("/part.bin")["event"], "upload-failed");
+}
+
+#[test]
+fn events_spooled_while_the_receiver_is_down_arrive_after_a_restart() {
+    if !ferry_testkit::require("python3") {
+        return;
+    }
+    let s = Setup::new("");
+    let ferryd = s.ferryd();
+    let mut ctl = Control::connect(format!("127.0.0.1:{}", s.port).parse().unwrap());
+    ctl.login("alice", "pw");
+    for i in 0..3 {
+        assert_eq!(ctl.upload(&format!("STOR f{i}.txt"), format!("file {i}").as_bytes()).code, 226);
+    }
+    ctl.expect("QUIT", 221);
+    // ferryd stops with the three events undelivered (nobody listens).
+    drop(ferryd);
+    let _ferryd = s.ferryd();
+    let _receiver = s.receiver();
+    let got = s.received(3);
+    std::thread::sleep(Duration::from_millis(500));
+    let got_later = s.received(4);
+    assert_eq!(got_later.len(), 3, "each event once: {got_later:?}");
+    let mut paths: Vec<&str> = got.iter().map(|g| g["event"]["path"].as_str().unwrap()).collect();
+    paths.sort_unstable();
+    assert_eq!(paths, ["/f0.txt", "/f1.txt", "/f2.txt"]);
+    let mut ids: Vec<&str> = got.iter().map(|g| g["event"]["id"].as_str().unwrap()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 3);
+}
+
+#[test]
+fn a_command_hook_gets_the_event_on_stdin_and_in_its_environment() {
+    let s0 = tempfile::tempdir().unwrap();
+    let script = s0.path().join("hook.sh");
+    let out = s0.path().join("hook.out");
+    std::fs::write(&script, format!("#!/bin/sh\n{{ env | grep '^FERRY_' | sort; echo STDIN; cat; echo; }} >> '{}'\n", out.display()))
+        .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = Setup::new(&format!(
+        "[[hooks]]\nname = \"script\"\nevents = [\"upload\"]\npaths = [\"*.csv\"]\ncommand = [\"{}\", \"--queue\", \"ftp\"]\ndigest = \"sha256\"\n",
+        script.display()
+    ));
+    let _ferryd = s.ferryd();
+    let mut ctl = Control::connect(format!("127.0.0.1:{}", s.port).parse().unwrap());
+    ctl.login("alice", "pw");
+    assert_eq!(ctl.upload("STOR report.csv", b"a,b\n1,2\n").code, 226);
+    assert_eq!(ctl.upload("STOR skipped.txt", b"not a csv").code, 226);
+    ctl.expect("QUIT", 221);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let t = std::fs::read_to_string(&out).unwrap_or_default();
+        if t.contains("STDIN") || Instant::now() > deadline {
+            break t;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (env, stdin) = text.split_once("STDIN\n").unwrap_or_else(|| panic!("the hook did not run: {text:?}"));
+    for want in [
+        "FERRY_EVENT=upload".to_owned(),
+        "FERRY_USER=alice".to_owned(),
+        "FERRY_PATH=/report.csv".to_owned(),
+        format!("FERRY_FS_PATH={}", s.dir.path().join("root/report.csv").display()),
+        "FERRY_SIZE=8".to_owned(),
+        format!("FERRY_SHA256={}", sha256_hex(b"a,b\n1,2\n")),
+        "FERRY_PROTOCOL=ftp".to_owned(),
+    ] {
+        assert!(env.lines().any(|l| l == want), "{want} missing in:\n{env}");
+    }
+    assert!(env.lines().any(|l| l.starts_with("FERRY_EVENT_ID=")), "{env}");
+    assert!(env.lines().any(|l| l.starts_with("FERRY_PEER=127.0.0.1")), "{env}");
+    let event: serde_json::Value = serde_json::from_str(stdin.trim()).unwrap();
+    assert_eq!((event["event"].as_str(), event["path"].as_str()), (Some("upload"), Some("/report.csv")));
+    assert!(!text.contains("skipped.txt"), "the path filter let a .txt through:\n{text}");
+}
