@@ -106,9 +106,10 @@ impl Payload {
                 (HookEvent::LoginFailed, Fields { reason: Some(login_reason(*reason).into()), ..Fields::default() })
             }
             EventKind::Logout { .. } => (HookEvent::Logout, Fields::default()),
-            EventKind::Upload { transfer, size, .. } => {
-                (HookEvent::Upload, Fields { path: Some(transfer.path.as_str().into()), size: Some(*size), ..Fields::default() })
-            }
+            EventKind::Upload { transfer, size, sha256, .. } => (
+                HookEvent::Upload,
+                Fields { path: Some(transfer.path.as_str().into()), size: Some(*size), sha256: sha256.clone(), ..Fields::default() },
+            ),
             EventKind::UploadFailed { transfer, failure, .. } => (
                 HookEvent::UploadFailed,
                 Fields {
@@ -145,8 +146,6 @@ impl Payload {
                 (HookEvent::Ban, Fields { address: Some(address.to_string()), until: Some(rfc3339(*until)), ..Fields::default() })
             }
         };
-        // TODO(issue 12): read the upload's `sha256` from the core event once
-        // the core carries it; until then upload events have none.
         let actor = event.actor();
         Payload {
             version: VERSION,
@@ -159,7 +158,7 @@ impl Payload {
             session: actor.map(|a| a.session.id),
             path: p.path.take(),
             size: p.size,
-            sha256: None,
+            sha256: p.sha256,
             from: p.from,
             to: p.to,
             reason: p.reason,
@@ -180,6 +179,7 @@ impl Payload {
 struct Fields {
     path: Option<String>,
     size: Option<u64>,
+    sha256: Option<String>,
     from: Option<String>,
     to: Option<String>,
     reason: Option<String>,
@@ -246,6 +246,7 @@ mod tests {
         String::from_utf8(Payload::with_id(&Event { at: at(), kind }, "00".repeat(16)).to_json()).unwrap()
     }
 
+    const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     const HEAD: &str = r#"{"version":1,"id":"00000000000000000000000000000000","time":"2026-05-04T10:11:12.345Z","#;
     const WHO: &str = r#""user":"alice","protocol":"ftp","peer":"192.0.2.1:40000","session":7"#;
 
@@ -259,8 +260,12 @@ mod tests {
             ),
             (EventKind::Logout { actor: actor() }, format!(r#"{HEAD}"event":"logout",{WHO}}}"#)),
             (
-                EventKind::Upload { actor: actor(), transfer: transfer("/incoming/a.csv", 1234), size: 1234 },
+                EventKind::Upload { actor: actor(), transfer: transfer("/incoming/a.csv", 1234), size: 1234, sha256: None },
                 format!(r#"{HEAD}"event":"upload",{WHO},"path":"/incoming/a.csv","size":1234}}"#),
+            ),
+            (
+                EventKind::Upload { actor: actor(), transfer: transfer("/e", 0), size: 0, sha256: Some(EMPTY_SHA256.into()) },
+                format!(r#"{HEAD}"event":"upload",{WHO},"path":"/e","size":0,"sha256":"{EMPTY_SHA256}"}}"#),
             ),
             (
                 EventKind::UploadFailed {

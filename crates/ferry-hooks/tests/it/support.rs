@@ -23,7 +23,13 @@ pub(crate) fn path(p: &str) -> VirtualPath {
 /// `user` uploaded `size` bytes to `p`.
 pub(crate) fn upload(user: &str, p: &str, size: u64) -> Event {
     let transfer = Transfer { path: path(p), bytes: size, ascii: false, duration: Duration::from_millis(3) };
-    Event::now(EventKind::Upload { actor: actor(user), transfer, size })
+    Event::now(EventKind::Upload { actor: actor(user), transfer, size, sha256: None })
+}
+
+/// An upload whose digest the server computed.
+pub(crate) fn upload_with_sha256(user: &str, p: &str, size: u64, sha256: &str) -> Event {
+    let transfer = Transfer { path: path(p), bytes: size, ascii: false, duration: Duration::from_millis(3) };
+    Event::now(EventKind::Upload { actor: actor(user), transfer, size, sha256: Some(sha256.into()) })
 }
 
 pub(crate) fn hook(toml_text: &str) -> HookConfig {

@@ -183,3 +183,21 @@ async fn events_after_stop_wait_in_the_spool_for_the_next_start() {
     assert_eq!(got[0].json()["path"], "/after");
     again.stop().await;
 }
+
+#[tokio::test]
+async fn only_hooks_that_ask_for_the_digest_get_the_sha256() {
+    let spool = tempfile::tempdir().unwrap();
+    let rx = Receiver::start(&[]).await;
+    let with = hook(&format!("name = \"with\"\nevents = [\"upload\"]\nurl = \"{}\"\ndigest = \"sha256\"", rx.url("/with")));
+    let (events, dispatcher) = start(settings(spool.path()), &[with, webhook("without", &rx.url("/without"))]);
+    assert!(dispatcher.wants_sha256());
+    let digest = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+    events.emit(upload_with_sha256("alice", "/hello.txt", 5, digest));
+    let got = rx.wait_for(2).await;
+    assert_eq!(got.len(), 2);
+    let by = |p: &str| got.iter().find(|g| g.path == p).unwrap().json();
+    assert_eq!(by("/with")["sha256"], digest);
+    assert!(by("/without").get("sha256").is_none(), "{}", by("/without"));
+    assert_eq!(by("/with")["id"], by("/without")["id"], "one event, one id, whichever hook hears it");
+    dispatcher.stop().await;
+}
