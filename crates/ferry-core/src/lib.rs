@@ -48,6 +48,7 @@
 pub mod auth;
 mod claims;
 pub mod events;
+pub mod gate;
 pub mod limits;
 pub mod log_escape;
 pub mod quota;

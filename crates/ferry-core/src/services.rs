@@ -15,10 +15,10 @@ use std::sync::{Arc, RwLock};
 use crate::auth::settings::Policy;
 use crate::claims::UploadClaims;
 use crate::events::Events;
+use crate::gate::UploadGate;
 use crate::limits::Rates;
 use crate::quota::{Limits, Quotas};
 use crate::storage::Storage;
-use crate::userfs::UploadGate;
 
 /// The server-wide pieces below every user's view.
 pub struct Services {

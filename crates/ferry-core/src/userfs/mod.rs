@@ -35,7 +35,6 @@
 mod changes;
 mod download;
 mod error;
-mod gate;
 mod upload;
 
 #[cfg(test)]
@@ -55,9 +54,9 @@ use crate::quota::{Ledger, Limits};
 use crate::services::Services;
 use crate::storage::{Capabilities, Detail, Entries, FileInfo, Storage, StorageError, acceptable_new_name, is_reserved};
 
+pub use crate::gate::{UploadGate, UploadRequest};
 pub use download::{Download, DownloadGuard, ReadPurpose};
 pub use error::FsError;
-pub use gate::{UploadGate, UploadRequest};
 pub use upload::UserUpload;
 
 /// One user's view over storage (see the module docs).

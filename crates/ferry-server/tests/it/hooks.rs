@@ -2,8 +2,7 @@
 //! `http.server`, checking the signature itself) and a command hook (a
 //! real script), fed by uploads from curl, lftp and ftplib.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -100,13 +99,18 @@ timeout = "5s"
     fn received(&self, n: usize) -> Vec<serde_json::Value> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let text = std::fs::read_to_string(self.received_path()).unwrap_or_default();
-            let got: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+            let got = self.received_now();
             if got.len() >= n || Instant::now() > deadline {
                 return got;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// What the receiver got so far.
+    fn received_now(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.received_path()).unwrap_or_default();
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }
 
     fn local(&self, name: &str, bytes: &[u8]) -> PathBuf {
@@ -157,7 +161,7 @@ fn one_signed_event_per_upload_from_curl_lftp_and_ftplib() {
     let got = s.received(4);
     assert_eq!(got.len(), 4, "{got:?}");
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(s.received(5).len(), 4, "no more than one event per upload");
+    assert_eq!(s.received_now().len(), 4, "no more than one event per upload");
     for g in &got {
         assert_eq!(g["signed"], true, "{g}");
         assert_eq!(g["id_header"], g["event"]["id"], "{g}");
@@ -195,7 +199,7 @@ fn events_spooled_while_the_receiver_is_down_arrive_after_a_restart() {
     let _receiver = s.receiver();
     let got = s.received(3);
     std::thread::sleep(Duration::from_millis(500));
-    let got_later = s.received(4);
+    let got_later = s.received_now();
     assert_eq!(got_later.len(), 3, "each event once: {got_later:?}");
     let mut paths: Vec<&str> = got.iter().map(|g| g["event"]["path"].as_str().unwrap()).collect();
     paths.sort_unstable();
@@ -210,8 +214,11 @@ fn a_command_hook_gets_the_event_on_stdin_and_in_its_environment() {
     let s0 = tempfile::tempdir().unwrap();
     let script = s0.path().join("hook.sh");
     let out = s0.path().join("hook.out");
-    std::fs::write(&script, format!("#!/bin/sh\n{{ env | grep '^FERRY_' | sort; echo STDIN; cat; echo; }} >> '{}'\n", out.display()))
-        .unwrap();
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\n{{ env | grep '^FERRY_' | sort; echo STDIN; cat; echo; echo END; }} >> '{}'\n", out.display()),
+    )
+    .unwrap();
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let s = Setup::new(&format!(
@@ -227,7 +234,7 @@ fn a_command_hook_gets_the_event_on_stdin_and_in_its_environment() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let text = loop {
         let t = std::fs::read_to_string(&out).unwrap_or_default();
-        if t.contains("STDIN") || Instant::now() > deadline {
+        if t.contains("\nEND\n") || Instant::now() > deadline {
             break t;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -246,7 +253,67 @@ fn a_command_hook_gets_the_event_on_stdin_and_in_its_environment() {
     }
     assert!(env.lines().any(|l| l.starts_with("FERRY_EVENT_ID=")), "{env}");
     assert!(env.lines().any(|l| l.starts_with("FERRY_PEER=127.0.0.1")), "{env}");
-    let event: serde_json::Value = serde_json::from_str(stdin.trim()).unwrap();
+    let event: serde_json::Value = serde_json::from_str(stdin.trim_end().trim_end_matches("END").trim()).unwrap();
     assert_eq!((event["event"].as_str(), event["path"].as_str()), (Some("upload"), Some("/report.csv")));
     assert!(!text.contains("skipped.txt"), "the path filter let a .txt through:\n{text}");
+}
+
+#[test]
+fn check_config_names_the_hook_and_the_key_at_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |hooks: &str| {
+        let conf = dir.path().join("ferryd.toml");
+        std::fs::write(&conf, format!("users = \"{}\"\n{hooks}", dir.path().join("users.txt").display())).unwrap();
+        let out = Command::new(FERRYD).arg("check-config").arg("--config").arg(&conf).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (ok, text) = check("[[hooks]]\nname = \"ingest\"\nevents = [\"uplaod\"]\nurl = \"http://127.0.0.1:1/\"\n");
+    assert!(!ok && text.contains("hook \"ingest\"") && text.contains("`events`") && text.contains("uplaod"), "{text}");
+    let (ok, text) = check("[[hooks]]\nname = \"run\"\nevents = [\"upload\"]\n");
+    assert!(!ok && text.contains("hook \"run\"") && (text.contains("`url`") || text.contains("`command`")), "{text}");
+    let (ok, text) = check("[[hooks]]\nname = \"g\"\nevents = [\"upload\"]\npaths = [\"/a/[\"]\ncommand = [\"/bin/true\"]\n");
+    assert!(!ok && text.contains("`paths`"), "{text}");
+    // A key that is no hook key is refused with its line, as everywhere.
+    let (ok, text) = check("[[hooks]]\nname = \"x\"\nevents = [\"upload\"]\ncommand = [\"/bin/true\"]\nretries = 3\n");
+    assert!(!ok && text.contains("retries") && text.contains("line"), "{text}");
+    let (ok, text) =
+        check("[[hooks]]\nname = \"fine\"\nevents = [\"upload\", \"rename\"]\npaths = [\"*.csv\"]\ncommand = [\"/bin/true\"]\n");
+    assert!(ok, "{text}");
+    // What check-config prints back says the hooks too, never the secret.
+    let (ok, text) = check("[[hooks]]\nname = \"signed\"\nevents = [\"upload\"]\nurl = \"http://127.0.0.1:1/\"\nsecret = \"s3cret\"\n");
+    assert!(ok, "{text}");
+    let printed = "[[hooks]]\nname = \"signed\"\nevents = [\"upload\"]\nurl = \"http://127.0.0.1:1/\"\nsecret = \"***\"";
+    assert!(text.contains(printed), "{text}");
+    assert!(!text.contains("s3cret"), "{text}");
+}
+
+/// README's worked example, as shipped in `contrib/hooks/move-csv.sh`.
+#[test]
+fn the_readme_example_moves_each_uploaded_csv_into_a_processing_folder() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../contrib/hooks/move-csv.sh");
+    let processing = tempfile::tempdir().unwrap();
+    let s = Setup::new(&format!(
+        "[[hooks]]\nname = \"csv-to-processing\"\nevents = [\"upload\"]\npaths = [\"*.csv\"]\ncommand = [\"{script}\", \"{}\"]\n",
+        processing.path().display()
+    ));
+    let _ferryd = s.ferryd();
+    let mut ctl = Control::connect(format!("127.0.0.1:{}", s.port).parse().unwrap());
+    ctl.login("alice", "pw");
+    assert_eq!(ctl.upload("STOR report.csv", b"a,b\n1,2\n").code, 226);
+    assert_eq!(ctl.upload("STOR notes.txt", b"stays").code, 226);
+    ctl.expect("QUIT", 221);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let moved = loop {
+        let found: Vec<PathBuf> = std::fs::read_dir(processing.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        if !found.is_empty() || Instant::now() > deadline {
+            break found;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    let name = moved[0].file_name().unwrap().to_str().unwrap().to_owned();
+    assert!(name.ends_with("-report.csv") && name.len() == 32 + "-report.csv".len(), "named by the event id: {name}");
+    assert_eq!(std::fs::read(&moved[0]).unwrap(), b"a,b\n1,2\n");
+    assert!(!s.dir.path().join("root/report.csv").exists(), "moved, not copied");
+    assert_eq!(std::fs::read(s.dir.path().join("root/notes.txt")).unwrap(), b"stays");
 }

@@ -120,7 +120,38 @@ pub(crate) fn to_toml(options: &Options) -> anyhow::Result<String> {
             None => format!("# {key} (not set)"),
         })
         .collect();
-    Ok(lines.join("\n"))
+    let mut out = lines.join("\n");
+    for hook in &options.hooks {
+        out.push_str("\n\n");
+        out.push_str(&hook_table(hook));
+    }
+    Ok(out)
+}
+
+/// One `[[hooks]]` table as the config file writes it, its secret hidden.
+fn hook_table(hook: &ferry_hooks::HookConfig) -> String {
+    let list = |items: &[String]| inline(&toml::Value::Array(items.iter().map(|i| toml::Value::String(i.clone())).collect()));
+    let mut lines = vec!["[[hooks]]".to_owned(), format!("name = {}", quoted(&hook.name)), format!("events = {}", list(&hook.events))];
+    if let Some(users) = &hook.users {
+        lines.push(format!("users = {}", list(users)));
+    }
+    if let Some(paths) = &hook.paths {
+        lines.push(format!("paths = {}", list(paths)));
+    }
+    if let Some(url) = &hook.url {
+        lines.push(format!("url = {}", quoted(url)));
+    }
+    if hook.secret.is_some() {
+        lines.push("secret = \"***\"".to_owned());
+    }
+    if let Some(command) = &hook.command {
+        lines.push(format!("command = {}", list(command)));
+    }
+    lines.push(format!("timeout = \"{}ms\"", hook.timeout.as_millis()));
+    if hook.digest.is_some() {
+        lines.push("digest = \"sha256\"".to_owned());
+    }
+    lines.join("\n")
 }
 
 /// A value as TOML writes it on one line.
