@@ -33,6 +33,32 @@ use crate::payload::Payload;
 
 /// Run `argv` for the event `payload`, whose JSON is `body`.
 pub(crate) async fn run(argv: &[String], payload: &Payload, body: &[u8], fs_paths: Option<&FsPaths>) -> Result<(), DeliveryError> {
+    let program = argv.first().cloned().unwrap_or_default();
+    let output = execute(argv, payload, body, fs_paths).await?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let status = output.status;
+    Err(DeliveryError(match first_line(&output) {
+        Some(line) => format!("{program:?} failed ({status}): {line}"),
+        None => format!("{program:?} failed ({status})"),
+    }))
+}
+
+/// What a finished command said first: its standard error's first
+/// non-empty line, else its standard output's.
+pub(crate) fn first_line(output: &std::process::Output) -> Option<String> {
+    let first = |bytes: &[u8]| String::from_utf8_lossy(bytes).lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_string);
+    first(&output.stderr).or_else(|| first(&output.stdout))
+}
+
+/// Run the command to its end: `Err` only when it could not be run.
+pub(crate) async fn execute(
+    argv: &[String],
+    payload: &Payload,
+    body: &[u8],
+    fs_paths: Option<&FsPaths>,
+) -> Result<std::process::Output, DeliveryError> {
     let (program, args) = argv.split_first().ok_or_else(|| DeliveryError("the command is empty".into()))?;
     let mut cmd = Command::new(program);
     cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
@@ -70,15 +96,5 @@ pub(crate) async fn run(argv: &[String], payload: &Payload, body: &[u8], fs_path
         }
     };
     let ((), output) = tokio::join!(feed, child.wait_with_output());
-    let output = output.map_err(|e| DeliveryError(format!("waiting for {program:?}: {e}")))?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let first_line = |bytes: &[u8]| String::from_utf8_lossy(bytes).lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_string);
-    let said = first_line(&output.stderr).or_else(|| first_line(&output.stdout));
-    let status = output.status;
-    Err(DeliveryError(match said {
-        Some(line) => format!("{program:?} failed ({status}): {line}"),
-        None => format!("{program:?} failed ({status})"),
-    }))
+    output.map_err(|e| DeliveryError(format!("waiting for {program:?}: {e}")))
 }

@@ -56,6 +56,22 @@ pub struct HookConfig {
     /// `"sha256"`: upload events carry the SHA-256 of the committed file.
     #[serde(default)]
     pub digest: Option<Digest>,
+    /// For hooks that decide (`pre-upload`): what a hook that cannot be
+    /// reached answers (default `"deny"`).
+    #[serde(default)]
+    pub on_error: OnError,
+}
+
+/// What a deciding hook that cannot be asked (down, timed out, cannot
+/// run) answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnError {
+    /// Refuse (the default: a check that did not happen lets nothing by).
+    #[default]
+    Deny,
+    /// Let it through.
+    Allow,
 }
 
 fn default_timeout() -> Duration {

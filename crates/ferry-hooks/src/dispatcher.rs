@@ -65,8 +65,8 @@ impl Dispatcher {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
         let hooks = hook::compile_all(hooks)?;
         for h in &hooks {
-            if let Some(e) = h.events.iter().find(|e| e.is_decision()) {
-                tracing::warn!(hook = %h.name, event = %e, "hooks that decide (pre-upload, pre-login) are not run yet; this hook is only told of its other events");
+            if h.events.contains(&crate::HookEvent::PreLogin) {
+                tracing::warn!(hook = %h.name, "pre-login hooks are not run yet; this hook is only told of its other events");
             }
         }
         let spool = Spool::open(&settings.spool).map_err(|source| StartError::Spool { path: settings.spool.clone(), source })?;

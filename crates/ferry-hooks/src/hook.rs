@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
-use crate::config::{Digest, HookConfig, HookConfigError};
+use crate::config::{Digest, HookConfig, HookConfigError, OnError};
 use crate::event_name::HookEvent;
 use crate::payload::Payload;
 use crate::url::WebhookUrl;
@@ -32,6 +32,7 @@ pub(crate) struct Hook {
     pub(crate) target: Target,
     pub(crate) timeout: Duration,
     pub(crate) digest: Option<Digest>,
+    pub(crate) on_error: OnError,
 }
 
 /// Globs split by what they match: the whole path, or the file name.
@@ -115,6 +116,7 @@ impl Hook {
             target,
             timeout: c.timeout,
             digest: c.digest,
+            on_error: c.on_error,
         })
     }
 

@@ -45,6 +45,7 @@ mod delivery_error;
 pub mod dispatcher;
 pub mod duration;
 mod event_name;
+pub mod gate;
 mod hook;
 pub mod metrics;
 pub mod payload;
@@ -53,8 +54,9 @@ mod spool;
 mod url;
 mod webhook;
 
-pub use config::{Digest, FsPaths, HookConfig, HookConfigError, HooksSettings, Secret};
+pub use config::{Digest, FsPaths, HookConfig, HookConfigError, HooksSettings, OnError, Secret};
 pub use dispatcher::{Dispatcher, StartError};
 pub use event_name::HookEvent;
+pub use gate::PreUploadGate;
 pub use metrics::HookMetrics;
 pub use payload::{Payload, VERSION};

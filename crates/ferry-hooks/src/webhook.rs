@@ -46,6 +46,19 @@ pub(crate) fn default_tls() -> Arc<rustls::ClientConfig> {
 
 /// POST the event; `Ok` on a 2xx answer.
 pub(crate) async fn post(req: WebhookRequest<'_>, tls: &Arc<rustls::ClientConfig>) -> Result<(), DeliveryError> {
+    let (status, text) = exchange(req, tls).await?;
+    if status.is_success() {
+        return Ok(());
+    }
+    Err(DeliveryError(if text.is_empty() { format!("HTTP {status}") } else { format!("HTTP {status}: {text}") }))
+}
+
+/// POST the request: the answer's status and the first line of its body,
+/// or `Err` when no answer came.
+pub(crate) async fn exchange(
+    req: WebhookRequest<'_>,
+    tls: &Arc<rustls::ClientConfig>,
+) -> Result<(hyper::StatusCode, String), DeliveryError> {
     let url = req.url;
     let tcp = TcpStream::connect((url.host.as_str(), url.port))
         .await
@@ -79,7 +92,7 @@ fn build(req: &WebhookRequest<'_>) -> Result<Request<Full<Bytes>>, DeliveryError
     builder.body(Full::new(Bytes::copy_from_slice(req.body))).map_err(|e| DeliveryError(format!("cannot build the request: {e}")))
 }
 
-async fn send<S>(stream: S, request: Request<Full<Bytes>>) -> Result<(), DeliveryError>
+async fn send<S>(stream: S, request: Request<Full<Bytes>>) -> Result<(hyper::StatusCode, String), DeliveryError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -92,13 +105,10 @@ where
     });
     let response = sender.send_request(request).await.map_err(|e| DeliveryError(format!("HTTP request: {e}")))?;
     let status = response.status();
-    if status.is_success() {
-        return Ok(());
-    }
     // A receiver often says why in the body: keep its first line (bounded).
     let text = match Limited::new(response.into_body(), 4096).collect().await {
         Ok(body) => String::from_utf8_lossy(&body.to_bytes()).lines().next().unwrap_or("").trim().to_string(),
         Err(_) => String::new(),
     };
-    Err(DeliveryError(if text.is_empty() { format!("HTTP {status}") } else { format!("HTTP {status}: {text}") }))
+    Ok((status, text))
 }

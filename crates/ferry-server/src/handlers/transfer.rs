@@ -294,6 +294,8 @@ impl Session {
     }
 
     pub(crate) async fn stor(&mut self, input: &str, append: bool) -> Handled {
+        // ALLO speaks of this upload only, whether or not it goes ahead.
+        let announced = self.state.allo.take().map(std::num::NonZeroU64::get);
         let path = self.resolve_new(input)?;
         let mode = self.state.take_upload_mode(append);
         // Before the file is opened: a restart in place cuts the old tail
@@ -302,14 +304,17 @@ impl Session {
         if matches!(mode, WriteMode::At(_)) && matches!(self.data, data::DataSetup::None) {
             return reply(code::CANT_OPEN_DATA, "Use PORT, PASV, EPRT or EPSV first.");
         }
-        let (p, announced) = (path.clone(), self.state.allo.map(std::num::NonZeroU64::get));
+        // After REST or for APPE, ALLO's size cannot be told from the part's.
+        let announced = announced.filter(|_| mode == WriteMode::Replace);
+        let p = path.clone();
         let upload = self.storage(move |fs| fs.open_upload_announced(&p, mode, announced)).await.map_err(|e| fs_refusal(&path, e))?;
         let text = format!("Opening {} mode data connection for {path}.", self.mode_name());
-        self.receive(&path, text, upload).await
+        self.receive(&path, text, upload, announced).await
     }
 
     pub(crate) async fn stou(&mut self, hint: Option<String>) -> Handled {
         self.state.rest = None;
+        let announced = self.state.allo.take().map(std::num::NonZeroU64::get);
         let dir = self.cwd.clone();
         let hint = hint.as_deref().and_then(|h| h.rsplit('/').next()).unwrap_or("").to_owned();
         let d = dir.clone();
@@ -317,18 +322,17 @@ impl Session {
         let path = upload.path().clone();
         // RFC 1123 §4.1.2.9: the 150 reply names the file.
         let text = format!("FILE: {}", path.file_name().unwrap_or_default());
-        self.receive(&path, text, upload).await
+        self.receive(&path, text, upload, announced).await
     }
 
-    /// Run an opened upload.
-    async fn receive(&mut self, path: &VirtualPath, preliminary: String, mut upload: UserUpload) -> Handled {
+    /// Run an opened upload; `announced` is the size `ALLO` gave it.
+    async fn receive(&mut self, path: &VirtualPath, preliminary: String, mut upload: UserUpload, announced: Option<u64>) -> Handled {
         upload.set_ascii(self.state.ascii);
         // Replacing a file is where a vanished client would do damage:
         // give its control connection a moment to show that it closed.
         if upload.replaces() {
             self.commit_settle = true;
         }
-        let announced = self.state.allo.take().map(std::num::NonZeroU64::get);
         self.run_transfer(path, preliminary, Job::Upload(Incoming::new(upload, announced))).await
     }
 

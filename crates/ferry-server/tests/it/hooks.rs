@@ -317,3 +317,38 @@ fn the_readme_example_moves_each_uploaded_csv_into_a_processing_folder() {
     assert!(!s.dir.path().join("root/report.csv").exists(), "moved, not copied");
     assert_eq!(std::fs::read(s.dir.path().join("root/notes.txt")).unwrap(), b"stays");
 }
+
+#[test]
+fn a_pre_upload_hook_refuses_what_it_says_and_an_unreachable_one_refuses_by_default() {
+    let tools = tempfile::tempdir().unwrap();
+    let script = tools.path().join("pre-upload.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\ncase \"$FERRY_PATH\" in\n  *.exe) echo \"executables are not accepted ($FERRY_SIZE bytes announced)\"; exit 1;;\nesac\nexit 0\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let down = free_port();
+    let s = Setup::new(&format!(
+        "[[hooks]]\nname = \"no-exe\"\nevents = [\"pre-upload\"]\ncommand = [\"{}\"]\n\n\
+         [[hooks]]\nname = \"down\"\nevents = [\"pre-upload\"]\npaths = [\"/guarded/**\"]\nurl = \"http://127.0.0.1:{down}/\"\ntimeout = \"2s\"\n\n\
+         [[hooks]]\nname = \"lenient\"\nevents = [\"pre-upload\"]\npaths = [\"/open/**\"]\nurl = \"http://127.0.0.1:{down}/\"\non-error = \"allow\"\n",
+        script.display()
+    ));
+    std::fs::create_dir(s.dir.path().join("root/guarded")).unwrap();
+    std::fs::create_dir(s.dir.path().join("root/open")).unwrap();
+    let _ferryd = s.ferryd();
+    let mut c = Control::connect(format!("127.0.0.1:{}", s.port).parse().unwrap());
+    c.login("alice", "pw");
+    c.expect("ALLO 9", 202);
+    let r = c.expect("STOR setup.exe", 553);
+    assert_eq!(r.text(), "/setup.exe: executables are not accepted (9 bytes announced)");
+    assert!(!s.dir.path().join("root/setup.exe").exists(), "nothing on disk");
+    assert_eq!(c.upload("STOR notes.txt", b"fine").code, 226);
+    let r = c.expect("STOR guarded/x.txt", 553);
+    assert_eq!(r.text(), "/guarded/x.txt: the upload check is unavailable; try again later");
+    assert!(!s.dir.path().join("root/guarded/x.txt").exists());
+    assert_eq!(c.upload("STOR open/y.txt", b"let through").code, 226, "on-error = allow");
+    c.expect("QUIT", 221);
+}

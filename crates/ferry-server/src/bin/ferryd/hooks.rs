@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use ferry_hooks::{Dispatcher, HooksSettings};
+use ferry_hooks::{Dispatcher, HooksSettings, PreUploadGate};
 use ferry_server::auth::settings::SettingsFile;
 use ferry_server::auth::users_file;
 
@@ -19,11 +19,17 @@ fn spool(args: &Options) -> PathBuf {
     })
 }
 
-/// Start delivering to the configured hooks (on the current runtime), or
-/// `None` when there are none.
-pub(crate) fn start(args: &Options) -> anyhow::Result<Option<Arc<Dispatcher>>> {
+/// The configured hooks, started (on the current runtime): the dispatcher
+/// that delivers events, and the gate of the `pre-upload` hooks; `None`s
+/// when there are no hooks.
+pub(crate) struct Hooks {
+    pub(crate) dispatcher: Option<Arc<Dispatcher>>,
+    pub(crate) gate: Option<Arc<PreUploadGate>>,
+}
+
+pub(crate) fn start(args: &Options) -> anyhow::Result<Hooks> {
     if args.hooks.is_empty() {
-        return Ok(None);
+        return Ok(Hooks { dispatcher: None, gate: None });
     }
     let mut settings = HooksSettings::new(spool(args));
     settings.max_age = ferry_hooks::duration::parse(&args.hook_max_age).context("hook-max-age")?;
@@ -41,7 +47,8 @@ pub(crate) fn start(args: &Options) -> anyhow::Result<Option<Arc<Dispatcher>>> {
             Some(on_disk)
         }));
     }
+    let gate = PreUploadGate::new(&args.hooks, settings.fs_paths.clone()).context("the pre-upload hooks")?;
     let dispatcher = Dispatcher::start(settings, &args.hooks).context("starting the event hooks")?;
     tracing::info!(hooks = args.hooks.len(), spool = %spool(args).display(), "event hooks on");
-    Ok(Some(dispatcher))
+    Ok(Hooks { dispatcher: Some(dispatcher), gate })
 }

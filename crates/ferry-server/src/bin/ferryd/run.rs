@@ -49,7 +49,12 @@ pub(crate) fn serve(args: Options) -> anyhow::Result<()> {
         // The S3 backend keeps a handle on the runtime it will wait on;
         // the hooks' delivery task runs on it.
         let _runtime = runtime.enter();
-        (storage::open(&args)?, super::hooks::start(&args)?)
+        let super::hooks::Hooks { dispatcher, gate } = super::hooks::start(&args)?;
+        (storage::open(&args)?, dispatcher.map(|d| (d, gate)))
+    };
+    let (hooks, upload_gate) = match hooks {
+        Some((d, gate)) => (Some(d), gate),
+        None => (None, None),
     };
     let tls = if args.tls { Some(Arc::new(tls_settings(&args)?)) } else { None };
     let port = args.port;
@@ -83,6 +88,7 @@ pub(crate) fn serve(args: Options) -> anyhow::Result<()> {
             hooks.iter().map(|h| h.clone() as Arc<dyn ferry_core::events::Subscriber>).collect(),
         ),
         upload_digests: hooks.as_ref().is_some_and(|h| h.wants_sha256()),
+        upload_gate: ferry_server::config::Gate(upload_gate.map(|g| g as Arc<dyn ferry_core::userfs::UploadGate>)),
         ..Config::default()
     };
     runtime.block_on(async move {

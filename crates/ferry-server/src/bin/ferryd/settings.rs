@@ -151,6 +151,9 @@ fn hook_table(hook: &ferry_hooks::HookConfig) -> String {
     if hook.digest.is_some() {
         lines.push("digest = \"sha256\"".to_owned());
     }
+    if hook.on_error == ferry_hooks::OnError::Allow {
+        lines.push("on-error = \"allow\"".to_owned());
+    }
     lines.join("\n")
 }
 
