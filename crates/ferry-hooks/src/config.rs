@@ -60,6 +60,10 @@ pub struct HookConfig {
     /// reached answers (default `"deny"`).
     #[serde(default)]
     pub on_error: OnError,
+    /// For `pre-login` hooks: how long an answer is reused for the same
+    /// user and password (e.g. `"60s"`; default: not at all).
+    #[serde(default, deserialize_with = "crate::duration::deserialize_optional")]
+    pub cache: Option<Duration>,
 }
 
 /// What a deciding hook that cannot be asked (down, timed out, cannot

@@ -64,11 +64,6 @@ impl Dispatcher {
     pub fn start(settings: HooksSettings, hooks: &[HookConfig]) -> Result<Arc<Dispatcher>, StartError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
         let hooks = hook::compile_all(hooks)?;
-        for h in &hooks {
-            if h.events.contains(&crate::HookEvent::PreLogin) {
-                tracing::warn!(hook = %h.name, "pre-login hooks are not run yet; this hook is only told of its other events");
-            }
-        }
         let spool = Spool::open(&settings.spool).map_err(|source| StartError::Spool { path: settings.spool.clone(), source })?;
         let tls = settings.tls.clone().unwrap_or_else(crate::webhook::default_tls);
         let permits = Semaphore::new(settings.concurrency.max(1));

@@ -48,6 +48,11 @@ pub fn parse(text: &str) -> Result<Duration, DurationError> {
     Ok(total)
 }
 
+/// Serde: an optional duration string (a field that may be left out).
+pub fn deserialize_optional<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    deserialize(d).map(Some)
+}
+
 /// For `#[serde(deserialize_with = "ferry_hooks::duration::deserialize")]`
 /// on a [`Duration`] field written as a string.
 pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {

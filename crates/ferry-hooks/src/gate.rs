@@ -102,6 +102,7 @@ impl UploadGate for PreUploadGate {
             reason: None,
             address: None,
             until: None,
+            password: None,
         };
         let body = payload.to_json();
         for hook in self.hooks.iter().filter(|h| h.wants(&payload)) {

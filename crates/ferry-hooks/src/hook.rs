@@ -33,6 +33,7 @@ pub(crate) struct Hook {
     pub(crate) timeout: Duration,
     pub(crate) digest: Option<Digest>,
     pub(crate) on_error: OnError,
+    pub(crate) cache: Option<Duration>,
 }
 
 /// Globs split by what they match: the whole path, or the file name.
@@ -105,6 +106,16 @@ impl Hook {
                 Target::Command { argv: argv.clone() }
             }
         };
+        if events.contains(&HookEvent::PreLogin)
+            && let Target::Webhook { url, .. } = &target
+            && !url.tls
+            && !is_loopback(&url.host)
+        {
+            return Err(fail(
+                "url",
+                "a pre-login hook is sent passwords: use https:// or a loopback address (127.0.0.1, ::1, localhost)".into(),
+            ));
+        }
         if c.timeout.is_zero() {
             return Err(fail("timeout", "a zero timeout would fail every delivery".into()));
         }
@@ -117,6 +128,7 @@ impl Hook {
             timeout: c.timeout,
             digest: c.digest,
             on_error: c.on_error,
+            cache: c.cache,
         })
     }
 
@@ -154,6 +166,10 @@ impl HookConfig {
     pub fn validate_all(hooks: &[HookConfig]) -> Result<(), HookConfigError> {
         compile_all(hooks).map(drop)
     }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Check every hook and that their names are unique.

@@ -47,6 +47,7 @@ pub mod duration;
 mod event_name;
 pub mod gate;
 mod hook;
+pub mod login;
 pub mod metrics;
 pub mod payload;
 pub mod signature;
@@ -58,5 +59,6 @@ pub use config::{Digest, FsPaths, HookConfig, HookConfigError, HooksSettings, On
 pub use dispatcher::{Dispatcher, StartError};
 pub use event_name::HookEvent;
 pub use gate::PreUploadGate;
+pub use login::PreLoginAuth;
 pub use metrics::HookMetrics;
 pub use payload::{Payload, VERSION};

@@ -90,6 +90,10 @@ pub struct Payload {
     /// A ban's end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+    /// The password tried: `pre-login` only, and only to a command, an
+    /// `https://` URL or a loopback address (never spooled or logged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
 }
 
 impl Payload {
@@ -164,6 +168,7 @@ impl Payload {
             reason: p.reason,
             address: p.address,
             until: p.until,
+            password: None,
         }
     }
 

@@ -73,12 +73,35 @@ pub enum Standing {
     Gone,
 }
 
+/// Where a login attempt comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginContext {
+    /// The client's address.
+    pub peer: std::net::SocketAddr,
+    /// The protocol it speaks, lower case (`"ftp"`).
+    pub protocol: &'static str,
+}
+
 /// Checks credentials.
 pub trait Authenticator: Send + Sync + 'static {
     /// `Ok(Some(account))` if the pair opens an account, `Ok(None)` if it
     /// does not (a wrong password or an unknown user — which take the same
     /// time, so the answer does not reveal which user names exist).
     fn login<'a>(&'a self, user: &'a str, password: &'a str) -> BoxFuture<'a, Result<Option<Account>, AuthError>>;
+
+    /// [`Authenticator::login`], told where the attempt comes from: for
+    /// authenticators that ask an outside system (a `pre-login` hook),
+    /// which may want the client's address and protocol. Others need not
+    /// care (the default ignores it).
+    fn login_from<'a>(
+        &'a self,
+        user: &'a str,
+        password: &'a str,
+        from: &'a LoginContext,
+    ) -> BoxFuture<'a, Result<Option<Account>, AuthError>> {
+        let _ = from;
+        self.login(user, password)
+    }
 
     /// Where a logged-in account stands now: the settings of a reload
     /// reach sessions that are already open through this.

@@ -32,7 +32,8 @@ impl Session {
         // waits its turn on the hashing service (a login storm queues
         // there instead of exhausting memory or threads). A login verified
         // moments ago skips the hash.
-        let account = match auth.login(&user, &password.0).await {
+        let from = crate::auth::LoginContext { peer: self.peer, protocol: "ftp" };
+        let account = match auth.login_from(&user, &password.0, &from).await {
             Ok(account) => account,
             Err(e) => return self.login_refused(&user, e),
         };

@@ -352,3 +352,61 @@ fn a_pre_upload_hook_refuses_what_it_says_and_an_unreachable_one_refuses_by_defa
     assert_eq!(c.upload("STOR open/y.txt", b"let through").code, 226, "on-error = allow");
     c.expect("QUIT", 221);
 }
+
+#[test]
+fn a_pre_login_hook_decides_who_gets_in_and_with_which_home() {
+    let tools = tempfile::tempdir().unwrap();
+    let script = tools.path().join("pre-login.sh");
+    // Knows one user; reads the password from the JSON on stdin (never
+    // from the environment), and gives the user's settings back.
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nbody=$(cat)\ncase \"$body\" in\n  *'\"user\":\"carol\"'*'\"password\":\"letmein\"'*) echo '{\"home\": \"/carol\", \"permissions\": [\"list\", \"read\", \"write\"]}'; exit 0;;\nesac\necho denied >&2\nexit 1\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = Setup::new(&format!(
+        "[[hooks]]\nname = \"sso\"\nevents = [\"pre-login\"]\nusers = [\"carol\", \"dave\"]\ncommand = [\"{}\"]\n",
+        script.display()
+    ));
+    let _ferryd = s.ferryd();
+    let addr = format!("127.0.0.1:{}", s.port).parse().unwrap();
+    let mut c = Control::connect(addr);
+    c.login("carol", "letmein");
+    c.expect("PWD", 257);
+    assert_eq!(c.upload("STOR in-home.txt", b"carol's").code, 226);
+    assert_eq!(std::fs::read(s.dir.path().join("root/carol/in-home.txt")).unwrap(), b"carol's", "the home the hook gave");
+    c.expect("DELE in-home.txt", 550);
+    c.expect("QUIT", 221);
+    let mut c = Control::connect(addr);
+    c.expect("USER carol", 331);
+    c.expect("PASS wrong", 530);
+    c.expect("USER dave", 331);
+    c.expect("PASS anything", 530);
+    // Users no hook covers log in as before.
+    c.login("alice", "pw");
+    c.expect("QUIT", 221);
+}
+
+#[test]
+fn a_pre_login_hook_that_cannot_be_asked_gives_421_and_no_ban() {
+    let s = Setup::new(
+        "[[hooks]]\nname = \"sso\"\nevents = [\"pre-login\"]\nusers = [\"carol\"]\ncommand = [\"/nonexistent/ferry-pre-login\"]\n",
+    );
+    let conf = s.dir.path().join("ferryd.toml");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, text.replacen("tls = false\n", "tls = false\nban-after = 2\nfailure-delay-ms = 0\n", 1)).unwrap();
+    let _ferryd = s.ferryd();
+    let addr = format!("127.0.0.1:{}", s.port).parse().unwrap();
+    for _ in 0..4 {
+        let mut c = Control::connect(addr);
+        c.expect("USER carol", 331);
+        let r = c.expect("PASS letmein", 421);
+        assert_eq!(r.text(), "Account database unavailable; try again later.");
+    }
+    // Four outages later the address is not banned.
+    let mut c = Control::connect(addr);
+    c.login("alice", "pw");
+    c.expect("QUIT", 221);
+}

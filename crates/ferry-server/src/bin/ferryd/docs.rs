@@ -128,7 +128,7 @@ fn key_paths(table: &toml::Table, prefix: &str, out: &mut BTreeSet<String>) {
 }
 
 /// The keys of a `[[hooks]]` table (`ferry_hooks::HookConfig`).
-const HOOK_KEYS: [&str; 10] = ["name", "events", "users", "paths", "url", "secret", "command", "timeout", "digest", "on-error"];
+const HOOK_KEYS: [&str; 11] = ["name", "events", "users", "paths", "url", "secret", "command", "timeout", "digest", "on-error", "cache"];
 
 #[test]
 fn example_config_lists_every_key_and_each_parses() {

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use ferry_hooks::{Dispatcher, HooksSettings, PreUploadGate};
+use ferry_hooks::{Dispatcher, HooksSettings, PreLoginAuth, PreUploadGate};
+use ferry_server::auth::Authenticator;
 use ferry_server::auth::settings::SettingsFile;
 use ferry_server::auth::users_file;
 
@@ -17,6 +18,13 @@ fn spool(args: &Options) -> PathBuf {
         let dir = args.users.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
         dir.join("hook-spool")
     })
+}
+
+/// `accounts` behind the `pre-login` hooks, if there are any: they decide
+/// for the users they cover (with the defaults of `users.toml`).
+pub(crate) fn wrap_accounts(args: &Options, accounts: Arc<dyn Authenticator>) -> anyhow::Result<Arc<dyn Authenticator>> {
+    let settings = SettingsFile::load_optional(&users_file::settings_path(&args.users)).unwrap_or_default();
+    PreLoginAuth::wrap(&args.hooks, accounts, settings).context("the pre-login hooks")
 }
 
 /// The configured hooks, started (on the current runtime): the dispatcher

@@ -44,7 +44,7 @@ pub(crate) fn serve(args: Options) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     let accounts = Arc::new(runtime.block_on(accounts::Accounts::open(args.postgres.as_deref(), &args.users))?);
-    let users = accounts.load(false)?;
+    let users = super::hooks::wrap_accounts(&args, accounts.load(false)?)?;
     let (storage, hooks) = {
         // The S3 backend keeps a handle on the runtime it will wait on;
         // the hooks' delivery task runs on it.
@@ -136,7 +136,10 @@ pub(crate) fn serve(args: Options) -> anyhow::Result<()> {
                     match reloaded {
                         Ok(Ok(u)) => {
                             // In force before it is logged (tests wait for the line).
-                            server.set_authenticator(u);
+                            match super::hooks::wrap_accounts(&settings, u) {
+                                Ok(u) => server.set_authenticator(u),
+                                Err(e) => tracing::error!("keeping the old accounts: {e:#}"),
+                            }
                             tracing::info!("reloaded the accounts from {}", accounts.describe());
                         }
                         Ok(Err(e)) => tracing::error!("keeping the old accounts: {e:#}"),

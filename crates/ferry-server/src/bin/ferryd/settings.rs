@@ -154,6 +154,9 @@ fn hook_table(hook: &ferry_hooks::HookConfig) -> String {
     if hook.on_error == ferry_hooks::OnError::Allow {
         lines.push("on-error = \"allow\"".to_owned());
     }
+    if let Some(cache) = hook.cache {
+        lines.push(format!("cache = \"{}ms\"", cache.as_millis()));
+    }
     lines.join("\n")
 }
 
