@@ -273,6 +273,11 @@ fn check_config_names_the_hook_and_the_key_at_fault() {
     assert!(!ok && text.contains("hook \"run\"") && (text.contains("`url`") || text.contains("`command`")), "{text}");
     let (ok, text) = check("[[hooks]]\nname = \"g\"\nevents = [\"upload\"]\npaths = [\"/a/[\"]\ncommand = [\"/bin/true\"]\n");
     assert!(!ok && text.contains("`paths`"), "{text}");
+    // Passwords never go to a plain-HTTP receiver elsewhere.
+    let (ok, text) = check("[[hooks]]\nname = \"sso\"\nevents = [\"pre-login\"]\nurl = \"http://192.0.2.1/login\"\n");
+    assert!(!ok && text.contains("hook \"sso\"") && text.contains("`url`") && text.contains("https://"), "{text}");
+    let (ok, text) = check("[[hooks]]\nname = \"sso\"\nevents = [\"pre-login\"]\nurl = \"http://127.0.0.1:9/login\"\n");
+    assert!(ok, "loopback is fine: {text}");
     // A key that is no hook key is refused with its line, as everywhere.
     let (ok, text) = check("[[hooks]]\nname = \"x\"\nevents = [\"upload\"]\ncommand = [\"/bin/true\"]\nretries = 3\n");
     assert!(!ok && text.contains("retries") && text.contains("line"), "{text}");
@@ -409,4 +414,64 @@ fn a_pre_login_hook_that_cannot_be_asked_gives_421_and_no_ban() {
     let mut c = Control::connect(addr);
     c.login("alice", "pw");
     c.expect("QUIT", 221);
+}
+
+#[test]
+fn a_pre_login_answer_is_reused_for_the_cache_time_only_for_the_same_password() {
+    let tools = tempfile::tempdir().unwrap();
+    let (script, calls) = (tools.path().join("pre-login.sh"), tools.path().join("calls"));
+    std::fs::write(&script, format!("#!/bin/sh\necho call >> '{}'\ncat | grep -q '\"password\":\"right\"'\n", calls.display())).unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = Setup::new(&format!(
+        "[[hooks]]\nname = \"sso\"\nevents = [\"pre-login\"]\nusers = [\"erin\"]\ncommand = [\"{}\"]\ncache = \"60s\"\n",
+        script.display()
+    ));
+    let _ferryd = s.ferryd();
+    let addr = format!("127.0.0.1:{}", s.port).parse().unwrap();
+    let count = || std::fs::read_to_string(&calls).unwrap_or_default().lines().count();
+    for _ in 0..3 {
+        let mut c = Control::connect(addr);
+        c.login("erin", "right");
+        c.expect("QUIT", 221);
+    }
+    assert_eq!(count(), 1, "two logins came from the cache");
+    let mut c = Control::connect(addr);
+    c.expect("USER erin", 331);
+    c.expect("PASS wrong", 530);
+    assert_eq!(count(), 2, "another password is asked about");
+    c.expect("QUIT", 221);
+}
+
+#[test]
+fn hook_deliveries_show_in_the_servers_metrics() {
+    if !ferry_testkit::require("curl") || !ferry_testkit::require("python3") {
+        return;
+    }
+    let s = Setup::new("");
+    let metrics = free_port();
+    let conf = s.dir.path().join("ferryd.toml");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, text.replacen("tls = false\n", &format!("tls = false\nmetrics-listen = \"127.0.0.1:{metrics}\"\n"), 1)).unwrap();
+    let _ferryd = s.ferryd();
+    let _receiver = s.receiver();
+    let mut c = Control::connect(format!("127.0.0.1:{}", s.port).parse().unwrap());
+    c.login("alice", "pw");
+    assert_eq!(c.upload("STOR m.txt", b"counted").code, 226);
+    c.expect("QUIT", 221);
+    assert_eq!(s.received(1).len(), 1);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let out =
+            Command::new("curl").args(["-sS", "--max-time", "10"]).arg(format!("http://127.0.0.1:{metrics}/metrics")).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains("ferry_hook_deliveries_total{hook=\"ingest\",result=\"delivered\"} 1") || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(text.contains("ferry_hook_deliveries_total{hook=\"ingest\",result=\"delivered\"} 1"), "{text}");
+    assert!(text.contains("ferry_hook_spool_depth 0"), "{text}");
+    assert!(text.contains("ferry_transfers_total{direction=\"in\",result=\"ok\"} 1"), "{text}");
+    assert_eq!(text.matches("# EOF").count(), 1, "one exposition: {text}");
 }
