@@ -269,6 +269,9 @@ fn check_config_names_the_hook_and_the_key_at_fault() {
     };
     let (ok, text) = check("[[hooks]]\nname = \"ingest\"\nevents = [\"uplaod\"]\nurl = \"http://127.0.0.1:1/\"\n");
     assert!(!ok && text.contains("hook \"ingest\"") && text.contains("`events`") && text.contains("uplaod"), "{text}");
+    // The file and the line of the hook's table are named: the config has
+    // the users key on line 1, so [[hooks]] is on line 2.
+    assert!(text.contains("ferryd.toml, line 2: [[hooks]]"), "{text}");
     let (ok, text) = check("[[hooks]]\nname = \"run\"\nevents = [\"upload\"]\n");
     assert!(!ok && text.contains("hook \"run\"") && (text.contains("`url`") || text.contains("`command`")), "{text}");
     let (ok, text) = check("[[hooks]]\nname = \"g\"\nevents = [\"upload\"]\npaths = [\"/a/[\"]\ncommand = [\"/bin/true\"]\n");

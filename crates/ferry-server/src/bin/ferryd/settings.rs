@@ -96,7 +96,17 @@ pub(crate) fn layered(from_command_line: Options, given: &BTreeSet<String>, conf
 /// The settings in force, checked: every problem is reported at once.
 pub(crate) fn resolve(args: ServeArgs) -> anyhow::Result<Options> {
     let options = layered(args.options, &args.given, args.config.as_deref())?;
-    match validate::problems(&options).as_slice() {
+    let mut problems = validate::problems(&options);
+    let text = args.config.as_deref().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
+    for (i, problem) in validate::hook_problems(&options) {
+        // The line of the table's `[[hooks]]` header in the file.
+        let line = text.lines().enumerate().filter(|(_, l)| l.trim() == "[[hooks]]").nth(i).map(|(n, _)| n + 1);
+        problems.push(match (line, args.config.as_deref()) {
+            (Some(n), Some(path)) => format!("{}, line {n}: [[hooks]] {problem}", path.display()),
+            _ => format!("[[hooks]] {problem}"),
+        });
+    }
+    match problems.as_slice() {
         [] => Ok(options),
         [one] => bail!("{one}"),
         many => bail!("{} problems with the settings:\n  {}", many.len(), many.join("\n  ")),

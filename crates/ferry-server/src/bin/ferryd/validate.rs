@@ -79,15 +79,6 @@ pub(super) fn problems(s: &Options) -> Vec<String> {
     if let Err(e) = ferry_hooks::duration::parse(&s.hook_max_age) {
         check(false, &|| format!("hook-max-age {:?}: {e}", s.hook_max_age));
     }
-    let mut names = std::collections::BTreeSet::new();
-    for hook in &s.hooks {
-        if let Err(e) = hook.validate() {
-            check(false, &|| format!("[[hooks]] {e}"));
-        }
-        check(names.insert(hook.name.as_str()), &|| {
-            format!("[[hooks]] hook {:?}: `name`: two hooks have this name; each needs its own", hook.name)
-        });
-    }
     if s.tls_cert.is_some() != s.tls_key.is_some() {
         out.push("tls-cert and tls-key go together: give both or neither".into());
     }
@@ -159,4 +150,20 @@ mod tests {
         assert!(parse_range("50000").unwrap_err().contains("A-B"));
         assert!(parse_range("5x-6").unwrap_err().contains("\"5x\" is not a port number"));
     }
+}
+
+/// Every problem with the `[[hooks]]` tables: which table (counting from
+/// 0, in the file's order) and what is wrong, naming the key.
+pub(super) fn hook_problems(s: &Options) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut names = std::collections::BTreeSet::new();
+    for (i, hook) in s.hooks.iter().enumerate() {
+        if let Err(e) = hook.validate() {
+            out.push((i, e.to_string()));
+        }
+        if !names.insert(hook.name.as_str()) {
+            out.push((i, format!("hook {:?}: `name`: two hooks have this name; each needs its own", hook.name)));
+        }
+    }
+    out
 }
