@@ -126,6 +126,22 @@ fn xferlog_problem(path: &Path) -> Option<String> {
     (!parent.is_dir()).then(|| format!("xferlog {}: the folder {} does not exist", path.display(), parent.display()))
 }
 
+/// Every problem with the `[[hooks]]` tables: which table (counting from
+/// 0, in the file's order) and what is wrong, naming the key.
+pub(super) fn hook_problems(s: &Options) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut names = std::collections::BTreeSet::new();
+    for (i, hook) in s.hooks.iter().enumerate() {
+        if let Err(e) = hook.validate() {
+            out.push((i, e.to_string()));
+        }
+        if !names.insert(hook.name.as_str()) {
+            out.push((i, format!("hook {:?}: `name`: two hooks have this name; each needs its own", hook.name)));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,20 +166,4 @@ mod tests {
         assert!(parse_range("50000").unwrap_err().contains("A-B"));
         assert!(parse_range("5x-6").unwrap_err().contains("\"5x\" is not a port number"));
     }
-}
-
-/// Every problem with the `[[hooks]]` tables: which table (counting from
-/// 0, in the file's order) and what is wrong, naming the key.
-pub(super) fn hook_problems(s: &Options) -> Vec<(usize, String)> {
-    let mut out = Vec::new();
-    let mut names = std::collections::BTreeSet::new();
-    for (i, hook) in s.hooks.iter().enumerate() {
-        if let Err(e) = hook.validate() {
-            out.push((i, e.to_string()));
-        }
-        if !names.insert(hook.name.as_str()) {
-            out.push((i, format!("hook {:?}: `name`: two hooks have this name; each needs its own", hook.name)));
-        }
-    }
-    out
 }
