@@ -478,3 +478,18 @@ fn hook_deliveries_show_in_the_servers_metrics() {
     assert!(text.contains("ferry_transfers_total{direction=\"in\",result=\"ok\"} 1"), "{text}");
     assert_eq!(text.matches("# EOF").count(), 1, "one exposition: {text}");
 }
+
+#[test]
+fn pre_login_denials_count_towards_a_ban_as_wrong_passwords_do() {
+    let s = Setup::new("[[hooks]]\nname = \"sso\"\nevents = [\"pre-login\"]\nusers = [\"carol\"]\ncommand = [\"/bin/false\"]\n");
+    let conf = s.dir.path().join("ferryd.toml");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, text.replacen("tls = false\n", "tls = false\nban-after = 2\nfailure-delay-ms = 0\n", 1)).unwrap();
+    let _ferryd = s.ferryd();
+    let mut c = Control::connect(format!("127.0.0.1:{}", s.port).parse().unwrap());
+    c.expect("USER carol", 331);
+    c.expect("PASS guess1", 530);
+    c.expect("USER carol", 331);
+    let r = c.expect("PASS guess2", 421);
+    assert_eq!(r.text(), "Too many failed logins from your address; try again later.");
+}
