@@ -19,7 +19,7 @@ use ferry_core::gate::{UploadGate, UploadRequest};
 use crate::config::{FsPaths, HookConfig, HookConfigError, OnError};
 use crate::event_name::HookEvent;
 use crate::hook::{self, Hook, Target};
-use crate::payload::{Payload, VERSION, new_id, rfc3339};
+use crate::payload::Payload;
 use crate::webhook::WebhookRequest;
 
 /// The `pre-upload` hooks, as an [`UploadGate`] for the core.
@@ -84,25 +84,14 @@ impl PreUploadGate {
 
 impl UploadGate for PreUploadGate {
     fn check(&self, r: &UploadRequest<'_>) -> Result<(), String> {
-        let now = SystemTime::now();
         let payload = Payload {
-            version: VERSION,
-            id: new_id(now),
-            time: rfc3339(now),
-            event: HookEvent::PreUpload,
             user: Some(r.actor.user.to_string()),
             protocol: Some(r.actor.session.protocol.to_owned()),
             peer: Some(r.actor.session.peer.to_string()),
             session: Some(r.actor.session.id),
             path: Some(r.path.as_str().to_owned()),
             size: r.size,
-            sha256: None,
-            from: None,
-            to: None,
-            reason: None,
-            address: None,
-            until: None,
-            password: None,
+            ..Payload::bare(HookEvent::PreUpload, SystemTime::now())
         };
         let body = payload.to_json();
         for hook in self.hooks.iter().filter(|h| h.wants(&payload)) {

@@ -28,7 +28,7 @@ use sha2::{Digest as _, Sha256};
 use crate::config::{HookConfig, HookConfigError};
 use crate::event_name::HookEvent;
 use crate::hook::{self, Hook, Target};
-use crate::payload::{Payload, VERSION, new_id, rfc3339};
+use crate::payload::{Payload, new_id};
 use crate::webhook::WebhookRequest;
 
 /// The `pre-login` hooks in front of `accounts` (the users file or
@@ -133,25 +133,12 @@ impl PreLoginAuth {
         {
             return Ok(Some(account));
         }
-        let now = SystemTime::now();
         let payload = Payload {
-            version: VERSION,
-            id: new_id(now),
-            time: rfc3339(now),
-            event: HookEvent::PreLogin,
             user: Some(user.to_owned()),
             protocol: Some(from.protocol.to_owned()),
             peer: Some(from.peer.to_string()),
-            session: None,
-            path: None,
-            size: None,
-            sha256: None,
-            from: None,
-            to: None,
-            reason: None,
-            address: None,
-            until: None,
             password: Some(password.to_owned()),
+            ..Payload::bare(HookEvent::PreLogin, SystemTime::now())
         };
         match self.ask(hook, &payload).await {
             Answer::Allow(settings) => {
@@ -183,25 +170,7 @@ impl PreLoginAuth {
 
     /// The hook that decides for `user`, if one does.
     fn hook_for(&self, user: &str) -> Option<&Hook> {
-        let probe = Payload {
-            version: VERSION,
-            id: String::new(),
-            time: String::new(),
-            event: HookEvent::PreLogin,
-            user: Some(user.to_owned()),
-            protocol: None,
-            peer: None,
-            session: None,
-            path: None,
-            size: None,
-            sha256: None,
-            from: None,
-            to: None,
-            reason: None,
-            address: None,
-            until: None,
-            password: None,
-        };
+        let probe = Payload { user: Some(user.to_owned()), ..Payload::bare(HookEvent::PreLogin, SystemTime::UNIX_EPOCH) };
         self.hooks.iter().find(|h| h.wants(&probe))
     }
 }

@@ -172,6 +172,30 @@ impl Payload {
         }
     }
 
+    /// A payload of `event` at `at` with only the fields every event has:
+    /// the hooks that decide (`pre-upload`, `pre-login`) fill in the rest.
+    pub fn bare(event: HookEvent, at: SystemTime) -> Payload {
+        Payload {
+            version: VERSION,
+            id: new_id(at),
+            time: rfc3339(at),
+            event,
+            user: None,
+            protocol: None,
+            peer: None,
+            session: None,
+            path: None,
+            size: None,
+            sha256: None,
+            from: None,
+            to: None,
+            reason: None,
+            address: None,
+            until: None,
+            password: None,
+        }
+    }
+
     /// The JSON, as delivered.
     pub fn to_json(&self) -> Vec<u8> {
         // A struct of strings and numbers always serializes.
