@@ -42,7 +42,7 @@ impl Session {
                 // The user's view of the files: their home becomes their `/`
                 // (opened on the blocking pool unless it is the root, which
                 // needs no I/O).
-                let (services, info, a) = (self.shared.services.clone(), self.info.clone(), account.clone());
+                let (services, info, a) = (self.shared.services.clone(), self.info(), account.clone());
                 let open = move || UserFs::open(&services, &a, info);
                 let view = if account.policy.home.is_root() { Ok(open()) } else { tokio::task::spawn_blocking(open).await };
                 match view {
@@ -55,7 +55,7 @@ impl Session {
                 }
                 tracing::Span::current().record("user", account.name.as_str());
                 tracing::info!("login ok");
-                self.shared.services.events().login_ok(&self.info, &account.name);
+                self.shared.services.events().login_ok(&self.info(), &account.name);
                 if let Some(tls) = &self.tls {
                     tls.logged_in(&account.name);
                 }
@@ -68,7 +68,7 @@ impl Session {
                 self.login_failures += 1;
                 tracing::warn!(user = %user, failures = self.login_failures, "login failed");
                 self.state.phase = Phase::Fresh;
-                self.shared.services.events().login_failed(&self.info, &user, LoginFailure::Incorrect);
+                self.shared.services.events().login_failed(&self.info(), &user, LoginFailure::Incorrect);
                 // The defender tells the events of a ban it decides.
                 let banned = self.shared.defender.failed_login(self.peer.ip(), std::time::Instant::now());
                 // Slow guessing down; the reply waits too, so a client
@@ -94,7 +94,7 @@ impl Session {
     fn login_refused(&mut self, user: &str, e: AuthError) -> Handled {
         self.state.phase = Phase::Fresh;
         let reason = if e == AuthError::Disabled { LoginFailure::Disabled } else { LoginFailure::Unavailable };
-        self.shared.services.events().login_failed(&self.info, user, reason);
+        self.shared.services.events().login_failed(&self.info(), user, reason);
         match e {
             AuthError::Disabled => {
                 tracing::warn!(user, "login refused: account disabled");
@@ -164,7 +164,7 @@ impl Session {
     /// Forget the login and all transfer parameters.
     pub(crate) fn reset(&mut self) {
         if let Some(fs) = self.fs.take() {
-            self.shared.services.events().logout(&self.info, fs.user());
+            self.shared.services.events().logout(&self.info(), fs.user());
         }
         self.state.reset();
         self.cwd = VirtualPath::root();

@@ -65,8 +65,8 @@ pub(crate) struct Session {
     /// The logged-in user's view of the files (their home as `/`, their
     /// permissions, quotas and limits), opened at login.
     pub(crate) fs: Option<ferry_core::userfs::UserFs>,
-    /// This session as the core's events name it.
-    pub(crate) info: ferry_core::events::SessionInfo,
+    /// The session's number (in its log span, and in the core's events).
+    pub(crate) id: u64,
     /// For the next upload: it may replace a file, so it pauses before it
     /// commits (see `handlers::transfer::REPLACE_SETTLE`).
     pub(crate) commit_settle: bool,
@@ -152,7 +152,7 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
             heard: false,
             tls,
             fs: None,
-            info: ferry_core::events::SessionInfo { id, protocol: "ftp", peer },
+            id,
             commit_settle: false,
             auth_generation: 0,
             auth_recheck: None,
@@ -163,7 +163,7 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
         let result = session.run(login_deadline).await;
         metrics.sessions_open.dec();
         if let Some(fs) = session.fs.take() {
-            session.shared.services.events().logout(&session.info, fs.user());
+            session.shared.services.events().logout(&session.info(), fs.user());
         }
         match (result, session.heard) {
             (Ok(()), true) => tracing::info!("session end"),
@@ -389,6 +389,11 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// This session as the core's events name it.
+    pub(crate) fn info(&self) -> ferry_core::events::SessionInfo {
+        ferry_core::events::SessionInfo { id: self.id, protocol: "ftp", peer: self.peer }
     }
 
     /// What the storage behind this session can do (before login, the
