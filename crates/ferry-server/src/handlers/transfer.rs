@@ -247,7 +247,9 @@ impl Session {
     fn reply_outcome(what: &VirtualPath, outcome: Outcome) -> Reply {
         match outcome {
             Ok((n, Ok(()))) => {
-                tracing::info!(path = %what, bytes = n, "transfer complete");
+                // Debug only: a file transfer's info line is the core's
+                // upload or download event (one line per file, not two).
+                tracing::debug!(path = %what, bytes = n, "transfer complete");
                 Reply::new(code::CLOSING_DATA, format!("Transfer complete ({n} bytes)."))
             }
             Ok((n, Err(TransferError::Aborted))) => {
