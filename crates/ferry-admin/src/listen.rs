@@ -1,0 +1,205 @@
+//! The admin listener: accept, optionally TLS, then HTTP/1.1 by hyper.
+//!
+//! Admin credentials cross this connection, so clear text is allowed only
+//! on a loopback address; anywhere else the listener speaks HTTPS with
+//! the server's certificate, or does not start. Every connection has
+//! deadlines: the TLS handshake, each request's headers (which also ends
+//! idle keep-alive connections), each request's handling, and every
+//! write — a client that stops reading a live stream is dropped instead
+//! of holding the stream forever. Connections are counted and capped.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio::time::Sleep;
+use tower::ServiceExt;
+
+/// The most a TLS handshake may take.
+pub const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
+/// The most a request's headers may take to arrive, and the longest an
+/// idle keep-alive connection is kept.
+pub const HEADER_DEADLINE: Duration = Duration::from_secs(30);
+/// The most one write may wait for the client to read.
+pub const WRITE_DEADLINE: Duration = Duration::from_secs(30);
+/// Connections at once; more wait in the kernel's backlog.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// Why the listener cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    /// A non-loopback address without a certificate.
+    #[error(
+        "the admin listener on {0} would carry admin passwords in clear text: use a loopback address \
+         (127.0.0.1 or ::1) or give ferryd a TLS certificate (--tls-cert/--tls-key)"
+    )]
+    ClearText(SocketAddr),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr} for the admin API: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS's error.
+        source: io::Error,
+    },
+}
+
+/// A bound admin listener, ready to serve.
+pub struct AdminListener {
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    app: axum::Router,
+}
+
+impl AdminListener {
+    /// Bind `addr`. `tls` is the server's certificate configuration; it is
+    /// used on every address but loopback, where plain HTTP is served.
+    pub async fn bind(
+        addr: SocketAddr,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        backend: Arc<dyn crate::Backend>,
+    ) -> Result<AdminListener, ListenError> {
+        let tls = match (addr.ip().is_loopback(), tls) {
+            (true, _) => None,
+            (false, Some(config)) => {
+                let mut config = (*config).clone();
+                config.alpn_protocols = vec![b"http/1.1".to_vec()];
+                Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+            }
+            (false, None) => return Err(ListenError::ClearText(addr)),
+        };
+        let listener = TcpListener::bind(addr).await.map_err(|source| ListenError::Bind { addr, source })?;
+        let app = crate::app(backend, tls.is_some());
+        Ok(AdminListener { listener, tls, app })
+    }
+
+    /// Where it listens.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// True if it speaks HTTPS.
+    pub fn is_https(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Serve until `shutdown` turns true; open connections are then closed.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let mut connections = JoinSet::new();
+        loop {
+            let slot = tokio::select! {
+                slot = slots.clone().acquire_owned() => match slot { Ok(s) => s, Err(_) => break },
+                _ = shutdown.wait_for(|stop| *stop) => break,
+            };
+            let accepted = tokio::select! {
+                accepted = self.listener.accept() => accepted,
+                _ = shutdown.wait_for(|stop| *stop) => break,
+            };
+            while connections.try_join_next().is_some() {}
+            let (stream, peer) = match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors, most likely: wait a little rather than spin.
+                    tracing::warn!(error = %e, "admin listener: accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let (tls, app) = (self.tls.clone(), self.app.clone());
+            connections.spawn(async move {
+                serve(stream, peer, tls, app).await;
+                drop(slot);
+            });
+        }
+        connections.abort_all();
+    }
+}
+
+async fn serve(stream: TcpStream, peer: SocketAddr, tls: Option<tokio_rustls::TlsAcceptor>, app: axum::Router) {
+    let _ = stream.set_nodelay(true);
+    match tls {
+        None => http(Deadline::new(stream), peer, app).await,
+        Some(acceptor) => match tokio::time::timeout(HANDSHAKE_DEADLINE, acceptor.accept(stream)).await {
+            Ok(Ok(tls)) => http(Deadline::new(tls), peer, app).await,
+            Ok(Err(e)) => tracing::debug!(%peer, error = %e, "admin TLS handshake failed"),
+            Err(_) => tracing::debug!(%peer, "admin TLS handshake timed out"),
+        },
+    }
+}
+
+async fn http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(io: S, peer: SocketAddr, app: axum::Router) {
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        app.clone().oneshot(request.map(axum::body::Body::new))
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_DEADLINE)
+        .serve_connection(TokioIo::new(io), service);
+    if let Err(e) = connection.await {
+        tracing::debug!(%peer, error = %e, "admin connection ended");
+    }
+}
+
+/// A connection whose writes fail once one has waited [`WRITE_DEADLINE`]
+/// for the peer to read.
+struct Deadline<S> {
+    inner: S,
+    waiting: Option<Pin<Box<Sleep>>>,
+}
+
+impl<S> Deadline<S> {
+    fn new(inner: S) -> Deadline<S> {
+        Deadline { inner, waiting: None }
+    }
+
+    /// `poll` is the inner write; `Pending` starts (or checks) the clock.
+    fn bounded<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        match poll {
+            Poll::Pending => {
+                let timer = self.waiting.get_or_insert_with(|| Box::pin(tokio::time::sleep(WRITE_DEADLINE)));
+                match timer.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading"))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+            ready @ Poll::Ready(_) => {
+                self.waiting = None;
+                ready
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Deadline<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Deadline<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.bounded(cx, poll)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.inner).poll_flush(cx);
+        self.bounded(cx, poll)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.inner).poll_shutdown(cx);
+        self.bounded(cx, poll)
+    }
+}
