@@ -316,11 +316,25 @@ pub trait Backend: Send + Sync + 'static {
     fn latest_event(&self) -> u64;
     /// New events as they happen. A reader that falls behind is told it
     /// lagged and skips ahead; it never holds anyone up.
-    fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<EventItem>;
+    fn subscribe_events(&self) -> Box<dyn Feed>;
     /// Reload configuration and accounts, as SIGHUP does.
     fn reload(&self) -> BoxFuture<'_, Result<(), BackendError>>;
     /// Version, uptime, listeners, counters.
     fn status(&self) -> Status;
+}
+
+/// A live feed of events, oldest first.
+pub trait Feed: Send + 'static {
+    /// The next event; `Lagged` when this reader fell behind and events
+    /// were skipped (they may still be in the ring), `Closed` when the
+    /// server stops.
+    fn recv(&mut self) -> BoxFuture<'_, Result<EventItem, tokio::sync::broadcast::error::RecvError>>;
+}
+
+impl Feed for tokio::sync::broadcast::Receiver<EventItem> {
+    fn recv(&mut self) -> BoxFuture<'_, Result<EventItem, tokio::sync::broadcast::error::RecvError>> {
+        Box::pin(tokio::sync::broadcast::Receiver::recv(self))
+    }
 }
 
 /// A token just made.

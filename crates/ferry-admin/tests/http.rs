@@ -117,8 +117,8 @@ impl Backend for Memory {
     fn latest_event(&self) -> u64 {
         3
     }
-    fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<EventItem> {
-        tokio::sync::broadcast::channel(4).1
+    fn subscribe_events(&self) -> Box<dyn Feed> {
+        Box::new(tokio::sync::broadcast::channel::<EventItem>(4).1)
     }
     fn reload(&self) -> BoxFuture<'_, Result<(), BackendError>> {
         Box::pin(async { Ok(()) })
