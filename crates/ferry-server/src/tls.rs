@@ -181,6 +181,19 @@ impl TlsSettings {
     pub fn cert_der(&self) -> &CertificateDer<'static> {
         &self.key.cert[0]
     }
+
+    /// A plain TLS configuration with this certificate, for the server's
+    /// other listeners (the admin API's HTTPS): none of FTP's session
+    /// binding, rustls's default session cache and tickets.
+    pub fn https_config(&self) -> Arc<rustls::ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default TLS versions")
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(OneCert(self.key.clone())));
+        Arc::new(config)
+    }
 }
 
 /// TLS 1.3 tickets sent on a control connection's handshake: as many as a

@@ -43,6 +43,10 @@ fn write_stdout(args: std::fmt::Arguments<'_>) {
 // After the macro above, so that they print through it.
 #[path = "ferryd/accounts.rs"]
 mod accounts;
+#[path = "ferryd/admin.rs"]
+mod admin;
+#[path = "ferryd/admin_backend.rs"]
+mod admin_backend;
 #[cfg(test)]
 #[path = "ferryd/docs.rs"]
 mod docs;
@@ -52,6 +56,8 @@ mod hooks;
 mod logging;
 #[path = "ferryd/options.rs"]
 mod options;
+#[path = "ferryd/reload.rs"]
+mod reload;
 #[path = "ferryd/run.rs"]
 mod run;
 #[path = "ferryd/settings.rs"]

@@ -81,6 +81,34 @@ impl Accounts {
     }
 }
 
+impl Accounts {
+    /// The admin accounts and the user directory beside these accounts:
+    /// `admins.txt` in the users file's folder and the users file itself,
+    /// or the database's tables.
+    pub(crate) async fn admin_stores(&self) -> anyhow::Result<super::admin::AdminStores> {
+        use ferry_core::admin::FileAdminStore;
+        use ferry_core::auth::file_directory::FileDirectory;
+        match &self.store {
+            Store::File => Ok(super::admin::AdminStores {
+                admins: Arc::new(FileAdminStore::new(admins_path(&self.users))),
+                directory: Arc::new(FileDirectory::new(self.users.clone())),
+                reload_after_change: true,
+            }),
+            #[cfg(feature = "postgres")]
+            Store::Postgres(db) => {
+                let admins = ferry_core::admin::PgAdminStore::new(db.clone()).await.context("preparing the ferry_admins tables")?;
+                Ok(super::admin::AdminStores { admins: Arc::new(admins), directory: db.clone(), reload_after_change: false })
+            }
+        }
+    }
+}
+
+/// Where the admin accounts are kept for a users file: `admins.txt` in the
+/// same folder.
+pub(crate) fn admins_path(users: &Path) -> PathBuf {
+    users.with_file_name("admins.txt")
+}
+
 #[cfg(feature = "postgres")]
 async fn open_postgres(url: &str) -> anyhow::Result<Store> {
     let db = pg_connect(url).await?;

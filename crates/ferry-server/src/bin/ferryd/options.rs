@@ -179,6 +179,12 @@ pub(crate) struct Options {
     /// 127.0.0.1:9121).
     #[arg(long, value_name = "ADDR")]
     pub(crate) metrics_listen: Option<SocketAddr>,
+    /// Serve the admin API (/api/v1) and web admin (/) on ADDR (e.g.
+    /// 127.0.0.1:9180): plain HTTP on a loopback address, HTTPS with the
+    /// server's certificate anywhere else. Admins are kept in `admins.txt`
+    /// beside the users file (or in PostgreSQL with --postgres).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) admin_listen: Option<SocketAddr>,
     /// Folder where hook events wait until delivered (`dead/` inside keeps
     /// what could not be) [default: `hook-spool` beside the users file].
     #[arg(long, value_name = "DIR")]
@@ -240,7 +246,7 @@ mod tests {
         assert_eq!((d.failure_delay_ms, d.ban_after, d.ban_window, d.ban_time, d.shutdown_grace), (1000, 10, 600, 900, 30));
         assert!(d.tls && d.tls_reuse && !d.require_tls);
         assert_eq!((d.log_level.as_str(), d.log_format.as_str(), d.s3_prefix.as_str()), ("info", "text", ""));
-        assert_eq!((d.postgres, d.upload_rate, d.ftps_port, d.metrics_listen), (None, None, None, None));
+        assert_eq!((d.postgres, d.upload_rate, d.ftps_port, d.metrics_listen, d.admin_listen), (None, None, None, None, None));
         assert!(d.proxy_protocol_from.is_empty());
     }
 
@@ -278,6 +284,7 @@ mod tests {
             tls_key: Some("k".into()),
             xferlog: Some("x".into()),
             metrics_listen: Some("127.0.0.1:9121".parse().unwrap()),
+            admin_listen: Some("127.0.0.1:9180".parse().unwrap()),
             hook_spool: Some("h".into()),
             ..Options::default()
         })

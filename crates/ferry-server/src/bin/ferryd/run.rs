@@ -120,49 +120,16 @@ pub(crate) fn serve(args: Options) -> anyhow::Result<()> {
             let what = if *kind == ListenerKind::ImplicitFtps { "implicit FTPS" } else { "FTP" };
             tracing::info!("serving {} over {what} on {} (accounts from {})", root.display(), l.local_addr()?, accounts.describe());
         }
-        let reload = {
-            let server = server.clone();
-            let settings = args.clone();
-            let accounts = accounts.clone();
-            async move {
-                let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
-                    return;
-                };
-                while hup.recv().await.is_some() {
-                    let reloaded = {
-                        let accounts = accounts.clone();
-                        tokio::task::spawn_blocking(move || accounts.load(true)).await
-                    };
-                    match reloaded {
-                        Ok(Ok(u)) => {
-                            // In force before it is logged (tests wait for the line).
-                            match super::hooks::wrap_accounts(&settings, u) {
-                                Ok(u) => server.set_authenticator(u),
-                                Err(e) => tracing::error!("keeping the old accounts: {e:#}"),
-                            }
-                            tracing::info!("reloaded the accounts from {}", accounts.describe());
-                        }
-                        Ok(Err(e)) => tracing::error!("keeping the old accounts: {e:#}"),
-                        Err(e) => tracing::error!("keeping the old accounts: {e}"),
-                    }
-                    // Files changed behind ferryd's back are counted again,
-                    // and a crash's leftover upload files are removed.
-                    server.refresh_storage();
-                    // Renewed certificates (e.g. from Let's Encrypt) take
-                    // effect for new sessions.
-                    if settings.tls {
-                        match tls_settings(&settings) {
-                            Ok(t) => {
-                                tracing::info!("reloaded the TLS certificate");
-                                server.set_tls(Arc::new(t));
-                            }
-                            Err(e) => tracing::error!("keeping the old TLS certificate: {e:#}"),
-                        }
-                    }
-                }
+        let reloader = super::reload::Reloader::new(server.clone(), args.clone(), accounts.clone());
+        tokio::spawn(reloader.clone().on_sighup());
+        if let Some(addr) = args.admin_listen {
+            let mut shown = Vec::new();
+            for (l, kind) in &listeners {
+                shown.push((if *kind == ListenerKind::ImplicitFtps { "ftps" } else { "ftp" }, l.local_addr()?));
             }
-        };
-        tokio::spawn(reload);
+            shown.extend(args.metrics_listen.map(|a| ("metrics", a)));
+            super::admin::start(addr, &reloader, &shown).await?;
+        }
         server.serve(listeners, shutdown_signal()).await?;
         // What is not delivered yet stays in the spool for the next start.
         if let Some(h) = hooks {
@@ -174,7 +141,7 @@ pub(crate) fn serve(args: Options) -> anyhow::Result<()> {
 
 /// Load the configured certificate, or make a self-signed one beside the
 /// users file on first run (and say its fingerprint, for clients to pin).
-fn tls_settings(args: &Options) -> anyhow::Result<TlsSettings> {
+pub(crate) fn tls_settings(args: &Options) -> anyhow::Result<TlsSettings> {
     let mut settings = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => TlsSettings::from_pem_files(cert, key)?,
         _ => {
