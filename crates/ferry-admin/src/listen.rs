@@ -62,13 +62,17 @@ pub struct AdminListener {
 
 impl AdminListener {
     /// Bind `addr`. `tls` is the server's certificate configuration; it is
-    /// used on every address but loopback, where plain HTTP is served.
+    /// used on every address but loopback, where plain HTTP is served
+    /// unless `https_everywhere`.
     pub async fn bind(
         addr: SocketAddr,
         tls: Option<Arc<rustls::ServerConfig>>,
+        https_everywhere: bool,
         backend: Arc<dyn crate::Backend>,
     ) -> Result<AdminListener, ListenError> {
-        let tls = match (addr.ip().is_loopback(), tls) {
+        // `::ffff:127.0.0.1` is loopback too.
+        let loopback = addr.ip().to_canonical().is_loopback();
+        let tls = match (loopback && !https_everywhere, tls) {
             (true, _) => None,
             (false, Some(config)) => {
                 let mut config = (*config).clone();

@@ -51,7 +51,7 @@ pub(crate) async fn start(addr: SocketAddr, reloader: &Reloader, listeners: &[(&
         started: std::time::Instant::now(),
         listeners: std::sync::Mutex::new(Vec::new()),
     });
-    let listener = AdminListener::bind(addr, https, backend.clone()).await?;
+    let listener = AdminListener::bind(addr, https, reloader.settings.admin_https, backend.clone()).await?;
     let local = listener.local_addr()?;
     let scheme = if listener.is_https() { "https" } else { "http" };
     for (protocol, address) in listeners {

@@ -185,6 +185,10 @@ pub(crate) struct Options {
     /// beside the users file (or in PostgreSQL with --postgres).
     #[arg(long, value_name = "ADDR")]
     pub(crate) admin_listen: Option<SocketAddr>,
+    /// Serve the admin listener over HTTPS on a loopback address too
+    /// (elsewhere it always is).
+    #[arg(long)]
+    pub(crate) admin_https: bool,
     /// Folder where hook events wait until delivered (`dead/` inside keeps
     /// what could not be) [default: `hook-spool` beside the users file].
     #[arg(long, value_name = "DIR")]
