@@ -3,6 +3,7 @@
 //! the OS and talks to it over loopback.
 
 mod accounts;
+mod admin;
 mod attack;
 mod backends;
 mod cli;
