@@ -15,7 +15,9 @@
 //! - [`xferlog::XferLog`]: the wu-ftpd/vsftpd transfer log;
 //! - [`metrics::Metrics`]: the Prometheus counters;
 //! - [`recorder::Recorder`]: keeps every event in memory (for tests, and
-//!   for anyone who wants to look at what happened).
+//!   for anyone who wants to look at what happened);
+//! - [`ring::EventRing`]: keeps the last N events, numbered, for the admin
+//!   API's list and live stream.
 //!
 //! # Delivery
 //!
@@ -33,6 +35,7 @@ pub mod event;
 pub mod log;
 pub mod metrics;
 pub mod recorder;
+pub mod ring;
 pub mod xferlog;
 
 use std::net::IpAddr;
