@@ -159,12 +159,7 @@ impl Payload {
             }
             EventKind::Admin { admin, action, target, peer } => (
                 HookEvent::of_admin(*action),
-                Fields {
-                    admin: Some(admin.to_string()),
-                    target: target.clone(),
-                    peer: peer.map(|p| p.to_string()),
-                    ..Fields::default()
-                },
+                Fields { admin: Some(admin.to_string()), target: target.clone(), peer: peer.map(|p| p.to_string()), ..Fields::default() },
             ),
         };
         let actor = event.actor();

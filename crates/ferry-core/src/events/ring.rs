@@ -44,7 +44,11 @@ struct Inner {
 impl std::fmt::Debug for EventRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let inner = crate::sync::lock(&self.inner);
-        f.debug_struct("EventRing").field("capacity", &self.capacity).field("held", &inner.events.len()).field("latest", &inner.latest).finish()
+        f.debug_struct("EventRing")
+            .field("capacity", &self.capacity)
+            .field("held", &inner.events.len())
+            .field("latest", &inner.latest)
+            .finish()
     }
 }
 

@@ -21,18 +21,18 @@
 //! someone lists the sessions, from a few samples of that counter (see
 //! [`rate`]).
 
+mod kick;
 pub mod rate;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Instant, SystemTime};
 
-use tokio::sync::Notify;
-
 use crate::events::SessionInfo;
 pub use crate::limits::Direction;
+use kick::{KickSignal, Kicked};
 use rate::RateSamples;
 
 /// The sessions open now, of every front door.
@@ -85,7 +85,9 @@ pub struct TransferView {
     pub rate: u64,
     /// When it started.
     pub since: SystemTime,
-    /// The whole size, when known (a download's file; an upload's `ALLO`).
+    /// The bytes it is expected to move, when known: a download's file
+    /// from its offset (or the range asked for), the size an upload
+    /// announced.
     pub size: Option<u64>,
 }
 
@@ -98,8 +100,7 @@ struct Entry {
     /// Weak: the registry holds the entry, not the other way round.
     registry: Weak<Sessions>,
     state: Mutex<EntryState>,
-    kicked: AtomicBool,
-    kick: Notify,
+    kick: Arc<KickSignal>,
 }
 
 #[derive(Default)]
@@ -136,8 +137,7 @@ impl Sessions {
             since: SystemTime::now(),
             registry: Arc::downgrade(self),
             state: Mutex::default(),
-            kicked: AtomicBool::new(false),
-            kick: Notify::new(),
+            kick: Arc::default(),
         });
         crate::sync::lock(&self.open).insert(id, entry.clone());
         SessionHandle { entry }
@@ -167,8 +167,7 @@ impl Sessions {
     /// such session is open.
     pub fn kick(&self, id: u64) -> bool {
         let Some(entry) = crate::sync::lock(&self.open).get(&id).cloned() else { return false };
-        entry.kicked.store(true, Ordering::Release);
-        entry.kick.notify_waiters();
+        entry.kick.raise();
         true
     }
 
@@ -233,7 +232,7 @@ impl SessionHandle {
 
     /// A file transfer of `path` (the user's virtual path) starts: it is
     /// listed with its progress until the returned value is dropped.
-    /// `size` is the whole size, when known.
+    /// `size` is what it is expected to move, when known.
     pub fn transfer(&self, path: &str, direction: Direction, size: Option<u64>) -> TransferProgress {
         let live = Arc::new(Live {
             path: path.to_owned(),
@@ -249,27 +248,16 @@ impl SessionHandle {
 
     /// Resolves once an administrator ended the session with
     /// [`Sessions::kick`], whether that was before or after this was
-    /// called. Owns what it needs, so it can sit in a `select!` anywhere.
-    pub fn kicked(&self) -> impl Future<Output = ()> + Send + 'static {
-        let entry = self.entry.clone();
-        async move {
-            loop {
-                // Registered before the flag is read: a kick between the
-                // two still wakes this.
-                let notified = entry.kick.notified();
-                let mut notified = std::pin::pin!(notified);
-                notified.as_mut().enable();
-                if entry.kicked.load(Ordering::Acquire) {
-                    return;
-                }
-                notified.await;
-            }
-        }
+    /// called. Owns what it needs (it borrows nothing of the handle), so it
+    /// can sit in a `select!` beside anything.
+    pub fn kicked(&self) -> impl Future<Output = ()> + Send + 'static + use<> {
+        // One pointer: sessions wait on it while idle (see `kick`).
+        Kicked(self.entry.kick.clone())
     }
 
     /// True once an administrator ended the session.
     pub fn is_kicked(&self) -> bool {
-        self.entry.kicked.load(Ordering::Acquire)
+        self.entry.kick.is_raised()
     }
 }
 

@@ -47,13 +47,8 @@ impl RateSamples {
     /// The rate in bytes per second at `now`, when `bytes` have moved in
     /// all; the reading is kept as a sample for later calls.
     pub fn rate(&mut self, now: Instant, bytes: u64) -> u64 {
-        let baseline = self
-            .samples
-            .iter()
-            .rev()
-            .find(|(t, _)| now.saturating_duration_since(*t) >= WINDOW)
-            .or_else(|| self.samples.front())
-            .copied();
+        let baseline =
+            self.samples.iter().rev().find(|(t, _)| now.saturating_duration_since(*t) >= WINDOW).or_else(|| self.samples.front()).copied();
         let rate = match baseline {
             Some((t, then)) => {
                 let elapsed = now.saturating_duration_since(t).as_secs_f64();
