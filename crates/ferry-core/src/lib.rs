@@ -13,7 +13,9 @@
 //!   typed refusals ([`FsError`]). Every front door goes through it.
 //! - [`services`]: [`Services`], what a server holds for all its sessions
 //!   (the storage root, quota ledgers, upload claims, rate limiters, the
-//!   event bus), and applies reloads to.
+//!   event bus, the session registry), and applies reloads to.
+//! - [`sessions`]: who is connected through every front door, what each
+//!   is transferring, and how an administrator ends one.
 //! - [`events`]: typed events emitted after the fact (logins, uploads once
 //!   committed, downloads, deletions, renames, folders, bans) and their
 //!   subscribers: the log, the xferlog, the Prometheus metrics.
@@ -53,6 +55,7 @@ pub mod limits;
 pub mod log_escape;
 pub mod quota;
 pub mod services;
+pub mod sessions;
 pub mod storage;
 pub mod sync;
 pub mod userfs;

@@ -1,6 +1,7 @@
 //! What one server holds for all its front-ends and sessions: the storage
 //! root, quota ledgers, the claims of uploads in progress, bandwidth
-//! limiters and the event bus. A session turns it into a user's view with
+//! limiters, the event bus and the registry of the sessions open. A
+//! session turns it into a user's view with
 //! [`UserFs::open`](crate::userfs::UserFs::open).
 //!
 //! A reload does not replace these: accounts are swapped in
@@ -18,6 +19,7 @@ use crate::events::Events;
 use crate::gate::UploadGate;
 use crate::limits::Rates;
 use crate::quota::{Limits, Quotas};
+use crate::sessions::Sessions;
 use crate::storage::Storage;
 
 /// The server-wide pieces below every user's view.
@@ -27,6 +29,8 @@ pub struct Services {
     claims: Arc<UploadClaims>,
     rates: Rates,
     events: Arc<Events>,
+    /// Every front door's sessions, for the administrator.
+    sessions: Arc<Sessions>,
     /// Uploads compute the SHA-256 of their file (for hooks that want it).
     digests: AtomicBool,
     /// Asked before each upload starts (the `pre-upload` hooks).
@@ -39,6 +43,7 @@ impl std::fmt::Debug for Services {
             .field("quotas", &self.quotas)
             .field("rates", &self.rates)
             .field("events", &self.events)
+            .field("sessions", &self.sessions)
             .finish_non_exhaustive()
     }
 }
@@ -53,6 +58,7 @@ impl Services {
             claims: Arc::default(),
             rates,
             events,
+            sessions: Sessions::new(),
             digests: AtomicBool::new(false),
             gate: RwLock::new(None),
         })
@@ -98,6 +104,12 @@ impl Services {
     /// The event bus.
     pub fn events(&self) -> &Arc<Events> {
         &self.events
+    }
+
+    /// The sessions open now, of every front door: each registers there
+    /// when it accepts a connection, and gets its number from it.
+    pub fn sessions(&self) -> &Arc<Sessions> {
+        &self.sessions
     }
 
     pub(crate) fn claims(&self) -> &Arc<UploadClaims> {

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `FERRY_EVENT` | `upload`, `rename`, ... |
 //! | `FERRY_EVENT_ID` | the event's `id` |
-//! | `FERRY_USER` | the user (unset for a ban) |
+//! | `FERRY_USER` | the user (unset for a ban and the `admin-*` events) |
 //! | `FERRY_PATH` | the virtual path (for a rename, the new one) |
 //! | `FERRY_FS_PATH` | that file on disk, when storage is local and the server said how to find it |
 //! | `FERRY_SIZE` | `size`, when the event has one |
@@ -15,6 +15,7 @@
 //! | `FERRY_PEER` | the client's `address:port` |
 //! | `FERRY_PROTOCOL` | `ftp`, ... |
 //! | `FERRY_FROM`, `FERRY_TO` | a rename's old and new virtual path |
+//! | `FERRY_ADMIN`, `FERRY_TARGET` | an `admin-*` event's administrator and target |
 //!
 //! Exit status 0 is success; another status, a signal, or running past the
 //! hook's timeout is a failure to retry. The child is killed when the
@@ -84,6 +85,8 @@ pub(crate) async fn execute(
     env("FERRY_PROTOCOL", payload.protocol.as_deref());
     env("FERRY_FROM", payload.from.as_deref());
     env("FERRY_TO", payload.to.as_deref());
+    env("FERRY_ADMIN", payload.admin.as_deref());
+    env("FERRY_TARGET", payload.target.as_deref());
 
     let mut child = cmd.spawn().map_err(|e| DeliveryError(format!("cannot run {program:?}: {e}")))?;
     let stdin = child.stdin.take();

@@ -4,6 +4,7 @@
 //!
 //! [`Event::name`]: ferry_core::events::Event::name
 
+use ferry_core::events::AdminAction;
 use serde::{Deserialize, Serialize};
 
 /// An event a hook can ask for.
@@ -32,6 +33,26 @@ pub enum HookEvent {
     Rmdir,
     /// An address was banned.
     Ban,
+    /// An administrator signed in.
+    AdminLogin,
+    /// An administrator's sign-in was refused.
+    AdminLoginFailed,
+    /// An administrator created a user.
+    AdminUserCreate,
+    /// An administrator changed a user.
+    AdminUserUpdate,
+    /// An administrator deleted a user.
+    AdminUserDelete,
+    /// An administrator ended a session.
+    AdminSessionKick,
+    /// An administrator lifted a ban.
+    AdminUnban,
+    /// An administrator reloaded the configuration.
+    AdminReload,
+    /// An administrator made an API token.
+    AdminTokenCreate,
+    /// An administrator revoked an API token.
+    AdminTokenRevoke,
     /// Before an upload starts, to allow or refuse it. Parsed and kept;
     /// not delivered yet (a later step: such hooks decide, they are not told).
     PreUpload,
@@ -41,7 +62,7 @@ pub enum HookEvent {
 
 impl HookEvent {
     /// Every name, in the order the docs list them.
-    pub const ALL: [HookEvent; 13] = [
+    pub const ALL: [HookEvent; 23] = [
         HookEvent::Login,
         HookEvent::LoginFailed,
         HookEvent::Logout,
@@ -53,6 +74,16 @@ impl HookEvent {
         HookEvent::Mkdir,
         HookEvent::Rmdir,
         HookEvent::Ban,
+        HookEvent::AdminLogin,
+        HookEvent::AdminLoginFailed,
+        HookEvent::AdminUserCreate,
+        HookEvent::AdminUserUpdate,
+        HookEvent::AdminUserDelete,
+        HookEvent::AdminSessionKick,
+        HookEvent::AdminUnban,
+        HookEvent::AdminReload,
+        HookEvent::AdminTokenCreate,
+        HookEvent::AdminTokenRevoke,
         HookEvent::PreUpload,
         HookEvent::PreLogin,
     ];
@@ -71,6 +102,16 @@ impl HookEvent {
             HookEvent::Mkdir => "mkdir",
             HookEvent::Rmdir => "rmdir",
             HookEvent::Ban => "ban",
+            HookEvent::AdminLogin => "admin-login",
+            HookEvent::AdminLoginFailed => "admin-login-failed",
+            HookEvent::AdminUserCreate => "admin-user-create",
+            HookEvent::AdminUserUpdate => "admin-user-update",
+            HookEvent::AdminUserDelete => "admin-user-delete",
+            HookEvent::AdminSessionKick => "admin-session-kick",
+            HookEvent::AdminUnban => "admin-unban",
+            HookEvent::AdminReload => "admin-reload",
+            HookEvent::AdminTokenCreate => "admin-token-create",
+            HookEvent::AdminTokenRevoke => "admin-token-revoke",
             HookEvent::PreUpload => "pre-upload",
             HookEvent::PreLogin => "pre-login",
         }
@@ -79,6 +120,22 @@ impl HookEvent {
     /// The event named `name`, if there is one.
     pub fn from_name(name: &str) -> Option<HookEvent> {
         HookEvent::ALL.into_iter().find(|e| e.as_str() == name)
+    }
+
+    /// The event of what an administrator did.
+    pub fn of_admin(action: AdminAction) -> HookEvent {
+        match action {
+            AdminAction::Login => HookEvent::AdminLogin,
+            AdminAction::LoginFailed => HookEvent::AdminLoginFailed,
+            AdminAction::UserCreate => HookEvent::AdminUserCreate,
+            AdminAction::UserUpdate => HookEvent::AdminUserUpdate,
+            AdminAction::UserDelete => HookEvent::AdminUserDelete,
+            AdminAction::SessionKick => HookEvent::AdminSessionKick,
+            AdminAction::Unban => HookEvent::AdminUnban,
+            AdminAction::Reload => HookEvent::AdminReload,
+            AdminAction::TokenCreate => HookEvent::AdminTokenCreate,
+            AdminAction::TokenRevoke => HookEvent::AdminTokenRevoke,
+        }
     }
 
     /// A hook that decides (`pre-*`) rather than one that is told.
@@ -104,5 +161,30 @@ mod tests {
             assert_eq!(serde_json::to_string(&e).unwrap(), format!("\"{e}\""));
         }
         assert_eq!(HookEvent::from_name("login_failed"), None, "snake case is the log's, not the hooks'");
+    }
+
+    #[test]
+    fn each_admin_action_has_its_admin_event() {
+        let names: Vec<&str> = AdminAction::ALL.into_iter().map(|a| HookEvent::of_admin(a).as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "admin-login",
+                "admin-login-failed",
+                "admin-user-create",
+                "admin-user-update",
+                "admin-user-delete",
+                "admin-session-kick",
+                "admin-unban",
+                "admin-reload",
+                "admin-token-create",
+                "admin-token-revoke",
+            ]
+        );
+        for a in AdminAction::ALL {
+            // The hooks' kebab case of the core's snake-case name.
+            assert_eq!(HookEvent::of_admin(a).as_str(), a.event_name().replace('_', "-"));
+            assert!(!HookEvent::of_admin(a).is_decision());
+        }
     }
 }

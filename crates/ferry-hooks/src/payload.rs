@@ -10,11 +10,11 @@
 //! | `version` | number | always | `1` |
 //! | `id` | string | always | 32 hex digits, unique, the same on every retry: de-duplicate by it |
 //! | `time` | string | always | when it happened, RFC 3339 UTC with milliseconds (`2026-05-04T10:11:12.345Z`) |
-//! | `event` | string | always | `login`, `login-failed`, `logout`, `upload`, `upload-failed`, `download`, `delete`, `rename`, `mkdir`, `rmdir`, `ban` |
-//! | `user` | string | all but `ban` | the user name (for `login-failed`, the name tried) |
-//! | `protocol` | string | all but `ban` | `ftp` (later `sftp`, ...) |
-//! | `peer` | string | all but `ban` | the client's `address:port` (`[v6]:port`) |
-//! | `session` | number | all but `ban` | the front-end's session number |
+//! | `event` | string | always | `login`, `login-failed`, `logout`, `upload`, `upload-failed`, `download`, `delete`, `rename`, `mkdir`, `rmdir`, `ban`, and the `admin-*` events: `admin-login`, `admin-login-failed`, `admin-user-create`, `admin-user-update`, `admin-user-delete`, `admin-session-kick`, `admin-unban`, `admin-reload`, `admin-token-create`, `admin-token-revoke` |
+//! | `user` | string | all but `ban` and `admin-*` | the user name (for `login-failed`, the name tried) |
+//! | `protocol` | string | all but `ban` and `admin-*` | `ftp` (later `sftp`, ...) |
+//! | `peer` | string | all but `ban`; `admin-*` when known | the client's (or the admin's) `address:port` (`[v6]:port`) |
+//! | `session` | number | all but `ban` and `admin-*` | the front-end's session number |
 //! | `path` | string | file events | the virtual path (the user's home is `/`); for `rename` the new name |
 //! | `size` | number | `upload`, `upload-failed`, `download`, `delete` | the committed file's size; the bytes that arrived; the bytes sent; the size before deletion |
 //! | `sha256` | string | `upload`, when the hook asks for `digest = "sha256"` | lowercase hex SHA-256 of the committed file |
@@ -22,6 +22,8 @@
 //! | `reason` | string | `login-failed`, `upload-failed`, a `download` that did not complete | why (`incorrect`, `disabled`, `unavailable` for logins; a sentence for transfers) |
 //! | `address` | string | `ban` | the banned IP address |
 //! | `until` | string | `ban` | when the ban ends, RFC 3339 UTC |
+//! | `admin` | string | `admin-*` | the administrator (for `admin-login-failed`, the name tried) |
+//! | `target` | string | `admin-*`, when the action has one | what it was done to: the user (`admin-user-*`), the session number (`admin-session-kick`), the address (`admin-unban`), the token's name (`admin-token-*`) |
 //!
 //! Fields that do not apply are left out, never `null`. An example:
 //!
@@ -90,6 +92,12 @@ pub struct Payload {
     /// A ban's end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+    /// The administrator of an `admin-*` event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<String>,
+    /// What an administrator's action was done to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// The password tried: `pre-login` only, and only to a command, an
     /// `https://` URL or a loopback address (never spooled or logged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,6 +157,10 @@ impl Payload {
             EventKind::Ban { address, until } => {
                 (HookEvent::Ban, Fields { address: Some(address.to_string()), until: Some(rfc3339(*until)), ..Fields::default() })
             }
+            EventKind::Admin { admin, action, target, peer } => (
+                HookEvent::of_admin(*action),
+                Fields { admin: Some(admin.to_string()), target: target.clone(), peer: peer.map(|p| p.to_string()), ..Fields::default() },
+            ),
         };
         let actor = event.actor();
         Payload {
@@ -158,7 +170,7 @@ impl Payload {
             event: name,
             user: actor.map(|a| a.user.to_string()),
             protocol: actor.map(|a| a.session.protocol.to_string()),
-            peer: actor.map(|a| a.session.peer.to_string()),
+            peer: actor.map(|a| a.session.peer.to_string()).or(p.peer),
             session: actor.map(|a| a.session.id),
             path: p.path.take(),
             size: p.size,
@@ -168,6 +180,8 @@ impl Payload {
             reason: p.reason,
             address: p.address,
             until: p.until,
+            admin: p.admin,
+            target: p.target,
             password: None,
         }
     }
@@ -192,6 +206,8 @@ impl Payload {
             reason: None,
             address: None,
             until: None,
+            admin: None,
+            target: None,
             password: None,
         }
     }
@@ -214,6 +230,10 @@ struct Fields {
     reason: Option<String>,
     address: Option<String>,
     until: Option<String>,
+    admin: Option<String>,
+    target: Option<String>,
+    /// An admin's address (a session's comes with its actor).
+    peer: Option<String>,
 }
 
 fn login_reason(reason: LoginFailure) -> &'static str {
@@ -249,7 +269,7 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use ferry_core::events::{Actor, Failure, SessionInfo, Transfer};
+    use ferry_core::events::{Actor, AdminAction, Failure, SessionInfo, Transfer};
     use ferry_core::storage::PartialOutcome;
     use ferry_proto::VirtualPath;
 
@@ -331,6 +351,38 @@ mod tests {
         for (kind, want) in cases {
             assert_eq!(json(kind), want);
         }
+    }
+
+    #[test]
+    fn the_json_of_admin_events_is_pinned() {
+        let admin = |action, target: Option<&str>, peer: Option<&str>| EventKind::Admin {
+            admin: Arc::from("root"),
+            action,
+            target: target.map(Into::into),
+            peer: peer.map(|p| p.parse().unwrap()),
+        };
+        let cases = [
+            (
+                admin(AdminAction::UserCreate, Some("carol"), Some("192.0.2.9:51000")),
+                format!(r#"{HEAD}"event":"admin-user-create","peer":"192.0.2.9:51000","admin":"root","target":"carol"}}"#),
+            ),
+            (
+                admin(AdminAction::SessionKick, Some("17"), Some("[2001:db8::5]:443")),
+                format!(r#"{HEAD}"event":"admin-session-kick","peer":"[2001:db8::5]:443","admin":"root","target":"17"}}"#),
+            ),
+            (admin(AdminAction::Reload, None, None), format!(r#"{HEAD}"event":"admin-reload","admin":"root"}}"#)),
+            (
+                admin(AdminAction::LoginFailed, None, Some("192.0.2.9:51000")),
+                format!(r#"{HEAD}"event":"admin-login-failed","peer":"192.0.2.9:51000","admin":"root"}}"#),
+            ),
+        ];
+        for (kind, want) in cases {
+            assert_eq!(json(kind), want);
+        }
+        let p = Payload::from_event(&Event { at: at(), kind: admin(AdminAction::Unban, Some("192.0.2.7"), None) });
+        assert_eq!((&p.user, p.session, &p.protocol), (&None, None, &None), "an admin is no FTP user");
+        let back: Payload = serde_json::from_slice(&p.to_json()).unwrap();
+        assert_eq!((back.event, back.admin.as_deref(), back.target.as_deref()), (HookEvent::AdminUnban, Some("root"), Some("192.0.2.7")));
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! and a shutdown signal.
 
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -81,6 +80,17 @@ impl Server {
         self.shared.clone()
     }
 
+    /// The core's services: among them the registry of open sessions
+    /// (`services().sessions()`) and the event bus.
+    pub fn services(&self) -> Arc<Services> {
+        self.shared.services.clone()
+    }
+
+    /// The per-address limits and bans (`bans`, `unban`).
+    pub fn defender(&self) -> Arc<Defender> {
+        self.shared.defender.clone()
+    }
+
     /// The server's metrics (serve them with [`crate::metrics::serve`]).
     pub fn metrics(&self) -> Arc<crate::metrics::Metrics> {
         self.shared.metrics.clone()
@@ -143,11 +153,10 @@ impl Server {
     /// Like [`Server::run`], with each listener's kind given.
     pub async fn serve(&self, listeners: Vec<(TcpListener, ListenerKind)>, shutdown: impl Future<Output = ()>) -> io::Result<()> {
         let permits = Arc::new(Semaphore::new(self.shared.config.max_sessions));
-        let next_id = Arc::new(AtomicU64::new(1));
         let mut accepters = JoinSet::new();
         for (listener, kind) in listeners {
-            let (shared, permits, next_id) = (self.shared.clone(), permits.clone(), next_id.clone());
-            accepters.spawn(accept_loop(listener, shared, permits, next_id, kind == ListenerKind::ImplicitFtps));
+            let (shared, permits) = (self.shared.clone(), permits.clone());
+            accepters.spawn(accept_loop(listener, shared, permits, kind == ListenerKind::ImplicitFtps));
         }
         // A passive host name is resolved now and every minute after.
         if let Some(host) = self.shared.config.passive_host.clone() {
@@ -237,7 +246,7 @@ async fn refuse(mut stream: tokio::net::TcpStream, text: String) {
     let _ = tokio::time::timeout(REFUSAL_TIMEOUT, stream.write_all(&reply)).await;
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Semaphore>, next_id: Arc<AtomicU64>, implicit: bool) {
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Semaphore>, implicit: bool) {
     // Sessions live in this set, so they end when the accept loop is dropped.
     let mut sessions = JoinSet::new();
     loop {
@@ -269,7 +278,6 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Se
             }
             continue;
         };
-        let id = next_id.fetch_add(1, Ordering::Relaxed);
         let shared = shared.clone();
         // Everything that can wait (a PROXY header) happens in the
         // session's own task, so a slow client never stalls the accept loop.
@@ -300,7 +308,10 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Se
                     return;
                 }
             };
-            crate::session::serve(stream, peer, shared, id, implicit).await;
+            // Listed for the administrator from here on, before any login;
+            // the registry gives the session its number.
+            let registration = shared.services.sessions().open("ftp", peer);
+            crate::session::serve(stream, peer, shared, registration, implicit).await;
             drop((permit, slot));
         });
     }

@@ -6,7 +6,8 @@
 //! Time is passed in, never read, so the rules are tested without sleeping
 //! (only a ban's event, for the outside world, carries the wall clock).
 //! A defender made [`with_events`](Defender::with_events) emits each ban
-//! as it decides it.
+//! as it decides it. An administrator sees the bans in force
+//! ([`Defender::bans`]) and may lift one ([`Defender::unban`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -72,6 +73,15 @@ impl Refusal {
             Refusal::TooManySessions(limit) => format!("Too many connections from your address (limit {limit}: max-sessions-per-ip)."),
         }
     }
+}
+
+/// A ban in force, as an administrator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BanView {
+    /// The banned address.
+    pub address: IpAddr,
+    /// When the ban ends (on the wall clock, for showing).
+    pub until: SystemTime,
 }
 
 /// Shared per-address bookkeeping.
@@ -159,6 +169,37 @@ impl Defender {
         crate::sync::lock(&self.records).get(&ip).is_some_and(|r| r.banned_until.is_some_and(|t| t > now))
     }
 
+    /// The bans in force at `now`, by address. Their ends are told on the
+    /// wall clock: `now` read against `SystemTime::now()`.
+    pub fn bans(&self, now: Instant) -> Vec<BanView> {
+        let wall = SystemTime::now();
+        let mut bans: Vec<BanView> = crate::sync::lock(&self.records)
+            .iter()
+            .filter_map(|(ip, r)| {
+                let left = r.banned_until?.checked_duration_since(now).filter(|d| !d.is_zero())?;
+                Some(BanView { address: *ip, until: wall.checked_add(left).unwrap_or(wall) })
+            })
+            .collect();
+        bans.sort_by_key(|b| b.address);
+        bans
+    }
+
+    /// Lift the ban on `ip` and forget its failed logins (an administrator
+    /// let it in again: it starts with a clean count). True if it was
+    /// banned; a ban that has run out is no ban.
+    pub fn unban(&self, ip: IpAddr) -> bool {
+        let now = Instant::now();
+        let mut records = crate::sync::lock(&self.records);
+        let Some(r) = records.get_mut(&ip) else { return false };
+        let was_banned = r.banned_until.is_some_and(|t| t > now);
+        r.banned_until = None;
+        r.failures.clear();
+        if r.sessions == 0 {
+            records.remove(&ip);
+        }
+        was_banned
+    }
+
     /// Forget expired bans and stale failures (called now and then).
     pub fn sweep(&self, now: Instant) {
         let mut records = crate::sync::lock(&self.records);
@@ -214,6 +255,48 @@ mod tests {
         let later = t0 + Duration::from_secs(500);
         assert!(d.admit(ip(1), later).is_ok(), "bans expire");
         d.sweep(later);
+    }
+
+    #[test]
+    fn bans_are_listed_until_they_end_and_unban_lifts_them_with_the_failures() {
+        let ban_time = Duration::from_secs(300);
+        let d = Defender::new(DefenderConfig { ban_after: 2, ban_time, ..Default::default() });
+        let t0 = Instant::now();
+        for n in [9, 3] {
+            d.failed_login(ip(n), t0);
+            d.failed_login(ip(n), t0);
+        }
+        d.failed_login(ip(5), t0);
+        let before = SystemTime::now();
+        let bans = d.bans(t0 + Duration::from_secs(100));
+        assert_eq!(bans.iter().map(|b| b.address).collect::<Vec<_>>(), [ip(3), ip(9)], "banned ones only, by address");
+        // 200 s of the ban are left at t0 + 100 s.
+        let left = bans[0].until.duration_since(before).unwrap();
+        assert!(left >= Duration::from_secs(200) && left < Duration::from_secs(201), "{left:?}");
+        assert!(d.bans(t0 + ban_time).is_empty(), "a ban ends at its time");
+
+        assert!(d.unban(ip(3)));
+        assert!(!d.is_banned(ip(3), t0) && d.is_banned(ip(9), t0));
+        assert!(!d.unban(ip(3)), "no longer banned");
+        assert!(!d.unban(ip(5)), "failures are no ban");
+        assert!(!d.unban(ip(7)), "never seen");
+        // The failure count went with the ban (ip 5's too): one more
+        // failure is one, not the second of two.
+        assert!(!d.failed_login(ip(3), t0));
+        assert!(!d.failed_login(ip(5), t0 + Duration::from_secs(1)));
+        assert!(d.admit(ip(3), t0).is_ok(), "an unbanned address may connect");
+    }
+
+    #[test]
+    fn unban_keeps_the_sessions_an_address_holds() {
+        let d = Defender::new(DefenderConfig { max_sessions_per_ip: 1, ban_after: 1, ..Default::default() });
+        let t0 = Instant::now();
+        let slot = d.admit(ip(1), t0).unwrap();
+        assert!(d.failed_login(ip(1), t0));
+        assert!(d.unban(ip(1)));
+        assert_eq!(d.admit(ip(1), t0).unwrap_err(), Refusal::TooManySessions(1), "its open session still counts");
+        drop(slot);
+        assert!(d.admit(ip(1), t0).is_ok());
     }
 
     #[test]

@@ -94,6 +94,81 @@ pub enum LoginFailure {
     Unavailable,
 }
 
+/// What an administrator did (through the admin API or its web pages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AdminAction {
+    /// Signed in.
+    Login,
+    /// A sign-in was refused (the event's admin is the name tried).
+    LoginFailed,
+    /// Created a user (the target).
+    UserCreate,
+    /// Changed a user's settings or password.
+    UserUpdate,
+    /// Deleted a user.
+    UserDelete,
+    /// Ended a session (the target is its number).
+    SessionKick,
+    /// Lifted a ban (the target is the address).
+    Unban,
+    /// Reloaded the configuration and accounts.
+    Reload,
+    /// Made an API token (the target names it, never its secret).
+    TokenCreate,
+    /// Revoked an API token.
+    TokenRevoke,
+}
+
+impl AdminAction {
+    /// Every action, in the order above.
+    pub const ALL: [AdminAction; 10] = [
+        AdminAction::Login,
+        AdminAction::LoginFailed,
+        AdminAction::UserCreate,
+        AdminAction::UserUpdate,
+        AdminAction::UserDelete,
+        AdminAction::SessionKick,
+        AdminAction::Unban,
+        AdminAction::Reload,
+        AdminAction::TokenCreate,
+        AdminAction::TokenRevoke,
+    ];
+
+    /// A short, stable name in snake case, for logs and metric labels:
+    /// `login`, `user_create`, `session_kick`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminAction::Login => "login",
+            AdminAction::LoginFailed => "login_failed",
+            AdminAction::UserCreate => "user_create",
+            AdminAction::UserUpdate => "user_update",
+            AdminAction::UserDelete => "user_delete",
+            AdminAction::SessionKick => "session_kick",
+            AdminAction::Unban => "unban",
+            AdminAction::Reload => "reload",
+            AdminAction::TokenCreate => "token_create",
+            AdminAction::TokenRevoke => "token_revoke",
+        }
+    }
+
+    /// The [`Event::name`] of an admin event with this action:
+    /// `admin_` and [`as_str`](AdminAction::as_str).
+    pub fn event_name(self) -> &'static str {
+        match self {
+            AdminAction::Login => "admin_login",
+            AdminAction::LoginFailed => "admin_login_failed",
+            AdminAction::UserCreate => "admin_user_create",
+            AdminAction::UserUpdate => "admin_user_update",
+            AdminAction::UserDelete => "admin_user_delete",
+            AdminAction::SessionKick => "admin_session_kick",
+            AdminAction::Unban => "admin_unban",
+            AdminAction::Reload => "admin_reload",
+            AdminAction::TokenCreate => "admin_token_create",
+            AdminAction::TokenRevoke => "admin_token_revoke",
+        }
+    }
+}
+
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventKind {
@@ -188,6 +263,19 @@ pub enum EventKind {
         /// When the ban ends.
         until: SystemTime,
     },
+    /// An administrator did something (or failed to sign in).
+    Admin {
+        /// The admin's name (for a failed sign-in, the name tried: log it
+        /// escaped).
+        admin: Arc<str>,
+        /// What they did.
+        action: AdminAction,
+        /// What it was done to: a user name, a session number, an
+        /// address, a token's name. Never a password or a token's secret.
+        target: Option<String>,
+        /// Where the admin connected from, when known.
+        peer: Option<SocketAddr>,
+    },
 }
 
 /// One event: what happened, and when.
@@ -219,10 +307,13 @@ impl Event {
             EventKind::Mkdir { .. } => "mkdir",
             EventKind::Rmdir { .. } => "rmdir",
             EventKind::Ban { .. } => "ban",
+            EventKind::Admin { action, .. } => action.event_name(),
         }
     }
 
-    /// Who did it; `None` for what the server did of itself (a ban).
+    /// Which session of which user did it; `None` for what the server did
+    /// of itself (a ban) and for what an administrator did (the event
+    /// names the admin).
     pub fn actor(&self) -> Option<&Actor> {
         match &self.kind {
             EventKind::LoginOk { actor }
@@ -235,7 +326,7 @@ impl Event {
             | EventKind::Rename { actor, .. }
             | EventKind::Mkdir { actor, .. }
             | EventKind::Rmdir { actor, .. } => Some(actor),
-            EventKind::Ban { .. } => None,
+            EventKind::Ban { .. } | EventKind::Admin { .. } => None,
         }
     }
 }

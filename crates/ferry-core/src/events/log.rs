@@ -5,7 +5,9 @@
 
 use tracing::{info, warn};
 
-use super::{Event, EventKind, Subscriber};
+use std::net::SocketAddr;
+
+use super::{AdminAction, Event, EventKind, Subscriber};
 use crate::log_escape::Escaped;
 
 /// The `tracing` target of event lines, for filters
@@ -61,9 +63,13 @@ impl Subscriber for LogEvents {
         }
         let e = self.escape;
         let Some(actor) = event.actor() else {
-            if let EventKind::Ban { address, until } = &event.kind {
-                let seconds = until.duration_since(event.at).unwrap_or_default().as_secs();
-                warn!(target: TARGET, event = name, %address, seconds, "address banned after repeated failed logins");
+            match &event.kind {
+                EventKind::Ban { address, until } => {
+                    let seconds = until.duration_since(event.at).unwrap_or_default().as_secs();
+                    warn!(target: TARGET, event = name, %address, seconds, "address banned after repeated failed logins");
+                }
+                EventKind::Admin { admin, action, target, peer } => admin_line(name, admin, *action, target.as_deref(), *peer, e),
+                _ => {}
             }
             return;
         };
@@ -102,8 +108,21 @@ impl Subscriber for LogEvents {
             EventKind::Rename { from, to, .. } => line!(info, from = %Value(from.as_str(), e), to = %Value(to.as_str(), e), "renamed"),
             EventKind::Mkdir { path, .. } => line!(info, path = %Value(path.as_str(), e), "folder created"),
             EventKind::Rmdir { path, .. } => line!(info, path = %Value(path.as_str(), e), "folder removed"),
-            EventKind::Ban { .. } => {}
+            EventKind::Ban { .. } | EventKind::Admin { .. } => {}
         }
+    }
+}
+
+/// What an administrator did: one line naming them. Their name (a failed
+/// sign-in's is anyone's guess) and the target come from a client.
+fn admin_line(name: &'static str, admin: &str, action: AdminAction, target: Option<&str>, peer: Option<SocketAddr>, e: bool) {
+    let admin = Value(admin, e);
+    let target = target.map(|t| tracing::field::display(Value(t, e)));
+    let peer = peer.map(tracing::field::display);
+    if action == AdminAction::LoginFailed {
+        warn!(target: TARGET, event = name, %admin, peer, "admin sign-in refused");
+    } else {
+        info!(target: TARGET, event = name, %admin, action = action.as_str(), target, peer, "admin action");
     }
 }
 
@@ -207,5 +226,30 @@ mod tests {
         assert!(out.contains("user=evil\\r\\n2026"), "{out}");
         assert!(out.contains("reason=evil\\r\\n2026"), "{out}");
         assert!(out.contains("\\x1b[2J"), "{out}");
+    }
+
+    #[test]
+    fn admin_events_are_one_escaped_line_naming_the_admin() {
+        let peer = "192.0.2.5:51000".parse().ok();
+        let out = logged(|e| {
+            e.admin("root", AdminAction::UserDelete, Some("carol"), peer);
+            e.admin("root", AdminAction::Reload, None, None);
+            e.admin("evil\r\nINFO forged", AdminAction::LoginFailed, None, peer);
+            e.admin("root", AdminAction::UserCreate, Some("x\ny"), None);
+        });
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 4, "{out}");
+        assert!(
+            lines[0].contains(
+                "INFO ferry::event: admin action event=\"admin_user_delete\" admin=root action=\"user_delete\" target=carol peer=192.0.2.5:51000"
+            ),
+            "{out}"
+        );
+        assert!(lines[1].ends_with("admin action event=\"admin_reload\" admin=root action=\"reload\""), "{out}");
+        assert!(
+            lines[2].contains("WARN ferry::event: admin sign-in refused event=\"admin_login_failed\" admin=evil\\r\\nINFO forged peer="),
+            "{out}"
+        );
+        assert!(lines[3].contains("target=x\\ny"), "{out}");
     }
 }

@@ -1,8 +1,9 @@
 //! Prometheus metrics (prometheus-client): a registry of counters that
-//! count events — logins, bans, transfers and their bytes — and a few that
-//! front-ends set directly for what is no event (sessions open, the time a
-//! command takes, data connections that failed). Serving them over HTTP is
-//! the front-end's part ([`Metrics::encode`] gives the text).
+//! count events — logins, bans, transfers and their bytes, administrators'
+//! actions — and a few that front-ends set directly for what is no event
+//! (sessions open, the time a command takes, data connections that
+//! failed). Serving them over HTTP is the front-end's part
+//! ([`Metrics::encode`] gives the text).
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -31,6 +32,9 @@ pub struct Metrics {
     pub transfers: Family<Labels, Counter>,
     /// Bytes moved by direction: from events.
     pub bytes: Family<Labels, Counter>,
+    /// What administrators did, by action (`login`, `login_failed`,
+    /// `user_create`, ...): from admin events.
+    pub admin_actions: Family<Labels, Counter>,
     /// Data connections that could not be opened (set by the front-end).
     pub data_connection_failures: Counter,
     /// Time from a command line to its reply, seconds (set by the front-end).
@@ -49,6 +53,7 @@ impl Default for Metrics {
             bans: Counter::default(),
             transfers: Family::default(),
             bytes: Family::default(),
+            admin_actions: Family::default(),
             data_connection_failures: Counter::default(),
             command_seconds: Histogram::new(exponential_buckets(0.0001, 4.0, 10)),
             registry: Registry::default(),
@@ -59,6 +64,7 @@ impl Default for Metrics {
         registry.register("bans", "Addresses banned after failed logins", m.bans.clone());
         registry.register("transfers", "File transfers by direction and result", m.transfers.clone());
         registry.register("transfer_bytes", "Bytes transferred by direction", m.bytes.clone());
+        registry.register("admin_actions", "Administrator actions by action", m.admin_actions.clone());
         registry.register("data_connection_failures", "Data connections that could not be opened", m.data_connection_failures.clone());
         registry.register("command_duration_seconds", "Time from a command to its reply", m.command_seconds.clone());
         Metrics { registry, ..m }
@@ -111,6 +117,9 @@ impl Subscriber for Metrics {
             }
             EventKind::Download { transfer, failure, .. } if !matches!(failure, Some(Failure::NoConnection | Failure::NotStarted)) => {
                 self.transfer(false, failure.is_none(), transfer.bytes);
+            }
+            EventKind::Admin { action, .. } => {
+                self.admin_actions.get_or_create(&vec![("action", action.as_str())]).inc();
             }
             _ => {}
         }
@@ -175,6 +184,9 @@ mod tests {
         events.emit_now(EventKind::Download { actor: actor.clone(), transfer: t(10), failure: Some(Failure::Connection("reset".into())) });
         events.emit_now(EventKind::Download { actor: actor.clone(), transfer: t(0), failure: Some(Failure::NoConnection) });
         events.emit_now(EventKind::Mkdir { actor, path: VirtualPath::root() });
+        events.admin("root", crate::events::AdminAction::UserCreate, Some("carol"), None);
+        events.admin("root", crate::events::AdminAction::UserCreate, Some("dave"), None);
+        events.admin("eve", crate::events::AdminAction::LoginFailed, None, None);
         let text = m.encode();
         for line in [
             "ferry_logins_total{result=\"ok\"} 1",
@@ -187,6 +199,8 @@ mod tests {
             "ferry_transfer_bytes_total{direction=\"in\"} 11",
             "ferry_transfer_bytes_total{direction=\"out\"} 110",
             "ferry_data_connection_failures_total 0",
+            "ferry_admin_actions_total{action=\"user_create\"} 2",
+            "ferry_admin_actions_total{action=\"login_failed\"} 1",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
         }

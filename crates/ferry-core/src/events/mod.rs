@@ -6,7 +6,8 @@
 //! [`EventKind::UploadFailed`]), a deletion once the file is gone. What the
 //! core cannot see itself (logins, logouts) the front-end emits through the
 //! helpers on [`Events`]; the [`Defender`](crate::auth::defender::Defender)
-//! emits bans where it decides them.
+//! emits bans where it decides them; the admin front door tells what
+//! administrators do with [`Events::admin`].
 //!
 //! Logs, the xferlog and the metrics are subscribers of this one stream:
 //!
@@ -15,7 +16,9 @@
 //! - [`xferlog::XferLog`]: the wu-ftpd/vsftpd transfer log;
 //! - [`metrics::Metrics`]: the Prometheus counters;
 //! - [`recorder::Recorder`]: keeps every event in memory (for tests, and
-//!   for anyone who wants to look at what happened).
+//!   for anyone who wants to look at what happened);
+//! - [`ring::EventRing`]: keeps the last N events, numbered, for the admin
+//!   API's list and live stream.
 //!
 //! # Delivery
 //!
@@ -33,13 +36,14 @@ pub mod event;
 pub mod log;
 pub mod metrics;
 pub mod recorder;
+pub mod ring;
 pub mod xferlog;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
-pub use event::{Actor, Event, EventKind, Failure, LoginFailure, SessionInfo, Transfer};
+pub use event::{Actor, AdminAction, Event, EventKind, Failure, LoginFailure, SessionInfo, Transfer};
 
 /// Something that wants to hear about events.
 pub trait Subscriber: Send + Sync + 'static {
@@ -118,6 +122,12 @@ impl Events {
     pub fn ban(&self, address: IpAddr, until: SystemTime) {
         self.emit_now(EventKind::Ban { address, until });
     }
+
+    /// Administrator `admin`, connected from `peer`, did `action` (to
+    /// `target`). Never pass a password or a token's secret as `target`.
+    pub fn admin(&self, admin: &str, action: AdminAction, target: Option<&str>, peer: Option<SocketAddr>) {
+        self.emit_now(EventKind::Admin { admin: admin.into(), action, target: target.map(str::to_owned), peer });
+    }
 }
 
 fn actor(session: &SessionInfo, user: &str) -> Actor {
@@ -171,5 +181,25 @@ mod tests {
         assert_eq!(r.events().len(), 1);
         assert_eq!(r.events()[0].kind, EventKind::Ban { address: "192.0.2.9".parse().unwrap(), until });
         assert!(r.events()[0].actor().is_none(), "a ban is the server's own doing");
+    }
+
+    #[test]
+    fn admin_events_name_the_admin_and_the_action() {
+        let events = Events::new();
+        let r = Recorder::new();
+        events.subscribe(r.clone());
+        let peer = "192.0.2.5:51000".parse().unwrap();
+        events.admin("root", AdminAction::UserCreate, Some("carol"), Some(peer));
+        events.admin("mallory", AdminAction::LoginFailed, None, None);
+        assert_eq!(r.names(), ["admin_user_create", "admin_login_failed"]);
+        let got = r.events();
+        assert_eq!(
+            got[0].kind,
+            EventKind::Admin { admin: "root".into(), action: AdminAction::UserCreate, target: Some("carol".into()), peer: Some(peer) }
+        );
+        assert!(got[0].actor().is_none(), "an admin is no FTP user");
+        let names: std::collections::HashSet<_> = AdminAction::ALL.iter().map(|a| a.event_name()).collect();
+        assert_eq!(names.len(), AdminAction::ALL.len());
+        assert!(AdminAction::ALL.iter().all(|a| a.event_name() == format!("admin_{}", a.as_str())));
     }
 }

@@ -231,6 +231,7 @@ mod tests {
             failure: Some(Failure::NotStarted),
         });
         events.emit_now(EventKind::Mkdir { actor, path: VirtualPath::root() });
+        events.admin("root", crate::events::AdminAction::UserDelete, Some("alice"), None);
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 4, "only transfers:\n{text}");

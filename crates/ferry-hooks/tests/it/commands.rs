@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_core::events::EventKind;
+use ferry_core::events::{AdminAction, EventKind};
 
 use crate::support::*;
 
@@ -68,6 +68,31 @@ async fn a_rename_gives_from_and_to_and_no_fs_path_without_a_mapping() {
     }
     assert!(!env.contains("FERRY_FS_PATH"), "{env}");
     assert!(!env.contains("FERRY_SIZE"), "a rename has no size: {env}");
+    dispatcher.stop().await;
+}
+
+#[tokio::test]
+async fn an_admin_event_gives_the_admin_and_the_target_and_no_user() {
+    let (spool, work) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let s = script(work.path(), "env.sh", "env | grep '^FERRY_' | sort > \"$1.tmp\" && mv \"$1.tmp\" \"$1\"\n");
+    let out = work.path().join("env");
+    let h = hook(&format!(
+        "name = \"audit\"\nevents = [\"admin-user-delete\"]\ncommand = [{:?}, {:?}]\ntimeout = \"5s\"",
+        s.to_str().unwrap(),
+        out.to_str().unwrap()
+    ));
+    let (events, dispatcher) = start(settings(spool.path()), &[h]);
+    // Another admin action is not what the hook asked for.
+    events.admin("root", AdminAction::UserCreate, Some("dave"), None);
+    events.admin("root", AdminAction::UserDelete, Some("carol"), Some("192.0.2.9:51000".parse().unwrap()));
+    eventually("the script to run", || out.exists()).await;
+    let env = std::fs::read_to_string(&out).unwrap();
+    for line in ["FERRY_EVENT=admin-user-delete", "FERRY_ADMIN=root", "FERRY_TARGET=carol", "FERRY_PEER=192.0.2.9:51000"] {
+        assert!(env.lines().any(|l| l == line), "missing {line} in\n{env}");
+    }
+    assert!(!env.contains("FERRY_USER") && !env.contains("FERRY_PROTOCOL"), "an admin is no FTP user: {env}");
+    eventually("the spool to empty", || spooled(spool.path()).is_empty()).await;
+    assert_eq!(dispatcher.metrics().deliveries("audit", "delivered"), 1, "only the event asked for");
     dispatcher.stop().await;
 }
 

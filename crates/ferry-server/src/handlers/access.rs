@@ -56,6 +56,7 @@ impl Session {
                 tracing::Span::current().record("user", account.name.as_str());
                 tracing::info!("login ok");
                 self.shared.services.events().login_ok(&self.info(), &account.name);
+                self.registration.logged_in(&account.name);
                 if let Some(tls) = &self.tls {
                     tls.logged_in(&account.name);
                 }
@@ -166,6 +167,7 @@ impl Session {
         if let Some(fs) = self.fs.take() {
             self.shared.services.events().logout(&self.info(), fs.user());
         }
+        self.registration.logged_out();
         self.state.reset();
         self.cwd = VirtualPath::root();
         self.data = DataSetup::None;

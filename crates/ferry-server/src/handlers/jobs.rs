@@ -100,7 +100,8 @@ impl Session {
     /// [`Session::storage`], but keep reading the control connection while
     /// it runs, as a transfer does: `ABOR` stops it (426 for the command,
     /// then 226 for the `ABOR`), `QUIT` stops it and ends the session, a
-    /// closed connection stops it; other commands wait in `pending`. `what`
+    /// closed connection or an administrator's kick stops it; other
+    /// commands wait in `pending`. `what`
     /// names the work in replies ("HASH of /big.iso"). `Err` with the
     /// command's answer when it was stopped; otherwise the job's result,
     /// to reply to.
@@ -126,12 +127,14 @@ impl Session {
             let _span = span.enter();
             job(&fs, &flag)
         });
+        let mut kicked = std::pin::pin!(self.registration.kicked());
         let interrupted = loop {
             tokio::select! {
                 r = &mut running => return Ok(r.unwrap_or_else(|e| Err(join_error(e).into()))),
                 read = self.ctl.read_line() => if let Some(i) = self.while_busy(what, read).await {
                     break i;
                 },
+                () = &mut kicked => break Interrupt::Kicked,
             }
         };
         cancel.set();
@@ -150,8 +153,12 @@ impl Session {
                 self.quit = true;
                 return Err(sent());
             }
-            // Only ABOR comes here: a job's wait is not watched for
-            // reloads or the shutdown.
+            Interrupt::Kicked => {
+                tracing::info!(what, "stopped: an administrator ended the session");
+                format!("{what} aborted: the session was ended by an administrator.")
+            }
+            // Only ABOR comes here otherwise: a job's wait is not watched
+            // for reloads or the shutdown.
             Interrupt::Abort | Interrupt::Revoked | Interrupt::Shutdown => {
                 tracing::info!(what, "aborted by ABOR");
                 format!("{what} aborted.")

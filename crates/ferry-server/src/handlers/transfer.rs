@@ -6,6 +6,7 @@
 //! at once; other commands wait until the transfer ends.
 
 use std::pin::pin;
+use std::sync::Arc;
 
 use ferry_proto::Reply;
 use ferry_proto::VirtualPath;
@@ -20,7 +21,7 @@ use crate::session::busy::Interrupt;
 use crate::session::control::PeerState;
 use crate::session::data::{self, DataError, canonical_ip};
 use crate::session::job::Job;
-use crate::session::transfer::{self, Incoming, Pump, TransferError};
+use crate::session::transfer::{self, Incoming, Progress, Pump, TransferError};
 use crate::storage::{StorageError, WriteMode};
 use ferry_core::events::Failure;
 use ferry_core::limits::Direction;
@@ -88,7 +89,10 @@ impl Session {
         } else {
             (None, None, None)
         };
-        let pump = Pump { ascii: self.state.ascii, stall: timeout, abort: abort_rx, limits, gate };
+        // A file transfer is listed with its progress for the administrator
+        // while it runs; the pumps count its bytes, a chunk at a time.
+        let progress = job.direction().map(|d| Arc::new(self.registration.transfer(what.as_str(), d, job.expected_size())));
+        let pump = Pump { ascii: self.state.ascii, stall: timeout, abort: abort_rx, limits, gate, progress: Progress(progress.clone()) };
         let work = async move {
             let sock = tokio::select! {
                 s = data::open(setup, peer, local, timeout, tls.as_ref(), require_reuse, &proxy_from) => s,
@@ -115,6 +119,7 @@ impl Session {
             let mut accounts = self.shared.auth.watch();
             accounts.mark_unchanged();
             let mut stopping = self.shared.stop_transfers.subscribe();
+            let mut kicked = pin!(self.registration.kicked());
             let stop = loop {
                 tokio::select! {
                     // The control connection first: a client that is gone
@@ -166,6 +171,8 @@ impl Session {
                         }
                     }
                     () = until_set(&mut stopping) => break Err(Interrupt::Shutdown),
+                    // An administrator's kick stops it as the shutdown does.
+                    () = &mut kicked => break Err(Interrupt::Kicked),
                     outcome = &mut work => break Ok(outcome),
                 }
             };
@@ -226,6 +233,10 @@ impl Session {
                     Interrupt::Shutdown => {
                         tracing::info!(path = %what, bytes = moved, "transfer stopped: the server is shutting down");
                         format!("Transfer aborted after {moved} bytes: the server is shutting down.")
+                    }
+                    Interrupt::Kicked => {
+                        tracing::info!(path = %what, bytes = moved, "transfer stopped: an administrator ended the session");
+                        format!("Transfer aborted after {moved} bytes: the session was ended by an administrator.")
                     }
                     Interrupt::Revoked => {
                         tracing::info!(path = %what, bytes = moved, "transfer stopped: a reload withdrew the permission it needs");
@@ -292,7 +303,10 @@ impl Session {
         let Download { size, reader, mut report } = opened.map_err(|e| fs_refusal(&path, e))?;
         report.set_ascii(self.state.ascii);
         let text = format!("Opening {} mode data connection for {path} ({size} bytes).", self.mode_name());
-        self.run_transfer(&path, text, Job::Download { reader, limit, report }).await
+        // What this download should move: the file from its offset, or
+        // the range asked for.
+        let expected = limit.map_or(size.saturating_sub(offset), |l| l.min(size.saturating_sub(offset)));
+        self.run_transfer(&path, text, Job::Download { reader, limit, report, expected }).await
     }
 
     pub(crate) async fn stor(&mut self, input: &str, append: bool) -> Handled {

@@ -47,6 +47,8 @@ pub(crate) enum Interrupt {
     Revoked,
     /// The server's shutdown grace period is over.
     Shutdown,
+    /// An administrator ended the session.
+    Kicked,
 }
 
 impl Session {
@@ -94,6 +96,8 @@ impl Session {
                 self.pending.clear();
                 self.closing = true;
             }
+            // The command loop sees the kick and closes with its own `421`.
+            Interrupt::Kicked => self.pending.clear(),
         }
     }
 }

@@ -17,8 +17,9 @@ use crate::storage::{ReadHandle, StorageError};
 
 /// The work of one data connection.
 pub(crate) enum Job {
-    /// `RETR`: at most `limit` bytes of `reader`.
-    Download { reader: ReadHandle, limit: Option<u64>, report: DownloadGuard },
+    /// `RETR`: at most `limit` bytes of `reader`, `expected` of them as far
+    /// as the file's size tells (for the session list's progress).
+    Download { reader: ReadHandle, limit: Option<u64>, report: DownloadGuard, expected: u64 },
     /// `STOR`, `APPE`, `STOU`.
     Upload(Incoming),
     /// `LIST`, `NLST`, `MLSD`: chunks of lines as the folder is read.
@@ -35,10 +36,20 @@ impl Job {
         }
     }
 
+    /// The bytes it should move, when known: a download's, or the size an
+    /// upload announced with `ALLO`.
+    pub(crate) fn expected_size(&self) -> Option<u64> {
+        match self {
+            Job::Download { expected, .. } => Some(*expected),
+            Job::Upload(incoming) => incoming.announced,
+            Job::Listing(_) => None,
+        }
+    }
+
     /// Move the bytes over `sock`; returns how many moved and how it ended.
     pub(crate) async fn run(self, sock: Stream, pump: Pump) -> (u64, Result<(), TransferError>) {
         match self {
-            Job::Download { reader, limit, report } => {
+            Job::Download { reader, limit, report, .. } => {
                 let (sent, result) = transfer::send_file(reader, limit, sock, pump).await;
                 let failure = match &result {
                     Ok(()) => None,

@@ -65,8 +65,10 @@ pub(crate) struct Session {
     /// The logged-in user's view of the files (their home as `/`, their
     /// permissions, quotas and limits), opened at login.
     pub(crate) fs: Option<ferry_core::userfs::UserFs>,
-    /// The session's number (in its log span, and in the core's events).
-    pub(crate) id: u64,
+    /// The session's place in the core's registry: its number (in its log
+    /// span, and in the core's events), who is logged in, the transfer
+    /// running, and whether an administrator ended it.
+    pub(crate) registration: ferry_core::sessions::SessionHandle,
     /// For the next upload: it may replace a file, so it pauses before it
     /// commits (see `handlers::transfer::REPLACE_SETTLE`).
     pub(crate) commit_settle: bool,
@@ -79,6 +81,9 @@ pub(crate) struct Session {
     pub(crate) blocking: std::sync::OnceLock<Arc<tokio::sync::Semaphore>>,
 }
 
+/// The last reply of a session an administrator ended.
+pub(crate) const KICKED: &str = "Session ended by an administrator.";
+
 /// Blocking jobs one session may run at once (see `handlers::jobs`). A
 /// session runs one command at a time, and a command needs one slot at a
 /// time (a listing reads the folder's first entries in one job, then
@@ -90,14 +95,22 @@ pub(crate) const BLOCKING_SLOTS: usize = 2;
 /// With `implicit`, the connection is TLS from the first byte (implicit
 /// FTPS, as on port 990).
 /// `peer` is the client's address: the TCP peer, or what a trusted load
-/// balancer's PROXY header said.
-pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>, id: u64, implicit: bool) {
+/// balancer's PROXY header said. `registration` is the session's entry in
+/// the core's registry (it gives the session its number).
+pub(crate) async fn serve(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    registration: ferry_core::sessions::SessionHandle,
+    implicit: bool,
+) {
     let Ok(local) = stream.local_addr() else {
         return;
     };
     // `tls` is recorded once, when TLS starts (here for implicit FTPS, at
     // `AUTH TLS` otherwise): a field given a value here and recorded again
     // later would be written twice on every line.
+    let id = registration.id();
     let span = tracing::info_span!("session", id, %peer, user = tracing::field::Empty, tls = tracing::field::Empty);
     async move {
         // Replies are small and answered one at a time: without NODELAY,
@@ -152,7 +165,7 @@ pub(crate) async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, share
             heard: false,
             tls,
             fs: None,
-            id,
+            registration,
             commit_settle: false,
             auth_generation: 0,
             auth_recheck: None,
@@ -208,6 +221,10 @@ impl Session {
                 Some(d) => (d.min(control::after(idle_timeout)), "Login timeout"),
                 None => (control::after(idle_timeout), "Idle timeout"),
             };
+            if self.registration.is_kicked() {
+                self.kicked_farewell().await;
+                return Ok(());
+            }
             if self.closing || *shutdown.borrow() {
                 Box::pin(self.ctl.farewell(code::NOT_AVAILABLE, "Server shutting down; closing control connection.")).await;
                 return Ok(());
@@ -220,6 +237,11 @@ impl Session {
                     // when the server shuts down.
                     () = async { drop(shutdown.wait_for(|down| *down).await) } => {
                         Box::pin(self.ctl.farewell(code::NOT_AVAILABLE, "Server shutting down; closing control connection.")).await;
+                        return Ok(());
+                    }
+                    // So is an administrator's kick.
+                    () = self.registration.kicked() => {
+                        self.kicked_farewell().await;
                         return Ok(());
                     }
                 } {
@@ -391,9 +413,16 @@ impl Session {
         }
     }
 
-    /// This session as the core's events name it.
+    /// This session as the core's events name it (the registry's number).
     pub(crate) fn info(&self) -> ferry_core::events::SessionInfo {
-        ferry_core::events::SessionInfo { id: self.id, protocol: "ftp", peer: self.peer }
+        self.registration.info()
+    }
+
+    /// An administrator ended the session: say so, and close. (A transfer
+    /// it was running has been stopped and answered already.)
+    async fn kicked_farewell(&mut self) {
+        tracing::info!("session ended by an administrator");
+        Box::pin(self.ctl.farewell(code::NOT_AVAILABLE, KICKED)).await;
     }
 
     /// What the storage behind this session can do (before login, the
@@ -457,7 +486,8 @@ mod size_tests {
         let auth = std::sync::Arc::new(crate::auth::password::PasswordAuth::new(users, Default::default()));
         let srv = crate::Server::new(crate::Config::default(), storage, auth);
         let peer = server.peer_addr().unwrap();
-        let fut = super::serve(server, peer, srv.shared(), 1, false);
+        let registration = srv.shared().services.sessions().open("ftp", peer);
+        let fut = super::serve(server, peer, srv.shared(), registration, false);
         let size = std::mem::size_of_val(&fut);
         eprintln!("serve future: {size} bytes; Session: {} bytes", std::mem::size_of::<super::Session>());
         drop(client);

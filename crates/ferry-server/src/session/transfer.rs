@@ -28,6 +28,7 @@ use super::stream::Stream;
 use crate::limits::{RateLimiter, consume_all};
 use crate::storage::{ReadHandle, StorageError};
 use ferry_core::events::Failure;
+use ferry_core::sessions::TransferProgress;
 use ferry_core::userfs::{FsError, UserUpload};
 
 const CHUNK: usize = 256 * 1024;
@@ -75,6 +76,22 @@ pub(crate) struct Pump {
     pub(crate) limits: Vec<Arc<RateLimiter>>,
     /// For uploads: asks the session before committing.
     pub(crate) gate: Option<CommitGate>,
+    /// Where a file transfer counts its bytes for the session list.
+    pub(crate) progress: Progress,
+}
+
+/// A file transfer's byte counter in the core's session registry (none
+/// for a listing). Added to once per chunk, never per byte: one atomic
+/// add, so the fastest paths do not slow down.
+#[derive(Clone, Default)]
+pub(crate) struct Progress(pub(crate) Option<Arc<TransferProgress>>);
+
+impl Progress {
+    fn add(&self, bytes: u64) {
+        if let Some(p) = &self.0 {
+            p.add(bytes);
+        }
+    }
 }
 
 /// The fast path: a local file to a plain socket in binary mode without
@@ -86,6 +103,7 @@ async fn sendfile_to(
     limit: Option<u64>,
     stall: Duration,
     sent: &mut u64,
+    progress: &Progress,
 ) -> Result<(), TransferError> {
     use tokio::io::Interest;
     let mut remaining = limit;
@@ -111,6 +129,7 @@ async fn sendfile_to(
             Ok(0) => return Ok(()),
             Ok(n) => {
                 *sent += n as u64;
+                progress.add(n as u64);
                 if let Some(r) = &mut remaining {
                     *r -= n as u64;
                 }
@@ -129,7 +148,7 @@ pub(crate) async fn send_file(reader: ReadHandle, limit: Option<u64>, mut sock: 
     if let (ReadHandle::File(file), Stream::Plain(tcp), false, true) = (&reader, &sock, p.ascii, p.limits.is_empty()) {
         let mut sent = 0u64;
         let result = tokio::select! {
-            r = sendfile_to(file, tcp, limit, p.stall, &mut sent) => r,
+            r = sendfile_to(file, tcp, limit, p.stall, &mut sent, &p.progress) => r,
             () = aborted(&mut p.abort) => Err(TransferError::Aborted),
         };
         let result = match result {
@@ -148,6 +167,7 @@ pub(crate) async fn send_file(reader: ReadHandle, limit: Option<u64>, mut sock: 
             let chunk = chunk.map_err(|e| TransferError::from(StorageError::from(e)))?;
             timed(p.stall, sock.write_all(&chunk)).await.map_err(TransferError::Data)?;
             sent += chunk.len() as u64;
+            p.progress.add(chunk.len() as u64);
             consume_all(&p.limits, chunk.len() as u64).await;
             let _ = recycle_tx.send(chunk);
         }
@@ -356,6 +376,7 @@ async fn receive_plain(mut incoming: Incoming, tcp: tokio::net::TcpStream, p: &m
     };
     let aborted_flag = Arc::new(AtomicBool::new(false));
     let flag = aborted_flag.clone();
+    let progress = p.progress.clone();
     let mut worker = tokio::task::spawn_blocking(move || {
         let mut buf = vec![0u8; CHUNK];
         let mut received = 0u64;
@@ -379,6 +400,7 @@ async fn receive_plain(mut incoming: Incoming, tcp: tokio::net::TcpStream, p: &m
                 return (received, Err(TransferError::Storage(incoming.fail(e))));
             }
             received += n as u64;
+            progress.add(n as u64);
             incoming.received = Some(received);
         };
         incoming.abort(&error);
@@ -435,7 +457,7 @@ async fn receive_pumped(incoming: Incoming, mut sock: Stream, p: &mut Pump) -> (
     let writer = tokio::task::spawn_blocking(move || write_loop(incoming, ascii, rx, recycle_tx));
     // Shared with the pump by reference; atomics keep the future `Send`.
     let received = std::sync::atomic::AtomicU64::new(0);
-    let (stall, limits) = (p.stall, &p.limits);
+    let (stall, limits, progress) = (p.stall, &p.limits, &p.progress);
     let pump = async {
         let (tx, recycle_rx) = (tx, recycle_rx);
         loop {
@@ -459,6 +481,7 @@ async fn receive_pumped(incoming: Incoming, mut sock: Stream, p: &mut Pump) -> (
             if n > 0 {
                 buf.truncate(n);
                 received.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+                progress.add(n as u64);
                 // A closed channel means the writer failed; its error wins.
                 if tx.send(ToDisk::Chunk(buf)).await.is_err() {
                     return Ok(());
