@@ -13,17 +13,29 @@
 //! - [`Authenticator`]: what a server holds, swapped on reload through
 //!   [`Current`].
 //!
+//! Beside the login path, [`directory::UserDirectory`] is the
+//! administrator's view of one store: whole [`record::UserRecord`]s
+//! (the account and its settings, never its secret) listed, read,
+//! created, changed and removed — on the users file with its `users.toml`
+//! ([`file_directory`]) or in PostgreSQL.
+//!
 //! Nothing here knows about FTP: the server's sessions call
 //! [`Authenticator::login`] with the strings from `USER` and `PASS`.
 
 pub mod cache;
+pub mod date;
 pub mod defender;
+pub mod directory;
+pub mod file_directory;
 pub mod hash;
 pub mod hasher;
+pub mod network;
 pub mod password;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod record;
 pub mod settings;
+mod settings_edit;
 pub mod store;
 pub mod users_file;
 
@@ -53,6 +65,14 @@ pub enum AuthError {
     /// The password was right, but the account is disabled.
     #[error("account disabled")]
     Disabled,
+    /// The password was right, but the account's last day (`expires`,
+    /// UTC) is past.
+    #[error("account expired")]
+    Expired,
+    /// The password was right, but the client's address is outside the
+    /// account's `allowed_networks` (or was not known).
+    #[error("login not allowed from this address")]
+    NetworkNotAllowed,
     /// No hashing thread answered in time (a login storm).
     #[error("the password check did not finish in time")]
     Busy,
@@ -69,6 +89,8 @@ pub enum Standing {
     Unconfirmed(settings::Policy),
     /// Still there, but disabled.
     Disabled,
+    /// Still there, but past its last day.
+    Expired,
     /// No longer there.
     Gone,
 }

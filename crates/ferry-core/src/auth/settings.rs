@@ -19,6 +19,10 @@
 //! [users.mallory]
 //! disabled = true             # cannot log in; open sessions end on reload
 //!
+//! [users.contractor]
+//! allowed_networks = ["10.0.0.0/8", "2001:db8::/32"]  # CIDR; a bare address is one address
+//! expires = "2026-12-31"      # the last day (UTC) the account may log in
+//!
 //! [anonymous]                 # off unless enabled
 //! enabled = true
 //! home = "pub"
@@ -28,10 +32,13 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use ferry_proto::VirtualPath;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+use super::date::Date;
+use super::network::{self, Network};
 
 /// One permission.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Permission {
     /// LIST, NLST, MLSD, MLST, STAT, SIZE, MDTM, CWD.
@@ -75,6 +82,13 @@ impl Permission {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bytes(pub u64);
 
+/// Written as the plain number (the admin API's JSON, the database).
+impl Serialize for Bytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0)
+    }
+}
+
 impl<'de> Deserialize<'de> for Bytes {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
         #[derive(Deserialize)]
@@ -110,26 +124,55 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
     n.checked_mul(mult).ok_or_else(|| format!("too large: {s:?}"))
 }
 
-/// Settings for one user as written (every field optional).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Settings for one user as written (every field optional: a missing one
+/// takes the `[defaults]` value). Also the JSON of a database row's
+/// `settings` column (see `postgres`), where missing fields are left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserSettings {
     /// Home folder below the root.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub home: Option<String>,
     /// Allowed operations.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
     /// Shorthand for `permissions = ["list", "read"]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
     /// Bytes the home folder may hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quota_bytes: Option<Bytes>,
     /// Files the home folder may hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quota_files: Option<u64>,
     /// Upload speed cap, bytes per second.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upload_rate: Option<Bytes>,
     /// Download speed cap, bytes per second.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub download_rate: Option<Bytes>,
     /// The account exists but may not log in.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
+    /// Where logins may come from (empty: anywhere). Checked after the
+    /// password, so a refusal tells a guesser nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_networks: Option<Vec<Network>>,
+    /// The last day (UTC) the account may log in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<Date>,
+}
+
+impl UserSettings {
+    /// What deserializing cannot check: the home stays below the root.
+    /// (Ranges and dates are checked as they are read.) The text says what
+    /// is wrong, without naming the file.
+    pub fn check(&self) -> Result<(), String> {
+        match &self.home {
+            Some(h) => home_path(h).map(drop),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The `[anonymous]` table.
@@ -184,6 +227,10 @@ pub struct Policy {
     pub upload_rate: Option<u64>,
     /// Download cap, bytes per second.
     pub download_rate: Option<u64>,
+    /// Where logins may come from; empty: anywhere.
+    pub allowed_networks: Vec<Network>,
+    /// The last day (UTC) logins are allowed.
+    pub expires: Option<Date>,
 }
 
 impl Default for Policy {
@@ -196,6 +243,8 @@ impl Default for Policy {
             quota_files: None,
             upload_rate: None,
             download_rate: None,
+            allowed_networks: Vec::new(),
+            expires: None,
         }
     }
 }
@@ -215,11 +264,23 @@ impl Policy {
     pub fn read_only(home: VirtualPath, download_rate: Option<u64>) -> Policy {
         Policy { home, perms: Permission::List.bit() | Permission::Read.bit(), download_rate, ..Policy::default() }
     }
+
+    /// True if a login from `peer` is allowed (`None`: an address not
+    /// known, which only an unrestricted account admits).
+    pub fn admits(&self, peer: Option<std::net::IpAddr>) -> bool {
+        network::admits(&self.allowed_networks, peer)
+    }
+
+    /// True if the account's last day is before `today`. The caller says
+    /// what day it is (the clock stays out of the rule, so tests can say).
+    pub fn expired_on(&self, today: Date) -> bool {
+        self.expires.is_some_and(|last| last < today)
+    }
 }
 
-fn home_path(h: &str, path: &str) -> Result<VirtualPath, SettingsError> {
+fn home_path(h: &str) -> Result<VirtualPath, String> {
     if h.split('/').any(|c| c == "..") || h.contains('\0') {
-        return Err(SettingsError { path: path.into(), message: format!("home {h:?} must stay below the root (no ..)") });
+        return Err(format!("home {h:?} must stay below the root (no ..)"));
     }
     Ok(VirtualPath::root().resolve(h).expect("checked for NUL"))
 }
@@ -229,14 +290,14 @@ impl SettingsFile {
     pub fn parse(text: &str, path: &Path) -> Result<SettingsFile, SettingsError> {
         let shown = path.display().to_string();
         let file: SettingsFile = toml::from_str(text).map_err(|e| SettingsError { path: shown.clone(), message: e.to_string() })?;
-        // Validate homes now, not at login.
+        // Validate homes now, not at login. (Ranges and dates were checked
+        // while reading, with the line.)
+        let bad = |message| SettingsError { path: shown.clone(), message };
         for s in file.users.values().chain([&file.defaults]) {
-            if let Some(h) = &s.home {
-                home_path(h, &shown)?;
-            }
+            s.check().map_err(bad)?;
         }
         if let Some(h) = &file.anonymous.home {
-            home_path(h, &shown)?;
+            home_path(h).map_err(bad)?;
         }
         Ok(file)
     }
@@ -252,9 +313,17 @@ impl SettingsFile {
 
     /// The effective policy for `user`.
     pub fn policy(&self, user: &str) -> Policy {
-        let u = self.users.get(user).cloned().unwrap_or_default();
+        self.policy_of(self.users.get(user))
+    }
+
+    /// The effective policy of a user whose own settings are `own` (their
+    /// `[users.NAME]` table, or a database row's), over the `[defaults]`.
+    /// `own` must have passed [`UserSettings::check`] (every source of
+    /// settings checks them as it reads them).
+    pub fn policy_of(&self, own: Option<&UserSettings>) -> Policy {
+        let u = own.cloned().unwrap_or_default();
         let d = &self.defaults;
-        let home = u.home.as_deref().or(d.home.as_deref()).map(|h| home_path(h, "").expect("validated")).unwrap_or_else(VirtualPath::root);
+        let home = u.home.as_deref().or(d.home.as_deref()).map(|h| home_path(h).expect("checked")).unwrap_or_else(VirtualPath::root);
         let read_only = u.read_only.or(d.read_only).unwrap_or(false);
         let perms = if read_only {
             Permission::List.bit() | Permission::Read.bit()
@@ -271,19 +340,26 @@ impl SettingsFile {
             quota_files: u.quota_files.or(d.quota_files),
             upload_rate: u.upload_rate.or(d.upload_rate).map(|b| b.0),
             download_rate: u.download_rate.or(d.download_rate).map(|b| b.0),
+            allowed_networks: u.allowed_networks.or_else(|| d.allowed_networks.clone()).unwrap_or_default(),
+            expires: u.expires.or(d.expires),
         }
     }
 
     /// True if `user`'s account is disabled.
     pub fn disabled(&self, user: &str) -> bool {
-        self.users.get(user).and_then(|u| u.disabled).or(self.defaults.disabled).unwrap_or(false)
+        self.disabled_of(self.users.get(user))
+    }
+
+    /// True if a user whose own settings are `own` is disabled.
+    pub fn disabled_of(&self, own: Option<&UserSettings>) -> bool {
+        own.and_then(|u| u.disabled).or(self.defaults.disabled).unwrap_or(false)
     }
 
     /// The anonymous policy, when anonymous access is on.
     pub fn anonymous_policy(&self) -> Option<Policy> {
         let a = &self.anonymous;
         a.enabled.then(|| {
-            let home = a.home.as_deref().map(|h| home_path(h, "").expect("validated")).unwrap_or_else(VirtualPath::root);
+            let home = a.home.as_deref().map(|h| home_path(h).expect("validated")).unwrap_or_else(VirtualPath::root);
             Policy::read_only(home, a.download_rate.map(|b| b.0))
         })
     }

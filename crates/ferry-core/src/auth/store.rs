@@ -11,6 +11,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use super::settings::UserSettings;
+
 /// A boxed future, for object-safe async trait methods.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -85,6 +87,17 @@ pub trait AccountStore: Send + Sync + 'static {
     /// The stored secret of `name`: `Ok(None)` if there is no such account,
     /// `Err` if the store cannot tell right now.
     fn lookup<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<Secret>, StoreError>>;
+
+    /// The stored secret of `name` and the account's own settings when
+    /// the store keeps them with the account (a database row's `settings`
+    /// column; `None`: the store keeps none, or this account has none).
+    /// What a login reads: a store that keeps settings answers both in one
+    /// look-up, so a change made on one node counts on every node at the
+    /// next login. The default asks [`lookup`](Self::lookup) and has no
+    /// settings.
+    fn lookup_account<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<(Secret, Option<UserSettings>)>, StoreError>> {
+        Box::pin(async move { Ok(self.lookup(name).await?.map(|secret| (secret, None))) })
+    }
 
     /// Every user name, sorted.
     fn names(&self) -> BoxFuture<'_, Result<Vec<String>, StoreError>> {

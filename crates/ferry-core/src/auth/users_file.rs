@@ -149,6 +149,11 @@ impl UsersFile {
         self.users.is_empty()
     }
 
+    /// True if `name` has an account.
+    pub fn contains(&self, name: &str) -> bool {
+        self.users.contains_key(name)
+    }
+
     /// The user names, sorted.
     pub fn names(&self) -> Vec<String> {
         let mut v: Vec<String> = self.users.keys().cloned().collect();
@@ -266,24 +271,7 @@ pub fn set_user(path: &Path, name: &str, password: &str) -> Result<bool, UsersFi
     };
     UsersFile::parse(&text, path)?;
     let new_line = format!("{name}:{}", hash::hash_password(password));
-    let mut replaced = false;
-    let mut out = String::with_capacity(text.len() + new_line.len() + 1);
-    for line in text.lines() {
-        let is_user = line.trim().split_once(':').is_some_and(|(n, _)| n.trim() == name) && !line.trim_start().starts_with('#');
-        if is_user && !replaced {
-            out.push_str(&new_line);
-            replaced = true;
-        } else if !is_user {
-            out.push_str(line);
-        } else {
-            continue;
-        }
-        out.push('\n');
-    }
-    if !replaced {
-        out.push_str(&new_line);
-        out.push('\n');
-    }
+    let (out, replaced) = with_line(&text, name, Some(&new_line));
     write_atomically(path, out.as_bytes()).map_err(io_err)?;
     Ok(replaced)
 }
@@ -292,21 +280,37 @@ pub fn set_user(path: &Path, name: &str, password: &str) -> Result<bool, UsersFi
 pub fn remove_user(path: &Path, name: &str) -> Result<(), UsersFileError> {
     let io_err = |source| UsersFileError::Io { path: path.to_owned(), source };
     let text = std::fs::read_to_string(path).map_err(io_err)?;
-    let mut found = false;
-    let mut out = String::with_capacity(text.len());
-    for line in text.lines() {
-        let is_user = !line.trim_start().starts_with('#') && line.trim().split_once(':').is_some_and(|(n, _)| n.trim() == name);
-        if is_user {
-            found = true;
-            continue;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
+    let (out, found) = with_line(&text, name, None);
     if !found {
         return Err(UsersFileError::NoSuchUser(name.to_owned()));
     }
     write_atomically(path, out.as_bytes()).map_err(io_err)
+}
+
+/// The users file `text` with `name`'s line replaced by `new_line` (or
+/// removed, with `None`; appended when there was none), every other line
+/// as it was; and whether `name` had a line.
+pub(crate) fn with_line(text: &str, name: &str, new_line: Option<&str>) -> (String, bool) {
+    let mut found = false;
+    let mut out = String::with_capacity(text.len() + new_line.map_or(0, |l| l.len() + 1));
+    for line in text.lines() {
+        let is_user = !line.trim_start().starts_with('#') && line.trim().split_once(':').is_some_and(|(n, _)| n.trim() == name);
+        if !is_user {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        if !found && let Some(new_line) = new_line {
+            out.push_str(new_line);
+            out.push('\n');
+        }
+        found = true;
+    }
+    if !found && let Some(new_line) = new_line {
+        out.push_str(new_line);
+        out.push('\n');
+    }
+    (out, found)
 }
 
 /// Write `contents` to `path` via a temporary file in the same folder, with
