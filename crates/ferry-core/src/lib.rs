@@ -25,6 +25,8 @@
 //!   anonymous rules and per-user settings; argon2 on a few hashing
 //!   threads; the [`Defender`](auth::defender::Defender) (session caps and
 //!   bans).
+//! - [`admin`]: admin accounts and their tokens, for the admin API and
+//!   the web admin, apart from the FTP accounts.
 //! - [`quota`]: usage per home folder, counted rather than walked.
 //! - [`limits`]: bandwidth limiters shared by a user's transfers, and the
 //!   server's set of them.
@@ -47,6 +49,7 @@
 //! dependency the core shares with the protocol crate.
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod auth;
 mod claims;
 pub mod events;

@@ -385,6 +385,27 @@ impl From<PgError> for StoreError {
     }
 }
 
+/// Statements for the admin tables ([`crate::admin::postgres`]), on this
+/// store's pool with its deadline and its reconnect: the admins share the
+/// users' database and connections.
+impl PgStore {
+    pub(crate) async fn run_batch(&self, sql: &str) -> Result<(), PgError> {
+        with_client!(self, |c| c.batch_execute(sql)).await
+    }
+
+    pub(crate) async fn run_query(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, PgError> {
+        with_client!(self, |c| c.query(sql, params)).await
+    }
+
+    pub(crate) async fn run_execute(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Result<u64, PgError> {
+        with_client!(self, |c| c.execute(sql, params)).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
