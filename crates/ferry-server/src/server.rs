@@ -96,18 +96,6 @@ impl Server {
         self.shared.metrics.clone()
     }
 
-    /// The core below the sessions: storage, quotas, limits, the event
-    /// bus and the session registry (for the admin front door).
-    pub fn services(&self) -> Arc<ferry_core::services::Services> {
-        self.shared.services.clone()
-    }
-
-    /// Per-address limits and bans, shared with the admin front door's
-    /// sign-in.
-    pub fn defender(&self) -> Arc<Defender> {
-        self.shared.defender.clone()
-    }
-
     /// Turns true when the server begins to shut down (for listeners of
     /// other front doors, which stop with it).
     pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
