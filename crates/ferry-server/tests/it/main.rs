@@ -21,4 +21,5 @@ mod options;
 mod postgres_accounts;
 mod production;
 mod session;
+mod sessions;
 mod transfers;
