@@ -51,6 +51,7 @@ pub struct TestServer {
     files: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    services: Arc<ferry_core::Services>,
 }
 
 impl TestServer {
@@ -140,8 +141,8 @@ impl TestServer {
                         .push((tokio::net::TcpListener::bind(SocketAddr::new(bind.ip(), 0)).await.unwrap(), ListenerKind::ImplicitFtps));
                 }
                 let addrs: Vec<SocketAddr> = listeners.iter().map(|(l, _)| l.local_addr().unwrap()).collect();
-                addr_tx.send(addrs).unwrap();
                 let server = Server::new(config, make(), Arc::new(users));
+                addr_tx.send((addrs, server.services())).unwrap();
                 server
                     .serve(listeners, async {
                         let _ = stop_rx.await;
@@ -151,8 +152,14 @@ impl TestServer {
             });
             rt.shutdown_timeout(Duration::from_secs(1));
         });
-        let addrs = addr_rx.recv_timeout(STEP_TIMEOUT).expect("server did not start");
-        TestServer { addr: addrs[0], ftps_addr: addrs.get(1).copied(), root, files, stop: Some(stop_tx), thread: Some(thread) }
+        let (addrs, services) = addr_rx.recv_timeout(STEP_TIMEOUT).expect("server did not start");
+        TestServer { addr: addrs[0], ftps_addr: addrs.get(1).copied(), root, files, stop: Some(stop_tx), thread: Some(thread), services }
+    }
+
+    /// The server's core services: its session registry
+    /// (`services().sessions()`), its event bus.
+    pub fn services(&self) -> Arc<ferry_core::Services> {
+        self.services.clone()
     }
 
     /// The served folder on disk.

@@ -22,4 +22,5 @@ mod options;
 mod postgres_accounts;
 mod production;
 mod session;
+mod sessions;
 mod transfers;
