@@ -19,7 +19,7 @@
 //! | `size` | number | `upload`, `upload-failed`, `download`, `delete` | the committed file's size; the bytes that arrived; the bytes sent; the size before deletion |
 //! | `sha256` | string | `upload`, when the hook asks for `digest = "sha256"` | lowercase hex SHA-256 of the committed file |
 //! | `from`, `to` | string | `rename` | the old and new virtual path |
-//! | `reason` | string | `login-failed`, `upload-failed`, a `download` that did not complete | why (`incorrect`, `disabled`, `unavailable` for logins; a sentence for transfers) |
+//! | `reason` | string | `login-failed`, `upload-failed`, a `download` that did not complete | why (`incorrect`, `disabled`, `expired`, `network`, `unavailable` for logins; a sentence for transfers) |
 //! | `address` | string | `ban` | the banned IP address |
 //! | `until` | string | `ban` | when the ban ends, RFC 3339 UTC |
 //! | `admin` | string | `admin-*` | the administrator (for `admin-login-failed`, the name tried) |
@@ -240,6 +240,8 @@ fn login_reason(reason: LoginFailure) -> &'static str {
     match reason {
         LoginFailure::Incorrect => "incorrect",
         LoginFailure::Disabled => "disabled",
+        LoginFailure::Expired => "expired",
+        LoginFailure::NotAllowed => "network",
         LoginFailure::Unavailable => "unavailable",
     }
 }

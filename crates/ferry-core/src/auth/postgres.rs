@@ -1,7 +1,8 @@
 //! Accounts in PostgreSQL (cargo feature `postgres`), shared by every
 //! ferryd node of a deployment.
 //!
-//! One table holds what the users file holds, a name and an argon2id hash:
+//! One table holds what the users file holds, a name and an argon2id hash,
+//! and the account's settings:
 //!
 //! ```sql
 //! CREATE TABLE IF NOT EXISTS ferry_users (
@@ -9,12 +10,18 @@
 //!     secret     TEXT NOT NULL,            -- argon2id PHC string
 //!     updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
 //! );
+//! ALTER TABLE ferry_users ADD COLUMN IF NOT EXISTS settings TEXT;  -- JSON, or NULL
 //! ```
 //!
-//! ferryd creates it when missing. Every login reads the row, so an
-//! account added or changed on one node (`ferryd user add --postgres URL`)
-//! counts on all of them at once. Per-user settings (home, permissions,
-//! quotas) still come from `users.toml`. Rows whose secret is not a
+//! ferryd creates it when missing, and adds the `settings` column to a
+//! table made before it. Every login reads the row, so an account added
+//! or changed on one node (`ferryd user add --postgres URL`, the admin
+//! API) counts on all of them at once. `settings` holds the keys of a
+//! `users.toml` user table as JSON (`{"home":"alice","quota_files":10}`,
+//! see [`UserSettings`]), written by the admin API ([`directory`]); where
+//! it is set it takes the place of the user's `[users.NAME]` table, still
+//! over `users.toml`'s `[defaults]`, and where it is NULL (rows made by
+//! `ferryd user add`) the table applies. Rows whose secret is not a
 //! password hash are refused: plain-text passwords belong to the seed's
 //! users file only.
 //!
@@ -35,6 +42,7 @@ use tokio_postgres::config::Host;
 use tokio_postgres::{Client, Config, NoTls};
 
 use super::hash;
+use super::settings::UserSettings;
 use super::store::{AccountStore, BoxFuture, Secret, StoreError};
 use super::users_file::{NAME_RULE, valid_name};
 
@@ -42,7 +50,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS ferry_users (
     name       TEXT PRIMARY KEY,
     secret     TEXT NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-)";
+);
+ALTER TABLE ferry_users ADD COLUMN IF NOT EXISTS settings TEXT";
 
 /// The most one database operation (waiting for a slot, connecting, the
 /// query) may take.
@@ -69,6 +78,15 @@ pub enum PgError {
     /// A user name that cannot work in FTP.
     #[error("invalid user name {0:?}: {NAME_RULE}")]
     BadName(String),
+    /// A row's `settings` cannot be used (not written by ferryd, or by a
+    /// newer one).
+    #[error("the settings of user {name:?} in ferry_users cannot be used ({why}); save the user again through the admin API")]
+    BadSettings {
+        /// Whose row.
+        name: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// `passwd` or `del` of a user that is not there.
     #[error("no user {0:?} in the database")]
     NoSuchUser(String),
@@ -266,6 +284,15 @@ impl PgStore {
         Ok(row.map(|r| r.get::<_, String>(0)))
     }
 
+    /// The stored secret of `name` and its settings, in one query.
+    pub async fn account(&self, name: &str) -> Result<Option<(String, Option<UserSettings>)>, PgError> {
+        let row = with_client!(self, |c| c.query_opt("SELECT secret, settings FROM ferry_users WHERE name = $1", &[&name])).await?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some((r.try_get(0)?, settings_of(name, r.try_get(1)?)?))),
+        }
+    }
+
     /// Add `name`, or set a new password if it exists; stores an argon2id
     /// hash. Returns true if the user already existed.
     pub async fn set_user(&self, name: &str, password: &str) -> Result<bool, PgError> {
@@ -308,6 +335,16 @@ impl PgStore {
     }
 }
 
+/// A row's `settings` column, read and checked as users.toml's tables
+/// are (a home outside the root is refused, not served).
+pub(crate) fn settings_of(name: &str, column: Option<String>) -> Result<Option<UserSettings>, PgError> {
+    let Some(json) = column else { return Ok(None) };
+    let bad = |why: String| PgError::BadSettings { name: name.to_owned(), why };
+    let settings: UserSettings = serde_json::from_str(&json).map_err(|e| bad(e.to_string()))?;
+    settings.check().map_err(bad)?;
+    Ok(Some(settings))
+}
+
 /// A connection lent to one operation, with its slot.
 struct Lease<'a> {
     store: &'a PgStore,
@@ -342,20 +379,26 @@ impl Lease<'_> {
     }
 }
 
+/// A stored secret as a login may use it: only argon2 hashes.
+fn usable(name: &str, secret: String) -> Option<Secret> {
+    if secret.starts_with("$argon2") {
+        return Some(Secret::Argon2(secret));
+    }
+    tracing::warn!(user = name, "the ferry_users row is not an argon2 hash; set the password with `ferryd user add --postgres`");
+    None
+}
+
 impl AccountStore for PgStore {
     fn lookup<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<Secret>, StoreError>> {
+        Box::pin(async move { Ok(self.secret(name).await?.and_then(|s| usable(name, s))) })
+    }
+
+    /// One query for the secret and the row's settings, so a change made
+    /// on any node counts at the next login on every node.
+    fn lookup_account<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<(Secret, Option<UserSettings>)>, StoreError>> {
         Box::pin(async move {
-            match self.secret(name).await? {
-                Some(phc) if phc.starts_with("$argon2") => Ok(Some(Secret::Argon2(phc))),
-                Some(_) => {
-                    tracing::warn!(
-                        user = name,
-                        "the ferry_users row is not an argon2 hash; set the password with `ferryd user add --postgres`"
-                    );
-                    Ok(None)
-                }
-                None => Ok(None),
-            }
+            let found = self.account(name).await?;
+            Ok(found.and_then(|(secret, settings)| usable(name, secret).map(|s| (s, settings))))
         })
     }
 
@@ -380,6 +423,7 @@ impl From<PgError> for StoreError {
             PgError::TimedOut(d) => StoreError::TimedOut(d),
             PgError::BadName(name) => StoreError::BadName(name),
             PgError::NoSuchUser(name) => StoreError::NoSuchUser { name, place: "the database" },
+            bad @ PgError::BadSettings { .. } => StoreError::Failed(bad.to_string()),
             other => StoreError::Unavailable(other.to_string()),
         }
     }
@@ -405,6 +449,9 @@ impl PgStore {
         with_client!(self, |c| c.execute(sql, params)).await
     }
 }
+
+// After `with_client!`, which it uses.
+pub mod directory;
 
 #[cfg(test)]
 mod tests {

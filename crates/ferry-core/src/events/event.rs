@@ -89,6 +89,11 @@ pub enum LoginFailure {
     Incorrect,
     /// The password was right but the account is disabled.
     Disabled,
+    /// The password was right but the account is past its last day.
+    Expired,
+    /// The password was right but the client's address is outside the
+    /// account's allowed networks.
+    NotAllowed,
     /// The account store could not be asked, or the password check did not
     /// finish in time: nothing was decided, nothing counts towards a ban.
     Unavailable,

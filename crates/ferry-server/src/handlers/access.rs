@@ -89,17 +89,31 @@ impl Session {
     }
 
     /// Answer a login that was neither right nor wrong: the account store
-    /// is down, the account is disabled, or the hashing service is
-    /// swamped. None of these is a guess, so none counts towards a ban;
-    /// the session goes on and may try again.
+    /// is down, the account is disabled, expired or not to be used from
+    /// this address, or the hashing service is swamped. None of these is a
+    /// guess, so none counts towards a ban; the session goes on and may try
+    /// again.
     fn login_refused(&mut self, user: &str, e: AuthError) -> Handled {
         self.state.phase = Phase::Fresh;
-        let reason = if e == AuthError::Disabled { LoginFailure::Disabled } else { LoginFailure::Unavailable };
+        let reason = match e {
+            AuthError::Disabled => LoginFailure::Disabled,
+            AuthError::Expired => LoginFailure::Expired,
+            AuthError::NetworkNotAllowed => LoginFailure::NotAllowed,
+            AuthError::Store(_) | AuthError::Busy => LoginFailure::Unavailable,
+        };
         self.shared.services.events().login_failed(&self.info(), user, reason);
         match e {
             AuthError::Disabled => {
                 tracing::warn!(user, "login refused: account disabled");
                 reply(code::NOT_LOGGED_IN, "Login refused: account disabled.")
+            }
+            AuthError::Expired => {
+                tracing::warn!(user, "login refused: account expired");
+                reply(code::NOT_LOGGED_IN, "Login refused: account expired.")
+            }
+            AuthError::NetworkNotAllowed => {
+                tracing::warn!(user, "login refused: not allowed from this address");
+                reply(code::NOT_LOGGED_IN, "Login refused: not allowed from your address.")
             }
             AuthError::Store(e) => {
                 tracing::error!(user, error = %e, "login not checked: account database unavailable");
@@ -113,8 +127,9 @@ impl Session {
     }
 
     /// After a reload (the authenticator's generation moved on), look the
-    /// logged-in account up again: new settings apply at once; a deleted
-    /// or disabled account, or a moved home, ends the session. Returns
+    /// logged-in account up again: new settings apply at once; a deleted,
+    /// disabled or expired account, one no longer allowed from this
+    /// address, or a moved home, ends the session. Returns
     /// false when the session was ended. An unreachable store keeps the
     /// session as it was (and asks again at the next command).
     pub(crate) async fn refresh_account(&mut self) -> io::Result<bool> {
@@ -130,6 +145,11 @@ impl Session {
                 tracing::warn!(error = %e, "cannot check the account after a reload; keeping the session");
                 self.auth_recheck = Some(std::time::Instant::now() + RECHECK_AFTER_OUTAGE);
                 return Ok(true);
+            }
+            // The ranges an account may log in from may have narrowed: a
+            // session from outside them ends like a disabled account's.
+            Ok(Standing::Active(policy) | Standing::Unconfirmed(policy)) if !policy.admits(Some(self.peer.ip())) => {
+                ("not allowed from this address", "Your account may no longer be used from your address; closing connection.")
             }
             Ok(Standing::Active(policy)) if policy.home == account.policy.home => {
                 self.shared.services.apply_policy(&account.name, &policy);
@@ -154,6 +174,7 @@ impl Session {
             }
             Ok(Standing::Active(_) | Standing::Unconfirmed(_)) => ("home folder changed", "Your home folder changed; log in again."),
             Ok(Standing::Disabled) => ("account disabled", "Your account was disabled; closing connection."),
+            Ok(Standing::Expired) => ("account expired", "Your account expired; closing connection."),
             Ok(Standing::Gone) => ("account removed", "Your account was removed; closing connection."),
         };
         tracing::info!(user = %account.name, "session ended after a reload: {}", reason.0);

@@ -234,3 +234,83 @@ fn server_wide_bandwidth_limit() {
     assert_eq!((mine, theirs), (1 << 20, 1 << 20));
     assert!(start.elapsed() >= Duration::from_millis(1500), "took {:?}", start.elapsed());
 }
+
+/// `allowed_networks` and `expires` refuse a right password with a reply
+/// of their own; a wrong password is answered as ever; the refusals are
+/// not guesses (they neither close the session nor count towards a ban).
+#[test]
+fn login_refused_outside_allowed_networks_or_after_the_last_day() {
+    let settings = "[users.alice]\nallowed_networks = [\"127.0.0.2\", \"2001:db8::/32\"]\n\n[users.bob]\nexpires = \"2000-01-01\"\n";
+    let s = TestServer::start_with_settings(settings, |c| c.max_login_failures = 2);
+    let mut c = Control::connect(s.addr);
+    for _ in 0..3 {
+        c.expect(&format!("USER {USER}"), 331);
+        assert_eq!(c.expect(&format!("PASS {PASSWORD}"), 530).text(), "Login refused: not allowed from your address.");
+        c.expect(&format!("USER {PLAIN_USER}"), 331);
+        assert_eq!(c.expect(&format!("PASS {PLAIN_PASSWORD}"), 530).text(), "Login refused: account expired.");
+    }
+    c.expect(&format!("USER {USER}"), 331);
+    assert_eq!(c.expect("PASS wrong", 530).text(), "Login incorrect.", "the first guess of this session");
+    // From an address in the list, the same account logs in.
+    let mut inside = Control::connect_from(s.addr, "127.0.0.2".parse().unwrap());
+    inside.login(USER, PASSWORD);
+    inside.expect("NOOP", 200);
+}
+
+/// After a reload, a session whose account expired, or whose address is
+/// no longer in its list, ends like a disabled account's.
+#[test]
+fn reload_ends_sessions_of_expired_and_out_of_range_accounts() {
+    let ferryd = env!("CARGO_BIN_EXE_ferryd");
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.txt");
+    for name in ["amy", "ben", "cyd"] {
+        ferry_server::auth::users_file::set_user(&users, name, "pw").unwrap();
+    }
+    std::fs::write(dir.path().join("users.toml"), "[users.amy]\nexpires = \"2999-12-31\"\n").unwrap();
+    let port = ferry_testkit::free_port();
+    let server = std::process::Command::new(ferryd)
+        .args(["--port", &port.to_string(), "--no-tls", "--failure-delay-ms", "0", "--root"])
+        .arg(dir.path().join("root"))
+        .arg("--users")
+        .arg(&users)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = ferry_testkit::Spawned(server);
+    ferry_testkit::wait_for_port(port);
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut sessions: Vec<Control> = ["amy", "ben", "cyd"]
+        .into_iter()
+        .map(|name| {
+            let mut c = Control::connect(addr);
+            c.login(name, "pw");
+            c
+        })
+        .collect();
+    std::fs::write(
+        dir.path().join("users.toml"),
+        "[users.amy]\nexpires = \"2000-01-01\"\n\n[users.ben]\nallowed_networks = [\"10.0.0.0/8\"]\n\n[users.cyd]\nallowed_networks = [\"127.0.0.0/8\"]\n",
+    )
+    .unwrap();
+    assert!(std::process::Command::new("kill").args(["-HUP", &server.0.id().to_string()]).status().unwrap().success());
+    // The reload is asynchronous: wait until it shows.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while try_login(addr, "amy") != 530 {
+        assert!(Instant::now() < deadline, "the reload did not take effect");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (c, text) in sessions.iter_mut().zip(["Your account expired", "no longer be used from your address"]) {
+        let r = c.cmd("NOOP");
+        assert!(r.code == 421 && r.text().contains(text), "{r:?}");
+        assert!(c.is_closed());
+    }
+    sessions[2].expect("NOOP", 200);
+}
+
+fn try_login(addr: std::net::SocketAddr, user: &str) -> u16 {
+    let mut c = Control::connect(addr);
+    c.expect(&format!("USER {user}"), 331);
+    c.cmd("PASS pw").code
+}

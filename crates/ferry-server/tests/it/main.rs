@@ -20,6 +20,8 @@ mod jail;
 mod options;
 #[cfg(feature = "postgres")]
 mod postgres_accounts;
+#[cfg(feature = "postgres")]
+mod postgres_users;
 mod production;
 mod session;
 mod sessions;
