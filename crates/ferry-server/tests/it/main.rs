@@ -3,6 +3,9 @@
 //! the OS and talks to it over loopback.
 
 mod accounts;
+#[cfg(feature = "postgres")]
+mod admin_postgres;
+mod admins;
 mod attack;
 mod backends;
 mod cli;
