@@ -111,7 +111,9 @@ impl AdminAuth {
     pub async fn issue(&self, admin: &str, kind: TokenKind, ttl: Option<Duration>) -> Result<IssuedToken, StoreError> {
         let now = whole_seconds(SystemTime::now());
         let expires = match ttl.or(kind.default_ttl()) {
-            Some(ttl) => Some(now.checked_add(ttl).ok_or(StoreError::Failed(format!("a lifetime of {} s is too long", ttl.as_secs())))?),
+            Some(ttl) => {
+                Some(now.checked_add(ttl).ok_or_else(|| StoreError::Failed(format!("a lifetime of {} s is too long", ttl.as_secs())))?)
+            }
             None => None,
         };
         let made = token::generate();

@@ -11,7 +11,9 @@
 //!   that cannot work.
 //! - `run.rs`: serving (and `check-config`), with `logging.rs` and
 //!   `storage.rs`; `accounts.rs`: the server's accounts.
-//! - `user_command.rs`: `ferryd user …`, through the `AccountStore` trait.
+//! - `user_command.rs`: `ferryd user …`, through the `AccountStore` trait;
+//!   `admin_command.rs`: `ferryd admin …` (admin accounts and API tokens),
+//!   through the `AdminStore` trait, found with the same options.
 
 use std::process::ExitCode;
 
@@ -47,6 +49,8 @@ mod accounts;
 mod admin;
 #[path = "ferryd/admin_backend.rs"]
 mod admin_backend;
+#[path = "ferryd/admin_command.rs"]
+mod admin_command;
 #[cfg(test)]
 #[path = "ferryd/docs.rs"]
 mod docs;
@@ -69,6 +73,7 @@ mod user_command;
 #[path = "ferryd/validate.rs"]
 mod validate;
 
+use admin_command::AdminCmd;
 use settings::ServeArgs;
 use user_command::UserCmd;
 
@@ -88,6 +93,9 @@ enum Cmd {
     /// Manage accounts in the users file (or PostgreSQL).
     #[command(subcommand)]
     User(UserCmd),
+    /// Manage the admins of the admin API and web admin, and their API tokens.
+    #[command(subcommand)]
+    Admin(AdminCmd),
     /// Check the configuration (file and flags) and print the settings in force.
     CheckConfig(Box<ServeArgs>),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -103,6 +111,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Cmd::User(cmd)) => user_command::run(cmd),
+        Some(Cmd::Admin(cmd)) => admin_command::run(cmd),
         Some(Cmd::CheckConfig(args)) => run::check_config(*args),
         // Written to a buffer first: a closed pipe (`| head`) is not an error.
         Some(Cmd::Completions { shell }) => {

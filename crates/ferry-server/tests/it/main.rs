@@ -4,6 +4,9 @@
 
 mod accounts;
 mod admin;
+#[cfg(feature = "postgres")]
+mod admin_postgres;
+mod admins;
 mod attack;
 mod backends;
 mod cli;

@@ -85,6 +85,15 @@ struct ConfigFlag {
     config: Option<PathBuf>,
 }
 
+impl StoreArgs {
+    /// The settings that say where the accounts are: the flags over the
+    /// config file over the defaults (`ferryd admin` uses them too).
+    pub(crate) fn resolve(&self) -> anyhow::Result<Options> {
+        let from_command_line = Options { users: self.users.clone(), postgres: self.postgres.clone(), ..Options::default() };
+        settings::layered(from_command_line, &self.given, self.config.as_deref())
+    }
+}
+
 impl Args for StoreArgs {
     fn augment_args(cmd: Command) -> Command {
         ConfigFlag::augment_args(cmd).args(store_arguments())
@@ -122,8 +131,7 @@ struct Opened {
 /// (connected now, so that a wrong string fails before a password is
 /// asked for).
 async fn open(args: &StoreArgs) -> anyhow::Result<Opened> {
-    let from_command_line = Options { users: args.users.clone(), postgres: args.postgres.clone(), ..Options::default() };
-    let settings = settings::layered(from_command_line, &args.given, args.config.as_deref())?;
+    let settings = args.resolve()?;
     match settings.postgres {
         None => Ok(Opened { place: settings.users.display().to_string(), store: Box::new(UsersFileStore::new(settings.users)), flags: "" }),
         Some(conninfo) => open_postgres(&conninfo).await,
@@ -176,7 +184,7 @@ pub(crate) fn run(cmd: UserCmd) -> anyhow::Result<()> {
 
 /// The new password: the first line of standard input, or asked twice on
 /// the terminal without echo.
-fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+pub(crate) fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     let password = if from_stdin {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
