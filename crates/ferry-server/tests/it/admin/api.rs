@@ -304,7 +304,7 @@ fn first_admin_https_and_no_clear_text_off_loopback() {
     assert!(std::fs::read_to_string(&jar).unwrap().contains("\t/\tTRUE\t"), "the cookie is Secure under HTTPS");
 
     let out = Command::new(super::FERRYD)
-        .args(["--no-tls", "--admin-listen", "192.0.2.1:9999", "--port", "0", "--users"])
+        .args(["--no-tls", "--admin-listen", "192.0.2.1:9999", "--port", &ferry_testkit::free_port().to_string(), "--users"])
         .arg(dir.path().join("users.txt"))
         .arg("--root")
         .arg(dir.path().join("root"))
