@@ -61,11 +61,13 @@ pub fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// True if the browser says the request comes from another site
-/// (`Sec-Fetch-Site: cross-site`), or its `Origin` is not this host.
+/// True if the request may come from another site: the browser's
+/// `Sec-Fetch-Site` says so (anything but `same-origin` or `none`, the
+/// latter for an address typed by the user), or, from a browser that does
+/// not send it, the `Origin` is not this host.
 pub fn cross_site(headers: &HeaderMap) -> bool {
-    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v == "cross-site") {
-        return true;
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !matches!(site, "same-origin" | "none");
     }
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return false };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");

@@ -38,5 +38,6 @@ pub fn router(state: AppState) -> Router {
         .route("/users/{name}/delete", get(users::confirm_delete).post(users::delete))
         .route("/assets/admin.js", get(assets::script))
         .route("/assets/admin.css", get(assets::style))
+        .route("/favicon.ico", get(|| async { axum::http::StatusCode::NO_CONTENT }))
         .with_state(state)
 }
