@@ -16,6 +16,7 @@ import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -114,17 +115,28 @@ try:
         f.write(os.urandom(4 << 20))
     upload = ftp(["--limit-rate", "150k", "-u", "dave:dave-pw-1", "-T", src, f"ftp://127.0.0.1:{ftp_port}/big.bin"])
     children.append(upload)
-    row = wait.until(lambda d: [r for r in d.find_elements(By.CSS_SELECTOR, "tr[data-session]")
-                                if "dave" in r.text and "upload" in r.text and "/big.bin" in r.text])
+    def dave_session(d):
+        # The script re-renders the rows as bytes move: read them fresh.
+        try:
+            return [r.get_attribute("data-session") for r in d.find_elements(By.CSS_SELECTOR, "tr[data-session]")
+                    if "dave" in r.text and "upload" in r.text and "/big.bin" in r.text]
+        except StaleElementReferenceException:
+            return []
+    sid = wait.until(dave_session)[0]
     check(driver.execute_script("return window.notReloaded === true;"), "the dashboard updated in place")
     time.sleep(1.5)
     shot("dashboard")
 
     # Kick it.
-    row[0].find_element(By.CSS_SELECTOR, "button").click()
+    for _ in range(20):
+        try:
+            driver.find_element(By.CSS_SELECTOR, f'tr[data-session="{sid}"] button').click()
+            break
+        except StaleElementReferenceException:
+            time.sleep(0.1)
     wait.until(EC.url_contains("done=kicked"))
     check(upload.wait(timeout=20) != 0, "curl's upload failed after the kick")
-    wait.until(lambda d: not [r for r in d.find_elements(By.CSS_SELECTOR, "tr[data-session]") if "dave" in r.text])
+    wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, f'tr[data-session="{sid}"]'))
     shot("kicked")
 
     # A ban from three wrong FTP passwords, lifted from the bans page.
