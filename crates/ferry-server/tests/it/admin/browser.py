@@ -157,7 +157,9 @@ try:
     check(all("dave" in r.text for r in rows), "only dave's events")
     code = ftp(["-u", "dave:dave-pw-1", "-l", f"ftp://127.0.0.1:{ftp_port}/"]).wait(timeout=30)
     check(code == 0, "dave can log in again after the unban")
-    wait.until(lambda d: "login" in d.find_element(By.CSS_SELECTOR, "#events tbody tr").text)
+    # It arrives live (with its logout after it), without a reload.
+    wait.until(lambda d: [r for r in d.find_elements(By.CSS_SELECTOR, "#events tbody tr.new")
+                          if r.find_elements(By.TAG_NAME, "td")[1].text == "login"])
     labelled()
     shot("events")
     no_csp_errors()
