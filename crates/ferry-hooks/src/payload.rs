@@ -309,6 +309,14 @@ mod tests {
                 EventKind::LoginFailed { actor: actor(), reason: LoginFailure::Incorrect },
                 format!(r#"{HEAD}"event":"login-failed",{WHO},"reason":"incorrect"}}"#),
             ),
+            (
+                EventKind::LoginFailed { actor: actor(), reason: LoginFailure::Expired },
+                format!(r#"{HEAD}"event":"login-failed",{WHO},"reason":"expired"}}"#),
+            ),
+            (
+                EventKind::LoginFailed { actor: actor(), reason: LoginFailure::NotAllowed },
+                format!(r#"{HEAD}"event":"login-failed",{WHO},"reason":"network"}}"#),
+            ),
             (EventKind::Logout { actor: actor() }, format!(r#"{HEAD}"event":"logout",{WHO}}}"#)),
             (
                 EventKind::Upload { actor: actor(), transfer: transfer("/incoming/a.csv", 1234), size: 1234, sha256: None },

@@ -42,7 +42,7 @@ pub mod users_file;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-pub use store::{AccountStore, BoxFuture, Secret, StoreError};
+pub use store::{AccountStore, BoxFuture, Secret, StoreError, StoredAccount};
 
 /// A logged-in identity.
 #[derive(Debug, Clone, PartialEq, Eq)]

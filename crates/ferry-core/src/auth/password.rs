@@ -340,7 +340,7 @@ mod tests {
             Box::pin(std::future::ready(Ok(Some(self.0.clone()))))
         }
 
-        fn lookup_account<'a>(&'a self, _name: &'a str) -> BoxFuture<'a, Result<Option<(Secret, Option<UserSettings>)>, StoreError>> {
+        fn lookup_account<'a>(&'a self, _name: &'a str) -> BoxFuture<'a, Result<Option<crate::auth::StoredAccount>, StoreError>> {
             Box::pin(std::future::ready(Ok(Some((self.0.clone(), Some(self.1.clone()))))))
         }
     }

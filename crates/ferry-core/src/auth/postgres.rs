@@ -43,7 +43,7 @@ use tokio_postgres::{Client, Config, NoTls};
 
 use super::hash;
 use super::settings::UserSettings;
-use super::store::{AccountStore, BoxFuture, Secret, StoreError};
+use super::store::{AccountStore, BoxFuture, Secret, StoreError, StoredAccount};
 use super::users_file::{NAME_RULE, valid_name};
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS ferry_users (
@@ -395,7 +395,7 @@ impl AccountStore for PgStore {
 
     /// One query for the secret and the row's settings, so a change made
     /// on any node counts at the next login on every node.
-    fn lookup_account<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<(Secret, Option<UserSettings>)>, StoreError>> {
+    fn lookup_account<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<StoredAccount>, StoreError>> {
         Box::pin(async move {
             let found = self.account(name).await?;
             Ok(found.and_then(|(secret, settings)| usable(name, secret).map(|s| (s, settings))))

@@ -16,6 +16,11 @@ use super::settings::UserSettings;
 /// A boxed future, for object-safe async trait methods.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// What a login reads from a store: the secret, and the account's own
+/// settings when the store keeps them (see
+/// [`AccountStore::lookup_account`]).
+pub type StoredAccount = (Secret, Option<UserSettings>);
+
 /// How a password is stored.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Secret {
@@ -95,7 +100,7 @@ pub trait AccountStore: Send + Sync + 'static {
     /// look-up, so a change made on one node counts on every node at the
     /// next login. The default asks [`lookup`](Self::lookup) and has no
     /// settings.
-    fn lookup_account<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<(Secret, Option<UserSettings>)>, StoreError>> {
+    fn lookup_account<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<StoredAccount>, StoreError>> {
         Box::pin(async move { Ok(self.lookup(name).await?.map(|secret| (secret, None))) })
     }
 

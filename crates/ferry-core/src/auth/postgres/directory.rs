@@ -9,7 +9,7 @@
 //! `50%` finds names holding "50%" and nothing else. Every query runs
 //! under the store's deadline and pool.
 //!
-//! A row keeps its settings written out in full ([`Baseline::Explicit`]):
+//! A row keeps its settings written out in full:
 //! no node knows another's `users.toml`, so `enabled`, `read_only` and
 //! `allowed_networks` are stored as they are, and mean the same on every
 //! node. Only the optional fields left unset fall back to a node's
