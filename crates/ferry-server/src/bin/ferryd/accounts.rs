@@ -96,7 +96,8 @@ impl Accounts {
             }),
             #[cfg(feature = "postgres")]
             Store::Postgres(db) => {
-                let admins = ferry_core::admin::postgres::PgAdminStore::new(db.clone()).await.context("preparing the ferry_admins tables")?;
+                let admins =
+                    ferry_core::admin::postgres::PgAdminStore::new(db.clone()).await.context("preparing the ferry_admins tables")?;
                 Ok(super::admin::AdminStores { admins: Arc::new(admins), directory: db.clone(), reload_after_change: false })
             }
         }

@@ -89,9 +89,10 @@ fn from_api(u: &api::User) -> Result<UserRecord, UserError> {
         Some(list) => Some(
             list.iter()
                 .map(|p| {
-                    Permission::ALL.into_iter().find(|x| x.name() == p).ok_or_else(|| {
-                        UserError::Invalid(vec![api::FieldError::new("permissions", format!("unknown permission {p:?}"))])
-                    })
+                    Permission::ALL
+                        .into_iter()
+                        .find(|x| x.name() == p)
+                        .ok_or_else(|| UserError::Invalid(vec![api::FieldError::new("permissions", format!("unknown permission {p:?}"))]))
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         ),
@@ -140,7 +141,10 @@ impl Feed for RingFeed {
 }
 
 fn counter(metrics: &ferry_core::events::metrics::Metrics) -> serde_json::Map<String, serde_json::Value> {
-    let get = |family: &prometheus_client::metrics::family::Family<Vec<(&'static str, &'static str)>, prometheus_client::metrics::counter::Counter>,
+    let get = |family: &prometheus_client::metrics::family::Family<
+        Vec<(&'static str, &'static str)>,
+        prometheus_client::metrics::counter::Counter,
+    >,
                labels: &[(&'static str, &'static str)]| family.get_or_create(&labels.to_vec()).get();
     let mut m = serde_json::Map::new();
     let mut put = |k: &str, v: u64| {

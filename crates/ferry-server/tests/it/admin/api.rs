@@ -150,7 +150,10 @@ fn a_kicked_upload_leaves_the_old_file_and_the_session_is_gone() {
     );
     let session = node.wait_session(&token, |s| s["user"] == "alice" && s["transfer"]["bytes"].as_u64().is_some_and(|b| b > 0));
     let t = &session["transfer"];
-    assert_eq!((t["path"].clone(), t["direction"].clone(), session["protocol"].clone()), (json!("/data.bin"), json!("upload"), json!("ftp")));
+    assert_eq!(
+        (t["path"].clone(), t["direction"].clone(), session["protocol"].clone()),
+        (json!("/data.bin"), json!("upload"), json!("ftp"))
+    );
     assert!(session["peer"].as_str().unwrap().starts_with("127.0.0.1:"), "{session}");
     let id = session["id"].as_u64().unwrap();
     node.api_json("DELETE", &format!("/api/v1/sessions/{id}"), &token, None, 204);
