@@ -274,8 +274,8 @@ async fn failed_logins_are_delayed_counted_and_banned() {
         StatusCode::FORBIDDEN,
         "banned, even with the right password"
     );
-    let recorded = app.backend.recorded.lock().unwrap();
-    assert_eq!(recorded.iter().filter(|r| r.1 == AdminAction::LoginFailed).count(), 3);
+    let failed = app.backend.recorded.lock().unwrap().iter().filter(|r| r.1 == AdminAction::LoginFailed).count();
+    assert_eq!(failed, 3);
     let a = app.send(Method::POST, "/api/v1/login", &[json], "not json").await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
 }
