@@ -50,6 +50,17 @@ pub(super) fn problems(s: &Options) -> Vec<String> {
     {
         check(false, &|| format!("passive-ports {range:?}: {e}"));
     }
+    if let Some(addr) = s.admin_listen {
+        let loopback = addr.ip().to_canonical().is_loopback();
+        check(loopback || s.tls, &|| {
+            format!(
+                "admin-listen {addr} would carry admin passwords in clear text: use a loopback address (127.0.0.1 or ::1), \
+                 or leave TLS on so that it serves HTTPS"
+            )
+        });
+        check(s.tls || !s.admin_https, &|| "admin-https needs TLS: leave tls on (its certificate serves the admin listener)".into());
+        check(addr.port() != 0, &|| "admin-listen needs a port from 1 to 65535".into());
+    }
     check(!s.bind.is_empty(), &|| "bind needs at least one address (with none, nothing would listen)".into());
     if s.s3_bucket.is_none() {
         check(!s.root.exists() || s.root.is_dir(), &|| format!("root {} is not a folder: give the folder to serve", s.root.display()));
