@@ -96,6 +96,15 @@ impl Server {
         self.shared.metrics.clone()
     }
 
+    /// A TLS configuration for the server's other listeners (the admin
+    /// API's HTTPS), with the certificate FTPS uses — the one in force at
+    /// each handshake, so a reloaded certificate reaches them too. `None`
+    /// when TLS is off.
+    pub fn https_config(&self) -> Option<Arc<rustls::ServerConfig>> {
+        self.shared.tls()?;
+        Some(crate::tls::https_config(crate::tls::FollowingCert(Arc::downgrade(&self.shared))))
+    }
+
     /// Turns true when the server begins to shut down (for listeners of
     /// other front doors, which stop with it).
     pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {

@@ -128,6 +128,34 @@ impl ResolvesServerCert for OneCert {
     }
 }
 
+/// The certificate in force on a server now: a reload (SIGHUP) reaches
+/// the next handshake of listeners that use it.
+pub(crate) struct FollowingCert(pub(crate) std::sync::Weak<crate::shared::Shared>);
+
+impl std::fmt::Debug for FollowingCert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FollowingCert")
+    }
+}
+
+impl ResolvesServerCert for FollowingCert {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.upgrade()?.tls()?.key.clone())
+    }
+}
+
+/// A plain TLS configuration (rustls's own session cache and tickets,
+/// none of FTP's session binding) whose certificate follows the server's.
+pub(crate) fn https_config(resolver: FollowingCert) -> Arc<rustls::ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(resolver));
+    Arc::new(config)
+}
+
 fn file_err(path: &Path) -> impl Fn(String) -> TlsError + '_ {
     move |reason| TlsError::File { path: path.to_owned(), reason }
 }
@@ -180,19 +208,6 @@ impl TlsSettings {
     /// The certificate in PEM form (for clients that pin it as a CA).
     pub fn cert_der(&self) -> &CertificateDer<'static> {
         &self.key.cert[0]
-    }
-
-    /// A plain TLS configuration with this certificate, for the server's
-    /// other listeners (the admin API's HTTPS): none of FTP's session
-    /// binding, rustls's default session cache and tickets.
-    pub fn https_config(&self) -> Arc<rustls::ServerConfig> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("ring supports the default TLS versions")
-            .with_no_client_auth()
-            .with_cert_resolver(Arc::new(OneCert(self.key.clone())));
-        Arc::new(config)
     }
 }
 

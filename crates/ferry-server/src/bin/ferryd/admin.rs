@@ -41,7 +41,7 @@ pub(crate) async fn start(addr: SocketAddr, reloader: &Reloader, listeners: &[(&
     let ring = EventRing::new(EVENT_RING);
     let services = reloader.server.services();
     services.events().subscribe(ring.clone());
-    let https = if reloader.settings.tls { Some(super::run::tls_settings(&reloader.settings)?.https_config()) } else { None };
+    let https = reloader.server.https_config();
     let backend = Arc::new(CoreBackend {
         auth: AdminAuth::new(stores.admins),
         directory: stores.directory,

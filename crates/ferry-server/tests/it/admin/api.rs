@@ -123,7 +123,7 @@ fn users_made_over_the_api_log_in_with_curl_and_changes_count_at_once() {
     assert_eq!(mode & 0o777, 0o600);
 }
 
-/// A live upload shows in `GET /sessions` with its bytes; `DELETE` ends
+/// A user made over the API uploads with curl; the live upload shows in `GET /sessions` with its bytes; `DELETE` ends
 /// it: curl's connection is closed, the file it was replacing is intact,
 /// and the event says the upload was interrupted.
 #[test]
@@ -134,13 +134,15 @@ fn a_kicked_upload_leaves_the_old_file_and_the_session_is_gone() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(dir.path(), Start::default());
     let token = node.login();
+    // A user made over the API, whose upload is then ended over the API.
+    node.api_json("POST", "/api/v1/users", &token, Some(r#"{"name":"erin","password":"erin-pw"}"#), 201);
     let old = pseudo_random(100_000, 1);
     std::fs::write(dir.path().join("root/data.bin"), &old).unwrap();
     let new = dir.path().join("new.bin");
     std::fs::write(&new, pseudo_random(4 << 20, 2)).unwrap();
     let upload = Spawned(
         Command::new("curl")
-            .args(["-sS", "--limit-rate", "200k", "-u", "alice:alicepw", "-T"])
+            .args(["-sS", "--limit-rate", "200k", "-u", "erin:erin-pw", "-T"])
             .arg(&new)
             .arg(format!("ftp://127.0.0.1:{}/data.bin", node.ftp))
             .stdout(Stdio::null())
@@ -148,7 +150,7 @@ fn a_kicked_upload_leaves_the_old_file_and_the_session_is_gone() {
             .spawn()
             .unwrap(),
     );
-    let session = node.wait_session(&token, |s| s["user"] == "alice" && s["transfer"]["bytes"].as_u64().is_some_and(|b| b > 0));
+    let session = node.wait_session(&token, |s| s["user"] == "erin" && s["transfer"]["bytes"].as_u64().is_some_and(|b| b > 0));
     let t = &session["transfer"];
     assert_eq!(
         (t["path"].clone(), t["direction"].clone(), session["protocol"].clone()),
@@ -176,7 +178,7 @@ fn a_kicked_upload_leaves_the_old_file_and_the_session_is_gone() {
     node.api_json("DELETE", &format!("/api/v1/sessions/{id}"), &token, None, 404);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let failed = node.api_json("GET", "/api/v1/events?event=upload-failed&user=alice", &token, None, 200);
+        let failed = node.api_json("GET", "/api/v1/events?event=upload-failed&user=erin", &token, None, 200);
         if let Some(e) = failed["events"].as_array().unwrap().first() {
             assert_eq!(e["event"]["path"], "/data.bin");
             assert_eq!(e["event"]["session"], id);
