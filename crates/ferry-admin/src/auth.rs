@@ -172,12 +172,16 @@ pub async fn sign_in(state: &AppState, name: &str, password: &str, peer: SocketA
     if backend.is_banned(peer.ip()) {
         return Err(ApiError::Forbidden(BANNED.into()));
     }
-    if backend.verify_admin(name, password).await? {
+    let right = backend.verify_admin(name, password).await?;
+    // Guesses sent at once all passed the check above before the first
+    // was counted: a ban that fell meanwhile holds for each of them, the
+    // right password included, or a guesser could go on past it.
+    if right && !backend.is_banned(peer.ip()) {
         backend.record(name, AdminAction::Login, None, peer);
         return Ok(());
     }
     backend.record(name, AdminAction::LoginFailed, None, peer);
-    let banned = backend.failed_login(peer.ip());
+    let banned = if right { true } else { backend.failed_login(peer.ip()) || backend.is_banned(peer.ip()) };
     tokio::time::sleep(backend.failure_delay()).await;
     if banned {
         return Err(ApiError::Forbidden(BANNED.into()));

@@ -22,12 +22,20 @@ struct Memory {
     users: Mutex<BTreeMap<String, User>>,
     tokens: Mutex<BTreeMap<String, AdminIdentity>>,
     failures: AtomicU32,
+    /// Another request's failure bans the address while this one's
+    /// password is being checked.
+    ban_while_verifying: std::sync::atomic::AtomicBool,
     recorded: Mutex<Vec<(String, AdminAction, Option<String>)>>,
 }
 
 impl Backend for Memory {
     fn verify_admin<'a>(&'a self, name: &'a str, password: &'a str) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async move { Ok(name == "root" && password == "secret") })
+        Box::pin(async move {
+            if self.ban_while_verifying.load(Ordering::SeqCst) {
+                self.failures.store(3, Ordering::SeqCst);
+            }
+            Ok(name == "root" && password == "secret")
+        })
     }
     fn issue_token<'a>(&'a self, admin: &'a str, kind: TokenKind) -> BoxFuture<'a, Result<IssuedToken, BackendError>> {
         Box::pin(async move {
@@ -278,6 +286,22 @@ async fn failed_logins_are_delayed_counted_and_banned() {
     assert_eq!(failed, 3);
     let a = app.send(Method::POST, "/api/v1/login", &[json], "not json").await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_ban_that_falls_while_a_password_is_checked_refuses_it_right_or_wrong() {
+    let json = ("content-type", "application/json");
+    for password in ["secret", "wrong"] {
+        let app = app();
+        app.backend.ban_while_verifying.store(true, Ordering::SeqCst);
+        let body = format!(r#"{{"name":"root","password":"{password}"}}"#);
+        let a = app.send(Method::POST, "/api/v1/login", &[json], &body).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{password}: {}", a.body);
+        assert_eq!(a.json()["error"], "too many failed logins from your address; try again later");
+        assert!(app.backend.tokens.lock().unwrap().is_empty(), "no token issued");
+        let recorded = app.backend.recorded.lock().unwrap();
+        assert_eq!(recorded.iter().map(|r| r.1).collect::<Vec<_>>(), [AdminAction::LoginFailed]);
+    }
 }
 
 #[tokio::test]

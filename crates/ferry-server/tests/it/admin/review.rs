@@ -4,7 +4,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use super::{Node, Start};
+use ferry_testkit::require;
+use serde_json::json;
+
+use super::{ADMIN, ADMIN_PASSWORD, Node, Start};
 
 /// A request whose body never comes must not hold its connection (one of
 /// the listener's 256) for ever: 256 such requests, sent without signing
@@ -26,4 +29,33 @@ fn a_body_that_never_arrives_is_cut_off() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 4"), "{answer}");
     assert!(started.elapsed() >= ferry_admin::listen::BODY_DEADLINE - Duration::from_secs(1), "cut off too early");
+}
+
+/// Wrong passwords sent all at once each pass the ban check before the
+/// first of them is counted; once the ban is in force, none may still be
+/// answered as merely wrong (that would let a guesser go on), and a right
+/// one is refused too.
+#[test]
+fn guesses_sent_at_once_stop_at_the_ban() {
+    if !require("curl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), Start { args: &["--ban-after", "3"], ..Start::default() });
+    let guesses: Vec<std::thread::JoinHandle<(u16, String)>> = (0..24)
+        .map(|i| {
+            let base = node.base();
+            std::thread::spawn(move || {
+                let body = json!({"name": ADMIN, "password": format!("guess-{i}")}).to_string();
+                super::curl_http(&base, "POST", "/api/v1/login", None, Some(&body), &[])
+            })
+        })
+        .collect();
+    let answers: Vec<(u16, String)> = guesses.into_iter().map(|g| g.join().unwrap()).collect();
+    let wrong = answers.iter().filter(|(status, _)| *status == 401).count();
+    assert!(wrong <= 2, "{wrong} guesses were answered `wrong password` with a ban after 3: {answers:?}");
+    assert!(answers.iter().all(|(status, _)| matches!(status, 401 | 403)), "{answers:?}");
+    let body = json!({"name": ADMIN, "password": ADMIN_PASSWORD}).to_string();
+    let (status, text) = node.api("POST", "/api/v1/login", None, Some(&body));
+    assert_eq!(status, 403, "banned: {text}");
 }
