@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use ferry_testkit::require;
 use serde_json::json;
 
-use super::{ADMIN, ADMIN_PASSWORD, Node, Start};
+use super::{ADMIN, ADMIN_PASSWORD, Node, Start, curl_ftp};
 
 /// A request whose body never comes must not hold its connection (one of
 /// the listener's 256) for ever: 256 such requests, sent without signing
@@ -58,4 +58,30 @@ fn guesses_sent_at_once_stop_at_the_ban() {
     let body = json!({"name": ADMIN, "password": ADMIN_PASSWORD}).to_string();
     let (status, text) = node.api("POST", "/api/v1/login", None, Some(&body));
     assert_eq!(status, 403, "banned: {text}");
+}
+
+/// On a dual-stack socket FTP clients come as `::ffff:127.0.0.1`, the
+/// admin listener sees `127.0.0.1`: one address, so one ban.
+#[test]
+fn an_ftp_ban_on_a_mapped_address_covers_the_admin_login() {
+    if !require("curl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), Start { args: &["--bind", "::ffff:127.0.0.1", "--ban-after", "2"], ..Start::default() });
+    let token = node.login();
+    for _ in 0..2 {
+        let (code, _) = curl_ftp(&["-u", "alice:wrong", &format!("ftp://127.0.0.1:{}/", node.ftp)]);
+        assert_ne!(code, 0);
+    }
+    let body = json!({"name": ADMIN, "password": ADMIN_PASSWORD}).to_string();
+    let (status, text) = node.api("POST", "/api/v1/login", None, Some(&body));
+    assert_eq!(status, 403, "the FTP ban covers the admin door: {text}");
+    let bans = node.api_json("GET", "/api/v1/bans", &token, None, 200);
+    assert_eq!(bans["bans"].as_array().map(Vec::len), Some(1), "{bans}");
+    assert_eq!(bans["bans"][0]["address"], "127.0.0.1", "{bans}");
+    // Either spelling lifts it.
+    node.api_json("DELETE", "/api/v1/bans/::ffff:127.0.0.1", &token, None, 204);
+    let (status, text) = node.api("POST", "/api/v1/login", None, Some(&body));
+    assert_eq!(status, 200, "{text}");
 }
