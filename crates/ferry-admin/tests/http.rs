@@ -388,3 +388,16 @@ async fn pages_need_a_session_carry_strict_headers_and_forms_need_the_csrf_token
     assert_eq!(a.status, StatusCode::SEE_OTHER);
     assert_eq!(app.send(Method::GET, "/", &[("cookie", &cookie)], "").await.status, StatusCode::SEE_OTHER, "signed out");
 }
+
+#[tokio::test]
+async fn the_users_page_takes_any_offset() {
+    let app = app();
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    let a = app.send(Method::POST, "/login", &[form], "name=root&password=secret").await;
+    let cookie = a.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    for offset in [u64::MAX, u64::MAX - 1] {
+        let page = app.send(Method::GET, &format!("/users?offset={offset}"), &[("cookie", &cookie)], "").await;
+        assert_eq!(page.status, StatusCode::OK, "{offset}: {}", page.body);
+        assert!(page.body.contains("No users match."), "{}", page.body);
+    }
+}
