@@ -160,7 +160,10 @@ impl Answer {
 
 impl App {
     async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
-        let mut request = Request::builder().method(method).uri(path).header(header::HOST, "127.0.0.1:9000");
+        let mut request = Request::builder().method(method).uri(path);
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            request = request.header(header::HOST, "127.0.0.1:9000");
+        }
         for (k, v) in headers {
             request = request.header(*k, *v);
         }
@@ -400,4 +403,29 @@ async fn the_users_page_takes_any_offset() {
         assert_eq!(page.status, StatusCode::OK, "{offset}: {}", page.body);
         assert!(page.body.contains("No users match."), "{}", page.body);
     }
+}
+
+/// DNS rebinding: a page of another site whose name now resolves to
+/// 127.0.0.1 calls the plain-HTTP listener as that site. Its requests
+/// name that site in `Host`, and are refused before anything counts.
+#[tokio::test]
+async fn plain_http_answers_only_to_its_address_or_localhost() {
+    let app = app();
+    let json = ("content-type", "application/json");
+    let login = r#"{"name":"root","password":"wrong"}"#;
+    for _ in 0..5 {
+        let a = app.send(Method::POST, "/api/v1/login", &[json, ("host", "evil.example:9000")], login).await;
+        assert_eq!(a.status, StatusCode::MISDIRECTED_REQUEST, "{}", a.body);
+        assert!(a.headers.contains_key(header::CONTENT_SECURITY_POLICY));
+    }
+    assert_eq!(app.backend.failures.load(Ordering::SeqCst), 0, "no guess was counted");
+    let a = app.send(Method::GET, "/login", &[("host", "evil.example:9000")], "").await;
+    assert_eq!(a.status, StatusCode::MISDIRECTED_REQUEST);
+    for host in ["127.0.0.1:9000", "localhost:9000", "[::1]:9000"] {
+        assert_eq!(app.send(Method::GET, "/api/v1/healthz", &[("host", host)], "").await.status, StatusCode::OK, "{host}");
+    }
+    let https = ferry_admin::app(app.backend.clone(), true);
+    let mut request = Request::get("/api/v1/healthz").header(header::HOST, "admin.example.com").body(Body::empty()).unwrap();
+    request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 1], 5555))));
+    assert_eq!(https.oneshot(request).await.unwrap().status(), StatusCode::OK, "HTTPS serves any name of its certificate");
 }
