@@ -429,3 +429,16 @@ async fn plain_http_answers_only_to_its_address_or_localhost() {
     request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 1], 5555))));
     assert_eq!(https.oneshot(request).await.unwrap().status(), StatusCode::OK, "HTTPS serves any name of its certificate");
 }
+
+/// A user on the defaults has the "defaults" box ticked, not all six
+/// (the defaults may grant less than all).
+#[tokio::test]
+async fn the_user_form_does_not_show_the_defaults_as_every_permission() {
+    let app = app();
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    let a = app.send(Method::POST, "/login", &[form], "name=root&password=secret").await;
+    let cookie = a.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let page = app.send(Method::GET, "/users/new", &[("cookie", &cookie)], "").await;
+    assert!(page.body.contains(r#"<input id="perm-defaults" type="checkbox" name="permissions_default" checked>"#), "{}", page.body);
+    assert!(page.body.contains(r#"<input id="perm-write" type="checkbox" name="permissions" value="write">"#), "{}", page.body);
+}
