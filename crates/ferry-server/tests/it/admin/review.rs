@@ -85,3 +85,31 @@ fn an_ftp_ban_on_a_mapped_address_covers_the_admin_login() {
     let (status, text) = node.api("POST", "/api/v1/login", None, Some(&body));
     assert_eq!(status, 200, "{text}");
 }
+
+/// Sequence numbers start again at 1 when ferryd restarts, and a
+/// browser's event stream reconnects with the last id it saw before: an
+/// id ahead of the server's newest must not mute the stream until the
+/// numbers catch up.
+#[test]
+fn a_stream_resumed_from_an_id_ahead_of_the_server_still_gets_new_events() {
+    if !require("curl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), Start::default());
+    let token = node.login();
+    let (base, auth) = (node.base(), format!("Authorization: Bearer {token}"));
+    let stream = std::thread::spawn(move || {
+        let out = std::process::Command::new("curl")
+            .args(["-sS", "-N", "--max-time", "5", "-H", &auth, "-H", "Last-Event-ID: 1000000"])
+            .arg(format!("{base}/api/v1/events/stream?event=login-failed"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let (code, _) = curl_ftp(&["-u", "alice:wrong", &format!("ftp://127.0.0.1:{}/", node.ftp)]);
+    assert_ne!(code, 0);
+    let got = stream.join().unwrap();
+    assert!(got.contains("event: event") && got.contains(r#""event":"login-failed""#), "{got:?}");
+}
