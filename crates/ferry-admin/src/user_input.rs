@@ -12,12 +12,19 @@ use serde_json::{Map, Value};
 use crate::backend::{FieldError, PERMISSIONS, User};
 
 /// A user to create or change, and the password if one was given.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct UserInput {
     /// The settings: the given fields over the base.
     pub user: User,
     /// The new password, if the request has one.
     pub password: Option<String>,
+}
+
+/// The password is left out.
+impl std::fmt::Debug for UserInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserInput").field("user", &self.user).field("password", &self.password.as_ref().map(|_| "***")).finish()
+    }
 }
 
 /// Every field a request may hold.
@@ -239,6 +246,13 @@ mod tests {
         let user = apply(User::new("x"), &value).unwrap();
         assert_eq!(user.password, None, "an empty password field keeps the password");
         assert_eq!(user.user.upload_rate, Some(1 << 20));
+    }
+
+    #[test]
+    fn debug_shows_no_password() {
+        let input = apply(User::new("bob"), &json!({"password": "hunter2-pw"})).unwrap();
+        let shown = format!("{input:?}");
+        assert!(shown.contains("bob") && shown.contains("***") && !shown.contains("hunter2"), "{shown}");
     }
 
     /// `[defaults]` may grant less than every permission: ticking all six
