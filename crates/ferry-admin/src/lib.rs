@@ -20,6 +20,7 @@ pub mod auth;
 pub mod backend;
 pub mod error;
 pub mod headers;
+pub mod host;
 pub mod listen;
 pub mod state;
 pub mod user_input;
@@ -37,9 +38,8 @@ use std::sync::Arc;
 pub fn app(backend: Arc<dyn Backend>, secure: bool) -> axum::Router {
     let state = AppState::new(backend, secure);
     let (api, _doc) = api::router(state.clone());
-    axum::Router::new()
-        .merge(api)
-        .merge(web::router(state.clone()))
-        .layer(axum::middleware::from_fn(headers::security_headers))
-        .layer(axum::extract::DefaultBodyLimit::max(state::MAX_BODY))
+    let app = axum::Router::new().merge(api).merge(web::router(state.clone()));
+    // Plain HTTP is served on loopback only: no other name may reach it.
+    let app = if secure { app } else { app.layer(axum::middleware::from_fn(host::local_names_only)) };
+    app.layer(axum::middleware::from_fn(headers::security_headers)).layer(axum::extract::DefaultBodyLimit::max(state::MAX_BODY))
 }

@@ -4,7 +4,7 @@
 //! on a loopback address; anywhere else the listener speaks HTTPS with
 //! the server's certificate, or does not start. Every connection has
 //! deadlines: the TLS handshake, each request's headers (which also ends
-//! idle keep-alive connections), each request's handling, and every
+//! idle keep-alive connections), each request's body, and every
 //! write — a client that stops reading a live stream is dropped instead
 //! of holding the stream forever. Connections are counted and capped.
 
@@ -29,6 +29,11 @@ pub const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
 /// The most a request's headers may take to arrive, and the longest an
 /// idle keep-alive connection is kept.
 pub const HEADER_DEADLINE: Duration = Duration::from_secs(30);
+/// The most a request's body may take to arrive, from its headers on
+/// (bodies are at most [`MAX_BODY`](crate::state::MAX_BODY)): a client
+/// that sends headers and then trickles or withholds the body would
+/// otherwise hold its connection for good.
+pub const BODY_DEADLINE: Duration = Duration::from_secs(10);
 /// The most one write may wait for the client to read.
 pub const WRITE_DEADLINE: Duration = Duration::from_secs(30);
 /// Connections at once; more wait in the kernel's backlog.
@@ -144,7 +149,8 @@ async fn serve(stream: TcpStream, peer: SocketAddr, tls: Option<tokio_rustls::Tl
 async fn http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(io: S, peer: SocketAddr, app: axum::Router) {
     let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
-        app.clone().oneshot(request.map(axum::body::Body::new))
+        let due = tokio::time::Instant::now() + BODY_DEADLINE;
+        app.clone().oneshot(request.map(|body| axum::body::Body::new(BodyDeadline { inner: body, due, timer: None })))
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -152,6 +158,41 @@ async fn http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(io: S, peer: S
         .serve_connection(TokioIo::new(io), service);
     if let Err(e) = connection.await {
         tracing::debug!(%peer, error = %e, "admin connection ended");
+    }
+}
+
+/// A request body that fails once [`BODY_DEADLINE`] has passed since its
+/// headers arrived. A deadline for the whole body, not for each piece: a
+/// byte every few seconds must not keep it going.
+struct BodyDeadline {
+    inner: hyper::body::Incoming,
+    due: tokio::time::Instant,
+    /// Started the first time the body is not ready.
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl hyper::body::Body for BodyDeadline {
+    type Data = hyper::body::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        let due = self.due;
+        let timer = self.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(format!("the request body took more than {} s", BODY_DEADLINE.as_secs()).into()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

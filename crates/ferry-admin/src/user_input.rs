@@ -12,12 +12,19 @@ use serde_json::{Map, Value};
 use crate::backend::{FieldError, PERMISSIONS, User};
 
 /// A user to create or change, and the password if one was given.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct UserInput {
     /// The settings: the given fields over the base.
     pub user: User,
     /// The new password, if the request has one.
     pub password: Option<String>,
+}
+
+/// The password is left out.
+impl std::fmt::Debug for UserInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserInput").field("user", &self.user).field("password", &self.password.as_ref().map(|_| "***")).finish()
+    }
 }
 
 /// Every field a request may hold.
@@ -139,7 +146,8 @@ fn bytes(value: &Value) -> Result<u64, String> {
 }
 
 /// A web form's fields as the JSON object [`apply`] takes. Check boxes
-/// are present only when ticked; `permissions` may repeat; networks are
+/// are present only when ticked; `permissions` may repeat, and
+/// `permissions_default` ticked means the defaults whatever else is; networks are
 /// one per line or separated by commas; empty text fields mean "not set".
 pub fn from_form(form: &[(String, String)]) -> Value {
     let mut object = Map::new();
@@ -160,10 +168,12 @@ pub fn from_form(form: &[(String, String)]) -> Value {
     }
     object.insert("enabled".into(), Value::Bool(get("enabled").is_some()));
     object.insert("read_only".into(), Value::Bool(get("read_only").is_some()));
+    // The defaults are a box of their own: they may grant less than all
+    // six, so "all six ticked" must not stand for them.
     if get("permissions_set").is_some() {
         let chosen: Vec<Value> = form.iter().filter(|(k, _)| k == "permissions").map(|(_, v)| Value::String(v.clone())).collect();
-        let all = chosen.len() == PERMISSIONS.len();
-        object.insert("permissions".into(), if all { Value::Null } else { Value::Array(chosen) });
+        let defaults = get("permissions_default").is_some();
+        object.insert("permissions".into(), if defaults { Value::Null } else { Value::Array(chosen) });
     }
     if let Some(v) = get("allowed_networks") {
         let list = v.split([',', '\n', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.to_owned())).collect();
@@ -236,5 +246,28 @@ mod tests {
         let user = apply(User::new("x"), &value).unwrap();
         assert_eq!(user.password, None, "an empty password field keeps the password");
         assert_eq!(user.user.upload_rate, Some(1 << 20));
+    }
+
+    #[test]
+    fn debug_shows_no_password() {
+        let input = apply(User::new("bob"), &json!({"password": "hunter2-pw"})).unwrap();
+        let shown = format!("{input:?}");
+        assert!(shown.contains("bob") && shown.contains("***") && !shown.contains("hunter2"), "{shown}");
+    }
+
+    /// `[defaults]` may grant less than every permission: ticking all six
+    /// must grant all six, and only the "defaults" box means the defaults.
+    #[test]
+    fn all_six_permissions_are_all_six_and_the_defaults_are_asked_for() {
+        let form = |extra: &[&str]| -> Vec<(String, String)> {
+            let mut f: Vec<(String, String)> = vec![("permissions_set".into(), "1".into())];
+            f.extend(PERMISSIONS.iter().map(|p| ("permissions".to_owned(), (*p).to_owned())));
+            f.extend(extra.iter().map(|k| ((*k).to_owned(), "on".to_owned())));
+            f
+        };
+        let all = apply(User::new("x"), &from_form(&form(&[]))).unwrap().user;
+        assert_eq!(all.permissions, Some(PERMISSIONS.map(str::to_owned).to_vec()));
+        let defaults = apply(User::new("x"), &from_form(&form(&["permissions_default"]))).unwrap().user;
+        assert_eq!(defaults.permissions, None);
     }
 }

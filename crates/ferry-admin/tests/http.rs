@@ -22,12 +22,20 @@ struct Memory {
     users: Mutex<BTreeMap<String, User>>,
     tokens: Mutex<BTreeMap<String, AdminIdentity>>,
     failures: AtomicU32,
+    /// Another request's failure bans the address while this one's
+    /// password is being checked.
+    ban_while_verifying: std::sync::atomic::AtomicBool,
     recorded: Mutex<Vec<(String, AdminAction, Option<String>)>>,
 }
 
 impl Backend for Memory {
     fn verify_admin<'a>(&'a self, name: &'a str, password: &'a str) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async move { Ok(name == "root" && password == "secret") })
+        Box::pin(async move {
+            if self.ban_while_verifying.load(Ordering::SeqCst) {
+                self.failures.store(3, Ordering::SeqCst);
+            }
+            Ok(name == "root" && password == "secret")
+        })
     }
     fn issue_token<'a>(&'a self, admin: &'a str, kind: TokenKind) -> BoxFuture<'a, Result<IssuedToken, BackendError>> {
         Box::pin(async move {
@@ -152,7 +160,10 @@ impl Answer {
 
 impl App {
     async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
-        let mut request = Request::builder().method(method).uri(path).header(header::HOST, "127.0.0.1:9000");
+        let mut request = Request::builder().method(method).uri(path);
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            request = request.header(header::HOST, "127.0.0.1:9000");
+        }
         for (k, v) in headers {
             request = request.header(*k, *v);
         }
@@ -281,6 +292,22 @@ async fn failed_logins_are_delayed_counted_and_banned() {
 }
 
 #[tokio::test]
+async fn a_ban_that_falls_while_a_password_is_checked_refuses_it_right_or_wrong() {
+    let json = ("content-type", "application/json");
+    for password in ["secret", "wrong"] {
+        let app = app();
+        app.backend.ban_while_verifying.store(true, Ordering::SeqCst);
+        let body = format!(r#"{{"name":"root","password":"{password}"}}"#);
+        let a = app.send(Method::POST, "/api/v1/login", &[json], &body).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{password}: {}", a.body);
+        assert_eq!(a.json()["error"], "too many failed logins from your address; try again later");
+        assert!(app.backend.tokens.lock().unwrap().is_empty(), "no token issued");
+        let recorded = app.backend.recorded.lock().unwrap();
+        assert_eq!(recorded.iter().map(|r| r.1).collect::<Vec<_>>(), [AdminAction::LoginFailed]);
+    }
+}
+
+#[tokio::test]
 async fn user_validation_names_fields_and_paging_works() {
     let app = app();
     let auth = format!("Bearer {}", app.token().await);
@@ -363,4 +390,55 @@ async fn pages_need_a_session_carry_strict_headers_and_forms_need_the_csrf_token
     let a = app.send(Method::POST, "/logout", &[("cookie", &cookie), form], &format!("csrf=csrf-{token}")).await;
     assert_eq!(a.status, StatusCode::SEE_OTHER);
     assert_eq!(app.send(Method::GET, "/", &[("cookie", &cookie)], "").await.status, StatusCode::SEE_OTHER, "signed out");
+}
+
+#[tokio::test]
+async fn the_users_page_takes_any_offset() {
+    let app = app();
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    let a = app.send(Method::POST, "/login", &[form], "name=root&password=secret").await;
+    let cookie = a.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    for offset in [u64::MAX, u64::MAX - 1] {
+        let page = app.send(Method::GET, &format!("/users?offset={offset}"), &[("cookie", &cookie)], "").await;
+        assert_eq!(page.status, StatusCode::OK, "{offset}: {}", page.body);
+        assert!(page.body.contains("No users match."), "{}", page.body);
+    }
+}
+
+/// DNS rebinding: a page of another site whose name now resolves to
+/// 127.0.0.1 calls the plain-HTTP listener as that site. Its requests
+/// name that site in `Host`, and are refused before anything counts.
+#[tokio::test]
+async fn plain_http_answers_only_to_its_address_or_localhost() {
+    let app = app();
+    let json = ("content-type", "application/json");
+    let login = r#"{"name":"root","password":"wrong"}"#;
+    for _ in 0..5 {
+        let a = app.send(Method::POST, "/api/v1/login", &[json, ("host", "evil.example:9000")], login).await;
+        assert_eq!(a.status, StatusCode::MISDIRECTED_REQUEST, "{}", a.body);
+        assert!(a.headers.contains_key(header::CONTENT_SECURITY_POLICY));
+    }
+    assert_eq!(app.backend.failures.load(Ordering::SeqCst), 0, "no guess was counted");
+    let a = app.send(Method::GET, "/login", &[("host", "evil.example:9000")], "").await;
+    assert_eq!(a.status, StatusCode::MISDIRECTED_REQUEST);
+    for host in ["127.0.0.1:9000", "localhost:9000", "[::1]:9000"] {
+        assert_eq!(app.send(Method::GET, "/api/v1/healthz", &[("host", host)], "").await.status, StatusCode::OK, "{host}");
+    }
+    let https = ferry_admin::app(app.backend.clone(), true);
+    let mut request = Request::get("/api/v1/healthz").header(header::HOST, "admin.example.com").body(Body::empty()).unwrap();
+    request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 1], 5555))));
+    assert_eq!(https.oneshot(request).await.unwrap().status(), StatusCode::OK, "HTTPS serves any name of its certificate");
+}
+
+/// A user on the defaults has the "defaults" box ticked, not all six
+/// (the defaults may grant less than all).
+#[tokio::test]
+async fn the_user_form_does_not_show_the_defaults_as_every_permission() {
+    let app = app();
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    let a = app.send(Method::POST, "/login", &[form], "name=root&password=secret").await;
+    let cookie = a.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let page = app.send(Method::GET, "/users/new", &[("cookie", &cookie)], "").await;
+    assert!(page.body.contains(r#"<input id="perm-defaults" type="checkbox" name="permissions_default" checked>"#), "{}", page.body);
+    assert!(page.body.contains(r#"<input id="perm-write" type="checkbox" name="permissions" value="write">"#), "{}", page.body);
 }

@@ -127,7 +127,10 @@ pub async fn stream(
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
     // Subscribe before reading the backlog, so nothing falls between.
     let live = state.backend.subscribe_events();
-    let start = resume.or(p.since).unwrap_or_else(|| state.backend.latest_event());
+    // Never ahead of the newest: after a restart the numbers begin again,
+    // and a browser resumes from an id of the server before.
+    let latest = state.backend.latest_event();
+    let start = resume.or(p.since).map_or(latest, |s| s.min(latest));
     let backlog = matching(&state, start, MAX_LIMIT, &filter);
     let seen = backlog.last().map_or(start, |e| e.seq);
     let backlog = futures::stream::iter(backlog.into_iter().map(|e| Ok(sse_event(&e))));

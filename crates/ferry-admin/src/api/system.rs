@@ -33,7 +33,7 @@ pub async fn status(State(state): State<AppState>, _admin: Admin) -> Json<Status
 }
 
 /// An admin's name and password.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct Credentials {
     /// The admin's name.
     pub name: String,
@@ -41,13 +41,27 @@ pub struct Credentials {
     pub password: String,
 }
 
+/// The password is left out.
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("name", &self.name).field("password", &"***").finish()
+    }
+}
+
 /// A new token.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct TokenBody {
     /// Send it as `Authorization: Bearer TOKEN`.
     pub token: String,
     /// When it stops working (RFC 3339).
     pub expires: Option<String>,
+}
+
+/// The token is left out.
+impl std::fmt::Debug for TokenBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenBody").field("token", &"***").field("expires", &self.expires).finish()
+    }
 }
 
 /// Trade an admin's name and password for a short-lived token. Wrong
@@ -103,5 +117,18 @@ pub async fn openapi() -> impl IntoResponse {
     match super::document() {
         Some(doc) => Json(doc.clone()).into_response(),
         None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_no_password_or_token() {
+        let c = Credentials { name: "root".into(), password: "hunter2-pw".into() };
+        let t = TokenBody { token: "fy_0123456789abcdef_secret".into(), expires: None };
+        let shown = format!("{c:?} {t:?}");
+        assert!(shown.contains("root") && !shown.contains("hunter2") && !shown.contains("secret"), "{shown}");
     }
 }

@@ -57,8 +57,9 @@ pub async fn list(
     Ok(Json(state.backend.list_users(&params.query()).await?))
 }
 
-/// The body of `POST /users`: at least `name` and `password`.
-#[derive(Debug, Deserialize, ToSchema)]
+/// The body of `POST /users`: at least `name` and `password`. (No
+/// `Debug`: it holds a password.)
+#[derive(Deserialize, ToSchema)]
 #[allow(dead_code)] // Documents the body; the handler reads it field by field.
 pub struct NewUser {
     /// The user name.

@@ -41,10 +41,17 @@ pub(crate) async fn form() -> Markup {
 }
 
 /// The sign-in form's fields.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub(crate) struct SignIn {
     name: String,
     password: String,
+}
+
+/// The password is left out.
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignIn").field("name", &self.name).field("password", &"***").finish()
+    }
 }
 
 /// `POST /login`: the same checks, delay and ban as the API's sign-in;
@@ -97,4 +104,13 @@ pub(crate) async fn sign_out(State(state): State<AppState>, admin: WebAdmin, hea
         return ApiError::from(e).into_response();
     }
     ([(header::SET_COOKIE, auth::cleared_cookie(state.secure))], Redirect::to("/login")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_shows_no_password() {
+        let shown = format!("{:?}", super::SignIn { name: "root".into(), password: "hunter2-pw".into() });
+        assert!(shown.contains("root") && !shown.contains("hunter2"), "{shown}");
+    }
 }

@@ -47,7 +47,9 @@ fn opt(n: Option<u64>) -> String {
 pub(crate) fn render(v: &FormView<'_>) -> Markup {
     let u = v.user;
     let action = if v.creating { "/users/new".to_owned() } else { format!("/users/{}", u.name) };
-    let allowed = |p: &str| u.permissions.as_ref().is_none_or(|list| list.iter().any(|x| x == p));
+    // The defaults are not known here (they may grant less than all):
+    // a user who has them has the "defaults" box ticked, not all six.
+    let allowed = |p: &str| u.permissions.as_ref().is_some_and(|list| list.iter().any(|x| x == p));
     let perm_error = error_of(v.errors, "permissions");
     let nets_error = error_of(v.errors, "allowed_networks");
     html! {
@@ -74,6 +76,10 @@ pub(crate) fn render(v: &FormView<'_>) -> Markup {
             (text_field("Home folder", "home", u.home.as_deref().unwrap_or(""), Some("Below the server root; empty for the default."), "text", v.errors))
             fieldset #f-permissions aria-describedby=[perm_error.map(|_| "err-permissions")] {
                 legend { "Permissions" }
+                span.check {
+                    input #perm-defaults type="checkbox" name="permissions_default" checked[u.permissions.is_none()];
+                    label for="perm-defaults" { "The defaults (users.toml [defaults]; all if none), whatever is ticked below" }
+                }
                 @for p in PERMISSIONS {
                     span.check {
                         input id=(format!("perm-{p}")) type="checkbox" name="permissions" value=(p) checked[allowed(p)];

@@ -59,7 +59,7 @@ pub(crate) async fn list(State(state): State<AppState>, admin: WebAdmin, Query(p
         Ok(r) => r,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let (from, to) = (query.offset + 1, query.offset + result.users.len());
+    let (from, to) = (query.offset.saturating_add(1), query.offset.saturating_add(result.users.len()));
     page(
         "Users",
         Some(&admin),

@@ -8,6 +8,11 @@
 //! A defender made [`with_events`](Defender::with_events) emits each ban
 //! as it decides it. An administrator sees the bans in force
 //! ([`Defender::bans`]) and may lift one ([`Defender::unban`]).
+//!
+//! An address is counted in its canonical form: a dual-stack socket sees
+//! an IPv4 client as `::ffff:192.0.2.1`, a plain IPv4 socket (the admin
+//! listener, another `--bind`) as `192.0.2.1`, and one client must earn
+//! one count and one ban whichever door it knocks on.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -125,6 +130,7 @@ impl Defender {
 
     /// Admit a new connection from `ip`, or say why not.
     pub fn admit(self: &Arc<Self>, ip: IpAddr, now: Instant) -> Result<SessionSlot, Refusal> {
+        let ip = ip.to_canonical();
         let mut records = crate::sync::lock(&self.records);
         let r = records.entry(ip).or_default();
         if r.banned_until.is_some_and(|t| t > now) {
@@ -140,6 +146,7 @@ impl Defender {
     /// Count a failed login; true if `ip` is now banned (and the ban
     /// event emitted).
     pub fn failed_login(&self, ip: IpAddr, now: Instant) -> bool {
+        let ip = ip.to_canonical();
         let mut records = crate::sync::lock(&self.records);
         let r = records.entry(ip).or_default();
         while r.failures.front().is_some_and(|t| now.duration_since(*t) > self.config.window) {
@@ -166,7 +173,7 @@ impl Defender {
 
     /// True if `ip` is banned at `now`.
     pub fn is_banned(&self, ip: IpAddr, now: Instant) -> bool {
-        crate::sync::lock(&self.records).get(&ip).is_some_and(|r| r.banned_until.is_some_and(|t| t > now))
+        crate::sync::lock(&self.records).get(&ip.to_canonical()).is_some_and(|r| r.banned_until.is_some_and(|t| t > now))
     }
 
     /// The bans in force at `now`, by address. Their ends are told on the
@@ -188,6 +195,7 @@ impl Defender {
     /// let it in again: it starts with a clean count). True if it was
     /// banned; a ban that has run out is no ban.
     pub fn unban(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
         let now = Instant::now();
         let mut records = crate::sync::lock(&self.records);
         let Some(r) = records.get_mut(&ip) else { return false };
@@ -285,6 +293,22 @@ mod tests {
         assert!(!d.failed_login(ip(3), t0));
         assert!(!d.failed_login(ip(5), t0 + Duration::from_secs(1)));
         assert!(d.admit(ip(3), t0).is_ok(), "an unbanned address may connect");
+    }
+
+    #[test]
+    fn a_mapped_address_is_the_ipv4_address() {
+        let d = Defender::new(DefenderConfig { ban_after: 2, max_sessions_per_ip: 1, ..Default::default() });
+        let now = Instant::now();
+        let v4 = ip(7);
+        let mapped = IpAddr::from("::ffff:10.0.0.7".parse::<std::net::Ipv6Addr>().unwrap());
+        let _slot = d.admit(mapped, now).unwrap();
+        assert_eq!(d.admit(v4, now).unwrap_err(), Refusal::TooManySessions(1), "one client, one session count");
+        assert!(!d.failed_login(mapped, now));
+        assert!(d.failed_login(v4, now), "both failures counted together");
+        assert!(d.is_banned(mapped, now) && d.is_banned(v4, now));
+        assert_eq!(d.bans(now).iter().map(|b| b.address).collect::<Vec<_>>(), [v4], "listed as IPv4");
+        assert!(d.unban(mapped), "either spelling lifts it");
+        assert!(!d.is_banned(v4, now));
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod api;
 mod browser;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod review;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
