@@ -28,3 +28,11 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     response
 }
+
+/// Under HTTPS: browsers that once reached the listener over HTTPS never
+/// try clear text on it again (a year).
+pub async fn strict_transport(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    response
+}

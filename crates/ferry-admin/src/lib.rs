@@ -40,6 +40,10 @@ pub fn app(backend: Arc<dyn Backend>, secure: bool) -> axum::Router {
     let (api, _doc) = api::router(state.clone());
     let app = axum::Router::new().merge(api).merge(web::router(state.clone()));
     // Plain HTTP is served on loopback only: no other name may reach it.
-    let app = if secure { app } else { app.layer(axum::middleware::from_fn(host::local_names_only)) };
+    let app = if secure {
+        app.layer(axum::middleware::from_fn(headers::strict_transport))
+    } else {
+        app.layer(axum::middleware::from_fn(host::local_names_only))
+    };
     app.layer(axum::middleware::from_fn(headers::security_headers)).layer(axum::extract::DefaultBodyLimit::max(state::MAX_BODY))
 }

@@ -38,6 +38,43 @@ pub const BODY_DEADLINE: Duration = Duration::from_secs(10);
 pub const WRITE_DEADLINE: Duration = Duration::from_secs(30);
 /// Connections at once; more wait in the kernel's backlog.
 pub const MAX_CONNECTIONS: usize = 256;
+/// Connections from one address at once: a browser opens about six, a
+/// dashboard two streams; one client cannot take every slot.
+pub const MAX_PER_ADDRESS: usize = 32;
+
+/// Connections open per client address.
+#[derive(Default)]
+struct PerAddress(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+
+/// One connection counted for its address, until dropped.
+struct Counted {
+    table: Arc<PerAddress>,
+    ip: std::net::IpAddr,
+}
+
+impl PerAddress {
+    fn enter(self: &Arc<Self>, ip: std::net::IpAddr) -> Option<Counted> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(ip).or_default();
+        if *n >= MAX_PER_ADDRESS {
+            return None;
+        }
+        *n += 1;
+        Some(Counted { table: self.clone(), ip })
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let mut map = self.table.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
 
 /// Why the listener cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +141,7 @@ impl AdminListener {
     /// Serve until `shutdown` turns true; open connections are then closed.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let per_address = Arc::new(PerAddress::default());
         let mut connections = JoinSet::new();
         loop {
             let slot = tokio::select! {
@@ -124,10 +162,15 @@ impl AdminListener {
                     continue;
                 }
             };
+            // Over its share: closed at once, before any work (no TLS, no HTTP).
+            let Some(counted) = per_address.enter(peer.ip().to_canonical()) else {
+                tracing::debug!(%peer, "admin listener: too many connections from this address");
+                continue;
+            };
             let (tls, app) = (self.tls.clone(), self.app.clone());
             connections.spawn(async move {
                 serve(stream, peer, tls, app).await;
-                drop(slot);
+                drop((slot, counted));
             });
         }
         connections.abort_all();
@@ -246,5 +289,25 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Deadline<S> {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let poll = Pin::new(&mut self.inner).poll_shutdown(cx);
         self.bounded(cx, poll)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_address_gets_its_share_and_no_more() {
+        let table = Arc::new(PerAddress::default());
+        let ip = std::net::IpAddr::from([127, 0, 0, 1]);
+        let held: Vec<Counted> = (0..MAX_PER_ADDRESS).map(|_| table.enter(ip).expect("within the share")).collect();
+        assert!(table.enter(ip).is_none(), "one more is refused");
+        assert!(table.enter(std::net::IpAddr::from([127, 0, 0, 2])).is_some(), "another address is not affected");
+        drop(held);
+        let again = table.enter(ip);
+        assert!(again.is_some(), "closed connections free their places");
+        assert!(table.0.lock().unwrap().get(&ip).is_some_and(|n| *n == 1));
+        drop(again);
+        assert!(table.0.lock().unwrap().is_empty(), "nothing kept for an address with no connection");
     }
 }

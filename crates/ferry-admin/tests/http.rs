@@ -442,3 +442,13 @@ async fn the_user_form_does_not_show_the_defaults_as_every_permission() {
     assert!(page.body.contains(r#"<input id="perm-defaults" type="checkbox" name="permissions_default" checked>"#), "{}", page.body);
     assert!(page.body.contains(r#"<input id="perm-write" type="checkbox" name="permissions" value="write">"#), "{}", page.body);
 }
+
+#[tokio::test]
+async fn https_answers_carry_strict_transport_security() {
+    let backend = std::sync::Arc::new(Memory::default());
+    let app = App { router: ferry_admin::app(backend.clone(), true), backend };
+    let a = app.send(Method::GET, "/api/v1/healthz", &[], "").await;
+    assert_eq!(a.headers[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000");
+    let plain = self::app().send(Method::GET, "/api/v1/healthz", &[], "").await;
+    assert!(plain.headers.get(header::STRICT_TRANSPORT_SECURITY).is_none(), "not over plain HTTP");
+}

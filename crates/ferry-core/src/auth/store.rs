@@ -40,14 +40,19 @@ impl std::fmt::Debug for Secret {
 }
 
 /// What a user name may be made of, for error messages.
-pub const NAME_RULE: &str = "use letters and digits (any script), '.', '_', '-' or '@', at most 64 characters";
+pub const NAME_RULE: &str = "use letters and digits (any script), '.', '_', '-' or '@', at most 64 characters, not only dots";
 
 /// True if `name` is usable as a user name in every store: 1 to 64
 /// letters or digits of any script, `.`, `_`, `-` or `@` (no spaces,
 /// controls or `:`, which would break the users file, the FTP command line
 /// or the logs).
 pub fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().count() <= 64 && name.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c))
+    // Only dots (`.`, `..`) would be a path segment that URLs (the admin
+    // pages' `/users/{name}`) and file names collapse.
+    !name.is_empty()
+        && name.chars().count() <= 64
+        && name.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c))
+        && !name.chars().all(|c| c == '.')
 }
 
 /// The store could not do what was asked. [`Unavailable`](Self::Unavailable)

@@ -383,6 +383,7 @@ mod tests {
         }
         assert!(valid_name(&"é".repeat(64)), "64 characters, 128 bytes");
         assert!(!valid_name("bell\u{7}"));
+        assert!(!valid_name(".") && !valid_name("..") && !valid_name("...") && valid_name(".hidden") && valid_name("a.b"), "not only dots");
     }
 
     #[test]
