@@ -102,7 +102,9 @@ impl Server {
     /// when TLS is off.
     pub fn https_config(&self) -> Option<Arc<rustls::ServerConfig>> {
         self.shared.tls()?;
-        Some(crate::tls::https_config(crate::tls::FollowingCert(Arc::downgrade(&self.shared))))
+        let shared = Arc::downgrade(&self.shared);
+        let current = move || shared.upgrade()?.tls();
+        Some(crate::tls::https_config(crate::tls::FollowingCert(Box::new(current))))
     }
 
     /// Turns true when the server begins to shut down (for listeners of

@@ -130,7 +130,9 @@ impl ResolvesServerCert for OneCert {
 
 /// The certificate in force on a server now: a reload (SIGHUP) reaches
 /// the next handshake of listeners that use it.
-pub(crate) struct FollowingCert(pub(crate) std::sync::Weak<crate::shared::Shared>);
+/// It asks `current` at each handshake (the server's settings in force),
+/// so this module need not know where they are kept.
+pub(crate) struct FollowingCert(pub(crate) Box<dyn Fn() -> Option<Arc<TlsSettings>> + Send + Sync>);
 
 impl std::fmt::Debug for FollowingCert {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -140,7 +142,7 @@ impl std::fmt::Debug for FollowingCert {
 
 impl ResolvesServerCert for FollowingCert {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.0.upgrade()?.tls()?.key.clone())
+        Some((self.0)()?.key.clone())
     }
 }
 
