@@ -2,8 +2,6 @@
 //! store, as two nodes on one database use it, and `ferryd admin …
 //! --postgres`, against a throw-away PostgreSQL server of each test's own.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -12,8 +10,6 @@ use ferry_core::admin::{AdminAuth, AdminStore, TokenKind, TokenRecord, ensure_fi
 use ferry_core::auth::StoreError;
 use ferry_core::auth::postgres::PgStore;
 use ferry_testkit::peers::PgServer;
-
-const FERRYD: &str = env!("CARGO_BIN_EXE_ferryd");
 
 /// A PostgreSQL server, or `None` (test skipped) without one; under CI its
 /// absence fails the test.
@@ -114,18 +110,8 @@ fn admins_and_tokens_in_postgres_are_shared_by_every_node() {
 
 /// `ferryd admin ARGS --postgres CONNINFO`, with `stdin`.
 fn ferryd_admin(pg: &PgServer, args: &[&str], stdin: &str) -> (bool, String, String) {
-    let mut child = Command::new(FERRYD)
-        .arg("admin")
-        .args(args)
-        .args(["--postgres", &pg.conninfo])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    // With --postgres the users file only places users.toml: never read here.
+    crate::admin::ferryd_admin(std::path::Path::new("users.txt"), Some(&pg.conninfo), args, stdin)
 }
 
 #[test]
