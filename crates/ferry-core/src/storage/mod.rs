@@ -89,6 +89,14 @@ pub trait Upload: Write + Send {
     fn write_at(&mut self, _buf: &[u8], _offset: u64) -> Result<(), StorageError> {
         Err(StorageError::Unsupported("this storage writes uploads front to back only"))
     }
+    /// The open file that `Write` writes into at its current position,
+    /// when there is one that the kernel may fill directly (`splice` from
+    /// a socket, with no copy through user space); `None` when bytes must
+    /// go through `write` (object storage, `O_APPEND` files, which
+    /// `splice` refuses).
+    fn file(&self) -> Option<&std::fs::File> {
+        None
+    }
 }
 
 /// What happened to the bytes of an upload that did not complete.

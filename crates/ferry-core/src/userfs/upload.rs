@@ -3,7 +3,7 @@
 //! with the byte quota charged as the bytes arrive, and ended by exactly
 //! one of commit or abort — which is when the event is emitted.
 
-use std::io::Read as _;
+use std::io::{self, Read as _};
 use std::time::Instant;
 
 use sha2::{Digest as _, Sha256};
@@ -270,6 +270,45 @@ impl UserUpload {
         }
         self.cursor += buf.len() as u64;
         self.wrote(self.cursor, buf.len());
+        Ok(())
+    }
+
+    /// Whether [`UserUpload::write_direct`] may be used: the storage has a
+    /// file the kernel can fill, and no digest needs to see the bytes.
+    pub fn accepts_direct(&self) -> bool {
+        self.digest.is_none() && self.upload.as_ref().is_some_and(|u| u.file().is_some())
+    }
+
+    /// Write `len` bytes after what was written so far without handing
+    /// them to this process: `fill` moves up to the given count into the
+    /// file at its current position (`splice` from a pipe) and says how
+    /// many it moved; it is called until all `len` are in. The bytes count
+    /// against the quota first, as with [`UserUpload::write`]. Refused
+    /// with [`StorageError::Unsupported`] unless
+    /// [`UserUpload::accepts_direct`].
+    pub fn write_direct(&mut self, len: usize, mut fill: impl FnMut(&std::fs::File, usize) -> io::Result<usize>) -> Result<(), FsError> {
+        if !self.accepts_direct() {
+            return Err(StorageError::Unsupported("this upload takes bytes through write only").into());
+        }
+        let grown = self.charge(self.cursor, len)?;
+        let file = self.upload.as_ref().and_then(|u| u.file()).expect("checked above");
+        let mut left = len;
+        while left > 0 {
+            match fill(file, left) {
+                Ok(0) => {
+                    self.give_back(grown);
+                    return Err(StorageError::from(io::Error::from(io::ErrorKind::WriteZero)).into());
+                }
+                Ok(n) => left -= n.min(left),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.give_back(grown);
+                    return Err(StorageError::from(e).into());
+                }
+            }
+        }
+        self.cursor += len as u64;
+        self.wrote(self.cursor, len);
         Ok(())
     }
 

@@ -1,8 +1,9 @@
 //! Moving file bytes between storage and a data connection.
 //!
 //! Disk I/O is blocking. Plain binary downloads of local files go from
-//! the page cache to the socket with `sendfile`; plain binary uploads are
-//! read from the socket and written by one blocking thread; everything
+//! the page cache to the socket with `sendfile`; plain binary uploads go
+//! from the socket to the file on one blocking thread, with `splice` where
+//! the storage is a local file (see `plain`); everything
 //! else (TLS, ASCII, rate limits) runs a small pipeline: a blocking thread
 //! reads (or writes) 256 KiB chunks while the async side writes (or reads)
 //! the socket, with a few chunks in flight and buffers recycled.
@@ -23,6 +24,9 @@ use std::time::Duration;
 use ferry_proto::ascii::{FromWire, ToWire};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
+
+mod plain;
+mod splice;
 
 use super::stream::Stream;
 use crate::limits::{RateLimiter, consume_all};
@@ -315,7 +319,7 @@ enum ToDisk {
 pub(crate) async fn receive_file(incoming: Incoming, sock: Stream, mut p: Pump) -> (u64, Result<(), TransferError>) {
     let gate = p.gate.take();
     let (received, arrived) = match sock {
-        Stream::Plain(tcp) if !p.ascii && p.limits.is_empty() => receive_plain(incoming, tcp, &mut p).await,
+        Stream::Plain(tcp) if !p.ascii && p.limits.is_empty() => plain::receive_plain(incoming, tcp, &mut p).await,
         sock => receive_pumped(incoming, sock, &mut p).await,
     };
     let mut incoming = match arrived {
@@ -351,101 +355,6 @@ pub(crate) async fn receive_file(incoming: Incoming, sock: Stream, mut p: Pump) 
     };
     let result = tokio::task::spawn_blocking(finish).await.unwrap_or_else(|e| Err(StorageError::Io(io::Error::other(e)).into()));
     (received, result)
-}
-
-/// The fast path for plain binary uploads without rate limits: one
-/// blocking thread reads the socket and writes the file, as vsftpd does,
-/// with no hand-off between threads per chunk. `ABOR` shuts the socket's
-/// reading side down from here, which ends the blocked read; a flag tells
-/// that end from the client's own close.
-async fn receive_plain(mut incoming: Incoming, tcp: tokio::net::TcpStream, p: &mut Pump) -> (u64, Result<Incoming, TransferError>) {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let prepared = tcp.into_std().and_then(|s| {
-        s.set_nonblocking(false)?;
-        s.set_read_timeout(Some(p.stall))?;
-        let handle = s.try_clone()?;
-        Ok((s, handle))
-    });
-    let (mut sock, handle) = match prepared {
-        Ok(x) => x,
-        Err(e) => {
-            let why = TransferError::Data(e);
-            incoming.abort(&why);
-            return (0, Err(why));
-        }
-    };
-    let aborted_flag = Arc::new(AtomicBool::new(false));
-    let flag = aborted_flag.clone();
-    let progress = p.progress.clone();
-    let mut worker = tokio::task::spawn_blocking(move || {
-        let mut buf = vec![0u8; CHUNK];
-        let mut received = 0u64;
-        let error = loop {
-            let n = match sock.read(&mut buf) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                    break TransferError::Data(io::Error::new(io::ErrorKind::TimedOut, "data connection stalled"));
-                }
-                Err(e) => break TransferError::Data(e),
-            };
-            if flag.load(Ordering::Acquire) {
-                break TransferError::Aborted;
-            }
-            if n == 0 {
-                let _ = sock.shutdown(std::net::Shutdown::Write);
-                return (received, Ok(incoming));
-            }
-            if let Err(e) = incoming.write(&buf[..n]) {
-                return (received, Err(TransferError::Storage(incoming.fail(e))));
-            }
-            received += n as u64;
-            progress.add(n as u64);
-            incoming.received = Some(received);
-        };
-        incoming.abort(&error);
-        (received, Err(error))
-    });
-    // Stops the thread if this future is dropped before it ends (its
-    // session went away): it must not go on reading a client's upload.
-    let stopper = StopOnDrop { flag: aborted_flag, sock: handle, armed: true };
-    let done = tokio::select! {
-        r = &mut worker => Some(r),
-        () = aborted(&mut p.abort) => None,
-    };
-    let mut stopper = stopper;
-    let joined = match done {
-        Some(r) => r,
-        None => {
-            stopper.stop();
-            worker.await
-        }
-    };
-    stopper.armed = false;
-    joined.unwrap_or_else(|e| (0, Err(StorageError::Io(io::Error::other(e)).into())))
-}
-
-/// Ends a blocking upload loop: sets its abort flag and shuts its socket
-/// down, which wakes a read it is blocked in. Does so on drop while armed.
-struct StopOnDrop {
-    flag: Arc<std::sync::atomic::AtomicBool>,
-    sock: std::net::TcpStream,
-    armed: bool,
-}
-
-impl StopOnDrop {
-    fn stop(&mut self) {
-        self.flag.store(true, std::sync::atomic::Ordering::Release);
-        let _ = self.sock.shutdown(std::net::Shutdown::Both);
-    }
-}
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        if self.armed {
-            self.stop();
-        }
-    }
 }
 
 /// Uploads through the async socket (TLS, ASCII, rate limits): the pump

@@ -64,6 +64,10 @@ impl Write for AtomicUpload {
 }
 
 impl Upload for AtomicUpload {
+    fn file(&self) -> Option<&std::fs::File> {
+        self.file.as_ref()
+    }
+
     fn write_at(&mut self, buf: &[u8], offset: u64) -> Result<(), StorageError> {
         // The temporary file is the whole new file: any offset is its own.
         Ok(self.file.as_ref().expect("open until commit/abort").write_all_at(buf, offset)?)
@@ -135,6 +139,11 @@ impl Upload for InPlaceUpload {
         self.cut
     }
 
+    fn file(&self) -> Option<&std::fs::File> {
+        // splice(2) refuses files opened with O_APPEND.
+        (!self.append).then_some(&self.file)
+    }
+
     fn write_at(&mut self, buf: &[u8], offset: u64) -> Result<(), StorageError> {
         if self.append {
             // O_APPEND: the kernel writes at the end whatever the offset.
@@ -178,6 +187,10 @@ impl Write for UniqueUpload {
 }
 
 impl Upload for UniqueUpload {
+    fn file(&self) -> Option<&std::fs::File> {
+        self.file.as_ref()
+    }
+
     fn write_at(&mut self, buf: &[u8], offset: u64) -> Result<(), StorageError> {
         Ok(self.file.as_ref().expect("open until commit/abort").write_all_at(buf, offset)?)
     }
