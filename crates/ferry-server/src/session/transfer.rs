@@ -3,10 +3,11 @@
 //! Disk I/O is blocking. Plain binary downloads of local files go from
 //! the page cache to the socket with `sendfile`; plain binary uploads go
 //! from the socket to the file on one blocking thread, with `splice` where
-//! the storage is a local file (see `plain`); everything
-//! else (TLS, ASCII, rate limits) runs a small pipeline: a blocking thread
-//! reads (or writes) 256 KiB chunks while the async side writes (or reads)
-//! the socket, with a few chunks in flight and buffers recycled.
+//! the storage is a local file (see `plain`); binary transfers under TLS
+//! run on one blocking thread too (see `tls`). The rest (ASCII, rate
+//! limits) runs a small pipeline: a blocking thread reads (or writes)
+//! 256 KiB chunks while the async side writes (or reads) the socket, with
+//! a few chunks in flight and buffers recycled.
 //! `ABOR` trips the [`AbortSignal`]: the socket side stops, the channel
 //! closes, the blocking side stops at its next chunk, and an unfinished
 //! upload is aborted (which never damages an existing file) *before* the
@@ -25,8 +26,10 @@ use ferry_proto::ascii::{FromWire, ToWire};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
+mod blocking;
 mod plain;
 mod splice;
+mod tls;
 
 use super::stream::Stream;
 use crate::limits::{RateLimiter, consume_all};
@@ -161,6 +164,10 @@ pub(crate) async fn send_file(reader: ReadHandle, limit: Option<u64>, mut sock: 
         };
         return (sent, result);
     }
+    let mut sock = match sock {
+        Stream::Tls(tls) if !p.ascii && p.limits.is_empty() => return tls::send_tls(reader, limit, tls, &mut p).await,
+        sock => sock,
+    };
     let (tx, mut rx) = mpsc::channel::<Result<Vec<u8>, io::Error>>(IN_FLIGHT);
     let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     let ascii = p.ascii;
@@ -320,6 +327,7 @@ pub(crate) async fn receive_file(incoming: Incoming, sock: Stream, mut p: Pump) 
     let gate = p.gate.take();
     let (received, arrived) = match sock {
         Stream::Plain(tcp) if !p.ascii && p.limits.is_empty() => plain::receive_plain(incoming, tcp, &mut p).await,
+        Stream::Tls(tls) if !p.ascii && p.limits.is_empty() => tls::receive_tls(incoming, tls, &mut p).await,
         sock => receive_pumped(incoming, sock, &mut p).await,
     };
     let mut incoming = match arrived {

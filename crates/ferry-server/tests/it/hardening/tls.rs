@@ -121,6 +121,31 @@ fn i01_uploads_closed_like_curl_are_complete() {
     }
 }
 
+/// A TLS upload cut off without `close_notify` is a truncation: it is
+/// not committed, the file it would have replaced keeps its bytes, and
+/// the session goes on. So does one ended by `ABOR` mid-download.
+#[test]
+fn i01_a_truncated_tls_upload_or_an_aborted_download_loses_nothing() {
+    let s = TestServer::start_tls(|_| {});
+    let old = pseudo_random(100_000, 7);
+    std::fs::write(s.root().join("keep.bin"), &old).unwrap();
+    let big = pseudo_random(16 << 20, 8);
+    std::fs::write(s.root().join("big.bin"), &big).unwrap();
+    for v in VERSIONS {
+        let mut c = Ftps::explicit(s.addr, &config(v, store()));
+        c.login(USER, PASSWORD);
+        let r = c.upload_cut("STOR keep.bin", &pseudo_random(300_000, 9));
+        assert_eq!(r.code, 426, "{v:?}: {r:?}");
+        assert!(std::fs::read(s.root().join("keep.bin")).unwrap() == old, "{v:?}: the old file changed");
+        let (first, second) = c.abort_download("big.bin");
+        assert_eq!((first.code, second.code), (426, 226), "{v:?}: {first:?} {second:?}");
+        c.expect("NOOP", 200);
+        let d = c.download("RETR keep.bin");
+        assert_eq!(d.reply.code, 226);
+        assert!(d.bytes == old, "{v:?}: the session's next download");
+    }
+}
+
 /// OpenSSL (curl): at least ten transfers on one login, TLS 1.2 and 1.3.
 #[test]
 fn i01_curl_many_transfers_per_login() {

@@ -267,4 +267,32 @@ impl Ftps {
         drop(d);
         Data { bytes: Vec::new(), reply: self.read_reply(), resumed }
     }
+
+    /// A command that takes data from us, cut off: the bytes written, then
+    /// the connection closed without `close_notify` (a truncation).
+    pub(crate) fn upload_cut(&mut self, line: &str, bytes: &[u8]) -> Reply {
+        let tcp = self.data_tcp();
+        self.expect(line, 150);
+        let mut d = wrap(tcp, &self.config, SERVER_NAME);
+        d.write_all(bytes).unwrap();
+        d.flush().unwrap();
+        let _ = d.sock.shutdown(Shutdown::Both);
+        drop(d);
+        self.read_reply()
+    }
+
+    /// `RETR` `name` and, with the download under way and unread, `ABOR`:
+    /// the two replies that follow.
+    pub(crate) fn abort_download(&mut self, name: &str) -> (Reply, Reply) {
+        let tcp = self.data_tcp();
+        self.expect(&format!("RETR {name}"), 150);
+        let mut d = wrap(tcp, &self.config, SERVER_NAME);
+        let mut first = [0u8; 1024];
+        d.read_exact(&mut first).unwrap();
+        self.tls.write_all(b"ABOR\r\n").unwrap();
+        self.tls.flush().unwrap();
+        let replies = (self.read_reply(), self.read_reply());
+        drop(d);
+        replies
+    }
 }
