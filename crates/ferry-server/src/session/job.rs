@@ -49,8 +49,8 @@ impl Job {
     /// Move the bytes over `sock`; returns how many moved and how it ended.
     pub(crate) async fn run(self, sock: Stream, pump: Pump) -> (u64, Result<(), TransferError>) {
         match self {
-            Job::Download { reader, limit, report, .. } => {
-                let (sent, result) = transfer::send_file(reader, limit, sock, pump).await;
+            Job::Download { reader, limit, report, expected } => {
+                let (sent, result) = transfer::send_file(reader, limit, expected, sock, pump).await;
                 let failure = match &result {
                     Ok(()) => None,
                     Err(TransferError::Aborted) => Some(Failure::Interrupted),

@@ -150,10 +150,20 @@ async fn sendfile_to(
 }
 
 /// Send `reader` (at most `limit` bytes of it) over `sock`, converting line
-/// ends when `ascii`. Returns the bytes sent on the wire.
-pub(crate) async fn send_file(reader: ReadHandle, limit: Option<u64>, mut sock: Stream, mut p: Pump) -> (u64, Result<(), TransferError>) {
+/// ends when `ascii`. Returns the bytes sent on the wire. `expected` is
+/// what the file's size said when it was opened: `sendfile` sends that
+/// much and stops, as vsftpd does, sparing small files a last call that
+/// would only find the end.
+pub(crate) async fn send_file(
+    reader: ReadHandle,
+    limit: Option<u64>,
+    expected: u64,
+    mut sock: Stream,
+    mut p: Pump,
+) -> (u64, Result<(), TransferError>) {
     if let (ReadHandle::File(file), Stream::Plain(tcp), false, true) = (&reader, &sock, p.ascii, p.limits.is_empty()) {
         let mut sent = 0u64;
+        let limit = Some(limit.map_or(expected, |l| l.min(expected)));
         let result = tokio::select! {
             r = sendfile_to(file, tcp, limit, p.stall, &mut sent, &p.progress) => r,
             () = aborted(&mut p.abort) => Err(TransferError::Aborted),
