@@ -32,7 +32,7 @@ pub(crate) fn limits(names: &[&str]) -> Vec<String> {
             "pyftpdlib" => "pyftpdlib runs its command-line server as it comes (`python3 -m pyftpdlib`): at most 512 \
                  sessions, no per-address cap; the command line has no option to lift the 512."
                 .to_owned(),
-            "unftp" => "unftp runs with its defaults (no session caps).".to_owned(),
+            "unftp" => "unftp runs with its defaults: no session caps, no failed-login policy.".to_owned(),
             _ => continue,
         };
         notes.push(note);
