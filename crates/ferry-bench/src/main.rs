@@ -6,7 +6,14 @@
 //! Run it with `bench/run` (release build, tmpfs files); `bench/setup`
 //! installs the peers.
 
+mod bigdir;
+mod loopback;
+mod notes;
+mod plan;
+mod procs;
+mod reaper;
 mod report;
+mod rounds;
 mod scenarios;
 mod servers;
 
@@ -16,7 +23,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 
-use report::{Better, Row};
+use report::{Better, Table};
 use servers::Server;
 
 /// Benchmark ferryd against the FTP servers installed here.
@@ -32,9 +39,23 @@ struct Args {
     /// Size of the big file, bytes.
     #[arg(long, default_value_t = 1 << 30)]
     size: u64,
-    /// Interleaved rounds.
+    /// Interleaved rounds: each runs every scenario on every server, one
+    /// server after another; cells are medians over the rounds.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Run only some scenarios: a scenario key (retr, stor, small, logins,
+    /// mlsd, list, idle, bigdir, iperf3, sendfile, splice, ftps, clients)
+    /// or a piece of a row title ("loopback", "MLSD of 1000000"), ignoring
+    /// case; repeat, or separate with commas.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Entries in the big folder listed with MLSD (0 skips that scenario).
+    #[arg(long, default_value_t = 1_000_000)]
+    big_entries: usize,
+    /// Seconds any one scenario may take on one server; past it the cell
+    /// stays empty, with a note.
+    #[arg(long, default_value_t = 120)]
+    deadline: u64,
     /// Small files to fetch.
     #[arg(long, default_value_t = 2000)]
     small_files: usize,
@@ -52,8 +73,9 @@ struct Args {
     /// Seconds of login hammering.
     #[arg(long, default_value_t = 3)]
     login_secs: u64,
-    /// Servers to compare (those that cannot start are skipped and named).
-    #[arg(long, value_delimiter = ',', default_value = "ferryd,vsftpd,pure-ftpd,pyftpdlib,unftp")]
+    /// Servers to compare (those that cannot start are skipped and named);
+    /// ferryd-defaults is ferryd with nothing lifted, shown but not compared.
+    #[arg(long, value_delimiter = ',', default_value = "ferryd,ferryd-defaults,vsftpd,pure-ftpd,pyftpdlib,unftp")]
     servers: Vec<String>,
     /// Where to write the report.
     #[arg(long, default_value = "BENCHMARKS.md")]
@@ -61,7 +83,16 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    reaper::run_if_asked();
     let args = Args::parse();
+    scenarios::set_deadline(Duration::from_secs(args.deadline));
+    let plan = {
+        let probe = rounds::Results::new(&args, &[]);
+        let tables = [&probe.main, &probe.cpu, &ftps_table(&args), &client_table(&args)]
+            .map(|t| t.rows.iter().map(|r| (r.id.clone(), r.title.clone())).collect::<Vec<_>>());
+        let rows: Vec<(&str, &str)> = tables.iter().flatten().map(|(id, t)| (id.as_str(), t.as_str())).collect();
+        plan::Plan::new(&args.only, &rows)?
+    };
     let _ = std::fs::remove_dir_all(&args.dir);
     std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -86,175 +117,120 @@ fn main() -> anyhow::Result<()> {
     for s in &started {
         seed(s, &src, &args, &rt)?;
     }
+    let big = match args.big_entries {
+        n if n > 0 && plan.wants("bigdir") => {
+            eprintln!("making a folder of {n} empty files");
+            Some(bigdir::BigDir::make(&args.dir, n)?)
+        }
+        _ => None,
+    };
 
     let names: Vec<&'static str> = started.iter().map(|s| s.name).collect();
-    let mut rows = vec![
-        Row::new(format!("RETR {} MiB, curl (MB/s)", args.size >> 20), Better::Higher, &names),
-        Row::new(format!("STOR {} MiB, curl (MB/s)", args.size >> 20), Better::Higher, &names),
-        Row::new(format!("{} × 4 KiB RETR, one session (files/s)", args.small_files), Better::Higher, &names),
-        Row::new(format!("{} × 4 KiB RETR, 20 sessions (files/s)", args.small_files), Better::Higher, &names),
-        Row::new("logins/s, 32 workers".to_owned(), Better::Higher, &names),
-        Row::new(format!("MLSD of {} entries (ms)", args.entries), Better::Lower, &names),
-        Row::new(format!("LIST of {} entries (ms)", args.entries), Better::Lower, &names),
-    ];
-    let idle_first = rows.len();
-    for n in &args.idle {
-        rows.push(Row::new(format!("memory per idle logged-in session, {n} sessions (KiB PSS)"), Better::Lower, &names));
-    }
-    // Server CPU per operation: steadier than rates on a shared machine.
-    let mut cpu_rows = vec![
-        Row::new(format!("RETR {} MiB, curl (server CPU ms)", args.size >> 20), Better::Lower, &names),
-        Row::new(format!("STOR {} MiB, curl (server CPU ms)", args.size >> 20), Better::Lower, &names),
-        Row::new("small-file RETR, both runs (server CPU µs per file)".to_owned(), Better::Lower, &names),
-        Row::new("login (server CPU µs per login)".to_owned(), Better::Lower, &names),
-    ];
-    let mut loopback = vec![
-        Row::new("loopback limit: iperf3, one stream (MB/s)".to_owned(), Better::Higher, &["loopback"]),
-        Row::new("loopback limit: kernel sendfile, file→socket (MB/s)".to_owned(), Better::Higher, &["loopback"]),
-    ];
-    let mut limited: Vec<String> = Vec::new();
+    let mut res = rounds::Results::new(&args, &names);
+    let cx = rounds::Ctx { args: &args, rt: &rt, plan: &plan, src: &src, big: big.as_ref() };
     for round in 1..=args.rounds {
         eprintln!("round {round}/{}", args.rounds);
-        match scenarios::iperf3(args.size) {
-            Ok(v) => loopback[0].add(0, Some(v)),
-            Err(e) => limited.push(format!("iperf3 row empty: {e:#}")),
-        }
-        loopback[1].add(0, Some(scenarios::loopback_limit(&src, args.size)?));
+        rounds::loopback_round(&cx, &mut res);
         for (i, s) in started.iter().enumerate() {
             eprintln!("  {}", s.name);
-            let step = |what: &str| eprintln!("    {what}");
-            step("RETR");
-            let cpu = s.cpu_secs();
-            if let Some(v) = noted("RETR", s.name, scenarios::retr_big(s, args.size, false), &mut limited) {
-                rows[0].add(i, Some(v));
-                cpu_rows[0].add(i, Some((s.cpu_secs() - cpu) * 1e3));
-            }
-            step("STOR");
-            let cpu = s.cpu_secs();
-            if let Some(v) = noted("STOR", s.name, scenarios::stor_big(s, &src, args.size, false), &mut limited) {
-                rows[1].add(i, Some(v));
-                cpu_rows[1].add(i, Some((s.cpu_secs() - cpu) * 1e3));
-            }
-            step("small files");
-            let cpu = s.cpu_secs();
-            let one = noted("small files", s.name, rt.block_on(scenarios::small_files(s, args.small_files, 1)), &mut limited);
-            let twenty = noted("small files", s.name, rt.block_on(scenarios::small_files(s, args.small_files, 20)), &mut limited);
-            rows[2].add(i, one);
-            rows[3].add(i, twenty);
-            if one.is_some() && twenty.is_some() {
-                cpu_rows[2].add(i, Some((s.cpu_secs() - cpu) * 1e6 / (2 * args.small_files) as f64));
-            }
-            step("logins");
-            let cpu = s.cpu_secs();
-            let logins = rt.block_on(scenarios::logins(s, 32, Duration::from_secs(args.login_secs)));
-            if let Some((rate, count)) = noted("logins", s.name, logins, &mut limited) {
-                rows[4].add(i, Some(rate));
-                cpu_rows[3].add(i, Some((s.cpu_secs() - cpu) * 1e6 / count.max(1) as f64));
-            }
-            step("listings");
-            rows[5].add(i, noted("MLSD", s.name, rt.block_on(scenarios::listing(s, true)), &mut limited).flatten());
-            rows[6].add(i, noted("LIST", s.name, rt.block_on(scenarios::listing(s, false)), &mut limited).flatten());
-            for (k, &n) in args.idle.iter().enumerate() {
-                if s.forks_per_session() && n > args.forking_idle_max {
-                    limited.push(format!(
-                        "{} forks a process per session: {n} idle sessions not tried (over --forking-idle-max {}); see its smaller row",
-                        s.name, args.forking_idle_max
-                    ));
-                    continue;
-                }
-                step(&format!("{n} idle sessions"));
-                // Memory is measured on a fresh process: a server that
-                // already ran the other scenarios has freed memory to reuse.
-                let fresh_dir = args.dir.join(format!("fresh-{}-{round}-{n}", s.name));
-                std::fs::create_dir_all(&fresh_dir)?;
-                let fresh = start(s.name, &args, &fresh_dir)?;
-                let idle = noted("idle sessions", s.name, rt.block_on(scenarios::idle_sessions(&fresh, n)), &mut limited);
-                drop(fresh);
-                let _ = std::fs::remove_dir_all(&fresh_dir);
-                let Some((per_session, opened)) = idle else { continue };
-                rows[idle_first + k].add(i, Some(per_session));
-                if opened < n {
-                    limited.push(format!(
-                        "{} accepted only {opened} of {n} idle sessions (421 or refused beyond); its memory row is per accepted session",
-                        s.name
-                    ));
-                }
-            }
+            rounds::server_round(&cx, round, i, s, &mut res)?;
         }
     }
-    rows.extend(loopback);
+    let tls = if plan.wants("ftps") { ftps(&args, &started[0], &src, &mut skipped)? } else { ftps_table(&args) };
+    let clients = if plan.wants("clients") { clients(&args, &started[0])? } else { client_table(&args) };
 
-    // FTPS: ferryd (rustls) against vsftpd (OpenSSL), same curl client.
-    let mut tls_rows = vec![
-        Row::new(format!("FTPS RETR {} MiB, curl --ssl-reqd (MB/s)", args.size >> 20), Better::Higher, &["ferryd", "vsftpd"]),
-        Row::new(format!("FTPS STOR {} MiB, curl --ssl-reqd (MB/s)", args.size >> 20), Better::Higher, &["ferryd", "vsftpd"]),
-    ];
-    let vs_tls = if args.servers.iter().any(|s| s == "vsftpd") {
-        servers::vsftpd_tls(&args.dir, &args.dir.join("ferryd-cert.pem"), &args.dir.join("ferryd-key.pem"))
-            .map_err(|e| skipped.push(format!("vsftpd with TLS ({e:#})")))
-            .ok()
-    } else {
-        None
-    };
-    if let Some(v) = &vs_tls {
-        link_or_copy(&src, &v.root.join("big.bin"))?;
-    }
-    for round in 1..=args.rounds {
-        eprintln!("FTPS round {round}/{}", args.rounds);
-        tls_rows[0].add(0, Some(scenarios::retr_big(&started[0], args.size, true)?));
-        tls_rows[1].add(0, Some(scenarios::stor_big(&started[0], &src, args.size, true)?));
-        if let Some(v) = &vs_tls {
-            tls_rows[0].add(1, Some(scenarios::retr_big(v, args.size, true)?));
-            tls_rows[1].add(1, Some(scenarios::stor_big(v, &src, args.size, true)?));
-        }
-    }
-
-    // Clients against ferryd: ferry against curl and lftp.
-    let ferry_bin = args.ferryd.with_file_name("ferry");
-    let clients = ["ferry", "curl", "lftp"];
-    let mut client_rows = vec![
-        Row::new(format!("client: get {} MiB from ferryd (MB/s)", args.size >> 20), Better::Higher, &clients),
-        Row::new(format!("client: mirror {} small files from ferryd, 4 at a time (s)", args.small_files), Better::Lower, &clients),
-    ];
-    let dest = args.dir.join("client-dest");
-    for round in 1..=args.rounds {
-        eprintln!("clients round {round}/{}", args.rounds);
-        for (i, c) in clients.iter().enumerate() {
-            match scenarios::client_get(&started[0], c, &ferry_bin, &dest, args.size) {
-                Ok(v) => client_rows[0].add(i, Some(v)),
-                Err(e) => eprintln!("  {c}: {e:#}"),
-            }
-            match scenarios::client_mirror(&started[0], c, &ferry_bin, &dest) {
-                Ok(v) => client_rows[1].add(i, v),
-                Err(e) => eprintln!("  {c}: {e:#}"),
-            }
-        }
-    }
     let mut notes: Vec<String> = started.iter().map(|s| format!("{}: logins checked with {}", s.name, s.login_note)).collect();
-    limited.sort();
-    limited.dedup();
-    notes.extend(limited);
-    let table = format!(
-        "{}\n{}\n{}\n{}",
-        report::render(&rows, &names),
-        report::render(&cpu_rows, &names),
-        report::render(&tls_rows, &["ferryd", "vsftpd"]),
-        report::render(&client_rows, &clients)
-    );
+    notes.extend(notes::limits(&names));
+    notes.extend(notes::method(&args, &plan));
+    if let Some(n) = notes::noop_medians(&names, &res.noop_medians) {
+        notes.push(n);
+    }
+    res.notes.sort();
+    res.notes.dedup();
+    notes.extend(res.notes);
+    let tables: Vec<String> = [res.main, res.cpu, tls, clients]
+        .into_iter()
+        .map(|mut t| {
+            t.rows.retain(|r| plan.wants(&r.id));
+            t.render()
+        })
+        .filter(|t| !t.is_empty())
+        .collect();
+    let table = tables.join("\n");
     println!("{table}");
     let doc = report::document(&table, &args_line(), &notes, &skipped, args.rounds);
     std::fs::write(&args.output, doc).with_context(|| format!("writing {}", args.output.display()))?;
     eprintln!("wrote {}", args.output.display());
     // Give the tmpfs back (several GiB) before the next run on this machine.
     drop(started);
-    drop(vs_tls);
+    drop(big);
     let _ = std::fs::remove_dir_all(&args.dir);
     Ok(())
+}
+
+fn ftps_table(args: &Args) -> Table {
+    Table::new(&["ferryd", "vsftpd"])
+        .row("ftps:retr", format!("FTPS RETR {} MiB, curl --ssl-reqd (MB/s)", args.size >> 20), Better::Higher)
+        .row("ftps:stor", format!("FTPS STOR {} MiB, curl --ssl-reqd (MB/s)", args.size >> 20), Better::Higher)
+}
+
+/// FTPS: ferryd (rustls) against vsftpd (OpenSSL), same curl client.
+fn ftps(args: &Args, ferryd: &Server, src: &std::path::Path, skipped: &mut Vec<String>) -> anyhow::Result<Table> {
+    let mut t = ftps_table(args);
+    let (cert, key) = servers::ferryd_tls_files(&args.dir);
+    let vs_tls = if args.servers.iter().any(|s| s == "vsftpd") {
+        servers::vsftpd_tls(&args.dir, &cert, &key).map_err(|e| skipped.push(format!("vsftpd with TLS ({e:#})"))).ok()
+    } else {
+        None
+    };
+    if let Some(v) = &vs_tls {
+        link_or_copy(src, &v.root.join("big.bin"))?;
+    }
+    for round in 1..=args.rounds {
+        eprintln!("FTPS round {round}/{}", args.rounds);
+        for (i, s) in std::iter::once(ferryd).chain(vs_tls.as_ref()).enumerate() {
+            t.add("ftps:retr", i, Some(scenarios::retr_big(s, args.size, true)?));
+            t.add("ftps:stor", i, Some(scenarios::stor_big(s, src, args.size, true)?));
+        }
+    }
+    Ok(t)
+}
+
+const CLIENTS: [&str; 3] = ["ferry", "curl", "lftp"];
+
+fn client_table(args: &Args) -> Table {
+    Table::new(&CLIENTS).row("clients:get", format!("client: get {} MiB from ferryd (MB/s)", args.size >> 20), Better::Higher).row(
+        "clients:mirror",
+        format!("client: mirror {} small files from ferryd, 4 at a time (s)", args.small_files),
+        Better::Lower,
+    )
+}
+
+/// Clients against ferryd: ferry against curl and lftp.
+fn clients(args: &Args, ferryd: &Server) -> anyhow::Result<Table> {
+    let mut t = client_table(args);
+    let ferry_bin = args.ferryd.with_file_name("ferry");
+    let dest = args.dir.join("client-dest");
+    for round in 1..=args.rounds {
+        eprintln!("clients round {round}/{}", args.rounds);
+        for (i, c) in CLIENTS.iter().enumerate() {
+            match scenarios::client_get(ferryd, c, &ferry_bin, &dest, args.size) {
+                Ok(v) => t.add("clients:get", i, Some(v)),
+                Err(e) => eprintln!("  {c}: {e:#}"),
+            }
+            match scenarios::client_mirror(ferryd, c, &ferry_bin, &dest) {
+                Ok(v) => t.add("clients:mirror", i, v),
+                Err(e) => eprintln!("  {c}: {e:#}"),
+            }
+        }
+    }
+    Ok(t)
 }
 
 fn start(name: &str, args: &Args, dir: &std::path::Path) -> anyhow::Result<Server> {
     match name {
         "ferryd" => servers::ferryd(&args.ferryd, dir),
+        "ferryd-defaults" => servers::ferryd_defaults(&args.ferryd, dir),
         "vsftpd" => servers::vsftpd(dir),
         "pyftpdlib" => servers::pyftpdlib(dir),
         "pure-ftpd" => servers::pure_ftpd(dir),

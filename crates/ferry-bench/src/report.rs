@@ -9,21 +9,106 @@ pub(crate) enum Better {
 
 /// One scenario across servers.
 pub(crate) struct Row {
-    title: String,
+    /// `key` or `key:part`, the key naming the scenario (see `plan`).
+    pub(crate) id: String,
+    pub(crate) title: String,
     better: Better,
     samples: Vec<Vec<f64>>,
 }
 
-impl Row {
-    pub(crate) fn new(title: String, better: Better, servers: &[&str]) -> Row {
-        Row { title, better, samples: vec![Vec::new(); servers.len()] }
+/// Rows over the same columns (servers or clients). The first column is
+/// the one compared; columns named `ferryd…` after it (ferryd with its
+/// defaults) are shown but are not peers.
+pub(crate) struct Table {
+    columns: Vec<&'static str>,
+    pub(crate) rows: Vec<Row>,
+}
+
+impl Table {
+    pub(crate) fn new(columns: &[&'static str]) -> Table {
+        Table { columns: columns.to_vec(), rows: Vec::new() }
     }
 
-    pub(crate) fn add(&mut self, server: usize, value: Option<f64>) {
-        if let Some(v) = value {
-            self.samples[server].push(v);
+    /// Add a row (builder style).
+    pub(crate) fn row(mut self, id: impl Into<String>, title: String, better: Better) -> Table {
+        self.rows.push(Row { id: id.into(), title, better, samples: vec![Vec::new(); self.columns.len()] });
+        self
+    }
+
+    /// Add a row with the first column only (the loopback limits, shown
+    /// under ferryd's column for comparison with its rates).
+    pub(crate) fn row_first_only(mut self, id: impl Into<String>, title: String, better: Better) -> Table {
+        self.rows.push(Row { id: id.into(), title, better, samples: vec![Vec::new()] });
+        self
+    }
+
+    /// Record a sample of row `id` for column `col` (`None` records none).
+    pub(crate) fn add(&mut self, id: &str, col: usize, value: Option<f64>) {
+        let row = self.rows.iter_mut().find(|r| r.id == id);
+        debug_assert!(row.is_some(), "no row {id}");
+        if let (Some(r), Some(v)) = (row, value) {
+            r.samples[col].push(v);
         }
     }
+
+    fn is_peer(&self, col: usize) -> bool {
+        col > 0 && !self.columns[col].starts_with("ferryd")
+    }
+
+    /// The Markdown table: median (min–max) per column, and the first
+    /// column's ratio to the best peer (above 1.00 means it is better).
+    /// Empty when no row is left.
+    pub(crate) fn render(&self) -> String {
+        if self.rows.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from("| scenario (median, min–max) |");
+        for s in &self.columns {
+            out.push_str(&format!(" {} |", column_title(s)));
+        }
+        out.push_str(&format!(" {} vs best peer |\n|---|", self.columns[0]));
+        for _ in &self.columns {
+            out.push_str("---|");
+        }
+        out.push_str("---|\n");
+        for r in &self.rows {
+            out.push_str(&format!("| {} |", r.title));
+            for i in 0..self.columns.len() {
+                let s = match r.samples.get(i) {
+                    Some(s) if !s.is_empty() => s,
+                    Some(_) => {
+                        out.push_str(" – |");
+                        continue;
+                    }
+                    None => {
+                        out.push_str(" |");
+                        continue;
+                    }
+                };
+                let min = s.iter().copied().fold(f64::INFINITY, f64::min);
+                let max = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                out.push_str(&format!(" {} ({}–{}) |", fmt(median(s).unwrap_or(0.0)), fmt(min), fmt(max)));
+            }
+            let ours = r.samples.first().and_then(|s| median(s));
+            let peers = r.samples.iter().enumerate().filter(|(i, _)| self.is_peer(*i)).filter_map(|(_, s)| median(s));
+            let best = match r.better {
+                Better::Higher => peers.fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b)))),
+                Better::Lower => peers.fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.min(b)))),
+            };
+            let ratio = match (ours, best) {
+                (Some(o), Some(b)) if o > 0.0 && b > 0.0 => format!("{:.2}×", if r.better == Better::Higher { o / b } else { b / o }),
+                _ => "–".to_owned(),
+            };
+            out.push_str(&format!(" {ratio} |\n"));
+        }
+        out
+    }
+}
+
+/// A column's heading: `ferryd-defaults` (its `--servers` name) reads
+/// "ferryd (defaults)".
+fn column_title(name: &str) -> &str {
+    if name == "ferryd-defaults" { "ferryd (defaults)" } else { name }
 }
 
 fn median(v: &[f64]) -> Option<f64> {
@@ -43,46 +128,6 @@ fn fmt(v: f64) -> String {
     } else {
         format!("{v:.2}")
     }
-}
-
-/// The Markdown table: median (min–max) per server, and ferryd's ratio to
-/// the best peer (above 1.00 means ferryd is better).
-pub(crate) fn render(rows: &[Row], servers: &[&str]) -> String {
-    let mut out = String::from("| scenario (median, min–max) |");
-    for s in servers {
-        out.push_str(&format!(" {s} |"));
-    }
-    out.push_str(&format!(" {} vs best peer |\n|---|", servers[0]));
-    for _ in servers {
-        out.push_str("---|");
-    }
-    out.push_str("---|\n");
-    for r in rows {
-        out.push_str(&format!("| {} |", r.title));
-        for i in 0..servers.len() {
-            match r.samples.get(i).filter(|s| !s.is_empty()) {
-                Some(s) => {
-                    let min = s.iter().copied().fold(f64::INFINITY, f64::min);
-                    let max = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    out.push_str(&format!(" {} ({}–{}) |", fmt(median(s).unwrap_or(0.0)), fmt(min), fmt(max)));
-                }
-                None if i < r.samples.len() => out.push_str(" – |"),
-                None => out.push_str(" |"),
-            }
-        }
-        let ours = r.samples.first().and_then(|s| median(s));
-        let peers: Vec<f64> = r.samples.iter().skip(1).filter_map(|s| median(s)).collect();
-        let best = match r.better {
-            Better::Higher => peers.iter().copied().fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b)))),
-            Better::Lower => peers.iter().copied().fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.min(b)))),
-        };
-        let ratio = match (ours, best, r.samples.len() > 1) {
-            (Some(o), Some(b), true) if o > 0.0 && b > 0.0 => format!("{:.2}×", if r.better == Better::Higher { o / b } else { b / o }),
-            _ => "–".to_owned(),
-        };
-        out.push_str(&format!(" {ratio} |\n"));
-    }
-    out
 }
 
 fn machine() -> String {

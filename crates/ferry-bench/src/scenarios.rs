@@ -3,8 +3,8 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -35,10 +35,41 @@ pub(crate) fn make_file(path: &Path, size: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long any one scenario may take (`--deadline`), set once at start:
+/// a server that is far slower than the others loses that cell, with a
+/// note, instead of holding up the run.
+static DEADLINE: OnceLock<Duration> = OnceLock::new();
+
+pub(crate) fn set_deadline(d: Duration) {
+    let _ = DEADLINE.set(d);
+}
+
+pub(crate) fn deadline() -> Duration {
+    DEADLINE.get().copied().unwrap_or(Duration::from_secs(120))
+}
+
+/// The error for a scenario that ran out of time.
+pub(crate) fn over_deadline() -> anyhow::Error {
+    anyhow::anyhow!("exceeded the {} s deadline", deadline().as_secs())
+}
+
+/// Run `fut`, giving up at the deadline.
+pub(crate) async fn within<T>(fut: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::time::timeout(deadline(), fut).await.map_err(|_| over_deadline())?
+}
+
 fn curl(args: &[&str]) -> anyhow::Result<Duration> {
     let start = Instant::now();
-    let out =
-        Command::new("curl").args(["-s", "-S", "--ftp-skip-pasv-ip"]).args(args).stdout(Stdio::null()).output().context("running curl")?;
+    let max = deadline().as_secs().to_string();
+    let out = Command::new("curl")
+        .args(["-s", "-S", "--ftp-skip-pasv-ip", "--max-time", &max])
+        .args(args)
+        .stdout(Stdio::null())
+        .output()
+        .context("running curl")?;
+    if out.status.code() == Some(28) {
+        return Err(over_deadline());
+    }
     if !out.status.success() {
         bail!("curl failed: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -223,9 +254,16 @@ pub(crate) async fn upload_via(s: &Server, remote: &str, data: &[u8]) -> anyhow:
     Ok(())
 }
 
+/// Run a client, under coreutils' `timeout` for the deadline (the same
+/// millisecond of overhead for every client compared).
 fn timed_run(cmd: &mut Command) -> anyhow::Result<Duration> {
+    let mut run = Command::new("timeout");
+    run.arg(deadline().as_secs().to_string()).arg(cmd.get_program()).args(cmd.get_args());
     let start = Instant::now();
-    let out = cmd.stdout(Stdio::null()).output()?;
+    let out = run.stdout(Stdio::null()).output()?;
+    if out.status.code() == Some(124) {
+        return Err(over_deadline());
+    }
     if !out.status.success() {
         bail!("{:?} failed: {}", cmd.get_program(), String::from_utf8_lossy(&out.stderr));
     }
@@ -266,74 +304,4 @@ pub(crate) fn client_mirror(s: &Server, client: &str, ferry: &Path, dest: &Path)
     };
     let _ = std::fs::remove_dir_all(dest);
     Ok(Some(t.as_secs_f64()))
-}
-
-/// The loopback limit: one file copied into a TCP socket by the kernel
-/// (std's copy uses sendfile for file to socket), MB/s. The receiver reads
-/// with a 1 MiB buffer, as curl and the servers do: small reads would
-/// measure the reader, not the loopback.
-pub(crate) fn loopback_limit(file: &Path, size: u64) -> anyhow::Result<f64> {
-    use std::io::Read;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let addr = listener.local_addr()?;
-    let sink = std::thread::spawn(move || -> std::io::Result<u64> {
-        let (mut s, _) = listener.accept()?;
-        let mut buf = vec![0u8; 1 << 20];
-        let mut total = 0u64;
-        loop {
-            match s.read(&mut buf)? {
-                0 => return Ok(total),
-                n => total += n as u64,
-            }
-        }
-    });
-    let start = Instant::now();
-    let mut f = std::fs::File::open(file)?;
-    let mut sock = std::net::TcpStream::connect(addr)?;
-    std::io::copy(&mut f, &mut sock)?;
-    drop(sock);
-    let got = sink.join().map_err(|_| anyhow::anyhow!("sink panicked"))??;
-    if got != size {
-        bail!("loopback copy moved {got} of {size} bytes");
-    }
-    Ok(size as f64 / start.elapsed().as_secs_f64() / 1e6)
-}
-
-/// The loopback limit as iperf3 measures it: one TCP stream moving `size`
-/// bytes from memory to memory, receiver's MB/s.
-pub(crate) fn iperf3(size: u64) -> anyhow::Result<f64> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port().to_string();
-    let mut server = Command::new("iperf3")
-        .args(["-s", "-1", "-B", "127.0.0.1", "-p", &port])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("iperf3 not installed (bench/setup installs it)")?;
-    // No probe connection: `-1` makes the server quit after its first
-    // client, whoever that is. Retry the client until the server listens.
-    let mut out = None;
-    for _ in 0..50 {
-        let o = Command::new("iperf3").args(["-c", "127.0.0.1", "-p", &port, "-n", &size.to_string(), "-f", "m"]).output();
-        match o {
-            Ok(o) if !o.status.success() && String::from_utf8_lossy(&o.stderr).contains("unable to connect") => {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            other => {
-                out = Some(other);
-                break;
-            }
-        }
-    }
-    let _ = server.kill();
-    let _ = server.wait();
-    let out = out.context("iperf3 server did not start")?.context("running iperf3 -c")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    // "[  5]   0.00-0.35  sec  1.00 GBytes  24563 Mbits/sec    receiver"
-    let mbits = text
-        .lines()
-        .find(|l| l.trim_end().ends_with("receiver"))
-        .and_then(|l| l.split_whitespace().collect::<Vec<_>>().windows(2).find(|w| w[1] == "Mbits/sec").map(|w| w[0].to_owned()))
-        .and_then(|v| v.parse::<f64>().ok())
-        .with_context(|| format!("no receiver line in iperf3's output: {text}"))?;
-    Ok(mbits / 8.0)
 }

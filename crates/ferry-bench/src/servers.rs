@@ -3,10 +3,13 @@
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+
+use crate::procs;
+use crate::reaper::{self, Reaped};
 
 /// One server under test.
 pub(crate) struct Server {
@@ -20,7 +23,8 @@ pub(crate) struct Server {
     pub(crate) prefix: &'static str,
     /// How logins are checked, for the report.
     pub(crate) login_note: &'static str,
-    child: Child,
+    /// The server under its reaper; dropping it stops the server.
+    run: Reaped,
 }
 
 impl Server {
@@ -38,75 +42,31 @@ impl Server {
         matches!(self.name, "vsftpd" | "pure-ftpd")
     }
 
+    /// The root of the server's process tree (its reaper).
+    pub(crate) fn root_pid(&self) -> u32 {
+        self.run.reaper.id()
+    }
+
+    /// The server's processes: its reaper, the server, and all that they
+    /// started (a forking server's session processes).
+    pub(crate) fn tree(&self) -> Vec<u32> {
+        procs::tree(self.root_pid())
+    }
+
     /// Proportional set size of the server's processes, in KiB (vsftpd
-    /// forks per session, so children count).
+    /// and Pure-FTPd fork per session, so children count).
     pub(crate) fn pss_kib(&self) -> u64 {
-        let mut total = 0;
-        for pid in self.process_tree() {
-            if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) {
-                total += s
-                    .lines()
-                    .find(|l| l.starts_with("Pss:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0);
-            }
-        }
-        total
+        procs::pss_kib(&self.tree())
     }
 
     /// CPU time (user + system) the server has used so far, in seconds,
     /// counting its children: living ones directly, exited ones through
-    /// their parents' `cutime`/`cstime` (forking servers end a process per
-    /// session). The difference around a scenario is steadier than its
-    /// wall-clock rate on a noisy machine.
+    /// their parents' `cutime`/`cstime`, orphans through the reaper's
+    /// (forking servers end a process or two per session). The difference
+    /// around a scenario is steadier than its wall-clock rate on a noisy
+    /// machine.
     pub(crate) fn cpu_secs(&self) -> f64 {
-        let ticks_per_sec = 100.0; // USER_HZ, fixed at 100 on Linux
-        let mut ticks = 0u64;
-        for pid in self.process_tree() {
-            if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-                let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-                // Fields 14–17 of stat(5): utime stime cutime cstime; `after`
-                // starts at field 3.
-                ticks += after.split_whitespace().skip(11).take(4).filter_map(|v| v.parse::<u64>().ok()).sum::<u64>();
-            }
-        }
-        ticks as f64 / ticks_per_sec
-    }
-
-    /// The server's process and all its descendants.
-    fn process_tree(&self) -> Vec<u32> {
-        let root = self.child.id();
-        // One pass over /proc for the parent of every process, then walk
-        // down from the server.
-        let mut children: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
-        if let Ok(entries) = std::fs::read_dir("/proc") {
-            for e in entries.flatten() {
-                let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
-                if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-                    let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-                    if let Some(ppid) = after.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) {
-                        children.entry(ppid).or_default().push(pid);
-                    }
-                }
-            }
-        }
-        let mut pids = vec![root];
-        let mut i = 0;
-        while i < pids.len() {
-            if let Some(kids) = children.get(&pids[i]) {
-                pids.extend(kids);
-            }
-            i += 1;
-        }
-        pids
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        procs::cpu_secs(&self.tree())
     }
 }
 
@@ -114,7 +74,14 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn wait_listening(port: u16, child: &mut Child) -> anyhow::Result<()> {
+/// Start `cmd` under a reaper and wait until it listens on `port`.
+fn start(cmd: &Command, port: u16) -> anyhow::Result<Reaped> {
+    let mut run = reaper::spawn(cmd)?;
+    wait_listening(port, &mut run.reaper)?;
+    Ok(run)
+}
+
+fn wait_listening(port: u16, child: &mut std::process::Child) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -128,25 +95,55 @@ fn wait_listening(port: u16, child: &mut Child) -> anyhow::Result<()> {
     bail!("did not start listening")
 }
 
-/// ferryd (release build) with an argon2id users file.
+/// What the normal ferryd entry lifts from ferryd's defaults, the same
+/// caps that the peers' configurations lift: sessions at once (1024) and
+/// per address (64; every benchmark client comes from 127.0.0.1, and the
+/// idle-session rows hold 10,000), and the guessing brakes (a ban after 10
+/// failed logins, a 1 s pause after each), which no scenario should meet
+/// but which would turn one failure into a stall. Its log level is `error`
+/// (the default `info` writes a line per session and transfer).
+pub(crate) const FERRYD_LIFTS: &[&str] = &[
+    "--max-sessions",
+    "20000",
+    "--max-sessions-per-ip",
+    "20000",
+    "--ban-after",
+    "1000000",
+    "--failure-delay-ms",
+    "0",
+    "--log-level",
+    "error",
+];
+
+/// ferryd (release build) with an argon2id users file and the caps in
+/// [`FERRYD_LIFTS`] lifted.
 pub(crate) fn ferryd(bin: &Path, dir: &Path) -> anyhow::Result<Server> {
-    let root = dir.join("ferryd-root");
+    ferryd_with(bin, &dir.join("ferryd"), "ferryd", FERRYD_LIFTS)
+}
+
+/// The certificate and key that ferryd made for itself in `dir` (beside
+/// its users file), which vsftpd's FTPS entry uses too.
+pub(crate) fn ferryd_tls_files(dir: &Path) -> (PathBuf, PathBuf) {
+    let base = dir.join("ferryd");
+    (base.join("ferryd-cert.pem"), base.join("ferryd-key.pem"))
+}
+
+/// ferryd with its defaults: nothing lifted, only the port, the folder
+/// and the users file that the bench user logs in with.
+pub(crate) fn ferryd_defaults(bin: &Path, dir: &Path) -> anyhow::Result<Server> {
+    ferryd_with(bin, &dir.join("ferryd-defaults"), "ferryd-defaults", &[])
+}
+
+fn ferryd_with(bin: &Path, base: &Path, name: &'static str, extra: &[&str]) -> anyhow::Result<Server> {
+    let root = base.join("root");
     std::fs::create_dir_all(&root)?;
-    let users = dir.join("ferryd-users.txt");
+    let users = base.join("users.txt");
     ferry_server::auth::users_file::set_user(&users, "bench", "benchpw")?;
     let port = free_port();
-    let mut child = Command::new(bin)
-        .args(["--port", &port.to_string(), "--log-level", "error", "--max-sessions", "20000", "--max-sessions-per-ip", "20000"])
-        .args(["--ban-after", "1000000", "--failure-delay-ms", "0", "--root"])
-        .arg(&root)
-        .arg("--users")
-        .arg(&users)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
-    wait_listening(port, &mut child).context("ferryd")?;
-    Ok(Server { name: "ferryd", port, user: "bench".into(), password: "benchpw".into(), root, prefix: "", login_note: "argon2id", child })
+    let mut cmd = Command::new(bin);
+    cmd.args(["--port", &port.to_string()]).args(extra).arg("--root").arg(&root).arg("--users").arg(&users);
+    let run = start(&cmd, port).with_context(|| format!("{name} ({})", bin.display()))?;
+    Ok(Server { name, port, user: "bench".into(), password: "benchpw".into(), root, prefix: "", login_note: "argon2id", run })
 }
 
 /// pyftpdlib, if installed.
@@ -154,14 +151,10 @@ pub(crate) fn pyftpdlib(dir: &Path) -> anyhow::Result<Server> {
     let root = dir.join("pyftpdlib-root");
     std::fs::create_dir_all(&root)?;
     let port = free_port();
-    let mut child = Command::new("python3")
-        .args(["-m", "pyftpdlib", "-i", "127.0.0.1", "-p", &port.to_string(), "-w", "-u", "bench", "-P", "benchpw", "-d"])
-        .arg(&root)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    wait_listening(port, &mut child).context("pyftpdlib (pip install pyftpdlib)")?;
-    Ok(Server { name: "pyftpdlib", port, user: "bench".into(), password: "benchpw".into(), root, prefix: "", login_note: "plain", child })
+    let mut cmd = Command::new("python3");
+    cmd.args(["-m", "pyftpdlib", "-i", "127.0.0.1", "-p", &port.to_string(), "-w", "-u", "bench", "-P", "benchpw", "-d"]).arg(&root);
+    let run = start(&cmd, port).context("pyftpdlib (pip install pyftpdlib)")?;
+    Ok(Server { name: "pyftpdlib", port, user: "bench".into(), password: "benchpw".into(), root, prefix: "", login_note: "plain", run })
 }
 
 /// vsftpd with anonymous read-write access (its logins need system
@@ -203,8 +196,9 @@ fn vsftpd_with(dir: &Path, tls: Option<(&Path, &Path)>) -> anyhow::Result<Server
             .unwrap_or_default()
         ),
     )?;
-    let mut child = Command::new(bin).arg(&conf).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
-    wait_listening(port, &mut child).context("vsftpd")?;
+    let mut cmd = Command::new(bin);
+    cmd.arg(&conf);
+    let run = start(&cmd, port).context("vsftpd")?;
     Ok(Server {
         name: "vsftpd",
         port,
@@ -213,13 +207,19 @@ fn vsftpd_with(dir: &Path, tls: Option<(&Path, &Path)>) -> anyhow::Result<Server
         root: pub_dir,
         prefix: "pub/",
         login_note: "anonymous",
-        child,
+        run,
     })
 }
 
 /// Where `bench/setup` unpacks Pure-FTPd: its Debian package conflicts with
 /// vsftpd's, so it is extracted rather than installed.
 const PURE_FTPD_BINS: [&str; 2] = ["/opt/ferry-bench/pure-ftpd/usr/sbin/pure-ftpd", "/usr/sbin/pure-ftpd"];
+
+/// The caps Pure-FTPd's configuration lifts: clients at once (`-c`,
+/// default 50) and per address (`-C`), and the listing cap (`-L
+/// files:depth`, default 10000:5), raised to 2,000,000 files so the
+/// 1,000,000-entry folder is listed whole.
+pub(crate) const PURE_FTPD_LIFTS: &[&str] = &["-c", "20000", "-C", "20000", "-L", "2000000:5"];
 
 /// Pure-FTPd with one virtual user whose password is a sha512-crypt hash
 /// (1,000 rounds, as in the issue's measurements), chrooted to its root.
@@ -258,18 +258,16 @@ pub(crate) fn pure_ftpd(dir: &Path) -> anyhow::Result<Server> {
         bail!("pure-pw mkdb: {}", String::from_utf8_lossy(&out.stderr));
     }
     let port = free_port();
-    let mut child = Command::new(bin)
-        .arg("-S")
+    let mut cmd = Command::new(bin);
+    cmd.arg("-S")
         .arg(format!("127.0.0.1,{port}"))
         .arg("-l")
         .arg(format!("puredb:{}", pdb.display()))
-        // No anonymous, chroot everyone, any uid, no DNS, room for the
-        // session and listing scenarios, passive on loopback.
-        .args(["-E", "-A", "-u", "1", "-H", "-c", "20000", "-C", "20000", "-L", "100000:5", "-P", "127.0.0.1"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    wait_listening(port, &mut child).context("pure-ftpd")?;
+        // No anonymous, chroot everyone, any uid, no DNS, passive on
+        // loopback, and room for the scenarios (PURE_FTPD_LIFTS).
+        .args(["-E", "-A", "-u", "1", "-H", "-P", "127.0.0.1"])
+        .args(PURE_FTPD_LIFTS);
+    let run = start(&cmd, port).context("pure-ftpd")?;
     Ok(Server {
         name: "pure-ftpd",
         port,
@@ -278,7 +276,7 @@ pub(crate) fn pure_ftpd(dir: &Path) -> anyhow::Result<Server> {
         root,
         prefix: "",
         login_note: "sha512-crypt, 1,000 rounds",
-        child,
+        run,
     })
 }
 
@@ -293,16 +291,12 @@ pub(crate) fn unftp(dir: &Path) -> anyhow::Result<Server> {
     let users = base.join("users.json");
     std::fs::write(&users, r#"[{"username": "bench", "password": "benchpw"}]"#)?;
     let port = free_port();
-    let mut child = Command::new(&bin)
-        .arg(format!("--bind-address=127.0.0.1:{port}"))
+    let mut cmd = Command::new(&bin);
+    cmd.arg(format!("--bind-address=127.0.0.1:{port}"))
         .arg(format!("--root-dir={}", root.display()))
         .args(["--auth-type=json", "--log-level=error"])
-        .arg(format!("--auth-json-path={}", users.display()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {} (cargo install unftp)", bin.display()))?;
-    wait_listening(port, &mut child).context("unftp")?;
+        .arg(format!("--auth-json-path={}", users.display()));
+    let run = start(&cmd, port).with_context(|| format!("unftp ({}; bench/setup installs it)", bin.display()))?;
     Ok(Server {
         name: "unftp",
         port,
@@ -311,6 +305,6 @@ pub(crate) fn unftp(dir: &Path) -> anyhow::Result<Server> {
         root,
         prefix: "",
         login_note: "plain (JSON file)",
-        child,
+        run,
     })
 }
