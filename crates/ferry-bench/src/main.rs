@@ -77,6 +77,10 @@ struct Args {
     /// ferryd-defaults is ferryd with nothing lifted, shown but not compared.
     #[arg(long, value_delimiter = ',', default_value = "ferryd,ferryd-defaults,vsftpd,pure-ftpd,pyftpdlib,unftp")]
     servers: Vec<String>,
+    /// Full runs (servers started afresh, files seeded, every round): the
+    /// tables pool all of them, and a last table gives each run's ratios.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
     /// Where to write the report.
     #[arg(long, default_value = "BENCHMARKS.md")]
     output: PathBuf,
@@ -93,6 +97,42 @@ fn main() -> anyhow::Result<()> {
         let rows: Vec<(&str, &str)> = tables.iter().flatten().map(|(id, t)| (id.as_str(), t.as_str())).collect();
         plan::Plan::new(&args.only, &rows)?
     };
+    let mut pooled: Vec<Table> = Vec::new();
+    let mut per_run = Vec::new();
+    let (mut notes, mut skipped) = (Vec::new(), Vec::new());
+    for run in 1..=args.runs {
+        eprintln!("run {run}/{}", args.runs);
+        let (tables, n, sk) = one_run(&args, &plan)?;
+        per_run.push(tables.iter().flat_map(Table::ratios).collect::<Vec<_>>());
+        if pooled.is_empty() {
+            pooled = tables;
+        } else {
+            for (mine, t) in pooled.iter_mut().zip(tables) {
+                mine.absorb(t);
+            }
+        }
+        notes.extend(n);
+        skipped.extend(sk);
+    }
+    let mut seen = std::collections::HashSet::new();
+    notes.retain(|n| seen.insert(n.clone()));
+    skipped.sort();
+    skipped.dedup();
+    let mut tables: Vec<String> = pooled.iter().map(Table::render).filter(|t| !t.is_empty()).collect();
+    if args.runs > 1 {
+        tables.push(report::runs_table(&per_run));
+    }
+    let table = tables.join("\n");
+    println!("{table}");
+    let doc = report::document(&table, &args_line(), &notes, &skipped, args.rounds, args.runs);
+    std::fs::write(&args.output, doc).with_context(|| format!("writing {}", args.output.display()))?;
+    eprintln!("wrote {}", args.output.display());
+    Ok(())
+}
+
+/// One full run: start the servers, seed their files, run every round;
+/// returns the tables (rows not asked for removed), notes and skips.
+fn one_run(args: &Args, plan: &plan::Plan) -> anyhow::Result<(Vec<Table>, Vec<String>, Vec<String>)> {
     let _ = std::fs::remove_dir_all(&args.dir);
     std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -103,7 +143,7 @@ fn main() -> anyhow::Result<()> {
     let mut started: Vec<Server> = Vec::new();
     let mut skipped: Vec<String> = Vec::new();
     for name in &args.servers {
-        match start(name, &args, &args.dir) {
+        match start(name, args, &args.dir) {
             Ok(s) => started.push(s),
             Err(e) => {
                 eprintln!("skipping {name}: {e:#}");
@@ -115,7 +155,7 @@ fn main() -> anyhow::Result<()> {
 
     eprintln!("seeding files");
     for s in &started {
-        seed(s, &src, &args, &rt)?;
+        seed(s, &src, args, &rt)?;
     }
     let big = match args.big_entries {
         n if n > 0 && plan.wants("bigdir") => {
@@ -126,8 +166,8 @@ fn main() -> anyhow::Result<()> {
     };
 
     let names: Vec<&'static str> = started.iter().map(|s| s.name).collect();
-    let mut res = rounds::Results::new(&args, &names);
-    let cx = rounds::Ctx { args: &args, rt: &rt, plan: &plan, src: &src, big: big.as_ref() };
+    let mut res = rounds::Results::new(args, &names);
+    let cx = rounds::Ctx { args, rt: &rt, plan, src: &src, big: big.as_ref() };
     for round in 1..=args.rounds {
         eprintln!("round {round}/{}", args.rounds);
         rounds::loopback_round(&cx, &mut res);
@@ -136,36 +176,30 @@ fn main() -> anyhow::Result<()> {
             rounds::server_round(&cx, round, i, s, &mut res)?;
         }
     }
-    let tls = if plan.wants("ftps") { ftps(&args, &started[0], &src, &mut skipped)? } else { ftps_table(&args) };
-    let clients = if plan.wants("clients") { clients(&args, &started[0])? } else { client_table(&args) };
+    let tls = if plan.wants("ftps") { ftps(args, &started[0], &src, &mut skipped)? } else { ftps_table(args) };
+    let clients = if plan.wants("clients") { clients(args, &started[0])? } else { client_table(args) };
 
     let mut notes: Vec<String> = started.iter().map(|s| format!("{}: logins checked with {}", s.name, s.login_note)).collect();
     notes.extend(notes::limits(&names));
-    notes.extend(notes::method(&args, &plan));
+    notes.extend(notes::method(args, plan));
     if let Some(n) = notes::noop_medians(&names, &res.noop_medians) {
         notes.push(n);
     }
     res.notes.sort();
     res.notes.dedup();
     notes.extend(res.notes);
-    let tables: Vec<String> = [res.main, res.cpu, tls, clients]
+    let tables: Vec<Table> = [res.main, res.cpu, tls, clients]
         .into_iter()
         .map(|mut t| {
             t.rows.retain(|r| plan.wants(&r.id));
-            t.render()
+            t
         })
-        .filter(|t| !t.is_empty())
         .collect();
-    let table = tables.join("\n");
-    println!("{table}");
-    let doc = report::document(&table, &args_line(), &notes, &skipped, args.rounds);
-    std::fs::write(&args.output, doc).with_context(|| format!("writing {}", args.output.display()))?;
-    eprintln!("wrote {}", args.output.display());
     // Give the tmpfs back (several GiB) before the next run on this machine.
     drop(started);
     drop(big);
     let _ = std::fs::remove_dir_all(&args.dir);
-    Ok(())
+    Ok((tables, notes, skipped))
 }
 
 fn ftps_table(args: &Args) -> Table {

@@ -89,20 +89,87 @@ impl Table {
                 let max = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 out.push_str(&format!(" {} ({}–{}) |", fmt(median(s).unwrap_or(0.0)), fmt(min), fmt(max)));
             }
-            let ours = r.samples.first().and_then(|s| median(s));
-            let peers = r.samples.iter().enumerate().filter(|(i, _)| self.is_peer(*i)).filter_map(|(_, s)| median(s));
-            let best = match r.better {
-                Better::Higher => peers.fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b)))),
-                Better::Lower => peers.fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.min(b)))),
-            };
-            let ratio = match (ours, best) {
-                (Some(o), Some(b)) if o > 0.0 && b > 0.0 => format!("{:.2}×", if r.better == Better::Higher { o / b } else { b / o }),
-                _ => "–".to_owned(),
+            let ratio = match self.ratio(r) {
+                Some(x) => format!("{x:.2}×"),
+                None => "–".to_owned(),
             };
             out.push_str(&format!(" {ratio} |\n"));
         }
         out
     }
+}
+
+impl Table {
+    /// The first column's ratio to the best peer in row `r`, above 1.00
+    /// when it is better.
+    fn ratio(&self, r: &Row) -> Option<f64> {
+        let ours = r.samples.first().and_then(|s| median(s));
+        let peers = r.samples.iter().enumerate().filter(|(i, _)| self.is_peer(*i)).filter_map(|(_, s)| median(s));
+        let best = match r.better {
+            Better::Higher => peers.fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b)))),
+            Better::Lower => peers.fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.min(b)))),
+        };
+        match (ours, best) {
+            (Some(o), Some(b)) if o > 0.0 && b > 0.0 => Some(if r.better == Better::Higher { o / b } else { b / o }),
+            _ => None,
+        }
+    }
+
+    /// Each row's title and ratio, for the table of runs.
+    pub(crate) fn ratios(&self) -> Vec<(String, Option<f64>)> {
+        self.rows.iter().map(|r| (r.title.clone(), self.ratio(r))).collect()
+    }
+
+    /// Take in another run's samples of the same table (matched by row
+    /// and column name), so that the medians cover every run.
+    pub(crate) fn absorb(&mut self, other: Table) {
+        for row in other.rows {
+            let Some(mine) = self.rows.iter_mut().find(|r| r.id == row.id) else {
+                self.rows.push(row);
+                continue;
+            };
+            for (col, samples) in row.samples.into_iter().enumerate() {
+                let Some(name) = other.columns.get(col) else { continue };
+                if let Some(i) = self.columns.iter().position(|c| c == name)
+                    && let Some(slot) = mine.samples.get_mut(i)
+                {
+                    slot.extend(samples);
+                }
+            }
+        }
+    }
+}
+
+/// The ratio of every row in each full run, and in how many runs ferryd
+/// was ahead (ratio ≥ 1.00).
+pub(crate) fn runs_table(runs: &[Vec<(String, Option<f64>)>]) -> String {
+    let Some(first) = runs.first() else { return String::new() };
+    let mut out = String::from("| scenario: ferryd vs best peer |");
+    for i in 1..=runs.len() {
+        out.push_str(&format!(" run {i} |"));
+    }
+    out.push_str(" ahead in |\n|---|");
+    for _ in runs {
+        out.push_str("---|");
+    }
+    out.push_str("---|\n");
+    for (title, _) in first {
+        out.push_str(&format!("| {title} |"));
+        let mut ahead = 0;
+        let mut measured = 0;
+        for run in runs {
+            match run.iter().find(|(t, _)| t == title).and_then(|(_, r)| *r) {
+                Some(r) => {
+                    measured += 1;
+                    ahead += usize::from(r >= 1.0);
+                    out.push_str(&format!(" {r:.2}× |"));
+                }
+                None => out.push_str(" – |"),
+            }
+        }
+        out.push_str(&format!(" {ahead} of {measured} |\n"));
+    }
+    out
 }
 
 /// A column's heading: `ferryd-defaults` (its `--servers` name) reads
@@ -145,7 +212,7 @@ fn machine() -> String {
 }
 
 /// The whole BENCHMARKS.md.
-pub(crate) fn document(table: &str, command: &str, notes: &[String], skipped: &[String], rounds: usize) -> String {
+pub(crate) fn document(table: &str, command: &str, notes: &[String], skipped: &[String], rounds: usize, runs: usize) -> String {
     let date = std::process::Command::new("date")
         .arg("-u")
         .arg("+%Y-%m-%d %H:%M UTC")
@@ -154,8 +221,9 @@ pub(crate) fn document(table: &str, command: &str, notes: &[String], skipped: &[
         .unwrap_or_default();
     let mut doc = format!(
         "# Benchmarks\n\nA fresh run of `bench/run` ({date}) on {}.\n\nCommand: `{command}`\n\n\
+         {runs} full run(s), each starting the servers afresh. \
          Servers run on loopback with their files on tmpfs, one after another within each of {rounds} rounds \
-         (interleaved, so a noisy neighbour hits all of them alike). Each cell is the median with min–max; the \
+         (interleaved, so a noisy neighbour hits all of them alike). Each cell is the median with min–max over every round of every run; the \
          last column is ferryd's ratio to the best peer in the same run, above 1.00 when ferryd is better \
          (faster, or less memory/time). This machine is shared and rates swing between runs: compare ratios, \
          not absolute numbers, and rerun before drawing conclusions.\n\n{table}\n",
@@ -171,6 +239,11 @@ pub(crate) fn document(table: &str, command: &str, notes: &[String], skipped: &[
     doc.push_str("- vsftpd runs with anonymous access (its password logins need system accounts), so its login row measures its fork-per-session cost without a password hash.\n");
     for s in skipped {
         doc.push_str(&format!("- skipped: {s}\n"));
+    }
+    // What the profiles showed, kept by hand beside the tool.
+    if let Ok(findings) = std::fs::read_to_string("bench/FINDINGS.md") {
+        doc.push('\n');
+        doc.push_str(&findings);
     }
     doc
 }
