@@ -224,7 +224,7 @@ pub(crate) fn document(table: &str, command: &str, notes: &[String], skipped: &[
          {runs} full run(s), each starting the servers afresh. \
          Servers run on loopback with their files on tmpfs, one after another within each of {rounds} rounds \
          (interleaved, so a noisy neighbour hits all of them alike). Each cell is the median with min–max over every round of every run; the \
-         last column is ferryd's ratio to the best peer in the same run, above 1.00 when ferryd is better \
+         last column is ferryd's ratio to the best peer over the same rounds (the last table gives each run's own), above 1.00 when ferryd is better \
          (faster, or less memory/time). This machine is shared and rates swing between runs: compare ratios, \
          not absolute numbers, and rerun before drawing conclusions.\n\n{table}\n",
         machine()
