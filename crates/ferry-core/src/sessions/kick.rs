@@ -34,11 +34,12 @@ pub(crate) struct KickSignal {
 }
 
 /// The tasks waiting, one waker each. Nearly always one task (the
-/// session's own) waits: its waker is kept inline.
+/// session's own) waits: its waker is kept inline, and the list for any
+/// other is boxed (one pointer while empty, not a `Vec`'s three).
 #[derive(Debug, Default)]
 struct Waiters {
     first: Option<Waker>,
-    more: Vec<Waker>,
+    more: Option<Box<Vec<Waker>>>,
 }
 
 impl KickSignal {
@@ -48,7 +49,7 @@ impl KickSignal {
         // added its waker is woken here; one that comes later sees it set.
         self.raised.fetch_or(reason, Ordering::Release);
         let waiting = std::mem::take(&mut *crate::sync::lock(&self.waiting));
-        for waker in waiting.first.into_iter().chain(waiting.more) {
+        for waker in waiting.first.into_iter().chain(waiting.more.into_iter().flat_map(|more| *more)) {
             waker.wake();
         }
     }
@@ -73,10 +74,13 @@ impl KickSignal {
         match first {
             None => *first = Some(cx.waker().clone()),
             Some(w) if w.will_wake(cx.waker()) => w.clone_from(cx.waker()),
-            Some(_) => match more.iter_mut().find(|w| w.will_wake(cx.waker())) {
-                Some(w) => w.clone_from(cx.waker()),
-                None => more.push(cx.waker().clone()),
-            },
+            Some(_) => {
+                let more = more.get_or_insert_default();
+                match more.iter_mut().find(|w| w.will_wake(cx.waker())) {
+                    Some(w) => w.clone_from(cx.waker()),
+                    None => more.push(cx.waker().clone()),
+                }
+            }
         }
         Poll::Pending
     }
@@ -116,7 +120,7 @@ mod tests {
 
     fn waiting(signal: &KickSignal) -> usize {
         let w = crate::sync::lock(&signal.waiting);
-        usize::from(w.first.is_some()) + w.more.len()
+        usize::from(w.first.is_some()) + w.more.as_ref().map_or(0, |m| m.len())
     }
 
     #[test]

@@ -155,14 +155,14 @@ impl Session {
             Ok(Standing::Active(policy) | Standing::Unconfirmed(policy)) if !policy.admits(Some(self.peer.ip())) => {
                 ("not allowed from this address", "Your account may no longer be used from your address; closing connection.")
             }
-            Ok(Standing::Active(policy)) if policy.home == *fs.home() => {
+            Ok(Standing::Active(policy)) if policy.home == fs.home() => {
                 self.shared.services.apply_policy(&account.name, &policy);
                 fs.set_policy(policy);
                 self.auth_generation = generation;
                 self.auth_recheck = None;
                 return Ok(true);
             }
-            Ok(Standing::Unconfirmed(policy)) if policy.home == *fs.home() => {
+            Ok(Standing::Unconfirmed(policy)) if policy.home == fs.home() => {
                 // Not every command of every session may wait on a store
                 // that is down: ask again in a while.
                 self.shared.services.apply_policy(&account.name, &policy);
