@@ -39,6 +39,7 @@ pub(crate) struct KickSignal {
 #[derive(Debug, Default)]
 struct Waiters {
     first: Option<Waker>,
+    #[expect(clippy::box_collection, reason = "one pointer in every session's entry, where a Vec would be three")]
     more: Option<Box<Vec<Waker>>>,
 }
 
