@@ -154,6 +154,7 @@ impl Server {
         let permits = Arc::new(Semaphore::new(self.shared.config.max_sessions));
         let mut accepters = JoinSet::new();
         for (listener, kind) in listeners {
+            crate::session::control::prepare_listener(&listener);
             let (shared, permits) = (self.shared.clone(), permits.clone());
             accepters.spawn(accept_loop(listener, shared, permits, kind == ListenerKind::ImplicitFtps));
         }
@@ -202,6 +203,9 @@ impl Server {
         let grace = self.shared.config.shutdown_grace;
         tracing::info!(grace_secs = grace.as_secs(), "shutting down");
         self.shared.shutdown.send_replace(true);
+        // The flag first, then the sessions waiting between commands: one
+        // registered after this sees the flag.
+        self.shared.services.sessions().shut_down("ftp");
         let all = self.shared.config.max_sessions;
         let _ = tokio::time::timeout(grace, async {
             while permits.available_permits() < all {
@@ -278,41 +282,69 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, permits: Arc<Se
             continue;
         };
         let shared = shared.clone();
-        // Everything that can wait (a PROXY header) happens in the
-        // session's own task, so a slow client never stalls the accept loop.
+        if !crate::proxy::expected(&shared.config.proxy_from, peer) {
+            match admit(stream, peer, shared, permit, implicit) {
+                Admitted::Session(session) => drop(sessions.spawn(session)),
+                Admitted::Refused(refusal) => drop(sessions.spawn(refusal)),
+                Admitted::Closed => {}
+            }
+            continue;
+        }
+        // A PROXY header is read in the session's own task, so a slow
+        // client never stalls the accept loop.
         sessions.spawn(async move {
             let mut stream = stream;
-            let peer = if crate::proxy::expected(&shared.config.proxy_from, peer) {
-                match crate::proxy::read_header(&mut stream, peer, shared.config.data_timeout.min(Duration::from_secs(10))).await {
-                    Ok(client) => client,
-                    // A health check that closes before saying anything.
-                    Err(e) if crate::session::closed_silently(&e) => {
-                        return tracing::debug!(%peer, error = %e, "load-balancer connection closed without a PROXY header");
-                    }
-                    Err(e) => return tracing::warn!(%peer, error = %e, "dropped a load-balancer connection without a valid PROXY header"),
+            // Boxed, as the session: only load balancers' connections
+            // need the header's future, and no task keeps it past the
+            // header.
+            let limit = shared.config.data_timeout.min(Duration::from_secs(10));
+            let peer = match Box::pin(crate::proxy::read_header(&mut stream, peer, limit)).await {
+                Ok(client) => client,
+                // A health check that closes before saying anything.
+                Err(e) if crate::session::closed_silently(&e) => {
+                    return tracing::debug!(%peer, error = %e, "load-balancer connection closed without a PROXY header");
                 }
-            } else {
-                peer
+                Err(e) => return tracing::warn!(%peer, error = %e, "dropped a load-balancer connection without a valid PROXY header"),
             };
-            let slot = match shared.defender.admit(peer.ip(), std::time::Instant::now()) {
-                Ok(slot) => slot,
-                Err(refusal) => {
-                    let text = refusal.text();
-                    tracing::warn!(%peer, "refused connection: {text}");
-                    // Implicit FTPS clients would not understand a
-                    // clear-text reply; just close on them.
-                    if !implicit {
-                        refuse(stream, text).await;
-                    }
-                    return;
-                }
-            };
-            // Listed for the administrator from here on, before any login;
-            // the registry gives the session its number.
-            let registration = shared.services.sessions().open("ftp", peer);
-            crate::session::serve(stream, peer, shared, registration, implicit).await;
-            drop((permit, slot));
+            match admit(stream, peer, shared, permit, implicit) {
+                Admitted::Session(session) => Box::pin(session).await,
+                Admitted::Refused(refusal) => refusal.await,
+                Admitted::Closed => {}
+            }
         });
+    }
+}
+
+/// What becomes of an accepted connection.
+enum Admitted<S, R> {
+    /// Served: the session's future.
+    Session(S),
+    /// Refused by the defender: the future that says why (`421`).
+    Refused(R),
+    /// Closed at once (refused on the implicit FTPS port, where a
+    /// clear-text reply would not be understood, or no longer usable).
+    Closed,
+}
+
+/// Ask the defender about `peer` (the client, as a PROXY header may have
+/// named it), and make the session or the refusal. Nothing here waits.
+fn admit(
+    stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    shared: Arc<Shared>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    implicit: bool,
+) -> Admitted<impl Future<Output = ()> + Send + 'static, impl Future<Output = ()> + Send + 'static> {
+    match shared.defender.admit(peer.ip(), std::time::Instant::now()) {
+        Ok(slot) => {
+            let admission = crate::session::open::Admission::new(permit, slot);
+            crate::session::open::start(stream, peer, shared, admission, implicit).map_or(Admitted::Closed, Admitted::Session)
+        }
+        Err(refusal) => {
+            let text = refusal.text();
+            tracing::warn!(%peer, "refused connection: {text}");
+            if implicit { Admitted::Closed } else { Admitted::Refused(refuse(stream, text)) }
+        }
     }
 }
 

@@ -6,7 +6,9 @@
 //! [`SessionHandle`] for the life of the session. The handle says who
 //! logged in, registers each file transfer ([`SessionHandle::transfer`]),
 //! and is how the session hears that an administrator ended it
-//! ([`SessionHandle::kicked`]). Dropping it takes the session off the list.
+//! ([`SessionHandle::kicked`]) or that its front door is shutting down
+//! ([`Sessions::shut_down`], [`SessionHandle::ending`]). Dropping it takes
+//! the session off the list.
 //!
 //! The registry allocates the session's number, and that number is the
 //! one the core's events carry ([`SessionHandle::info`]): the session an
@@ -32,7 +34,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::events::SessionInfo;
 pub use crate::limits::Direction;
-use kick::{KickSignal, Kicked};
+use kick::{KICK, KickSignal, Raised, SHUTDOWN};
 use rate::RateSamples;
 
 /// The sessions open now, of every front door.
@@ -100,12 +102,14 @@ struct Entry {
     /// Weak: the registry holds the entry, not the other way round.
     registry: Weak<Sessions>,
     state: Mutex<EntryState>,
-    kick: Arc<KickSignal>,
+    /// Kept here, not in an allocation of its own: idle sessions add up.
+    kick: KickSignal,
 }
 
 #[derive(Default)]
 struct EntryState {
-    user: Option<String>,
+    /// Shared with whoever else keeps the name (the session's `UserFs`).
+    user: Option<Arc<str>>,
     transfer: Option<Arc<Live>>,
 }
 
@@ -137,7 +141,7 @@ impl Sessions {
             since: SystemTime::now(),
             registry: Arc::downgrade(self),
             state: Mutex::default(),
-            kick: Arc::default(),
+            kick: KickSignal::default(),
         });
         crate::sync::lock(&self.open).insert(id, entry.clone());
         SessionHandle { entry }
@@ -167,8 +171,20 @@ impl Sessions {
     /// such session is open.
     pub fn kick(&self, id: u64) -> bool {
         let Some(entry) = crate::sync::lock(&self.open).get(&id).cloned() else { return false };
-        entry.kick.raise();
+        entry.kick.raise(KICK);
         true
+    }
+
+    /// Ask every open session of `protocol` to end at its next safe point
+    /// (between commands): its front door is shutting down. Unlike a
+    /// kick, a transfer running goes on (the front door gives it a grace
+    /// period of its own). A session opened after this is not told: the
+    /// front door refuses new ones, or checks its own flag, set first.
+    pub fn shut_down(&self, protocol: &str) {
+        let entries: Vec<Arc<Entry>> = crate::sync::lock(&self.open).values().filter(|e| e.protocol == protocol).cloned().collect();
+        for entry in entries {
+            entry.kick.raise(SHUTDOWN);
+        }
     }
 
     /// How many sessions are open.
@@ -186,7 +202,7 @@ impl Entry {
     fn view(&self, now: Instant) -> SessionView {
         let (user, live) = {
             let state = crate::sync::lock(&self.state);
-            (state.user.clone(), state.transfer.clone())
+            (state.user.as_deref().map(str::to_owned), state.transfer.clone())
         };
         let transfer = live.map(|t| {
             let bytes = t.bytes.load(Ordering::Relaxed);
@@ -220,9 +236,10 @@ impl SessionHandle {
         SessionInfo { id: self.entry.id, protocol: self.entry.protocol, peer: self.entry.peer }
     }
 
-    /// The session logged in as `user`.
-    pub fn logged_in(&self, user: &str) {
-        crate::sync::lock(&self.entry.state).user = Some(user.to_owned());
+    /// The session logged in as `user` (an `Arc<str>` the session keeps
+    /// anyway is shared, not copied).
+    pub fn logged_in(&self, user: impl Into<Arc<str>>) {
+        crate::sync::lock(&self.entry.state).user = Some(user.into());
     }
 
     /// The session logged out (it may log in again).
@@ -252,12 +269,25 @@ impl SessionHandle {
     /// can sit in a `select!` beside anything.
     pub fn kicked(&self) -> impl Future<Output = ()> + Send + 'static + use<> {
         // One pointer: sessions wait on it while idle (see `kick`).
-        Kicked(self.entry.kick.clone())
+        Raised::<KICK>(self.entry.clone())
     }
 
     /// True once an administrator ended the session.
     pub fn is_kicked(&self) -> bool {
-        self.entry.kick.is_raised()
+        self.entry.kick.is_raised(KICK)
+    }
+
+    /// Resolves once the session is to end at its next safe point: an
+    /// administrator ended it, or its front door is shutting down
+    /// ([`Sessions::shut_down`]); [`SessionHandle::is_kicked`] tells which.
+    /// Like [`SessionHandle::kicked`], one pointer that borrows nothing.
+    pub fn ending(&self) -> impl Future<Output = ()> + Send + 'static + use<> {
+        Raised::<{ KICK | SHUTDOWN }>(self.entry.clone())
+    }
+
+    /// True once the session was kicked or its front door shut down.
+    pub fn is_ending(&self) -> bool {
+        self.entry.kick.is_raised(KICK | SHUTDOWN)
     }
 }
 

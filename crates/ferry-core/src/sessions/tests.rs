@@ -120,3 +120,21 @@ async fn kick_while_kicked_is_awaited_wakes_it() {
     tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("woken by the kick").unwrap();
     assert!(tokio::time::timeout(Duration::from_millis(50), not_kicked).await.is_err(), "another session's wait goes on");
 }
+
+#[tokio::test]
+async fn shut_down_ends_the_sessions_of_one_protocol_and_is_no_kick() {
+    let sessions = Sessions::new();
+    let (a, b, other) = (sessions.open("ftp", peer(1)), sessions.open("ftp", peer(2)), sessions.open("sftp", peer(3)));
+    let waiting = tokio::spawn(a.ending());
+    let transfer_watch = a.kicked();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(!waiting.is_finished());
+    sessions.shut_down("ftp");
+    tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("woken by the shutdown").unwrap();
+    tokio::time::timeout(Duration::from_secs(5), b.ending()).await.expect("a shutdown that came first is not missed");
+    assert!(a.is_ending() && b.is_ending() && !a.is_kicked(), "ending, but not kicked");
+    assert!(tokio::time::timeout(Duration::from_millis(50), transfer_watch).await.is_err(), "what waits for a kick goes on");
+    assert!(!other.is_ending(), "another front door's sessions go on");
+    assert!(sessions.kick(a.id()));
+    assert!(a.is_kicked());
+}

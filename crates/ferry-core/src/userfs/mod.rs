@@ -71,14 +71,15 @@ struct Inner {
     storage: Arc<dyn Storage>,
     /// The session and the user, as events name them.
     actor: Actor,
-    home: VirtualPath,
-    /// Replaced by a reload (same home).
+    /// Replaced by a reload, never by one with another home: the home is
+    /// read from here (not kept twice: every logged-in session has one of
+    /// these).
     policy: RwLock<Policy>,
 }
 
 impl std::fmt::Debug for UserFs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserFs").field("actor", &self.inner.actor).field("home", &self.inner.home).finish_non_exhaustive()
+        f.debug_struct("UserFs").field("actor", &self.inner.actor).field("home", &self.home()).finish_non_exhaustive()
     }
 }
 
@@ -88,13 +89,13 @@ impl UserFs {
     /// home that cannot be made or opened is a storage error (the
     /// front-end refuses the login).
     pub fn open(services: &Arc<Services>, account: &Account, session: SessionInfo) -> Result<UserFs, FsError> {
-        let home = account.policy.home.clone();
+        let home = &account.policy.home;
         // At the root, the shared storage serves as it is: no extra handle
         // per session.
-        let storage = if home.is_root() { services.storage().clone() } else { services.storage().scoped(&home)? };
+        let storage = if home.is_root() { services.storage().clone() } else { services.storage().scoped(home)? };
         let actor = Actor { session, user: account.name.as_str().into() };
         let policy = RwLock::new(account.policy.clone());
-        Ok(UserFs { inner: Arc::new(Inner { services: services.clone(), storage, actor, home, policy }) })
+        Ok(UserFs { inner: Arc::new(Inner { services: services.clone(), storage, actor, policy }) })
     }
 
     /// The user name.
@@ -107,9 +108,9 @@ impl UserFs {
         &self.inner.actor
     }
 
-    /// The home folder, as the server sees it.
-    pub fn home(&self) -> &VirtualPath {
-        &self.inner.home
+    /// The home folder, as the server sees it (a reload never changes it).
+    pub fn home(&self) -> VirtualPath {
+        crate::sync::read(&self.inner.policy).home.clone()
     }
 
     /// The policy in force.
@@ -127,10 +128,11 @@ impl UserFs {
     /// with another home does not fit this view: it is not taken, and false
     /// is returned (the user must log in again).
     pub fn set_policy(&self, policy: Policy) -> bool {
-        if policy.home != self.inner.home {
+        let mut current = crate::sync::write(&self.inner.policy);
+        if policy.home != current.home {
             return false;
         }
-        *crate::sync::write(&self.inner.policy) = policy;
+        *current = policy;
         true
     }
 
@@ -223,7 +225,8 @@ impl UserFs {
 
     /// `path` as the whole server sees it, to key uploads in progress by.
     fn server_key(&self, path: &VirtualPath) -> String {
-        let home = &self.inner.home;
+        let policy = crate::sync::read(&self.inner.policy);
+        let home = &policy.home;
         if home.is_root() { path.as_str().to_owned() } else { format!("{}{}", home.as_str(), path.as_str()) }
     }
 
@@ -236,7 +239,7 @@ impl UserFs {
     fn quota(&self) -> Option<(Arc<Ledger>, Limits)> {
         let policy = crate::sync::read(&self.inner.policy);
         let limits = Limits { bytes: policy.quota_bytes, files: policy.quota_files };
-        (limits.bytes.is_some() || limits.files.is_some()).then(|| (self.inner.services.quotas().ledger(&self.inner.home), limits))
+        (limits.bytes.is_some() || limits.files.is_some()).then(|| (self.inner.services.quotas().ledger(&policy.home), limits))
     }
 
     /// Count bytes and files that left the home.

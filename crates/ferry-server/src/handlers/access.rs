@@ -7,10 +7,10 @@ use ferry_proto::VirtualPath;
 use ferry_proto::command::Password;
 use ferry_proto::reply::code;
 
-use crate::auth::{AuthError, Standing};
+use crate::auth::{Account, AuthError, Standing};
 use crate::session::answer::{Handled, reply};
 use crate::session::data::DataSetup;
-use crate::session::{Phase, Session};
+use crate::session::{Login, Phase, Session};
 use ferry_core::events::LoginFailure;
 use ferry_core::userfs::UserFs;
 
@@ -45,22 +45,25 @@ impl Session {
                 let (services, info, a) = (self.shared.services.clone(), self.info(), account.clone());
                 let open = move || UserFs::open(&services, &a, info);
                 let view = if account.policy.home.is_root() { Ok(open()) } else { tokio::task::spawn_blocking(open).await };
-                match view {
-                    Ok(Ok(fs)) => self.fs = Some(fs),
+                let fs = match view {
+                    Ok(Ok(fs)) => fs,
                     Ok(Err(e)) => {
                         tracing::error!(user = %account.name, home = %account.policy.home, error = %e, "home folder unavailable");
                         return reply(code::NOT_LOGGED_IN, "Home folder unavailable; ask the administrator.");
                     }
                     Err(_) => return reply(code::NOT_LOGGED_IN, "Login failed."),
-                }
+                };
                 tracing::Span::current().record("user", account.name.as_str());
                 tracing::info!("login ok");
                 self.shared.services.events().login_ok(&self.info(), &account.name);
-                self.registration.logged_in(&account.name);
+                // One copy of the name, shared; the policy stays in the view.
+                let name = fs.actor().user.clone();
+                self.registration.logged_in(name.clone());
                 if let Some(tls) = &self.tls {
                     tls.logged_in(&account.name);
                 }
-                self.state.phase = Phase::LoggedIn(account);
+                self.fs = Some(fs);
+                self.state.phase = Phase::LoggedIn(Login { name, anonymous: account.anonymous });
                 self.auth_generation = generation;
                 self.cwd = VirtualPath::root();
                 reply(code::LOGGED_IN, "Login successful.")
@@ -137,9 +140,10 @@ impl Session {
             return Ok(true);
         }
         let generation = self.shared.auth.generation();
-        let Phase::LoggedIn(account) = &self.state.phase else { return Ok(true) };
-        let standing = self.shared.auth.get().standing(account).await;
-        let Phase::LoggedIn(account) = &mut self.state.phase else { return Ok(true) };
+        let (Phase::LoggedIn(login), Some(fs)) = (&self.state.phase, &self.fs) else { return Ok(true) };
+        let account = Account { name: login.name.to_string(), policy: fs.policy(), anonymous: login.anonymous };
+        let standing = self.shared.auth.get().standing(&account).await;
+        let Some(fs) = &self.fs else { return Ok(true) };
         let reason = match standing {
             Err(e) => {
                 tracing::warn!(error = %e, "cannot check the account after a reload; keeping the session");
@@ -151,24 +155,18 @@ impl Session {
             Ok(Standing::Active(policy) | Standing::Unconfirmed(policy)) if !policy.admits(Some(self.peer.ip())) => {
                 ("not allowed from this address", "Your account may no longer be used from your address; closing connection.")
             }
-            Ok(Standing::Active(policy)) if policy.home == account.policy.home => {
+            Ok(Standing::Active(policy)) if policy.home == fs.home() => {
                 self.shared.services.apply_policy(&account.name, &policy);
-                if let Some(fs) = &self.fs {
-                    fs.set_policy(policy.clone());
-                }
-                account.policy = policy;
+                fs.set_policy(policy);
                 self.auth_generation = generation;
                 self.auth_recheck = None;
                 return Ok(true);
             }
-            Ok(Standing::Unconfirmed(policy)) if policy.home == account.policy.home => {
+            Ok(Standing::Unconfirmed(policy)) if policy.home == fs.home() => {
                 // Not every command of every session may wait on a store
                 // that is down: ask again in a while.
                 self.shared.services.apply_policy(&account.name, &policy);
-                if let Some(fs) = &self.fs {
-                    fs.set_policy(policy.clone());
-                }
-                account.policy = policy;
+                fs.set_policy(policy);
                 self.auth_recheck = Some(std::time::Instant::now() + RECHECK_AFTER_OUTAGE);
                 return Ok(true);
             }

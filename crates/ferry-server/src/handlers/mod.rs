@@ -26,7 +26,7 @@ pub(crate) use jobs::Cancel;
 impl Session {
     /// Check a permission: a refusal with 550 when it is denied.
     pub(crate) fn permit(&self, p: Permission) -> Result<(), Refusal> {
-        if self.account().is_some_and(|a| a.policy.allows(p)) {
+        if self.fs.as_ref().is_some_and(|fs| fs.allows(p)) {
             return Ok(());
         }
         tracing::warn!(permission = p.name(), "denied");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use ferry_proto::{LineDecoder, LineError, Reply};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::stream::Stream;
@@ -20,6 +20,34 @@ use super::stream::Stream;
 /// then; with 64 KiB a write blocks soon and its deadline ends the session.
 pub(crate) const SEND_BUFFER: usize = 64 * 1024;
 
+/// True where accepted sockets inherit the listener's options (Linux
+/// copies the listening socket's state, these options included, into each
+/// connection it accepts): they are set once on the listener instead of
+/// three system calls per connection.
+pub(crate) const INHERITS_OPTIONS: bool = cfg!(target_os = "linux");
+
+/// The options of a control connection (on a listener, of those it
+/// accepts, where [`INHERITS_OPTIONS`]).
+pub(crate) fn set_options(sock: &socket2::SockRef<'_>) {
+    // Replies are small and answered one at a time: without NODELAY,
+    // Nagle's algorithm meets delayed ACKs and each reply waits ~40 ms.
+    let _ = sock.set_tcp_nodelay(true);
+    // ftplib and others send ABOR with MSG_OOB; read urgent bytes inline
+    // so the command is not cut short.
+    let _ = sock.set_out_of_band_inline(true);
+    let _ = sock.set_send_buffer_size(SEND_BUFFER);
+}
+
+/// Give a control listener the options of its connections (see
+/// [`INHERITS_OPTIONS`]).
+pub(crate) fn prepare_listener(listener: &tokio::net::TcpListener) {
+    set_options(&socket2::SockRef::from(listener));
+}
+
+/// Bytes taken from the socket per read. The buffer is on the stack of
+/// the read (see [`Control::read_line`]), not kept with the session.
+const READ_CHUNK: usize = 512;
+
 /// How long a goodbye (`421 … timeout`) may take to leave: the session is
 /// ending anyway, and a client that does not read must not hold it longer.
 const FAREWELL_TIMEOUT: Duration = Duration::from_secs(1);
@@ -29,10 +57,11 @@ pub(crate) struct Control {
     /// `None` only for the instant of a TLS upgrade.
     stream: Option<Stream>,
     decoder: LineDecoder,
-    buf: Box<[u8]>,
-    /// Longest wait for the client to make room for a reply: a client that
-    /// has not read for this long has stopped reading.
-    write_timeout: Duration,
+    /// Longest wait for the client to make room for a reply, in
+    /// milliseconds (four bytes, not a `Duration`'s sixteen: every idle
+    /// session has one): a client that has not read for this long has
+    /// stopped reading.
+    write_timeout_ms: u32,
     /// A hard limit on every write (the login deadline before login).
     deadline: Option<Instant>,
     /// Set while a reply is being written, and left set if the write was
@@ -47,13 +76,10 @@ pub(crate) struct Control {
 impl Control {
     /// Replies that cannot be written within `write_timeout` end the session.
     pub(crate) fn new(stream: Stream, max_line: usize, write_timeout: Duration) -> Control {
-        // Small buffers: a command line rarely needs more, the decoder grows
-        // for longer ones, and thousands of idle sessions add up.
         Control {
             stream: Some(stream),
             decoder: LineDecoder::new(max_line),
-            buf: vec![0; 512].into_boxed_slice(),
-            write_timeout,
+            write_timeout_ms: u32::try_from(write_timeout.as_millis()).unwrap_or(u32::MAX),
             deadline: None,
             writing: false,
             drain_more: false,
@@ -63,6 +89,11 @@ impl Control {
     /// Make every write end by `deadline` too (or lift that limit).
     pub(crate) fn set_deadline(&mut self, deadline: Option<Instant>) {
         self.deadline = deadline;
+    }
+
+    /// The hard limit on writes in force (the login deadline before login).
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadline
     }
 
     /// True once the control connection is encrypted.
@@ -83,13 +114,23 @@ impl Control {
                 }
                 continue;
             }
-            let Control { stream, buf, .. } = self;
+            let Control { stream, decoder, .. } = self;
             let stream = stream.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
-            let n = stream.read(buf).await?;
+            // The bytes are read into a buffer on the stack and fed to the
+            // decoder within the same poll: no read buffer is kept while the
+            // session waits (thousands of idle sessions add up), and no
+            // bytes are lost if this future is dropped.
+            let n = std::future::poll_fn(|cx| {
+                let mut chunk = [0u8; READ_CHUNK];
+                let mut chunk = ReadBuf::new(&mut chunk);
+                std::task::ready!(std::pin::Pin::new(&mut *stream).poll_read(cx, &mut chunk))?;
+                decoder.feed(chunk.filled());
+                std::task::Poll::Ready(Ok::<_, io::Error>(chunk.filled().len()))
+            })
+            .await?;
             if n == 0 {
                 return Ok(None);
             }
-            self.decoder.feed(&self.buf[..n]);
             if !self.decoder.has_line() && self.drain_urgent()? {
                 return Ok(self.decoder.next_line());
             }
@@ -107,11 +148,12 @@ impl Control {
         use std::io::Read;
         let Some(Stream::Plain(tcp)) = &self.stream else { return Ok(false) };
         let sock = socket2::SockRef::from(tcp);
+        let mut chunk = [0u8; READ_CHUNK];
         loop {
-            match (&*sock).read(&mut self.buf) {
+            match (&*sock).read(&mut chunk) {
                 Ok(0) => return Ok(true),
                 Ok(n) => {
-                    self.decoder.feed(&self.buf[..n]);
+                    self.decoder.feed(&chunk[..n]);
                     // Stop at a whole line, so that a client flooding
                     // commands cannot make this loop buffer without end;
                     // the rest is read when that line has been handled.
@@ -153,7 +195,7 @@ impl Control {
     pub(crate) async fn send(&mut self, reply: &Reply) -> io::Result<()> {
         let out = reply.encode();
         tracing::trace!(code = reply.code, "reply");
-        let (write_timeout, deadline) = (self.write_timeout, self.deadline);
+        let (write_timeout, deadline) = (Duration::from_millis(self.write_timeout_ms.into()), self.deadline);
         let stream = self.stream.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
         self.writing = true;
         // A long reply (a `STAT` listing) may take longer than one timeout
@@ -248,4 +290,26 @@ pub(crate) enum PeerState {
     Pending,
     /// Open, nothing waiting.
     Quiet,
+}
+
+#[cfg(test)]
+mod tests {
+    /// A connection accepted on a prepared listener has the control
+    /// connection's options, whether inherited or set per connection.
+    #[tokio::test]
+    async fn accepted_connections_have_the_control_options() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        super::prepare_listener(&listener);
+        let _client = tokio::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (conn, _) = listener.accept().await.unwrap();
+        if !super::INHERITS_OPTIONS {
+            super::set_options(&socket2::SockRef::from(&conn));
+        }
+        let sock = socket2::SockRef::from(&conn);
+        assert!(sock.tcp_nodelay().unwrap(), "TCP_NODELAY");
+        assert!(sock.out_of_band_inline().unwrap(), "SO_OOBINLINE");
+        // Linux reports twice what was set (room for its bookkeeping).
+        let sndbuf = sock.send_buffer_size().unwrap();
+        assert!((super::SEND_BUFFER..=2 * super::SEND_BUFFER).contains(&sndbuf), "SO_SNDBUF {sndbuf}");
+    }
 }

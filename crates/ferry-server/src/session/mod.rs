@@ -13,6 +13,7 @@ pub(crate) mod busy;
 pub(crate) mod control;
 pub(crate) mod data;
 pub(crate) mod job;
+pub(crate) mod open;
 pub(crate) mod state;
 pub(crate) mod stream;
 pub(crate) mod transfer;
@@ -25,14 +26,12 @@ use std::sync::Arc;
 use ferry_proto::command::ChecksumAlgo;
 use ferry_proto::reply::code;
 use ferry_proto::{Command, VirtualPath};
-use tracing::Instrument;
 
-use crate::auth::Account;
 use crate::shared::Shared;
 use answer::{Handled, Refusal};
 use control::Control;
 use data::DataSetup;
-pub(crate) use state::Phase;
+pub(crate) use state::{Login, Phase};
 use state::{State, Transport};
 
 /// The state of one control connection.
@@ -79,10 +78,29 @@ pub(crate) struct Session {
     /// Slots for this session's jobs on the blocking pool (see `handlers::jobs`).
     /// Made at first use: most idle sessions never need it.
     pub(crate) blocking: std::sync::OnceLock<Arc<tokio::sync::Semaphore>>,
+    /// Given back when the session ends.
+    _admission: open::Admission,
 }
 
 /// The last reply of a session an administrator ended.
 pub(crate) const KICKED: &str = "Session ended by an administrator.";
+
+/// The last reply of a session the server's shutdown ended.
+const SHUTTING_DOWN: &str = "Server shutting down; closing control connection.";
+
+/// How the wait for the next command ended.
+enum Waited {
+    /// A command line, parsed (or the reply to a line that was not one).
+    Line(busy::Parsed),
+    /// The client closed the connection.
+    Closed,
+    /// The control connection failed.
+    Lost(io::Error),
+    /// The idle or login timeout.
+    TimedOut,
+    /// An administrator ended the session, or the server is shutting down.
+    Ending,
+}
 
 /// Blocking jobs one session may run at once (see `handlers::jobs`). A
 /// session runs one command at a time, and a command needs one slot at a
@@ -91,173 +109,50 @@ pub(crate) const KICKED: &str = "Session ended by an administrator.";
 /// aborted job still winding down.
 pub(crate) const BLOCKING_SLOTS: usize = 2;
 
-/// Serve one client until it quits, goes idle too long or disconnects.
-/// With `implicit`, the connection is TLS from the first byte (implicit
-/// FTPS, as on port 990).
-/// `peer` is the client's address: the TCP peer, or what a trusted load
-/// balancer's PROXY header said. `registration` is the session's entry in
-/// the core's registry (it gives the session its number).
-pub(crate) async fn serve(
-    stream: tokio::net::TcpStream,
-    peer: SocketAddr,
-    shared: Arc<Shared>,
-    registration: ferry_core::sessions::SessionHandle,
-    implicit: bool,
-) {
-    let Ok(local) = stream.local_addr() else {
-        return;
-    };
-    // `tls` is recorded once, when TLS starts (here for implicit FTPS, at
-    // `AUTH TLS` otherwise): a field given a value here and recorded again
-    // later would be written twice on every line.
-    let id = registration.id();
-    let span = tracing::info_span!("session", id, %peer, user = tracing::field::Empty, tls = tracing::field::Empty);
-    async move {
-        // Replies are small and answered one at a time: without NODELAY,
-        // Nagle's algorithm meets delayed ACKs and each reply waits ~40 ms.
-        let _ = stream.set_nodelay(true);
-        let sock = socket2::SockRef::from(&stream);
-        // ftplib and others send ABOR with MSG_OOB; read urgent bytes inline
-        // so the command is not cut short.
-        let _ = sock.set_out_of_band_inline(true);
-        let _ = sock.set_send_buffer_size(control::SEND_BUFFER);
-        // Until the client sends a command, this may be a load balancer's
-        // health check: its connections are logged at debug only.
-        tracing::debug!("connection open");
-        let config = &shared.config;
-        let login_deadline = control::after(config.login_timeout);
-        let (stream, tls) = if implicit {
-            let Some(settings) = shared.tls() else { return };
-            let acceptor = shared.tls_state.session(&settings, peer.ip());
-            // Boxed: the handshake future is large and needed only here.
-            let handshake = Box::pin(acceptor.accept_control(stream));
-            match tokio::time::timeout_at(login_deadline.min(control::after(config.data_timeout)), handshake).await {
-                Ok(Ok(tls)) => {
-                    tracing::Span::current().record("tls", true);
-                    (stream::Stream::Tls(Box::new(tls)), Some(acceptor))
-                }
-                // A TCP health check on the FTPS port closes without a hello.
-                Ok(Err(e)) if closed_silently(&e) => {
-                    return tracing::debug!(error = %e, "connection closed without a command (before the TLS handshake)");
-                }
-                Ok(Err(e)) => return tracing::info!(error = %e, "implicit TLS handshake failed"),
-                Err(_) => return tracing::info!("implicit TLS handshake timed out"),
-            }
-        } else {
-            (stream::Stream::Plain(stream), None)
-        };
-        let mut session = Session {
-            // A client that reads no reply for as long as a session may sit
-            // idle has stopped reading (vsftpd drops such clients within 15 s).
-            ctl: Control::new(stream, config.max_line, config.data_timeout.min(config.idle_timeout)),
-            shared,
-            peer,
-            local,
-            state: State::new(implicit),
-            cwd: VirtualPath::root(),
-            data: DataSetup::None,
-            mlst_facts: 0b1_1111,
-            hash_algo: ChecksumAlgo::Sha256,
-            login_failures: 0,
-            pending: VecDeque::new(),
-            quit: false,
-            closing: false,
-            heard: false,
-            tls,
-            fs: None,
-            registration,
-            commit_settle: false,
-            auth_generation: 0,
-            auth_recheck: None,
-            blocking: std::sync::OnceLock::new(),
-        };
-        let metrics = session.shared.metrics.clone();
-        metrics.sessions_open.inc();
-        let result = session.run(login_deadline).await;
-        metrics.sessions_open.dec();
-        if let Some(fs) = session.fs.take() {
-            session.shared.services.events().logout(&session.info(), fs.user());
-        }
-        match (result, session.heard) {
-            (Ok(()), true) => tracing::info!("session end"),
-            (Err(e), true) => tracing::info!(error = %e, "session end: control connection lost"),
-            (Ok(()), false) => tracing::debug!("connection closed without a command"),
-            (Err(e), false) => tracing::debug!(error = %e, "connection lost without a command"),
-        }
-    }
-    .instrument(span)
-    .await
-}
-
 impl Session {
     /// The command loop. Before login everything, each command included,
     /// must be over by `login_deadline`; after it, each wait for a command
     /// by the idle timeout. (`REIN` and `USER` start a new login phase,
     /// with a fresh deadline.)
-    async fn run(&mut self, login_deadline: tokio::time::Instant) -> io::Result<()> {
-        let config = &self.shared.config;
-        let (login_timeout, idle_timeout) = (config.login_timeout, config.idle_timeout);
-        let greeting = config.greeting.clone();
-        let mut login_deadline = Some(login_deadline);
-        self.ctl.set_deadline(login_deadline);
-        Box::pin(self.ctl.reply(code::READY, greeting)).await?;
-        let mut shutdown = self.shared.shutdown.subscribe();
+    async fn run(&mut self) -> io::Result<()> {
+        // The login deadline is the control connection's write deadline
+        // too, and kept there only: what this future keeps across its
+        // waits is part of every idle session's memory (so are the
+        // timeouts, read from the settings at each turn).
+        Box::pin(self.ctl.reply(code::READY, self.shared.config.greeting.clone())).await?;
         while !self.quit {
-            let now = tokio::time::Instant::now();
-            login_deadline = match (self.account(), login_deadline) {
+            let login_deadline = match (self.account(), self.ctl.deadline()) {
                 (Some(_), _) => None,
-                (None, None) => Some(control::after(login_timeout)),
+                (None, None) => Some(control::after(self.shared.config.login_timeout)),
                 (None, Some(d)) => Some(d),
             };
             self.ctl.set_deadline(login_deadline);
             // Checked here, not only while waiting for input: a client that
             // keeps sending always has a line ready, and a timeout around a
             // read that is ready at once never fires.
-            if login_deadline.is_some_and(|d| d <= now) {
+            if login_deadline.is_some_and(|d| d <= tokio::time::Instant::now()) {
                 Box::pin(self.ctl.farewell(code::NOT_AVAILABLE, "Login timeout; closing control connection.")).await;
                 return Ok(());
             }
-            let (until, what) = match login_deadline {
-                Some(d) => (d.min(control::after(idle_timeout)), "Login timeout"),
-                None => (control::after(idle_timeout), "Idle timeout"),
-            };
             if self.registration.is_kicked() {
                 self.kicked_farewell().await;
                 return Ok(());
             }
-            if self.closing || *shutdown.borrow() {
-                Box::pin(self.ctl.farewell(code::NOT_AVAILABLE, "Server shutting down; closing control connection.")).await;
+            if self.closing || *self.shared.shutdown.borrow() {
+                Box::pin(self.ctl.farewell(code::NOT_AVAILABLE, SHUTTING_DOWN)).await;
                 return Ok(());
             }
-            let parsed = match self.pending.pop_front() {
-                Some(parsed) => parsed,
-                None => match tokio::select! {
-                    r = tokio::time::timeout_at(until, self.ctl.read_line()) => r,
-                    // Between commands is a safe point to end a session
-                    // when the server shuts down.
-                    () = async { drop(shutdown.wait_for(|down| *down).await) } => {
-                        Box::pin(self.ctl.farewell(code::NOT_AVAILABLE, "Server shutting down; closing control connection.")).await;
-                        return Ok(());
-                    }
-                    // So is an administrator's kick.
-                    () = self.registration.kicked() => {
-                        self.kicked_farewell().await;
-                        return Ok(());
-                    }
-                } {
-                    Err(_) => {
-                        Box::pin(self.ctl.farewell(code::NOT_AVAILABLE, format!("{what}; closing control connection."))).await;
-                        return Ok(());
-                    }
-                    Ok(Ok(None)) => return Ok(()),
-                    Ok(Ok(Some(line))) => busy::parse(line),
-                    Ok(Err(e)) => return Err(e),
-                },
+            let until = control::after(self.shared.config.idle_timeout);
+            let parsed = match self.next_line(login_deadline.map_or(until, |d| d.min(until))).await {
+                Waited::Line(parsed) => parsed,
+                // Boxed: what ends the session is not kept while it waits.
+                other => return Box::pin(self.wait_ended(other)).await,
             };
             if !self.heard {
                 self.heard = true;
                 tracing::info!("session start");
             }
+            let login_deadline = self.ctl.deadline();
             // Boxed, as everything a command does: an idle session's task
             // keeps only what waiting for the next line needs.
             let handled = Box::pin(async {
@@ -282,6 +177,43 @@ impl Session {
         Ok(())
     }
 
+    /// The wait for a command ended without one: say why, if there is
+    /// anything to say, and end the session.
+    async fn wait_ended(&mut self, waited: Waited) -> io::Result<()> {
+        match waited {
+            Waited::Line(_) | Waited::Closed => {}
+            Waited::Lost(e) => return Err(e),
+            Waited::TimedOut => {
+                let what = if self.account().is_none() { "Login timeout" } else { "Idle timeout" };
+                self.ctl.farewell(code::NOT_AVAILABLE, format!("{what}; closing control connection.")).await;
+            }
+            Waited::Ending if self.registration.is_kicked() => self.kicked_farewell().await,
+            Waited::Ending => self.ctl.farewell(code::NOT_AVAILABLE, SHUTTING_DOWN).await,
+        }
+        Ok(())
+    }
+
+    /// The next command: one held back while the session was busy, or the
+    /// next line from the client, waited for until `until`. Between
+    /// commands is a safe point to end a session, so the wait also ends
+    /// when an administrator kicks it or the server shuts down. (What
+    /// this future holds is what an idle session holds: the read, its
+    /// timer and one pointer for the rest.)
+    async fn next_line(&mut self, until: tokio::time::Instant) -> Waited {
+        if let Some(parsed) = self.pending.pop_front() {
+            return Waited::Line(parsed);
+        }
+        tokio::select! {
+            r = tokio::time::timeout_at(until, self.ctl.read_line()) => match r {
+                Err(_) => Waited::TimedOut,
+                Ok(Ok(None)) => Waited::Closed,
+                Ok(Ok(Some(line))) => Waited::Line(busy::parse(line)),
+                Ok(Err(e)) => Waited::Lost(e),
+            },
+            () = self.registration.ending() => Waited::Ending,
+        }
+    }
+
     async fn run_command(&mut self, cmd: Command) -> io::Result<()> {
         tracing::debug!(?cmd, "command");
         // Boxed: the future of a command (a transfer's is large) is
@@ -293,8 +225,8 @@ impl Session {
         r
     }
 
-    /// The account, if logged in.
-    pub(crate) fn account(&self) -> Option<&Account> {
+    /// Who is logged in, if anyone.
+    pub(crate) fn account(&self) -> Option<&Login> {
         self.state.account()
     }
 
@@ -306,7 +238,7 @@ impl Session {
     /// The logged-in user's policy (everything allowed before login, when
     /// nothing is reachable anyway).
     pub(crate) fn policy(&self) -> crate::auth::settings::Policy {
-        self.account().map(|a| a.policy.clone()).unwrap_or_default()
+        self.fs.as_ref().map(|fs| fs.policy()).unwrap_or_default()
     }
 
     /// Resolve a client path against the working directory, or refuse
@@ -486,10 +418,12 @@ mod size_tests {
         let auth = std::sync::Arc::new(crate::auth::password::PasswordAuth::new(users, Default::default()));
         let srv = crate::Server::new(crate::Config::default(), storage, auth);
         let peer = server.peer_addr().unwrap();
-        let registration = srv.shared().services.sessions().open("ftp", peer);
-        let fut = super::serve(server, peer, srv.shared(), registration, false);
+        let shared = srv.shared();
+        let permit = std::sync::Arc::new(tokio::sync::Semaphore::new(1)).try_acquire_owned().unwrap();
+        let slot = shared.defender.admit(peer.ip(), std::time::Instant::now()).unwrap();
+        let fut = super::open::start(server, peer, shared, super::open::Admission::new(permit, slot), false).unwrap();
         let size = std::mem::size_of_val(&fut);
-        eprintln!("serve future: {size} bytes; Session: {} bytes", std::mem::size_of::<super::Session>());
+        eprintln!("session future: {size} bytes; Session: {} bytes", std::mem::size_of::<super::Session>());
         drop(client);
     }
 }

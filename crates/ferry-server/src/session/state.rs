@@ -17,7 +17,6 @@ use ferry_proto::listing::Kind;
 use ferry_proto::reply::code;
 use ferry_proto::{Command, Reply, VirtualPath};
 
-use crate::auth::Account;
 use crate::storage::WriteMode;
 
 /// Where the session is in the login sequence (RFC 959 §5.4 state diagram
@@ -29,7 +28,19 @@ pub(crate) enum Phase {
     /// `USER` given; waiting for `PASS`.
     NeedPassword { user: String },
     /// Logged in.
-    LoggedIn(Account),
+    LoggedIn(Login),
+}
+
+/// Who is logged in. The policy the login brought (home, permissions,
+/// quotas, rates) is kept by the session's `UserFs`, which applies it, and
+/// only there: thousands of idle sessions add up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Login {
+    /// The user name as stored (`anonymous` for anonymous logins), shared
+    /// with the `UserFs` and the core's session registry.
+    pub(crate) name: std::sync::Arc<str>,
+    /// An anonymous login (RFC 1635), not a stored account.
+    pub(crate) anonymous: bool,
 }
 
 /// What the session knows of its transport, for [`State::admit`].
@@ -92,8 +103,8 @@ impl State {
         }
     }
 
-    /// The account, if logged in.
-    pub(crate) fn account(&self) -> Option<&Account> {
+    /// Who is logged in, if anyone.
+    pub(crate) fn account(&self) -> Option<&Login> {
         match &self.phase {
             Phase::LoggedIn(a) => Some(a),
             _ => None,

@@ -3,7 +3,6 @@
 //! state machine gives.
 
 use super::*;
-use crate::auth::settings::Policy;
 
 const PLAIN: Transport = Transport { tls: false, tls_required: false };
 const TLS: Transport = Transport { tls: true, tls_required: false };
@@ -12,8 +11,8 @@ fn cmd(line: &str) -> Command {
     Command::parse(line.as_bytes()).unwrap_or_else(|e| panic!("{line:?} does not parse: {e:?}"))
 }
 
-fn account(name: &str) -> Account {
-    Account { name: name.into(), policy: Policy::default(), anonymous: false }
+fn account(name: &str) -> Login {
+    Login { name: name.into(), anonymous: false }
 }
 
 fn logged_in() -> State {
