@@ -6,18 +6,23 @@
 //! or copy on the way; the profile of the `cap_std` iterator this replaces
 //! showed a mutex, an `Arc`, three allocations and a copy per entry).
 //!
-//! `statx` is most of a big listing's cost, and it parallelises: from
-//! [`PARALLEL_FROM`] entries in one buffer on, a helper thread (one per
-//! listing, started when the folder proves big) stats half of each buffer's
-//! entries while the reading thread stats the other half.
+//! `statx` is most of a big listing's cost, and it parallelises. Once a
+//! buffer holds [`PARALLEL_FROM`] entries, a helper thread is started for
+//! the listing. Each buffer's entries are cut into groups of [`GROUP`]:
+//! the reading thread takes them from the front, in order, as the caller
+//! asks for entries; the helper takes them from the back, and stops where
+//! the two meet. Neither waits for the other except for one group at the
+//! meeting point, and the split balances itself: while the caller formats
+//! lines, the helper is already stat'ing the next buffer (read ahead).
 //!
-//! Memory stays bounded whatever the folder's size: one buffer of names
+//! Memory stays bounded whatever the folder's size: two buffers of names
 //! and their facts at a time.
 
 use std::collections::VecDeque;
 use std::ffi::CStr;
 use std::io;
-use std::sync::{Arc, mpsc};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, TryLockError, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -151,73 +156,108 @@ impl Names {
     }
 }
 
-/// The helper thread: it stats `names[from..]` of each job it is sent,
-/// and sends the facts back in the same order.
+/// Entries stat'ed at a time by either thread.
+const GROUP: usize = 32;
+
+/// A group's facts.
+enum Slot {
+    /// Nobody has stat'ed it yet.
+    Todo,
+    /// The helper has.
+    Done(Vec<FileInfo>),
+    /// Handed out by the reading thread.
+    Taken,
+}
+
+/// One buffer's names, shared by both threads, with a slot per group.
+struct Shared {
+    names: Names,
+    groups: Vec<Mutex<Slot>>,
+}
+
+impl Shared {
+    fn new(names: Names) -> Shared {
+        let groups = (0..names.len().div_ceil(GROUP)).map(|_| Mutex::new(Slot::Todo)).collect();
+        Shared { names, groups }
+    }
+
+    fn range(&self, g: usize) -> (usize, usize) {
+        (g * GROUP, ((g + 1) * GROUP).min(self.names.len()))
+    }
+}
+
+/// The helper thread: for each buffer it is sent, it stats groups from the
+/// back until it meets the reading thread.
 struct Helper {
-    jobs: Option<mpsc::Sender<(Arc<Names>, usize)>>,
-    done: Option<mpsc::Receiver<Vec<FileInfo>>>,
+    jobs: Option<mpsc::Sender<Arc<Shared>>>,
+    stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Helper {
     fn start(lister: &Arc<Lister>) -> io::Result<Helper> {
-        let (jobs, rx) = mpsc::channel::<(Arc<Names>, usize)>();
-        let (tx, done) = mpsc::channel();
-        let lister = lister.clone();
+        let (jobs, rx) = mpsc::channel::<Arc<Shared>>();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (lister, stopped) = (lister.clone(), stop.clone());
         // Its own open file for the folder: every `statx` takes a reference
         // on the file it is relative to, and two threads sharing one would
         // pass its cache line back and forth on each call.
         let own = rustix::fs::openat(&lister.folder, c".", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
         let thread = std::thread::Builder::new().name("ferry-list".into()).spawn(move || {
-            for (names, from) in rx {
-                if tx.send(lister.infos(own.as_fd(), &names, from, names.len())).is_err() {
-                    break;
+            for shared in rx {
+                for g in (0..shared.groups.len()).rev() {
+                    if stopped.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    // A group the reading thread holds or has done: it has
+                    // done every group before it too.
+                    let mut slot = match shared.groups[g].try_lock() {
+                        Ok(slot) => slot,
+                        Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                        Err(TryLockError::WouldBlock) => break,
+                    };
+                    if !matches!(*slot, Slot::Todo) {
+                        break;
+                    }
+                    let (from, to) = shared.range(g);
+                    *slot = Slot::Done(lister.infos(own.as_fd(), &shared.names, from, to));
                 }
             }
         })?;
-        Ok(Helper { jobs: Some(jobs), done: Some(done), thread: Some(thread) })
+        Ok(Helper { jobs: Some(jobs), stop, thread: Some(thread) })
     }
 
-    /// Hand `names[from..]` over; false if the thread is gone.
-    fn send(&self, names: &Arc<Names>, from: usize) -> bool {
-        self.jobs.as_ref().is_some_and(|j| j.send((names.clone(), from)).is_ok())
-    }
-
-    /// The facts of the oldest job not yet collected.
-    fn collect(&self) -> Option<Vec<FileInfo>> {
-        self.done.as_ref()?.recv().ok()
+    /// Hand a buffer over (if the thread is gone, the reading thread just
+    /// stats it alone).
+    fn send(&self, shared: &Arc<Shared>) {
+        if let Some(j) = &self.jobs {
+            let _ = j.send(shared.clone());
+        }
     }
 }
 
 impl Drop for Helper {
-    /// With both channels closed the thread ends after the job in hand (at
-    /// most one buffer's share); it is waited for, so that a listing
-    /// leaves nothing running behind it.
+    /// The thread ends after the group in hand; it is waited for, so that
+    /// a listing leaves nothing running behind it.
     fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
         self.jobs = None;
-        self.done = None;
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
 }
 
-/// One buffer's names, the helper's share of them already handed over.
+/// A buffer being handed out.
 struct Batch {
-    names: Arc<Names>,
-    /// Entries from here on are the helper's to stat.
-    split: usize,
+    shared: Arc<Shared>,
+    /// The next group to hand out.
+    next: usize,
     /// The read error that ends the folder after these names.
     error: Option<StorageError>,
 }
 
 /// A folder's entries, read a buffer at a time (see the module docs).
-///
-/// With the helper, the work is pipelined: while the entries of one
-/// buffer are handed out (and formatted by the caller), the helper already
-/// stats its share of the next buffer. It takes [`HELPER_SHARE`] of each
-/// buffer, more than half, since the reading thread also reads the folder
-/// and formats the lines.
 pub(super) struct Folder {
     lister: Arc<Lister>,
     buf: Vec<u8>,
@@ -225,16 +265,14 @@ pub(super) struct Folder {
     helper: Option<Helper>,
     /// The helper could not be started: stat alone.
     alone: bool,
-    /// The next buffer, read ahead.
-    next: Option<Batch>,
+    /// The buffer being handed out, and the next one, read ahead.
+    current: Option<Batch>,
+    ahead: Option<Batch>,
     /// Everything has been read from the folder.
     eof: bool,
     /// Nothing more will come (past `ready`).
     done: bool,
 }
-
-/// The helper's share of each buffer's `statx` calls, in quarters.
-const HELPER_SHARE: usize = 3;
 
 impl Folder {
     pub(super) fn new(folder: OwnedFd, root: Dir, dir: VirtualPath, detail: Detail) -> Folder {
@@ -244,7 +282,8 @@ impl Folder {
             ready: VecDeque::new(),
             helper: None,
             alone: false,
-            next: None,
+            current: None,
+            ahead: None,
             eof: false,
             done: false,
         }
@@ -280,15 +319,14 @@ impl Folder {
         }
     }
 
-    /// Read the next buffer and hand the helper its share (starting the
-    /// helper when the folder first proves big).
+    /// Read the next buffer and hand it to the helper (starting the helper
+    /// when the folder first proves big).
     fn read_batch(&mut self) -> Option<Batch> {
         if self.eof {
             return None;
         }
         let (names, error) = self.read_names();
-        let n = names.len();
-        if n >= PARALLEL_FROM && self.helper.is_none() && !self.alone {
+        if names.len() >= PARALLEL_FROM && self.helper.is_none() && !self.alone {
             match Helper::start(&self.lister) {
                 Ok(h) => self.helper = Some(h),
                 Err(e) => {
@@ -297,37 +335,45 @@ impl Folder {
                 }
             }
         }
-        let names = Arc::new(names);
-        let split = n - n * HELPER_SHARE / 4;
-        let helped = n >= PARALLEL_FROM && self.helper.as_ref().is_some_and(|h| h.send(&names, split));
-        Some(Batch { split: if helped { split } else { n }, names, error })
+        let shared = Arc::new(Shared::new(names));
+        if let Some(h) = self.helper.as_ref().filter(|_| shared.groups.len() > 1) {
+            h.send(&shared);
+        }
+        Some(Batch { shared, next: 0, error })
     }
 
+    /// Hand out the next group (stat'ing it here unless the helper has).
     fn fill(&mut self) {
-        let Some(batch) = self.next.take().or_else(|| self.read_batch()) else {
-            self.done = true;
-            return;
-        };
-        let mine = self.lister.infos(self.lister.folder.as_fd(), &batch.names, 0, batch.split);
-        self.ready.extend(mine.into_iter().map(Ok));
-        // Read ahead before waiting for the helper: it then has the next
-        // share in hand while this buffer's entries are handed out.
-        if batch.error.is_none() {
-            self.next = self.read_batch();
-        }
-        if batch.split < batch.names.len() {
-            match self.helper.as_ref().and_then(Helper::collect) {
-                Some(theirs) => self.ready.extend(theirs.into_iter().map(Ok)),
+        if self.current.is_none() {
+            self.current = self.ahead.take().or_else(|| self.read_batch());
+            match &self.current {
                 None => {
-                    self.ready.push_back(Err(StorageError::Io(io::Error::other("listing thread failed"))));
-                    (self.next, self.done) = (None, true);
+                    self.done = true;
                     return;
                 }
+                // Read ahead now: the helper then has the next buffer in
+                // hand while this one is handed out.
+                Some(b) if b.error.is_none() => self.ahead = self.read_batch(),
+                Some(_) => {}
             }
         }
-        if let Some(e) = batch.error {
+        let Some(batch) = self.current.as_mut() else { return };
+        if let Some(group) = batch.shared.groups.get(batch.next) {
+            let (from, to) = batch.shared.range(batch.next);
+            batch.next += 1;
+            let mut slot = crate::sync::lock(group);
+            // Held while stat'ing: that is how the helper knows to stop.
+            let infos = match std::mem::replace(&mut *slot, Slot::Taken) {
+                Slot::Done(infos) => infos,
+                _ => self.lister.infos(self.lister.folder.as_fd(), &batch.shared.names, from, to),
+            };
+            drop(slot);
+            self.ready.extend(infos.into_iter().map(Ok));
+        } else if let Some(batch) = self.current.take()
+            && let Some(e) = batch.error
+        {
             self.ready.push_back(Err(e));
-            (self.next, self.done) = (None, true);
+            (self.ahead, self.done) = (None, true);
         }
     }
 }
