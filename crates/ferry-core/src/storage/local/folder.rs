@@ -59,41 +59,49 @@ struct Lister {
 
 impl Lister {
     /// `None` for entries that vanished between `getdents64` and `statx`.
+    /// The name is left empty: [`Folder`] fills it in as it hands the entry
+    /// out, on the thread that also frees it (the allocator's per-thread
+    /// cache then recycles one name's memory for the next; allocated on the
+    /// helper thread and freed on the other, each name cost a trip to the
+    /// shared heap).
     fn info(&self, folder: BorrowedFd<'_>, name: &CStr, t: FileType) -> Option<FileInfo> {
-        let text = String::from_utf8_lossy(name.to_bytes()).into_owned();
         let names_only = self.detail == Detail::Names;
         if names_only && t != FileType::Unknown {
-            return Some(name_and_kind(text, kind_of(t)));
+            return Some(nameless(kind_of(t)));
         }
         let st = rustix::fs::statx(folder, name, AtFlags::SYMLINK_NOFOLLOW, WANTED);
         if names_only && let Ok(st) = &st {
-            return Some(name_and_kind(text, kind_of(FileType::from_raw_mode(st.stx_mode.into()))));
+            return Some(nameless(kind_of(FileType::from_raw_mode(st.stx_mode.into()))));
         }
         // Symlinks are followed through the root handle (so a link leading
         // outside shows as a link, never as its target). So is an entry
         // `statx` could not read (vanished, or a kernel or sandbox without
         // `statx`): the root handle's own stat decides.
         match st {
-            Ok(st) if t != FileType::Symlink && FileType::from_raw_mode(st.stx_mode.into()) != FileType::Symlink => {
-                Some(statx_info(text, &st))
-            }
-            _ => self.dir.join(&text).and_then(|child| info(&self.root, &child).ok()),
+            Ok(st) if t != FileType::Symlink && FileType::from_raw_mode(st.stx_mode.into()) != FileType::Symlink => Some(statx_info(&st)),
+            _ => self.dir.join(&name_text(name)).and_then(|child| info(&self.root, &child).ok()),
         }
     }
 
-    /// [`Lister::info`] for `names[from..to]`, relative to `folder`.
-    fn infos(&self, folder: BorrowedFd<'_>, names: &Names, from: usize, to: usize) -> Vec<FileInfo> {
-        let mut out = Vec::with_capacity(to.saturating_sub(from));
-        out.extend((from..to).filter_map(|i| {
-            let (n, t) = names.get(i);
-            self.info(folder, n, t)
-        }));
-        out
+    /// [`Lister::info`] for `names[from..to]`, relative to `folder`, one
+    /// slot per name.
+    fn infos(&self, folder: BorrowedFd<'_>, names: &Names, from: usize, to: usize) -> Vec<Option<FileInfo>> {
+        (from..to)
+            .map(|i| {
+                let (n, t) = names.get(i);
+                self.info(folder, n, t)
+            })
+            .collect()
     }
 }
 
-fn name_and_kind(name: String, kind: Kind) -> FileInfo {
-    FileInfo { name, kind, size: 0, modified: None, mode: 0, unique: None, link_target: None }
+/// A name as listings show it (bytes that are not UTF-8 become U+FFFD).
+fn name_text(name: &CStr) -> String {
+    String::from_utf8_lossy(name.to_bytes()).into_owned()
+}
+
+fn nameless(kind: Kind) -> FileInfo {
+    FileInfo { name: String::new(), kind, size: 0, modified: None, mode: 0, unique: None, link_target: None }
 }
 
 fn kind_of(t: FileType) -> Kind {
@@ -107,7 +115,7 @@ fn kind_of(t: FileType) -> Kind {
 
 /// As `cap_std`'s metadata would give it (the same `makedev` for the
 /// device, the same rounding of times before 1970).
-fn statx_info(name: String, st: &Statx) -> FileInfo {
+fn statx_info(st: &Statx) -> FileInfo {
     let mode = u32::from(st.stx_mode);
     let modified = if st.stx_mask & StatxFlags::MTIME.bits() != 0 {
         let (sec, nsec) = (st.stx_mtime.tv_sec, st.stx_mtime.tv_nsec);
@@ -120,7 +128,7 @@ fn statx_info(name: String, st: &Statx) -> FileInfo {
         None
     };
     FileInfo {
-        name,
+        name: String::new(),
         kind: kind_of(FileType::from_raw_mode(mode)),
         size: st.stx_size,
         modified,
@@ -163,8 +171,8 @@ const GROUP: usize = 32;
 enum Slot {
     /// Nobody has stat'ed it yet.
     Todo,
-    /// The helper has.
-    Done(Vec<FileInfo>),
+    /// The helper has (one slot per name).
+    Done(Vec<Option<FileInfo>>),
     /// Handed out by the reading thread.
     Taken,
 }
@@ -368,7 +376,12 @@ impl Folder {
                 _ => self.lister.infos(self.lister.folder.as_fd(), &batch.shared.names, from, to),
             };
             drop(slot);
-            self.ready.extend(infos.into_iter().map(Ok));
+            for (i, info) in (from..to).zip(infos) {
+                if let Some(mut info) = info {
+                    info.name = name_text(batch.shared.names.get(i).0);
+                    self.ready.push_back(Ok(info));
+                }
+            }
         } else if let Some(batch) = self.current.take()
             && let Some(e) = batch.error
         {
