@@ -162,6 +162,13 @@ impl Names {
         let (end, t) = self.ends[i];
         (CStr::from_bytes_with_nul(&self.bytes[start..end]).expect("one NUL, at the end"), t)
     }
+
+    /// The `i`th name's bytes, without its NUL (and without the scan for
+    /// it that [`Names::get`] makes).
+    fn bytes(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1].0 };
+        &self.bytes[start..self.ends[i].0 - 1]
+    }
 }
 
 /// Entries stat'ed at a time by either thread.
@@ -378,7 +385,7 @@ impl Folder {
             drop(slot);
             for (i, info) in (from..to).zip(infos) {
                 if let Some(mut info) = info {
-                    info.name = name_text(batch.shared.names.get(i).0);
+                    info.name = String::from_utf8_lossy(batch.shared.names.bytes(i)).into_owned();
                     self.ready.push_back(Ok(info));
                 }
             }
