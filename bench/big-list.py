@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """One MLSD of a huge folder per server: wall time, bytes, the server's peak
 RSS growth (VmRSS of the server and its children, sampled every 5 ms) and
-how long a NOOP on a second session takes meanwhile (sent every 20 ms).
+how long a NOOP on a second session takes meanwhile (sent every 20 ms, from
+a process of its own: in this one, the thread reading the listing would
+hold the GIL for up to its 5 ms switch interval and the NOOP times would
+show that, not the server).
 
     bench/big-list.py ENTRIES NAME=COMMAND... [pure-ftpd]
 
@@ -61,6 +64,23 @@ def pure_ftpd(port):
             "-E", "-A", "-u", "1", "-H", "-c", "200", "-C", "200", "-L", f"{entries * 2}:5", "-P", "127.0.0.1"]
 
 
+# The pinger: logs in, says "ready", and from "go" to "stop" on stdin sends
+# a NOOP every 20 ms; prints each one's milliseconds.
+PINGER = """
+import ftplib, sys, threading, time
+ftp = ftplib.FTP(); ftp.connect("127.0.0.1", int(sys.argv[1])); ftp.login("u", "pw")
+print("ready", flush=True)
+sys.stdin.readline()
+stop, times = threading.Event(), []
+threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
+while not stop.is_set():
+    t = time.perf_counter(); ftp.voidcmd("NOOP"); times.append((time.perf_counter() - t) * 1e3)
+    time.sleep(0.02)
+ftp.quit()
+print(" ".join(f"{x:.3f}" for x in times))
+"""
+
+
 def session(port):
     ftp = ftplib.FTP()
     ftp.connect("127.0.0.1", port)
@@ -82,28 +102,23 @@ for a in sys.argv[2:]:
             socket.create_connection(("127.0.0.1", port), 0.2).close(); break
         except OSError:
             time.sleep(0.05)
-    lister, pinger = session(port), session(port)
+    lister = session(port)
     lister.voidcmd("TYPE A")
+    pinger = subprocess.Popen([sys.executable, "-c", PINGER, str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert pinger.stdout.readline().strip() == "ready"
     time.sleep(0.3)
     pids = tree(proc.pid)
     before = rss_kib(pids)
-    peak, noops, stop = [before], [], threading.Event()
+    peak, stop = [before], threading.Event()
 
     def sample():
         while not stop.is_set():
             peak[0] = max(peak[0], rss_kib(pids))
             time.sleep(0.005)
 
-    def ping():
-        while not stop.is_set():
-            t = time.perf_counter()
-            pinger.voidcmd("NOOP")
-            noops.append((time.perf_counter() - t) * 1e3)
-            time.sleep(0.02)
-
-    threads = [threading.Thread(target=sample), threading.Thread(target=ping)]
-    for t in threads:
-        t.start()
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    pinger.stdin.write("go\n"); pinger.stdin.flush()
     t0 = time.perf_counter()
     conn = lister.transfercmd("MLSD many")
     n = 0
@@ -116,9 +131,9 @@ for a in sys.argv[2:]:
     lister.voidresp()
     dt = time.perf_counter() - t0
     stop.set()
-    for t in threads:
-        t.join()
-    lister.quit(); pinger.quit()
+    sampler.join()
+    noops = [float(x) for x in pinger.communicate("stop\n")[0].split()]
+    lister.quit()
     proc.terminate(); proc.wait()
     print(f"{name:12} MLSD of {entries} entries: {dt:.2f} s, {n / 1e6:.1f} MB; RSS {before / 1024:.1f} MiB before, "
           f"peak +{(peak[0] - before) / 1024:.1f} MiB; NOOP meanwhile ({len(noops)}): median {statistics.median(noops):.2f} ms, "

@@ -341,7 +341,10 @@ impl Folder {
             return None;
         }
         let (names, error) = self.read_names();
-        if names.len() >= PARALLEL_FROM && self.helper.is_none() && !self.alone {
+        // Names alone need no `statx` (the folder tells each kind), so no
+        // helper either.
+        let worth_helping = names.len() >= PARALLEL_FROM && self.lister.detail == Detail::Full;
+        if worth_helping && self.helper.is_none() && !self.alone {
             match Helper::start(&self.lister) {
                 Ok(h) => self.helper = Some(h),
                 Err(e) => {
