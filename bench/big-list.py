@@ -137,4 +137,4 @@ for a in sys.argv[2:]:
     proc.terminate(); proc.wait()
     print(f"{name:12} MLSD of {entries} entries: {dt:.2f} s, {n / 1e6:.1f} MB; RSS {before / 1024:.1f} MiB before, "
           f"peak +{(peak[0] - before) / 1024:.1f} MiB; NOOP meanwhile ({len(noops)}): median {statistics.median(noops):.2f} ms, "
-          f"max {max(noops):.2f} ms")
+          f"max {max(noops):.2f} ms; slowest {' '.join(f'{x:.1f}' for x in sorted(noops)[-5:])}")
