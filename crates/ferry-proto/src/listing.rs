@@ -12,6 +12,7 @@
 //! them); as a last defence the formatters here write `?` for those two
 //! characters, so no entry ever spans two lines.
 
+use std::cell::Cell;
 use std::time::SystemTime;
 
 use crate::time::{self, Civil, MONTHS};
@@ -57,27 +58,93 @@ impl Entry {
     }
 }
 
-fn mode_string(kind: Kind, mode: u32) -> String {
-    let mut s = String::with_capacity(10);
-    s.push(match kind {
-        Kind::Dir => 'd',
-        Kind::Symlink => 'l',
-        Kind::File => '-',
-        Kind::Other => '?',
-    });
-    for shift in [6, 3, 0] {
-        let bits = (mode >> shift) & 7;
-        s.push(if bits & 4 != 0 { 'r' } else { '-' });
-        s.push(if bits & 2 != 0 { 'w' } else { '-' });
-        s.push(if bits & 1 != 0 { 'x' } else { '-' });
+impl Entry {
+    /// The entry's facts, borrowed, for [`write_unix`] and [`write_mlsx`].
+    pub fn view(&self) -> EntryRef<'_> {
+        EntryRef {
+            name: &self.name,
+            kind: self.kind,
+            size: self.size,
+            modified: self.modified,
+            mode: self.mode,
+            perm: self.perm.as_deref(),
+            unique: self.unique.as_deref(),
+            link_target: self.link_target.as_deref(),
+        }
     }
-    s
+}
+
+/// An [`Entry`]'s facts, borrowed: what the line writers read. A server
+/// writing a listing of thousands of lines builds one of these per line
+/// from what it already holds, with no allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryRef<'a> {
+    /// See [`Entry::name`].
+    pub name: &'a str,
+    /// See [`Entry::kind`].
+    pub kind: Kind,
+    /// See [`Entry::size`].
+    pub size: u64,
+    /// See [`Entry::modified`].
+    pub modified: Option<SystemTime>,
+    /// See [`Entry::mode`].
+    pub mode: Option<u32>,
+    /// See [`Entry::perm`].
+    pub perm: Option<&'a str>,
+    /// See [`Entry::unique`].
+    pub unique: Option<&'a str>,
+    /// See [`Entry::link_target`].
+    pub link_target: Option<&'a str>,
+}
+
+/// The `ls -l` mode column, e.g. `-rw-r--r--`.
+fn push_mode(out: &mut String, kind: Kind, mode: u32) {
+    let mut s = [b'-'; 10];
+    s[0] = match kind {
+        Kind::Dir => b'd',
+        Kind::Symlink => b'l',
+        Kind::File => b'-',
+        Kind::Other => b'?',
+    };
+    for (i, bit) in (0..9).rev().enumerate() {
+        if mode & (1 << bit) != 0 {
+            s[1 + i] = b"rwx"[i % 3];
+        }
+    }
+    out.push_str(std::str::from_utf8(&s).expect("ASCII"));
+}
+
+/// Two decimal digits of `v` (< 100).
+fn push_2(out: &mut String, v: u32) {
+    out.push(char::from(b'0' + (v / 10 % 10) as u8));
+    out.push(char::from(b'0' + (v % 10) as u8));
+}
+
+/// `v` in decimal, right-aligned in `width` columns (wider if it needs),
+/// without `core::fmt`: listings write several numbers per line.
+fn push_decimal(out: &mut String, v: u64, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let len = digits.len() - i;
+    for _ in len..width {
+        out.push(' ');
+    }
+    out.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
 }
 
 /// True if `text` holds a CR or LF, which no listing line or reply line can
 /// carry.
 pub fn breaks_line(text: &str) -> bool {
-    text.contains(['\r', '\n'])
+    text.bytes().any(|b| b == b'\r' || b == b'\n')
 }
 
 /// Append `text` with any CR or LF written as `?`.
@@ -95,32 +162,63 @@ fn push_one_line(out: &mut String, text: &str) {
 /// servers do, rather than a made-up 1970.
 pub fn format_unix(e: &Entry, now: SystemTime) -> String {
     let mut line = String::with_capacity(80);
-    write_unix(&mut line, e, now);
+    write_unix(&mut line, e.view(), now);
     line
 }
 
 /// [`format_unix`] appending to `out` (listings of many entries reuse one
 /// buffer instead of allocating per line).
-pub fn write_unix(out: &mut String, e: &Entry, now: SystemTime) {
-    use std::fmt::Write;
+pub fn write_unix(out: &mut String, e: EntryRef<'_>, now: SystemTime) {
     let default_mode = if e.kind == Kind::Dir { 0o755 } else { 0o644 };
-    out.push_str(&mode_string(e.kind, e.mode.unwrap_or(default_mode)));
-    // Writing into a String cannot fail.
-    let _ = write!(out, " 1 ftp      ftp      {:>12} ", e.size);
-    let t = e.modified.unwrap_or(now);
-    let c = time::civil(t);
-    let age = time::unix_seconds(now) - time::unix_seconds(t);
-    let month = MONTHS[(c.month - 1) as usize];
-    let _ = if (0..183 * 86_400).contains(&age) {
-        write!(out, "{month} {:>2} {:02}:{:02}", c.day, c.hour, c.minute)
-    } else {
-        write!(out, "{month} {:>2}  {:>4}", c.day, c.year)
-    };
+    push_mode(out, e.kind, e.mode.unwrap_or(default_mode));
+    out.push_str(" 1 ftp      ftp      ");
+    push_decimal(out, e.size, 12);
     out.push(' ');
-    push_one_line(out, &e.name);
-    if let Some(t) = &e.link_target {
+    push_ls_date(out, e.modified.unwrap_or(now), now);
+    out.push(' ');
+    push_one_line(out, e.name);
+    if let Some(t) = e.link_target {
         out.push_str(" -> ");
         push_one_line(out, t);
+    }
+}
+
+/// The date column of an `ls -l` line: `Nov 20 08:30`, or `Jan  1  2020`
+/// for times more than six months old or in the future. The last date
+/// written is remembered (per thread), as in [`time::write_timeval`]: the
+/// files of a folder often share their second.
+fn push_ls_date(out: &mut String, t: SystemTime, now: SystemTime) {
+    thread_local! {
+        static LAST: Cell<(i64, i64, [u8; 12])> = const { Cell::new((i64::MIN, i64::MIN, [0; 12])) };
+    }
+    let (secs, now_secs) = (time::unix_seconds(t), time::unix_seconds(now));
+    let (last, last_now, text) = LAST.get();
+    if (last, last_now) == (secs, now_secs) {
+        out.push_str(std::str::from_utf8(&text).expect("ASCII"));
+        return;
+    }
+    let start = out.len();
+    let c = time::civil(t);
+    out.push_str(MONTHS[(c.month - 1) as usize]);
+    out.push(' ');
+    push_decimal(out, c.day.into(), 2);
+    if (0..183 * 86_400).contains(&(now_secs - secs)) {
+        out.push(' ');
+        push_2(out, c.hour);
+        out.push(':');
+        push_2(out, c.minute);
+    } else if (0..=9999).contains(&c.year) {
+        out.push_str("  ");
+        push_decimal(out, c.year.unsigned_abs(), 4);
+    } else {
+        // Not a real file time: the slow, general way (and not remembered).
+        use std::fmt::Write;
+        // Writing into a String cannot fail.
+        let _ = write!(out, "  {:>4}", c.year);
+        return;
+    }
+    if let Ok(text) = out.as_bytes()[start..].try_into() {
+        LAST.set((secs, now_secs, text));
     }
 }
 
@@ -261,18 +359,16 @@ pub enum MlsxRole {
 /// the enabled fact names, lower-case.
 pub fn format_mlsx(e: &Entry, facts: &[&str], role: MlsxRole) -> String {
     let mut out = String::with_capacity(96);
-    write_mlsx(&mut out, e, facts, role);
+    write_mlsx(&mut out, e.view(), facts, role);
     out
 }
 
 /// [`format_mlsx`] appending to `out`.
-pub fn write_mlsx(out: &mut String, e: &Entry, facts: &[&str], role: MlsxRole) {
-    use std::fmt::Write;
+pub fn write_mlsx(out: &mut String, e: EntryRef<'_>, facts: &[&str], role: MlsxRole) {
     for &fact in facts {
         let start = out.len();
         out.push_str(fact_label(fact));
         out.push('=');
-        // Writing into a String cannot fail.
         let written = match fact {
             "type" => {
                 out.push_str(match (role, e.kind) {
@@ -285,11 +381,14 @@ pub fn write_mlsx(out: &mut String, e: &Entry, facts: &[&str], role: MlsxRole) {
                 });
                 true
             }
-            "size" if e.kind != Kind::Dir => write!(out, "{}", e.size).is_ok(),
+            "size" if e.kind != Kind::Dir => {
+                push_decimal(out, e.size, 0);
+                true
+            }
             "modify" => e.modified.map(|t| time::write_timeval(out, t)).is_some(),
-            "perm" => e.perm.as_deref().map(|p| out.push_str(p)).is_some(),
-            "unique" => e.unique.as_deref().map(|u| out.push_str(u)).is_some(),
-            "unix.mode" => e.mode.map(|m| write!(out, "0{:o}", m & 0o7777)).is_some(),
+            "perm" => e.perm.map(|p| out.push_str(p)).is_some(),
+            "unique" => e.unique.map(|u| out.push_str(u)).is_some(),
+            "unix.mode" => e.mode.map(|m| push_octal_mode(out, m & 0o7777)).is_some(),
             _ => false,
         };
         if written {
@@ -299,7 +398,17 @@ pub fn write_mlsx(out: &mut String, e: &Entry, facts: &[&str], role: MlsxRole) {
         }
     }
     out.push(' ');
-    push_one_line(out, &e.name);
+    push_one_line(out, e.name);
+}
+
+/// `0` and then `mode` in octal (`0644`, `04755`, `00`), as `0{:o}`
+/// would write it.
+fn push_octal_mode(out: &mut String, mode: u32) {
+    out.push('0');
+    let digits = (32 - mode.leading_zeros()).div_ceil(3).max(1);
+    for k in (0..digits).rev() {
+        out.push(char::from(b'0' + ((mode >> (3 * k)) & 7) as u8));
+    }
 }
 
 /// Parse a fact line. Unknown facts are ignored; `cdir`/`pdir` entries are
@@ -398,6 +507,33 @@ mod tests {
         assert_eq!(parse_unix("total 48", now), None);
     }
 
+    /// The hand-written number and mode writers say what `format!` said.
+    #[test]
+    fn unix_and_mlsx_fields_match_the_general_formatter() {
+        let now = at("20261126120000");
+        for (i, size) in [0u64, 7, 10, 99, 12_345, 999_999_999_999, 1_000_000_000_000, u64::MAX].into_iter().enumerate() {
+            for mode in [0, 0o7, 0o644, 0o755, 0o4755, 0o7777] {
+                let t = at(["20261120083000", "20200101000000", "20270101000000", "19700101000000"][i % 4]);
+                let mut e = Entry::new("n", if mode == 0o755 { Kind::Dir } else { Kind::File });
+                (e.size, e.mode, e.modified) = (size, Some(mode), Some(t));
+                let bits: String = (0..9).rev().map(|b| if mode & (1 << b) != 0 { ['r', 'w', 'x'][(8 - b) % 3] } else { '-' }).collect();
+                let c = time::civil(t);
+                let age = time::unix_seconds(now) - time::unix_seconds(t);
+                let month = MONTHS[(c.month - 1) as usize];
+                let date = if (0..183 * 86_400).contains(&age) {
+                    format!("{month} {:>2} {:02}:{:02}", c.day, c.hour, c.minute)
+                } else {
+                    format!("{month} {:>2}  {:>4}", c.day, c.year)
+                };
+                let kind = if e.kind == Kind::Dir { 'd' } else { '-' };
+                assert_eq!(format_unix(&e, now), format!("{kind}{bits} 1 ftp      ftp      {size:>12} {date} n"));
+                let mlsx = format_mlsx(&e, &["size", "unix.mode"], MlsxRole::Plain);
+                let size_fact = if e.kind == Kind::Dir { String::new() } else { format!("size={size};") };
+                assert_eq!(mlsx, format!("{size_fact}UNIX.mode=0{mode:o}; n"));
+            }
+        }
+    }
+
     #[test]
     fn dos_lines() {
         let d = parse_dos("01-31-24  10:22PM       <DIR>          My Dir").unwrap();
@@ -421,7 +557,7 @@ mod tests {
         let entries = [file, old, dir, link];
         let mut body = String::from("total 4\r\n");
         for e in &entries {
-            write_unix(&mut body, e, now);
+            write_unix(&mut body, e.view(), now);
             body.push_str("\r\n");
         }
         assert_eq!(parse_list(&body, now), entries);

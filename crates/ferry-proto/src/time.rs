@@ -5,6 +5,7 @@
 //! `civil_from_days`, exact for the proleptic Gregorian calendar, so no
 //! date crate is needed.
 
+use std::cell::Cell;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A broken-down UTC time.
@@ -71,20 +72,37 @@ pub fn format_timeval(t: SystemTime) -> String {
 }
 
 /// [`format_timeval`] appending to `out`, digit by digit: listings write
-/// one per entry, and `format!` costs more than the rest of the line.
+/// one per entry, and `format!` costs more than the rest of the line. The
+/// last second written is remembered (per thread): the files of a folder
+/// often share their second (made together, unpacked from one archive),
+/// and the calendar arithmetic is then skipped.
 pub fn write_timeval(out: &mut String, t: SystemTime) {
+    thread_local! {
+        static LAST: Cell<(i64, [u8; 14])> = const { Cell::new((i64::MIN, [0; 14])) };
+    }
+    let secs = unix_seconds(t);
+    let (last_secs, last_text) = LAST.get();
+    if last_secs == secs {
+        out.push_str(std::str::from_utf8(&last_text).expect("digits"));
+        return;
+    }
     let c = civil(t);
-    if (0..=9999).contains(&c.year) {
-        let y = c.year as u32;
-        push_2(out, y / 100);
-        push_2(out, y % 100);
-    } else {
+    if !(0..=9999).contains(&c.year) {
         // Outside four digits (not a real file time): the slow, exact way.
         out.push_str(&format!("{:04}", c.year));
+        for v in [c.month, c.day, c.hour, c.minute, c.second] {
+            push_2(out, v);
+        }
+        return;
     }
-    for v in [c.month, c.day, c.hour, c.minute, c.second] {
-        push_2(out, v);
+    let y = c.year as u32;
+    let mut text = [0u8; 14];
+    for (i, v) in [y / 100, y % 100, c.month, c.day, c.hour, c.minute, c.second].into_iter().enumerate() {
+        text[2 * i] = b'0' + (v / 10 % 10) as u8;
+        text[2 * i + 1] = b'0' + (v % 10) as u8;
     }
+    LAST.set((secs, text));
+    out.push_str(std::str::from_utf8(&text).expect("digits"));
 }
 
 /// Two decimal digits of `v` (< 100).

@@ -64,21 +64,40 @@ pub(crate) fn entry(info: FileInfo, perm: &str) -> Entry {
     }
 }
 
-/// The `unique` fact: device and inode in hex, `DgI` (written by hand:
-/// listings make one per entry and `format!` is slow).
+/// The `unique` fact: device and inode in hex, `DgI`.
 fn unique_fact(dev: u64, ino: u64) -> String {
-    fn push_hex(out: &mut String, v: u64) {
+    UniqueFact::new(dev, ino).as_str().to_owned()
+}
+
+/// The `unique` fact written on the stack (by hand: listings make one per
+/// entry, and neither `format!` nor an allocation per line is needed).
+pub(crate) struct UniqueFact {
+    text: [u8; 33],
+    len: usize,
+}
+
+impl UniqueFact {
+    pub(crate) fn new(dev: u64, ino: u64) -> UniqueFact {
+        let mut f = UniqueFact { text: [0; 33], len: 0 };
+        f.push_hex(dev);
+        f.text[f.len] = b'g';
+        f.len += 1;
+        f.push_hex(ino);
+        f
+    }
+
+    fn push_hex(&mut self, v: u64) {
         let digits = (64 - v.leading_zeros()).div_ceil(4).max(1);
         for k in (0..digits).rev() {
             let d = ((v >> (4 * k)) & 0xf) as u8;
-            out.push(char::from(if d < 10 { b'0' + d } else { b'a' + d - 10 }));
+            self.text[self.len] = if d < 10 { b'0' + d } else { b'a' + d - 10 };
+            self.len += 1;
         }
     }
-    let mut s = String::with_capacity(24);
-    push_hex(&mut s, dev);
-    s.push('g');
-    push_hex(&mut s, ino);
-    s
+
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.text[..self.len]).expect("hex digits")
+    }
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ use super::{
     Capabilities, Detail, Entries, FileInfo, ReadAt, ReadHandle, Storage, StorageError, Upload, WriteMode, acceptable_new_name, is_reserved,
 };
 
+mod folder;
 mod read_at;
 mod upload;
 
@@ -107,103 +108,6 @@ impl LocalStorage {
     }
 }
 
-/// Turns folder entries into [`FileInfo`]s.
-struct Lister {
-    root: Dir,
-    dir: VirtualPath,
-    detail: Detail,
-}
-
-impl Lister {
-    /// `None` for hidden upload temporaries and entries that vanished
-    /// between readdir and stat.
-    fn info(&self, entry: cap_std::fs::DirEntry) -> Option<FileInfo> {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(TEMP_PREFIX) {
-            return None;
-        }
-        let file_type = entry.file_type().ok();
-        if self.detail == Detail::Names
-            && let Some(t) = file_type
-        {
-            return Some(FileInfo { name, kind: kind_of(t), size: 0, modified: None, mode: 0, unique: None, link_target: None });
-        }
-        // Symlinks are followed through the root handle (so a link leading
-        // outside shows as a link, never as its target); everything else is
-        // one `fstatat` relative to the open folder, not a walk from the root.
-        let is_link = file_type.is_none_or(|t| t.is_symlink());
-        match entry.metadata() {
-            Ok(m) if !is_link => Some(to_info(name, &m, None)),
-            _ => self.dir.join(&name).and_then(|child| info(&self.root, &child).ok()),
-        }
-    }
-}
-
-/// Entries read from the folder a batch at a time. Past the first
-/// [`SERIAL_ENTRIES`], each batch is stat'ed by two threads: one `statx`
-/// per entry is most of a big listing's cost, and it parallelises.
-struct Batched {
-    entries: cap_std::fs::ReadDir,
-    lister: Lister,
-    ready: std::collections::VecDeque<Result<FileInfo, StorageError>>,
-    seen: usize,
-    done: bool,
-}
-
-/// Entries stat'ed one by one before a folder counts as big.
-const SERIAL_ENTRIES: usize = 1024;
-
-/// Entries per batch in a big folder.
-const BATCH: usize = 512;
-
-impl Batched {
-    fn fill(&mut self) {
-        let mut batch = Vec::with_capacity(BATCH);
-        while batch.len() < BATCH {
-            match self.entries.next() {
-                Some(Ok(e)) => batch.push(e),
-                Some(Err(e)) => {
-                    self.ready.push_back(Err(e.into()));
-                    self.done = true;
-                    break;
-                }
-                None => {
-                    self.done = true;
-                    break;
-                }
-            }
-        }
-        self.seen += batch.len();
-        let lister = &self.lister;
-        if self.seen <= SERIAL_ENTRIES || batch.len() < 64 {
-            self.ready.extend(batch.into_iter().filter_map(|e| lister.info(e)).map(Ok));
-            return;
-        }
-        let second = batch.split_off(batch.len() / 2);
-        let (a, b) = std::thread::scope(|s| {
-            let helper = s.spawn(|| second.into_iter().filter_map(|e| lister.info(e)).collect::<Vec<_>>());
-            let a: Vec<_> = batch.into_iter().filter_map(|e| lister.info(e)).collect();
-            (a, helper.join())
-        });
-        self.ready.extend(a.into_iter().map(Ok));
-        match b {
-            Ok(b) => self.ready.extend(b.into_iter().map(Ok)),
-            Err(_) => self.ready.push_back(Err(StorageError::Io(io::Error::other("listing thread failed")))),
-        }
-    }
-}
-
-impl Iterator for Batched {
-    type Item = Result<FileInfo, StorageError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        while self.ready.is_empty() && !self.done {
-            self.fill();
-        }
-        self.ready.pop_front()
-    }
-}
-
 /// Facts about `path` beneath `root`, following symlinks that stay inside.
 fn info(root: &Dir, path: &VirtualPath) -> Result<FileInfo, StorageError> {
     let rel = LocalStorage::rel(path);
@@ -256,9 +160,12 @@ impl Storage for LocalStorage {
         if !self.root.metadata(rel)?.is_dir() {
             return Err(StorageError::NotDirectory);
         }
-        let entries = self.root.read_dir(rel)?;
-        let lister = Lister { root: self.root.try_clone()?, dir: dir.clone(), detail };
-        Ok(Box::new(Batched { entries, lister, ready: std::collections::VecDeque::new(), seen: 0, done: false }))
+        // Opened for reading (`open_dir` would give an `O_PATH` handle,
+        // which `getdents64` refuses).
+        let mut opts = OpenOptions::new();
+        opts.read(true).custom_flags(rustix::fs::OFlags::DIRECTORY.bits() as i32);
+        let folder = self.root.open_with(rel, &opts)?.into_std().into();
+        Ok(Box::new(folder::Folder::new(folder, self.root.try_clone()?, dir.clone(), detail)))
     }
 
     fn open_read(&self, path: &VirtualPath, offset: u64) -> Result<ReadHandle, StorageError> {

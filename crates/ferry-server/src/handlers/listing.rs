@@ -6,13 +6,14 @@
 use std::time::SystemTime;
 
 use ferry_proto::glob::{self, Pattern};
-use ferry_proto::listing::{self, Kind, MlsxRole};
+use ferry_proto::listing::{self, EntryRef, Kind, MlsxRole};
 use ferry_proto::reply::{self, code};
 use ferry_proto::{Reply, VirtualPath};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
 use super::{fs_refusal, storage_refusal};
 use crate::auth::settings::{Permission, Policy};
+use crate::ftp_errors::UniqueFact;
 use crate::session::answer::{Handled, reply};
 use crate::session::job::Job;
 use crate::session::{ListKind, Session};
@@ -139,13 +140,26 @@ impl LineFormat {
         }
         let start = out.len();
         let perm = if e.kind == Kind::Dir { &self.perm_dir } else { &self.perm_other };
+        // What `ftp_errors::entry` would make, borrowed instead of owned:
+        // nothing is allocated per line.
+        let unique = e.unique.filter(|_| self.kind == ListKind::Facts).map(|(dev, ino)| UniqueFact::new(dev, ino));
+        let view = EntryRef {
+            name: &e.name,
+            kind: e.kind,
+            size: e.size,
+            modified: e.modified,
+            mode: Some(e.mode),
+            perm: Some(perm),
+            unique: unique.as_ref().map(UniqueFact::as_str),
+            link_target: e.link_target.as_deref(),
+        };
         match self.kind {
-            ListKind::Long => listing::write_unix(out, &crate::ftp_errors::entry(e, perm), self.now),
+            ListKind::Long => listing::write_unix(out, view, self.now),
             ListKind::Names => {
                 out.push_str(&self.prefix);
                 out.push_str(&e.name);
             }
-            ListKind::Facts => listing::write_mlsx(out, &crate::ftp_errors::entry(e, perm), &self.facts, MlsxRole::Plain),
+            ListKind::Facts => listing::write_mlsx(out, view, &self.facts, MlsxRole::Plain),
         }
         if self.in_reply && reply::could_close_reply(&out[start..]) {
             out.insert(start, ' ');
