@@ -302,6 +302,14 @@ impl Incoming {
         tracing::info!(?outcome, reason = %why, "upload not completed");
     }
 
+    /// The data connection could not be set up for the transfer: end the
+    /// upload with nothing received, as a pump returns it.
+    fn refuse(self, e: io::Error) -> (u64, Result<Incoming, TransferError>) {
+        let why = TransferError::Data(e);
+        self.abort(&why);
+        (0, Err(why))
+    }
+
     /// Writing failed with `e`: end the upload and hand the error back.
     fn fail(self, e: FsError) -> FsError {
         let why = TransferError::Storage(e);

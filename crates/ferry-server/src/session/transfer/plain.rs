@@ -18,11 +18,7 @@ pub(super) async fn receive_plain(
 ) -> (u64, Result<Incoming, TransferError>) {
     let (mut sock, handle) = match blocking::blocking_socket(tcp, p.stall) {
         Ok(x) => x,
-        Err(e) => {
-            let why = TransferError::Data(e);
-            incoming.abort(&why);
-            return (0, Err(why));
-        }
+        Err(e) => return incoming.refuse(e),
     };
     let progress = p.progress.clone();
     let work = move |stopped: blocking::Stopped| {

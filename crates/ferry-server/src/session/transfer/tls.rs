@@ -102,11 +102,7 @@ pub(super) async fn receive_tls(mut incoming: Incoming, tls: Box<Tls>, p: &mut P
     let (tcp, mut conn) = tls.into_inner();
     let (sock, handle) = match blocking::blocking_socket(tcp, p.stall) {
         Ok(x) => x,
-        Err(e) => {
-            let why = TransferError::Data(e);
-            incoming.abort(&why);
-            return (0, Err(why));
-        }
+        Err(e) => return incoming.refuse(e),
     };
     let progress = p.progress.clone();
     let work = move |stopped: Stopped| {
