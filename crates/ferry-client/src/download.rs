@@ -116,12 +116,11 @@ impl Client {
                 self.download_segments(remote, size, &write_path, std_file, segments, &name, progress, interrupt).await
             }
             _ => {
-                let mut file = tokio::fs::File::from_std(std_file);
                 progress.start(&name, total, 0);
-                let r = self.retrieve(remote, 0, &mut file, &mut |n| progress.advance(n), interrupt).await;
+                let r = self.retrieve_to_file(remote, 0, std_file, &mut |n| progress.advance(n), interrupt).await;
                 progress.finish();
                 match r {
-                    Ok(n) => file.sync_all().await.map(|()| n).map_err(local_at(&write_path)),
+                    Ok((n, file)) => sync(file).await.map(|()| n).map_err(local_at(&write_path)),
                     Err(e) => Err(e),
                 }
             }
@@ -152,14 +151,21 @@ impl Client {
         interrupt: impl Future<Output = ()>,
     ) -> Result<Fetched> {
         let offset = resume.offset;
-        let file = std::fs::OpenOptions::new().append(true).open(target).map_err(local_at(target))?;
-        let mut file = tokio::fs::File::from_std(file);
+        // Positioned at its end rather than opened for appending, so that
+        // the bytes can be spliced in (splice refuses O_APPEND files).
+        let mut file = std::fs::OpenOptions::new().write(true).open(target).map_err(local_at(target))?;
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)).map_err(local_at(target))?;
         progress.start(name, Some(resume.whole), offset);
-        let r = self.retrieve(remote, offset, &mut file, &mut |n| progress.advance(n), interrupt).await;
+        let r = self.retrieve_to_file(remote, offset, file, &mut |n| progress.advance(n), interrupt).await;
         progress.finish();
         // A resumed file keeps what arrived, even on failure: that is the
         // point of resuming.
-        let n = r?;
+        let (n, _) = r?;
         Ok(Fetched { local: target.to_owned(), bytes: n, renamed: false, skipped: false, resumed_at: Some(offset) })
     }
+}
+
+/// Flush `file` to the disk, off the async workers.
+async fn sync(file: std::fs::File) -> std::io::Result<()> {
+    tokio::task::spawn_blocking(move || file.sync_all()).await.map_err(std::io::Error::other)?
 }

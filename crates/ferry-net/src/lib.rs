@@ -15,7 +15,12 @@
 //! and socket options.
 //!
 //! `ferry-proto` cannot hold this: it is sans-IO, with no tokio in it.
+//!
+//! [`splice`] is the other thing both peers share: the pipe a received
+//! file's bytes go through on their way from the socket to the disk.
 #![warn(missing_docs)]
+
+pub mod splice;
 
 use std::fmt;
 use std::io;

@@ -7,7 +7,9 @@
 //!   `HASH`…) and listings;
 //! - `data`: data connections — `EPSV`/`PASV` or `EPRT`/`PORT`, TLS on
 //!   them, and settling the control connection after a transfer;
-//! - `pump`: moving a file's bytes ([`Client::retrieve`], [`Client::store`]).
+//! - `pump`: moving a file's bytes ([`Client::retrieve`], [`Client::store`]);
+//! - `to_file`: a download straight into a local file, spliced on one
+//!   blocking thread when it can be ([`Client::retrieve_to_file`]).
 
 use std::time::Duration;
 
@@ -22,6 +24,7 @@ use crate::tls::{TlsMode, Trust};
 mod commands;
 mod data;
 mod pump;
+mod to_file;
 
 pub use crate::tls::TlsContext;
 /// Parse `LIST` output: Unix `ls -l` lines, or DOS/IIS lines (the parser

@@ -13,9 +13,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::data::data_error;
 use super::{Client, StoreMode};
 use crate::error::{Error, Result};
+use crate::stream::Stream;
 
 /// Bytes read or written at a time.
-const CHUNK: usize = 256 * 1024;
+pub(super) const CHUNK: usize = 256 * 1024;
 
 impl Client {
     /// Download `remote` from `offset` into `sink`. `progress` is called
@@ -74,14 +75,38 @@ impl Client {
         W: AsyncWrite + Unpin + Send + ?Sized,
         I: Future<Output = ()>,
     {
+        let mut data = self.begin_retrieve(remote, offset).await?;
+        let pump = self.pump_download(&mut data, limit, sink, progress);
+        let outcome = until_interrupted(pump, interrupt).await;
+        drop(data);
+        self.conclude(remote, outcome).await
+    }
+
+    /// Send `TYPE`, `REST` (past 0) and `RETR`: the data connection the
+    /// file will come over.
+    pub(super) async fn begin_retrieve(&mut self, remote: &str, offset: u64) -> Result<Stream> {
         let ascii = self.ascii;
         self.set_type(if ascii { TransferType::Ascii } else { TransferType::Image }).await?;
         if offset > 0 {
             self.command(Command::Rest(offset)).await?;
         }
-        let mut data = self.start_transfer(Command::Retr(remote.to_owned())).await?;
-        let (stall, rate) = (self.config.data_timeout, self.config.limit_rate);
-        let pump = async {
+        self.start_transfer(Command::Retr(remote.to_owned())).await
+    }
+
+    /// Copy what arrives on `data` into `sink` (at most `limit` bytes),
+    /// converting line ends in ASCII mode and keeping to `--limit-rate`.
+    pub(super) fn pump_download<'a, W>(
+        &self,
+        data: &'a mut Stream,
+        limit: Option<u64>,
+        sink: &'a mut W,
+        progress: &'a mut (dyn FnMut(u64) + Send),
+    ) -> impl Future<Output = std::result::Result<u64, PumpError>> + use<'a, W>
+    where
+        W: AsyncWrite + Unpin + Send + ?Sized,
+    {
+        let (ascii, stall, rate) = (self.ascii, self.config.data_timeout, self.config.limit_rate);
+        async move {
             let mut buf = vec![0u8; CHUNK];
             let mut conv = FromWire::default();
             let mut converted = Vec::new();
@@ -118,10 +143,7 @@ impl Client {
                 progress(total);
                 pace(limiter.as_ref(), n as u64).await;
             }
-        };
-        let outcome = until_interrupted(pump, interrupt).await;
-        drop(data);
-        self.conclude(remote, outcome).await
+        }
     }
 
     /// Upload `source` to `remote`.
@@ -194,7 +216,7 @@ impl Client {
     }
 
     /// Settle the control connection after a transfer's data phase.
-    async fn conclude(&mut self, remote: &str, outcome: Option<std::result::Result<u64, PumpError>>) -> Result<u64> {
+    pub(super) async fn conclude(&mut self, remote: &str, outcome: Option<std::result::Result<u64, PumpError>>) -> Result<u64> {
         match outcome {
             Some(Ok(n)) => self.finish_transfer(remote).await.map(|_| n),
             None => {
@@ -224,7 +246,7 @@ impl Client {
 }
 
 /// Run `work` unless `interrupt` resolves first.
-async fn until_interrupted<T>(work: impl Future<Output = T>, interrupt: impl Future<Output = ()>) -> Option<T> {
+pub(super) async fn until_interrupted<T>(work: impl Future<Output = T>, interrupt: impl Future<Output = ()>) -> Option<T> {
     let (work, interrupt) = (pin!(work), pin!(interrupt));
     tokio::select! {
         r = work => Some(r),
@@ -232,7 +254,7 @@ async fn until_interrupted<T>(work: impl Future<Output = T>, interrupt: impl Fut
     }
 }
 
-enum PumpError {
+pub(super) enum PumpError {
     Net(String),
     Local(std::io::Error),
     /// A ranged read got all it wanted; the server is still sending.

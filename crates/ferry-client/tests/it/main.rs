@@ -9,3 +9,4 @@ mod policy;
 mod program;
 mod pty;
 mod stdout;
+mod to_file;
