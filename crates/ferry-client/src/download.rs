@@ -151,9 +151,16 @@ impl Client {
         interrupt: impl Future<Output = ()>,
     ) -> Result<Fetched> {
         let offset = resume.offset;
-        // Positioned at its end rather than opened for appending, so that
-        // the bytes can be spliced in (splice refuses O_APPEND files).
+        // Opened for writing at the checked offset rather than for
+        // appending, so that the bytes can be spliced in (splice refuses
+        // O_APPEND files). The file must still be as long as it was when
+        // checked: the rest goes right after what was verified.
         let mut file = std::fs::OpenOptions::new().write(true).open(target).map_err(local_at(target))?;
+        let now = file.metadata().map_err(local_at(target))?.len();
+        if now != offset {
+            let changed = format!("changed while resuming: {now} bytes now, {offset} when checked; not resumed");
+            return Err(local_at(target)(std::io::Error::other(changed)));
+        }
         std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)).map_err(local_at(target))?;
         progress.start(name, Some(resume.whole), offset);
         let r = self.retrieve_to_file(remote, offset, file, &mut |n| progress.advance(n), interrupt).await;

@@ -1,9 +1,8 @@
 //! Zero-copy receive: bytes go socket → pipe → file with `splice(2)`, so
 //! they cross into the page cache once, inside the kernel, instead of
 //! being copied out to a buffer of ours and back in. Both peers receive
-//! files this way: the server for `STOR`, the client for `get` (profiling
-//! either showed those two copies and the per-call write path as the bulk
-//! of the receiver's CPU; see bench/PROFILE.md).
+//! files this way: the server for `STOR`, the client for `get` (see
+//! bench/PROFILE.md for what profiling each showed).
 //!
 //! The socket half moves references to the received packets' pages into
 //! the pipe; the file half copies them into the file. A file that cannot

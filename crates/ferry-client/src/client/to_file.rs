@@ -1,10 +1,12 @@
 //! Downloads into a local file ([`Client::retrieve_to_file`]): a plain
 //! binary transfer runs on one blocking thread, the data socket spliced
 //! into the file through a pipe ([`ferry_net::splice`]), as the server
-//! receives uploads. The bytes never pass through a buffer of ours, and no
-//! worker thread wakes per chunk; profiling `ferry get` of 1 GiB into
-//! tmpfs showed the copy out of the socket and the hand-off to tokio's
-//! file thread as what set it apart from curl (see bench/PROFILE.md).
+//! receives uploads. No worker thread wakes per chunk and, while the file
+//! takes `splice`, the bytes skip the copy out of the socket into a buffer
+//! of ours and the copy into tokio's `File`; profiling `ferry get` of
+//! 1 GiB into tmpfs showed those, and the hand-offs between a worker and
+//! tokio's file thread, as what set it apart from curl (see
+//! bench/PROFILE.md).
 //!
 //! TLS, ASCII mode and `--limit-rate` keep the async pump.
 
@@ -21,16 +23,20 @@ use ferry_net::splice::Pipe;
 use super::Client;
 use super::data::data_error;
 use super::pump::{CHUNK, PumpError, until_interrupted};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::stream::Stream;
 
 /// How often the blocking thread's count reaches `progress`.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 impl Client {
-    /// Download `remote` from `offset` into `file` at its position, as
-    /// [`Client::retrieve`] does, and hand the file back (to be synced or
-    /// renamed by the caller).
+    /// Download `remote` from `offset` into `file` at its position, and
+    /// hand the file back (to be synced or renamed by the caller).
+    ///
+    /// Unlike [`Client::retrieve`], `progress` is called every 100 ms with
+    /// the running count (the same count may come twice), and once more
+    /// at the end. `interrupt` resolving stops the blocking thread (it
+    /// waits for it, at most the data timeout) and sends `ABOR`.
     pub async fn retrieve_to_file<I>(
         &mut self,
         remote: &str,
@@ -46,9 +52,9 @@ impl Client {
         let data = self.begin_retrieve(remote, offset).await?;
         match data {
             Stream::Plain(tcp) if direct => {
-                let (outcome, file) = self.receive_blocking(tcp, file, progress, interrupt).await;
+                let outcome = self.receive_blocking(tcp, &file, progress, interrupt).await;
                 let n = self.conclude(remote, outcome).await?;
-                Ok((n, file.ok_or_else(|| lost(remote))?))
+                Ok((n, file))
             }
             mut data => {
                 let mut sink = tokio::fs::File::from_std(file);
@@ -62,72 +68,90 @@ impl Client {
     }
 
     /// Run [`receive`] on the blocking pool, passing its count to
-    /// `progress`; `interrupt` stops it by shutting the socket down, which
-    /// wakes the splice it is blocked in. `None` means interrupted.
+    /// `progress`. `interrupt` resolving, or this future being dropped,
+    /// stops it by shutting the socket down, which wakes the splice it is
+    /// blocked in. `None` means interrupted.
     async fn receive_blocking(
         &self,
         tcp: tokio::net::TcpStream,
-        file: File,
+        file: &File,
         progress: &mut (dyn FnMut(u64) + Send),
         interrupt: impl Future<Output = ()>,
-    ) -> (Option<std::result::Result<u64, PumpError>>, Option<File>) {
+    ) -> Option<std::result::Result<u64, PumpError>> {
+        let stall = self.config.data_timeout;
         let prepared = tcp.into_std().and_then(|s| {
             s.set_nonblocking(false)?;
             // The stall deadline: a splice waiting longer gives EAGAIN.
-            s.set_read_timeout(Some(self.config.data_timeout))?;
-            let handle = s.try_clone()?;
-            Ok((s, handle))
+            s.set_read_timeout(Some(stall))?;
+            Ok((s.try_clone()?, s))
         });
-        let (sock, handle) = match prepared {
+        // The thread writes through its own handle to the file (same
+        // open file, same position), so the caller keeps `file` whatever
+        // becomes of the thread.
+        let (sock, handle, file) = match prepared.and_then(|(sock, handle)| Ok((sock, handle, file.try_clone()?))) {
             Ok(x) => x,
-            Err(e) => return (Some(Err(PumpError::Net(data_error(&e)))), Some(file)),
+            Err(e) => return Some(Err(PumpError::Net(data_error(&e)))),
         };
         let moved = Arc::new(AtomicU64::new(0));
-        let stopped = Arc::new(AtomicBool::new(false));
-        let (m, st) = (moved.clone(), stopped.clone());
-        let mut worker = tokio::task::spawn_blocking(move || {
-            let r = receive(&sock, &file, &m, &st);
-            (r, file)
-        });
+        let mut stopper = StopOnDrop { stopped: Arc::new(AtomicBool::new(false)), sock: handle };
+        let (m, st) = (moved.clone(), stopper.stopped.clone());
+        let mut worker = tokio::task::spawn_blocking(move || receive(&sock, &file, &m, &st));
         let mut tick = tokio::time::interval(PROGRESS_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut interrupt = pin!(interrupt);
-        let (outcome, file) = loop {
+        let outcome = loop {
             tokio::select! {
-                joined = &mut worker => break match joined {
-                    Ok((r, f)) => (Some(r), Some(f)),
-                    Err(e) => (Some(Err(PumpError::Local(io::Error::other(e)))), None),
-                },
+                joined = &mut worker => break Some(joined.unwrap_or_else(|e| Err(PumpError::Local(io::Error::other(e))))),
                 _ = tick.tick() => progress(moved.load(Ordering::Relaxed)),
                 () = &mut interrupt => {
-                    stopped.store(true, Ordering::Release);
-                    let _ = handle.shutdown(std::net::Shutdown::Both);
-                    let file = worker.await.ok().map(|(_, f)| f);
-                    break (None, file);
+                    stopper.stop();
+                    // A thread stuck on the file side (a hung network
+                    // mount) is left to finish on its own.
+                    let _ = tokio::time::timeout(stall, &mut worker).await;
+                    break None;
                 }
             }
         };
-        if let Some(Ok(n)) = &outcome {
-            progress(*n);
-        }
-        (outcome, file)
+        progress(moved.load(Ordering::Relaxed));
+        outcome
     }
 }
 
-/// The file went with a blocking thread that panicked.
-fn lost(remote: &str) -> Error {
-    Error::Local { path: remote.into(), source: io::Error::other("the download's thread stopped") }
+/// Tells the blocking thread to stop and shuts its socket down, waking a
+/// splice or read it is blocked in; on drop too, so that a download whose
+/// future is dropped does not go on writing the file.
+struct StopOnDrop {
+    stopped: Arc<AtomicBool>,
+    sock: TcpStream,
+}
+
+impl StopOnDrop {
+    fn stop(&mut self) {
+        self.stopped.store(true, Ordering::Release);
+        let _ = self.sock.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        // After a normal end the socket is already closed by the thread;
+        // shutting down this second handle only ends the connection.
+        self.stop();
+    }
 }
 
 /// Move the stream on `sock` into `file` until the server closes it:
 /// spliced through a pipe, or read and written once the file (or the
 /// socket) refuses `splice`. `moved` counts the bytes so far; `stopped`
-/// tells an interruption from the server's own close.
+/// set means stop at once, whatever is still buffered.
 fn receive(sock: &TcpStream, file: &File, moved: &AtomicU64, stopped: &AtomicBool) -> std::result::Result<u64, PumpError> {
     let mut pipe = Pipe::new().ok();
     let mut buf = Vec::new();
     let mut total = 0u64;
     loop {
+        if stopped.load(Ordering::Acquire) {
+            return Err(PumpError::Net("interrupted".into()));
+        }
         let got = match &pipe {
             Some(p) => p.take(sock),
             None => {
@@ -149,6 +173,12 @@ fn receive(sock: &TcpStream, file: &File, moved: &AtomicU64, stopped: &AtomicBoo
             }
             Err(e) => return Err(PumpError::Net(data_error(&e))),
         };
+        if n == 0 && pipe.is_some() {
+            // splice can give 0 short of the end (urgent data queued, say);
+            // a plain read tells.
+            pipe = None;
+            continue;
+        }
         if n == 0 {
             return Ok(total);
         }
@@ -217,9 +247,28 @@ mod tests {
         let t = std::time::Instant::now();
         let r = receive(&rx, &file, &AtomicU64::new(0), &stopped);
         stopper.join().unwrap();
-        // A shut-down socket reads as its end; the flag is what tells the
-        // caller it was stopped, and the caller discards the count.
-        assert!(matches!(r, Ok(0) | Err(PumpError::Net(_))), "{}", reason(r));
+        assert_eq!(reason(r), "interrupted");
         assert!(t.elapsed() < Duration::from_secs(10), "stopped long before the deadline");
+    }
+
+    #[test]
+    fn into_a_file_that_refuses_splice_the_bytes_are_written() {
+        let (mut tx, rx) = pair();
+        rx.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let payload: Vec<u8> = (0..500_000u32).map(|i| (i % 249) as u8).collect();
+        let sent = payload.clone();
+        let sender = std::thread::spawn(move || tx.write_all(&sent).unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"kept ").unwrap();
+        // splice(2) refuses O_APPEND files, as a file system without it does.
+        let file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        let moved = AtomicU64::new(0);
+        let r = receive(&rx, &file, &moved, &AtomicBool::new(false));
+        sender.join().unwrap();
+        assert_eq!(reason(r), "ok: 500000");
+        let mut expected = b"kept ".to_vec();
+        expected.extend_from_slice(&payload);
+        assert!(std::fs::read(&path).unwrap() == expected);
     }
 }

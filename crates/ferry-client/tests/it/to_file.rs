@@ -105,3 +105,28 @@ fn over_tls_the_file_comes_through_the_async_pump() {
         assert!(std::fs::read(&path).unwrap() == data);
     });
 }
+
+#[test]
+fn in_ascii_mode_line_ends_are_converted_and_with_a_rate_limit_paced() {
+    rt().block_on(async {
+        let s = TestServer::start();
+        std::fs::write(s.root().join("a.txt"), b"one\ntwo\n").unwrap();
+        let data = pseudo_random(600_000, 93);
+        std::fs::write(s.root().join("r.bin"), &data).unwrap();
+        let config = ClientConfig { limit_rate: Some(1_000_000), ..ClientConfig::default() };
+        let mut c = login(s.port(), ferry_testkit::USER, ferry_testkit::PASSWORD, config).await;
+        let local = peers::scratch();
+        // ASCII goes CRLF on the wire; written raw, the file would hold them.
+        c.ascii = true;
+        let file = std::fs::File::create(local.path().join("a.txt")).unwrap();
+        c.retrieve_to_file("a.txt", 0, file, &mut |_| {}, std::future::pending()).await.unwrap();
+        assert_eq!(std::fs::read(local.path().join("a.txt")).unwrap(), b"one\ntwo\n");
+        c.ascii = false;
+        let t = std::time::Instant::now();
+        let file = std::fs::File::create(local.path().join("r.bin")).unwrap();
+        c.retrieve_to_file("r.bin", 0, file, &mut |_| {}, std::future::pending()).await.unwrap();
+        assert!(std::fs::read(local.path().join("r.bin")).unwrap() == data);
+        // 600 kB at 1 MB/s after the limiter's first burst: not instant.
+        assert!(t.elapsed() >= Duration::from_millis(200), "the client's rate limit held: {:?}", t.elapsed());
+    });
+}
