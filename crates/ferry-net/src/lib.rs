@@ -16,11 +16,13 @@
 //!
 //! `ferry-proto` cannot hold this: it is sans-IO, with no tokio in it.
 //!
-//! [`splice`] is the other thing both peers share: the pipe a received
-//! file's bytes go through on their way from the socket to the disk.
+//! Both peers also share [`splice`], the pipe a received file's bytes go
+//! through on their way from the socket to the disk, and [`stop`], which
+//! stops a thread blocked on a socket.
 #![warn(missing_docs)]
 
 pub mod splice;
+pub mod stop;
 
 use std::fmt;
 use std::io;

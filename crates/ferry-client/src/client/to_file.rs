@@ -15,10 +15,11 @@ use std::io::{self, Read as _, Write as _};
 use std::net::TcpStream;
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ferry_net::splice::Pipe;
+use ferry_net::stop::{Stopped, Stopper};
 
 use super::Client;
 use super::data::data_error;
@@ -93,9 +94,12 @@ impl Client {
             Err(e) => return Some(Err(PumpError::Net(data_error(&e)))),
         };
         let moved = Arc::new(AtomicU64::new(0));
-        let mut stopper = StopOnDrop { stopped: Arc::new(AtomicBool::new(false)), sock: handle };
-        let (m, st) = (moved.clone(), stopper.stopped.clone());
-        let mut worker = tokio::task::spawn_blocking(move || receive(&sock, &file, &m, &st));
+        // Dropped with this future, it stops the thread: a download whose
+        // caller went away does not go on writing the file. After a normal
+        // end it only shuts down a socket the thread has finished with.
+        let (mut stopper, stopped) = Stopper::new(handle);
+        let m = moved.clone();
+        let mut worker = tokio::task::spawn_blocking(move || receive(&sock, &file, &m, &stopped));
         let mut tick = tokio::time::interval(PROGRESS_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut interrupt = pin!(interrupt);
@@ -117,39 +121,16 @@ impl Client {
     }
 }
 
-/// Tells the blocking thread to stop and shuts its socket down, waking a
-/// splice or read it is blocked in; on drop too, so that a download whose
-/// future is dropped does not go on writing the file.
-struct StopOnDrop {
-    stopped: Arc<AtomicBool>,
-    sock: TcpStream,
-}
-
-impl StopOnDrop {
-    fn stop(&mut self) {
-        self.stopped.store(true, Ordering::Release);
-        let _ = self.sock.shutdown(std::net::Shutdown::Both);
-    }
-}
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        // After a normal end the socket is already closed by the thread;
-        // shutting down this second handle only ends the connection.
-        self.stop();
-    }
-}
-
 /// Move the stream on `sock` into `file` until the server closes it:
 /// spliced through a pipe, or read and written once the file (or the
 /// socket) refuses `splice`. `moved` counts the bytes so far; `stopped`
 /// set means stop at once, whatever is still buffered.
-fn receive(sock: &TcpStream, file: &File, moved: &AtomicU64, stopped: &AtomicBool) -> std::result::Result<u64, PumpError> {
+fn receive(sock: &TcpStream, file: &File, moved: &AtomicU64, stopped: &Stopped) -> std::result::Result<u64, PumpError> {
     let mut pipe = Pipe::new().ok();
     let mut buf = Vec::new();
     let mut total = 0u64;
     loop {
-        if stopped.load(Ordering::Acquire) {
+        if stopped.get() {
             return Err(PumpError::Net("interrupted".into()));
         }
         let got = match &pipe {
@@ -167,7 +148,7 @@ fn receive(sock: &TcpStream, file: &File, moved: &AtomicU64, stopped: &AtomicBoo
                 pipe = None;
                 continue;
             }
-            Err(_) if stopped.load(Ordering::Acquire) => return Err(PumpError::Net("interrupted".into())),
+            Err(_) if stopped.get() => return Err(PumpError::Net("interrupted".into())),
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
                 return Err(PumpError::Net("data connection stalled".into()));
             }
@@ -206,6 +187,14 @@ mod tests {
         (tx, l.accept().unwrap().0)
     }
 
+    /// A flag for `rx` that nothing sets (the stopper is disarmed, so
+    /// dropping it leaves the socket alone).
+    fn never_stopped(rx: &TcpStream) -> Stopped {
+        let (mut stopper, stopped) = Stopper::new(rx.try_clone().unwrap());
+        stopper.disarm();
+        stopped
+    }
+
     fn reason(r: std::result::Result<u64, PumpError>) -> String {
         match r {
             Err(PumpError::Net(why)) => why,
@@ -223,7 +212,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = File::create(dir.path().join("f")).unwrap();
         let moved = AtomicU64::new(0);
-        let r = receive(&rx, &file, &moved, &AtomicBool::new(false));
+        let r = receive(&rx, &file, &moved, &never_stopped(&rx));
         assert_eq!(reason(r), "data connection stalled");
         assert_eq!(moved.load(Ordering::Relaxed), 5000);
         assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), vec![7; 5000]);
@@ -234,13 +223,10 @@ mod tests {
     fn a_shutdown_from_another_thread_stops_it() {
         let (_tx, rx) = pair();
         rx.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let handle = rx.try_clone().unwrap();
-        let stopped = Arc::new(AtomicBool::new(false));
-        let st = stopped.clone();
+        let (mut stopper, stopped) = Stopper::new(rx.try_clone().unwrap());
         let stopper = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(100));
-            st.store(true, Ordering::Release);
-            handle.shutdown(std::net::Shutdown::Both).unwrap();
+            stopper.stop();
         });
         let dir = tempfile::tempdir().unwrap();
         let file = File::create(dir.path().join("f")).unwrap();
@@ -264,7 +250,7 @@ mod tests {
         // splice(2) refuses O_APPEND files, as a file system without it does.
         let file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
         let moved = AtomicU64::new(0);
-        let r = receive(&rx, &file, &moved, &AtomicBool::new(false));
+        let r = receive(&rx, &file, &moved, &never_stopped(&rx));
         sender.join().unwrap();
         assert_eq!(reason(r), "ok: 500000");
         let mut expected = b"kept ".to_vec();

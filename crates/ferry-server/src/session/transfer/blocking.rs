@@ -7,9 +7,10 @@
 //! from the client's own close.
 
 use std::io;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+pub(super) use ferry_net::stop::Stopped;
+use ferry_net::stop::Stopper;
 
 use super::{AbortSignal, aborted};
 
@@ -22,16 +23,6 @@ pub(super) fn blocking_socket(tcp: tokio::net::TcpStream, stall: Duration) -> io
     s.set_write_timeout(Some(stall))?;
     let handle = s.try_clone()?;
     Ok((s, handle))
-}
-
-/// Told to the thread: whether it has been stopped.
-#[derive(Clone)]
-pub(super) struct Stopped(Arc<AtomicBool>);
-
-impl Stopped {
-    pub(super) fn get(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
 }
 
 /// The error a blocked read or write gives after its deadline.
@@ -50,8 +41,7 @@ pub(super) async fn run<T: Send + 'static>(
     abort: &mut AbortSignal,
     work: impl FnOnce(Stopped) -> T + Send + 'static,
 ) -> Result<T, tokio::task::JoinError> {
-    let stopped = Stopped(Arc::new(AtomicBool::new(false)));
-    let mut stopper = StopOnDrop { flag: stopped.0.clone(), sock, armed: true };
+    let (mut stopper, stopped) = Stopper::new(sock);
     let mut worker = tokio::task::spawn_blocking(move || work(stopped));
     let joined = tokio::select! {
         r = &mut worker => r,
@@ -60,29 +50,6 @@ pub(super) async fn run<T: Send + 'static>(
             worker.await
         }
     };
-    stopper.armed = false;
+    stopper.disarm();
     joined
-}
-
-/// Sets the flag and shuts the socket down, waking a read or write it is
-/// blocked in. Does so on drop while armed.
-struct StopOnDrop {
-    flag: Arc<AtomicBool>,
-    sock: std::net::TcpStream,
-    armed: bool,
-}
-
-impl StopOnDrop {
-    fn stop(&mut self) {
-        self.flag.store(true, Ordering::Release);
-        let _ = self.sock.shutdown(std::net::Shutdown::Both);
-    }
-}
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        if self.armed {
-            self.stop();
-        }
-    }
 }
