@@ -12,7 +12,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpSocket};
+use rustix::net::{AddressFamily, SocketFlags, SocketType};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 use super::stream::Stream;
 
@@ -23,17 +24,105 @@ pub(crate) enum DataSetup {
     #[default]
     None,
     /// Waiting for the client to connect.
-    Passive(TcpListener),
+    Passive(PassiveListener),
     /// Connect to the client at this address.
     Active(SocketAddr),
 }
 
 pub(crate) use ferry_proto::addr::canonical_ip;
 
+/// A passive listener, kept out of the runtime's `epoll` set until a
+/// transfer has to wait for it.
+///
+/// Clients connect right after the `227`/`229` reply, so by the time
+/// `RETR` or `STOR` arrives the connection is usually queued and one
+/// nonblocking `accept` takes it. Registered at once (as a tokio listener
+/// is), the listener would wake the session's worker the moment the client
+/// connects, with nothing to do yet, and cost an `epoll_ctl` to add it and
+/// another to remove it: three system calls and a wake-up per transfer,
+/// which is most of what a 4 KiB file costs besides the round trips.
+#[derive(Debug)]
+pub(crate) struct PassiveListener(Listen);
+
+#[derive(Debug)]
+enum Listen {
+    /// Not in the runtime's set: accepted from without waiting.
+    Queued(std::net::TcpListener),
+    /// Waited on through the runtime (after a look found nothing queued).
+    Registered(TcpListener),
+    /// Only while moving from one to the other (and if that failed).
+    Closed,
+}
+
+impl PassiveListener {
+    fn bind(addr: SocketAddr) -> io::Result<Self> {
+        let family = if addr.is_ipv4() { AddressFamily::INET } else { AddressFamily::INET6 };
+        let fd = rustix::net::socket_with(family, SocketType::STREAM, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC, None)?;
+        // As every listener here: a port in TIME_WAIT from an earlier data
+        // connection can be bound again.
+        rustix::net::sockopt::set_socket_reuseaddr(&fd, true)?;
+        // File data goes out in full segments anyway; the last one must not
+        // wait for an ACK. Set here, the accepted socket inherits it (see
+        // `super::control::INHERITS_OPTIONS`).
+        rustix::net::sockopt::set_tcp_nodelay(&fd, true)?;
+        rustix::net::bind(&fd, &addr)?;
+        // One connection is expected; a short queue still holds a hijacker
+        // or two besides the client (they are dropped, see `open`).
+        rustix::net::listen(&fd, 16)?;
+        Ok(Self(Listen::Queued(std::net::TcpListener::from(fd))))
+    }
+
+    pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
+        match &self.0 {
+            Listen::Queued(l) => l.local_addr(),
+            Listen::Registered(l) => l.local_addr(),
+            Listen::Closed => Err(closed()),
+        }
+    }
+
+    /// The next connection: a queued one at once; otherwise the listener
+    /// joins the runtime's set (for good) and this waits for one.
+    async fn accept(&mut self) -> io::Result<(TcpStream, SocketAddr)> {
+        if let Listen::Queued(l) = &self.0 {
+            if let Some(queued) = try_accept(l)? {
+                return Ok(queued);
+            }
+            if let Listen::Queued(l) = std::mem::replace(&mut self.0, Listen::Closed) {
+                self.0 = Listen::Registered(TcpListener::from_std(l)?);
+            }
+        }
+        match &self.0 {
+            Listen::Registered(l) => l.accept().await,
+            _ => Err(closed()),
+        }
+    }
+}
+
+fn closed() -> io::Error {
+    io::Error::other("the passive listener is closed")
+}
+
+/// A queued connection, without waiting; `None` when there is none.
+fn try_accept(listener: &std::net::TcpListener) -> io::Result<Option<(TcpStream, SocketAddr)>> {
+    loop {
+        return match rustix::net::acceptfrom_with(listener, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC) {
+            Ok((fd, addr)) => {
+                let peer = addr.and_then(|a| SocketAddr::try_from(a).ok());
+                let peer = peer.ok_or_else(|| io::Error::other("the data connection has no peer address"))?;
+                Ok(Some((TcpStream::from_std(std::net::TcpStream::from(fd))?, peer)))
+            }
+            Err(rustix::io::Errno::AGAIN) => Ok(None),
+            // The client gave up before we took it: look again.
+            Err(rustix::io::Errno::CONNABORTED | rustix::io::Errno::INTR) => continue,
+            Err(e) => Err(e.into()),
+        };
+    }
+}
+
 /// Bind a passive listener on `ip`, in `range` if one is configured.
-pub(crate) async fn bind_passive(ip: IpAddr, range: Option<&RangeInclusive<u16>>) -> io::Result<TcpListener> {
+pub(crate) async fn bind_passive(ip: IpAddr, range: Option<&RangeInclusive<u16>>) -> io::Result<PassiveListener> {
     let Some(range) = range else {
-        return bind_any_port(ip).await;
+        return bind_any_port(ip);
     };
     let (lo, hi) = (*range.start() as u32, *range.end() as u32);
     let span = hi - lo + 1;
@@ -46,7 +135,7 @@ pub(crate) async fn bind_passive(ip: IpAddr, range: Option<&RangeInclusive<u16>>
         let start = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos()) % span;
         for i in 0..span {
             let port = (lo + (start + i) % span) as u16;
-            match TcpListener::bind(SocketAddr::new(ip, port)).await {
+            match PassiveListener::bind(SocketAddr::new(ip, port)) {
                 Ok(l) => return Ok(l),
                 Err(e) if e.kind() == io::ErrorKind::AddrInUse => continue,
                 Err(e) => return Err(e),
@@ -67,20 +156,20 @@ pub(crate) async fn bind_passive(ip: IpAddr, range: Option<&RangeInclusive<u16>>
 /// millisecond of kernel time — measured at 1.4 ms per small-file transfer
 /// after a login storm, against 0.13 ms without. Random ports are also
 /// harder to guess than sequential ones.
-async fn bind_any_port(ip: IpAddr) -> io::Result<TcpListener> {
+fn bind_any_port(ip: IpAddr) -> io::Result<PassiveListener> {
     use std::hash::{BuildHasher, Hasher};
     for _ in 0..16 {
         // RandomState is seeded per process and varies per instance: a
         // cheap source of unpredictable numbers without another crate.
         let r = std::collections::hash_map::RandomState::new().build_hasher().finish();
         let port = 1024 + (r % (65536 - 1024)) as u16;
-        match TcpListener::bind(SocketAddr::new(ip, port)).await {
+        match PassiveListener::bind(SocketAddr::new(ip, port)) {
             Ok(l) => return Ok(l),
             Err(e) if matches!(e.kind(), io::ErrorKind::AddrInUse | io::ErrorKind::PermissionDenied) => continue,
             Err(e) => return Err(e),
         }
     }
-    TcpListener::bind(SocketAddr::new(ip, 0)).await
+    PassiveListener::bind(SocketAddr::new(ip, 0))
 }
 
 /// Why a data connection could not be opened.
@@ -111,7 +200,7 @@ pub(crate) async fn open(
 ) -> Result<Stream, DataError> {
     let stream = match setup {
         DataSetup::None => return Err(DataError::NotPrepared),
-        DataSetup::Passive(listener) => tokio::time::timeout(timeout, async {
+        DataSetup::Passive(mut listener) => tokio::time::timeout(timeout, async {
             loop {
                 let (mut stream, mut peer) = listener.accept().await?;
                 // Through a load balancer, the data connection carries its
@@ -126,6 +215,9 @@ pub(crate) async fn open(
                     }
                 }
                 if canonical_ip(peer.ip()) == canonical_ip(control_peer) {
+                    if !super::control::INHERITS_OPTIONS {
+                        stream.set_nodelay(true)?;
+                    }
                     return Ok::<_, io::Error>(stream);
                 }
                 tracing::warn!(%peer, expected = %control_peer, "refused passive data connection from a foreign address");
@@ -140,10 +232,11 @@ pub(crate) async fn open(
             if local_ip.is_ipv4() == addr.is_ipv4() {
                 let _ = socket.bind(SocketAddr::new(local_ip, 0));
             }
-            tokio::time::timeout(timeout, socket.connect(addr)).await.map_err(|_| DataError::Timeout)??
+            let stream = tokio::time::timeout(timeout, socket.connect(addr)).await.map_err(|_| DataError::Timeout)??;
+            stream.set_nodelay(true)?;
+            stream
         }
     };
-    stream.set_nodelay(true)?;
     let Some(tls) = tls else { return Ok(Stream::Plain(stream)) };
     // Boxed: the handshake future is large and needed only here. Half the
     // time at most goes to waiting for another login (a refusal then says
@@ -153,4 +246,53 @@ pub(crate) async fn open(
         .map_err(|_| DataError::Timeout)?
         .map_err(DataError::Tls)?;
     Ok(Stream::Tls(Box::new(tls)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOOPBACK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    fn open_plain(listener: PassiveListener) -> impl Future<Output = Result<Stream, DataError>> {
+        async move { open(DataSetup::Passive(listener), LOOPBACK, LOOPBACK, Duration::from_secs(5), None, false, &[]).await }
+    }
+
+    #[tokio::test]
+    async fn a_queued_connection_is_taken_without_waiting_and_has_nodelay() {
+        let listener = bind_passive(LOOPBACK, None).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = std::net::TcpStream::connect(addr).unwrap();
+        let Stream::Plain(server) = open_plain(listener).await.unwrap() else { panic!("plain expected") };
+        assert_eq!(server.peer_addr().unwrap(), client.local_addr().unwrap());
+        assert!(server.nodelay().unwrap(), "the accepted socket inherits TCP_NODELAY");
+    }
+
+    #[tokio::test]
+    async fn with_nothing_queued_it_waits_for_the_client() {
+        let listener = bind_passive(LOOPBACK, None).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let late = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::net::TcpStream::connect(addr).await.unwrap()
+        });
+        let Stream::Plain(server) = open_plain(listener).await.unwrap() else { panic!("plain expected") };
+        let client = late.await.unwrap();
+        assert_eq!(server.peer_addr().unwrap(), client.local_addr().unwrap());
+    }
+
+    #[tokio::test]
+    async fn no_client_is_a_timeout() {
+        let listener = bind_passive(LOOPBACK, None).await.unwrap();
+        let r = open(DataSetup::Passive(listener), LOOPBACK, LOOPBACK, Duration::from_millis(100), None, false, &[]).await;
+        assert!(matches!(r, Err(DataError::Timeout)), "{:?}", r.err());
+    }
+
+    #[tokio::test]
+    async fn the_range_is_kept_and_a_taken_port_skipped() {
+        let first = bind_passive(LOOPBACK, Some(&(47311..=47312))).await.unwrap();
+        let second = bind_passive(LOOPBACK, Some(&(47311..=47312))).await.unwrap();
+        let ports = [first.local_addr().unwrap().port(), second.local_addr().unwrap().port()];
+        assert!(ports.contains(&47311) && ports.contains(&47312), "{ports:?}");
+    }
 }

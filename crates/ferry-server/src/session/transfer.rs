@@ -114,24 +114,41 @@ async fn sendfile_to(
 ) -> Result<(), TransferError> {
     use tokio::io::Interest;
     let mut remaining = limit;
+    let mut first = true;
     loop {
         // Up to 1 GiB per call keeps each syscall bounded.
         let want = remaining.map_or(1 << 30, |r| r.min(1 << 30)) as usize;
         if want == 0 {
             return Ok(());
         }
-        let wrote = timed(stall, async {
-            loop {
-                sock.writable().await?;
-                // `None` offset: use and advance the file position, which
-                // the storage already set to the REST offset.
-                match sock.try_io(Interest::WRITABLE, || rustix::fs::sendfile(sock, file, None, want).map_err(io::Error::from)) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                    other => return other,
-                }
+        // A fresh data connection has room in its send buffer, but tokio
+        // learns that only from the next `epoll_wait`: the first call goes
+        // without asking, which spares a small file a trip through the
+        // driver. (Its `EAGAIN` changes nothing: the wait below follows.)
+        let optimistic = match std::mem::take(&mut first) {
+            true => match rustix::fs::sendfile(sock, file, None, want) {
+                Err(rustix::io::Errno::AGAIN) => None,
+                done => Some(done.map_err(io::Error::from)),
+            },
+            false => None,
+        };
+        let wrote = match optimistic {
+            Some(done) => done,
+            None => {
+                timed(stall, async {
+                    loop {
+                        sock.writable().await?;
+                        // `None` offset: use and advance the file position, which
+                        // the storage already set to the REST offset.
+                        match sock.try_io(Interest::WRITABLE, || rustix::fs::sendfile(sock, file, None, want).map_err(io::Error::from)) {
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                            other => return other,
+                        }
+                    }
+                })
+                .await
             }
-        })
-        .await;
+        };
         match wrote {
             Ok(0) => return Ok(()),
             Ok(n) => {
