@@ -254,8 +254,8 @@ mod tests {
 
     const LOOPBACK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
-    fn open_plain(listener: PassiveListener) -> impl Future<Output = Result<Stream, DataError>> {
-        async move { open(DataSetup::Passive(listener), LOOPBACK, LOOPBACK, Duration::from_secs(5), None, false, &[]).await }
+    async fn open_plain(listener: PassiveListener) -> Result<Stream, DataError> {
+        open(DataSetup::Passive(listener), LOOPBACK, LOOPBACK, Duration::from_secs(5), None, false, &[]).await
     }
 
     #[tokio::test]
