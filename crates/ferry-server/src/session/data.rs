@@ -66,9 +66,10 @@ impl PassiveListener {
         // `super::control::INHERITS_OPTIONS`).
         rustix::net::sockopt::set_tcp_nodelay(&fd, true)?;
         rustix::net::bind(&fd, &addr)?;
-        // One connection is expected; a short queue still holds a hijacker
-        // or two besides the client (they are dropped, see `open`).
-        rustix::net::listen(&fd, 16)?;
+        // One connection is expected, but a queue that foreign hosts could
+        // fill between the reply and the transfer would make the real
+        // client retransmit its handshake; they are dropped (see `open`).
+        rustix::net::listen(&fd, 128)?;
         Ok(Self(Listen::Queued(std::net::TcpListener::from(fd))))
     }
 
@@ -106,11 +107,11 @@ fn closed() -> io::Error {
 fn try_accept(listener: &std::net::TcpListener) -> io::Result<Option<(TcpStream, SocketAddr)>> {
     loop {
         return match rustix::net::acceptfrom_with(listener, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC) {
-            Ok((fd, addr)) => {
-                let peer = addr.and_then(|a| SocketAddr::try_from(a).ok());
-                let peer = peer.ok_or_else(|| io::Error::other("the data connection has no peer address"))?;
-                Ok(Some((TcpStream::from_std(std::net::TcpStream::from(fd))?, peer)))
-            }
+            Ok((fd, addr)) => match addr.and_then(|a| SocketAddr::try_from(a).ok()) {
+                Some(peer) => Ok(Some((TcpStream::from_std(std::net::TcpStream::from(fd))?, peer))),
+                // Not a TCP peer we can check (cannot happen on TCP): drop it.
+                None => continue,
+            },
             Err(rustix::io::Errno::AGAIN) => Ok(None),
             // The client gave up before we took it: look again.
             Err(rustix::io::Errno::CONNABORTED | rustix::io::Errno::INTR) => continue,
@@ -202,7 +203,12 @@ pub(crate) async fn open(
         DataSetup::None => return Err(DataError::NotPrepared),
         DataSetup::Passive(mut listener) => tokio::time::timeout(timeout, async {
             loop {
-                let (mut stream, mut peer) = listener.accept().await?;
+                let (mut stream, mut peer) = match listener.accept().await {
+                    Ok(accepted) => accepted,
+                    // The client gave up before we took it: wait for the next.
+                    Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
+                    Err(e) => return Err(e),
+                };
                 // Through a load balancer, the data connection carries its
                 // own PROXY header naming the real client.
                 if crate::proxy::expected(proxy_from, peer) {
@@ -258,14 +264,65 @@ mod tests {
         open(DataSetup::Passive(listener), LOOPBACK, LOOPBACK, Duration::from_secs(5), None, false, &[]).await
     }
 
+    /// The queued connection, once the kernel has finished its handshake
+    /// (on loopback that can trail `connect` by a moment).
+    fn queued(listener: &PassiveListener) -> (TcpStream, SocketAddr) {
+        let Listen::Queued(l) = &listener.0 else { panic!("not registered yet") };
+        for _ in 0..200 {
+            if let Some(c) = try_accept(l).unwrap() {
+                return c;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("no connection queued after 1 s");
+    }
+
     #[tokio::test]
     async fn a_queued_connection_is_taken_without_waiting_and_has_nodelay() {
         let listener = bind_passive(LOOPBACK, None).await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let client = std::net::TcpStream::connect(addr).unwrap();
-        let Stream::Plain(server) = open_plain(listener).await.unwrap() else { panic!("plain expected") };
-        assert_eq!(server.peer_addr().unwrap(), client.local_addr().unwrap());
+        let Listen::Queued(l) = &listener.0 else { panic!("a new listener is not registered") };
+        assert!(try_accept(l).unwrap().is_none(), "nothing is queued yet");
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, peer) = queued(&listener);
+        assert_eq!(peer, client.local_addr().unwrap());
         assert!(server.nodelay().unwrap(), "the accepted socket inherits TCP_NODELAY");
+    }
+
+    #[tokio::test]
+    async fn a_foreign_connection_queued_first_is_dropped_and_the_client_taken() {
+        let listener = bind_passive(LOOPBACK, None).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let thief = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        thief.bind(&SocketAddr::new(IpAddr::from([127, 0, 0, 2]), 0).into()).unwrap();
+        thief.connect(&addr.into()).unwrap();
+        let late = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::net::TcpStream::connect(addr).await.unwrap()
+        });
+        let Stream::Plain(server) = open_plain(listener).await.unwrap() else { panic!("plain expected") };
+        let client = late.await.unwrap();
+        assert_eq!(server.peer_addr().unwrap(), client.local_addr().unwrap());
+        // The thief's connection was closed unread.
+        thief.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut buf = [std::mem::MaybeUninit::new(0u8); 8];
+        assert_eq!(thief.recv(&mut buf).unwrap_or(0), 0);
+    }
+
+    #[tokio::test]
+    async fn passive_on_ipv6_loopback() {
+        let v6 = IpAddr::V6(std::net::Ipv6Addr::LOCALHOST);
+        let Ok(listener) = bind_passive(v6, None).await else {
+            eprintln!("no IPv6 loopback here; skipped");
+            return;
+        };
+        let addr = listener.local_addr().unwrap();
+        assert!(addr.is_ipv6());
+        let client = std::net::TcpStream::connect(addr).unwrap();
+        let Stream::Plain(server) = open(DataSetup::Passive(listener), v6, v6, Duration::from_secs(5), None, false, &[]).await.unwrap()
+        else {
+            panic!("plain expected")
+        };
+        assert_eq!(server.peer_addr().unwrap(), client.local_addr().unwrap());
     }
 
     #[tokio::test]
@@ -290,9 +347,14 @@ mod tests {
 
     #[tokio::test]
     async fn the_range_is_kept_and_a_taken_port_skipped() {
-        let first = bind_passive(LOOPBACK, Some(&(47311..=47312))).await.unwrap();
-        let second = bind_passive(LOOPBACK, Some(&(47311..=47312))).await.unwrap();
+        // Below the kernel's range for outgoing ports (so no client socket
+        // holds one) and away from the ranges the integration tests use;
+        // per process, so that two runs at once do not collide.
+        let lo = 25_000 + (std::process::id() % 4_000) as u16;
+        let range = lo..=lo + 1;
+        let first = bind_passive(LOOPBACK, Some(&range)).await.unwrap();
+        let second = bind_passive(LOOPBACK, Some(&range)).await.unwrap();
         let ports = [first.local_addr().unwrap().port(), second.local_addr().unwrap().port()];
-        assert!(ports.contains(&47311) && ports.contains(&47312), "{ports:?}");
+        assert!(ports.contains(&lo) && ports.contains(&(lo + 1)), "{ports:?}");
     }
 }
