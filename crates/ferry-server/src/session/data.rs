@@ -260,8 +260,23 @@ mod tests {
 
     const LOOPBACK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
+    /// The data connection of a plain passive transfer whose client is on
+    /// `ip`, as `open` makes it.
+    async fn open_plain_on(listener: PassiveListener, ip: IpAddr, timeout: Duration) -> Result<Stream, DataError> {
+        open(DataSetup::Passive(listener), ip, ip, timeout, None, false, &[]).await
+    }
+
     async fn open_plain(listener: PassiveListener) -> Result<Stream, DataError> {
-        open(DataSetup::Passive(listener), LOOPBACK, LOOPBACK, Duration::from_secs(5), None, false, &[]).await
+        open_plain_on(listener, LOOPBACK, Duration::from_secs(5)).await
+    }
+
+    /// A client that connects to `addr` a little after the server starts
+    /// waiting.
+    fn connect_later(addr: SocketAddr) -> tokio::task::JoinHandle<tokio::net::TcpStream> {
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::net::TcpStream::connect(addr).await.unwrap()
+        })
     }
 
     /// The queued connection, once the kernel has finished its handshake
@@ -295,10 +310,7 @@ mod tests {
         let thief = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
         thief.bind(&SocketAddr::new(IpAddr::from([127, 0, 0, 2]), 0).into()).unwrap();
         thief.connect(&addr.into()).unwrap();
-        let late = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            tokio::net::TcpStream::connect(addr).await.unwrap()
-        });
+        let late = connect_later(addr);
         let Stream::Plain(server) = open_plain(listener).await.unwrap() else { panic!("plain expected") };
         let client = late.await.unwrap();
         assert_eq!(server.peer_addr().unwrap(), client.local_addr().unwrap());
@@ -318,10 +330,7 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         assert!(addr.is_ipv6());
         let client = std::net::TcpStream::connect(addr).unwrap();
-        let Stream::Plain(server) = open(DataSetup::Passive(listener), v6, v6, Duration::from_secs(5), None, false, &[]).await.unwrap()
-        else {
-            panic!("plain expected")
-        };
+        let Stream::Plain(server) = open_plain_on(listener, v6, Duration::from_secs(5)).await.unwrap() else { panic!("plain expected") };
         assert_eq!(server.peer_addr().unwrap(), client.local_addr().unwrap());
     }
 
@@ -329,10 +338,7 @@ mod tests {
     async fn with_nothing_queued_it_waits_for_the_client() {
         let listener = bind_passive(LOOPBACK, None).await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let late = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            tokio::net::TcpStream::connect(addr).await.unwrap()
-        });
+        let late = connect_later(addr);
         let Stream::Plain(server) = open_plain(listener).await.unwrap() else { panic!("plain expected") };
         let client = late.await.unwrap();
         assert_eq!(server.peer_addr().unwrap(), client.local_addr().unwrap());
@@ -341,7 +347,7 @@ mod tests {
     #[tokio::test]
     async fn no_client_is_a_timeout() {
         let listener = bind_passive(LOOPBACK, None).await.unwrap();
-        let r = open(DataSetup::Passive(listener), LOOPBACK, LOOPBACK, Duration::from_millis(100), None, false, &[]).await;
+        let r = open_plain_on(listener, LOOPBACK, Duration::from_millis(100)).await;
         assert!(matches!(r, Err(DataError::Timeout)), "{:?}", r.err());
     }
 

@@ -121,34 +121,29 @@ async fn sendfile_to(
         if want == 0 {
             return Ok(());
         }
-        // A fresh data connection has room in its send buffer, but tokio
-        // learns that only from the next `epoll_wait`: the first call goes
-        // without asking, which spares a small file a trip through the
-        // driver. (Its `EAGAIN` changes nothing: the wait below follows.)
-        let optimistic = match std::mem::take(&mut first) {
-            true => match rustix::fs::sendfile(sock, file, None, want) {
-                Err(rustix::io::Errno::AGAIN) => None,
-                done => Some(done.map_err(io::Error::from)),
-            },
-            false => None,
-        };
-        let wrote = match optimistic {
-            Some(done) => done,
-            None => {
-                timed(stall, async {
-                    loop {
-                        sock.writable().await?;
-                        // `None` offset: use and advance the file position, which
-                        // the storage already set to the REST offset.
-                        match sock.try_io(Interest::WRITABLE, || rustix::fs::sendfile(sock, file, None, want).map_err(io::Error::from)) {
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                            other => return other,
-                        }
-                    }
-                })
-                .await
+        let wrote = timed(stall, async {
+            // A fresh data connection has room in its send buffer, but
+            // tokio learns that only from the next `epoll_wait`: the first
+            // call goes without asking, which spares a small file a trip
+            // through the driver. (Its `EAGAIN` changes nothing: the wait
+            // below follows.)
+            if std::mem::take(&mut first) {
+                match rustix::fs::sendfile(sock, file, None, want) {
+                    Err(rustix::io::Errno::AGAIN) => {}
+                    done => return done.map_err(io::Error::from),
+                }
             }
-        };
+            loop {
+                sock.writable().await?;
+                // `None` offset: use and advance the file position, which
+                // the storage already set to the REST offset.
+                match sock.try_io(Interest::WRITABLE, || rustix::fs::sendfile(sock, file, None, want).map_err(io::Error::from)) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    other => return other,
+                }
+            }
+        })
+        .await;
         match wrote {
             Ok(0) => return Ok(()),
             Ok(n) => {
