@@ -21,6 +21,24 @@ pub(crate) async fn tls_handshake(tcp: TcpStream, tls: &TlsContext, timeout: Dur
     }
 }
 
+/// How long the control connection may sit silent (a long transfer, a
+/// listing that takes minutes) before TCP probes it, and between probes.
+/// Well under the 5 minutes after which many NAT and firewall tables
+/// forget a quiet connection.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+
+/// TCP keepalive on the control socket: while a data connection works,
+/// the control connection carries nothing, and a middlebox could drop it.
+fn keep_alive(stream: &TcpStream) -> std::io::Result<()> {
+    use rustix::net::sockopt;
+    sockopt::set_socket_keepalive(stream, true)?;
+    sockopt::set_tcp_keepidle(stream, KEEPALIVE_IDLE)?;
+    sockopt::set_tcp_keepintvl(stream, KEEPALIVE_INTERVAL)?;
+    sockopt::set_tcp_keepcnt(stream, 4)?;
+    Ok(())
+}
+
 /// A control connection.
 #[derive(Debug)]
 pub(crate) struct Connection {
@@ -50,6 +68,7 @@ impl Connection {
             Err(_) => return Err(Error::Timeout("connecting")),
         };
         stream.set_nodelay(true)?;
+        keep_alive(&stream)?;
         Ok(Connection {
             stream: Some(Stream::Plain(stream)),
             parser: ReplyParser::new(),
@@ -143,5 +162,21 @@ impl Connection {
                 return Ok(r);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_control_socket_probes_a_quiet_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let c = Connection::connect("127.0.0.1", port, Duration::from_secs(5)).await.unwrap();
+        let tcp = c.tcp().unwrap();
+        assert!(rustix::net::sockopt::socket_keepalive(tcp).unwrap());
+        assert_eq!(rustix::net::sockopt::tcp_keepidle(tcp).unwrap(), KEEPALIVE_IDLE);
+        assert_eq!(rustix::net::sockopt::tcp_keepintvl(tcp).unwrap(), KEEPALIVE_INTERVAL);
     }
 }

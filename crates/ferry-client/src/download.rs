@@ -3,26 +3,31 @@
 //! A download is planned, then run. [`Client::plan_download`] looks at the
 //! local target and the [`Clobber`] policy and decides once:
 //!
-//! - no local file, or the seed's rule (`new`): create a file that did not
-//!   exist — the target, else the first free `new_` name beside it — and
-//!   remove it again if the download fails, so nothing half-written is left
-//!   under a name ferry chose;
-//! - `overwrite`: write a hidden temporary file beside the target and
-//!   rename it over the target only when the copy is complete, so the old
-//!   file stays whole until then;
-//! - `resume`: check the partial file against the remote one (once; see
-//!   [`crate::resume`]) and append the rest; what arrives is kept even if
-//!   the transfer breaks, which is the point of resuming;
-//! - `skip`: leave the file alone.
+//! - the destination: the target when it is free (the seed's rule: an
+//!   existing file is never overwritten), else the first free `new_` name
+//!   beside it; with `overwrite`, the target itself, replaced;
+//! - the bytes go to `DEST.part` first and are moved to the destination
+//!   only once complete (see [`crate::partial`]); a `.part` left by an
+//!   earlier, broken-off download is checked against the remote file
+//!   ([`crate::resume`]) and continued rather than started again;
+//! - `resume` of an existing target (no `.part` beside it): check it and
+//!   append the rest to it in place;
+//! - `skip`: leave an existing file alone;
+//! - standard output (`-`) and special files (`/dev/null`, a FIFO) are
+//!   written to as they are: no `.part`, no new name.
 //!
 //! The caller may show the plan (a checked resume says how it was checked)
-//! before [`Client::download`] carries it out.
+//! before [`Client::download`] carries it out; after a failure,
+//! [`DownloadPlan::kept_partial`] says what was kept for next time.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::client::Client;
-use crate::error::{Result, local_at};
+use crate::error::{Error, Result, local_at};
 use crate::local::{self, Clobber};
+use crate::partial;
 use crate::progress::Progress;
 use crate::resume::Resume;
 use crate::segments::SEGMENT_THRESHOLD;
@@ -30,14 +35,18 @@ use crate::segments::SEGMENT_THRESHOLD;
 /// What a download will do with the local file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// Create a new file: the target if it is free, else a `new_` name.
+    /// Write a new `.part` file, then move it to the destination.
     Create,
-    /// Replace the existing target, through a temporary file.
-    Replace,
-    /// Append to the existing target after a checked resume.
+    /// Continue the checked `.part` file of an earlier download, then
+    /// move it to the destination.
+    Continue(Resume),
+    /// Append to the existing target itself after a checked resume.
     Resume(Resume),
     /// Leave the existing target and download nothing.
     Skip,
+    /// Write straight into the target: standard output, or a file that is
+    /// not a regular file (a device, a FIFO).
+    Stream,
 }
 
 /// A decided download.
@@ -45,16 +54,21 @@ pub enum Action {
 pub struct DownloadPlan {
     /// The remote file.
     pub remote: String,
-    /// The local file asked for (a `new_` name may be used instead).
+    /// The local file asked for.
     pub target: PathBuf,
-    /// What happens to it.
+    /// Where the complete copy goes: the target, or a `new_` name when the
+    /// target exists (a later `new_` name if that one is taken meanwhile).
+    pub dest: PathBuf,
+    /// Replace a file at `dest` (`overwrite`).
+    pub replace: bool,
+    /// What happens.
     pub action: Action,
 }
 
 /// What a download did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fetched {
-    /// The file the bytes are in.
+    /// The file the bytes are in (`-` for standard output).
     pub local: PathBuf,
     /// Bytes received (after `resumed_at`, for a resume).
     pub bytes: u64,
@@ -64,6 +78,35 @@ pub struct Fetched {
     pub skipped: bool,
     /// Resumed at this offset.
     pub resumed_at: Option<u64>,
+    /// Written to standard output or a special file.
+    pub streamed: bool,
+    /// How long the transfer took.
+    pub elapsed: Duration,
+}
+
+/// The local name that means standard output (and standard input for an
+/// upload).
+pub const STDIO: &str = "-";
+
+impl DownloadPlan {
+    /// The `.part` file this download writes, if it writes one.
+    pub fn part(&self) -> Option<PathBuf> {
+        matches!(self.action, Action::Create | Action::Continue(_)).then(|| partial::part_name(&self.dest))
+    }
+
+    /// After a failed download: the `.part` file kept for a later `get`
+    /// or `reget` to continue, and its size.
+    pub fn kept_partial(&self) -> Option<(PathBuf, u64)> {
+        let part = self.part()?;
+        let len = std::fs::metadata(&part).ok()?.len();
+        (len > 0).then_some((part, len))
+    }
+}
+
+/// True for `-` and for files that exist but are not regular files or
+/// folders: those are written to as they are.
+fn streams_into(target: &Path) -> bool {
+    target == Path::new(STDIO) || std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 impl Client {
@@ -72,15 +115,49 @@ impl Client {
     /// left unsettled it keeps the seed's rule, a new name. A resume is
     /// checked here, so a refusal comes before any byte moves.
     pub async fn plan_download(&mut self, remote: &str, target: &Path, policy: Clobber) -> Result<DownloadPlan> {
+        let plan =
+            |dest: PathBuf, replace, action| DownloadPlan { remote: remote.to_owned(), target: target.to_owned(), dest, replace, action };
+        if streams_into(target) {
+            return Ok(plan(target.to_owned(), false, Action::Stream));
+        }
         let exists = std::fs::symlink_metadata(target).is_ok();
-        let action = match policy {
-            _ if !exists => Action::Create,
-            Clobber::Skip => Action::Skip,
-            Clobber::Overwrite => Action::Replace,
-            Clobber::Resume => Action::Resume(self.check_resume_get(remote, target).await?),
-            Clobber::NewName | Clobber::Ask => Action::Create,
+        let has_part = std::fs::symlink_metadata(partial::part_name(target)).is_ok_and(|m| m.is_file());
+        let (dest, replace) = match policy {
+            _ if !exists => (target.to_owned(), false),
+            Clobber::Skip => return Ok(plan(target.to_owned(), false, Action::Skip)),
+            Clobber::Resume if !has_part => {
+                let r = self.check_resume_get(remote, target).await?;
+                return Ok(plan(target.to_owned(), false, Action::Resume(r)));
+            }
+            Clobber::Overwrite => (target.to_owned(), true),
+            // Both the target and a `.part` of it: the `.part` is continued,
+            // and saved beside the target, never over it.
+            Clobber::Resume => (target.to_owned(), false),
+            Clobber::NewName | Clobber::Ask => {
+                let name = file_name(target, remote);
+                (partial::first_free(local::parent_dir(target), &name).map_err(local_at(target))?, false)
+            }
         };
-        Ok(DownloadPlan { remote: remote.to_owned(), target: target.to_owned(), action })
+        let part = partial::part_name(&dest);
+        if !std::fs::symlink_metadata(&part).is_ok_and(|m| m.is_file()) {
+            return Ok(plan(dest, replace, Action::Create));
+        }
+        match self.check_resume_get(remote, &part).await {
+            Ok(r) => Ok(plan(dest, replace, Action::Continue(r))),
+            // A stale part is ferry's own leftover: `overwrite` may
+            // replace it; otherwise it is the user's to remove.
+            Err(Error::Mismatch(_)) if policy == Clobber::Overwrite => {
+                std::fs::remove_file(&part).map_err(local_at(&part))?;
+                Ok(plan(dest, replace, Action::Create))
+            }
+            Err(Error::Mismatch(why)) => Err(Error::Local {
+                path: part.clone(),
+                source: std::io::Error::other(format!(
+                    "an earlier download left this, and it cannot be continued ({why}); remove it to download {remote} afresh"
+                )),
+            }),
+            Err(e) => Err(e),
+        }
     }
 
     /// Carry out `plan`. With `segments > 1`, a fresh file of at least
@@ -93,86 +170,132 @@ impl Client {
         progress: &mut dyn Progress,
         interrupt: impl Future<Output = ()>,
     ) -> Result<Fetched> {
-        let (remote, target) = (plan.remote.as_str(), plan.target.as_path());
-        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| local::base_name(remote).to_owned());
-        let dir = local::parent_dir(target);
-        let (write_path, final_path, std_file, renamed) = match plan.action {
-            Action::Skip => return Ok(Fetched { local: target.to_owned(), bytes: 0, renamed: false, skipped: true, resumed_at: None }),
-            Action::Resume(resume) => return self.download_resumed(remote, target, &name, resume, progress, interrupt).await,
-            Action::Replace => {
-                let temp = local::temp_name(dir, &name);
-                let f = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp).map_err(local_at(&temp))?;
-                (temp, target.to_owned(), f, false)
+        let started = Instant::now();
+        let remote = plan.remote.as_str();
+        let name = file_name(&plan.dest, remote);
+        let done = |local: PathBuf, bytes, resumed_at| Fetched {
+            renamed: false,
+            skipped: false,
+            streamed: false,
+            local,
+            bytes,
+            resumed_at,
+            elapsed: started.elapsed(),
+        };
+        match plan.action {
+            Action::Skip => Ok(Fetched { skipped: true, ..done(plan.target.clone(), 0, None) }),
+            Action::Stream => {
+                let file = open_stream(&plan.target)?;
+                let total = self.size(remote).await.ok();
+                progress.start(&name, total, 0);
+                let r = self.retrieve_to_file(remote, 0, file, &mut |n| progress.advance(n), interrupt).await;
+                progress.finish();
+                let (n, _) = r?;
+                Ok(Fetched { streamed: true, ..done(plan.target.clone(), n, None) })
+            }
+            Action::Resume(resume) => {
+                // A resumed file keeps what arrived, even on failure: that
+                // is the point of resuming.
+                let n = self.append_checked(remote, &plan.target, &name, resume, progress, interrupt).await?;
+                Ok(done(plan.target.clone(), n, Some(resume.offset)))
+            }
+            Action::Continue(resume) => {
+                let part = partial::part_name(&plan.dest);
+                let n = self.append_checked(remote, &part, &name, resume, progress, interrupt).await?;
+                let local = self.finish_part(plan, &part).await?;
+                let renamed = local != plan.target;
+                Ok(Fetched { renamed, ..done(local, n, Some(resume.offset)) })
             }
             Action::Create => {
-                let (path, f) = local::create_no_clobber(dir, &name).map_err(local_at(target))?;
-                let renamed = path.file_name() != Some(std::ffi::OsStr::new(&name));
-                (path.clone(), path, f, renamed)
-            }
-        };
-        let total = self.size(remote).await.ok();
-        let result = match total {
-            Some(size) if segments > 1 && size >= SEGMENT_THRESHOLD => {
-                self.download_segments(remote, size, &write_path, std_file, segments, &name, progress, interrupt).await
-            }
-            _ => {
-                progress.start(&name, total, 0);
-                let r = self.retrieve_to_file(remote, 0, std_file, &mut |n| progress.advance(n), interrupt).await;
-                progress.finish();
-                match r {
-                    Ok((n, file)) => sync(file).await.map(|()| n).map_err(local_at(&write_path)),
-                    Err(e) => Err(e),
-                }
-            }
-        };
-        match result {
-            Ok(n) => {
-                if write_path != final_path {
-                    std::fs::rename(&write_path, &final_path).map_err(local_at(&final_path))?;
-                }
-                Ok(Fetched { local: final_path, bytes: n, renamed, skipped: false, resumed_at: None })
-            }
-            Err(e) => {
-                // Nothing half-written is left under a name we chose.
-                let _ = std::fs::remove_file(&write_path);
-                Err(e)
+                let part = partial::part_name(&plan.dest);
+                let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&part).map_err(local_at(&part))?;
+                let total = self.size(remote).await.ok();
+                let result = match total {
+                    Some(size) if segments > 1 && size >= SEGMENT_THRESHOLD => {
+                        let r = self.download_segments(remote, size, &part, file, segments, &name, progress, interrupt).await;
+                        // Segments leave holes: nothing to continue from.
+                        if r.is_err() {
+                            let _ = std::fs::remove_file(&part);
+                        }
+                        r
+                    }
+                    _ => {
+                        progress.start(&name, total, 0);
+                        let r = self.retrieve_to_file(remote, 0, file, &mut |n| progress.advance(n), interrupt).await;
+                        progress.finish();
+                        if r.is_err() && plan.kept_partial().is_none() {
+                            let _ = std::fs::remove_file(&part);
+                        }
+                        r.map(|(n, _)| n)
+                    }
+                };
+                let n = result?;
+                let local = self.finish_part(plan, &part).await?;
+                let renamed = local != plan.target;
+                Ok(Fetched { renamed, ..done(local, n, None) })
             }
         }
     }
 
-    /// Append the rest of `remote` to the checked partial file `target`.
-    async fn download_resumed(
+    /// Flush the complete `part` to the disk and move it to its name.
+    async fn finish_part(&self, plan: &DownloadPlan, part: &Path) -> Result<PathBuf> {
+        let file = File::open(part).map_err(local_at(part))?;
+        sync(file).await.map_err(local_at(part))?;
+        let name = file_name(&plan.target, &plan.remote);
+        partial::move_into_place(part, &plan.dest, &name, plan.replace).map_err(local_at(&plan.dest))
+    }
+
+    /// Append the rest of `remote` to the checked partial file `path`.
+    /// Returns the bytes received.
+    async fn append_checked(
         &mut self,
         remote: &str,
-        target: &Path,
+        path: &Path,
         name: &str,
         resume: Resume,
         progress: &mut dyn Progress,
         interrupt: impl Future<Output = ()>,
-    ) -> Result<Fetched> {
+    ) -> Result<u64> {
         let offset = resume.offset;
         // Opened for writing at the checked offset rather than for
         // appending, so that the bytes can be spliced in (splice refuses
         // O_APPEND files). The file must still be as long as it was when
         // checked: the rest goes right after what was verified.
-        let mut file = std::fs::OpenOptions::new().write(true).open(target).map_err(local_at(target))?;
-        let now = file.metadata().map_err(local_at(target))?.len();
+        let mut file = std::fs::OpenOptions::new().write(true).open(path).map_err(local_at(path))?;
+        let now = file.metadata().map_err(local_at(path))?.len();
         if now != offset {
             let changed = format!("changed while resuming: {now} bytes now, {offset} when checked; not resumed");
-            return Err(local_at(target)(std::io::Error::other(changed)));
+            return Err(local_at(path)(std::io::Error::other(changed)));
         }
-        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)).map_err(local_at(target))?;
+        if offset == resume.whole {
+            // Complete already: asking for nothing would be an error on
+            // some servers.
+            return Ok(0);
+        }
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)).map_err(local_at(path))?;
         progress.start(name, Some(resume.whole), offset);
         let r = self.retrieve_to_file(remote, offset, file, &mut |n| progress.advance(n), interrupt).await;
         progress.finish();
-        // A resumed file keeps what arrived, even on failure: that is the
-        // point of resuming.
-        let (n, _) = r?;
-        Ok(Fetched { local: target.to_owned(), bytes: n, renamed: false, skipped: false, resumed_at: Some(offset) })
+        r.map(|(n, _)| n)
     }
 }
 
+/// The file name of `path`, else the remote's base name.
+fn file_name(path: &Path, remote: &str) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| local::base_name(remote).to_owned())
+}
+
+/// Standard output (a duplicate of its descriptor, so that closing the
+/// file leaves it open), or the special file itself.
+fn open_stream(target: &Path) -> Result<File> {
+    if target == Path::new(STDIO) {
+        use std::os::fd::AsFd;
+        return std::io::stdout().as_fd().try_clone_to_owned().map(File::from).map_err(local_at(target));
+    }
+    std::fs::OpenOptions::new().write(true).open(target).map_err(local_at(target))
+}
+
 /// Flush `file` to the disk, off the async workers.
-async fn sync(file: std::fs::File) -> std::io::Result<()> {
+async fn sync(file: File) -> std::io::Result<()> {
     tokio::task::spawn_blocking(move || file.sync_all()).await.map_err(std::io::Error::other)?
 }

@@ -17,8 +17,10 @@
 //! - [`client`]: the session — connecting and logging in, commands,
 //!   data connections, and moving bytes (`client/pump.rs`).
 //! - `connection`: the control connection (commands out, replies in).
-//! - [`download`]: `get`'s policy — plan (create, replace, resume, skip),
-//!   then run; temporary file then rename when replacing.
+//! - [`download`]: `get`'s policy — plan (create, continue, resume, skip,
+//!   stream), then run.
+//! - [`partial`]: the `NAME.part` file of a download in progress, and how
+//!   it takes its final name without replacing anything.
 //! - [`segments`]: one download over several connections.
 //! - [`upload`]: `put`'s policy, and how a resumed upload continues.
 //! - [`resume`]: the checked-resume comparison, judged without I/O.
@@ -39,6 +41,7 @@ pub mod download;
 pub mod error;
 pub mod features;
 pub mod local;
+pub mod partial;
 pub mod progress;
 pub mod resume;
 pub mod segments;

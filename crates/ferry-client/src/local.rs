@@ -1,13 +1,11 @@
 //! Local-file policy: where a download lands, and what a partial file holds.
 //!
 //! The seed's promise: a `get` never overwrites an existing local file. The
-//! copy goes to `new_NAME`, then `new1_NAME`, `new2_NAME`, … — each name
-//! created with `O_EXCL`, so two downloads racing for the same name cannot
-//! both get it and nothing is checked-then-created. Replacing a file on
-//! purpose (`--overwrite`) downloads into a hidden temporary name beside it
-//! and renames over the old one only once the copy is complete.
+//! copy goes to `new_NAME`, then `new1_NAME`, `new2_NAME`, … ; the name is
+//! taken only when the copy is complete, and without replacing anything
+//! (see [`crate::partial`]).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -72,39 +70,12 @@ pub fn parent_dir(path: &Path) -> &Path {
     path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
-/// The hidden name beside `dir/name` that a replacing download is written
-/// to before it is renamed over `name`; the process id keeps two `ferry`s
-/// replacing the same file from sharing one.
-pub fn temp_name(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!(".{name}.ferry-{}.part", std::process::id()))
-}
-
 /// How many `new` names are tried before giving up.
 pub const MAX_NEW_NAMES: u32 = 100;
 
 /// The n-th alternative name: 0 → `new_NAME`, 1 → `new1_NAME`, …
 pub fn new_name(name: &str, n: u32) -> String {
     if n == 0 { format!("new_{name}") } else { format!("new{n}_{name}") }
-}
-
-/// Create `dir/name` exclusively, or the first free `new` name beside it.
-pub fn create_no_clobber(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
-    let mut candidates = std::iter::once(name.to_owned()).chain((0..MAX_NEW_NAMES).map(|n| new_name(name, n)));
-    loop {
-        let Some(candidate) = candidates.next() else {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("{name} and {MAX_NEW_NAMES} \"new\" names beside it all exist; remove some or use --overwrite"),
-            ));
-        };
-        // Keep a bare name bare ("new_a.txt", not "./new_a.txt").
-        let path = if dir == Path::new(".") { PathBuf::from(&candidate) } else { dir.join(&candidate) };
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(f) => return Ok((path, f)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 /// Digest of the first `len` bytes of a local file, in lower-case hex
@@ -150,37 +121,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn new_names_are_taken_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let (p0, _) = create_no_clobber(dir.path(), "a.txt").unwrap();
-        let (p1, _) = create_no_clobber(dir.path(), "a.txt").unwrap();
-        let (p2, _) = create_no_clobber(dir.path(), "a.txt").unwrap();
-        let (p3, _) = create_no_clobber(dir.path(), "a.txt").unwrap();
-        let names: Vec<_> = [p0, p1, p2, p3].iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
-        assert_eq!(names, ["a.txt", "new_a.txt", "new1_a.txt", "new2_a.txt"]);
-    }
-
-    #[test]
     fn the_seeds_naming_scheme() {
         assert_eq!([0, 1, 2, 10].map(|n| new_name("f.txt", n)), ["new_f.txt", "new1_f.txt", "new2_f.txt", "new10_f.txt"]);
     }
 
     #[test]
-    fn names_run_out_with_a_clear_error() {
-        let dir = tempfile::tempdir().unwrap();
-        for _ in 0..=MAX_NEW_NAMES {
-            create_no_clobber(dir.path(), "x").unwrap();
-        }
-        let e = create_no_clobber(dir.path(), "x").unwrap_err();
-        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
-        assert!(e.to_string().contains("x and 100 \"new\" names beside it all exist"), "{e}");
-    }
-
-    #[test]
     fn a_bare_name_stays_bare() {
-        let dir = tempfile::tempdir().unwrap();
-        let (p, _) = create_no_clobber(dir.path(), "b").unwrap();
-        assert_eq!(p, dir.path().join("b"));
         assert_eq!(parent_dir(Path::new("b")), Path::new("."));
         assert_eq!(parent_dir(Path::new("d/b")), Path::new("d"));
     }
@@ -195,8 +141,6 @@ mod tests {
         assert_eq!(local_target("pub/a.txt", Some("b.txt")), PathBuf::from("b.txt"));
         assert_eq!(local_target("pub/a.txt", Some("sub/")), PathBuf::from("sub/a.txt"));
         assert_eq!(local_target("pub/a.txt", Some(d)), dir.path().join("a.txt"));
-        let temp = temp_name(Path::new("d"), "a.txt");
-        assert_eq!(temp, PathBuf::from(format!("d/.a.txt.ferry-{}.part", std::process::id())));
     }
 
     #[test]

@@ -62,8 +62,28 @@ impl Client {
             file.seek(std::io::SeekFrom::Start(offset)).await.map_err(local_at(local))?;
         }
         let name = local.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        progress.start(&name, Some(meta.len()), offset);
+        // A FIFO or a device has no length to show.
+        progress.start(&name, meta.is_file().then_some(meta.len()), offset);
         let r = self.store(remote, mode, &mut file, &mut |n| progress.advance(n), interrupt).await;
+        progress.finish();
+        r
+    }
+
+    /// Upload all that `source` gives until its end (standard input, say)
+    /// to `remote`, replacing it. Returns the bytes sent.
+    pub async fn upload_stream<R>(
+        &mut self,
+        source: &mut R,
+        name: &str,
+        remote: &str,
+        progress: &mut dyn Progress,
+        interrupt: impl Future<Output = ()>,
+    ) -> Result<u64>
+    where
+        R: tokio::io::AsyncRead + Unpin + Send,
+    {
+        progress.start(name, None, 0);
+        let r = self.store(remote, StoreMode::Replace, source, &mut |n| progress.advance(n), interrupt).await;
         progress.finish();
         r
     }

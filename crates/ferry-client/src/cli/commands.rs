@@ -34,6 +34,7 @@ pub(crate) enum Cmd {
     Mkdir,
     Modtime,
     Mput,
+    Nlist,
     Open,
     Passive,
     Prompt,
@@ -112,12 +113,27 @@ pub(crate) struct Spec {
     options: &'static str,
     /// One of the seed's three commands, listed first with its usage.
     seed: bool,
+    /// More for `help COMMAND` and `COMMAND --help`: each option, and
+    /// what the command does with files.
+    details: &'static str,
 }
 
 impl Spec {
     /// The usage error for this command.
     pub(crate) fn usage_error(&self) -> String {
         format!("usage: {}", self.usage)
+    }
+
+    /// How many words may follow the command, as its usage line says
+    /// (`cd DIR`: one; `rename FROM TO`: two), options aside; `None` for
+    /// commands that take lists (`PATTERN...`, `ARGS`) or parse their own
+    /// options (`[OPTIONS]`).
+    pub(crate) fn max_args(&self) -> Option<usize> {
+        let words: Vec<&str> = self.usage.split_whitespace().skip(1).collect();
+        if self.usage.starts_with('!') || words.iter().any(|w| w.contains("...") || w.contains("ARGS") || w.contains("OPTIONS")) {
+            return None;
+        }
+        Some(words.iter().map(|w| w.trim_matches(|c| c == '[' || c == ']')).filter(|w| !w.is_empty() && !w.starts_with('-')).count())
     }
 
     /// How the overview lists it: `get/recv`, `open HOST [PORT]`, `!command`.
@@ -134,7 +150,7 @@ impl Spec {
 
 /// A row with no overview entry; the builders below fill in the rest.
 const fn row(cmd: Cmd, name: &'static str, args: Args, usage: &'static str, help: &'static str) -> Spec {
-    Spec { cmd, name, aliases: &[], args, usage, help, group: None, shown_args: "", options: "", seed: false }
+    Spec { cmd, name, aliases: &[], args, usage, help, group: None, shown_args: "", options: "", seed: false, details: "" }
 }
 
 impl Spec {
@@ -158,10 +174,32 @@ impl Spec {
         self.seed = true;
         self
     }
+    const fn details(mut self, details: &'static str) -> Spec {
+        self.details = details;
+        self
+    }
 }
 
 use Args::{Command as Names, Local, None as NoArgs, Remote, Words};
 use Group as G;
+
+const GET_DETAILS: &str = "  -f, --overwrite     replace an existing local file (atomically, once complete)
+  -c, --resume        continue the existing local file, after checking it matches
+      --skip          leave an existing local file alone
+      --ask           ask what to do with an existing local file
+  -n, --segments N    download over N connections at once (1 to 32; large files)
+LOCAL may be a folder, - (standard output) or a special file such as /dev/null.
+A download is written to NAME.part and takes its name when complete; one that
+breaks off stays in NAME.part, and the same get checks and continues it.";
+
+const MIRROR_DETAILS: &str = "  -R, --reverse       upload LOCAL to REMOTE instead of downloading
+  -a, --all           send every file, even those up to date
+  -n, --only-newer    also skip copies that are newer, whatever their size
+  -e, --delete        remove what the source no longer has
+      --dry-run       print what would be created, sent and removed, and the tally
+  -P, --parallel N    transfer N files at once over extra connections (1 to 16)
+A file is up to date when its copy has the same size and is at least as new;
+downloads keep the remote times, and uploads set them where the server allows.";
 
 /// Every shell command, in the order the `help` overview lists them.
 pub(crate) static TABLE: &[Spec] = &[
@@ -169,6 +207,7 @@ pub(crate) static TABLE: &[Spec] = &[
         .aka(&["recv"])
         .on(G::Files)
         .options("--overwrite --resume --skip --ask --segments N")
+        .details(GET_DETAILS)
         .seed(),
     row(Cmd::Upload, "upload", Local, "upload [LOCAL]", "upload a file (asks for its name when none is given)").seed(),
     row(Cmd::Exit, "exit", NoArgs, "exit", "close the connection and leave").seed(),
@@ -186,8 +225,9 @@ pub(crate) static TABLE: &[Spec] = &[
     row(Cmd::Size, "size", Remote, "size FILE", "show a remote file's size").on(G::Files),
     row(Cmd::Modtime, "modtime", Remote, "modtime FILE", "show a remote file's modification time").on(G::Files),
     row(Cmd::Chmod, "chmod", Remote, "chmod MODE FILE", "change a remote file's permissions (SITE CHMOD)").on(G::Files),
-    row(Cmd::Ls, "ls", Remote, "ls [-l] [DIR]", "list remote names (-l: in full)").on(G::Folders),
-    row(Cmd::Dir, "dir", Remote, "dir [DIR]", "list a remote folder in full").on(G::Folders),
+    row(Cmd::Ls, "ls", Remote, "ls [-1] [DIR]", "list a remote folder: type, size, time, name (-1: names only)").on(G::Folders),
+    row(Cmd::Nlist, "nlist", Remote, "nlist [DIR]", "list remote names only (NLST)").on(G::Folders),
+    row(Cmd::Dir, "dir", Remote, "dir [DIR]", "show the server's own listing (LIST)").on(G::Folders),
     row(Cmd::Cd, "cd", Remote, "cd DIR", "change the remote folder").on(G::Folders),
     row(Cmd::Cdup, "cdup", NoArgs, "cdup", "go to the remote parent folder").on(G::Folders),
     row(Cmd::Pwd, "pwd", NoArgs, "pwd", "show the remote folder").on(G::Folders),
@@ -195,7 +235,8 @@ pub(crate) static TABLE: &[Spec] = &[
     row(Cmd::Rmdir, "rmdir", Remote, "rmdir DIR", "remove an empty remote folder").on(G::Folders),
     row(Cmd::Mirror, "mirror", Remote, "mirror [-R] [OPTIONS] SOURCE [DEST]", "copy a folder tree down (-R: up)")
         .on(G::Folders)
-        .showing("[-R] [--only-newer] [--delete] [--dry-run] [--parallel N]"),
+        .showing("[-R] [--all] [--only-newer] [--delete] [--dry-run] [--parallel N]")
+        .details(MIRROR_DETAILS),
     row(Cmd::Lcd, "lcd", Local, "lcd [DIR]", "change the local folder").on(G::Local),
     row(Cmd::Lpwd, "lpwd", NoArgs, "lpwd", "show the local folder").on(G::Local),
     row(Cmd::Lls, "lls", Local, "lls [DIR]", "list a local folder").on(G::Local),
@@ -221,6 +262,28 @@ pub(crate) static TABLE: &[Spec] = &[
         .showing("clobber new|overwrite|resume|skip|ask"),
     row(Cmd::Help, "help", Names, "help [COMMAND]", "list the commands, or show one's usage").aka(&["?"]),
 ];
+
+/// True for commands that talk to the server (and so may reconnect a
+/// lost session first); the local ones, settings and `open`/`close` do not.
+pub(crate) fn needs_session(cmd: Cmd) -> bool {
+    !matches!(
+        cmd,
+        Cmd::Exit
+            | Cmd::Help
+            | Cmd::ShellEscape
+            | Cmd::Open
+            | Cmd::Close
+            | Cmd::User
+            | Cmd::Status
+            | Cmd::Lcd
+            | Cmd::Lpwd
+            | Cmd::Lls
+            | Cmd::Passive
+            | Cmd::Hash
+            | Cmd::Prompt
+            | Cmd::Set
+    )
+}
 
 /// Every name and alias, sorted: what abbreviations and completion match.
 pub(crate) static WORDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
@@ -278,7 +341,9 @@ pub(crate) fn describe(word: &str) -> Result<String, String> {
     if !s.aliases.is_empty() {
         out.push_str(&format!("\nalso: {}", s.aliases.join(", ")));
     }
-    if !s.options.is_empty() {
+    if !s.details.is_empty() {
+        out.push_str(&format!("\noptions:\n{}", s.details));
+    } else if !s.options.is_empty() {
         out.push_str(&format!("\noptions: {}", s.options));
     }
     Ok(out)
@@ -288,11 +353,37 @@ pub(crate) fn describe(word: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn per_command_help_lists_the_options() {
+        let mirror = describe("mirror").unwrap();
+        assert!(mirror.starts_with("usage: mirror [-R] [OPTIONS] SOURCE [DEST]"), "{mirror}");
+        for o in ["--all", "--only-newer", "--delete", "--dry-run", "--parallel N"] {
+            assert!(mirror.contains(o), "{o}: {mirror}");
+        }
+        assert!(describe("get").unwrap().contains("NAME.part"));
+    }
+
+    #[test]
+    fn how_many_arguments_each_command_takes() {
+        let max = |w: &str| find(w).unwrap().max_args();
+        assert_eq!(max("cd"), Some(1));
+        assert_eq!(max("pwd"), Some(0));
+        assert_eq!(max("rename"), Some(2));
+        assert_eq!(max("get"), Some(2));
+        assert_eq!(max("put"), Some(2));
+        assert_eq!(max("ls"), Some(1));
+        assert_eq!(max("open"), Some(2));
+        assert_eq!(max("mget"), None);
+        assert_eq!(max("mirror"), None);
+        assert_eq!(max("quote"), None);
+        assert_eq!(max("!"), None);
+    }
+
     /// The overview as it read before the table existed, word for word.
     const OLD_HELP: &str = "\
 Seed commands:  get [REMOTE [LOCAL]]   upload [LOCAL]   exit
 Files:          get/recv reget mget put/send reput mput append delete mdelete rename size modtime chmod
-Folders:        ls dir cd cdup pwd mkdir rmdir mirror [-R] [--only-newer] [--delete] [--dry-run] [--parallel N]
+Folders:        ls nlist dir cd cdup pwd mkdir rmdir mirror [-R] [--all] [--only-newer] [--delete] [--dry-run] [--parallel N]
 Local:          lcd lpwd lls !command
 Session:        open HOST [PORT] close user NAME status quote/literal CMD bye quit
 Settings:       binary ascii type [a|i] passive hash [SIZE] prompt set clobber new|overwrite|resume|skip|ask
@@ -308,9 +399,9 @@ Commands may be abbreviated to any unique prefix (e.g. 'mk' for mkdir).";
     fn every_word_the_shell_knew_still_resolves() {
         let old = [
             "!", "?", "append", "ascii", "binary", "bye", "cd", "cdup", "chmod", "close", "delete", "dir", "exit", "get", "hash", "help",
-            "lcd", "lls", "lpwd", "ls", "mdelete", "mget", "mirror", "mkdir", "modtime", "mput", "open", "passive", "prompt", "put", "pwd",
-            "quit", "quote", "literal", "recv", "reget", "rename", "reput", "rmdir", "send", "set", "size", "status", "type", "upload",
-            "user",
+            "lcd", "lls", "lpwd", "ls", "mdelete", "mget", "mirror", "mkdir", "modtime", "mput", "nlist", "open", "passive", "prompt",
+            "put", "pwd", "quit", "quote", "literal", "recv", "reget", "rename", "reput", "rmdir", "send", "set", "size", "status", "type",
+            "upload", "user",
         ];
         let mut sorted = old.to_vec();
         sorted.sort_unstable();
@@ -348,7 +439,7 @@ Commands may be abbreviated to any unique prefix (e.g. 'mk' for mkdir).";
     fn help_for_one_command() {
         let d = describe("ge").unwrap();
         assert!(d.starts_with("usage: get [REMOTE [LOCAL]]\ndownload a file"), "{d}");
-        assert!(d.contains("also: recv") && d.contains("options: --overwrite"), "{d}");
+        assert!(d.contains("also: recv") && d.contains("options:\n  -f, --overwrite"), "{d}");
         assert!(describe("zz").is_err());
     }
 

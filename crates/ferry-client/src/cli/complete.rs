@@ -1,38 +1,64 @@
 //! Tab completion: command names, then each command's arguments as the
-//! command table says — local paths, remote names from a cache of the
-//! remote working directory that the async side refreshes, command names
-//! for `help`, or nothing.
+//! command table says — local paths, remote paths, command names for
+//! `help`, or nothing.
+//!
+//! Remote paths are completed in any folder (`cd a/b<Tab>`), quoted or
+//! escaped as the shell reads them back (`cd spaces\ in\ name/`). The
+//! completer runs on the line editor's thread, which cannot use the
+//! connection; it asks the async side for a folder it has not seen
+//! ([`ListRequest`]), waits a little for the answer, and keeps it until a
+//! command changes the remote side.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rustyline::completion::{FilenameCompleter, Pair};
 use rustyline::{Context, Helper, Highlighter, Hinter, Validator};
 
 use super::commands::{self, Args};
+use super::words;
 
-/// Names in the remote working directory, for completion.
+/// Remote folders' names, for completion: folder as typed (`""` for the
+/// working folder, else ending in `/`) → names (folders end with `/`).
 #[derive(Debug, Default)]
 pub(crate) struct RemoteNames {
-    /// Entries (folders end with `/`).
-    pub(crate) names: Vec<String>,
-    /// False when the cache needs a refresh.
-    pub(crate) fresh: bool,
+    pub(crate) folders: HashMap<String, Vec<String>>,
 }
+
+/// The completer asking the shell for a folder's names.
+pub(crate) type ListRequest = (String, std::sync::mpsc::Sender<Vec<String>>);
+
+/// How long Tab waits for a listing before offering nothing.
+const LIST_WAIT: Duration = Duration::from_secs(3);
 
 /// The rustyline helper.
 #[derive(Helper, Highlighter, Hinter, Validator)]
 pub(crate) struct Completer {
     files: FilenameCompleter,
     remote: Arc<Mutex<RemoteNames>>,
+    ask: tokio::sync::mpsc::UnboundedSender<ListRequest>,
 }
 
 impl Completer {
-    pub(crate) fn new(remote: Arc<Mutex<RemoteNames>>) -> Completer {
-        Completer { files: FilenameCompleter::new(), remote }
+    pub(crate) fn new(remote: Arc<Mutex<RemoteNames>>, ask: tokio::sync::mpsc::UnboundedSender<ListRequest>) -> Completer {
+        Completer { files: FilenameCompleter::new(), remote, ask }
+    }
+
+    /// The names in remote `folder`, from the cache or asked for.
+    fn names_in(&self, folder: &str) -> Vec<String> {
+        if let Some(names) = self.remote.lock().ok().and_then(|r| r.folders.get(folder).cloned()) {
+            return names;
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        if self.ask.send((folder.to_owned(), tx)).is_err() {
+            return Vec::new();
+        }
+        rx.recv_timeout(LIST_WAIT).unwrap_or_default()
     }
 }
 
-/// The names among `names` that start with `word`.
+/// The names among `names` that start with `word`, as they are.
 fn starting_with<'a>(names: impl IntoIterator<Item = &'a str>, word: &str) -> Vec<Pair> {
     names.into_iter().filter(|n| n.starts_with(word)).map(|n| Pair { display: n.to_owned(), replacement: n.to_owned() }).collect()
 }
@@ -41,23 +67,32 @@ impl rustyline::completion::Completer for Completer {
     type Candidate = Pair;
 
     fn complete(&self, line: &str, pos: usize, ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
-        let before = &line[..pos];
-        let word_start = before.rfind(' ').map_or(0, |i| i + 1);
-        let word = &before[word_start..];
-        if word_start == 0 {
-            return Ok((0, starting_with(commands::WORDS.iter().copied(), word)));
-        }
-        let command = before.split_whitespace().next().unwrap_or("");
+        let typed = words::partial(&line[..pos]);
+        let Some(command) = typed.before.first() else {
+            return Ok((typed.start, starting_with(commands::WORDS.iter().copied(), &typed.value)));
+        };
         // An unknown or ambiguous command still gets remote names, the
         // likeliest thing to be typed after it.
         match commands::find(command).map_or(Args::Remote, |s| s.args) {
             Args::Local => self.files.complete(line, pos, ctx),
             Args::Remote => {
-                let names = self.remote.lock().map(|r| starting_with(r.names.iter().map(String::as_str), word)).unwrap_or_default();
-                Ok((word_start, names))
+                let (folder, stem) = match typed.value.rfind('/') {
+                    Some(i) => typed.value.split_at(i + 1),
+                    None => ("", typed.value.as_str()),
+                };
+                let names = self.names_in(folder);
+                let pairs = names
+                    .iter()
+                    .filter(|n| n.starts_with(stem))
+                    .map(|n| {
+                        let value = format!("{folder}{n}");
+                        Pair { display: n.clone(), replacement: words::escape(&value, typed.quote, n.ends_with('/')) }
+                    })
+                    .collect();
+                Ok((typed.start, pairs))
             }
-            Args::Command => Ok((word_start, starting_with(commands::WORDS.iter().copied(), word))),
-            Args::None | Args::Words => Ok((word_start, Vec::new())),
+            Args::Command => Ok((typed.start, starting_with(commands::WORDS.iter().copied(), &typed.value))),
+            Args::None | Args::Words => Ok((typed.start, Vec::new())),
         }
     }
 }

@@ -10,7 +10,8 @@ use ferry_proto::listing::Kind;
 
 use super::commands::{self, Cmd, usage};
 use super::exit;
-use super::shell::{CmdError, CmdResult, Flow, Shell};
+use super::listing;
+use super::shell::{Asking, CmdError, CmdResult, Flow, Shell};
 use super::words;
 
 /// The first argument, or the command's usage error.
@@ -28,8 +29,25 @@ impl Shell {
         let Some((first_word, args)) = words.split_first() else {
             return Ok(Flow::Continue);
         };
-        let cmd = commands::find(first_word).map_err(CmdError::Usage)?.cmd;
+        let spec = commands::find(first_word).map_err(CmdError::Usage)?;
+        let cmd = spec.cmd;
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        if args.contains(&"--help") {
+            println!("{}", commands::describe(spec.name).map_err(CmdError::Usage)?);
+            return Ok(Flow::Continue);
+        }
+        // `cd my folder` is not `cd my`: extra words are refused, not dropped.
+        if let Some(max) = spec.max_args()
+            && args.iter().filter(|a| !a.starts_with('-')).count() > max
+        {
+            return Err(CmdError::Usage(format!(
+                "too many arguments; {} (a name with spaces needs quotes or backslashes: \"my file.txt\")",
+                spec.usage_error()
+            )));
+        }
+        if commands::needs_session(cmd) {
+            self.reconnect_if_lost().await?;
+        }
         match cmd {
             Cmd::Exit => return Ok(Flow::Exit),
             Cmd::Help => match args.first() {
@@ -44,6 +62,8 @@ impl Shell {
                 self.open(host, port, None, None).await?;
             }
             Cmd::Close => {
+                // Closed on purpose: no reconnecting.
+                self.saved = None;
                 if let Some(c) = self.client.take() {
                     c.quit().await?;
                     println!("221 Goodbye.");
@@ -55,8 +75,11 @@ impl Shell {
                     Some(p) => p.to_string(),
                     None => self.input.password("Password: ").await.unwrap_or_default(),
                 };
-                self.client()?.login(&name, &password).await?;
+                self.connected()?.login(&name, &password).await?;
                 println!("230 Logged in as {name}.");
+                self.warn_if_clear_text();
+                self.mark_remote_stale();
+                self.remember_login();
             }
             Cmd::Status => self.print_status(),
             Cmd::Quote => self.quote(&args).await?,
@@ -66,21 +89,32 @@ impl Shell {
             }
             Cmd::Cd => {
                 self.client()?.cwd(first(&args, cmd)?).await?;
-                self.mark_remote_stale();
+                self.went_to_folder().await;
             }
             Cmd::Cdup => {
                 self.client()?.cdup().await?;
-                self.mark_remote_stale();
+                self.went_to_folder().await;
             }
-            Cmd::Ls | Cmd::Dir => {
-                let target = args.iter().find(|a| !a.starts_with('-')).map(|s| s.to_string());
-                let command = if cmd == Cmd::Ls && args.first() != Some(&"-l") {
-                    ferry_proto::Command::Nlst(target)
+            Cmd::Ls => {
+                let target = args.iter().find(|a| !a.starts_with('-')).copied();
+                let names_only = args.iter().any(|a| a.starts_with('-') && !a.starts_with("--") && a.contains('1'));
+                if let Some(bad) = args.iter().find(|a| a.starts_with('-') && !a[1..].chars().all(|c| "1laF".contains(c))) {
+                    return Err(CmdError::Usage(format!("unknown ls option {bad}: ls [-1] [DIR] (-1: names only)")));
+                }
+                if names_only {
+                    self.names_only(target).await?;
                 } else {
-                    ferry_proto::Command::List(target)
-                };
-                let raw = self.client()?.list_raw(command).await?;
-                print!("{}", String::from_utf8_lossy(&raw).replace("\r\n", "\n"));
+                    let entries = self.client()?.list(target).await?;
+                    print!("{}", listing::long(&entries));
+                }
+            }
+            Cmd::Nlist => self.names_only(args.first().copied()).await?,
+            Cmd::Dir => {
+                let target = args.iter().find(|a| !a.starts_with('-')).map(|s| s.to_string());
+                let raw = self.client()?.list_raw(ferry_proto::Command::List(target)).await?;
+                for line in String::from_utf8_lossy(&raw).lines() {
+                    println!("{}", listing::printable(line));
+                }
             }
             Cmd::Mkdir => {
                 let made = self.client()?.mkdir(first(&args, cmd)?).await?;
@@ -188,6 +222,23 @@ impl Shell {
         Ok(Flow::Continue)
     }
 
+    /// After `cd`: forget completions, and remember where we are for a
+    /// reconnect (as an absolute path, so `cd ..` twice is not replayed).
+    async fn went_to_folder(&mut self) {
+        self.mark_remote_stale();
+        if let Some(c) = self.client.as_mut() {
+            self.cwd = c.pwd().await.ok();
+        }
+    }
+
+    /// `ls -1`, `nlist`: the names the server gives for `NLST`, one a line.
+    async fn names_only(&mut self, dir: Option<&str>) -> CmdResult {
+        for name in self.client()?.nlst(dir).await? {
+            println!("{}", listing::printable(&name));
+        }
+        Ok(())
+    }
+
     fn set_ascii(&mut self, ascii: bool) -> CmdResult {
         self.client()?.ascii = ascii;
         println!("Using {} mode to transfer files.", if ascii { "ascii" } else { "binary" });
@@ -195,9 +246,10 @@ impl Shell {
     }
 
     fn print_status(&mut self) {
-        match self.client.as_ref().and_then(|c| c.login_details()) {
-            Some(l) => println!("Connected to {}:{} as {}.", l.host, l.port, l.user),
-            None => println!("Not connected."),
+        match (&self.client, self.client.as_ref().and_then(|c| c.login_details())) {
+            (_, Some(l)) => println!("Connected to {}:{} as {}.", l.host, l.port, l.user),
+            (Some(c), None) => println!("Connected to {}, not logged in: use user NAME.", c.address()),
+            (None, None) => println!("Not connected."),
         }
         println!(
             "Mode: {}; type: {}; hash: {}; prompt: {}; clobber: {:?}.",
@@ -218,7 +270,7 @@ impl Shell {
         if args.is_empty() {
             return Err(CmdError::Usage(usage(Cmd::Quote)));
         }
-        let r = self.client()?.quote(&args.join(" ")).await?;
+        let r = self.connected()?.quote(&args.join(" ")).await?;
         let mut wire = Vec::new();
         r.encode_into(&mut wire);
         print!("{}", String::from_utf8_lossy(&wire).replace("\r\n", "\n"));
@@ -232,10 +284,16 @@ impl Shell {
         if args.is_empty() {
             return Err(CmdError::Usage(usage(Cmd::Mdelete)));
         }
+        let mut asking = Asking::default();
         for pattern in args {
             for (remote, kind) in self.remote_glob(pattern).await? {
-                if kind == Kind::Dir || !self.confirm(&format!("mdelete {remote}?")).await {
+                if kind == Kind::Dir {
                     continue;
+                }
+                match asking.ask(self, &format!("mdelete {remote}?")).await {
+                    Some(true) => {}
+                    Some(false) => continue,
+                    None => return Ok(()),
                 }
                 match self.client()?.delete(&remote).await {
                     Ok(()) => println!("Deleted {remote}"),

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::complete::{Completer, RemoteNames};
+use super::complete::{Completer, ListRequest, RemoteNames};
 
 /// What the shell asks of the input thread.
 pub(crate) enum Request {
@@ -32,13 +32,17 @@ pub(crate) enum Input {
 
 impl Input {
     /// Choose: `-c` commands, else a terminal editor, else stdin lines.
-    pub(crate) fn new(commands: Option<Vec<String>>, remote: Arc<Mutex<RemoteNames>>) -> Input {
+    pub(crate) fn new(
+        commands: Option<Vec<String>>,
+        remote: Arc<Mutex<RemoteNames>>,
+        ask: tokio::sync::mpsc::UnboundedSender<ListRequest>,
+    ) -> Input {
         if let Some(lines) = commands {
             return Input::List { lines: lines.into() };
         }
         if std::io::stdin().is_terminal() {
             let (tx, rx) = std::sync::mpsc::channel::<Request>();
-            std::thread::spawn(move || editor_thread(rx, remote));
+            std::thread::spawn(move || editor_thread(rx, remote, ask));
             Input::Terminal { tx }
         } else {
             let (tx, rx) = mpsc::channel(16);
@@ -113,14 +117,18 @@ fn history_path() -> Option<PathBuf> {
     Some(base.join("ferry").join("history"))
 }
 
-fn editor_thread(rx: std::sync::mpsc::Receiver<Request>, remote: Arc<Mutex<RemoteNames>>) {
+fn editor_thread(
+    rx: std::sync::mpsc::Receiver<Request>,
+    remote: Arc<Mutex<RemoteNames>>,
+    ask: tokio::sync::mpsc::UnboundedSender<ListRequest>,
+) {
     use rustyline::error::ReadlineError;
     let config = rustyline::Config::builder().auto_add_history(false).max_history_size(5000).map(|b| b.build());
     let Ok(config) = config else { return };
     let Ok(mut editor) = rustyline::Editor::<Completer, rustyline::history::FileHistory>::with_config(config) else {
         return;
     };
-    editor.set_helper(Some(Completer::new(remote)));
+    editor.set_helper(Some(Completer::new(remote, ask)));
     let history = history_path();
     if let Some(h) = &history {
         let _ = editor.load_history(h);
@@ -131,8 +139,10 @@ fn editor_thread(rx: std::sync::mpsc::Receiver<Request>, remote: Arc<Mutex<Remot
                 let line = loop {
                     match editor.readline(&prompt) {
                         Ok(l) => break Some(l),
-                        // Ctrl-C at the prompt clears the line, as in a shell.
-                        Err(ReadlineError::Interrupted) => continue,
+                        // Ctrl-C at the prompt clears the line, as in a
+                        // shell; at a question it is the answer "stop".
+                        Err(ReadlineError::Interrupted) if record => continue,
+                        Err(ReadlineError::Interrupted) => break None,
                         Err(_) => break None,
                     }
                 };

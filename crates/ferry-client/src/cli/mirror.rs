@@ -1,11 +1,12 @@
 //! `mirror`: copy a folder tree down (or up with `-R`), like lftp's mirror.
 //!
-//! Options: `--only-newer` skips files whose copy is at least as new and
-//! the same size; `--delete` removes what the source no longer has;
-//! `--dry-run` only prints; `--parallel N` transfers N files at once over
-//! extra connections. Downloads keep the remote modification time, and
-//! uploads set it with `MFMT` where offered, so `--only-newer` works on
-//! the next run.
+//! A file whose copy has the same size and is at least as new is up to
+//! date and skipped, as lftp does by default (`--all` sends everything);
+//! `--only-newer` also skips copies that are newer whatever their size;
+//! `--delete` removes what the source no longer has; `--dry-run` only
+//! prints; `--parallel N` transfers N files at once over extra
+//! connections. Downloads keep the remote modification time, and uploads
+//! set it with `MFMT` where offered, so the next run finds them up to date.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use super::shell::{CmdError, CmdResult, Shell, ctrl_c};
 #[derive(Debug, Default)]
 struct Options {
     reverse: bool,
+    all: bool,
     only_newer: bool,
     delete: bool,
     dry_run: bool,
@@ -89,17 +91,39 @@ fn local_tree(root: &Path) -> std::io::Result<Tree> {
     Ok(tree)
 }
 
-/// True when `dest` is at least as new as `src` and the same size.
-fn up_to_date(src: Meta, dest: Option<&Option<Meta>>) -> bool {
-    match dest {
-        Some(Some(d)) => {
-            d.size == src.size
-                && match (src.modified, d.modified) {
-                    (Some(s), Some(d)) => d + Duration::from_secs(1) >= s,
-                    _ => false,
-                }
-        }
+/// True when the copy `dest` need not be sent again: the same size and at
+/// least as new (a second of slack for servers that keep whole seconds),
+/// or, with `only_newer`, newer whatever its size. A copy with no time
+/// is never up to date.
+fn up_to_date(src: Meta, dest: Option<&Option<Meta>>, o: &Options) -> bool {
+    let Some(Some(d)) = dest else { return false };
+    if o.all {
+        return false;
+    }
+    match (src.modified, d.modified) {
+        (Some(s), Some(t)) if o.only_newer && t > s + Duration::from_secs(1) => true,
+        (Some(s), Some(t)) => d.size == src.size && t + Duration::from_secs(1) >= s,
         _ => false,
+    }
+}
+
+/// What a mirror did (or, in a dry run, would do).
+#[derive(Debug, Default)]
+struct Tally {
+    up_to_date: usize,
+    transferred: usize,
+    failed: usize,
+    deleted: usize,
+}
+
+impl Tally {
+    fn line(&self, dry_run: bool) -> String {
+        let verb = if dry_run { "would be " } else { "" };
+        let mut line = format!("{} up to date, {} {verb}transferred, {} {verb}deleted", self.up_to_date, self.transferred, self.deleted);
+        if self.failed > 0 {
+            line.push_str(&format!(", {} failed", self.failed));
+        }
+        line
     }
 }
 
@@ -119,6 +143,7 @@ impl Shell {
         while let Some(a) = it.next() {
             match *a {
                 "-R" | "--reverse" => o.reverse = true,
+                "--all" | "-a" => o.all = true,
                 "--only-newer" | "-n" => o.only_newer = true,
                 "--delete" | "-e" => o.delete = true,
                 "--dry-run" => o.dry_run = true,
@@ -153,13 +178,15 @@ impl Shell {
             Tree::new()
         };
         let mut jobs = Vec::new();
+        let mut tally = Tally::default();
         let mut planned_dirs = vec![local_root.to_path_buf()];
         for (rel, meta) in &source {
             let local = local_root.join(rel);
             match meta {
                 None => planned_dirs.push(local),
                 Some(m) => {
-                    if o.only_newer && up_to_date(*m, dest.get(rel)) {
+                    if up_to_date(*m, dest.get(rel), o) {
+                        tally.up_to_date += 1;
                         continue;
                     }
                     jobs.push(Job { remote: join(remote_root, rel), local, modified: m.modified });
@@ -179,23 +206,29 @@ impl Shell {
             for s in &stale {
                 println!("would remove {}", local_root.join(s).display());
             }
+            (tally.transferred, tally.deleted) = (jobs.len(), stale.len());
+            println!("Dry run of {remote_root} to {}: {}.", local_root.display(), tally.line(true));
             return Ok(());
         }
         for d in &planned_dirs {
             std::fs::create_dir_all(d).map_err(|e| CmdError::Local(format!("{}: {e}", d.display())))?;
         }
         let count = jobs.len();
-        let failures = self.run_jobs(jobs, o.parallel, false).await;
+        tally.failed = self.run_jobs(jobs, o.parallel, false).await;
+        tally.transferred = count - tally.failed;
         // Remove deepest paths first so folders are empty when reached.
         for s in stale.iter().rev() {
             let p = local_root.join(s);
             let r = if p.is_dir() { std::fs::remove_dir(&p) } else { std::fs::remove_file(&p) };
             match r {
-                Ok(()) => println!("Removed {}", p.display()),
+                Ok(()) => {
+                    println!("Removed {}", p.display());
+                    tally.deleted += 1;
+                }
                 Err(e) => self.fail("mirror", &CmdError::Local(format!("{}: {e}", p.display()))),
             }
         }
-        println!("Mirrored {remote_root} to {}: {} of {count} files transferred.", local_root.display(), count - failures);
+        println!("Mirrored {remote_root} to {}: {}.", local_root.display(), tally.line(false));
         Ok(())
     }
 
@@ -209,12 +242,14 @@ impl Shell {
             Err(e) => return Err(e.into()),
         };
         let mut jobs = Vec::new();
+        let mut tally = Tally::default();
         let mut dirs = vec![remote_root.to_owned()];
         for (rel, meta) in &source {
             match meta {
                 None => dirs.push(join(remote_root, rel)),
                 Some(m) => {
-                    if o.only_newer && up_to_date(*m, dest.get(rel)) {
+                    if up_to_date(*m, dest.get(rel), o) {
+                        tally.up_to_date += 1;
                         continue;
                     }
                     jobs.push(Job { remote: join(remote_root, rel), local: local_root.join(rel), modified: m.modified });
@@ -223,12 +258,20 @@ impl Shell {
         }
         let stale: Vec<&String> = if o.delete { dest.keys().filter(|k| !source.contains_key(*k)).collect() } else { Vec::new() };
         if o.dry_run {
+            for d in &dirs {
+                let rel = d.strip_prefix(remote_root).unwrap_or(d).trim_start_matches('/');
+                if !dest.contains_key(rel) && (d != remote_root || dest.is_empty()) {
+                    println!("would create {d}");
+                }
+            }
             for j in &jobs {
                 println!("would put {} -> {}", j.local.display(), j.remote);
             }
             for s in &stale {
                 println!("would remove {}", join(remote_root, s));
             }
+            (tally.transferred, tally.deleted) = (jobs.len(), stale.len());
+            println!("Dry run of {} to {remote_root}: {}.", local_root.display(), tally.line(true));
             return Ok(());
         }
         for d in &dirs {
@@ -246,7 +289,8 @@ impl Shell {
             }
         }
         let count = jobs.len();
-        let failures = self.run_jobs(jobs, o.parallel, true).await;
+        tally.failed = self.run_jobs(jobs, o.parallel, true).await;
+        tally.transferred = count - tally.failed;
         for s in stale.iter().rev() {
             let path = join(remote_root, s);
             let client = self.client()?;
@@ -255,11 +299,14 @@ impl Shell {
                 _ => client.delete(&path).await,
             };
             match r {
-                Ok(()) => println!("Removed {path}"),
+                Ok(()) => {
+                    println!("Removed {path}");
+                    tally.deleted += 1;
+                }
                 Err(e) => self.fail("mirror", &e.into()),
             }
         }
-        println!("Mirrored {} to {remote_root}: {} of {count} files transferred.", local_root.display(), count - failures);
+        println!("Mirrored {} to {remote_root}: {}.", local_root.display(), tally.line(false));
         self.mark_remote_stale();
         Ok(())
     }
@@ -271,7 +318,10 @@ impl Shell {
         if parallel <= 1 || jobs.len() <= 1 {
             let mut failures = 0;
             for job in jobs {
-                let Some(client) = self.client.as_mut() else { return failures + 1 };
+                let Some(client) = self.client.as_mut() else {
+                    self.fail("mirror", &CmdError::NotConnected);
+                    return failures + 1;
+                };
                 match run_job(client, &job, upload, view).await {
                     Ok(line) => println!("{line}"),
                     Err(e) => {
@@ -282,7 +332,12 @@ impl Shell {
             }
             return failures;
         }
-        let Some(login) = self.client.as_ref().and_then(Client::login_details) else { return jobs.len() };
+        let Some(login) = self.client.as_ref().and_then(Client::login_details) else {
+            // Extra connections log in as this one did; without a login
+            // nothing can be sent. Said, and counted as failures.
+            self.fail("mirror", &CmdError::NotLoggedIn);
+            return jobs.len();
+        };
         let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
         let mut workers = tokio::task::JoinSet::new();
         for _ in 0..parallel {
@@ -324,14 +379,14 @@ async fn run_job(client: &mut Client, job: &Job, upload: bool, view: View) -> Re
         if let Some(t) = job.modified {
             let _ = client.set_mtime(&job.remote, t).await;
         }
-        Ok(format!("put {} ({n} bytes)", job.remote))
+        Ok(format!("put {} ({})", job.remote, super::progress::size(n)))
     } else {
         let plan = client.plan_download(&job.remote, &job.local, Clobber::Overwrite).await?;
         let f = client.download(&plan, 1, &mut meter, ctrl_c()).await?;
         if let Some(t) = job.modified {
             set_local_mtime(&f.local, t);
         }
-        Ok(format!("got {} ({} bytes)", job.remote, f.bytes))
+        Ok(format!("got {} ({})", job.remote, super::progress::size(f.bytes)))
     }
 }
 

@@ -8,6 +8,7 @@ pub(crate) mod complete;
 pub(crate) mod dispatch;
 pub(crate) mod exit;
 pub(crate) mod input;
+pub(crate) mod listing;
 pub(crate) mod mirror;
 pub(crate) mod one_shot;
 pub(crate) mod progress;

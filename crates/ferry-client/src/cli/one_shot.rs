@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use ferry_client::credentials::Credentials;
-use ferry_client::download::Action;
+use ferry_client::download::{Action, STDIO};
 use ferry_client::local::{self, Clobber};
 use ferry_client::target::{self, Target};
 use ferry_client::{ClientConfig, Error, Login, StoreMode};
@@ -50,6 +50,10 @@ pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> 
             return exit::USAGE;
         }
     };
+    if let Err(e) = check_usage(&cmd, &t) {
+        eprintln!("ferry: {e}");
+        return exit::USAGE;
+    }
     let mut config = config;
     config.tls = t.scheme.tls_mode(config.tls);
     let (user, password) = match credentials(&t, common) {
@@ -64,7 +68,9 @@ pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> 
     loop {
         match once(&cmd, &t, &login, common, config.clone()).await {
             Ok(value) => {
-                if json {
+                if json && streams_to_stdout(&cmd) {
+                    eprintln!("{value}");
+                } else if json {
                     println!("{value}");
                 }
                 return exit::OK;
@@ -84,6 +90,25 @@ pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> 
             }
         }
     }
+}
+
+/// Mistakes in the command itself, found before connecting: exit 2.
+fn check_usage(cmd: &OneShot, t: &Target) -> Result<(), String> {
+    let path = t.path.as_deref().unwrap_or_default();
+    let names_no_file = path.is_empty() || path.ends_with('/');
+    match cmd {
+        OneShot::Get { .. } if names_no_file => Err("the URL names a folder, not a file: ferry get ftp://host/path/FILE [LOCAL]".into()),
+        OneShot::Put { local, .. } if local == STDIO && names_no_file => {
+            Err("standard input has no name: give the remote file in the URL (ferry put - ftp://host/path/FILE)".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// True when the downloaded bytes go to standard output, so that the
+/// JSON result must go elsewhere (standard error).
+fn streams_to_stdout(cmd: &OneShot) -> bool {
+    matches!(cmd, OneShot::Get { local: Some(l), .. } if l == STDIO)
 }
 
 /// `--ask` in one-shot mode: ask on the terminal (standard error), or
@@ -111,9 +136,6 @@ async fn once(cmd: &OneShot, t: &Target, login: &Login, common: &Common, config:
     let path = t.path.clone().unwrap_or_default();
     let value = match cmd {
         OneShot::Get { local, segments, json, .. } => {
-            if path.is_empty() || path.ends_with('/') {
-                return Err(Error::Protocol("the URL names no file to get".into()));
-            }
             let target = local::local_target(&path, local.as_deref());
             let policy = match common.clobber() {
                 Clobber::Ask if std::fs::symlink_metadata(&target).is_ok() => ask_policy(&target),
@@ -121,14 +143,34 @@ async fn once(cmd: &OneShot, t: &Target, login: &Login, common: &Common, config:
                 p => p,
             };
             let plan = client.plan_download(&path, &target, policy).await?;
-            if let (Action::Resume(r), false) = (plan.action, *json) {
-                transfer::report_download_resume(&r);
+            if let (Action::Resume(r) | Action::Continue(r), false) = (plan.action, *json) {
+                transfer::report_download_resume(&plan, &r);
             }
-            let f = client.download(&plan, *segments, &mut meter, ctrl_c()).await?;
+            let f = match client.download(&plan, *segments, &mut meter, ctrl_c()).await {
+                Ok(f) => f,
+                Err(e) => {
+                    transfer::report_kept(&plan, "the same `ferry get`");
+                    return Err(e);
+                }
+            };
             if !json {
                 transfer::report_fetched(&path, &f);
             }
-            serde_json::json!({"ok": true, "remote": path, "local": f.local, "bytes": f.bytes, "renamed": f.renamed, "skipped": f.skipped, "resumed_at": f.resumed_at})
+            serde_json::json!({
+                "ok": true, "remote": path, "local": f.local, "bytes": f.bytes, "renamed": f.renamed, "skipped": f.skipped,
+                "resumed_at": f.resumed_at, "seconds": f.elapsed.as_secs_f64(),
+            })
+        }
+        OneShot::Put { local, json, .. } if local == STDIO => {
+            if common.resume {
+                return Err(Error::Protocol("standard input cannot be resumed: it can only be read once".into()));
+            }
+            let started = std::time::Instant::now();
+            let n = client.upload_stream(&mut tokio::io::stdin(), "stdin", &path, &mut meter, ctrl_c()).await?;
+            if !json {
+                transfer::report_sent(Path::new("standard input"), &path, StoreMode::Replace, n, started.elapsed());
+            }
+            serde_json::json!({"ok": true, "local": local, "remote": path, "bytes": n, "seconds": started.elapsed().as_secs_f64()})
         }
         OneShot::Put { local, json, .. } => {
             let remote = if path.is_empty() || path.ends_with('/') { format!("{path}{}", local::base_name(local)) } else { path.clone() };
@@ -143,11 +185,12 @@ async fn once(cmd: &OneShot, t: &Target, login: &Login, common: &Common, config:
             } else {
                 StoreMode::Replace
             };
+            let started = std::time::Instant::now();
             let n = client.upload(local_path, &remote, mode, &mut meter, ctrl_c()).await?;
             if !json {
-                transfer::report_sent(local_path, &remote, mode, n);
+                transfer::report_sent(local_path, &remote, mode, n, started.elapsed());
             }
-            serde_json::json!({"ok": true, "local": local, "remote": remote, "bytes": n})
+            serde_json::json!({"ok": true, "local": local, "remote": remote, "bytes": n, "seconds": started.elapsed().as_secs_f64()})
         }
         OneShot::Completions { .. } | OneShot::Man => serde_json::Value::Null,
         OneShot::Ls { json, .. } => {
@@ -156,8 +199,7 @@ async fn once(cmd: &OneShot, t: &Target, login: &Login, common: &Common, config:
                 let entries = client.list(dir).await?;
                 serde_json::Value::Array(entries.iter().map(entry_json).collect())
             } else {
-                let raw = client.list_raw(ferry_proto::Command::List(dir.map(str::to_owned))).await?;
-                print!("{}", String::from_utf8_lossy(&raw).replace("\r\n", "\n"));
+                print!("{}", super::listing::long(&client.list(dir).await?));
                 serde_json::Value::Null
             }
         }

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use ferry_client::credentials::Credentials;
 use ferry_client::local::Clobber;
-use ferry_client::{Client, ClientConfig, Error};
+use ferry_client::{Client, ClientConfig, Error, Login};
 use ferry_proto::listing::Kind;
 
-use super::complete::RemoteNames;
+use super::complete::{ListRequest, RemoteNames};
 use super::exit;
 use super::input::Input;
 
@@ -39,6 +39,8 @@ pub(crate) enum CmdError {
     Usage(String),
     Local(String),
     NotConnected,
+    /// Connected, but the login failed (or was never made).
+    NotLoggedIn,
 }
 
 impl From<Error> for CmdError {
@@ -54,6 +56,7 @@ impl CmdError {
             CmdError::Usage(_) => exit::USAGE,
             CmdError::Local(_) => exit::LOCAL,
             CmdError::NotConnected => exit::CONNECT,
+            CmdError::NotLoggedIn => exit::LOGIN,
         }
     }
 }
@@ -64,6 +67,7 @@ impl std::fmt::Display for CmdError {
             CmdError::Client(e) => write!(f, "{e}"),
             CmdError::Usage(s) | CmdError::Local(s) => f.write_str(s),
             CmdError::NotConnected => f.write_str("Not connected; use open HOST [PORT]."),
+            CmdError::NotLoggedIn => f.write_str("Not logged in; use user NAME to log in, or open HOST for another server."),
         }
     }
 }
@@ -83,11 +87,55 @@ pub(crate) struct Shell {
     pub(crate) input: Input,
     pub(crate) settings: Settings,
     pub(crate) remote_names: Arc<Mutex<RemoteNames>>,
+    /// Folders the completer wants listed.
+    list_requests: tokio::sync::mpsc::UnboundedReceiver<ListRequest>,
+    /// The last login, to reconnect with after the connection is lost.
+    pub(crate) saved: Option<Login>,
+    /// The remote folder `cd` went to, to return to after reconnecting.
+    pub(crate) cwd: Option<String>,
+    /// Why the connection was lost (the server's `421`, say).
+    pub(crate) lost: Option<String>,
     /// The first failure's exit status, 0 while all went well.
     pub(crate) status: u8,
     /// `--user` from the command line.
     pub(crate) user_hint: Option<String>,
 }
+
+/// An answer to [`Shell::confirm`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Yes,
+    No,
+    All,
+    Quit,
+}
+
+/// Asks [`Shell::confirm`] file after file until the answer is `all`.
+#[derive(Debug, Default)]
+pub(crate) struct Asking {
+    all: bool,
+}
+
+impl Asking {
+    /// `Some(true)`: do this file; `Some(false)`: skip it; `None`: stop.
+    pub(crate) async fn ask(&mut self, shell: &mut Shell, question: &str) -> Option<bool> {
+        if self.all {
+            return Some(true);
+        }
+        match shell.confirm(question).await {
+            Answer::Yes => Some(true),
+            Answer::No => Some(false),
+            Answer::All => {
+                self.all = true;
+                Some(true)
+            }
+            Answer::Quit => None,
+        }
+    }
+}
+
+/// How many times a person at a terminal may type a login.
+const LOGIN_TRIES: u32 = 3;
 
 /// Resolves when the user presses Ctrl-C.
 pub(crate) async fn ctrl_c() {
@@ -99,27 +147,94 @@ pub(crate) async fn ctrl_c() {
 impl Shell {
     pub(crate) fn new(config: ClientConfig, commands: Option<Vec<String>>, settings: Settings, user_hint: Option<String>) -> Shell {
         let remote_names = Arc::new(Mutex::new(RemoteNames::default()));
-        let input = Input::new(commands, remote_names.clone());
-        Shell { client: None, config, input, settings, remote_names, status: 0, user_hint }
+        let (ask, list_requests) = tokio::sync::mpsc::unbounded_channel();
+        let input = Input::new(commands, remote_names.clone(), ask);
+        Shell {
+            client: None,
+            config,
+            input,
+            settings,
+            remote_names,
+            list_requests,
+            saved: None,
+            cwd: None,
+            lost: None,
+            status: 0,
+            user_hint,
+        }
     }
 
+    /// The logged-in session, for every command that needs one.
     pub(crate) fn client(&mut self) -> Result<&mut Client, CmdError> {
+        match self.client.as_mut() {
+            Some(c) if c.login_details().is_some() => Ok(c),
+            Some(_) => Err(CmdError::NotLoggedIn),
+            None => Err(CmdError::NotConnected),
+        }
+    }
+
+    /// The control connection, logged in or not (`user`, `quote`).
+    pub(crate) fn connected(&mut self) -> Result<&mut Client, CmdError> {
         self.client.as_mut().ok_or(CmdError::NotConnected)
     }
 
     /// Record a failure; the first one decides the exit status.
     pub(crate) fn fail(&mut self, what: &str, e: &CmdError) {
-        eprintln!("ferry: {what}: {e}");
+        match e {
+            // "?Invalid command: foo" names the word already.
+            CmdError::Usage(m) if m.starts_with('?') => eprintln!("ferry: {m}"),
+            _ => eprintln!("ferry: {what}: {e}"),
+        }
         if self.status == 0 {
             self.status = e.status();
         }
-        // A lost control connection cannot be used again.
-        if let CmdError::Client(err) = e
-            && matches!(err, Error::Io(_))
-        {
-            self.client = None;
-            println!("Connection lost; use open to reconnect.");
+        if self.lose_connection(e) {
+            match &self.saved {
+                Some(_) => println!("The next command reconnects."),
+                None => println!("Use open to reconnect."),
+            }
         }
+    }
+
+    /// A lost control connection cannot be used again: drop it, and keep
+    /// why for the reconnect's message. True when `e` meant that.
+    fn lose_connection(&mut self, e: &CmdError) -> bool {
+        let why = match e {
+            CmdError::Client(Error::Io(io)) => io.to_string(),
+            CmdError::Client(Error::Reply { reply, .. }) if reply.code == 421 => format!("{} {}", reply.code, reply.text()),
+            _ => return false,
+        };
+        self.client = None;
+        self.lost = Some(why);
+        true
+    }
+
+    /// Before a command that needs the server: if the connection was
+    /// lost, open it again with the same login and folder, and say so.
+    pub(crate) async fn reconnect_if_lost(&mut self) -> CmdResult {
+        if self.client.is_some() {
+            return Ok(());
+        }
+        let Some(login) = self.saved.clone() else { return Ok(()) };
+        let why = self.lost.take().unwrap_or_else(|| "closed".into());
+        println!("Connection lost ({why}); reconnecting to {}:{} as {}.", login.host, login.port, login.user);
+        let mut client = login.open(self.config.clone()).await?;
+        if let Some(dir) = &self.cwd
+            && let Err(e) = client.cwd(dir).await
+        {
+            eprintln!("ferry: cd {dir}: {e}");
+        }
+        println!("230 Logged in as {}.", login.user);
+        self.client = Some(client);
+        self.mark_remote_stale();
+        Ok(())
+    }
+
+    /// Remember the login (and later the folder) for [`Shell::reconnect_if_lost`].
+    pub(crate) fn remember_login(&mut self) {
+        self.saved = self.client.as_ref().and_then(Client::login_details);
+        self.cwd = None;
+        self.lost = None;
     }
 
     /// Connect and log in: the user and password from the URL, `--user`
@@ -133,44 +248,104 @@ impl Shell {
         println!("{} {}", client.welcome.code, client.welcome.text());
         self.client = Some(client);
         let known = Credentials::lookup_with_netrc(host, user.as_deref(), password.as_deref(), self.user_hint.as_deref());
-        let user = match known.user {
-            Some(u) => u,
-            None => self.input.ask("Name: ").await.ok_or(CmdError::Usage("no user name given".into()))?.trim().to_owned(),
-        };
-        let password = match known.password {
-            Some(p) => p,
-            None => self.input.password("Password: ").await.ok_or(CmdError::Usage("no password given".into()))?,
-        };
-        self.client()?.login(&user, &password).await?;
-        println!("230 Logged in as {user}.");
-        self.mark_remote_stale();
+        let (user, mut password) = (known.user, known.password);
+        // A person who mistypes is asked again; a script is not.
+        let tries = if self.input.interactive() { LOGIN_TRIES } else { 1 };
+        for attempt in 1..=tries {
+            let name = match &user {
+                Some(u) => u.clone(),
+                None => {
+                    let line = self.input.ask("Name: ").await.ok_or(CmdError::Usage("no user name given".into()))?;
+                    self.not_a_command(&line, false)?;
+                    line.trim().to_owned()
+                }
+            };
+            let secret = match &password {
+                Some(p) => p.clone(),
+                None => {
+                    let line = self.input.password("Password: ").await.ok_or(CmdError::Usage("no password given".into()))?;
+                    self.not_a_command(&line, true)?;
+                    line
+                }
+            };
+            match self.connected()?.login(&name, &secret).await {
+                Ok(()) => {
+                    println!("230 Logged in as {name}.");
+                    self.warn_if_clear_text();
+                    self.mark_remote_stale();
+                    self.remember_login();
+                    return Ok(());
+                }
+                Err(Error::Login(r)) if attempt < tries => {
+                    eprintln!("ferry: login failed: {} {} (try {attempt} of {tries}).", r.code, r.text());
+                    // Ask again: the name too when it was asked (one from
+                    // the URL or --user stays); a given password was wrong.
+                    password = None;
+                }
+                Err(e @ Error::Login(_)) => {
+                    println!("Still connected to {host}, not logged in: use user NAME to try again.");
+                    return Err(e.into());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CmdError::NotLoggedIn)
+    }
+
+    /// A script on standard input without a login would otherwise have
+    /// its first commands taken for the name and password (and the
+    /// password then echoed in the transcript). A name that is a command
+    /// or holds spaces, or a password that reads like a command with
+    /// arguments, is refused with what to do instead.
+    fn not_a_command(&self, line: &str, password: bool) -> CmdResult {
+        if !matches!(self.input, Input::Stdin { .. }) {
+            return Ok(());
+        }
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or("").to_ascii_lowercase();
+        let is_command = super::commands::WORDS.contains(&first.as_str());
+        let looks_like_one = if password { is_command && words.next().is_some() } else { is_command || words.next().is_some() };
+        if looks_like_one {
+            return Err(CmdError::Usage(format!(
+                "standard input holds commands (\"{}\") where the {} was expected: give the login in the URL (ftp://user:password@host/), with --user and ~/.netrc, or as the script's first lines",
+                if password { first.as_str() } else { line.trim() },
+                if password { "password" } else { "user name" }
+            )));
+        }
         Ok(())
     }
 
-    pub(crate) fn mark_remote_stale(&self) {
-        if let Ok(mut r) = self.remote_names.lock() {
-            r.fresh = false;
+    /// The password went in clear text to a server that offers TLS: say so,
+    /// once, with what to do about it.
+    pub(crate) fn warn_if_clear_text(&self) {
+        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let Some(c) = self.client.as_ref() else { return };
+        if c.is_tls()
+            || !c
+                .features
+                .lines
+                .iter()
+                .any(|l| l.trim().eq_ignore_ascii_case("AUTH TLS") || l.trim().to_ascii_uppercase().starts_with("AUTH "))
+        {
+            return;
+        }
+        if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            eprintln!(
+                "ferry: warning: the password went in clear text, though this server offers TLS; use --tls (or an ftps:// URL) to encrypt the session."
+            );
         }
     }
 
-    /// Refresh the completion cache when a person is typing.
-    async fn refresh_remote_names(&mut self) {
-        if !self.input.interactive() || self.remote_names.lock().map(|r| r.fresh).unwrap_or(true) {
-            return;
-        }
-        let Some(client) = self.client.as_mut() else { return };
-        if let Ok(entries) = client.list(None).await {
-            let names = entries.into_iter().map(|e| if e.kind == Kind::Dir { format!("{}/", e.name) } else { e.name }).collect();
-            if let Ok(mut r) = self.remote_names.lock() {
-                *r = RemoteNames { names, fresh: true };
-            }
+    /// Forget the folders listed for completion: the remote side changed.
+    pub(crate) fn mark_remote_stale(&self) {
+        if let Ok(mut r) = self.remote_names.lock() {
+            r.folders.clear();
         }
     }
 
     /// Read and run commands until `exit`/`bye` or end of input.
     pub(crate) async fn run(&mut self) -> u8 {
         loop {
-            self.refresh_remote_names().await;
             let prompt = if self.input.interactive() { "ferry> " } else { "" };
             let line = {
                 let read = self.input.command(prompt);
@@ -182,9 +357,16 @@ impl Shell {
                         line = &mut read => break line,
                         _ = keepalive.tick() => {
                             if let Some(c) = self.client.as_mut()
-                                && c.noop().await.is_err() {
+                                && let Err(e) = c.noop().await {
                                     self.client = None;
+                                    self.lost = Some(match &e {
+                                        Error::Reply { reply, .. } => format!("{} {}", reply.code, reply.text()),
+                                        e => e.to_string(),
+                                    });
                                 }
+                        }
+                        Some((folder, reply)) = self.list_requests.recv() => {
+                            let _ = reply.send(list_for_completion(self.client.as_mut(), &self.remote_names, &folder).await);
                         }
                     }
                 }
@@ -198,10 +380,23 @@ impl Shell {
                 // Echo scripted commands so a transcript shows what ran.
                 println!("ferry> {line}");
             }
+            let word = line.split_whitespace().next().unwrap_or(line);
             match self.execute(line).await {
                 Ok(Flow::Continue) => {}
                 Ok(Flow::Exit) => break,
-                Err(e) => self.fail(line.split_whitespace().next().unwrap_or(line), &e),
+                // 421: the server closed the session (an idle timeout, say)
+                // without doing the command; do it on a new connection.
+                Err(e @ CmdError::Client(Error::Reply { .. }))
+                    if self.saved.is_some() && matches!(&e, CmdError::Client(Error::Reply { reply, .. }) if reply.code == 421) =>
+                {
+                    self.lose_connection(&e);
+                    match self.execute(line).await {
+                        Ok(Flow::Continue) => {}
+                        Ok(Flow::Exit) => break,
+                        Err(e) => self.fail(word, &e),
+                    }
+                }
+                Err(e) => self.fail(word, &e),
             }
         }
         if let Some(c) = self.client.take() {
@@ -213,12 +408,22 @@ impl Shell {
         self.status
     }
 
-    /// Ask a yes/no question (for `prompt` mode); scripts answer yes.
-    pub(crate) async fn confirm(&mut self, question: &str) -> bool {
+    /// Ask before one file of `mget`/`mput`/`mdelete` (in `prompt` mode);
+    /// scripts answer yes. Ctrl-C or the end of input is `Quit`.
+    pub(crate) async fn confirm(&mut self, question: &str) -> Answer {
         if !self.settings.prompt || !self.input.interactive() {
-            return true;
+            return Answer::Yes;
         }
-        matches!(self.input.ask(&format!("{question} [y/n] ")).await.as_deref().map(str::trim), Some("y" | "Y" | "yes" | ""))
+        loop {
+            let Some(a) = self.input.ask(&format!("{question} [y]es [n]o [a]ll [q]uit [?] ")).await else { return Answer::Quit };
+            match a.trim().to_ascii_lowercase().as_str() {
+                "y" | "yes" | "" => return Answer::Yes,
+                "n" | "no" => return Answer::No,
+                "a" | "all" => return Answer::All,
+                "q" | "quit" => return Answer::Quit,
+                _ => println!("y: this one; n: skip this one; a: this one and all the rest without asking; q: stop here (Ctrl-C too)"),
+            }
+        }
     }
 
     /// Expand a remote wildcard against the listing of its folder.
@@ -240,6 +445,18 @@ impl Shell {
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
     }
+}
+
+/// The names in remote `folder` (`""`: the working one) for Tab, kept
+/// for the next Tab; nothing when not logged in or the listing fails.
+async fn list_for_completion(client: Option<&mut Client>, cache: &Mutex<RemoteNames>, folder: &str) -> Vec<String> {
+    let Some(client) = client.filter(|c| c.login_details().is_some()) else { return Vec::new() };
+    let Ok(entries) = client.list((!folder.is_empty()).then_some(folder)).await else { return Vec::new() };
+    let names: Vec<String> = entries.into_iter().map(|e| if e.kind == Kind::Dir { format!("{}/", e.name) } else { e.name }).collect();
+    if let Ok(mut r) = cache.lock() {
+        r.folders.insert(folder.to_owned(), names.clone());
+    }
+    names
 }
 
 /// Local wildcard expansion (for `mput`).
@@ -267,7 +484,7 @@ pub(crate) fn entry_json(e: &ferry_proto::listing::Entry) -> serde_json::Value {
         "name": e.name,
         "type": match e.kind { Kind::Dir => "dir", Kind::File => "file", Kind::Symlink => "symlink", Kind::Other => "other" },
         "size": e.size,
-        "modified": e.modified.map(ferry_proto::time::format_timeval),
+        "modified": e.modified.map(super::listing::iso_time),
         "mode": e.mode.map(|m| format!("{m:o}")),
     })
 }

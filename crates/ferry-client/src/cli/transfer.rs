@@ -4,33 +4,62 @@
 //! library's `download` and `upload` policy.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
-use ferry_client::download::Action;
+use ferry_client::DownloadPlan;
+use ferry_client::download::{Action, STDIO};
 use ferry_client::local::{self, Clobber};
-use ferry_client::resume::Resume;
-use ferry_client::{Fetched, StoreMode};
+use ferry_client::resume::{Check, Resume};
+use ferry_client::{Error, Fetched, StoreMode};
 use ferry_proto::listing::Kind;
 
 use super::commands::{Cmd, usage};
-use super::progress::{Meter, View};
-use super::shell::{CmdError, CmdResult, Shell, ctrl_c, local_glob};
+use super::progress::{self, Meter, View, summary};
+use super::shell::{Asking, CmdError, CmdResult, Shell, ctrl_c, local_glob};
+use super::words;
 
-/// Print what a download did, in the seed's words.
+/// Print what a download did, in the seed's words. Streamed to standard
+/// output, the message goes to standard error, out of the data's way.
 pub(crate) fn report_fetched(remote: &str, f: &Fetched) {
-    if f.skipped {
-        println!("Skipped {remote}: {} exists.", f.local.display());
+    let how = summary(f.bytes, f.elapsed);
+    let line = if f.skipped {
+        format!("Skipped {remote}: {} exists.", f.local.display())
+    } else if f.streamed {
+        format!(
+            "Downloaded {remote} to {} ({how}).",
+            if f.local == Path::new(STDIO) { "standard output".into() } else { f.local.display().to_string() }
+        )
     } else if let Some(at) = f.resumed_at {
-        println!("Resumed {remote} at byte {at}: {} now complete (+{} bytes).", f.local.display(), f.bytes);
+        let extra = if f.renamed { format!(" ({} exists here)", local::base_name(remote)) } else { String::new() };
+        format!("Resumed {remote} at byte {at}: {} now complete{extra} (+{how}).", f.local.display())
     } else if f.renamed {
-        println!("{} exists here; saved {remote} as {} ({} bytes).", local::base_name(remote), f.local.display(), f.bytes);
+        format!("{} exists here; saved {remote} as {} ({how}).", local::base_name(remote), f.local.display())
     } else {
-        println!("Downloaded {remote} to {} ({} bytes).", f.local.display(), f.bytes);
+        format!("Downloaded {remote} to {} ({how}).", f.local.display())
+    };
+    if f.streamed && f.local == Path::new(STDIO) { eprintln!("{line}") } else { println!("{line}") }
+}
+
+/// Print how a partial download was checked, before it is resumed. Sizes
+/// and times only make it likely, not certain, that the bytes match.
+pub(crate) fn report_download_resume(plan: &DownloadPlan, r: &Resume) {
+    let file = plan.part().unwrap_or_else(|| plan.target.clone());
+    match r.checked {
+        Check::SizeAndTime | Check::Size => println!(
+            "Partial file {} matches by {} only (the server offers no HASH: not verified byte for byte); resuming at byte {}.",
+            file.display(),
+            r.checked,
+            r.offset
+        ),
+        _ => println!("Partial file {} checked ({}); resuming at byte {}.", file.display(), r.checked, r.offset),
     }
 }
 
-/// Print how a partial download was checked, before it is resumed.
-pub(crate) fn report_download_resume(r: &Resume) {
-    println!("Partial file checked ({}); resuming.", r.checked);
+/// After a failed download, say what was kept and how to continue it.
+pub(crate) fn report_kept(plan: &DownloadPlan, again: &str) {
+    if let Some((part, n)) = plan.kept_partial() {
+        eprintln!("ferry: kept {} in {}; {again} continues it.", progress::size(n), part.display());
+    }
 }
 
 /// Print how a resumed upload goes on, before it does.
@@ -41,13 +70,13 @@ pub(crate) fn report_upload_resume(r: &Resume) {
 }
 
 /// Print what an upload did.
-pub(crate) fn report_sent(local: &Path, remote: &str, mode: StoreMode, n: u64) {
+pub(crate) fn report_sent(local: &Path, remote: &str, mode: StoreMode, n: u64, elapsed: Duration) {
     let verb = match mode {
         StoreMode::Replace => "Uploaded",
         StoreMode::Append => "Appended",
         StoreMode::At(_) => "Resumed upload of",
     };
-    println!("{verb} {} to {remote} ({n} bytes).", local.display());
+    println!("{verb} {} to {remote} ({}).", local.display(), summary(n, elapsed));
 }
 
 /// Parsed `get` options.
@@ -114,12 +143,23 @@ impl Shell {
         let view = self.view();
         let client = self.client()?;
         let plan = client.plan_download(remote, &target, policy).await?;
-        if let Action::Resume(r) = plan.action {
-            report_download_resume(&r);
+        if let Action::Resume(r) | Action::Continue(r) = plan.action {
+            report_download_resume(&plan, &r);
         }
-        let fetched = client.download(&plan, segments, &mut Meter::new(view), ctrl_c()).await?;
-        report_fetched(remote, &fetched);
-        Ok(())
+        match client.download(&plan, segments, &mut Meter::new(view), ctrl_c()).await {
+            Ok(fetched) => {
+                report_fetched(remote, &fetched);
+                Ok(())
+            }
+            Err(e) => {
+                let again = match local {
+                    Some(l) => format!("`get {} {}`", words::quote(remote), words::quote(l)),
+                    None => format!("`get {}`", words::quote(remote)),
+                };
+                report_kept(&plan, &again);
+                Err(e.into())
+            }
+        }
     }
 
     pub(crate) async fn get_command(&mut self, args: &[&str]) -> CmdResult {
@@ -145,19 +185,28 @@ impl Shell {
         if args.is_empty() {
             return Err(CmdError::Usage(usage(Cmd::Mget)));
         }
+        let mut asking = Asking::default();
         for pattern in args {
             let matches = self.remote_glob(pattern).await?;
             if matches.is_empty() {
                 println!("No files match {pattern}.");
             }
             for (remote, kind) in matches {
-                if kind == Kind::Dir || !self.confirm(&format!("mget {remote}?")).await {
+                if kind == Kind::Dir {
                     continue;
+                }
+                match asking.ask(self, &format!("mget {remote}?")).await {
+                    Some(true) => {}
+                    Some(false) => continue,
+                    None => return Ok(()),
                 }
                 let local = local::base_name(&remote).to_owned();
                 let policy = self.settings.clobber;
-                if let Err(e) = self.fetch(&remote, Some(&local), policy, 1).await {
-                    self.fail(&format!("mget {remote}"), &e);
+                match self.fetch(&remote, Some(&local), policy, 1).await {
+                    // Ctrl-C ends the whole mget, not just this file.
+                    Err(CmdError::Client(Error::Interrupted)) => return Err(CmdError::Client(Error::Interrupted)),
+                    Err(e) => self.fail(&format!("mget {remote}"), &e),
+                    Ok(()) => {}
                 }
             }
         }
@@ -190,8 +239,9 @@ impl Shell {
 
     pub(crate) async fn send_file(&mut self, local: &Path, remote: &str, mode: StoreMode) -> CmdResult {
         let view = self.view();
+        let started = Instant::now();
         let n = self.client()?.upload(local, remote, mode, &mut Meter::new(view), ctrl_c()).await?;
-        report_sent(local, remote, mode, n);
+        report_sent(local, remote, mode, n, started.elapsed());
         self.mark_remote_stale();
         Ok(())
     }
@@ -217,18 +267,23 @@ impl Shell {
         if args.is_empty() {
             return Err(CmdError::Usage(usage(Cmd::Mput)));
         }
+        let mut asking = Asking::default();
         for pattern in args {
             let files = local_glob(pattern)?;
             if files.is_empty() {
                 println!("No local files match {pattern}.");
             }
             for f in files {
-                if !self.confirm(&format!("mput {}?", f.display())).await {
-                    continue;
+                match asking.ask(self, &format!("mput {}?", f.display())).await {
+                    Some(true) => {}
+                    Some(false) => continue,
+                    None => return Ok(()),
                 }
                 let remote = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                if let Err(e) = self.send_file(&f, &remote, StoreMode::Replace).await {
-                    self.fail(&format!("mput {}", f.display()), &e);
+                match self.send_file(&f, &remote, StoreMode::Replace).await {
+                    Err(CmdError::Client(Error::Interrupted)) => return Err(CmdError::Client(Error::Interrupted)),
+                    Err(e) => self.fail(&format!("mput {}", f.display()), &e),
+                    Ok(()) => {}
                 }
             }
         }

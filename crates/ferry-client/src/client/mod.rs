@@ -271,6 +271,11 @@ impl Client {
         Ok(())
     }
 
+    /// `host:port` as connected to.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
     /// True when the control connection is encrypted.
     pub fn is_tls(&self) -> bool {
         self.tls.is_some()

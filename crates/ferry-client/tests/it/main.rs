@@ -1,6 +1,7 @@
 //! One integration-test binary for ferry-client: the library and the
 //! `ferry` program against ferryd (in-process), pyftpdlib and vsftpd.
 
+mod daily;
 mod ftps;
 mod library;
 mod listings;
@@ -8,5 +9,6 @@ mod peers;
 mod policy;
 mod program;
 mod pty;
+mod pty_daily;
 mod stdout;
 mod to_file;

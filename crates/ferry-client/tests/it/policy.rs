@@ -61,7 +61,7 @@ fn reget_checks_the_partial_file_once() {
     let out = ferry(dir.path(), &["-c", "reget r.bin", &format!("ftp://{USER}:{PASSWORD}@127.0.0.1:{port}/")], "");
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
-    assert!(t.contains("Partial file checked (SHA-256); resuming."), "{t}");
+    assert!(t.contains("Partial file r.bin checked (SHA-256); resuming at byte 250000."), "{t}");
     assert!(t.contains("Resumed r.bin at byte 250000"), "{t}");
     assert!(std::fs::read(dir.path().join("r.bin")).unwrap() == data, "resumed file differs");
     // One comparison: one SIZE, one HASH of the prefix, one REST.

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use ferry_testkit::{PASSWORD, TestServer, USER, pseudo_random};
 
-fn spawn(s: &TestServer, dir: &std::path::Path, term: &str, extra: &[&str]) -> rexpect::session::PtySession {
+pub(crate) fn spawn(s: &TestServer, dir: &std::path::Path, term: &str, extra: &[&str]) -> rexpect::session::PtySession {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
     cmd.args(extra)
         .args(["127.0.0.1", &s.port().to_string()])
@@ -17,7 +17,7 @@ fn spawn(s: &TestServer, dir: &std::path::Path, term: &str, extra: &[&str]) -> r
     rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn in a pty")
 }
 
-fn log_in(p: &mut rexpect::session::PtySession) {
+pub(crate) fn log_in(p: &mut rexpect::session::PtySession) {
     p.exp_string("Name: ").unwrap();
     p.send_line(USER).unwrap();
     p.exp_string("Password: ").unwrap();
@@ -61,9 +61,10 @@ fn seed_walkthrough_in_a_terminal() {
 }
 
 #[test]
-fn ctrl_c_aborts_a_transfer_and_the_shell_goes_on() {
+fn ctrl_c_aborts_a_transfer_keeps_the_part_and_get_continues_it() {
     let s = TestServer::start();
-    std::fs::write(s.root().join("slow.bin"), pseudo_random(20_000_000, 70)).unwrap();
+    let data = pseudo_random(3_000_000, 70);
+    std::fs::write(s.root().join("slow.bin"), &data).unwrap();
     let dir = tempfile::tempdir().unwrap();
     // A rate limit keeps the transfer running long enough to interrupt.
     let mut p = spawn(&s, dir.path(), "dumb", &["--limit-rate", "2M"]);
@@ -71,11 +72,18 @@ fn ctrl_c_aborts_a_transfer_and_the_shell_goes_on() {
     p.send_line("get slow.bin").unwrap();
     std::thread::sleep(std::time::Duration::from_millis(600));
     p.send_control('c').unwrap();
+    p.exp_string("in slow.bin.part; `get slow.bin` continues it.").unwrap();
     p.exp_string("interrupted").unwrap();
     p.exp_string("ferry> ").unwrap();
     assert!(!dir.path().join("slow.bin").exists(), "an interrupted get leaves no file under the final name");
-    p.send_line("pwd").unwrap();
-    p.exp_string("Remote directory: /").unwrap();
+    let kept = std::fs::metadata(dir.path().join("slow.bin.part")).unwrap().len();
+    assert!(kept > 0 && kept < 3_000_000, "kept {kept}");
+    p.send_line("get slow.bin").unwrap();
+    p.exp_string("Partial file slow.bin.part checked (SHA-256); resuming at byte").unwrap();
+    p.exp_string("Resumed slow.bin at byte").unwrap();
+    p.exp_string("ferry> ").unwrap();
+    assert!(std::fs::read(dir.path().join("slow.bin")).unwrap() == data);
+    assert!(!dir.path().join("slow.bin.part").exists());
     p.send_line("bye").unwrap();
     p.exp_eof().unwrap();
 }
