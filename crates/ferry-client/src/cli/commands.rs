@@ -195,11 +195,17 @@ breaks off stays in NAME.part, and the same get checks and continues it.";
 const MIRROR_DETAILS: &str = "  -R, --reverse       upload LOCAL to REMOTE instead of downloading
   -a, --all           send every file, even those up to date
   -n, --only-newer    also skip copies that are newer, whatever their size
-  -e, --delete        remove what the source no longer has
+  -c, --checksum      compare same-size copies by content (the server's HASH or XSHA256…)
+  -x, --exclude GLOB  leave out what matches (gitignore syntax: /top/ only at the top, *.log anywhere)
+  -i, --include GLOB  bring back what an earlier pattern left out; the last match decides
+  -e, --delete        remove what the source no longer has (never what is excluded)
       --dry-run       print what would be created, sent and removed, and the tally
   -P, --parallel N    transfer N files at once over extra connections (1 to 16)
+      --retries N     try a file that fails on the network again, N times, with backoff
 A file is up to date when its copy has the same size and is at least as new;
-downloads keep the remote times, and uploads set them where the server allows.";
+downloads keep the remote times, and uploads set them where the server allows.
+A .ferryignore at the top of the source tree (mirror -R) adds patterns first.
+Files that still fail are listed at the end, and the exit status is 7.";
 
 /// Every shell command, in the order the `help` overview lists them.
 pub(crate) static TABLE: &[Spec] = &[
@@ -235,7 +241,7 @@ pub(crate) static TABLE: &[Spec] = &[
     row(Cmd::Rmdir, "rmdir", Remote, "rmdir DIR", "remove an empty remote folder").on(G::Folders),
     row(Cmd::Mirror, "mirror", Remote, "mirror [-R] [OPTIONS] SOURCE [DEST]", "copy a folder tree down (-R: up)")
         .on(G::Folders)
-        .showing("[-R] [--all] [--only-newer] [--delete] [--dry-run] [--parallel N]")
+        .showing("[-R] [--all] [--only-newer] [--checksum] [--exclude GLOB] [--include GLOB] [--delete] [--dry-run] [--parallel N] [--retries N]")
         .details(MIRROR_DETAILS),
     row(Cmd::Lcd, "lcd", Local, "lcd [DIR]", "change the local folder").on(G::Local),
     row(Cmd::Lpwd, "lpwd", NoArgs, "lpwd", "show the local folder").on(G::Local),
@@ -383,7 +389,7 @@ mod tests {
     const OLD_HELP: &str = "\
 Seed commands:  get [REMOTE [LOCAL]]   upload [LOCAL]   exit
 Files:          get/recv reget mget put/send reput mput append delete mdelete rename size modtime chmod
-Folders:        ls nlist dir cd cdup pwd mkdir rmdir mirror [-R] [--all] [--only-newer] [--delete] [--dry-run] [--parallel N]
+Folders:        ls nlist dir cd cdup pwd mkdir rmdir mirror [-R] [--all] [--only-newer] [--checksum] [--exclude GLOB] [--include GLOB] [--delete] [--dry-run] [--parallel N] [--retries N]
 Local:          lcd lpwd lls !command
 Session:        open HOST [PORT] close user NAME status quote/literal CMD bye quit
 Settings:       binary ascii type [a|i] passive hash [SIZE] prompt set clobber new|overwrite|resume|skip|ask

@@ -41,6 +41,8 @@ pub(crate) enum CmdError {
     NotConnected,
     /// Connected, but the login failed (or was never made).
     NotLoggedIn,
+    /// Some of a command's transfers failed (each already reported).
+    Incomplete(String),
 }
 
 impl From<Error> for CmdError {
@@ -57,6 +59,7 @@ impl CmdError {
             CmdError::Local(_) => exit::LOCAL,
             CmdError::NotConnected => exit::CONNECT,
             CmdError::NotLoggedIn => exit::LOGIN,
+            CmdError::Incomplete(_) => exit::TRANSFER,
         }
     }
 }
@@ -65,7 +68,7 @@ impl std::fmt::Display for CmdError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CmdError::Client(e) => write!(f, "{e}"),
-            CmdError::Usage(s) | CmdError::Local(s) => f.write_str(s),
+            CmdError::Usage(s) | CmdError::Local(s) | CmdError::Incomplete(s) => f.write_str(s),
             CmdError::NotConnected => f.write_str("Not connected; use open HOST [PORT]."),
             CmdError::NotLoggedIn => f.write_str("Not logged in; use user NAME to log in, or open HOST for another server."),
         }

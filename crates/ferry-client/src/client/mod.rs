@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use ferry_proto::command::{Opts, Password, TransferType};
+use ferry_proto::command::{ChecksumAlgo, Opts, Password, TransferType};
 use ferry_proto::{Command, Reply};
 
 use crate::connection::Connection;
@@ -23,6 +23,7 @@ use crate::tls::{TlsMode, Trust};
 
 mod commands;
 mod data;
+mod digest;
 mod pump;
 mod to_file;
 
@@ -137,6 +138,9 @@ pub struct Client {
     data_tls: Option<TlsContext>,
     /// `PROT P` accepted: data connections are encrypted too.
     prot_private: bool,
+    /// The `X…` checksum verb that worked (`Some(None)`: none does), once
+    /// tried; servers do not list those verbs in `FEAT`.
+    x_checksum: Option<Option<ChecksumAlgo>>,
 }
 
 /// A command as it may be shown in an error: never a password.
@@ -190,6 +194,7 @@ impl Client {
             tls,
             data_tls: None,
             prot_private: false,
+            x_checksum: None,
         })
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use ferry_testkit::{PASSWORD, TestServer, USER, make_sample_tree, pseudo_random};
 
 use crate::peers::{self, scratch};
-use crate::program::{ferry, text};
+use crate::program::{ferry, killed_get, text};
 
 const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
 
@@ -54,16 +54,7 @@ fn a_killed_get_is_continued_by_reget_against_every_peer() {
         let dir = scratch();
         // An older file of the same name is there: the copy goes to new_.
         std::fs::write(dir.path().join("k.bin"), b"mine").unwrap();
-        let mut child = Command::new(FERRY)
-            .args(["get", "--limit-rate", "3M", &p.url("k.bin")])
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(700));
-        child.kill().unwrap();
-        child.wait().unwrap();
+        killed_get(dir.path(), &p.url("k.bin"));
         let kept = std::fs::metadata(dir.path().join("new_k.bin.part")).map(|m| m.len()).unwrap_or(0);
         assert!(kept > 0 && kept < 6_000_000, "{}: kept {kept} bytes", p.name());
         assert!(!dir.path().join("new_k.bin").exists(), "{}", p.name());

@@ -11,4 +11,5 @@ mod program;
 mod pty;
 mod pty_daily;
 mod stdout;
+mod sync;
 mod to_file;

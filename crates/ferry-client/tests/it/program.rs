@@ -190,22 +190,28 @@ fn read_only_local_folder_is_reported() {
     assert!(text(&out).contains("Read-only file system"), "{}", text(&out));
 }
 
+/// Start `ferry get URL` at 3 MB/s in `dir` and kill it 0.7 s later, as
+/// a `kill -9` or a dying CI runner would.
+pub(crate) fn killed_get(dir: &Path, url: &str) {
+    let mut child = Command::new(FERRY)
+        .args(["get", "--limit-rate", "3M", url])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 #[test]
 fn resume_after_a_killed_transfer_and_refusal_when_data_differs() {
     for p in peers::all() {
         let data = pseudo_random(6_000_000, 62);
         std::fs::write(p.root().join("r.bin"), &data).unwrap();
         let dir = scratch();
-        let mut child = Command::new(FERRY)
-            .args(["get", "--limit-rate", "3M", &p.url("r.bin")])
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(700));
-        child.kill().unwrap();
-        child.wait().unwrap();
+        killed_get(dir.path(), &p.url("r.bin"));
         // What arrived is kept beside the final name, as r.bin.part.
         assert!(!dir.path().join("r.bin").exists(), "{}", p.name());
         let partial = std::fs::metadata(dir.path().join("r.bin.part")).map(|m| m.len()).unwrap_or(0);

@@ -1,0 +1,159 @@
+//! `mirror` as a deploy tool (issue 15): content comparison, excludes and
+//! `.ferryignore`, and files that fail: retried, listed, exit 7.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use ferry_testkit::{PASSWORD, TestServer, USER, make_sample_tree};
+
+use crate::peers::{self, scratch};
+use crate::program::{ferry, text};
+
+/// Rewrite `path` with `content` (of the same length) and put its
+/// modification time back: size and time say nothing changed.
+fn sneaky_change(path: &Path, content: &[u8]) {
+    let before = std::fs::metadata(path).unwrap();
+    assert_eq!(before.len(), content.len() as u64);
+    let mtime = before.modified().unwrap();
+    std::fs::write(path, content).unwrap();
+    std::fs::File::options().write(true).open(path).unwrap().set_times(std::fs::FileTimes::new().set_modified(mtime)).unwrap();
+}
+
+fn url(s: &TestServer) -> String {
+    format!("ftp://{USER}:{PASSWORD}@127.0.0.1:{}/", s.port())
+}
+
+#[test]
+fn checksum_catches_a_same_size_same_time_change_both_ways() {
+    let s = TestServer::start();
+    let dir = scratch();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("index.html"), b"<h1>version 1</h1>").unwrap();
+    std::fs::write(src.join("other.css"), b"body{}").unwrap();
+    let out = ferry(dir.path(), &["-c", "mirror -R src site", &url(&s)], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    sneaky_change(&src.join("index.html"), b"<h1>version 2</h1>");
+    let out = ferry(dir.path(), &["-c", "mirror -R src site", &url(&s)], "");
+    assert!(text(&out).contains("2 up to date, 0 transferred"), "sizes and times cannot see it: {}", text(&out));
+    let out = ferry(dir.path(), &["-c", "mirror -R --checksum src site", &url(&s)], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("1 up to date, 1 transferred"), "{}", text(&out));
+    assert_eq!(std::fs::read(s.root().join("site/index.html")).unwrap(), b"<h1>version 2</h1>");
+
+    // Down: the remote copy changes the same way.
+    let out = ferry(dir.path(), &["-c", "mirror site back", &url(&s)], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    sneaky_change(&s.root().join("site/other.css"), b"a{b:c}");
+    let out = ferry(dir.path(), &["-c", "mirror --checksum site back", &url(&s)], "");
+    assert!(text(&out).contains("1 up to date, 1 transferred"), "{}", text(&out));
+    assert_eq!(std::fs::read(dir.path().join("back/other.css")).unwrap(), b"a{b:c}");
+}
+
+#[test]
+fn checksum_against_a_server_without_hashes_says_so_and_falls_back() {
+    let Some(p) = peers::all().into_iter().find(|p| p.name() == "pyftpdlib") else { return };
+    let dir = scratch();
+    let src = dir.path().join("src");
+    make_sample_tree(&src);
+    let remote = p.remote("t");
+    let out = ferry(dir.path(), &["-c", &format!("mirror -R src {remote}"), &p.server_url()], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = ferry(dir.path(), &["-c", &format!("mirror -R --checksum src {remote}"), &p.server_url()], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("offers no HASH or XSHA256/XSHA1/XMD5/XCRC; --checksum falls back to sizes and times"), "{}", text(&out));
+    assert!(text(&out).contains(" 0 transferred"), "{}", text(&out));
+}
+
+#[test]
+fn excludes_includes_and_ferryignore_against_every_peer() {
+    for p in peers::all() {
+        let dir = scratch();
+        let src = dir.path().join("src");
+        for f in [
+            "index.html",
+            "build/out.bin",
+            "app/build/keep.txt",
+            "a.log",
+            "deep/b.log",
+            "keep.log",
+            "node_modules/m.js",
+            "web/node_modules/n.js",
+        ] {
+            let path = src.join(f);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, f).unwrap();
+        }
+        std::fs::write(src.join(".ferryignore"), "# dependencies\nnode_modules/\n").unwrap();
+        let remote = p.remote("site");
+        let cmd = format!("mirror -R --exclude /build/ --exclude *.log --include keep.log src {remote}");
+        let out = ferry(dir.path(), &["-c", &cmd, &p.server_url()], "");
+        assert_eq!(out.status.code(), Some(0), "{}: {}", p.name(), text(&out));
+        let site = p.root().join("site");
+        for sent in ["index.html", "app/build/keep.txt", "keep.log", ".ferryignore"] {
+            assert!(site.join(sent).is_file(), "{}: {sent} was not sent: {}", p.name(), text(&out));
+        }
+        for left in ["build", "a.log", "deep/b.log", "node_modules", "web/node_modules"] {
+            assert!(!site.join(left).exists(), "{}: {left} was sent", p.name());
+        }
+        // An excluded file on the other side is not deleted.
+        std::fs::write(site.join("server.log"), b"theirs").unwrap();
+        std::fs::remove_file(src.join("index.html")).unwrap();
+        let cmd = format!("mirror -R --delete --exclude *.log --include keep.log src {remote}");
+        let out = ferry(dir.path(), &["-c", &cmd, &p.server_url()], "");
+        assert_eq!(out.status.code(), Some(0), "{}: {}", p.name(), text(&out));
+        assert!(!site.join("index.html").exists(), "{}: --delete left index.html", p.name());
+        assert_eq!(std::fs::read(site.join("server.log")).unwrap(), b"theirs", "{}", p.name());
+    }
+}
+
+#[test]
+fn an_empty_pattern_is_a_usage_error() {
+    let s = TestServer::start();
+    let dir = scratch();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    let out = ferry(dir.path(), &["-c", "mirror -R --delete --exclude \"\" src site", &url(&s)], "");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--exclude needs a pattern"), "{}", text(&out));
+}
+
+#[test]
+fn failed_files_are_listed_and_exit_7() {
+    let s = TestServer::start();
+    let dir = scratch();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("good.txt"), b"good").unwrap();
+    std::fs::write(src.join("blocked"), b"a file where the server has a folder").unwrap();
+    std::fs::create_dir_all(s.root().join("site/blocked")).unwrap();
+    let out = ferry(dir.path(), &["-c", "mirror -R src site", &url(&s)], "");
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("0 up to date, 1 transferred, 0 deleted, 1 failed"), "{t}");
+    assert!(t.contains("mirror: 1 file(s) failed:\n  site/blocked: STOR site/blocked: 55"), "{t}");
+    assert_eq!(std::fs::read(s.root().join("site/good.txt")).unwrap(), b"good");
+}
+
+#[test]
+fn retries_carry_a_file_past_a_transient_refusal() {
+    // Two sessions at most: the shell's and one worker; the second worker
+    // is refused with 421 until the first is done and gone.
+    let s = TestServer::start_with(|c| c.max_sessions = 2);
+    let dir = scratch();
+    let src = dir.path().join("src");
+    make_sample_tree(&src);
+    let started = SystemTime::now();
+    let out = ferry(dir.path(), &["-c", "mirror -R --parallel 2 --retries 4 src site", &url(&s)], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("trying again in 1 s (1/4)"), "{}", text(&out));
+    assert_eq!(ferry_testkit::tree(&s.root().join("site")), ferry_testkit::tree(&src));
+    assert!(started.elapsed().unwrap() < Duration::from_secs(60));
+    // Without retries the refused worker's file is listed as failed.
+    let dir = scratch();
+    let src = dir.path().join("src");
+    make_sample_tree(&src);
+    let out = ferry(dir.path(), &["-c", "mirror -R --parallel 2 src site2", &url(&s)], "");
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out));
+    assert!(text(&out).contains("421"), "{}", text(&out));
+}
