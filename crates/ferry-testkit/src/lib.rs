@@ -22,6 +22,7 @@ use ferry_server::server::ListenerKind;
 use ferry_server::storage::Storage;
 use ferry_server::storage::local::LocalStorage;
 pub use ferry_server::tls::TlsSettings;
+pub use ferry_server::xferlog::XferLog;
 use ferry_server::{Config, Server};
 
 /// Builds the served storage on the server's runtime.

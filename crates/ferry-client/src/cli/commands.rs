@@ -202,6 +202,9 @@ const MIRROR_DETAILS: &str = "  -R, --reverse       upload LOCAL to REMOTE inste
       --dry-run       print what would be created, sent and removed, and the tally
   -P, --parallel N    transfer N files at once over extra connections (1 to 16)
       --retries N     try a file that fails on the network again, N times, with backoff
+      --state FILE    deploy mode (with -R): send what changed since the state FILE
+                      records, without listing the server; checkpointed as files
+                      complete; a copy goes to REMOTE/.ferry-state.json
 A file is up to date when its copy has the same size and is at least as new;
 downloads keep the remote times, and uploads set them where the server allows.
 A .ferryignore at the top of the source tree (mirror -R) adds patterns first.
@@ -241,7 +244,7 @@ pub(crate) static TABLE: &[Spec] = &[
     row(Cmd::Rmdir, "rmdir", Remote, "rmdir DIR", "remove an empty remote folder").on(G::Folders),
     row(Cmd::Mirror, "mirror", Remote, "mirror [-R] [OPTIONS] SOURCE [DEST]", "copy a folder tree down (-R: up)")
         .on(G::Folders)
-        .showing("[-R] [--all] [--only-newer] [--checksum] [--exclude GLOB] [--include GLOB] [--delete] [--dry-run] [--parallel N] [--retries N]")
+        .showing("[-R] [--all] [--only-newer] [--checksum] [--exclude GLOB] [--include GLOB] [--delete] [--dry-run] [--parallel N] [--retries N] [--state FILE]")
         .details(MIRROR_DETAILS),
     row(Cmd::Lcd, "lcd", Local, "lcd [DIR]", "change the local folder").on(G::Local),
     row(Cmd::Lpwd, "lpwd", NoArgs, "lpwd", "show the local folder").on(G::Local),
@@ -389,7 +392,7 @@ mod tests {
     const OLD_HELP: &str = "\
 Seed commands:  get [REMOTE [LOCAL]]   upload [LOCAL]   exit
 Files:          get/recv reget mget put/send reput mput append delete mdelete rename size modtime chmod
-Folders:        ls nlist dir cd cdup pwd mkdir rmdir mirror [-R] [--all] [--only-newer] [--checksum] [--exclude GLOB] [--include GLOB] [--delete] [--dry-run] [--parallel N] [--retries N]
+Folders:        ls nlist dir cd cdup pwd mkdir rmdir mirror [-R] [--all] [--only-newer] [--checksum] [--exclude GLOB] [--include GLOB] [--delete] [--dry-run] [--parallel N] [--retries N] [--state FILE]
 Local:          lcd lpwd lls !command
 Session:        open HOST [PORT] close user NAME status quote/literal CMD bye quit
 Settings:       binary ascii type [a|i] passive hash [SIZE] prompt set clobber new|overwrite|resume|skip|ask

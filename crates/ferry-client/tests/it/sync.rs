@@ -157,3 +157,83 @@ fn retries_carry_a_file_past_a_transient_refusal() {
     assert_eq!(out.status.code(), Some(7), "{}", text(&out));
     assert!(text(&out).contains("421"), "{}", text(&out));
 }
+
+/// Uploads the server's xferlog has recorded so far.
+fn stors(xferlog: &Path) -> usize {
+    std::fs::read_to_string(xferlog).unwrap_or_default().lines().filter(|l| l.contains(" i r ")).count()
+}
+
+/// Files recorded in a state file (0 when it is not there yet).
+fn recorded(state: &Path) -> usize {
+    let Ok(bytes) = std::fs::read(state) else { return 0 };
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    v["files"].as_object().map_or(0, |f| f.len())
+}
+
+#[test]
+fn a_killed_deploy_of_2000_files_is_finished_by_a_second_run_that_sends_only_the_rest() {
+    let logs = scratch();
+    let xferlog = logs.path().join("xferlog");
+    let log = std::sync::Arc::new(ferry_testkit::XferLog::open(&xferlog).unwrap());
+    let s = TestServer::start_with(move |c| c.xferlog = Some(log));
+    let dir = scratch();
+    let src = dir.path().join("public");
+    for i in 0..2000 {
+        let path = src.join(format!("d{}/f{i}.html", i % 20));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!("page {i}\n").repeat(100)).unwrap();
+    }
+    let state = dir.path().join("deploy-state.json");
+    let script = format!("mirror -R --state {} public www", state.display());
+    // The first run is killed once its checkpoints show some files done.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["--limit-rate", "1M", "-c", &script, &url(&s)])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = SystemTime::now() + Duration::from_secs(60);
+    while recorded(&state) < 100 && SystemTime::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done = recorded(&state);
+    assert!((100..2000).contains(&done), "{done} files recorded when killed");
+    let before = stors(&xferlog);
+    assert!(before >= done, "{before} uploads, {done} recorded");
+
+    let out = ferry(dir.path(), &["-c", &script, &url(&s)], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let second = stors(&xferlog) - before;
+    // The rest, and the state's own copy on the server.
+    assert_eq!(second, 2000 - done + 1, "{}", text(&out));
+    assert!(text(&out).contains(&format!("{done} up to date, {} transferred, 0 deleted", 2000 - done)), "{}", text(&out));
+    let mut on_server = ferry_testkit::tree(&s.root().join("www"));
+    assert!(on_server.remove(".ferry-state.json").is_some(), "the state's copy is on the server");
+    assert_eq!(on_server, ferry_testkit::tree(&src));
+
+    // Nothing changed: nothing is sent (only the state again), and no
+    // listing of the server is needed.
+    let before = stors(&xferlog);
+    let out = ferry(dir.path(), &["-c", &script, &url(&s)], "");
+    assert!(text(&out).contains("2000 up to date, 0 transferred"), "{}", text(&out));
+    assert_eq!(stors(&xferlog) - before, 1);
+
+    // A fresh runner (no local state) continues from the server's copy:
+    // one changed file and one removed are all that is done.
+    std::fs::remove_file(&state).unwrap();
+    std::fs::write(src.join("d3/f3.html"), b"changed\n").unwrap();
+    std::fs::remove_file(src.join("d4/f4.html")).unwrap();
+    let before = stors(&xferlog);
+    let script = format!("mirror -R --delete --state {} public www", state.display());
+    let out = ferry(dir.path(), &["-c", &script, &url(&s)], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("No local state: starting from www/.ferry-state.json on the server (2000 files)."), "{}", text(&out));
+    assert!(text(&out).contains("1998 up to date, 1 transferred, 1 deleted"), "{}", text(&out));
+    assert_eq!(stors(&xferlog) - before, 2);
+    assert_eq!(std::fs::read(s.root().join("www/d3/f3.html")).unwrap(), b"changed\n");
+    assert!(!s.root().join("www/d4/f4.html").exists());
+    assert_eq!(recorded(&state), 1999);
+}

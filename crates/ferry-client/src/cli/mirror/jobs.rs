@@ -16,6 +16,7 @@ use ferry_client::{Client, ClientConfig, Error, Login, StoreMode};
 
 use super::super::progress::{self, Meter, View};
 use super::super::shell::ctrl_c;
+use super::state::{Checkpoint, Record};
 
 /// One file to copy.
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub(super) struct Job {
     pub(super) remote: String,
     pub(super) local: PathBuf,
     pub(super) modified: Option<SystemTime>,
+    /// In deploy mode, what the state records once the file is up.
+    pub(super) record: Option<(String, Record)>,
 }
 
 /// A file that could not be copied, and why.
@@ -62,11 +65,19 @@ pub(super) struct Worker {
     upload: bool,
     view: View,
     retries: u32,
+    /// Deploy mode: where each finished file is recorded.
+    checkpoint: Option<Arc<Checkpoint>>,
 }
 
 impl Worker {
     pub(super) fn new(client: Option<Client>, login: Login, config: ClientConfig, upload: bool, view: View, retries: u32) -> Worker {
-        Worker { client, login, config, upload, view, retries }
+        Worker { client, login, config, upload, view, retries, checkpoint: None }
+    }
+
+    /// Record each finished job's state in `checkpoint`.
+    pub(super) fn recording(mut self, checkpoint: Option<Arc<Checkpoint>>) -> Worker {
+        self.checkpoint = checkpoint;
+        self
     }
 
     /// Copy one file, trying again as `--retries` allows.
@@ -109,6 +120,9 @@ impl Worker {
                 Ok(line) => {
                     println!("{line}");
                     out.done += 1;
+                    if let (Some(cp), Some((rel, record))) = (&self.checkpoint, &job.record) {
+                        cp.record(rel, record.clone());
+                    }
                 }
                 Err(Error::Interrupted) => {
                     stop.store(true, Ordering::Relaxed);
@@ -136,7 +150,8 @@ pub(super) async fn run_all(first: &mut Worker, jobs: Vec<Job>, parallel: usize)
     let (queue, stop) = (Arc::new(queue), Arc::new(stop));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..parallel {
-        let mut w = Worker::new(None, first.login.clone(), first.config.clone(), first.upload, first.view, first.retries);
+        let mut w = Worker::new(None, first.login.clone(), first.config.clone(), first.upload, first.view, first.retries)
+            .recording(first.checkpoint.clone());
         let (queue, stop) = (queue.clone(), stop.clone());
         workers.spawn(async move {
             let mut out = Outcome::default();

@@ -13,8 +13,10 @@
 //! tally, and the list of files that failed (exit 7).
 
 mod checksum;
+mod deploy;
 mod filter;
 mod jobs;
+mod state;
 mod tree;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +41,8 @@ pub(crate) struct Options {
     parallel: usize,
     retries: u32,
     rules: Vec<Rule>,
+    /// Deploy mode's state file (`--state FILE`).
+    state: Option<PathBuf>,
 }
 
 /// What a mirror did (or, in a dry run, would do).
@@ -94,6 +98,7 @@ fn parse(args: &[&str]) -> Result<(Options, Vec<String>), CmdError> {
                     .filter(|n| *n <= 100)
                     .ok_or_else(|| CmdError::Usage("--retries takes 0 to 100".into()))?;
             }
+            "--state" => o.state = Some(PathBuf::from(value(&mut it, a)?)),
             a if a.starts_with('-') => return Err(CmdError::Usage(format!("unknown mirror option {a} (mirror --help lists them)"))),
             a => paths.push(a.to_owned()),
         }
@@ -108,8 +113,14 @@ impl Shell {
             let local = paths.first().ok_or_else(|| CmdError::Usage("usage: mirror -R LOCAL [REMOTE]".into()))?;
             let remote = paths.get(1).map_or_else(|| local::base_name(local.trim_end_matches('/')).to_owned(), |r| r.to_string());
             let filter = Filter::new(&o.rules, Some(&Path::new(local).join(IGNORE_FILE))).map_err(CmdError::Usage)?;
-            self.mirror_up(Path::new(local), &remote, &o, &filter).await
+            match &o.state {
+                Some(state) => self.mirror_deploy(Path::new(local), &remote, &o, &filter, state).await,
+                None => self.mirror_up(Path::new(local), &remote, &o, &filter).await,
+            }
         } else {
+            if o.state.is_some() {
+                return Err(CmdError::Usage("--state is for deploying: mirror -R --state FILE LOCAL [REMOTE]".into()));
+            }
             let remote = paths.first().ok_or_else(|| CmdError::Usage("usage: mirror REMOTE [LOCAL]".into()))?;
             let local = paths.get(1).map_or_else(|| PathBuf::from(local::base_name(remote)), PathBuf::from);
             let filter = Filter::new(&o.rules, None).map_err(CmdError::Usage)?;
@@ -134,10 +145,10 @@ impl Shell {
             match dest.get(rel) {
                 Some(Some(d)) if o.checksum && !o.all && d.size == m.size => same_size.push((
                     Pair { rel: rel.clone(), remote: remote.clone(), local: local.clone(), size: m.size },
-                    Job { remote, local, modified: m.modified },
+                    Job { remote, local, modified: m.modified, record: None },
                 )),
                 d if up_to_date(*m, d, o) && !o.checksum => {}
-                _ => jobs.push(Job { remote, local, modified: m.modified }),
+                _ => jobs.push(Job { remote, local, modified: m.modified, record: None }),
             }
         }
         let current = source.values().flatten().count() - jobs.len() - same_size.len();
@@ -284,11 +295,22 @@ impl Shell {
     /// Run the jobs on this session's connection (lent to a worker, and
     /// taken back, perhaps reopened) or on `--parallel` new ones.
     async fn transfer(&mut self, jobs: Vec<Job>, o: &Options, upload: bool) -> Result<Outcome, CmdError> {
+        self.transfer_recording(jobs, o, upload, None).await
+    }
+
+    /// [`Shell::transfer`], recording each finished file in `checkpoint`.
+    async fn transfer_recording(
+        &mut self,
+        jobs: Vec<Job>,
+        o: &Options,
+        upload: bool,
+        checkpoint: Option<std::sync::Arc<state::Checkpoint>>,
+    ) -> Result<Outcome, CmdError> {
         let view = View { bar: o.parallel == 1 && self.settings.progress, hash: None };
         // Extra connections log in as this one did; without a login
         // nothing can be sent.
         let login = self.client()?.login_details().ok_or(CmdError::NotLoggedIn)?;
-        let mut worker = Worker::new(self.client.take(), login, self.config.clone(), upload, view, o.retries);
+        let mut worker = Worker::new(self.client.take(), login, self.config.clone(), upload, view, o.retries).recording(checkpoint);
         let outcome = jobs::run_all(&mut worker, jobs, o.parallel).await;
         self.client = worker.client.take();
         Ok(outcome)

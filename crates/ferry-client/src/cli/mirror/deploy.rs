@@ -1,0 +1,191 @@
+//! Deploy mode, `mirror -R --state FILE LOCAL REMOTE`: what to send and
+//! delete is decided from the local tree and the state (`state.rs`), not
+//! from a listing of the server.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ferry_client::{Error, StoreMode, local};
+use ferry_proto::command::ChecksumAlgo;
+
+use super::filter::Filter;
+use super::state::{Checkpoint, REMOTE_STATE, Record, State, nanos};
+use super::tree::{join, local_tree};
+use super::{Job, Options, Tally, conclude};
+use crate::cli::shell::{CmdError, CmdResult, Shell};
+
+/// SHA-256 of each file, in order, on one thread per core (`None`: could
+/// not be read; such a file is sent, and its read error reported then).
+async fn sha256_all(paths: Vec<(PathBuf, u64)>) -> Vec<Option<String>> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let limit = Arc::new(tokio::sync::Semaphore::new(cores));
+    let tasks: Vec<_> = paths
+        .into_iter()
+        .map(|(path, size)| {
+            let limit = limit.clone();
+            tokio::spawn(async move {
+                let _permit = limit.acquire_owned().await.ok()?;
+                tokio::task::spawn_blocking(move || local::prefix_digest(&path, size, ChecksumAlgo::Sha256).ok()).await.ok().flatten()
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        out.push(t.await.ok().flatten());
+    }
+    out
+}
+
+impl Shell {
+    pub(super) async fn mirror_deploy(
+        &mut self,
+        local_root: &Path,
+        remote_root: &str,
+        o: &Options,
+        filter: &Filter,
+        state_path: &Path,
+    ) -> CmdResult {
+        let state = match State::load(state_path).map_err(CmdError::Local)? {
+            Some(s) => s,
+            None => self.remote_state(remote_root).await?,
+        };
+        let mut source = local_tree(local_root, filter).map_err(|e| CmdError::Local(format!("{}: {e}", local_root.display())))?;
+        // The state file itself, when it lives in the tree, is not content.
+        if let (Ok(root), Ok(file)) = (local_root.canonicalize(), state_path.canonicalize())
+            && let Ok(rel) = file.strip_prefix(&root)
+        {
+            source.remove(&rel.to_string_lossy().into_owned());
+        }
+        // Same size and time as recorded: not even read.
+        let mut tally = Tally::default();
+        let mut to_hash = Vec::new();
+        for (rel, meta) in &source {
+            let Some(m) = meta else { continue };
+            match state.files.get(rel) {
+                Some(r) if r.size == m.size && r.mtime_ns == nanos(m.modified) && r.mtime_ns != 0 => tally.up_to_date += 1,
+                _ => to_hash.push((rel.clone(), *m)),
+            }
+        }
+        let digests = sha256_all(to_hash.iter().map(|(rel, m)| (local_root.join(rel), m.size)).collect()).await;
+        let (mut jobs, mut refreshed) = (Vec::new(), Vec::new());
+        for ((rel, m), digest) in to_hash.into_iter().zip(digests) {
+            let record = Record { size: m.size, mtime_ns: nanos(m.modified), sha256: digest.clone().unwrap_or_default() };
+            match state.files.get(&rel) {
+                // Touched, not changed: only the record's time moves.
+                Some(r) if digest.as_deref() == Some(r.sha256.as_str()) && r.size == m.size => {
+                    tally.up_to_date += 1;
+                    refreshed.push((rel, record));
+                }
+                _ => jobs.push(Job {
+                    remote: join(remote_root, &rel),
+                    local: local_root.join(&rel),
+                    modified: m.modified,
+                    record: digest.is_some().then(|| (rel.clone(), record)),
+                }),
+            }
+        }
+        let removed: Vec<String> =
+            if o.delete { state.files.keys().filter(|k| !source.contains_key(*k)).cloned().collect() } else { Vec::new() };
+        let gone_dirs: Vec<String> =
+            if o.delete { state.dirs.iter().filter(|d| !source.contains_key(*d)).cloned().collect() } else { Vec::new() };
+        let new_dirs: Vec<String> =
+            source.iter().filter(|(rel, m)| m.is_none() && !state.dirs.contains(*rel)).map(|(rel, _)| rel.clone()).collect();
+        if o.dry_run {
+            for d in &new_dirs {
+                println!("would create {}", join(remote_root, d));
+            }
+            for j in &jobs {
+                println!("would put {} -> {}", j.local.display(), j.remote);
+            }
+            for r in removed.iter().chain(gone_dirs.iter().rev()) {
+                println!("would remove {}", join(remote_root, r));
+            }
+            (tally.transferred, tally.deleted) = (jobs.len(), removed.len() + gone_dirs.len());
+            println!("Dry run of {} to {remote_root} (state {}): {}.", local_root.display(), state_path.display(), tally.line(true));
+            return Ok(());
+        }
+        let first_deploy = state.files.is_empty() && state.dirs.is_empty();
+        let checkpoint = Arc::new(Checkpoint::new(state_path.to_owned(), state));
+        checkpoint.update(|s| s.files.extend(refreshed));
+        if first_deploy {
+            self.make_remote_dir(remote_root).await?;
+        }
+        for d in &new_dirs {
+            self.make_remote_dir(&join(remote_root, d)).await?;
+            checkpoint.update(|s| {
+                s.dirs.insert(d.clone());
+            });
+        }
+        let outcome = self.transfer_recording(jobs, o, true, Some(checkpoint.clone())).await?;
+        (tally.transferred, tally.failed) = (outcome.done, outcome.failed.len());
+        if !outcome.interrupted {
+            for rel in removed.iter().chain(gone_dirs.iter().rev()) {
+                let path = join(remote_root, rel);
+                let is_dir = gone_dirs.contains(rel);
+                let client = self.client()?;
+                let r = if is_dir { client.rmdir(&path).await } else { client.delete(&path).await };
+                match r {
+                    // Already gone is what was wanted.
+                    Ok(()) | Err(Error::Reply { reply: ferry_proto::Reply { code: 550, .. }, .. }) => {
+                        println!("Removed {path}");
+                        tally.deleted += 1;
+                        checkpoint.update(|s| {
+                            s.files.remove(rel);
+                            s.dirs.remove(rel);
+                        });
+                    }
+                    Err(e) => self.fail("mirror", &e.into()),
+                }
+            }
+        }
+        let saved = checkpoint.finish().map_err(CmdError::Local)?;
+        if !outcome.interrupted {
+            self.upload_state(remote_root, &saved).await?;
+        }
+        println!("Deployed {} to {remote_root}: {} (state in {}).", local_root.display(), tally.line(false), state_path.display());
+        self.mark_remote_stale();
+        conclude(outcome)
+    }
+
+    /// The server's copy of the state, for a run with no local one.
+    async fn remote_state(&mut self, remote_root: &str) -> Result<State, CmdError> {
+        let path = join(remote_root, REMOTE_STATE);
+        let mut bytes = Vec::new();
+        match self.client()?.retrieve(&path, 0, &mut bytes, &mut |_| {}, std::future::pending()).await {
+            Ok(_) => {
+                let s = State::parse(&bytes).map_err(|e| CmdError::Local(format!("{path}: {e}")))?;
+                println!("No local state: starting from {path} on the server ({} files).", s.files.len());
+                Ok(s)
+            }
+            Err(Error::Reply { reply, .. }) if reply.class() == 5 => {
+                println!("No state yet, here or on the server: every file is sent.");
+                Ok(State::default())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Put the state beside the files, atomically: under a temporary
+    /// name, then renamed over the old copy.
+    async fn upload_state(&mut self, remote_root: &str, state: &State) -> CmdResult {
+        let (temp, path) = (join(remote_root, &format!("{REMOTE_STATE}.part")), join(remote_root, REMOTE_STATE));
+        let bytes = state.to_bytes();
+        let client = self.client()?;
+        client.store(&temp, StoreMode::Replace, &mut bytes.as_slice(), &mut |_| {}, std::future::pending()).await?;
+        if client.rename(&temp, &path).await.is_err() {
+            // Servers that will not rename over a file: remove it first.
+            let _ = client.delete(&path).await;
+            client.rename(&temp, &path).await?;
+        }
+        Ok(())
+    }
+
+    /// `MKD`, where an existing folder is fine.
+    async fn make_remote_dir(&mut self, dir: &str) -> CmdResult {
+        match self.client()?.mkdir(dir).await {
+            Ok(_) => Ok(()),
+            Err(Error::Reply { reply, .. }) if reply.code == 550 || reply.code == 521 => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
