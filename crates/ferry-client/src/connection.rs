@@ -8,6 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::error::{Error, Result};
+use crate::proxy::Proxy;
 use crate::stream::Stream;
 use crate::tls::TlsContext;
 
@@ -50,9 +51,12 @@ pub(crate) struct Connection {
 
 impl Connection {
     /// Connect to the first address of `host:port` that answers.
-    pub(crate) async fn connect(host: &str, port: u16, timeout: Duration) -> Result<Connection> {
+    pub(crate) async fn connect(host: &str, port: u16, timeout: Duration, proxy: Option<&Proxy>) -> Result<Connection> {
         let addr_text = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
         let connect = async {
+            if let Some(p) = proxy {
+                return crate::proxy::connect(p, host, port, timeout).await;
+            }
             let mut last = None;
             for addr in tokio::net::lookup_host((host, port)).await? {
                 match TcpStream::connect(addr).await {
@@ -173,7 +177,7 @@ mod tests {
     async fn the_control_socket_probes_a_quiet_connection() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let c = Connection::connect("127.0.0.1", port, Duration::from_secs(5)).await.unwrap();
+        let c = Connection::connect("127.0.0.1", port, Duration::from_secs(5), None).await.unwrap();
         let tcp = c.tcp().unwrap();
         assert!(rustix::net::sockopt::socket_keepalive(tcp).unwrap());
         assert_eq!(rustix::net::sockopt::tcp_keepidle(tcp).unwrap(), KEEPALIVE_IDLE);

@@ -31,6 +31,7 @@
 //! - [`target`]: `ftp://` URLs and `~/.netrc` parsing.
 //! - [`features`]: `FEAT` (parsed in `ferry-proto`).
 //! - [`tls`]: which certificates to trust.
+//! - [`proxy`]: SOCKS5 and HTTP `CONNECT` proxies.
 //! - [`error`]: errors and their kinds.
 #![warn(missing_docs)]
 
@@ -43,6 +44,7 @@ pub mod features;
 pub mod local;
 pub mod partial;
 pub mod progress;
+pub mod proxy;
 pub mod resume;
 pub mod segments;
 mod stream;

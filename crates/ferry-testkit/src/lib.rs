@@ -7,6 +7,7 @@
 //! checks with real client programs such as curl.
 
 pub mod peers;
+pub mod proxy;
 
 use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -76,6 +76,7 @@ async fn run(cli: Cli) -> u8 {
             insecure: c.insecure,
             known_hosts: default_known_hosts(),
         },
+        proxy: c.proxy.clone(),
     };
     if c.insecure {
         eprintln!("ferry: WARNING: --insecure accepts any certificate; the connection can be read and changed by anyone in the path");

@@ -67,6 +67,9 @@ pub(crate) struct Common {
     /// No progress bars
     #[arg(long, global = true)]
     pub(crate) no_progress: bool,
+    /// Connect through a proxy: socks5://[user:pass@]host:port, socks5h:// (the proxy resolves names) or http:// (CONNECT)
+    #[arg(long, value_name = "URL", global = true)]
+    pub(crate) proxy: Option<ferry_client::proxy::Proxy>,
 }
 
 impl Common {

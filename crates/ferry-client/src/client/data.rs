@@ -25,6 +25,11 @@ enum Pending {
 impl Client {
     /// Set up a data connection as configured.
     async fn prepare_data(&mut self) -> Result<Pending> {
+        if self.config.proxy.is_some() && self.config.mode == DataMode::Active {
+            return Err(Error::Protocol(
+                "active mode cannot work through a proxy (the server would have to reach us): leave --active out".into(),
+            ));
+        }
         let peer = self.conn.peer()?;
         let use_extended = self.config.extended && !self.extended_refused;
         match self.config.mode {
@@ -72,6 +77,18 @@ impl Client {
     }
 
     async fn connect_data(&mut self, addr: SocketAddr) -> Result<Pending> {
+        // Through a proxy, the data connection goes where the control
+        // connection went (the server's name), not to the proxy's address.
+        if let Some(p) = &self.config.proxy {
+            let host = self.host.clone();
+            return match crate::proxy::connect(p, &host, addr.port(), self.config.data_timeout).await {
+                Ok(s) => Ok(Pending::Connected(s)),
+                Err(e) => Err(Error::Transfer {
+                    path: String::new(),
+                    reason: format!("cannot open data connection to {host}:{} through the proxy: {e}", addr.port()),
+                }),
+            };
+        }
         match tokio::time::timeout(self.config.data_timeout, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => Ok(Pending::Connected(s)),
             Ok(Err(e)) => Err(Error::Transfer { path: String::new(), reason: format!("cannot open data connection to {addr}: {e}") }),

@@ -60,6 +60,8 @@ pub struct ClientConfig {
     pub tls: TlsMode,
     /// Which certificates to trust.
     pub trust: Trust,
+    /// Reach the server through this proxy (control and data connections).
+    pub proxy: Option<crate::proxy::Proxy>,
 }
 
 impl Default for ClientConfig {
@@ -73,6 +75,7 @@ impl Default for ClientConfig {
             limit_rate: None,
             tls: TlsMode::Off,
             trust: Trust { known_hosts: crate::tls::default_known_hosts(), ..Trust::default() },
+            proxy: None,
         }
     }
 }
@@ -158,7 +161,7 @@ impl Client {
             TlsMode::Off => None,
             _ => Some(TlsContext::new(&config.trust, host, port).map_err(Error::Tls)?),
         };
-        let mut conn = Connection::connect(host, port, config.connect_timeout).await?;
+        let mut conn = Connection::connect(host, port, config.connect_timeout, config.proxy.as_ref()).await?;
         conn.reply_timeout = config.reply_timeout;
         if let (TlsMode::Implicit, Some(t)) = (config.tls, &tls) {
             conn.start_tls(t).await?;

@@ -237,3 +237,62 @@ fn a_killed_deploy_of_2000_files_is_finished_by_a_second_run_that_sends_only_the
     assert!(!s.root().join("www/d4/f4.html").exists());
     assert_eq!(recorded(&state), 1999);
 }
+
+#[test]
+fn control_and_data_connections_go_through_socks5_and_http_proxies() {
+    use ferry_testkit::proxy::TestProxy;
+    let s = TestServer::start();
+    let data = ferry_testkit::pseudo_random(300_000, 171);
+    std::fs::write(s.root().join("p.bin"), &data).unwrap();
+    std::fs::write(s.root().join("q.txt"), b"q").unwrap();
+    let port = s.port().to_string();
+    for (proxy, url_host, login) in [
+        (TestProxy::socks5(None), "127.0.0.1", ""),
+        (TestProxy::socks5(Some(("pu", "pw"))), "localhost", "pu:pw@"),
+        (TestProxy::http(), "127.0.0.1", "hu:hp@"),
+    ] {
+        let dir = scratch();
+        let scheme = match (url_host, login) {
+            (_, "hu:hp@") => "http",
+            ("localhost", _) => "socks5h",
+            _ => "socks5",
+        };
+        let via = format!("{scheme}://{login}127.0.0.1:{}", proxy.port);
+        let url = format!("ftp://{USER}:{PASSWORD}@{url_host}:{port}/p.bin");
+        let out = ferry(dir.path(), &["--proxy", &via, "get", &url], "");
+        assert_eq!(out.status.code(), Some(0), "{via}: {}", text(&out));
+        assert!(std::fs::read(dir.path().join("p.bin")).unwrap() == data, "{via}");
+        let seen = proxy.destinations();
+        // The control connection, then at least the SIZE-less data one.
+        assert!(seen.len() >= 2, "{via}: {seen:?}");
+        assert!(seen[0].starts_with(&format!("{url_host}:{port}")), "{via}: {seen:?}");
+        assert!(
+            seen[1..].iter().all(|d| d.starts_with(&format!("{url_host}:")) && !d.starts_with(&format!("{url_host}:{port}"))),
+            "{via}: {seen:?}"
+        );
+        if scheme == "http" {
+            // hu:hp, in base64.
+            assert!(seen[0].ends_with(" Basic aHU6aHA="), "{seen:?}");
+        }
+        // A mirror's extra connections go the same way: its control
+        // connection and listing, then two workers' control and data.
+        let out = ferry(
+            dir.path(),
+            &["--proxy", &via, "-c", "mirror --parallel 2 / back", &format!("ftp://{USER}:{PASSWORD}@{url_host}:{port}/")],
+            "",
+        );
+        assert_eq!(out.status.code(), Some(0), "{via}: {}", text(&out));
+        assert!(proxy.destinations().len() >= seen.len() + 6, "{via}: {:?}", proxy.destinations());
+    }
+    // A wrong proxy login is a clear connection error.
+    let proxy = TestProxy::socks5(Some(("pu", "pw")));
+    let dir = scratch();
+    let out = ferry(dir.path(), &["--proxy", &format!("socks5://pu:nope@127.0.0.1:{}", proxy.port), "get", &s.url("p.bin")], "");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("the SOCKS5 proxy refused the login"), "{}", text(&out));
+    // Active mode cannot work through a proxy, and says so.
+    let proxy = TestProxy::socks5(None);
+    let out = ferry(dir.path(), &["--proxy", &format!("socks5://127.0.0.1:{}", proxy.port), "--active", "get", &s.url("p.bin")], "");
+    assert_ne!(out.status.code(), Some(0));
+    assert!(text(&out).contains("active mode cannot work through a proxy"), "{}", text(&out));
+}
