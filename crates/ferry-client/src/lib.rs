@@ -45,6 +45,7 @@ pub mod local;
 pub mod partial;
 pub mod progress;
 pub mod proxy;
+pub mod rate;
 pub mod resume;
 pub mod segments;
 mod stream;

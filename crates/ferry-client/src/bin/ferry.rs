@@ -68,7 +68,7 @@ async fn run(cli: Cli) -> u8 {
         data_timeout: Duration::from_secs(c.timeout.max(60)),
         mode: if c.active { DataMode::Active } else { DataMode::Passive },
         extended: !c.no_epsv,
-        limit_rate: c.limit_rate,
+        limit_rate: c.limit_rate.clone(),
         tls: if c.tls { TlsMode::Explicit } else { TlsMode::Off },
         trust: Trust {
             ca_file: c.ca_file.clone(),

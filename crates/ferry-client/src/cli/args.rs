@@ -34,9 +34,9 @@ pub(crate) struct Common {
     /// Never try EPSV/EPRT; use PASV/PORT
     #[arg(long, global = true)]
     pub(crate) no_epsv: bool,
-    /// Limit transfer speed, e.g. 500K, 2M (bytes per second)
-    #[arg(long, value_name = "RATE", global = true, value_parser = parse_rate)]
-    pub(crate) limit_rate: Option<u64>,
+    /// Limit transfer speed, e.g. 500K, 2M (bytes per second), or by time of day: "07:00,1M 23:00,off"
+    #[arg(long, value_name = "RATE", global = true)]
+    pub(crate) limit_rate: Option<ferry_client::rate::RateLimit>,
     /// Seconds to wait for a connection or a reply
     #[arg(long, value_name = "SECS", default_value_t = 30, global = true)]
     pub(crate) timeout: u64,
@@ -138,26 +138,4 @@ pub(crate) enum OneShot {
         #[arg(long)]
         json: bool,
     },
-}
-
-/// `500K`, `2M`, `1G`, or plain bytes.
-fn parse_rate(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, mult) = match s.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let m = match c.to_ascii_uppercase() {
-                'K' => 1024,
-                'M' => 1024 * 1024,
-                'G' => 1024 * 1024 * 1024,
-                _ => return Err(format!("unknown unit in {s:?}: use K, M or G")),
-            };
-            (&s[..i], m)
-        }
-        _ => (s, 1),
-    };
-    let n: f64 = num.parse().map_err(|_| format!("bad rate {s:?}"))?;
-    if n <= 0.0 {
-        return Err("the rate must be positive".into());
-    }
-    Ok((n * mult as f64) as u64)
 }

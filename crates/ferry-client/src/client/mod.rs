@@ -54,8 +54,8 @@ pub struct ClientConfig {
     pub mode: DataMode,
     /// Try `EPSV`/`EPRT` before `PASV`/`PORT`.
     pub extended: bool,
-    /// Cap transfer speed, in bytes per second.
-    pub limit_rate: Option<u64>,
+    /// Cap transfer speed: bytes per second, or a schedule by time of day.
+    pub limit_rate: Option<crate::rate::RateLimit>,
     /// FTPS: off, explicit (`AUTH TLS`) or implicit.
     pub tls: TlsMode,
     /// Which certificates to trust.

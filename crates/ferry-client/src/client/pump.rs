@@ -2,17 +2,17 @@
 //! with byte ranges, ASCII conversion, rate limits and interruption.
 
 use std::pin::pin;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ferry_proto::Command;
 use ferry_proto::ascii::{FromWire, ToWire};
 use ferry_proto::command::TransferType;
-use ferry_proto::pace::RateLimiter;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::data::data_error;
 use super::{Client, StoreMode};
 use crate::error::{Error, Result};
+use crate::rate::Pace;
 use crate::stream::Stream;
 
 /// Bytes read or written at a time.
@@ -105,13 +105,13 @@ impl Client {
     where
         W: AsyncWrite + Unpin + Send + ?Sized,
     {
-        let (ascii, stall, rate) = (self.ascii, self.config.data_timeout, self.config.limit_rate);
+        let (ascii, stall, rate) = (self.ascii, self.config.data_timeout, self.config.limit_rate.clone());
         async move {
             let mut buf = vec![0u8; CHUNK];
             let mut conv = FromWire::default();
             let mut converted = Vec::new();
             let mut total = 0u64;
-            let limiter = pacer(rate);
+            let mut limiter = Pace::new(rate);
             loop {
                 if limit.is_some_and(|l| total >= l) {
                     sink.flush().await.map_err(PumpError::Local)?;
@@ -141,7 +141,7 @@ impl Client {
                 }
                 total += n as u64;
                 progress(total);
-                pace(limiter.as_ref(), n as u64).await;
+                limiter.pace(n as u64).await;
             }
         }
     }
@@ -170,13 +170,13 @@ impl Client {
             }
         };
         let mut data = self.start_transfer(cmd).await?;
-        let (stall, rate) = (self.config.data_timeout, self.config.limit_rate);
+        let (stall, rate) = (self.config.data_timeout, self.config.limit_rate.clone());
         let pump = async {
             let mut buf = vec![0u8; CHUNK];
             let mut conv = ToWire::default();
             let mut converted = Vec::new();
             let mut total = 0u64;
-            let limiter = pacer(rate);
+            let mut limiter = Pace::new(rate);
             loop {
                 let n = source.read(&mut buf).await.map_err(PumpError::Local)?;
                 if n == 0 {
@@ -207,7 +207,7 @@ impl Client {
                 }
                 total += n as u64;
                 progress(total);
-                pace(limiter.as_ref(), n as u64).await;
+                limiter.pace(n as u64).await;
             }
         };
         let outcome = until_interrupted(pump, interrupt).await;
@@ -259,20 +259,4 @@ pub(super) enum PumpError {
     Local(std::io::Error),
     /// A ranged read got all it wanted; the server is still sending.
     Enough(u64),
-}
-
-/// The limiter for `--limit-rate`, if one is set (0 means none). Each
-/// transfer has its own, as the server's per-session limits do.
-fn pacer(rate: Option<u64>) -> Option<RateLimiter> {
-    rate.filter(|r| *r > 0).map(RateLimiter::new)
-}
-
-/// Sleep as long as the limiter says after `bytes` more.
-async fn pace(limiter: Option<&RateLimiter>, bytes: u64) {
-    if let Some(l) = limiter {
-        let wait = l.charge(bytes, Instant::now());
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
-    }
 }

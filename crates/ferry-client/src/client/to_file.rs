@@ -49,7 +49,8 @@ impl Client {
     where
         I: Future<Output = ()>,
     {
-        let direct = !self.ascii && self.config.limit_rate.is_none_or(|r| r == 0);
+        // A schedule may start limiting mid-transfer: only the pump paces.
+        let direct = !self.ascii && self.config.limit_rate.as_ref().is_none_or(|r| !r.scheduled() && r.now().is_none());
         let data = self.begin_retrieve(remote, offset).await?;
         match data {
             Stream::Plain(tcp) if direct => {

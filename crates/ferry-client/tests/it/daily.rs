@@ -266,3 +266,26 @@ fn per_command_help_with_options() {
     assert!(t.contains("-n, --only-newer") && t.contains("-P, --parallel N"), "{t}");
     assert!(t.contains("usage: get [REMOTE [LOCAL]]") && t.contains("NAME.part"), "{t}");
 }
+
+#[test]
+fn a_rate_schedule_limits_by_time_of_day() {
+    let s = TestServer::start();
+    std::fs::write(s.root().join("big"), pseudo_random(20_000_000, 157)).unwrap();
+    let dir = scratch();
+    // One entry is in force all day: 1 MiB/s.
+    let mut child = Command::new(FERRY)
+        .args(["--limit-rate", "00:00,1M", "get", &s.url("big")])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let kept = std::fs::metadata(dir.path().join("big.part")).map(|m| m.len()).unwrap_or(0);
+    assert!(kept > 0 && kept < 6_000_000, "{kept} bytes in 1.5 s at 1 MiB/s");
+    let out = ferry(dir.path(), &["--limit-rate", "7,1M", "get", &s.url("big")], "");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("write the time as HH:MM"), "{}", text(&out));
+}

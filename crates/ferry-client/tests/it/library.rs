@@ -135,7 +135,7 @@ fn interrupt_sends_abor_and_the_session_goes_on() {
     rt().block_on(async {
         for p in peers::all() {
             std::fs::write(p.root().join("slow.bin"), pseudo_random(8_000_000, 52)).unwrap();
-            let config = ClientConfig { limit_rate: Some(2_000_000), ..ClientConfig::default() };
+            let config = ClientConfig { limit_rate: Some(ferry_client::rate::RateLimit::Fixed(2_000_000)), ..ClientConfig::default() };
             let mut c = login(&p, config).await;
             let mut sink = Vec::new();
             let r = c.retrieve(&p.remote("slow.bin"), 0, &mut sink, &mut |_| {}, tokio::time::sleep(Duration::from_millis(400))).await;

@@ -113,7 +113,7 @@ fn in_ascii_mode_line_ends_are_converted_and_with_a_rate_limit_paced() {
         std::fs::write(s.root().join("a.txt"), b"one\ntwo\n").unwrap();
         let data = pseudo_random(600_000, 93);
         std::fs::write(s.root().join("r.bin"), &data).unwrap();
-        let config = ClientConfig { limit_rate: Some(1_000_000), ..ClientConfig::default() };
+        let config = ClientConfig { limit_rate: Some(ferry_client::rate::RateLimit::Fixed(1_000_000)), ..ClientConfig::default() };
         let mut c = login(s.port(), ferry_testkit::USER, ferry_testkit::PASSWORD, config).await;
         let local = peers::scratch();
         // ASCII goes CRLF on the wire; written raw, the file would hold them.
