@@ -16,6 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_proto::{Reply, ReplyParser};
+pub use ferry_server::Config;
+use ferry_server::Server;
 use ferry_server::auth::password::PasswordAuth;
 use ferry_server::auth::settings::SettingsFile;
 use ferry_server::auth::users_file::UsersFile;
@@ -24,7 +26,6 @@ use ferry_server::storage::Storage;
 use ferry_server::storage::local::LocalStorage;
 pub use ferry_server::tls::TlsSettings;
 pub use ferry_server::xferlog::XferLog;
-use ferry_server::{Config, Server};
 
 /// Builds the served storage on the server's runtime.
 type MakeStorage = Box<dyn FnOnce() -> Arc<dyn Storage> + Send>;

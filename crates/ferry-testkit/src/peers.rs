@@ -110,6 +110,32 @@ fn spawn_on_free_port(command_on: impl Fn(u16) -> Command) -> Option<(Child, u16
     None
 }
 
+/// Start pyftpdlib's plain handler with `setup` run on it first (Python
+/// lines with the handler class as `h`, e.g. `h.timeout = 2` for a
+/// two-second idle timeout), or `None` without pyftpdlib.
+pub fn start_pyftpdlib_with(setup: &str) -> Option<ExternalServer> {
+    let ok = Command::new("python3").args(["-c", "import pyftpdlib"]).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !ok {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let script = format!(
+        "import sys\nfrom pyftpdlib.authorizers import DummyAuthorizer\nfrom pyftpdlib.handlers import FTPHandler\n\
+         from pyftpdlib.servers import FTPServer\na = DummyAuthorizer()\na.add_user('pyuser', 'pypass', {root:?}, perm='elradfmwMT')\n\
+         h = FTPHandler\nh.authorizer = a\n{setup}\ns = FTPServer(('127.0.0.1', int(sys.argv[1])), h)\ns.serve_forever()\n",
+        root = root.display().to_string(),
+    );
+    let script_path = dir.path().join("server.py");
+    std::fs::write(&script_path, script).unwrap();
+    spawn_pyuser_server("pyftpdlib", dir, |port| {
+        let mut cmd = Command::new("python3");
+        cmd.arg(&script_path).arg(port.to_string());
+        cmd
+    })
+}
+
 /// Start pyftpdlib with its TLS handler (explicit FTPS, TLS required for
 /// login and data), or `None` without pyftpdlib and pyOpenSSL.
 pub fn start_pyftpdlib_tls(cert: &Path, key: &Path) -> Option<ExternalServer> {

@@ -75,6 +75,15 @@ impl Shell {
                     Some(p) => p.to_string(),
                     None => self.input.password("Password: ").await.unwrap_or_default(),
                 };
+                if self.client.is_none()
+                    && let Some((host, port)) = self.last_server.clone()
+                {
+                    // The server hung up (after failed logins, say): `user`
+                    // is plainly meant for it.
+                    let client = ferry_client::Client::connect(&host, port, self.config.clone()).await?;
+                    println!("Connected to {host} again.");
+                    self.client = Some(client);
+                }
                 self.connected()?.login(&name, &password).await?;
                 println!("230 Logged in as {name}.");
                 self.warn_if_clear_text();

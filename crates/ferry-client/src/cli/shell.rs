@@ -98,6 +98,8 @@ pub(crate) struct Shell {
     pub(crate) cwd: Option<String>,
     /// Why the connection was lost (the server's `421`, say).
     pub(crate) lost: Option<String>,
+    /// The server last opened, for `user` after the server hung up.
+    pub(crate) last_server: Option<(String, u16)>,
     /// The first failure's exit status, 0 while all went well.
     pub(crate) status: u8,
     /// `--user` from the command line.
@@ -162,6 +164,7 @@ impl Shell {
             saved: None,
             cwd: None,
             lost: None,
+            last_server: None,
             status: 0,
             user_hint,
         }
@@ -246,6 +249,7 @@ impl Shell {
         if let Some(old) = self.client.take() {
             let _ = old.quit().await;
         }
+        self.last_server = Some((host.to_owned(), port));
         let client = Client::connect(host, port, self.config.clone()).await?;
         println!("Connected to {host}.");
         println!("{} {}", client.welcome.code, client.welcome.text());
@@ -286,7 +290,14 @@ impl Shell {
                     password = None;
                 }
                 Err(e @ Error::Login(_)) => {
-                    println!("Still connected to {host}, not logged in: use user NAME to try again.");
+                    // Some servers hang up after a few failures (pyftpdlib
+                    // after three): find out, so that what is said is true.
+                    if self.connected()?.noop().await.is_err() {
+                        self.client = None;
+                        println!("The server closed the connection after the failed logins: use user NAME to try again.");
+                    } else {
+                        println!("Still connected to {host}, not logged in: use user NAME to try again.");
+                    }
                     return Err(e.into());
                 }
                 Err(e) => return Err(e.into()),

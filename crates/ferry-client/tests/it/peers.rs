@@ -63,7 +63,7 @@ impl Peer {
 
 /// Under CI every peer must start; elsewhere a missing one is skipped
 /// with a note.
-fn required(name: &str) {
+pub(crate) fn required(name: &str) {
     if std::env::var_os("CI").is_some() {
         panic!("{name} must be available under CI (.ci/run installs it)");
     }
@@ -80,6 +80,18 @@ pub(crate) fn all() -> Vec<Peer> {
     match peers::start_vsftpd() {
         Some(p) => v.push(Peer::External(p)),
         None => required("vsftpd"),
+    }
+    v
+}
+
+/// ferryd (started with `adjust`) and pyftpdlib (with the handler
+/// `setup` lines of [`peers::start_pyftpdlib_with`]): the two servers the
+/// shell's terminal tests run against.
+pub(crate) fn ferryd_and_pyftpdlib(adjust: impl FnOnce(&mut ferry_testkit::Config), setup: &str) -> Vec<Peer> {
+    let mut v = vec![Peer::Ferryd(TestServer::start_with(adjust))];
+    match peers::start_pyftpdlib_with(setup) {
+        Some(p) => v.push(Peer::External(p)),
+        None => required("pyftpdlib"),
     }
     v
 }
