@@ -114,32 +114,25 @@ fn spawn_on_free_port(command_on: impl Fn(u16) -> Command) -> Option<(Child, u16
 /// lines with the handler class as `h`, e.g. `h.timeout = 2` for a
 /// two-second idle timeout), or `None` without pyftpdlib.
 pub fn start_pyftpdlib_with(setup: &str) -> Option<ExternalServer> {
-    let ok = Command::new("python3").args(["-c", "import pyftpdlib"]).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
-    if !ok {
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    std::fs::create_dir(&root).unwrap();
-    let script = format!(
-        "import sys\nfrom pyftpdlib.authorizers import DummyAuthorizer\nfrom pyftpdlib.handlers import FTPHandler\n\
-         from pyftpdlib.servers import FTPServer\na = DummyAuthorizer()\na.add_user('pyuser', 'pypass', {root:?}, perm='elradfmwMT')\n\
-         h = FTPHandler\nh.authorizer = a\n{setup}\ns = FTPServer(('127.0.0.1', int(sys.argv[1])), h)\ns.serve_forever()\n",
-        root = root.display().to_string(),
-    );
-    let script_path = dir.path().join("server.py");
-    std::fs::write(&script_path, script).unwrap();
-    spawn_pyuser_server("pyftpdlib", dir, |port| {
-        let mut cmd = Command::new("python3");
-        cmd.arg(&script_path).arg(port.to_string());
-        cmd
-    })
+    start_pyftpdlib_script("pyftpdlib", "pyftpdlib", "FTPHandler", setup)
 }
 
 /// Start pyftpdlib with its TLS handler (explicit FTPS, TLS required for
 /// login and data), or `None` without pyftpdlib and pyOpenSSL.
 pub fn start_pyftpdlib_tls(cert: &Path, key: &Path) -> Option<ExternalServer> {
-    let ok = Command::new("python3").args(["-c", "import pyftpdlib, OpenSSL"]).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    let setup = format!(
+        "h.certfile = {cert:?}\nh.keyfile = {key:?}\nh.tls_control_required = True\nh.tls_data_required = True",
+        cert = cert.display().to_string(),
+        key = key.display().to_string()
+    );
+    start_pyftpdlib_script("pyftpdlib-tls", "pyftpdlib, OpenSSL", "TLS_FTPHandler", &setup)
+}
+
+/// A pyftpdlib server from a script: the user `pyuser`/`pypass` with all
+/// rights on a temporary folder, the handler class `handler` as `h` with
+/// `setup` run on it; `None` unless Python can import `imports`.
+fn start_pyftpdlib_script(name: &'static str, imports: &str, handler: &str, setup: &str) -> Option<ExternalServer> {
+    let ok = Command::new("python3").args(["-c", &format!("import {imports}")]).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
     if !ok {
         return None;
     }
@@ -147,17 +140,14 @@ pub fn start_pyftpdlib_tls(cert: &Path, key: &Path) -> Option<ExternalServer> {
     let root = dir.path().join("root");
     std::fs::create_dir(&root).unwrap();
     let script = format!(
-        "import sys\nfrom pyftpdlib.authorizers import DummyAuthorizer\nfrom pyftpdlib.handlers import TLS_FTPHandler\n\
+        "import sys\nfrom pyftpdlib.authorizers import DummyAuthorizer\nfrom pyftpdlib.handlers import {handler}\n\
          from pyftpdlib.servers import FTPServer\na = DummyAuthorizer()\na.add_user('pyuser', 'pypass', {root:?}, perm='elradfmwMT')\n\
-         h = TLS_FTPHandler\nh.certfile = {cert:?}\nh.keyfile = {key:?}\nh.authorizer = a\nh.tls_control_required = True\n\
-         h.tls_data_required = True\ns = FTPServer(('127.0.0.1', int(sys.argv[1])), h)\ns.serve_forever()\n",
+         h = {handler}\nh.authorizer = a\n{setup}\ns = FTPServer(('127.0.0.1', int(sys.argv[1])), h)\ns.serve_forever()\n",
         root = root.display().to_string(),
-        cert = cert.display().to_string(),
-        key = key.display().to_string()
     );
-    let script_path = dir.path().join("tls_server.py");
+    let script_path = dir.path().join("server.py");
     std::fs::write(&script_path, script).unwrap();
-    spawn_pyuser_server("pyftpdlib-tls", dir, |port| {
+    spawn_pyuser_server(name, dir, |port| {
         let mut cmd = Command::new("python3");
         cmd.arg(&script_path).arg(port.to_string());
         cmd
