@@ -6,15 +6,15 @@
 //! - the destination: the target when it is free (the seed's rule: an
 //!   existing file is never overwritten), else the first free `new_` name
 //!   beside it; with `overwrite`, the target itself, replaced;
-//! - the bytes go to `DEST.part` first and are moved to the destination
-//!   only once complete (see [`crate::partial`]); a `.part` left by an
+//! - the bytes go to `DEST.ferry-part` first and are moved to the destination
+//!   only once complete (see [`crate::partial`]); a `.ferry-part` left by an
 //!   earlier, broken-off download is checked against the remote file
 //!   ([`crate::resume`]) and continued rather than started again;
-//! - `resume` of an existing target (no `.part` beside it): check it and
+//! - `resume` of an existing target (no `.ferry-part` beside it): check it and
 //!   append the rest to it in place;
 //! - `skip`: leave an existing file alone;
 //! - standard output (`-`) and special files (`/dev/null`, a FIFO) are
-//!   written to as they are: no `.part`, no new name.
+//!   written to as they are: no `.ferry-part`, no new name.
 //!
 //! The caller may show the plan (a checked resume says how it was checked)
 //! before [`Client::download`] carries it out; after a failure,
@@ -35,9 +35,9 @@ use crate::segments::SEGMENT_THRESHOLD;
 /// What a download will do with the local file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// Write a new `.part` file, then move it to the destination.
+    /// Write a new `.ferry-part` file, then move it to the destination.
     Create,
-    /// Continue the checked `.part` file of an earlier download, then
+    /// Continue the checked `.ferry-part` file of an earlier download, then
     /// move it to the destination.
     Continue(Resume),
     /// Append to the existing target itself after a checked resume.
@@ -89,12 +89,12 @@ pub struct Fetched {
 pub const STDIO: &str = "-";
 
 impl DownloadPlan {
-    /// The `.part` file this download writes, if it writes one.
+    /// The `.ferry-part` file this download writes, if it writes one.
     pub fn part(&self) -> Option<PathBuf> {
         matches!(self.action, Action::Create | Action::Continue(_)).then(|| partial::part_name(&self.dest))
     }
 
-    /// After a failed download: the `.part` file kept for a later `get`
+    /// After a failed download: the `.ferry-part` file kept for a later `get`
     /// or `reget` to continue, and its size.
     pub fn kept_partial(&self) -> Option<(PathBuf, u64)> {
         let part = self.part()?;
@@ -130,7 +130,7 @@ impl Client {
                 return Ok(plan(target.to_owned(), false, Action::Resume(r)));
             }
             Clobber::Overwrite => (target.to_owned(), true),
-            // Both the target and a `.part` of it: the `.part` is continued,
+            // Both the target and a `.ferry-part` of it: the `.ferry-part` is continued,
             // and saved beside the target, never over it.
             Clobber::Resume => (target.to_owned(), false),
             Clobber::NewName | Clobber::Ask => {
@@ -202,47 +202,44 @@ impl Client {
             Action::Continue(resume) => {
                 let part = partial::part_name(&plan.dest);
                 let n = self.append_checked(remote, &part, &name, resume, progress, interrupt).await?;
-                let local = self.finish_part(plan, &part).await?;
+                let local = finish_part(plan, &part).await?;
                 let renamed = local != plan.target;
                 Ok(Fetched { renamed, ..done(local, n, Some(resume.offset)) })
             }
             Action::Create => {
+                let total = self.size(remote).await.ok();
+                if let Some(size) = total.filter(|s| segments > 1 && *s >= SEGMENT_THRESHOLD) {
+                    // Segments leave holes until all are in: they go to a
+                    // name of their own that no later get continues.
+                    let temp = partial::segments_name(&plan.dest);
+                    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp).map_err(local_at(&temp))?;
+                    let r = self.download_segments(remote, size, &temp, file, segments, &name, progress, interrupt).await;
+                    let n = match r {
+                        Ok(n) => n,
+                        Err(e) => {
+                            let _ = std::fs::remove_file(&temp);
+                            return Err(e);
+                        }
+                    };
+                    let local = finish_part(plan, &temp).await?;
+                    let renamed = local != plan.target;
+                    return Ok(Fetched { renamed, ..done(local, n, None) });
+                }
                 let part = partial::part_name(&plan.dest);
                 let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&part).map_err(local_at(&part))?;
-                let total = self.size(remote).await.ok();
-                let result = match total {
-                    Some(size) if segments > 1 && size >= SEGMENT_THRESHOLD => {
-                        let r = self.download_segments(remote, size, &part, file, segments, &name, progress, interrupt).await;
-                        // Segments leave holes: nothing to continue from.
-                        if r.is_err() {
-                            let _ = std::fs::remove_file(&part);
-                        }
-                        r
-                    }
-                    _ => {
-                        progress.start(&name, total, 0);
-                        let r = self.retrieve_to_file(remote, 0, file, &mut |n| progress.advance(n), interrupt).await;
-                        progress.finish();
-                        if r.is_err() && plan.kept_partial().is_none() {
-                            let _ = std::fs::remove_file(&part);
-                        }
-                        r.map(|(n, _)| n)
-                    }
-                };
+                progress.start(&name, total, 0);
+                let r = self.retrieve_to_file(remote, 0, file, &mut |n| progress.advance(n), interrupt).await;
+                progress.finish();
+                if r.is_err() && plan.kept_partial().is_none() {
+                    let _ = std::fs::remove_file(&part);
+                }
+                let result = r.map(|(n, _)| n);
                 let n = result?;
-                let local = self.finish_part(plan, &part).await?;
+                let local = finish_part(plan, &part).await?;
                 let renamed = local != plan.target;
                 Ok(Fetched { renamed, ..done(local, n, None) })
             }
         }
-    }
-
-    /// Flush the complete `part` to the disk and move it to its name.
-    async fn finish_part(&self, plan: &DownloadPlan, part: &Path) -> Result<PathBuf> {
-        let file = File::open(part).map_err(local_at(part))?;
-        sync(file).await.map_err(local_at(part))?;
-        let name = file_name(&plan.target, &plan.remote);
-        partial::move_into_place(part, &plan.dest, &name, plan.replace).map_err(local_at(&plan.dest))
     }
 
     /// Append the rest of `remote` to the checked partial file `path`.
@@ -278,6 +275,14 @@ impl Client {
         progress.finish();
         r.map(|(n, _)| n)
     }
+}
+
+/// Flush the complete `part` to the disk and move it to its name.
+async fn finish_part(plan: &DownloadPlan, part: &Path) -> Result<PathBuf> {
+    let file = File::open(part).map_err(local_at(part))?;
+    sync(file).await.map_err(local_at(part))?;
+    let name = file_name(&plan.target, &plan.remote);
+    partial::move_into_place(part, &plan.dest, &name, plan.replace).map_err(local_at(&plan.dest))
 }
 
 /// The file name of `path`, else the remote's base name.

@@ -19,7 +19,7 @@
 //! - `connection`: the control connection (commands out, replies in).
 //! - [`download`]: `get`'s policy — plan (create, continue, resume, skip,
 //!   stream), then run.
-//! - [`partial`]: the `NAME.part` file of a download in progress, and how
+//! - [`partial`]: the `NAME.ferry-part` file of a download in progress, and how
 //!   it takes its final name without replacing anything.
 //! - [`segments`]: one download over several connections.
 //! - [`upload`]: `put`'s policy, and how a resumed upload continues.

@@ -1,9 +1,11 @@
-//! Downloads in progress: the `NAME.part` file.
+//! Downloads in progress: the `NAME.ferry-part` file (a suffix of ferry's
+//! own, so that a user's or a browser's `NAME.part` is never taken for one,
+//! continued or removed).
 //!
-//! A new download is written to `NAME.part` beside the name it will have,
+//! A new download is written to `NAME.ferry-part` beside the name it will have,
 //! and moved to that name only once it is complete and flushed. When it
 //! breaks off (Ctrl-C, a dropped connection, a killed `ferry`), the
-//! `.part` file stays where it is, and the next `get` of the same file, or
+//! `.ferry-part` file stays where it is, and the next `get` of the same file, or
 //! `reget`, checks it against the remote file and continues it, as
 //! lftp's `get -c` and browsers do. Nothing incomplete ever carries the
 //! final name.
@@ -20,13 +22,21 @@ use std::path::{Path, PathBuf};
 use crate::local::{MAX_NEW_NAMES, new_name};
 
 /// What a download in progress adds to its final name.
-pub const PART_SUFFIX: &str = ".part";
+pub const PART_SUFFIX: &str = ".ferry-part";
 
 /// The file a download to `dest` is written to until it is complete.
 pub fn part_name(dest: &Path) -> PathBuf {
     let mut name = dest.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(PART_SUFFIX);
     dest.with_file_name(name)
+}
+
+/// The hidden file a segmented download is written to: its segments
+/// leave holes until all are in, so it is never continued, and a killed
+/// one is no `.ferry-part`. The process id keeps two ferrys apart.
+pub fn segments_name(dest: &Path) -> PathBuf {
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    dest.with_file_name(format!(".{name}.ferry-{}.segments", std::process::id()))
 }
 
 /// The names a download of `name` may be saved under, in order: the
@@ -100,24 +110,24 @@ mod tests {
 
     #[test]
     fn the_part_name_is_beside_the_final_one() {
-        assert_eq!(part_name(Path::new("a.txt")), PathBuf::from("a.txt.part"));
-        assert_eq!(part_name(Path::new("d/new_a.txt")), PathBuf::from("d/new_a.txt.part"));
+        assert_eq!(part_name(Path::new("a.txt")), PathBuf::from("a.txt.ferry-part"));
+        assert_eq!(part_name(Path::new("d/new_a.txt")), PathBuf::from("d/new_a.txt.ferry-part"));
     }
 
     #[test]
     fn a_complete_part_never_replaces_a_file_that_appeared() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        std::fs::write(d.join("a.txt.part"), b"new copy").unwrap();
+        std::fs::write(d.join("a.txt.ferry-part"), b"new copy").unwrap();
         // Someone else created the final name, and new_, while it ran.
         std::fs::write(d.join("a.txt"), b"theirs").unwrap();
         std::fs::write(d.join("new_a.txt"), b"theirs too").unwrap();
-        let went = move_into_place(&d.join("a.txt.part"), &d.join("a.txt"), "a.txt", false).unwrap();
+        let went = move_into_place(&d.join("a.txt.ferry-part"), &d.join("a.txt"), "a.txt", false).unwrap();
         assert_eq!(went, d.join("new1_a.txt"));
         assert_eq!(std::fs::read(d.join("a.txt")).unwrap(), b"theirs");
         assert_eq!(std::fs::read(d.join("new_a.txt")).unwrap(), b"theirs too");
         assert_eq!(std::fs::read(&went).unwrap(), b"new copy");
-        assert!(!d.join("a.txt.part").exists());
+        assert!(!d.join("a.txt.ferry-part").exists());
     }
 
     #[test]
@@ -127,8 +137,8 @@ mod tests {
         std::fs::write(d.join("b"), b"old").unwrap();
         assert_eq!(first_free(d, "b").unwrap(), d.join("new_b"));
         assert_eq!(first_free(d, "c").unwrap(), d.join("c"));
-        std::fs::write(d.join("b.part"), b"fresh").unwrap();
-        assert_eq!(move_into_place(&d.join("b.part"), &d.join("b"), "b", true).unwrap(), d.join("b"));
+        std::fs::write(d.join("b.ferry-part"), b"fresh").unwrap();
+        assert_eq!(move_into_place(&d.join("b.ferry-part"), &d.join("b"), "b", true).unwrap(), d.join("b"));
         assert_eq!(std::fs::read(d.join("b")).unwrap(), b"fresh");
     }
 }

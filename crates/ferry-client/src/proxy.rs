@@ -48,13 +48,23 @@ impl std::fmt::Debug for Proxy {
     }
 }
 
+/// `url` with any `user:password@` hidden, for messages.
+pub fn masked(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://***@{}", &url[at + 1..]),
+        (None, Some(at)) => format!("***@{}", &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
 impl std::str::FromStr for Proxy {
     type Err = String;
 
     /// `socks5://[user:pass@]host[:port]`, `socks5h://…`, `http://…`
     /// (ports 1080 and 8080 by default).
     fn from_str(url: &str) -> Result<Proxy, String> {
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("{url:?}: give a proxy URL such as socks5://127.0.0.1:1080"))?;
+        let (scheme, rest) =
+            url.split_once("://").ok_or_else(|| format!("{:?}: give a proxy URL such as socks5://127.0.0.1:1080", masked(url)))?;
         let (kind, default_port) = match scheme.to_ascii_lowercase().as_str() {
             "socks5" => (ProxyKind::Socks5, 1080),
             "socks5h" => (ProxyKind::Socks5h, 1080),
@@ -76,7 +86,7 @@ impl std::str::FromStr for Proxy {
             _ => (hostport.trim_matches(|c| c == '[' || c == ']'), default_port),
         };
         if host.is_empty() {
-            return Err(format!("{url:?}: the proxy URL names no host"));
+            return Err(format!("{:?}: the proxy URL names no host", masked(url)));
         }
         Ok(Proxy { kind, host: host.to_owned(), port, auth })
     }
@@ -246,6 +256,9 @@ mod tests {
         assert_eq!("socks5://proxy".parse::<Proxy>().unwrap().port, 1080);
         assert!("ftp://x:1".parse::<Proxy>().is_err());
         assert!(!format!("{:?}", "socks5://u:secret@h:1".parse::<Proxy>().unwrap()).contains("secret"));
+        let e = "socks5:/u:secret@h".parse::<Proxy>().unwrap_err();
+        assert!(!e.contains("secret"), "{e}");
+        assert_eq!(masked("http://u:p@h:1"), "http://***@h:1");
     }
 
     #[test]

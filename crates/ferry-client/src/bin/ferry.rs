@@ -57,11 +57,22 @@ fn main() -> ExitCode {
             return ExitCode::from(cli::exit::OTHER);
         }
     };
-    ExitCode::from(runtime.block_on(run(cli)))
+    let status = runtime.block_on(run(cli));
+    // A read of standard input (`put -`) blocks a thread that cannot be
+    // cancelled; do not wait for it once the work is over.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    ExitCode::from(status)
 }
 
 async fn run(cli: Cli) -> u8 {
     let c = &cli.common;
+    let proxy = match c.proxy.as_deref().map(str::parse::<ferry_client::proxy::Proxy>).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("ferry: --proxy: {e}");
+            return cli::exit::USAGE;
+        }
+    };
     let config = ClientConfig {
         connect_timeout: Duration::from_secs(c.timeout),
         reply_timeout: Duration::from_secs(c.timeout.max(60)),
@@ -76,7 +87,7 @@ async fn run(cli: Cli) -> u8 {
             insecure: c.insecure,
             known_hosts: default_known_hosts(),
         },
-        proxy: c.proxy.clone(),
+        proxy,
     };
     if c.insecure {
         eprintln!("ferry: WARNING: --insecure accepts any certificate; the connection can be read and changed by anyone in the path");

@@ -68,8 +68,10 @@ pub(crate) struct Common {
     #[arg(long, global = true)]
     pub(crate) no_progress: bool,
     /// Connect through a proxy: socks5://[user:pass@]host:port, socks5h:// (the proxy resolves names) or http:// (CONNECT)
+    // A String, read in main: clap's own error would repeat the value,
+    // and with it a proxy password.
     #[arg(long, value_name = "URL", global = true)]
-    pub(crate) proxy: Option<ferry_client::proxy::Proxy>,
+    pub(crate) proxy: Option<String>,
 }
 
 impl Common {

@@ -130,7 +130,13 @@ impl Spec {
     /// options (`[OPTIONS]`).
     pub(crate) fn max_args(&self) -> Option<usize> {
         let words: Vec<&str> = self.usage.split_whitespace().skip(1).collect();
-        if self.usage.starts_with('!') || words.iter().any(|w| w.contains("...") || w.contains("ARGS") || w.contains("OPTIONS")) {
+        // A command with options of its own (`get --segments N`) counts
+        // its own words.
+        let own_options = !self.options.is_empty();
+        if own_options
+            || self.usage.starts_with('!')
+            || words.iter().any(|w| w.contains("...") || w.contains("ARGS") || w.contains("OPTIONS"))
+        {
             return None;
         }
         Some(words.iter().map(|w| w.trim_matches(|c| c == '[' || c == ']')).filter(|w| !w.is_empty() && !w.starts_with('-')).count())
@@ -189,8 +195,8 @@ const GET_DETAILS: &str = "  -f, --overwrite     replace an existing local file 
       --ask           ask what to do with an existing local file
   -n, --segments N    download over N connections at once (1 to 32; large files)
 LOCAL may be a folder, - (standard output) or a special file such as /dev/null.
-A download is written to NAME.part and takes its name when complete; one that
-breaks off stays in NAME.part, and the same get checks and continues it.";
+A download is written to NAME.ferry-part and takes its name when complete; one that
+breaks off stays in NAME.ferry-part, and the same get checks and continues it.";
 
 const MIRROR_DETAILS: &str = "  -R, --reverse       upload LOCAL to REMOTE instead of downloading
   -a, --all           send every file, even those up to date
@@ -294,6 +300,29 @@ pub(crate) fn needs_session(cmd: Cmd) -> bool {
     )
 }
 
+/// True when running `line` twice does no harm: what is re-run after a
+/// `421` on a new connection (the server may have done part of it).
+pub(crate) fn repeatable(line: &str) -> bool {
+    let Some(word) = line.split_whitespace().next() else { return false };
+    find(word).is_ok_and(|s| {
+        matches!(
+            s.cmd,
+            Cmd::Ls
+                | Cmd::Nlist
+                | Cmd::Dir
+                | Cmd::Cd
+                | Cmd::Cdup
+                | Cmd::Pwd
+                | Cmd::Size
+                | Cmd::Modtime
+                | Cmd::Get
+                | Cmd::Reget
+                | Cmd::Mget
+                | Cmd::Status
+        )
+    })
+}
+
 /// Every name and alias, sorted: what abbreviations and completion match.
 pub(crate) static WORDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
     let mut words: Vec<&str> = TABLE.iter().flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied())).collect();
@@ -369,7 +398,7 @@ mod tests {
         for o in ["--all", "--only-newer", "--delete", "--dry-run", "--parallel N"] {
             assert!(mirror.contains(o), "{o}: {mirror}");
         }
-        assert!(describe("get").unwrap().contains("NAME.part"));
+        assert!(describe("get").unwrap().contains("NAME.ferry-part"));
     }
 
     #[test]
@@ -378,7 +407,7 @@ mod tests {
         assert_eq!(max("cd"), Some(1));
         assert_eq!(max("pwd"), Some(0));
         assert_eq!(max("rename"), Some(2));
-        assert_eq!(max("get"), Some(2));
+        assert_eq!(max("get"), None, "get parses its options and words itself");
         assert_eq!(max("put"), Some(2));
         assert_eq!(max("ls"), Some(1));
         assert_eq!(max("open"), Some(2));

@@ -81,9 +81,11 @@ impl rustyline::completion::Completer for Completer {
                     None => ("", typed.value.as_str()),
                 };
                 let names = self.names_in(folder);
+                // A name with control characters is not offered: it would
+                // reach the terminal raw.
                 let pairs = names
                     .iter()
-                    .filter(|n| n.starts_with(stem))
+                    .filter(|n| n.starts_with(stem) && !n.chars().any(char::is_control))
                     .map(|n| {
                         let value = format!("{folder}{n}");
                         Pair { display: n.clone(), replacement: words::escape(&value, typed.quote, n.ends_with('/')) }

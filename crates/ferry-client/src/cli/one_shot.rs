@@ -64,6 +64,14 @@ pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> 
         }
     };
     let login = Login { host: t.host.clone(), port: t.port, user, password: Password(password) };
+    // A stream cannot be sent or written twice: the bytes already read
+    // from standard input are gone, and standard output already has some.
+    let retries = if streams(&cmd) && retries > 0 {
+        eprintln!("ferry: --retries does not apply to standard input or output, or to special files: trying once");
+        0
+    } else {
+        retries
+    };
     let mut attempt = 0;
     loop {
         match once(&cmd, &t, &login, common, config.clone()).await {
@@ -102,6 +110,16 @@ fn check_usage(cmd: &OneShot, t: &Target) -> Result<(), String> {
             Err("standard input has no name: give the remote file in the URL (ferry put - ftp://host/path/FILE)".into())
         }
         _ => Ok(()),
+    }
+}
+
+/// True for transfers from standard input or to standard output or a
+/// special file, which cannot be started again.
+fn streams(cmd: &OneShot) -> bool {
+    match cmd {
+        OneShot::Get { local: Some(l), .. } => l == STDIO || std::fs::metadata(l).is_ok_and(|m| !m.is_file() && !m.is_dir()),
+        OneShot::Put { local, .. } => local == STDIO,
+        _ => false,
     }
 }
 

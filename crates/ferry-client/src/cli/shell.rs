@@ -18,6 +18,7 @@ use ferry_proto::listing::Kind;
 use super::complete::{ListRequest, RemoteNames};
 use super::exit;
 use super::input::Input;
+use super::listing::printable;
 
 /// Settings the user can change with shell commands.
 #[derive(Debug, Clone)]
@@ -186,10 +187,11 @@ impl Shell {
 
     /// Record a failure; the first one decides the exit status.
     pub(crate) fn fail(&mut self, what: &str, e: &CmdError) {
+        // Error texts carry the server's words: no control characters raw.
         match e {
             // "?Invalid command: foo" names the word already.
-            CmdError::Usage(m) if m.starts_with('?') => eprintln!("ferry: {m}"),
-            _ => eprintln!("ferry: {what}: {e}"),
+            CmdError::Usage(m) if m.starts_with('?') => eprintln!("ferry: {}", printable(m)),
+            _ => eprintln!("ferry: {}", printable(&format!("{what}: {e}"))),
         }
         if self.status == 0 {
             self.status = e.status();
@@ -223,12 +225,14 @@ impl Shell {
         }
         let Some(login) = self.saved.clone() else { return Ok(()) };
         let why = self.lost.take().unwrap_or_else(|| "closed".into());
-        println!("Connection lost ({why}); reconnecting to {}:{} as {}.", login.host, login.port, login.user);
+        println!("Connection lost ({}); reconnecting to {}:{} as {}.", printable(&why), login.host, login.port, login.user);
         let mut client = login.open(self.config.clone()).await?;
         if let Some(dir) = &self.cwd
             && let Err(e) = client.cwd(dir).await
         {
-            eprintln!("ferry: cd {dir}: {e}");
+            // Running the command in another folder would be worse.
+            self.client = Some(client);
+            return Err(CmdError::Local(format!("back in {dir} after reconnecting: {e}; the command was not run")));
         }
         println!("230 Logged in as {}.", login.user);
         self.client = Some(client);
@@ -249,6 +253,8 @@ impl Shell {
         if let Some(old) = self.client.take() {
             let _ = old.quit().await;
         }
+        // Another server now: never reconnect to the old one.
+        (self.saved, self.cwd, self.lost) = (None, None, None);
         self.last_server = Some((host.to_owned(), port));
         let client = Client::connect(host, port, self.config.clone()).await?;
         println!("Connected to {host}.");
@@ -284,7 +290,7 @@ impl Shell {
                     return Ok(());
                 }
                 Err(Error::Login(r)) if attempt < tries => {
-                    eprintln!("ferry: login failed: {} {} (try {attempt} of {tries}).", r.code, r.text());
+                    eprintln!("ferry: login failed: {} {} (try {attempt} of {tries}).", r.code, printable(&r.text()));
                     // Ask again: the name too when it was asked (one from
                     // the URL or --user stays); a given password was wrong.
                     password = None;
@@ -401,7 +407,9 @@ impl Shell {
                 // 421: the server closed the session (an idle timeout, say)
                 // without doing the command; do it on a new connection.
                 Err(e @ CmdError::Client(Error::Reply { .. }))
-                    if self.saved.is_some() && matches!(&e, CmdError::Client(Error::Reply { reply, .. }) if reply.code == 421) =>
+                    if self.saved.is_some()
+                        && super::commands::repeatable(line)
+                        && matches!(&e, CmdError::Client(Error::Reply { reply, .. }) if reply.code == 421) =>
                 {
                     self.lose_connection(&e);
                     match self.execute(line).await {

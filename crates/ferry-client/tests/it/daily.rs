@@ -1,5 +1,5 @@
 //! What a daily user meets (issue 15): partial downloads kept as
-//! `NAME.part` and continued, streaming through `-` and special files,
+//! `NAME.ferry-part` and continued, streaming through `-` and special files,
 //! honest listings, usage errors before connecting, mirror's tally.
 
 use std::io::{Read, Write};
@@ -31,9 +31,9 @@ fn a_broken_download_is_kept_as_part_and_the_same_get_continues_it() {
     let out = child.wait_with_output().unwrap();
     assert!(matches!(out.status.code(), Some(3 | 7)), "{}", text(&out));
     assert!(!dir.path().join("big").exists(), "nothing incomplete under the final name: {}", text(&out));
-    let kept = std::fs::metadata(dir.path().join("big.part")).map(|m| m.len()).unwrap_or(0);
+    let kept = std::fs::metadata(dir.path().join("big.ferry-part")).map(|m| m.len()).unwrap_or(0);
     assert!(kept > 0 && kept < 8_000_000, "kept {kept} bytes: {}", text(&out));
-    assert!(text(&out).contains("in big.part; the same `ferry get` continues it"), "{}", text(&out));
+    assert!(text(&out).contains("in big.ferry-part; the same `ferry get` continues it"), "{}", text(&out));
 
     // The same command against the server (back, same file) continues it
     // after checking the prefix, and the result is whole.
@@ -41,9 +41,9 @@ fn a_broken_download_is_kept_as_part_and_the_same_get_continues_it() {
     std::fs::write(again.root().join("big"), &data).unwrap();
     let out = ferry(dir.path(), &["get", &again.url("big")], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains(&format!("Partial file big.part checked (SHA-256); resuming at byte {kept}.")), "{}", text(&out));
+    assert!(text(&out).contains(&format!("Partial file big.ferry-part checked (SHA-256); resuming at byte {kept}.")), "{}", text(&out));
     assert!(std::fs::read(dir.path().join("big")).unwrap() == data, "continued file differs");
-    assert!(!dir.path().join("big.part").exists());
+    assert!(!dir.path().join("big.ferry-part").exists());
 }
 
 #[test]
@@ -55,14 +55,14 @@ fn a_killed_get_is_continued_by_reget_against_every_peer() {
         // An older file of the same name is there: the copy goes to new_.
         std::fs::write(dir.path().join("k.bin"), b"mine").unwrap();
         killed_get(dir.path(), &p.url("k.bin"));
-        let kept = std::fs::metadata(dir.path().join("new_k.bin.part")).map(|m| m.len()).unwrap_or(0);
+        let kept = std::fs::metadata(dir.path().join("new_k.bin.ferry-part")).map(|m| m.len()).unwrap_or(0);
         assert!(kept > 0 && kept < 6_000_000, "{}: kept {kept} bytes", p.name());
         assert!(!dir.path().join("new_k.bin").exists(), "{}", p.name());
         let out = ferry(dir.path(), &["-c", &format!("get {}", p.remote("k.bin")), &p.server_url()], "");
         assert_eq!(out.status.code(), Some(0), "{}: {}", p.name(), text(&out));
         let t = text(&out);
         if p.name() == "ferryd" {
-            assert!(t.contains("new_k.bin.part checked (SHA-256)"), "{t}");
+            assert!(t.contains("new_k.bin.ferry-part checked (SHA-256)"), "{t}");
         } else {
             assert!(t.contains("matches by size and modification time only") && t.contains("not verified"), "{}: {t}", p.name());
         }
@@ -76,16 +76,16 @@ fn a_part_that_does_not_match_is_left_alone_with_a_clear_error() {
     let s = TestServer::start();
     std::fs::write(s.root().join("f.bin"), pseudo_random(100_000, 153)).unwrap();
     let dir = scratch();
-    std::fs::write(dir.path().join("f.bin.part"), b"not the start of it").unwrap();
+    std::fs::write(dir.path().join("f.bin.ferry-part"), b"not the start of it").unwrap();
     let out = ferry(dir.path(), &["get", &s.url("f.bin")], "");
     assert_eq!(out.status.code(), Some(6), "{}", text(&out));
-    assert!(text(&out).contains("f.bin.part: an earlier download left this, and it cannot be continued"), "{}", text(&out));
-    assert_eq!(std::fs::read(dir.path().join("f.bin.part")).unwrap(), b"not the start of it");
+    assert!(text(&out).contains("f.bin.ferry-part: an earlier download left this, and it cannot be continued"), "{}", text(&out));
+    assert_eq!(std::fs::read(dir.path().join("f.bin.ferry-part")).unwrap(), b"not the start of it");
     // --overwrite may replace ferry's own leftover.
     let out = ferry(dir.path(), &["get", "--overwrite", &s.url("f.bin")], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(std::fs::read(dir.path().join("f.bin")).unwrap(), pseudo_random(100_000, 153));
-    assert!(!dir.path().join("f.bin.part").exists());
+    assert!(!dir.path().join("f.bin.ferry-part").exists());
 }
 
 #[test]
@@ -100,8 +100,10 @@ fn dash_streams_to_stdout_and_from_stdin() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("Downloaded s.bin to standard output"), "{}", text(&out));
     assert!(!dir.path().join("-").exists() && !dir.path().join("s.bin").exists());
 
-    // JSON goes out of the data's way, to standard error.
-    let out = Command::new(FERRY).args(["get", "--json", &s.url("s.bin"), "-"]).current_dir(dir.path()).output().unwrap();
+    // JSON goes out of the data's way, to standard error; a stream is
+    // not retried (its first bytes are already out).
+    let out = Command::new(FERRY).args(["get", "--json", "--retries", "2", &s.url("s.bin"), "-"]).current_dir(dir.path()).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--retries does not apply to standard input or output"), "{}", text(&out));
     assert!(out.stdout == data);
     assert!(String::from_utf8_lossy(&out.stderr).contains("\"ok\":true"), "{}", text(&out));
 
@@ -194,7 +196,13 @@ fn the_end_of_a_transfer_says_size_time_and_rate() {
     std::fs::write(s.root().join("one.txt"), b"1").unwrap();
     std::fs::write(s.root().join("m.bin"), pseudo_random(2 * 1024 * 1024, 156)).unwrap();
     let dir = scratch();
-    let out = ferry(dir.path(), &["-c", "get one.txt; get m.bin", &format!("ftp://{USER}:{PASSWORD}@127.0.0.1:{}/", s.port())], "");
+    let out = ferry(
+        dir.path(),
+        &["-c", "get one.txt; get m.bin; get -n 2 m.bin seg.bin", &format!("ftp://{USER}:{PASSWORD}@127.0.0.1:{}/", s.port())],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(std::fs::read(dir.path().join("seg.bin")).unwrap() == pseudo_random(2 * 1024 * 1024, 156), "get -n 2 REMOTE LOCAL");
     let t = text(&out);
     assert!(t.contains("Downloaded one.txt to one.txt (1 byte in "), "{t}");
     assert!(t.contains("Downloaded m.bin to m.bin (2.00 MiB (2097152 bytes) in "), "{t}");
@@ -264,7 +272,7 @@ fn per_command_help_with_options() {
     let t = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(t.matches("usage: mirror [-R] [OPTIONS] SOURCE [DEST]").count(), 2, "{t}");
     assert!(t.contains("-n, --only-newer") && t.contains("-P, --parallel N"), "{t}");
-    assert!(t.contains("usage: get [REMOTE [LOCAL]]") && t.contains("NAME.part"), "{t}");
+    assert!(t.contains("usage: get [REMOTE [LOCAL]]") && t.contains("NAME.ferry-part"), "{t}");
 }
 
 #[test]
@@ -283,7 +291,7 @@ fn a_rate_schedule_limits_by_time_of_day() {
     std::thread::sleep(Duration::from_millis(1500));
     child.kill().unwrap();
     child.wait().unwrap();
-    let kept = std::fs::metadata(dir.path().join("big.part")).map(|m| m.len()).unwrap_or(0);
+    let kept = std::fs::metadata(dir.path().join("big.ferry-part")).map(|m| m.len()).unwrap_or(0);
     assert!(kept > 0 && kept < 6_000_000, "{kept} bytes in 1.5 s at 1 MiB/s");
     let out = ferry(dir.path(), &["--limit-rate", "7,1M", "get", &s.url("big")], "");
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));

@@ -214,14 +214,14 @@ fn resume_after_a_killed_transfer_and_refusal_when_data_differs() {
         std::fs::write(p.root().join("r.bin"), &data).unwrap();
         let dir = scratch();
         killed_get(dir.path(), &p.url("r.bin"));
-        // What arrived is kept beside the final name, as r.bin.part.
+        // What arrived is kept beside the final name, as r.bin.ferry-part.
         assert!(!dir.path().join("r.bin").exists(), "{}", p.name());
-        let partial = std::fs::metadata(dir.path().join("r.bin.part")).map(|m| m.len()).unwrap_or(0);
+        let partial = std::fs::metadata(dir.path().join("r.bin.ferry-part")).map(|m| m.len()).unwrap_or(0);
         assert!(partial > 0 && partial < 6_000_000, "{}: partial is {partial} bytes", p.name());
         let out = ferry(dir.path(), &["get", "--resume", &p.url("r.bin")], "");
         assert_eq!(out.status.code(), Some(0), "{}: {}", p.name(), text(&out));
         assert!(std::fs::read(dir.path().join("r.bin")).unwrap() == data, "{}: resumed file differs", p.name());
-        assert!(!dir.path().join("r.bin.part").exists(), "{}", p.name());
+        assert!(!dir.path().join("r.bin.ferry-part").exists(), "{}", p.name());
 
         // A partial file that is not a prefix: refused, nothing appended.
         let mut wrong = data[..1_000_000].to_vec();

@@ -72,18 +72,18 @@ fn ctrl_c_aborts_a_transfer_keeps_the_part_and_get_continues_it() {
     p.send_line("get slow.bin").unwrap();
     std::thread::sleep(std::time::Duration::from_millis(600));
     p.send_control('c').unwrap();
-    p.exp_string("in slow.bin.part; `get slow.bin` continues it.").unwrap();
+    p.exp_string("in slow.bin.ferry-part; `get slow.bin` continues it.").unwrap();
     p.exp_string("interrupted").unwrap();
     p.exp_string("ferry> ").unwrap();
     assert!(!dir.path().join("slow.bin").exists(), "an interrupted get leaves no file under the final name");
-    let kept = std::fs::metadata(dir.path().join("slow.bin.part")).unwrap().len();
+    let kept = std::fs::metadata(dir.path().join("slow.bin.ferry-part")).unwrap().len();
     assert!(kept > 0 && kept < 3_000_000, "kept {kept}");
     p.send_line("get slow.bin").unwrap();
-    p.exp_string("Partial file slow.bin.part checked (SHA-256); resuming at byte").unwrap();
+    p.exp_string("Partial file slow.bin.ferry-part checked (SHA-256); resuming at byte").unwrap();
     p.exp_string("Resumed slow.bin at byte").unwrap();
     p.exp_string("ferry> ").unwrap();
     assert!(std::fs::read(dir.path().join("slow.bin")).unwrap() == data);
-    assert!(!dir.path().join("slow.bin.part").exists());
+    assert!(!dir.path().join("slow.bin.ferry-part").exists());
     p.send_line("bye").unwrap();
     p.exp_eof().unwrap();
 }

@@ -204,12 +204,12 @@ fn ctrl_c_keeps_the_part_and_get_continues_it() {
         p.send_line("get slow.bin").unwrap();
         std::thread::sleep(Duration::from_millis(600));
         p.send_control('c').unwrap();
-        p.exp_string("in slow.bin.part; `get slow.bin` continues it.").unwrap();
+        p.exp_string("in slow.bin.ferry-part; `get slow.bin` continues it.").unwrap();
         p.exp_string("ferry> ").unwrap();
         assert!(!dir.path().join("slow.bin").exists(), "{}", peer.name());
         p.send_line("get slow.bin").unwrap();
         // ferryd offers HASH; pyftpdlib only sizes and times.
-        p.exp_string("Partial file slow.bin.part").unwrap();
+        p.exp_string("Partial file slow.bin.ferry-part").unwrap();
         p.exp_string("Resumed slow.bin at byte").unwrap();
         p.exp_string("ferry> ").unwrap();
         assert!(std::fs::read(dir.path().join("slow.bin")).unwrap() == data, "{}", peer.name());

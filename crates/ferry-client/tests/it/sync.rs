@@ -296,3 +296,25 @@ fn control_and_data_connections_go_through_socks5_and_http_proxies() {
     assert_ne!(out.status.code(), Some(0));
     assert!(text(&out).contains("active mode cannot work through a proxy"), "{}", text(&out));
 }
+
+#[test]
+fn a_deploy_never_deletes_what_is_excluded_now() {
+    let s = TestServer::start();
+    let dir = scratch();
+    let src = dir.path().join("site");
+    std::fs::create_dir_all(src.join("config")).unwrap();
+    std::fs::write(src.join("index.html"), b"home").unwrap();
+    std::fs::write(src.join("config/local.php"), b"defaults").unwrap();
+    let state = dir.path().join("st.json");
+    let script = format!("mirror -R --delete --state {} site www", state.display());
+    let out = ferry(dir.path(), &["-c", &script, &url(&s)], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // The server's copy is edited there from now on: excluded, and gone here.
+    std::fs::write(s.root().join("www/config/local.php"), b"edited on the server").unwrap();
+    std::fs::write(src.join(".ferryignore"), "config/\n").unwrap();
+    std::fs::remove_dir_all(src.join("config")).unwrap();
+    let out = ferry(dir.path(), &["-c", &script, &url(&s)], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains(" 0 deleted"), "{}", text(&out));
+    assert_eq!(std::fs::read(s.root().join("www/config/local.php")).unwrap(), b"edited on the server");
+}

@@ -84,10 +84,11 @@ impl Shell {
                 }),
             }
         }
-        let removed: Vec<String> =
-            if o.delete { state.files.keys().filter(|k| !source.contains_key(*k)).cloned().collect() } else { Vec::new() };
-        let gone_dirs: Vec<String> =
-            if o.delete { state.dirs.iter().filter(|d| !source.contains_key(*d)).cloned().collect() } else { Vec::new() };
+        // What the state has and the tree lost, except what is excluded
+        // now (or lies in an excluded folder): that is left on the server.
+        let gone = |rel: &&String, is_dir: bool| o.delete && !source.contains_key(*rel) && !filter.excludes_path(rel, is_dir);
+        let removed: Vec<String> = state.files.keys().filter(|k| gone(k, false)).cloned().collect();
+        let gone_dirs: Vec<String> = state.dirs.iter().filter(|d| gone(d, true)).cloned().collect();
         let new_dirs: Vec<String> =
             source.iter().filter(|(rel, m)| m.is_none() && !state.dirs.contains(*rel)).map(|(rel, _)| rel.clone()).collect();
         if o.dry_run {
@@ -118,20 +119,35 @@ impl Shell {
         }
         let outcome = self.transfer_recording(jobs, o, true, Some(checkpoint.clone())).await?;
         (tally.transferred, tally.failed) = (outcome.done, outcome.failed.len());
-        if !outcome.interrupted {
+        // What was sent is kept even if what follows fails.
+        checkpoint.finish().map_err(CmdError::Local)?;
+        let deletes = !removed.is_empty() || !gone_dirs.is_empty();
+        if !outcome.interrupted && deletes {
+            // The last transfer may have lost the connection.
+            self.reconnect_if_lost().await?;
             for rel in removed.iter().chain(gone_dirs.iter().rev()) {
                 let path = join(remote_root, rel);
                 let is_dir = gone_dirs.contains(rel);
                 let client = self.client()?;
                 let r = if is_dir { client.rmdir(&path).await } else { client.delete(&path).await };
+                // 550 is "already gone" only if the file is not there.
+                let gone_already = match &r {
+                    Err(Error::Reply { reply, .. }) if reply.code == 550 && !is_dir => client.size(&path).await.is_err(),
+                    _ => false,
+                };
                 match r {
-                    // Already gone is what was wanted.
-                    Ok(()) | Err(Error::Reply { reply: ferry_proto::Reply { code: 550, .. }, .. }) => {
+                    Ok(()) => {
                         println!("Removed {path}");
                         tally.deleted += 1;
                         checkpoint.update(|s| {
                             s.files.remove(rel);
                             s.dirs.remove(rel);
+                        });
+                    }
+                    _ if gone_already => {
+                        tally.deleted += 1;
+                        checkpoint.update(|s| {
+                            s.files.remove(rel);
                         });
                     }
                     Err(e) => self.fail("mirror", &e.into()),

@@ -61,6 +61,14 @@ impl Filter {
         Ok(Filter { rules: Some(rules) })
     }
 
+    /// True when `rel` or a folder it lies in is left out: for paths that
+    /// were not found by walking the tree (a deploy state's), whose parents
+    /// were not checked on the way down.
+    pub(crate) fn excludes_path(&self, rel: &str, is_dir: bool) -> bool {
+        let Some(g) = &self.rules else { return false };
+        matches!(g.matched_path_or_any_parents(rel, is_dir), Match::Ignore(_))
+    }
+
     /// True when the relative path `rel` (a folder when `is_dir`) is left
     /// out.
     pub(crate) fn excludes(&self, rel: &str, is_dir: bool) -> bool {
@@ -92,6 +100,13 @@ mod tests {
         let f = filter(&[Rule::Exclude("*.log".into()), Rule::Include("keep.log".into())]);
         assert!(f.excludes("x.log", false));
         assert!(!f.excludes("keep.log", false) && !f.excludes("sub/keep.log", false));
+    }
+
+    #[test]
+    fn paths_in_excluded_folders() {
+        let f = filter(&[Rule::Exclude("config/".into())]);
+        assert!(f.excludes_path("config/local.php", false) && !f.excludes("config/local.php", false));
+        assert!(!f.excludes_path("src/local.php", false));
     }
 
     #[test]

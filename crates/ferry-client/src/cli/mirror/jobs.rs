@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 use ferry_client::local::Clobber;
 use ferry_client::{Client, ClientConfig, Error, Login, StoreMode};
 
+use super::super::listing::printable;
 use super::super::progress::{self, Meter, View};
 use super::super::shell::ctrl_c;
 use super::state::{Checkpoint, Record};
@@ -105,7 +106,12 @@ impl Worker {
                     }
                     tries += 1;
                     let wait = backoff(tries);
-                    eprintln!("ferry: {}: {e}; trying again in {} s ({tries}/{})", job.remote, wait.as_secs(), self.retries);
+                    eprintln!(
+                        "ferry: {}; trying again in {} s ({tries}/{})",
+                        printable(&format!("{}: {e}", job.remote)),
+                        wait.as_secs(),
+                        self.retries
+                    );
                     tokio::time::sleep(wait).await;
                 }
             }
@@ -127,9 +133,17 @@ impl Worker {
                 Err(Error::Interrupted) => {
                     stop.store(true, Ordering::Relaxed);
                     out.interrupted = true;
+                    if let (Some(cp), Some((rel, _))) = (&self.checkpoint, &job.record) {
+                        cp.forget(rel);
+                    }
                 }
                 Err(error) => {
-                    eprintln!("ferry: mirror: {}: {error}", job.remote);
+                    eprintln!("ferry: mirror: {}", printable(&format!("{}: {error}", job.remote)));
+                    // The remote copy may be cut short now: the state must
+                    // not vouch for it.
+                    if let (Some(cp), Some((rel, _))) = (&self.checkpoint, &job.record) {
+                        cp.forget(rel);
+                    }
                     out.failed.push(Failure { path: job.remote.clone(), error });
                 }
             }
@@ -163,7 +177,12 @@ pub(super) async fn run_all(first: &mut Worker, jobs: Vec<Job>, parallel: usize)
         });
     }
     while let Some(r) = workers.join_next().await {
-        let Ok(o) = r else { continue };
+        let Ok(o) = r else {
+            // A worker that died took its file with it: say so, and fail.
+            let error = Error::Protocol("a transfer worker stopped unexpectedly".into());
+            out.failed.push(Failure { path: "(a file in progress)".into(), error });
+            continue;
+        };
         out.done += o.done;
         out.failed.extend(o.failed);
         out.interrupted |= o.interrupted;

@@ -143,6 +143,8 @@ impl Shell {
             let Some(m) = meta else { continue };
             let (remote, local) = place(rel);
             match dest.get(rel) {
+                // --only-newer keeps a newer copy whatever its content.
+                Some(Some(d)) if o.only_newer && !o.all && tree::newer(d, m) => {}
                 Some(Some(d)) if o.checksum && !o.all && d.size == m.size => same_size.push((
                     Pair { rel: rel.clone(), remote: remote.clone(), local: local.clone(), size: m.size },
                     Job { remote, local, modified: m.modified, record: None },
@@ -215,6 +217,8 @@ impl Shell {
                 let p = local_root.join(s);
                 let r = if p.is_dir() { std::fs::remove_dir(&p) } else { std::fs::remove_file(&p) };
                 match r {
+                    // Gone already (a partial that became its file).
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Ok(()) => {
                         println!("Removed {}", p.display());
                         tally.deleted += 1;
@@ -270,7 +274,9 @@ impl Shell {
         }
         let outcome = self.transfer(jobs, o, true).await?;
         (tally.transferred, tally.failed) = (outcome.done, outcome.failed.len());
-        if !outcome.interrupted {
+        if !outcome.interrupted && !stale.is_empty() {
+            // The last transfer may have lost the connection.
+            self.reconnect_if_lost().await?;
             for s in stale.iter().rev() {
                 let path = join(remote_root, s);
                 let client = self.client()?;
@@ -328,7 +334,7 @@ fn conclude(outcome: Outcome) -> CmdResult {
     }
     eprintln!("ferry: mirror: {} file(s) failed:", outcome.failed.len());
     for f in &outcome.failed {
-        eprintln!("  {}: {}", f.path, f.error);
+        eprintln!("  {}", super::listing::printable(&format!("{}: {}", f.path, f.error)));
     }
     Err(CmdError::Incomplete(format!("{} file(s) not transferred", outcome.failed.len())))
 }

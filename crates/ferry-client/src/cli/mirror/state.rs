@@ -108,6 +108,13 @@ impl Checkpoint {
         }
     }
 
+    /// `rel` may no longer be as recorded (its upload failed).
+    pub(super) fn forget(&self, rel: &str) {
+        if let Ok(mut g) = self.inner.lock() {
+            g.0.files.remove(rel);
+        }
+    }
+
     /// Change the state without saving (folders made, files deleted).
     pub(super) fn update(&self, f: impl FnOnce(&mut State)) {
         if let Ok(mut g) = self.inner.lock() {

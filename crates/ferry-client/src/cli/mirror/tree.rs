@@ -76,6 +76,12 @@ pub(super) fn local_tree(root: &Path, filter: &Filter) -> std::io::Result<Tree> 
     Ok(tree)
 }
 
+/// True when `dest` is newer than `src` (by more than the second of
+/// slack), both times known.
+pub(super) fn newer(dest: &Meta, src: &Meta) -> bool {
+    matches!((src.modified, dest.modified), (Some(s), Some(t)) if t > s + Duration::from_secs(1))
+}
+
 /// True when the copy `dest` need not be sent again: the same size and at
 /// least as new (a second of slack for servers that keep whole seconds),
 /// or, with `only_newer`, newer whatever its size. A copy with no time
@@ -87,7 +93,7 @@ pub(super) fn up_to_date(src: Meta, dest: Option<&Option<Meta>>, o: &Options) ->
         return false;
     }
     match (src.modified, d.modified) {
-        (Some(s), Some(t)) if o.only_newer && t > s + Duration::from_secs(1) => true,
+        _ if o.only_newer && newer(d, &src) => true,
         (Some(s), Some(t)) => d.size == src.size && t + Duration::from_secs(1) >= s,
         _ => false,
     }
