@@ -45,8 +45,10 @@ impl Progress for Meter {
             let style = ProgressStyle::with_template("{msg:20!} {bar:30} {bytes:>10}/{total_bytes:<10} {now_rate:>12} ETA {now_eta}")
                 .map(|st| {
                     st.with_key("now_rate", move |s: &ProgressState, w: &mut dyn std::fmt::Write| {
-                        let secs = s.elapsed().as_secs_f64();
-                        let rate = if secs > 0.0 { moved(s) as f64 / secs } else { 0.0 };
+                        // Over at least a second: the first chunk goes at
+                        // once (the limiter's burst), which over a few
+                        // milliseconds would read as a wild rate.
+                        let rate = moved(s) as f64 / s.elapsed().as_secs_f64().max(1.0);
                         let _ = write!(w, "{}/s", HumanBytes(rate as u64));
                     })
                     .with_key("now_eta", move |s: &ProgressState, w: &mut dyn std::fmt::Write| {

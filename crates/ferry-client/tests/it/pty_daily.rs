@@ -239,3 +239,38 @@ fn a_dropped_session_reconnects_on_the_next_command_and_shows_why() {
         p.exp_eof().unwrap();
     }
 }
+
+#[test]
+fn a_resumed_bar_counts_only_the_bytes_moving_now() {
+    let peer = ferryd_and_pyftpdlib(|_| {}, "").remove(0);
+    let data = pseudo_random(4_000_000, 72);
+    std::fs::write(peer.root().join("r.bin"), &data).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Half of it is here already, from an earlier broken-off get.
+    std::fs::write(dir.path().join("r.bin.ferry-part"), &data[..2_000_000]).unwrap();
+    let mut p = spawn(&peer, dir.path(), "xterm", &["--limit-rate", "1M"]);
+    log_in(&mut p, &peer);
+    next_prompt(&mut p);
+    p.send_line("get r.bin").unwrap();
+    p.exp_string("resuming at byte 2000000").unwrap();
+    // The bar's rates while the second half comes at 1 MiB/s: never the
+    // 2 MB already there counted as moved in no time.
+    let mut rates = Vec::new();
+    for _ in 0..5 {
+        let (_, m) = p.exp_regex(r"[0-9.]+ [KMG]?i?B/s").unwrap();
+        let (num, unit) = m.split_once(' ').unwrap();
+        let scale = match unit.chars().next() {
+            Some('K') => 1024.0,
+            Some('M') => 1024.0 * 1024.0,
+            Some('G') => 1024.0 * 1024.0 * 1024.0,
+            _ => 1.0,
+        };
+        rates.push(num.parse::<f64>().unwrap() * scale);
+    }
+    assert!(rates.iter().all(|r| *r < 3.0 * 1024.0 * 1024.0), "rates shown: {rates:?}");
+    p.exp_string("Resumed r.bin at byte 2000000").unwrap();
+    assert!(std::fs::read(dir.path().join("r.bin")).unwrap() == data);
+    next_prompt(&mut p);
+    p.send_line("bye").unwrap();
+    p.exp_eof().unwrap();
+}
