@@ -317,4 +317,9 @@ fn a_deploy_never_deletes_what_is_excluded_now() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains(" 0 deleted"), "{}", text(&out));
     assert_eq!(std::fs::read(s.root().join("www/config/local.php")).unwrap(), b"edited on the server");
+    // The same state for another folder is refused: it vouches for www only.
+    let out = ferry(dir.path(), &["-c", &format!("mirror -R --state {} site other", state.display()), &url(&s)], "");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains(&format!("describes {USER}@127.0.0.1:{}/www, not", s.port())), "{}", text(&out));
+    assert!(!s.root().join("other").exists());
 }

@@ -45,10 +45,22 @@ impl Shell {
         filter: &Filter,
         state_path: &Path,
     ) -> CmdResult {
-        let state = match State::load(state_path).map_err(CmdError::Local)? {
+        let mut state = match State::load(state_path).map_err(CmdError::Local)? {
             Some(s) => s,
             None => self.remote_state(remote_root).await?,
         };
+        // A state vouches for one server and folder only.
+        let login = self.client()?.login_details().ok_or(CmdError::NotLoggedIn)?;
+        let target = format!("{}@{}:{}/{}", login.user, login.host, login.port, remote_root.trim_matches('/'));
+        match &state.target {
+            Some(t) if *t != target => {
+                return Err(CmdError::Usage(format!(
+                    "{} describes {t}, not {target}: give each target its own --state FILE",
+                    state_path.display()
+                )));
+            }
+            _ => state.target = Some(target),
+        }
         let mut source = local_tree(local_root, filter).map_err(|e| CmdError::Local(format!("{}: {e}", local_root.display())))?;
         // The state file itself, when it lives in the tree, is not content.
         if let (Ok(root), Ok(file)) = (local_root.canonicalize(), state_path.canonicalize())

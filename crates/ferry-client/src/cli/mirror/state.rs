@@ -27,6 +27,10 @@ pub(crate) const REMOTE_STATE: &str = ".ferry-state.json";
 pub(super) struct State {
     /// Always 1, for now.
     version: u32,
+    /// What it describes, `user@host:port/root`: one state file is for one
+    /// target (absent in a state that has recorded nothing yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) target: Option<String>,
     pub(super) files: BTreeMap<String, Record>,
     pub(super) dirs: BTreeSet<String>,
 }
