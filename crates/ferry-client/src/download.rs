@@ -185,7 +185,19 @@ impl Client {
         match plan.action {
             Action::Skip => Ok(Fetched { skipped: true, ..done(plan.target.clone(), 0, None) }),
             Action::Stream => {
-                let file = open_stream(&plan.target)?;
+                // Opening a FIFO waits for its reader: off the workers, and
+                // not past Ctrl-C or the data timeout.
+                let mut interrupt = std::pin::pin!(interrupt);
+                let target = plan.target.clone();
+                let open = tokio::task::spawn_blocking(move || open_stream(&target));
+                let file = tokio::select! {
+                    opened = tokio::time::timeout(self.config.data_timeout, open) => match opened {
+                        Ok(Ok(file)) => file?,
+                        Ok(Err(e)) => return Err(local_at(&plan.target)(std::io::Error::other(e))),
+                        Err(_) => return Err(local_at(&plan.target)(std::io::Error::new(std::io::ErrorKind::TimedOut, "nothing opened it for reading"))),
+                    },
+                    () = &mut interrupt => return Err(Error::Interrupted),
+                };
                 let total = self.size(remote).await.ok();
                 progress.start(&name, total, 0);
                 let r = self.retrieve_to_file(remote, 0, file, &mut |n| progress.advance(n), interrupt).await;

@@ -80,7 +80,7 @@ impl Client {
         // Through a proxy, the data connection goes where the control
         // connection went (the server's name), not to the proxy's address.
         if let Some(p) = &self.config.proxy {
-            let host = self.host.clone();
+            let host = self.proxy_target.clone();
             return match crate::proxy::connect(p, &host, addr.port(), self.config.data_timeout).await {
                 Ok(s) => Ok(Pending::Connected(s)),
                 Err(e) => Err(Error::Transfer {

@@ -144,6 +144,9 @@ pub struct Client {
     /// The `X…` checksum verb that worked (`Some(None)`: none does), once
     /// tried; servers do not list those verbs in `FEAT`.
     x_checksum: Option<Option<ChecksumAlgo>>,
+    /// Where the proxy is asked to connect, data connections too: the
+    /// server's name, or its address resolved once (`socks5://`).
+    proxy_target: String,
 }
 
 /// A command as it may be shown in an error: never a password.
@@ -161,7 +164,18 @@ impl Client {
             TlsMode::Off => None,
             _ => Some(TlsContext::new(&config.trust, host, port).map_err(Error::Tls)?),
         };
-        let mut conn = Connection::connect(host, port, config.connect_timeout, config.proxy.as_ref()).await?;
+        // Through a SOCKS5 proxy that is given addresses, the name is
+        // resolved once, here: every data connection then goes to the same
+        // machine as this one, even behind round-robin DNS.
+        let proxy_target = match &config.proxy {
+            Some(p) if p.kind == crate::proxy::ProxyKind::Socks5 => tokio::net::lookup_host((host, port))
+                .await
+                .ok()
+                .and_then(|mut a| a.next())
+                .map_or_else(|| host.to_owned(), |a| a.ip().to_string()),
+            _ => host.to_owned(),
+        };
+        let mut conn = Connection::connect(&proxy_target, port, config.connect_timeout, config.proxy.as_ref()).await?;
         conn.reply_timeout = config.reply_timeout;
         if let (TlsMode::Implicit, Some(t)) = (config.tls, &tls) {
             conn.start_tls(t).await?;
@@ -198,6 +212,7 @@ impl Client {
             data_tls: None,
             prot_private: false,
             x_checksum: None,
+            proxy_target,
         })
     }
 
