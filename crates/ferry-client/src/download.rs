@@ -105,7 +105,7 @@ impl DownloadPlan {
 
 /// True for `-` and for files that exist but are not regular files or
 /// folders: those are written to as they are.
-fn streams_into(target: &Path) -> bool {
+pub fn streams_into(target: &Path) -> bool {
     target == Path::new(STDIO) || std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 

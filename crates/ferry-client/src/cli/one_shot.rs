@@ -117,7 +117,7 @@ fn check_usage(cmd: &OneShot, t: &Target) -> Result<(), String> {
 /// special file, which cannot be started again.
 fn streams(cmd: &OneShot) -> bool {
     match cmd {
-        OneShot::Get { local: Some(l), .. } => l == STDIO || std::fs::metadata(l).is_ok_and(|m| !m.is_file() && !m.is_dir()),
+        OneShot::Get { local: Some(l), .. } => ferry_client::download::streams_into(Path::new(l)),
         OneShot::Put { local, .. } => local == STDIO,
         _ => false,
     }

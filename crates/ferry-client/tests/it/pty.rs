@@ -7,23 +7,29 @@ use std::process::Command;
 use ferry_testkit::{PASSWORD, TestServer, USER, pseudo_random};
 
 pub(crate) fn spawn(s: &TestServer, dir: &std::path::Path, term: &str, extra: &[&str]) -> rexpect::session::PtySession {
+    spawn_on(s.port(), dir, term, extra)
+}
+
+/// `ferry [extra] 127.0.0.1 PORT` in a pseudo-terminal of type `term`,
+/// at home in `dir`.
+pub(crate) fn spawn_on(port: u16, dir: &std::path::Path, term: &str, extra: &[&str]) -> rexpect::session::PtySession {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
-    cmd.args(extra)
-        .args(["127.0.0.1", &s.port().to_string()])
-        .current_dir(dir)
-        .env("HOME", dir)
-        .env_remove("XDG_STATE_HOME")
-        .env("TERM", term);
+    cmd.args(extra).args(["127.0.0.1", &port.to_string()]).current_dir(dir).env("HOME", dir).env_remove("XDG_STATE_HOME").env("TERM", term);
     rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn in a pty")
 }
 
 pub(crate) fn log_in(p: &mut rexpect::session::PtySession) {
-    p.exp_string("Name: ").unwrap();
-    p.send_line(USER).unwrap();
-    p.exp_string("Password: ").unwrap();
-    p.send_line(PASSWORD).unwrap();
-    p.exp_string("230 Logged in as alice.").unwrap();
+    log_in_as(p, USER, PASSWORD);
     p.exp_string("ferry> ").unwrap();
+}
+
+/// Answer the Name: and Password: prompts, and see the login accepted.
+pub(crate) fn log_in_as(p: &mut rexpect::session::PtySession, user: &str, password: &str) {
+    p.exp_string("Name: ").unwrap();
+    p.send_line(user).unwrap();
+    p.exp_string("Password: ").unwrap();
+    p.send_line(password).unwrap();
+    p.exp_string(&format!("230 Logged in as {user}.")).unwrap();
 }
 
 #[test]

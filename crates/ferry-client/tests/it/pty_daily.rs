@@ -5,30 +5,19 @@
 //! all and quit, a long `ls`, and a reconnect after the server drops the
 //! session.
 
-use std::process::Command;
 use std::time::Duration;
 
 use ferry_testkit::pseudo_random;
 
 use crate::peers::{Peer, ferryd_and_pyftpdlib};
+use crate::pty::{log_in_as, spawn_on};
 
 fn spawn(peer: &Peer, dir: &std::path::Path, term: &str, extra: &[&str]) -> rexpect::session::PtySession {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
-    cmd.args(extra)
-        .args(["127.0.0.1", &peer.port().to_string()])
-        .current_dir(dir)
-        .env("HOME", dir)
-        .env_remove("XDG_STATE_HOME")
-        .env("TERM", term);
-    rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn in a pty")
+    spawn_on(peer.port(), dir, term, extra)
 }
 
 fn log_in(p: &mut rexpect::session::PtySession, peer: &Peer) {
-    p.exp_string("Name: ").unwrap();
-    p.send_line(peer.user()).unwrap();
-    p.exp_string("Password: ").unwrap();
-    p.send_line(peer.password()).unwrap();
-    p.exp_string(&format!("230 Logged in as {}.", peer.user())).unwrap();
+    log_in_as(p, peer.user(), peer.password());
 }
 
 /// Wait until the line editor is ready for the next line. On a real

@@ -30,7 +30,7 @@ pub(super) async fn differing(client: &mut Client, pairs: Vec<Pair>) -> Result<O
         return Ok(None);
     }
     let Some((algo, digest)) = client.remote_digest(&first.remote, first.size).await? else { return Ok(None) };
-    let locals = hash_locals(&pairs, algo);
+    let locals = hash_files(pairs.iter().map(|p| (p.local.clone(), p.size)).collect(), algo);
     let mut remote = vec![digest];
     for p in &pairs[1..] {
         match client.remote_digest(&p.remote, p.size).await? {
@@ -49,15 +49,15 @@ pub(super) async fn differing(client: &mut Client, pairs: Vec<Pair>) -> Result<O
     Ok(Some(differ))
 }
 
-/// Digests of the local files, in `pairs`' order (`None` for a file that
-/// could not be read), computed on one thread per core.
-fn hash_locals(pairs: &[Pair], algo: ChecksumAlgo) -> impl Future<Output = Vec<Option<String>>> + use<> {
+/// Digests of the first `size` bytes of each file (all of it), in order
+/// (`None` for a file that could not be read), on one thread per core.
+pub(super) fn hash_files(files: Vec<(PathBuf, u64)>, algo: ChecksumAlgo) -> impl Future<Output = Vec<Option<String>>> + use<> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let limit = Arc::new(tokio::sync::Semaphore::new(cores));
-    let tasks: Vec<_> = pairs
-        .iter()
-        .map(|p| {
-            let (path, size, limit) = (p.local.clone(), p.size, limit.clone());
+    let tasks: Vec<_> = files
+        .into_iter()
+        .map(|(path, size)| {
+            let limit = limit.clone();
             tokio::spawn(async move {
                 let _permit = limit.acquire_owned().await.ok()?;
                 tokio::task::spawn_blocking(move || local::prefix_digest(&path, size, algo).ok()).await.ok().flatten()

@@ -2,39 +2,18 @@
 //! delete is decided from the local tree and the state (`state.rs`), not
 //! from a listing of the server.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use ferry_client::{Error, StoreMode, local};
+use ferry_client::{Error, StoreMode};
 use ferry_proto::command::ChecksumAlgo;
 
+use super::checksum::hash_files;
 use super::filter::Filter;
 use super::state::{Checkpoint, REMOTE_STATE, Record, State, nanos};
 use super::tree::{join, local_tree};
 use super::{Job, Options, Tally, conclude};
 use crate::cli::shell::{CmdError, CmdResult, Shell};
-
-/// SHA-256 of each file, in order, on one thread per core (`None`: could
-/// not be read; such a file is sent, and its read error reported then).
-async fn sha256_all(paths: Vec<(PathBuf, u64)>) -> Vec<Option<String>> {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let limit = Arc::new(tokio::sync::Semaphore::new(cores));
-    let tasks: Vec<_> = paths
-        .into_iter()
-        .map(|(path, size)| {
-            let limit = limit.clone();
-            tokio::spawn(async move {
-                let _permit = limit.acquire_owned().await.ok()?;
-                tokio::task::spawn_blocking(move || local::prefix_digest(&path, size, ChecksumAlgo::Sha256).ok()).await.ok().flatten()
-            })
-        })
-        .collect();
-    let mut out = Vec::with_capacity(tasks.len());
-    for t in tasks {
-        out.push(t.await.ok().flatten());
-    }
-    out
-}
 
 impl Shell {
     pub(super) async fn mirror_deploy(
@@ -78,7 +57,7 @@ impl Shell {
                 _ => to_hash.push((rel.clone(), *m)),
             }
         }
-        let digests = sha256_all(to_hash.iter().map(|(rel, m)| (local_root.join(rel), m.size)).collect()).await;
+        let digests = hash_files(to_hash.iter().map(|(rel, m)| (local_root.join(rel), m.size)).collect(), ChecksumAlgo::Sha256).await;
         let (mut jobs, mut refreshed) = (Vec::new(), Vec::new());
         for ((rel, m), digest) in to_hash.into_iter().zip(digests) {
             let record = Record { size: m.size, mtime_ns: nanos(m.modified), sha256: digest.clone().unwrap_or_default() };
@@ -206,14 +185,5 @@ impl Shell {
             client.rename(&temp, &path).await?;
         }
         Ok(())
-    }
-
-    /// `MKD`, where an existing folder is fine.
-    async fn make_remote_dir(&mut self, dir: &str) -> CmdResult {
-        match self.client()?.mkdir(dir).await {
-            Ok(_) => Ok(()),
-            Err(Error::Reply { reply, .. }) if reply.code == 550 || reply.code == 521 => Ok(()),
-            Err(e) => Err(e.into()),
-        }
     }
 }

@@ -265,12 +265,7 @@ impl Shell {
             if d != remote_root && dest.contains_key(&relative(d)) {
                 continue;
             }
-            match self.client()?.mkdir(d).await {
-                Ok(_) => {}
-                // Already there is fine.
-                Err(Error::Reply { reply, .. }) if reply.code == 550 || reply.code == 521 => {}
-                Err(e) => return Err(e.into()),
-            }
+            self.make_remote_dir(d).await?;
         }
         let outcome = self.transfer(jobs, o, true).await?;
         (tally.transferred, tally.failed) = (outcome.done, outcome.failed.len());
@@ -296,6 +291,15 @@ impl Shell {
         println!("Mirrored {} to {remote_root}: {}.", local_root.display(), tally.line(false));
         self.mark_remote_stale();
         conclude(outcome)
+    }
+
+    /// `MKD`, where an existing folder is fine.
+    async fn make_remote_dir(&mut self, dir: &str) -> CmdResult {
+        match self.client()?.mkdir(dir).await {
+            Ok(_) => Ok(()),
+            Err(Error::Reply { reply, .. }) if reply.code == 550 || reply.code == 521 => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Run the jobs on this session's connection (lent to a worker, and
