@@ -194,6 +194,23 @@ impl Authenticator for PreLoginAuth {
         })
     }
 
+    /// A hook decides by password: users it covers cannot log in by key
+    /// (their SFTP clients fall back to the password). Everyone else's
+    /// keys are the accounts' to check.
+    fn login_with_key<'a>(
+        &'a self,
+        user: &'a str,
+        key: &'a str,
+        from: &'a LoginContext,
+    ) -> BoxFuture<'a, Result<Option<Account>, AuthError>> {
+        Box::pin(async move {
+            match self.hook_for(user) {
+                Some(_) => Ok(None),
+                None => self.accounts.login_with_key(user, key, from).await,
+            }
+        })
+    }
+
     fn standing<'a>(&'a self, account: &'a Account) -> BoxFuture<'a, Result<Standing, StoreError>> {
         Box::pin(async move {
             if ferry_core::sync::lock(&self.admitted).contains(&account.name) {

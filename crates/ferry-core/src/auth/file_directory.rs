@@ -238,7 +238,11 @@ impl Inner {
             Change::Update { record, line } => (record.to_settings(Baseline::Defaults(&files.parsed.defaults)), line.as_deref()),
             Change::Delete => (Ok(UserSettings::default()), None),
         };
-        let new = new.map_err(DirectoryError::Invalid)?;
+        let mut new = new.map_err(DirectoryError::Invalid)?;
+        // The admin API does not edit public keys: an update keeps them.
+        if let Change::Update { .. } = change {
+            new.authorized_keys = files.parsed.users.get(name).and_then(|u| u.authorized_keys.clone());
+        }
 
         let old_settings = files.settings.text.as_deref().unwrap_or("");
         let settings_text = settings_edit::set_user(old_settings, name, files.parsed.users.get(name), &new)

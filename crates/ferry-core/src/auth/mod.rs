@@ -125,6 +125,21 @@ pub trait Authenticator: Send + Sync + 'static {
         self.login(user, password)
     }
 
+    /// `Ok(Some(account))` if `key` (a public key, base64 as in a `.pub`
+    /// file, whose private half the client has proved it holds) is one of
+    /// `user`'s `authorized_keys`; `Ok(None)` if not, or if this
+    /// authenticator logs nobody in by key (the default). The account's
+    /// rules (disabled, expired, allowed networks) apply as for a password.
+    fn login_with_key<'a>(
+        &'a self,
+        user: &'a str,
+        key: &'a str,
+        from: &'a LoginContext,
+    ) -> BoxFuture<'a, Result<Option<Account>, AuthError>> {
+        let _ = (user, key, from);
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
     /// Where a logged-in account stands now: the settings of a reload
     /// reach sessions that are already open through this.
     fn standing<'a>(&'a self, account: &'a Account) -> BoxFuture<'a, Result<Standing, StoreError>>;

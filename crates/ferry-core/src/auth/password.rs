@@ -134,6 +134,27 @@ impl PasswordAuth {
         Ok(Some(Account { name: user.to_owned(), policy, anonymous: false }))
     }
 
+    /// Check that `key` (base64) is one of `user`'s `authorized_keys`,
+    /// for a login from `peer` on `today`. No hash is paid: the client
+    /// proved it holds the private key, and an unknown user, a user
+    /// without keys and a key that is not theirs are all refused alike.
+    pub async fn key_login_at(&self, user: &str, key: &str, peer: Option<IpAddr>, today: Date) -> Result<Option<Account>, AuthError> {
+        let Some((_, own)) = self.store.lookup_account(user).await? else { return Ok(None) };
+        let own = own.as_ref().or_else(|| self.settings.users.get(user));
+        if !own.is_some_and(|u| u.authorizes_key(key)) {
+            return Ok(None);
+        }
+        let policy = match self.verdict(own, today) {
+            Verdict::Open(policy) => policy,
+            Verdict::Disabled => return Err(AuthError::Disabled),
+            Verdict::Expired => return Err(AuthError::Expired),
+        };
+        if !policy.admits(peer) {
+            return Err(AuthError::NetworkNotAllowed);
+        }
+        Ok(Some(Account { name: user.to_owned(), policy, anonymous: false }))
+    }
+
     /// What the rules of an account whose own settings are `own` say on
     /// `today`. (The address is the caller's to check: only a login has
     /// one.)
@@ -219,6 +240,15 @@ impl Authenticator for PasswordAuth {
         Box::pin(self.login_at(user, password, Some(from.peer.ip()), Date::today()))
     }
 
+    fn login_with_key<'a>(
+        &'a self,
+        user: &'a str,
+        key: &'a str,
+        from: &'a LoginContext,
+    ) -> BoxFuture<'a, Result<Option<Account>, AuthError>> {
+        Box::pin(self.key_login_at(user, key, Some(from.peer.ip()), Date::today()))
+    }
+
     fn standing<'a>(&'a self, account: &'a Account) -> BoxFuture<'a, Result<Standing, StoreError>> {
         Box::pin(PasswordAuth::standing(self, account))
     }
@@ -278,6 +308,29 @@ mod tests {
             let down_disabled =
                 PasswordAuth::new(Arc::new(Down), SettingsFile::parse("[users.alice]\ndisabled = true\n", Path::new("u.toml")).unwrap());
             assert_eq!(down_disabled.standing(&alice).await, Ok(Standing::Disabled), "a disabled account needs no store to end");
+        });
+    }
+
+    /// A key logs in only the user whose `authorized_keys` hold it, and
+    /// the account's rules apply as they do after a password.
+    #[test]
+    fn keys_log_in_their_own_user_under_the_same_rules() {
+        let k = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+        let settings = format!(
+            "[users.p]\nauthorized_keys = [\"ssh-ed25519 {k} p@x\"]\n[users.off]\ndisabled = true\nauthorized_keys = [\"ssh-ed25519 {k}\"]\n\
+             [users.lan]\nallowed_networks = [\"10.0.0.0/8\"]\nauthorized_keys = [\"ssh-ed25519 {k}\"]\n[users.gone]\nauthorized_keys = [\"ssh-ed25519 {k}\"]\n"
+        );
+        let a = auth("p:pw\nq:pw\noff:pw\nlan:pw\n", &settings);
+        let today = day("2026-01-01");
+        block_on(async {
+            assert_eq!(a.key_login_at("p", k, None, today).await.unwrap().unwrap().name, "p");
+            assert_eq!(a.key_login_at("q", k, None, today).await, Ok(None), "not q's key");
+            assert_eq!(a.key_login_at("p", &k.replace('l', "m"), None, today).await, Ok(None));
+            assert_eq!(a.key_login_at("gone", k, None, today).await, Ok(None), "settings without an account open nothing");
+            assert_eq!(a.key_login_at("off", k, None, today).await, Err(AuthError::Disabled));
+            assert_eq!(a.key_login_at("lan", k, ip("192.0.2.1"), today).await, Err(AuthError::NetworkNotAllowed));
+            assert!(a.key_login_at("lan", k, ip("10.1.2.3"), today).await.unwrap().is_some());
+            assert_eq!(a.key_login_at("ftp", k, None, today).await, Ok(None), "no anonymous logins by key");
         });
     }
 

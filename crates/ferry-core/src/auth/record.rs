@@ -207,6 +207,9 @@ impl UserRecord {
             disabled,
             allowed_networks,
             expires,
+            // Not a field of the record: the stores keep a user's keys
+            // through an update.
+            authorized_keys: None,
         })
     }
 }

@@ -23,6 +23,11 @@
 //! allowed_networks = ["10.0.0.0/8", "2001:db8::/32"]  # CIDR; a bare address is one address
 //! expires = "2026-12-31"      # the last day (UTC) the account may log in
 //!
+//! [users.partner]
+//! authorized_keys = [         # SFTP logins by key, as in a .pub file
+//!   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl partner@laptop",
+//! ]
+//!
 //! [anonymous]                 # off unless enabled
 //! enabled = true
 //! home = "pub"
@@ -161,6 +166,42 @@ pub struct UserSettings {
     /// The last day (UTC) the account may log in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<Date>,
+    /// Public keys that log this user in over SFTP, one OpenSSH
+    /// `authorized_keys` line each (`ssh-ed25519 AAAA… comment`). Only a
+    /// user's own: a key in `[defaults]` would open every account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorized_keys: Option<Vec<String>>,
+}
+
+/// Key types an `authorized_keys` line may start with (OpenSSH's names).
+const KEY_TYPES: &[&str] = &[
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+];
+
+/// The base64 key of an `authorized_keys` line (`type key [comment]`), or
+/// what is wrong with it.
+pub fn authorized_key_blob(line: &str) -> Result<&str, String> {
+    let mut parts = line.split_whitespace();
+    let (Some(kind), Some(blob)) = (parts.next(), parts.next()) else {
+        return Err(format!("{line:?} is not a public key line: write it as in a .pub file, \"ssh-ed25519 AAAA… comment\""));
+    };
+    if !KEY_TYPES.contains(&kind) {
+        return Err(format!(
+            "{kind:?} is not a key type Ferry accepts (one of {}); key options such as from= are not supported",
+            KEY_TYPES.join(", ")
+        ));
+    }
+    let base64 = |c: char| c.is_ascii_alphanumeric() || "+/=".contains(c);
+    if blob.len() < 16 || !blob.chars().all(base64) {
+        return Err(format!("the key after {kind:?} is not base64: copy the whole line of the .pub file"));
+    }
+    Ok(blob)
 }
 
 impl UserSettings {
@@ -168,10 +209,19 @@ impl UserSettings {
     /// (Ranges and dates are checked as they are read.) The text says what
     /// is wrong, without naming the file.
     pub fn check(&self) -> Result<(), String> {
+        for key in self.authorized_keys.iter().flatten() {
+            authorized_key_blob(key).map_err(|e| format!("authorized_keys: {e}"))?;
+        }
         match &self.home {
             Some(h) => home_path(h).map(drop),
             None => Ok(()),
         }
+    }
+
+    /// Whether `blob` (a public key, base64 as in a `.pub` file) is one
+    /// of the user's `authorized_keys`.
+    pub fn authorizes_key(&self, blob: &str) -> bool {
+        self.authorized_keys.iter().flatten().any(|line| authorized_key_blob(line) == Ok(blob))
     }
 }
 
@@ -296,6 +346,9 @@ impl SettingsFile {
         for s in file.users.values().chain([&file.defaults]) {
             s.check().map_err(bad)?;
         }
+        if file.defaults.authorized_keys.is_some() {
+            return Err(bad("authorized_keys in [defaults] would let one key into every account: give each user their own".into()));
+        }
         if let Some(h) = &file.anonymous.home {
             home_path(h).map_err(bad)?;
         }
@@ -368,6 +421,28 @@ impl SettingsFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@host";
+
+    #[test]
+    fn authorized_keys_are_checked_and_matched_by_their_key() {
+        let text = format!("[users.p]\nauthorized_keys = [{KEY:?}, \"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ\"]\n");
+        let file = SettingsFile::parse(&text, Path::new("users.toml")).unwrap();
+        let p = &file.users["p"];
+        assert!(p.authorizes_key("AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"));
+        assert!(!p.authorizes_key("AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJm"));
+        for (bad, says) in [
+            ("from=\\\"10.0.0.1\\\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnk", "options such as from= are not supported"),
+            ("ssh-ed25519", "is not a public key line"),
+            ("ssh-ed25519 not*base64*at*all*here", "is not base64"),
+        ] {
+            let text = format!("[users.p]\nauthorized_keys = [\"{bad}\"]\n");
+            let e = SettingsFile::parse(&text, Path::new("users.toml")).unwrap_err();
+            assert!(e.to_string().contains(says), "{bad}: {e}");
+        }
+        let e = SettingsFile::parse(&format!("[defaults]\nauthorized_keys = [{KEY:?}]\n"), Path::new("u.toml")).unwrap_err();
+        assert!(e.to_string().contains("every account"), "{e}");
+    }
 
     const SAMPLE: &str = r#"
 [defaults]

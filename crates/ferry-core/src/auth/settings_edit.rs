@@ -66,6 +66,9 @@ fn edit(t: &mut dyn TableLike, old: &UserSettings, new: &UserSettings) {
     field(t, "quota_files", &old.quota_files, &new.quota_files, |n: &u64| Value::from(i64::try_from(*n).unwrap_or(i64::MAX)));
     field(t, "upload_rate", &old.upload_rate, &new.upload_rate, bytes);
     field(t, "download_rate", &old.download_rate, &new.download_rate, bytes);
+    field(t, "authorized_keys", &old.authorized_keys, &new.authorized_keys, |list: &Vec<String>| {
+        Value::Array(list.iter().map(String::as_str).collect::<Array>())
+    });
     field(t, "disabled", &old.disabled, &new.disabled, flag);
     field(t, "allowed_networks", &old.allowed_networks, &new.allowed_networks, |list: &Vec<_>| {
         Value::Array(list.iter().map(ToString::to_string).collect::<Array>())

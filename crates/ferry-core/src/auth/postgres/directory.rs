@@ -135,7 +135,11 @@ impl UserDirectory for PgStore {
             };
             let name = record.name.as_str();
             let changed = with_client!(self, |c| c.execute(
-                "UPDATE ferry_users SET settings = $2, secret = COALESCE($3, secret), updated_at = now() WHERE name = $1",
+                // The admin API does not edit public keys: an update keeps those
+                // the row has.
+                "UPDATE ferry_users SET settings = CASE WHEN settings IS NOT NULL AND settings::jsonb ? 'authorized_keys' \
+                 THEN ($2::jsonb || jsonb_build_object('authorized_keys', settings::jsonb -> 'authorized_keys'))::text ELSE $2 END, \
+                 secret = COALESCE($3, secret), updated_at = now() WHERE name = $1",
                 &[&name, &settings, &secret],
             ))
             .await
