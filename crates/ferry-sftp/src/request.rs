@@ -5,11 +5,11 @@
 //! Paths and handles stay bytes here: version 3 does not say how names are
 //! encoded, and each side decides what it accepts.
 
+use crate::DecodeError;
 use crate::attrs::Attrs;
 use crate::kind;
 use crate::status::OpenFlags;
 use crate::wire::{Reader, Writer};
-use crate::DecodeError;
 
 /// One request and its id (the reply carries the same id).
 #[derive(Debug, Clone, PartialEq, Eq)]

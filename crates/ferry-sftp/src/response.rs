@@ -2,11 +2,11 @@
 //! [`Response::decode`] for clients; and the version handshake
 //! ([`Init`], [`Version`]) both sides begin with.
 
+use crate::DecodeError;
 use crate::attrs::Attrs;
 use crate::kind;
 use crate::status::StatusCode;
 use crate::wire::{Reader, Writer};
-use crate::DecodeError;
 
 /// One entry of an `SSH_FXP_NAME` reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +50,17 @@ impl Statvfs {
     /// As an `SSH_FXP_EXTENDED_REPLY`'s data.
     pub fn to_bytes(&self) -> Vec<u8> {
         [
-            self.bsize, self.frsize, self.blocks, self.bfree, self.bavail, self.files, self.ffree, self.favail, self.fsid,
-            self.flag, self.namemax,
+            self.bsize,
+            self.frsize,
+            self.blocks,
+            self.bfree,
+            self.bavail,
+            self.files,
+            self.ffree,
+            self.favail,
+            self.fsid,
+            self.flag,
+            self.namemax,
         ]
         .iter()
         .flat_map(|v| v.to_be_bytes())

@@ -72,6 +72,21 @@ impl UserFs {
     /// ([`FsError::ReplaceNeedsDelete`]). Neither end may be being
     /// uploaded. A replaced file's bytes leave the quota.
     pub fn rename(&self, from: &VirtualPath, to: &VirtualPath) -> Result<(), FsError> {
+        self.rename_as(from, to, self.allows(Permission::Delete))
+    }
+
+    /// Rename or move `from` to `to` (`rename`), never replacing what is
+    /// at `to`: an existing target fails with
+    /// [`StorageError::AlreadyExists`] and is untouched (SFTP's `RENAME`;
+    /// its `posix-rename` is [`UserFs::rename`]).
+    pub fn rename_keeping(&self, from: &VirtualPath, to: &VirtualPath) -> Result<(), FsError> {
+        match self.rename_as(from, to, false) {
+            Err(FsError::ReplaceNeedsDelete) => Err(StorageError::AlreadyExists.into()),
+            other => other,
+        }
+    }
+
+    fn rename_as(&self, from: &VirtualPath, to: &VirtualPath, replace: bool) -> Result<(), FsError> {
         self.permit(Permission::Rename)?;
         existing(from)?;
         new_name(to)?;
@@ -80,7 +95,6 @@ impl UserFs {
         if to.as_str().starts_with(&format!("{}/", from.as_str())) {
             return Err(FsError::IntoItself);
         }
-        let replace = self.allows(Permission::Delete);
         let replaced = self.storage().metadata(to).ok().filter(|i| i.kind == Kind::File && from != to).map(|i| i.size);
         match self.storage().rename(from, to, replace) {
             Ok(()) => {}

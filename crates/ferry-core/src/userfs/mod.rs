@@ -242,6 +242,15 @@ impl UserFs {
         (limits.bytes.is_some() || limits.files.is_some()).then(|| (self.inner.services.quotas().ledger(&policy.home), limits))
     }
 
+    /// The home's quota and what it holds now (counted, walked first if
+    /// the count is stale), when the user has one: for front-ends that
+    /// report free space (SFTP's `statvfs`). Blocking.
+    pub fn quota_usage(&self) -> Result<Option<QuotaUsage>, FsError> {
+        let Some((ledger, limits)) = self.quota() else { return Ok(None) };
+        ledger.refresh(self.storage(), std::time::Instant::now())?;
+        Ok(Some((ledger.usage(), limits)))
+    }
+
     /// Count bytes and files that left the home.
     fn quota_removed(&self, bytes: u64, files: u64) {
         if let Some((ledger, _)) = self.quota() {
@@ -253,6 +262,9 @@ impl UserFs {
         self.inner.services.events().emit_now(kind);
     }
 }
+
+/// What a home holds, `(bytes, files)`, and its quota.
+pub type QuotaUsage = ((u64, u64), Limits);
 
 /// `Err` when `path` goes through a reserved name.
 fn existing(path: &VirtualPath) -> Result<(), FsError> {

@@ -78,6 +78,20 @@ impl UserFs {
         self.start_upload(path.clone(), upload, quota, claim, opened)
     }
 
+    /// What an upload to `path` would meet (`write`, not `list`: a
+    /// drop-box user may not look, but may still be told that the name
+    /// is taken): `None` when nothing is there. For front-ends whose open
+    /// request depends on it (SFTP's `CREAT`, `EXCL` and `TRUNC`).
+    pub fn upload_target(&self, path: &VirtualPath) -> Result<Option<crate::storage::FileInfo>, FsError> {
+        self.permit(Permission::Write)?;
+        new_name(path)?;
+        match self.storage().metadata(path) {
+            Ok(info) => Ok(Some(info)),
+            Err(StorageError::NotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Start an upload under a new, unused name in `dir` (`write`), made
     /// from `hint` where it is a fit name (FTP's `STOU`). The name is in
     /// [`UserUpload::path`].
@@ -236,6 +250,22 @@ impl UserUpload {
     /// give a vanishing client a moment to show itself before that.)
     pub fn replaces(&self) -> bool {
         self.replaces
+    }
+
+    /// The file's size so far: what it kept at the open and the highest
+    /// offset written since (SFTP's `FSTAT` of a file being written).
+    pub fn size(&self) -> u64 {
+        self.end
+    }
+
+    /// Flush what was written so far to disk (SFTP's `fsync`): where the
+    /// storage writes a local file; elsewhere nothing is durable before
+    /// the commit, which makes it so.
+    pub fn sync_data(&self) -> Result<(), FsError> {
+        match self.upload.as_ref().and_then(|u| u.file()) {
+            Some(f) => f.sync_data().map_err(|e| StorageError::from(e).into()),
+            None => Ok(()),
+        }
     }
 
     /// Bytes written so far.

@@ -45,6 +45,15 @@ pub(crate) struct Options {
     /// Also serve implicit FTPS (TLS from the first byte) on this port.
     #[arg(long, value_name = "PORT")]
     pub(crate) ftps_port: Option<u16>,
+    /// Also serve SFTP (over SSH) on this port, on the same accounts,
+    /// homes, permissions and quotas.
+    #[arg(long, value_name = "PORT")]
+    pub(crate) sftp_port: Option<u16>,
+    /// SSH host key for SFTP (OpenSSH format, no passphrase, mode 0600)
+    /// [default: `ssh_host_ed25519_key` beside the users file, made on the
+    /// first start].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) sftp_host_key: Option<PathBuf>,
     /// Folder to serve; created if missing; every user is confined beneath
     /// it.
     #[arg(short, long, value_name = "DIR", default_value = "ftp-root")]
@@ -251,6 +260,7 @@ mod tests {
         assert!(d.tls && d.tls_reuse && !d.require_tls);
         assert_eq!((d.log_level.as_str(), d.log_format.as_str(), d.s3_prefix.as_str()), ("info", "text", ""));
         assert_eq!((d.postgres, d.upload_rate, d.ftps_port, d.metrics_listen, d.admin_listen), (None, None, None, None, None));
+        assert_eq!((d.sftp_port, d.sftp_host_key), (None, None), "the embedded default is FTP only");
         assert!(d.proxy_protocol_from.is_empty());
     }
 
@@ -277,6 +287,8 @@ mod tests {
         let keys: Vec<String> = arguments().iter().map(key_of).collect();
         let table = toml::Table::try_from(Options {
             ftps_port: Some(990),
+            sftp_port: Some(2222),
+            sftp_host_key: Some("h".into()),
             s3_bucket: Some("b".into()),
             s3_endpoint: Some("e".into()),
             postgres: Some("p".into()),

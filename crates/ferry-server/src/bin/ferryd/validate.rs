@@ -45,6 +45,10 @@ pub(super) fn problems(s: &Options) -> Vec<String> {
         check(p != 0, &|| "ftps-port must be from 1 to 65535 (0 would listen on a random port that no client can know)".into());
         check(p != s.port, &|| format!("ftps-port and port are both {p}: implicit FTPS needs a port of its own"));
     }
+    if let Some(p) = s.sftp_port {
+        check(p != 0, &|| "sftp-port must be from 1 to 65535 (0 would listen on a random port that no client can know)".into());
+        check(p != s.port && Some(p) != s.ftps_port, &|| format!("sftp-port {p} is taken by FTP: SFTP needs a port of its own"));
+    }
     if let Some(range) = &s.passive_ports
         && let Err(e) = parse_range(range)
     {

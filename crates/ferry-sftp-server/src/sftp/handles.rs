@@ -1,0 +1,129 @@
+//! What a session holds open: files being read, files being written and
+//! folders being listed, each under a handle the client names in later
+//! requests. A session may hold [`MAX_OPEN`] at once, so that no client
+//! can pile up descriptors.
+
+use std::collections::HashMap;
+
+use ferry_core::events::Failure;
+use ferry_core::sessions::TransferProgress;
+use ferry_core::storage::{Entries, ReadAt};
+use ferry_core::userfs::{DownloadGuard, UserUpload};
+use ferry_proto::VirtualPath;
+use ferry_sftp::Attrs;
+
+/// Handles one session may hold open (OpenSSH's `sftp-server` has no
+/// limit but the process's descriptors; ours are shared by every session).
+pub(crate) const MAX_OPEN: usize = 256;
+
+/// A file opened for reading.
+pub(crate) struct Reading {
+    pub(crate) path: VirtualPath,
+    pub(crate) reader: Box<dyn ReadAt>,
+    pub(crate) guard: Option<DownloadGuard>,
+    /// Bytes sent, for the download event.
+    pub(crate) sent: u64,
+    pub(crate) progress: TransferProgress,
+}
+
+/// A file opened for writing.
+pub(crate) struct Writing {
+    pub(crate) upload: Option<UserUpload>,
+    /// Times and mode set on the handle before it is closed: applied
+    /// after the commit (before it, they would land on the old file or be
+    /// lost with the temporary one).
+    pub(crate) pending: Option<Attrs>,
+    /// A write failed: the close aborts instead of committing, so that a
+    /// short file never replaces a whole one.
+    pub(crate) failed: Option<String>,
+    pub(crate) progress: TransferProgress,
+}
+
+/// What a handle stands for.
+pub(crate) enum Open {
+    Read(Reading),
+    Write(Writing),
+    Dir(Entries),
+}
+
+/// The open handles of one session.
+#[derive(Default)]
+pub(crate) struct Handles {
+    next: u32,
+    open: HashMap<u32, Open>,
+}
+
+impl Handles {
+    /// Keep `open`; its handle, or `None` when the session holds too many.
+    pub(crate) fn insert(&mut self, open: Open) -> Option<Vec<u8>> {
+        if self.open.len() >= MAX_OPEN {
+            return None;
+        }
+        self.next = self.next.wrapping_add(1);
+        while self.open.contains_key(&self.next) {
+            self.next = self.next.wrapping_add(1);
+        }
+        self.open.insert(self.next, open);
+        Some(self.next.to_string().into_bytes())
+    }
+
+    fn key(handle: &[u8]) -> Option<u32> {
+        std::str::from_utf8(handle).ok()?.parse().ok()
+    }
+
+    pub(crate) fn get(&mut self, handle: &[u8]) -> Option<&mut Open> {
+        self.open.get_mut(&Self::key(handle)?)
+    }
+
+    pub(crate) fn remove(&mut self, handle: &[u8]) -> Option<Open> {
+        self.open.remove(&Self::key(handle)?)
+    }
+
+    /// The session ended with these still open: uploads are aborted (a
+    /// file being replaced stays as it was; bytes written in place stay,
+    /// for a resume) and downloads reported as they ended.
+    pub(crate) fn close_all(&mut self) {
+        for (_, open) in self.open.drain() {
+            match open {
+                Open::Read(mut r) => {
+                    if let Some(g) = r.guard.take() {
+                        let whole = r.sent >= r.reader.size();
+                        g.finish(r.sent, (!whole).then_some(Failure::Interrupted));
+                    }
+                }
+                Open::Write(mut w) => {
+                    if let Some(u) = w.upload.take() {
+                        let outcome = u.abort(Failure::Interrupted);
+                        tracing::info!(?outcome, "upload interrupted: the session ended before the file was closed");
+                    }
+                }
+                Open::Dir(_) => {}
+            }
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.open.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_are_capped_and_never_reused_while_open() {
+        let mut h = Handles::default();
+        let empty = || Open::Dir(Box::new(std::iter::empty()));
+        let first = h.insert(empty()).unwrap();
+        for _ in 1..MAX_OPEN {
+            assert_ne!(h.insert(empty()).unwrap(), first);
+        }
+        assert!(h.insert(empty()).is_none(), "one too many");
+        assert!(h.remove(&first).is_some());
+        assert!(h.remove(&first).is_none(), "closed twice");
+        assert!(h.get(b"not a handle").is_none());
+        assert!(h.insert(empty()).is_some());
+        assert_eq!(h.len(), MAX_OPEN);
+    }
+}
