@@ -215,6 +215,14 @@ impl Reservation {
         self.received -= n;
     }
 
+    /// The file was cut by `n` bytes: first what this upload added, then
+    /// what it had before (which then counts as replaced).
+    pub fn shrink(&mut self, n: u64) {
+        let ours = n.min(self.received);
+        self.give_back(ours);
+        self.replaced += n - ours;
+    }
+
     /// The upload ended; `outcome` is `None` when it committed.
     pub fn settle(mut self, outcome: Option<PartialOutcome>) {
         self.finish(outcome);

@@ -63,7 +63,7 @@ impl Server {
             shared: Arc::new(Shared {
                 config,
                 services,
-                auth: crate::auth::Current::new(auth),
+                auth: Arc::new(crate::auth::Current::new(auth)),
                 defender,
                 shutdown,
                 stop_transfers: tokio::sync::watch::Sender::new(false),
@@ -84,6 +84,12 @@ impl Server {
     /// (`services().sessions()`) and the event bus.
     pub fn services(&self) -> Arc<Services> {
         self.shared.services.clone()
+    }
+
+    /// The accounts in force, replaced on reload (for the other front
+    /// doors, which log in on the same accounts).
+    pub fn accounts(&self) -> Arc<crate::auth::Current> {
+        self.shared.auth.clone()
     }
 
     /// The per-address limits and bans (`bans`, `unban`).

@@ -18,7 +18,7 @@ pub struct Shared {
     pub services: Arc<Services>,
     /// Who may log in; replaced on reload (sessions notice through its
     /// generation).
-    pub auth: crate::auth::Current,
+    pub auth: Arc<crate::auth::Current>,
     /// Per-address limits and bans.
     pub defender: Arc<Defender>,
     /// The address announced in `227` replies (from `passive_address`, or

@@ -225,7 +225,7 @@ impl Storage for LocalStorage {
                 // Bytes past the restart point belong to the old attempt.
                 file.set_len(offset)?;
                 file.seek(SeekFrom::Start(offset))?;
-                Ok(Box::new(InPlaceUpload { file, start_len: offset, cut: meta.len() - offset, append: false }))
+                Ok(Box::new(InPlaceUpload { file, start_len: offset, cut: meta.len() - offset, append: false, overwrites: false }))
             }
             WriteMode::Append => {
                 let file = self.root.open_with(rel, OpenOptions::new().append(true).create(true))?.into_std();
@@ -233,7 +233,15 @@ impl Storage for LocalStorage {
                 if meta.is_dir() {
                     return Err(StorageError::IsDirectory);
                 }
-                Ok(Box::new(InPlaceUpload { file, start_len: meta.len(), cut: 0, append: true }))
+                Ok(Box::new(InPlaceUpload { file, start_len: meta.len(), cut: 0, append: true, overwrites: false }))
+            }
+            WriteMode::Update => {
+                let file = self.root.open_with(rel, OpenOptions::new().write(true).create(true))?.into_std();
+                let meta = file.metadata()?;
+                if meta.is_dir() {
+                    return Err(StorageError::IsDirectory);
+                }
+                Ok(Box::new(InPlaceUpload { file, start_len: meta.len(), cut: 0, append: false, overwrites: true }))
             }
         }
     }

@@ -62,6 +62,12 @@ pub enum WriteMode {
     At(u64),
     /// `APPE`: add to the end.
     Append,
+    /// SFTP's open for writing without `TRUNC`: the file as it is, written
+    /// in place at any offset (over its old bytes too); nothing is cut at
+    /// the open, and a client that wants it shorter says so
+    /// ([`Upload::set_len`]). Object storage, which writes front to back,
+    /// takes it as [`WriteMode::Append`].
+    Update,
 }
 
 /// A file being uploaded. Bytes go in through `Write`; nothing is final
@@ -96,6 +102,13 @@ pub trait Upload: Write + Send {
     /// `splice` refuses).
     fn file(&self) -> Option<&std::fs::File> {
         None
+    }
+    /// Make the file `len` bytes long, cutting or zero-filling its end
+    /// (SFTP's `SETSTAT` of a size: OpenSSH's `scp` writes in place and then
+    /// cuts the file at what it wrote). Storage that writes front to back
+    /// refuses with [`StorageError::Unsupported`].
+    fn set_len(&mut self, _len: u64) -> Result<(), StorageError> {
+        Err(StorageError::Unsupported("this storage cannot change the length of a file being written"))
     }
 }
 

@@ -376,7 +376,8 @@ impl Storage for S3Storage {
         let size = existing.as_ref().map_or(0, |m| m.size);
         let keep = match mode {
             WriteMode::Replace => None,
-            WriteMode::Append => Some(size),
+            // Front to back only: an update can add to the end.
+            WriteMode::Append | WriteMode::Update => Some(size),
             WriteMode::At(offset) if offset <= size => Some(offset),
             WriteMode::At(_) => {
                 return Err(StorageError::RestartPastEnd);

@@ -64,7 +64,7 @@ impl UserFs {
         let (replaced, start) = match mode {
             WriteMode::Replace => (old, 0),
             WriteMode::At(n) => (old - n, n),
-            WriteMode::Append => (0, old),
+            WriteMode::Append | WriteMode::Update => (0, old),
         };
         let opened = Opened {
             new_file: size.is_none(),
@@ -266,6 +266,34 @@ impl UserUpload {
             Some(f) => f.sync_data().map_err(|e| StorageError::from(e).into()),
             None => Ok(()),
         }
+    }
+
+    /// Make the file `len` bytes long (SFTP's `SETSTAT` of a size on a file
+    /// being written): growth counts against the quota like a write, and
+    /// what is cut off stops counting. Refused by storage that writes front
+    /// to back, unless `len` is the size already.
+    pub fn set_len(&mut self, len: u64) -> Result<(), FsError> {
+        if len == self.end {
+            return Ok(());
+        }
+        let grown = self.charge(len, 0)?;
+        let upload = self.upload.as_mut().expect("open until commit/abort");
+        if let Err(e) = upload.set_len(len) {
+            self.give_back(grown);
+            return Err(e.into());
+        }
+        if let Some(q) = &mut self.quota
+            && len < self.end
+        {
+            q.shrink(self.end - len);
+        }
+        if len < self.cursor {
+            // The digest took in bytes that are gone.
+            self.digest = None;
+            self.cursor = len;
+        }
+        self.end = len;
+        Ok(())
     }
 
     /// Bytes written so far.

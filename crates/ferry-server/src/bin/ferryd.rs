@@ -66,6 +66,8 @@ mod reload;
 mod run;
 #[path = "ferryd/settings.rs"]
 mod settings;
+#[path = "ferryd/sftp.rs"]
+mod sftp;
 #[path = "ferryd/storage.rs"]
 mod storage;
 #[path = "ferryd/user_command.rs"]

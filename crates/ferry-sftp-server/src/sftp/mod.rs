@@ -195,6 +195,9 @@ pub(crate) async fn serve(channel: russh::Channel<Msg>, parts: SessionParts) {
         }
     }
     reader.abort();
+    // As OpenSSH's sftp-server exits: 0 when the client ended the session
+    // (scp reports anything else as a failure), 1 when the server did.
+    let exit_status = u32::from(why.is_some());
     if let Some(why) = why {
         tracing::info!("sftp session ended: {why}");
     }
@@ -205,6 +208,7 @@ pub(crate) async fn serve(channel: russh::Channel<Msg>, parts: SessionParts) {
         let _ = tokio::task::spawn_blocking(move || state.handles.close_all()).await;
     }
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        let _ = write.exit_status(exit_status).await;
         let _ = write.eof().await;
         let _ = write.close().await;
     })

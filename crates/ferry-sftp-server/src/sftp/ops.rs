@@ -196,8 +196,9 @@ impl Ops {
             }
             Some(_) if flags.has(OpenFlags::TRUNC) => WriteMode::Replace,
             Some(_) if flags.has(OpenFlags::APPEND) => WriteMode::Append,
-            // Written in place: what a resume needs.
-            Some(info) => WriteMode::At(info.size),
+            // Written in place, at any offset: what a resume needs (and
+            // OpenSSH's scp, which then cuts the file at what it wrote).
+            Some(_) => WriteMode::Update,
         };
         let upload = self.fs.open_upload(&path, mode).map_err(fs_err)?;
         let progress = self.registration.transfer(path.as_str(), Direction::Upload, None);
@@ -291,7 +292,9 @@ impl Ops {
     fn fsetstat(&mut self, handle: &[u8], attrs: Attrs) -> Result<(), Refusal> {
         let path = match self.handles.get(handle).ok_or_else(bad_handle)? {
             Open::Write(w) => {
-                refuse_size(&attrs)?;
+                if let (Some(len), Some(upload)) = (attrs.size, w.upload.as_mut()) {
+                    upload.set_len(len).map_err(fs_err)?;
+                }
                 // Applied to the file once it is in place.
                 let p = w.pending.get_or_insert_with(Attrs::default);
                 p.permissions = attrs.permissions.or(p.permissions);
@@ -304,10 +307,23 @@ impl Ops {
         self.set_attrs(&path, &attrs)
     }
 
-    /// `SETSTAT`: times and mode. Owner and group are the server's and
-    /// are left as they are; a size (truncation) is refused.
+    /// `SETSTAT`: size, times and mode. Owner and group are the server's
+    /// and are left as they are. A size is an upload in place (the same
+    /// permission, quota, claim and event as writing the file).
     fn set_attrs(&self, path: &VirtualPath, attrs: &Attrs) -> Result<(), Refusal> {
-        refuse_size(attrs)?;
+        if let Some(len) = attrs.size {
+            if self.fs.upload_target(path).map_err(fs_err)?.is_none() {
+                return Err(refuse(StatusCode::NoSuchFile, "No such file"));
+            }
+            let mut upload = self.fs.open_upload(path, WriteMode::Update).map_err(fs_err)?;
+            match upload.set_len(len) {
+                Ok(()) => upload.commit().map(drop).map_err(fs_err)?,
+                Err(e) => {
+                    upload.fail(&e);
+                    return Err(fs_err(e));
+                }
+            }
+        }
         let caps = self.fs.capabilities();
         if let Some((atime, mtime)) = attrs.times {
             let at = |s: u32| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(s.into());
@@ -351,13 +367,6 @@ impl Ops {
 
 fn bad_handle() -> Refusal {
     refuse(StatusCode::Failure, "No such open handle")
-}
-
-fn refuse_size(attrs: &Attrs) -> Result<(), Refusal> {
-    match attrs.size {
-        Some(_) => Err(refuse(StatusCode::OpUnsupported, "Changing a file's size is not supported; upload it again")),
-        None => Ok(()),
-    }
 }
 
 /// A client's path as the user's view names it: relative paths start at

@@ -73,6 +73,10 @@ impl Upload for AtomicUpload {
         Ok(self.file.as_ref().expect("open until commit/abort").write_all_at(buf, offset)?)
     }
 
+    fn set_len(&mut self, len: u64) -> Result<(), StorageError> {
+        Ok(self.file.as_ref().expect("open until commit/abort").set_len(len)?)
+    }
+
     fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
         let file = self.file.take().expect("open until commit");
         if let Some(k) = self.keep {
@@ -123,6 +127,10 @@ pub(super) struct InPlaceUpload {
     pub(super) cut: u64,
     /// Opened for `APPE` (`O_APPEND`): every write lands at the end.
     pub(super) append: bool,
+    /// Opened for [`WriteMode::Update`](super::super::WriteMode::Update):
+    /// writes (and cuts) may reach the old bytes, which an abort then
+    /// cannot give back.
+    pub(super) overwrites: bool,
 }
 
 impl Write for InPlaceUpload {
@@ -149,7 +157,7 @@ impl Upload for InPlaceUpload {
             // O_APPEND: the kernel writes at the end whatever the offset.
             return Ok(self.file.write_all(buf)?);
         }
-        if offset < self.start_len {
+        if offset < self.start_len && !self.overwrites {
             // The bytes before the restart point are the old file's, which
             // a discarding abort must be able to give back untouched.
             return Err(StorageError::Unsupported("writing before the restart point"));
@@ -157,11 +165,18 @@ impl Upload for InPlaceUpload {
         Ok(self.file.write_all_at(buf, offset)?)
     }
 
+    fn set_len(&mut self, len: u64) -> Result<(), StorageError> {
+        if len < self.start_len && !self.overwrites {
+            return Err(StorageError::Unsupported("cutting a file before the restart point"));
+        }
+        Ok(self.file.set_len(len)?)
+    }
+
     fn commit(self: Box<Self>) -> Result<(), StorageError> {
         Ok(self.file.sync_all()?)
     }
     fn abort(self: Box<Self>, keep_partial: bool) -> PartialOutcome {
-        if !keep_partial && self.file.set_len(self.start_len).is_ok() {
+        if !keep_partial && !self.overwrites && self.file.set_len(self.start_len).is_ok() {
             let _ = self.file.sync_all();
             return PartialOutcome::Discarded;
         }
@@ -193,6 +208,10 @@ impl Upload for UniqueUpload {
 
     fn write_at(&mut self, buf: &[u8], offset: u64) -> Result<(), StorageError> {
         Ok(self.file.as_ref().expect("open until commit/abort").write_all_at(buf, offset)?)
+    }
+
+    fn set_len(&mut self, len: u64) -> Result<(), StorageError> {
+        Ok(self.file.as_ref().expect("open until commit/abort").set_len(len)?)
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StorageError> {

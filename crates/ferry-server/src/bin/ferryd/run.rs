@@ -26,6 +26,9 @@ pub(crate) fn check_config(args: ServeArgs) -> anyhow::Result<()> {
     if let (Some(cert), Some(key)) = (&s.tls_cert, &s.tls_key) {
         TlsSettings::from_pem_files(cert, key)?;
     }
+    if let Some(key) = s.sftp_host_key.as_deref().filter(|_| s.sftp_port.is_some()) {
+        ferry_sftp_server::host_key::load(key).context("checking the SFTP host key")?;
+    }
     println!("{}", settings::to_toml(&s)?);
     eprintln!("ferryd: configuration OK");
     Ok(())
@@ -91,6 +94,10 @@ pub(crate) fn serve(args: Options) -> anyhow::Result<()> {
         upload_gate: ferry_server::config::Gate(upload_gate.map(|g| g as Arc<dyn ferry_core::userfs::UploadGate>)),
         ..Config::default()
     };
+    let sftp = match args.sftp_port {
+        Some(_) => Some(super::sftp::settings(&args, &config)?),
+        None => None,
+    };
     runtime.block_on(async move {
         let mut listeners = Vec::new();
         let kinds = std::iter::once((port, ListenerKind::Ftp)).chain(args.ftps_port.map(|p| (p, ListenerKind::ImplicitFtps)));
@@ -101,6 +108,16 @@ pub(crate) fn serve(args: Options) -> anyhow::Result<()> {
                     .await
                     .with_context(|| format!("cannot listen on {addr} (is another server using it? try --port)"))?;
                 listeners.push((l, kind));
+            }
+        }
+        let mut sftp_listeners = Vec::new();
+        if let Some(p) = args.sftp_port {
+            for ip in &args.bind {
+                let addr = SocketAddr::new(*ip, p);
+                let l = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen for SFTP on {addr} (is sshd or another server using it? try --sftp-port)"))?;
+                sftp_listeners.push(l);
             }
         }
         let server = Server::new(config, storage, users);
@@ -120,6 +137,16 @@ pub(crate) fn serve(args: Options) -> anyhow::Result<()> {
             let what = if *kind == ListenerKind::ImplicitFtps { "implicit FTPS" } else { "FTP" };
             tracing::info!("serving {} over {what} on {} (accounts from {})", root.display(), l.local_addr()?, accounts.describe());
         }
+        let mut sftp_tasks = tokio::task::JoinSet::new();
+        if let Some(settings) = sftp {
+            let core = ferry_sftp_server::Core { services: server.services(), auth: server.accounts(), defender: server.defender() };
+            let sftp = ferry_sftp_server::SftpServer::new(core, settings);
+            for l in sftp_listeners {
+                tracing::info!("serving {} over SFTP on {} (accounts from {})", root.display(), l.local_addr()?, accounts.describe());
+                let (sftp, stopping) = (sftp.clone(), server.stopping());
+                sftp_tasks.spawn(async move { sftp.serve(l, stopping).await });
+            }
+        }
         let reloader = super::reload::Reloader::new(server.clone(), args.clone(), accounts.clone());
         tokio::spawn(reloader.clone().on_sighup());
         if let Some(addr) = args.admin_listen {
@@ -127,10 +154,13 @@ pub(crate) fn serve(args: Options) -> anyhow::Result<()> {
             for (l, kind) in &listeners {
                 shown.push((if *kind == ListenerKind::ImplicitFtps { "ftps" } else { "ftp" }, l.local_addr()?));
             }
+            shown.extend(args.sftp_port.iter().flat_map(|p| args.bind.iter().map(|ip| ("sftp", SocketAddr::new(*ip, *p)))));
             shown.extend(args.metrics_listen.map(|a| ("metrics", a)));
             super::admin::start(addr, &reloader, &shown).await?;
         }
         server.serve(listeners, shutdown_signal()).await?;
+        // SFTP sessions had the same grace period, at the same time.
+        while sftp_tasks.join_next().await.is_some() {}
         // What is not delivered yet stays in the spool for the next start.
         if let Some(h) = hooks {
             h.stop().await;
