@@ -8,6 +8,7 @@
 
 pub mod peers;
 pub mod proxy;
+pub mod sftp;
 
 use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -48,6 +49,10 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// Where it serves implicit FTPS, when TLS is configured.
     pub ftps_addr: Option<SocketAddr>,
+    /// Where it serves SFTP, when started with it ([`TestServer::start_sftp`]).
+    pub sftp_addr: Option<SocketAddr>,
+    /// The SFTP host key's public half, as a `.pub` line.
+    sftp_host_key: Option<String>,
     root: tempfile::TempDir,
     /// Where the served files are on disk (the temp root's `files`, or an
     /// S3 server's bucket folder).
@@ -91,11 +96,11 @@ impl TestServer {
     /// runtime (an S3 store needs one); `files` is where its files can be
     /// seen on disk, for byte-for-byte checks ([`TestServer::root`]).
     pub fn start_on_storage(files: PathBuf, make: impl FnOnce() -> Arc<dyn Storage> + Send + 'static) -> TestServer {
-        Self::start_inner("127.0.0.1:0".parse().unwrap(), None, |_| {}, Some((files, Box::new(make))))
+        Self::start_inner("127.0.0.1:0".parse().unwrap(), None, |_| {}, Some((files, Box::new(make))), false)
     }
 
     fn start_full(bind: SocketAddr, settings: Option<&str>, adjust: impl FnOnce(&mut Config)) -> TestServer {
-        Self::start_inner(bind, settings, adjust, None)
+        Self::start_inner(bind, settings, adjust, None, false)
     }
 
     fn start_inner(
@@ -103,6 +108,7 @@ impl TestServer {
         settings: Option<&str>,
         adjust: impl FnOnce(&mut Config),
         storage: Option<(PathBuf, MakeStorage)>,
+        with_sftp: bool,
     ) -> TestServer {
         let root = tempfile::tempdir().expect("temp dir");
         let local_files = root.path().join("files");
@@ -130,6 +136,8 @@ impl TestServer {
                 Box::new(move || Arc::new(local))
             }
         };
+        let sftp_settings = with_sftp.then(|| sftp::settings(root.path(), &config));
+        let sftp_host_key = sftp_settings.as_ref().map(sftp::host_key_line);
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -145,7 +153,11 @@ impl TestServer {
                 }
                 let addrs: Vec<SocketAddr> = listeners.iter().map(|(l, _)| l.local_addr().unwrap()).collect();
                 let server = Server::new(config, make(), Arc::new(users));
-                addr_tx.send((addrs, server.services())).unwrap();
+                let sftp_addr = match sftp_settings {
+                    Some(settings) => Some(sftp::serve(&server, settings, bind.ip()).await),
+                    None => None,
+                };
+                addr_tx.send((addrs, sftp_addr, server.services())).unwrap();
                 server
                     .serve(listeners, async {
                         let _ = stop_rx.await;
@@ -155,8 +167,18 @@ impl TestServer {
             });
             rt.shutdown_timeout(Duration::from_secs(1));
         });
-        let (addrs, services) = addr_rx.recv_timeout(STEP_TIMEOUT).expect("server did not start");
-        TestServer { addr: addrs[0], ftps_addr: addrs.get(1).copied(), root, files, stop: Some(stop_tx), thread: Some(thread), services }
+        let (addrs, sftp_addr, services) = addr_rx.recv_timeout(STEP_TIMEOUT).expect("server did not start");
+        TestServer {
+            addr: addrs[0],
+            ftps_addr: addrs.get(1).copied(),
+            sftp_addr,
+            sftp_host_key,
+            root,
+            files,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+            services,
+        }
     }
 
     /// The server's core services: its session registry
