@@ -27,6 +27,6 @@ mod postgres_accounts;
 mod postgres_users;
 mod production;
 mod session;
-mod sftp;
 mod sessions;
+mod sftp;
 mod transfers;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use ferry_core::events::Failure;
 use ferry_core::sessions::TransferProgress;
 use ferry_core::storage::{Entries, ReadAt};
-use ferry_core::userfs::{DownloadGuard, UserUpload};
+use ferry_core::userfs::{DownloadGuard, FsError, UserUpload};
 use ferry_proto::VirtualPath;
 use ferry_sftp::Attrs;
 
@@ -33,9 +33,10 @@ pub(crate) struct Writing {
     /// after the commit (before it, they would land on the old file or be
     /// lost with the temporary one).
     pub(crate) pending: Option<Attrs>,
-    /// A write failed: the close aborts instead of committing, so that a
-    /// short file never replaces a whole one.
-    pub(crate) failed: Option<String>,
+    /// A write failed (and what the client was told): the close ends the
+    /// upload as failed instead of committing, so that a short file never
+    /// replaces a whole one.
+    pub(crate) failed: Option<(FsError, String)>,
     pub(crate) progress: TransferProgress,
 }
 

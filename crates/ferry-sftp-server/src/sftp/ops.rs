@@ -20,10 +20,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use ferry_core::events::Failure;
 use ferry_core::limits::Direction;
 use ferry_core::sessions::SessionHandle;
-use ferry_core::storage::{Detail, WriteMode};
+use ferry_core::storage::{Detail, PartialOutcome, WriteMode};
 use ferry_core::userfs::{FsError, UserFs};
 use ferry_proto::VirtualPath;
 use ferry_proto::listing::Kind;
@@ -215,9 +214,16 @@ impl Ops {
             }
             Open::Write(mut w) => {
                 let upload = w.upload.take().ok_or_else(bad_handle)?;
-                if let Some(why) = w.failed {
-                    upload.abort(Failure::Error(why.clone()));
-                    return Err((StatusCode::Failure, format!("Upload not saved ({why}); any earlier file is unchanged")));
+                if let Some((error, why)) = w.failed {
+                    // As FTP's failed upload: what arrived of a new file is
+                    // kept for a resume, unless the quota or the disk ran
+                    // out; a file being replaced is never touched.
+                    let said = match upload.fail(&error) {
+                        PartialOutcome::Discarded => "Upload not saved ({why}); any earlier file is unchanged",
+                        PartialOutcome::KeptForResume => "Upload incomplete ({why}); what arrived is kept, to resume",
+                        PartialOutcome::InPlace => "Upload incomplete ({why}); the file holds what arrived",
+                    };
+                    return Err((StatusCode::Failure, said.replace("{why}", &why)));
                 }
                 let path = upload.path().clone();
                 upload.commit().map_err(fs_err)?;
@@ -253,7 +259,7 @@ impl Ops {
             Open::Write(w) => w,
             _ => return Err(refuse(StatusCode::Failure, "This handle is not open for writing")),
         };
-        if let Some(why) = &w.failed {
+        if let Some((_, why)) = &w.failed {
             return Err((StatusCode::Failure, why.clone()));
         }
         let upload = w.upload.as_mut().ok_or_else(bad_handle)?;
@@ -263,9 +269,9 @@ impl Ops {
                 Ok(())
             }
             Err(e) => {
-                let refusal = fs_err(e);
-                w.failed = Some(refusal.1.clone());
-                Err(refusal)
+                let (code, why) = status_of(&e);
+                w.failed = Some((e, why.clone()));
+                Err((code, why))
             }
         }
     }

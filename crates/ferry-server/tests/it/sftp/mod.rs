@@ -2,10 +2,12 @@
 //! `scp` and `ssh`, Python's paramiko, lftp and rclone. The same server
 //! also serves FTP, on the same accounts and files.
 
+mod attacks;
 mod openssh;
+mod paramiko;
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Two files hold the same bytes (read in chunks: they may be large).
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -31,4 +33,20 @@ fn read_full(f: &mut std::fs::File, buf: &mut [u8]) -> usize {
         }
     }
     got
+}
+
+/// Temporary upload files (`.~ferry-…`) anywhere below `dir`.
+fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push(e.path());
+            } else if e.file_name().to_string_lossy().starts_with(".~ferry-") {
+                out.push(e.path());
+            }
+        }
+    }
+    out
 }
