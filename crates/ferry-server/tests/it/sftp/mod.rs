@@ -3,7 +3,9 @@
 //! also serves FTP, on the same accounts and files.
 
 mod attacks;
+mod clients;
 mod openssh;
+mod operations;
 mod paramiko;
 
 use std::io::Read;
@@ -49,4 +51,13 @@ fn temp_files(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// Where two trees differ, by name (a failure that prints every byte of
+/// a tree helps no one).
+#[track_caller]
+fn assert_same_tree(got: &Path, want: &Path, what: &str) {
+    let (g, w) = (ferry_testkit::tree(got), ferry_testkit::tree(want));
+    let differ: Vec<&String> = g.keys().chain(w.keys()).filter(|k| g.get(*k) != w.get(*k)).collect();
+    assert!(differ.is_empty(), "{what}: these differ: {differ:?}");
 }

@@ -124,7 +124,7 @@ fn scp_copies_both_ways_over_sftp_and_replaces_a_longer_file() {
     let tree = s.scratch().join("tree");
     ferry_testkit::make_sample_tree(&tree);
     scp(&["-r", tree.to_str().unwrap(), &remote("tree")]);
-    assert_eq!(ferry_testkit::tree(&s.root().join("tree")), ferry_testkit::tree(&tree));
+    super::assert_same_tree(&s.root().join("tree"), &tree, "scp -r");
 }
 
 #[test]

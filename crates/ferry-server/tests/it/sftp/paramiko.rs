@@ -11,7 +11,7 @@ use ferry_testkit::{PASSWORD, TestServer, USER, pseudo_random, require};
 /// against the server's before any password is sent, a logged-in `sftp`,
 /// and `refused(fn, *args)`, which returns the error text of a call that
 /// must fail (and fails the script if it did not).
-const PRELUDE: &str = r#"
+pub(super) const PRELUDE: &str = r#"
 import os, sys, stat, time, errno, socket, paramiko
 sock = socket.create_connection(("127.0.0.1", int(os.environ["SFTP_PORT"])), timeout=20)
 t = paramiko.Transport(sock)
