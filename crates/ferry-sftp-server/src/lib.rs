@@ -85,7 +85,8 @@ impl std::fmt::Debug for SftpSettings {
 }
 
 /// The algorithms offered, most preferred first: only modern ones (no
-/// SHA-1, no CBC, no NIST-curve key exchange, no compression).
+/// SHA-1, no CBC, no finite-field or NIST-curve key exchange, no
+/// compression).
 pub mod algorithms {
     use std::borrow::Cow;
 
@@ -100,8 +101,21 @@ pub mod algorithms {
         kex::EXTENSION_SUPPORT_AS_SERVER,
         kex::EXTENSION_OPENSSH_STRICT_KEX_AS_SERVER,
     ];
-    /// Ciphers (all authenticated encryption: the MACs below are unused).
-    pub const CIPHERS: &[cipher::Name] = &[cipher::CHACHA20_POLY1305, cipher::AES_256_GCM, cipher::AES_128_GCM];
+    /// Ciphers: authenticated encryption first; then AES-CTR, which
+    /// OpenSSH still offers by default and Mozilla's "modern" profile
+    /// keeps, because libssh2 before 1.11 (Debian 12's curl, PHP, many
+    /// appliances) has nothing else. CTR goes with the SHA-2 MACs below.
+    pub const CIPHERS: &[cipher::Name] = &[
+        cipher::CHACHA20_POLY1305,
+        cipher::AES_256_GCM,
+        cipher::AES_128_GCM,
+        cipher::AES_256_CTR,
+        cipher::AES_192_CTR,
+        cipher::AES_128_CTR,
+    ];
+    /// MACs, for the CTR ciphers: encrypt-then-MAC first; the plain SHA-2
+    /// ones for libssh2, which has no ETM before 1.11.
+    pub const MACS: &[mac::Name] = &[mac::HMAC_SHA512_ETM, mac::HMAC_SHA256_ETM, mac::HMAC_SHA512, mac::HMAC_SHA256];
     /// Host-key and user-key signatures: Ed25519, RSA with SHA-2, ECDSA
     /// (for users' keys).
     pub const KEYS: &[Algorithm] = &[
@@ -120,7 +134,7 @@ pub mod algorithms {
             key: Cow::Borrowed(KEYS),
             host_key_certificates: Cow::Borrowed(&[]),
             cipher: Cow::Borrowed(CIPHERS),
-            mac: Cow::Borrowed(&[mac::HMAC_SHA512_ETM, mac::HMAC_SHA256_ETM]),
+            mac: Cow::Borrowed(MACS),
             compression: Cow::Borrowed(&[russh::compression::NONE]),
         }
     }

@@ -51,8 +51,9 @@ pub struct TestServer {
     pub ftps_addr: Option<SocketAddr>,
     /// Where it serves SFTP, when started with it ([`TestServer::start_sftp`]).
     pub sftp_addr: Option<SocketAddr>,
-    /// The SFTP host key's public half, as a `.pub` line.
-    sftp_host_key: Option<String>,
+    /// The SFTP host key's public half, as a `.pub` line, and its SHA-256
+    /// fingerprint.
+    sftp_host_key: Option<(String, String)>,
     root: tempfile::TempDir,
     /// Where the served files are on disk (the temp root's `files`, or an
     /// S3 server's bucket folder).

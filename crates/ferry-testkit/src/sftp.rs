@@ -27,9 +27,11 @@ pub(crate) fn settings(dir: &Path, config: &Config) -> SftpSettings {
     }
 }
 
-/// The host key's public half as a `.pub` line (`ssh-ed25519 AAAA…`).
-pub(crate) fn host_key_line(settings: &SftpSettings) -> String {
-    settings.host_keys[0].public_key().to_openssh().expect("encode the host key")
+/// The host key's public half as a `.pub` line (`ssh-ed25519 AAAA…`),
+/// and its fingerprint (`SHA256:…`).
+pub(crate) fn host_key_line(settings: &SftpSettings) -> (String, String) {
+    let public = settings.host_keys[0].public_key();
+    (public.to_openssh().expect("encode the host key"), host_key::fingerprint(public))
 }
 
 /// Serve SFTP for `server` on a free port of `ip`; returns where.
@@ -71,7 +73,13 @@ impl TestServer {
 
     /// The host key's `.pub` line.
     pub fn sftp_host_key(&self) -> &str {
-        self.sftp_host_key.as_deref().expect("started with SFTP")
+        &self.sftp_host_key.as_ref().expect("started with SFTP").0
+    }
+
+    /// The host key's SHA-256 fingerprint, as OpenSSH shows it (`SHA256:`
+    /// and unpadded base64).
+    pub fn sftp_fingerprint(&self) -> &str {
+        &self.sftp_host_key.as_ref().expect("started with SFTP").1
     }
 
     /// A `known_hosts` file that names this server's host key, so that

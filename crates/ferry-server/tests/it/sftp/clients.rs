@@ -1,6 +1,6 @@
-//! lftp (`sftp://`, through OpenSSH's `ssh`) and rclone's sftp backend
-//! (Go's x/crypto/ssh and pkg/sftp) against ferryd: trees both ways, a
-//! resume, and rclone's checks of what it copied.
+//! lftp (`sftp://`, through OpenSSH's `ssh`), rclone's sftp backend (Go's
+//! x/crypto/ssh and pkg/sftp) and curl (libssh2) against ferryd: trees
+//! both ways, resumes, and rclone's checks of what it copied.
 
 use std::process::{Command, Stdio};
 
@@ -95,4 +95,60 @@ fn rclone_syncs_checks_and_lists_over_sftp() {
     super::assert_same_tree(&back, &src, "rclone sync back");
     rclone(&s, &["purge", ":sftp:copied"]);
     assert!(!s.root().join("copied").exists());
+}
+
+/// curl with the host key pinned by its fingerprint.
+fn curl(s: &TestServer, args: &[&str]) -> (bool, Vec<u8>, String) {
+    let pin = s.sftp_fingerprint().trim_start_matches("SHA256:").to_owned();
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "30", "-u", &format!("{USER}:{PASSWORD}"), "--hostpubsha256", &pin])
+        .args(args)
+        .env("HOME", s.scratch())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run curl");
+    (out.status.success(), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn curl_uploads_downloads_resumes_and_lists_over_sftp() {
+    if !require("curl") {
+        return;
+    }
+    let s = TestServer::start_sftp();
+    let url = |p: &str| format!("sftp://127.0.0.1:{}/{p}", s.sftp_port());
+    let data = pseudo_random(1_500_000, 43);
+    let local = s.scratch().join("c.bin");
+    std::fs::write(&local, &data).unwrap();
+    let (ok, _, err) = curl(&s, &["--ftp-create-dirs", "-T", local.to_str().unwrap(), &url("made/c.bin")]);
+    assert!(ok, "{err}");
+    assert!(std::fs::read(s.root().join("made/c.bin")).unwrap() == data, "curl upload differs");
+    let (ok, got, err) = curl(&s, &[&url("made/c.bin")]);
+    assert!(ok && got == data, "curl download differs: {err}");
+    // `-C -` resumes a partial download from its size.
+    let part = s.scratch().join("part.bin");
+    std::fs::write(&part, &data[..400_000]).unwrap();
+    let (ok, _, err) = curl(&s, &["-C", "-", "-o", part.to_str().unwrap(), &url("made/c.bin")]);
+    assert!(ok && std::fs::read(&part).unwrap() == data, "curl -C - differs: {err}");
+    // A listing, and quoted commands (renames, deletes) before a transfer.
+    let (ok, listing, err) = curl(&s, &["-Q", "rename /made/c.bin /made/d.bin", &url("made/")]);
+    assert!(ok, "{err}");
+    let listing = String::from_utf8_lossy(&listing);
+    assert!(listing.contains("d.bin") && !listing.contains("c.bin"), "{listing}");
+    // A wrong pin is refused before any password is sent.
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "30",
+            "-u",
+            "alice:x",
+            "--hostpubsha256",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            &url("made/d.bin"),
+        ])
+        .env("HOME", s.scratch())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "curl accepted a wrong host key");
 }
