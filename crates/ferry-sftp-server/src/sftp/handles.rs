@@ -36,7 +36,7 @@ pub(crate) struct Writing {
     /// A write failed (and what the client was told): the close ends the
     /// upload as failed instead of committing, so that a short file never
     /// replaces a whole one.
-    pub(crate) failed: Option<(FsError, String)>,
+    pub(crate) failed: Option<Box<(FsError, String)>>,
     pub(crate) progress: TransferProgress,
 }
 

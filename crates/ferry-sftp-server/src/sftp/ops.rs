@@ -214,7 +214,8 @@ impl Ops {
             }
             Open::Write(mut w) => {
                 let upload = w.upload.take().ok_or_else(bad_handle)?;
-                if let Some((error, why)) = w.failed {
+                if let Some(failed) = w.failed {
+                    let (error, why) = *failed;
                     // As FTP's failed upload: what arrived of a new file is
                     // kept for a resume, unless the quota or the disk ran
                     // out; a file being replaced is never touched.
@@ -259,8 +260,8 @@ impl Ops {
             Open::Write(w) => w,
             _ => return Err(refuse(StatusCode::Failure, "This handle is not open for writing")),
         };
-        if let Some((_, why)) = &w.failed {
-            return Err((StatusCode::Failure, why.clone()));
+        if let Some(failed) = &w.failed {
+            return Err((StatusCode::Failure, failed.1.clone()));
         }
         let upload = w.upload.as_mut().ok_or_else(bad_handle)?;
         match upload.write_at(data, offset) {
@@ -270,7 +271,7 @@ impl Ops {
             }
             Err(e) => {
                 let (code, why) = status_of(&e);
-                w.failed = Some((e, why.clone()));
+                w.failed = Some(Box::new((e, why.clone())));
                 Err((code, why))
             }
         }
