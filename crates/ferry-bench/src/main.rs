@@ -16,6 +16,7 @@ mod report;
 mod rounds;
 mod scenarios;
 mod servers;
+mod sftp;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -44,7 +45,7 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Run only some scenarios: a scenario key (retr, stor, small, logins,
-    /// mlsd, list, idle, bigdir, iperf3, sendfile, splice, ftps, clients)
+    /// mlsd, list, idle, bigdir, iperf3, sendfile, splice, ftps, sftp, clients)
     /// or a piece of a row title ("loopback", "MLSD of 1000000"), ignoring
     /// case; repeat, or separate with commas.
     #[arg(long, value_delimiter = ',')]
@@ -92,7 +93,7 @@ fn main() -> anyhow::Result<()> {
     scenarios::set_deadline(Duration::from_secs(args.deadline));
     let plan = {
         let probe = rounds::Results::new(&args, &[]);
-        let tables = [&probe.main, &probe.cpu, &ftps_table(&args), &client_table(&args)]
+        let tables = [&probe.main, &probe.cpu, &ftps_table(&args), &sftp::table(args.size, args.small_files), &client_table(&args)]
             .map(|t| t.rows.iter().map(|r| (r.id.clone(), r.title.clone())).collect::<Vec<_>>());
         let rows: Vec<(&str, &str)> = tables.iter().flatten().map(|(id, t)| (id.as_str(), t.as_str())).collect();
         plan::Plan::new(&args.only, &rows)?
@@ -177,6 +178,7 @@ fn one_run(args: &Args, plan: &plan::Plan) -> anyhow::Result<(Vec<Table>, Vec<St
         }
     }
     let tls = if plan.wants("ftps") { ftps(args, &started[0], &src, &mut skipped)? } else { ftps_table(args) };
+    let sftp = if plan.wants("sftp") { sftp_rows(args, &src, &mut skipped)? } else { sftp::table(args.size, args.small_files) };
     let clients = if plan.wants("clients") { clients(args, &started[0])? } else { client_table(args) };
 
     let mut notes: Vec<String> = started.iter().map(|s| format!("{}: logins checked with {}", s.name, s.login_note)).collect();
@@ -188,7 +190,7 @@ fn one_run(args: &Args, plan: &plan::Plan) -> anyhow::Result<(Vec<Table>, Vec<St
     res.notes.sort();
     res.notes.dedup();
     notes.extend(res.notes);
-    let tables: Vec<Table> = [res.main, res.cpu, tls, clients]
+    let tables: Vec<Table> = [res.main, res.cpu, tls, sftp, clients]
         .into_iter()
         .map(|mut t| {
             t.rows.retain(|r| plan.wants(&r.id));
@@ -225,6 +227,36 @@ fn ftps(args: &Args, ferryd: &Server, src: &std::path::Path, skipped: &mut Vec<S
         for (i, s) in std::iter::once(ferryd).chain(vs_tls.as_ref()).enumerate() {
             t.add("ftps:retr", i, Some(scenarios::retr_big(s, args.size, true)?));
             t.add("ftps:stor", i, Some(scenarios::stor_big(s, src, args.size, true)?));
+        }
+    }
+    Ok(t)
+}
+
+/// SFTP: ferryd against OpenSSH's sshd and sftp-server, OpenSSH's sftp
+/// as the client. A peer that cannot start leaves its column empty.
+fn sftp_rows(args: &Args, src: &std::path::Path, skipped: &mut Vec<String>) -> anyhow::Result<Table> {
+    let mut t = sftp::table(args.size, args.small_files);
+    let key = match sftp::client_key(&args.dir) {
+        Ok(k) => k,
+        Err(e) => {
+            skipped.push(format!("SFTP ({e:#})"));
+            return Ok(t);
+        }
+    };
+    let mut servers = Vec::new();
+    for (col, name) in sftp::COLUMNS.iter().enumerate() {
+        let started = if col == 0 { sftp::ferryd(&args.ferryd, &args.dir, &key) } else { sftp::openssh(&args.dir, &key) };
+        match started.and_then(|s| sftp::seed(&s, src, args.small_files).map(|()| s)) {
+            Ok(s) => servers.push((col, s)),
+            Err(e) => skipped.push(format!("{name} SFTP ({e:#})")),
+        }
+    }
+    for round in 1..=args.rounds {
+        eprintln!("SFTP round {round}/{}", args.rounds);
+        for (col, s) in &servers {
+            if let Err(e) = sftp::round(&mut t, *col, s, &key, src, args.size, &args.dir) {
+                eprintln!("  {} SFTP: {e:#}", sftp::COLUMNS[*col]);
+            }
         }
     }
     Ok(t)

@@ -256,7 +256,7 @@ pub(crate) async fn upload_via(s: &Server, remote: &str, data: &[u8]) -> anyhow:
 
 /// Run a client, under coreutils' `timeout` for the deadline (the same
 /// millisecond of overhead for every client compared).
-fn timed_run(cmd: &mut Command) -> anyhow::Result<Duration> {
+pub(crate) fn timed_run(cmd: &mut Command) -> anyhow::Result<Duration> {
     let mut run = Command::new("timeout");
     run.arg(deadline().as_secs().to_string()).arg(cmd.get_program()).args(cmd.get_args());
     let start = Instant::now();

@@ -70,12 +70,12 @@ impl Server {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Start `cmd` under a reaper and wait until it listens on `port`.
-fn start(cmd: &Command, port: u16) -> anyhow::Result<Reaped> {
+pub(crate) fn start(cmd: &Command, port: u16) -> anyhow::Result<Reaped> {
     let mut run = reaper::spawn(cmd)?;
     wait_listening(port, &mut run.reaper)?;
     Ok(run)

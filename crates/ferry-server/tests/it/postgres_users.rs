@@ -178,3 +178,39 @@ fn postgres_user_settings_in_the_row_apply_at_login() {
         let _ = task.await;
     });
 }
+
+#[test]
+fn postgres_rows_keep_their_public_keys_across_admin_updates() {
+    let Some(pg) = pg() else { return };
+    rt().block_on(async {
+        let db = Arc::new(PgStore::connect(&pg.conninfo).await.unwrap());
+        let auth = PasswordAuth::new(db.clone(), SettingsFile::default());
+        let today = Date::parse("2026-06-01").unwrap();
+        let v4 = Some("192.0.2.10".parse().unwrap());
+        let mut carol = UserRecord::new("carol");
+        db.create(&carol, "pw").await.unwrap();
+        // Keys are put in the row by SQL (the admin API does not edit them).
+        let (client, connection) = tokio_postgres::connect(&pg.conninfo, tokio_postgres::NoTls).await.unwrap();
+        let task = tokio::spawn(connection);
+        let key = "AAAAC3NzaC1lZDI1NTE5AAAAIOmqWrI6hJKYrF/Eb/3yOgW8XAVLroYvYwxQyhgGq3Rc";
+        client
+            .execute(
+                "UPDATE ferry_users SET settings = $1 WHERE name = 'carol'",
+                &[&format!("{{\"authorized_keys\":[\"ssh-ed25519 {key} carol@laptop\"]}}")],
+            )
+            .await
+            .unwrap();
+        assert!(auth.key_login_at("carol", key, v4, today).await.unwrap().is_some(), "the key in the row logs in");
+        // An update through the directory (the admin API's PUT) changes the
+        // settings and keeps the keys; so does one that clears every setting.
+        carol.home = Some("carol-home".into());
+        db.update(&carol, None).await.unwrap();
+        let a = auth.key_login_at("carol", key, v4, today).await.unwrap().expect("the key survived the update");
+        assert_eq!(a.policy.home.as_str(), "/carol-home");
+        db.update(&UserRecord::new("carol"), Some("new")).await.unwrap();
+        assert!(auth.key_login_at("carol", key, v4, today).await.unwrap().is_some(), "the key survived a reset");
+        assert!(auth.key_login_at("carol", "AAAAC3NzaC1lZDI1NTE5AAAAIBBBB", v4, today).await.unwrap().is_none());
+        drop(client);
+        let _ = task.await;
+    });
+}

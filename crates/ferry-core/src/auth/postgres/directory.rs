@@ -137,8 +137,11 @@ impl UserDirectory for PgStore {
             let changed = with_client!(self, |c| c.execute(
                 // The admin API does not edit public keys: an update keeps those
                 // the row has.
+                // (Both branches text: the parameter's type is read from its
+                // first use.)
                 "UPDATE ferry_users SET settings = CASE WHEN settings IS NOT NULL AND settings::jsonb ? 'authorized_keys' \
-                 THEN ($2::jsonb || jsonb_build_object('authorized_keys', settings::jsonb -> 'authorized_keys'))::text ELSE $2 END, \
+                 THEN (COALESCE($2::text::jsonb, '{}'::jsonb) || jsonb_build_object('authorized_keys', settings::jsonb -> 'authorized_keys'))::text \
+                 ELSE $2::text END, \
                  secret = COALESCE($3, secret), updated_at = now() WHERE name = $1",
                 &[&name, &settings, &secret],
             ))

@@ -84,7 +84,16 @@ impl Upload for AtomicUpload {
             // Only root may give a file away; otherwise it stays ours.
             let _ = std::os::unix::fs::fchown(&file, Some(k.uid), Some(k.gid));
         }
-        let result = file.sync_all().and_then(|()| self.parent.rename(&self.temp, &self.parent, &self.target));
+        // A replacement reaches the disk before its name does: otherwise a
+        // crash could leave an empty or partial file where a whole one was
+        // (XFS, ext4 without auto_da_alloc). A new file replaces nothing,
+        // so it is not synced (nor is it by OpenSSH's sftp-server, vsftpd
+        // or ProFTPD): a crash can lose it, never an older one. The fsync
+        // was most of the time of a small upload (0.7 ms of 1.2 ms each,
+        // `strace -c` on 2,000 4 KiB SFTP puts).
+        let replaces = self.existed || self.parent.symlink_metadata(&self.target).is_ok();
+        let synced = if replaces { file.sync_all() } else { Ok(()) };
+        let result = synced.and_then(|()| self.parent.rename(&self.temp, &self.parent, &self.target));
         if let Err(e) = result {
             let _ = self.parent.remove_file(&self.temp);
             return Err(e.into());
