@@ -152,6 +152,12 @@ fn an_sftp_session_is_listed_and_an_administrators_kick_ends_it() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // The client says when its login is through (the server's list has
+    // the user a moment before the client hears so).
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert_eq!(line, "in\n", "the client did not log in");
     let view = eventually("the SFTP session, logged in", || s.services().sessions().list().into_iter().find(|v| v.user.is_some()));
     assert_eq!((view.protocol, view.user.as_deref(), view.peer.ip()), ("sftp", Some("alice"), s.sftp_addr.unwrap().ip()));
     assert!(s.services().sessions().kick(view.id));
@@ -160,8 +166,10 @@ fn an_sftp_session_is_listed_and_an_administrators_kick_ends_it() {
         assert!(Instant::now() < deadline, "the kicked client is still connected");
         std::thread::sleep(Duration::from_millis(20));
     }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ended"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(rest.contains("ended"), "{rest}\n{}", String::from_utf8_lossy(&out.stderr));
     eventually("the session to go", || s.services().sessions().list().is_empty().then_some(()));
     eventually("the logout", || recorder.names().contains(&"logout").then_some(()));
 }
