@@ -80,13 +80,36 @@ pub enum Error {
     /// TLS could not be set up, or the certificate was not trusted.
     #[error("TLS: {0}")]
     Tls(String),
+    /// SSH could not be set up, or the connection broke (SFTP).
+    #[error("SSH: {0}")]
+    Ssh(String),
+    /// The server's host key is not one to trust (SFTP).
+    #[error("{0}")]
+    HostKey(String),
+    /// The SSH login was refused.
+    #[error("login failed: {0}")]
+    SshLogin(String),
+    /// An SFTP request got an error status.
+    #[error("{command}: {message} ({code:?})")]
+    Sftp {
+        /// The request and its path.
+        command: String,
+        /// The status.
+        code: ferry_sftp::StatusCode,
+        /// The server's message.
+        message: String,
+    },
 }
 
 impl Error {
     /// The coarse kind, for exit statuses.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Connect { .. } | Error::Io(_) | Error::Protocol(_) | Error::Tls(_) => ErrorKind::Connect,
+            Error::Connect { .. } | Error::Io(_) | Error::Protocol(_) | Error::Tls(_) | Error::Ssh(_) | Error::HostKey(_) => {
+                ErrorKind::Connect
+            }
+            Error::SshLogin(_) => ErrorKind::Login,
+            Error::Sftp { .. } => ErrorKind::Remote,
             Error::Timeout(_) => ErrorKind::Timeout,
             Error::Login(_) => ErrorKind::Login,
             Error::Reply { reply, .. } if reply.code == 530 => ErrorKind::Login,
@@ -109,7 +132,7 @@ impl Error {
     /// server's transient (4xx) replies.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Connect { .. } | Error::Io(_) | Error::Timeout(_) | Error::Transfer { .. } => true,
+            Error::Connect { .. } | Error::Io(_) | Error::Timeout(_) | Error::Transfer { .. } | Error::Ssh(_) => true,
             Error::Reply { reply, .. } => reply.class() == 4,
             _ => false,
         }

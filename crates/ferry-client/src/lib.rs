@@ -48,6 +48,7 @@ pub mod proxy;
 pub mod rate;
 pub mod resume;
 pub mod segments;
+pub mod sftp;
 mod stream;
 pub mod target;
 pub mod tls;

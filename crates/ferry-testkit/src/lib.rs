@@ -9,6 +9,7 @@
 pub mod peers;
 pub mod proxy;
 pub mod sftp;
+pub mod sshd;
 
 use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -10,6 +10,7 @@ mod policy;
 mod program;
 mod pty;
 mod pty_daily;
+mod sftp;
 mod stdout;
 mod sync;
 mod to_file;

@@ -1,0 +1,159 @@
+//! Downloads and uploads with requests in flight together: SFTP answers
+//! each read or write separately, so one at a time would wait a round
+//! trip per chunk. Up to [`IN_FLIGHT`] are outstanding, as OpenSSH's
+//! `sftp` keeps 64 of 32 KiB.
+
+use std::collections::VecDeque;
+use std::os::unix::fs::FileExt as _;
+use std::path::Path;
+
+use ferry_sftp::{Attrs, Body, OpenFlags, Response, StatusCode};
+
+use super::channel::Pending;
+use super::{SftpClient, remote_error, status};
+use crate::error::{Error, Result};
+
+/// Requests outstanding at once.
+const IN_FLIGHT: usize = 32;
+
+/// How an upload meets the remote file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadMode {
+    /// Create or replace (`CREAT|TRUNC`: ferryd writes it beside the old
+    /// one and swaps them when it is whole).
+    Replace,
+    /// Write in place from this offset, keeping what is before it (a
+    /// resume; no `TRUNC`).
+    At(u64),
+}
+
+fn local_err(path: &Path, source: std::io::Error) -> Error {
+    Error::Local { path: path.to_owned(), source }
+}
+
+impl SftpClient {
+    /// Download `remote` into `file` (named `local`, for messages) from
+    /// `offset` on; `progress` hears the bytes so far. Returns the bytes
+    /// written.
+    pub async fn download(
+        &self,
+        remote: &str,
+        file: &std::fs::File,
+        local: &Path,
+        offset: u64,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64> {
+        let flags = OpenFlags(OpenFlags::READ);
+        let handle =
+            self.open_handle(Body::Open { path: remote.as_bytes().to_vec(), flags, attrs: Attrs::default() }, "get", remote).await?;
+        let result = self.read_all(&handle, remote, file, local, offset, progress).await;
+        let closed = self.channel.call(Body::Close { handle }).await;
+        let got = result?;
+        // A close that fails after a whole read loses nothing.
+        drop(closed);
+        Ok(got)
+    }
+
+    async fn read_all(
+        &self,
+        handle: &[u8],
+        remote: &str,
+        file: &std::fs::File,
+        local: &Path,
+        offset: u64,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64> {
+        let chunk = self.chunk;
+        let mut queue: VecDeque<(u64, u32, Pending)> = VecDeque::new();
+        let (mut next, mut eof, mut got) = (offset, false, 0u64);
+        loop {
+            while !eof && queue.len() < IN_FLIGHT {
+                let pending = self.channel.send(Body::Read { handle: handle.to_vec(), offset: next, len: chunk }).await?;
+                queue.push_back((next, chunk, pending));
+                next += u64::from(chunk);
+            }
+            let Some((at, len, pending)) = queue.pop_front() else { break };
+            match pending.reply().await? {
+                Response::Data { data, .. } => {
+                    file.write_all_at(&data, at).map_err(|e| local_err(local, e))?;
+                    got += data.len() as u64;
+                    progress(got);
+                    let n = data.len() as u32;
+                    if n == 0 {
+                        eof = true;
+                    } else if n < len {
+                        // A short read: ask for the rest of that chunk.
+                        let rest = at + u64::from(n);
+                        let pending = self.channel.send(Body::Read { handle: handle.to_vec(), offset: rest, len: len - n }).await?;
+                        queue.push_back((rest, len - n, pending));
+                    }
+                }
+                Response::Status { code: StatusCode::Eof, .. } => eof = true,
+                Response::Status { code, message, .. } => return Err(remote_error("get", remote, code, message)),
+                other => return Err(Error::Protocol(format!("read: unexpected reply {other:?}"))),
+            }
+        }
+        Ok(got)
+    }
+
+    /// Upload `file` (named `local`) to `remote`: all of it, or with
+    /// [`UploadMode::At`] what follows that offset. `progress` hears the
+    /// bytes sent so far. Returns the bytes sent. The server's answer to
+    /// the final close is the verdict: ferryd says there when an upload
+    /// was not saved.
+    pub async fn upload(
+        &self,
+        file: &std::fs::File,
+        local: &Path,
+        remote: &str,
+        mode: UploadMode,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64> {
+        let size = file.metadata().map_err(|e| local_err(local, e))?.len();
+        let (flags, start) = match mode {
+            UploadMode::Replace => (OpenFlags::WRITE | OpenFlags::CREAT | OpenFlags::TRUNC, 0),
+            UploadMode::At(n) => (OpenFlags::WRITE | OpenFlags::CREAT, n),
+        };
+        let open = Body::Open { path: remote.as_bytes().to_vec(), flags: OpenFlags(flags), attrs: Attrs::default() };
+        let handle = self.open_handle(open, "put", remote).await?;
+        let written = self.write_all(&handle, remote, file, local, start, size, progress).await;
+        let closed = self.channel.call(Body::Close { handle }).await;
+        let sent = written?;
+        status(closed?, "put", remote)?;
+        Ok(sent)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn write_all(
+        &self,
+        handle: &[u8],
+        remote: &str,
+        file: &std::fs::File,
+        local: &Path,
+        start: u64,
+        size: u64,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64> {
+        let chunk = u64::from(self.chunk);
+        let mut queue: VecDeque<(u64, Pending)> = VecDeque::new();
+        let (mut next, mut acked) = (start, 0u64);
+        let mut buf = vec![0u8; self.chunk as usize];
+        loop {
+            while next < size && queue.len() < IN_FLIGHT {
+                let want = (size - next).min(chunk) as usize;
+                let n = file.read_at(&mut buf[..want], next).map_err(|e| local_err(local, e))?;
+                if n == 0 {
+                    break; // The file shrank while being sent.
+                }
+                let pending = self.channel.send(Body::Write { handle: handle.to_vec(), offset: next, data: buf[..n].to_vec() }).await?;
+                queue.push_back((n as u64, pending));
+                next += n as u64;
+            }
+            let Some((n, pending)) = queue.pop_front() else { break };
+            status(pending.reply().await?, "put", remote)?;
+            acked += n;
+            progress(acked);
+        }
+        Ok(acked)
+    }
+}
