@@ -11,6 +11,8 @@ pub enum Scheme {
     Ftpes,
     /// `ftps://`: implicit FTPS.
     Ftps,
+    /// `sftp://`: SFTP over SSH.
+    Sftp,
 }
 
 impl Scheme {
@@ -18,7 +20,7 @@ impl Scheme {
     /// `ftps://` implicit; `ftp://` keeps what `asked` (`--tls`) says.
     pub fn tls_mode(self, asked: TlsMode) -> TlsMode {
         match self {
-            Scheme::Ftp => asked,
+            Scheme::Ftp | Scheme::Sftp => asked,
             Scheme::Ftpes => TlsMode::Explicit,
             Scheme::Ftps => TlsMode::Implicit,
         }
@@ -49,7 +51,7 @@ pub enum UrlError {
     #[error("{0:?} is not a URL")]
     NotUrl(String),
     /// A scheme other than `ftp`, `ftpes`, `ftps`.
-    #[error("unsupported scheme {0:?}: use ftp://")]
+    #[error("unsupported scheme {0:?}: use ftp://, ftps://, ftpes:// or sftp://")]
     Scheme(String),
     /// A `%` not followed by two hex digits.
     #[error("bad %-escape in {0:?}")]
@@ -97,6 +99,7 @@ pub fn parse_url(url: &str) -> Result<Target, UrlError> {
         "ftp" => Scheme::Ftp,
         "ftpes" => Scheme::Ftpes,
         "ftps" => Scheme::Ftps,
+        "sftp" => Scheme::Sftp,
         other => return Err(UrlError::Scheme(other.to_owned())),
     };
     let (authority, path) = match rest.find('/') {
@@ -114,7 +117,11 @@ pub fn parse_url(url: &str) -> Result<Target, UrlError> {
         },
         None => (None, None),
     };
-    let default_port = if scheme == Scheme::Ftps { 990 } else { 21 };
+    let default_port = match scheme {
+        Scheme::Ftps => 990,
+        Scheme::Sftp => 22,
+        Scheme::Ftp | Scheme::Ftpes => 21,
+    };
     let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
         let (h, after) = v6.split_once(']').ok_or(UrlError::Bracket)?;
         let port = match after.strip_prefix(':') {
@@ -205,11 +212,13 @@ mod tests {
         let t = parse_url("ftp://[::1]/").unwrap();
         assert_eq!((t.host.as_str(), t.port, t.path), ("::1", 21, None));
         assert_eq!(parse_url("ftps://h").unwrap().port, 990);
+        let t = parse_url("sftp://ann@h/srv/in/x.csv").unwrap();
+        assert_eq!((t.scheme, t.port, t.user.as_deref(), t.path.as_deref()), (Scheme::Sftp, 22, Some("ann"), Some("srv/in/x.csv")));
         assert_eq!(parse_url("ftps://h").unwrap().scheme.tls_mode(TlsMode::Off), TlsMode::Implicit);
         assert_eq!(parse_url("FTPES://h").unwrap().scheme.tls_mode(TlsMode::Off), TlsMode::Explicit);
         assert_eq!(parse_url("ftp://h").unwrap().scheme.tls_mode(TlsMode::Explicit), TlsMode::Explicit);
         assert_eq!(parse_url("http://h"), Err(UrlError::Scheme("http".into())));
-        assert_eq!(parse_url("http://h").unwrap_err().to_string(), "unsupported scheme \"http\": use ftp://");
+        assert_eq!(parse_url("http://h").unwrap_err().to_string(), "unsupported scheme \"http\": use ftp://, ftps://, ftpes:// or sftp://");
         assert_eq!(parse_url("ftp://:21"), Err(UrlError::NoHost("ftp://:21".into())));
         assert_eq!(parse_url("ftp://h:99999"), Err(UrlError::Port("99999".into())));
         assert_eq!(parse_url("ftp://[::1"), Err(UrlError::Bracket));

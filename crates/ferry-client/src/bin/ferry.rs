@@ -99,6 +99,11 @@ async fn run(cli: Cli) -> u8 {
     let commands = cli.commands.as_ref().map(|s| s.split(';').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect());
     let mut config = config;
     if let Some(t) = cli.target.as_deref().filter(|t| target::is_url(t)).and_then(|t| target::parse_url(t).ok()) {
+        if t.scheme == target::Scheme::Sftp {
+            // (The shell and mirror over SFTP are the next step.)
+            eprintln!("ferry: the shell speaks FTP only so far; over SFTP use `ferry get|put|ls sftp://…`");
+            return cli::exit::USAGE;
+        }
         config.tls = t.scheme.tls_mode(config.tls);
     }
     let mut shell = Shell::new(config, commands, settings, c.user.clone());

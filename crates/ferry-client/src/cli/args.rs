@@ -67,6 +67,10 @@ pub(crate) struct Common {
     /// No progress bars
     #[arg(long, global = true)]
     pub(crate) no_progress: bool,
+    /// SFTP: log in with this private key (repeat for several; default:
+    /// the ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)
+    #[arg(short = 'i', long, value_name = "FILE", global = true)]
+    pub(crate) identity: Vec<std::path::PathBuf>,
     /// Connect through a proxy: socks5://[user:pass@]host:port, socks5h:// (the proxy resolves names) or http:// (CONNECT)
     // A String, read in main: clap's own error would repeat the value,
     // and with it a proxy password.

@@ -12,6 +12,7 @@ pub(crate) mod listing;
 pub(crate) mod mirror;
 pub(crate) mod one_shot;
 pub(crate) mod progress;
+pub(crate) mod sftp;
 pub(crate) mod shell;
 pub(crate) mod transfer;
 pub(crate) mod words;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use ferry_client::credentials::Credentials;
 use ferry_client::download::{Action, STDIO};
 use ferry_client::local::{self, Clobber};
-use ferry_client::target::{self, Target};
+use ferry_client::target::{self, Scheme, Target};
 use ferry_client::{ClientConfig, Error, Login, StoreMode};
 use ferry_proto::command::Password;
 
@@ -56,14 +56,21 @@ pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> 
     }
     let mut config = config;
     config.tls = t.scheme.tls_mode(config.tls);
-    let (user, password) = match credentials(&t, common) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("ferry: {e}");
-            return exit::USAGE;
+    let how = if t.scheme == Scheme::Sftp {
+        // SSH logs in as the local user by default, with keys before any
+        // password (which is asked for only if the keys are refused).
+        let known = Credentials::lookup_with_netrc(&t.host, t.user.as_deref(), t.password.as_deref(), common.user.as_deref());
+        let user = known.user.or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty())).unwrap_or_else(|| "root".into());
+        How::Sftp(user, known.password)
+    } else {
+        match credentials(&t, common) {
+            Ok((user, password)) => How::Ftp(Login { host: t.host.clone(), port: t.port, user, password: Password(password) }),
+            Err(e) => {
+                eprintln!("ferry: {e}");
+                return exit::USAGE;
+            }
         }
     };
-    let login = Login { host: t.host.clone(), port: t.port, user, password: Password(password) };
     // A stream cannot be sent or written twice: the bytes already read
     // from standard input are gone, and standard output already has some.
     let retries = if streams(&cmd) && retries > 0 {
@@ -74,7 +81,11 @@ pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> 
     };
     let mut attempt = 0;
     loop {
-        match once(&cmd, &t, &login, common, config.clone()).await {
+        let attempt_result = match &how {
+            How::Ftp(login) => once(&cmd, &t, login, common, config.clone()).await,
+            How::Sftp(user, password) => super::sftp::once(&cmd, &t, user, password.clone(), common).await,
+        };
+        match attempt_result {
             Ok(value) => {
                 if json && streams_to_stdout(&cmd) {
                     eprintln!("{value}");
@@ -98,6 +109,13 @@ pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> 
             }
         }
     }
+}
+
+/// Which protocol, and its login.
+enum How {
+    Ftp(Login),
+    /// The user, and the password if one was given.
+    Sftp(String, Option<String>),
 }
 
 /// Mistakes in the command itself, found before connecting: exit 2.

@@ -11,6 +11,7 @@ mod program;
 mod pty;
 mod pty_daily;
 mod sftp;
+mod sftp_program;
 mod stdout;
 mod sync;
 mod to_file;
