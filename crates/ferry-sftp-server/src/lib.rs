@@ -46,6 +46,9 @@ pub struct Core {
     pub auth: Arc<Current>,
     /// Per-address limits and bans, shared with FTP.
     pub defender: Arc<Defender>,
+    /// The server's metrics (SFTP sessions count in `sessions_open`; the
+    /// transfers come through the events).
+    pub metrics: Arc<ferry_core::events::metrics::Metrics>,
 }
 
 /// The deadlines of an SFTP session.

@@ -91,6 +91,15 @@ impl SftpServer {
     }
 
     async fn connection(&self, stream: TcpStream, peer: SocketAddr) {
+        /// Counts the connection as an open session while it lives.
+        struct Open(Arc<ferry_core::events::metrics::Metrics>);
+        impl Drop for Open {
+            fn drop(&mut self) {
+                self.0.sessions_open.dec();
+            }
+        }
+        self.core.metrics.sessions_open.inc();
+        let _open = Open(self.core.metrics.clone());
         let registration = Arc::new(self.core.services.sessions().open("sftp", peer));
         let span = tracing::info_span!("sftp", session = registration.id(), %peer, user = tracing::field::Empty);
         let _enter = span.enter();

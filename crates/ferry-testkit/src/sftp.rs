@@ -38,7 +38,12 @@ pub(crate) fn host_key_line(settings: &SftpSettings) -> (String, String) {
 pub(crate) async fn serve(server: &Server, settings: SftpSettings, ip: IpAddr) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, 0)).await.expect("bind the SFTP listener");
     let addr = listener.local_addr().unwrap();
-    let core = ferry_sftp_server::Core { services: server.services(), auth: server.accounts(), defender: server.defender() };
+    let core = ferry_sftp_server::Core {
+        services: server.services(),
+        auth: server.accounts(),
+        defender: server.defender(),
+        metrics: server.metrics(),
+    };
     let sftp = SftpServer::new(core, settings);
     let stopping = server.stopping();
     tokio::spawn(async move { sftp.serve(listener, stopping).await });

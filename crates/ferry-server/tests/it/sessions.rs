@@ -27,7 +27,7 @@ fn recorded() -> (TestServer, Arc<Recorder>) {
 
 /// Wait (bounded) until `cond` gives something.
 #[track_caller]
-fn eventually<T>(what: &str, mut cond: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn eventually<T>(what: &str, mut cond: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(v) = cond() {
@@ -54,7 +54,7 @@ fn transfer_past(s: &TestServer, after: u64) -> (SessionView, TransferView) {
 }
 
 /// Temporary upload files (`.~ferry-…`) anywhere below `dir`.
-fn temp_files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn temp_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(d) = pending.pop() {

@@ -139,7 +139,12 @@ pub(crate) fn serve(args: Options) -> anyhow::Result<()> {
         }
         let mut sftp_tasks = tokio::task::JoinSet::new();
         if let Some(settings) = sftp {
-            let core = ferry_sftp_server::Core { services: server.services(), auth: server.accounts(), defender: server.defender() };
+            let core = ferry_sftp_server::Core {
+                services: server.services(),
+                auth: server.accounts(),
+                defender: server.defender(),
+                metrics: server.metrics(),
+            };
             let sftp = ferry_sftp_server::SftpServer::new(core, settings);
             for l in sftp_listeners {
                 tracing::info!("serving {} over SFTP on {} (accounts from {})", root.display(), l.local_addr()?, accounts.describe());

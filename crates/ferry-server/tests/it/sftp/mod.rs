@@ -9,7 +9,7 @@ mod operations;
 mod paramiko;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Two files hold the same bytes (read in chunks: they may be large).
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -37,21 +37,8 @@ fn read_full(f: &mut std::fs::File, buf: &mut [u8]) -> usize {
     got
 }
 
-/// Temporary upload files (`.~ferry-…`) anywhere below `dir`.
-fn temp_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(d) = pending.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                pending.push(e.path());
-            } else if e.file_name().to_string_lossy().starts_with(".~ferry-") {
-                out.push(e.path());
-            }
-        }
-    }
-    out
-}
+// Temporary upload files anywhere below a folder: the FTP tests' helper.
+use crate::sessions::temp_files;
 
 /// Where two trees differ, by name (a failure that prints every byte of
 /// a tree helps no one).

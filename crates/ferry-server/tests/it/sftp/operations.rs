@@ -15,22 +15,10 @@ use ferry_server::config::Subscribers;
 use ferry_testkit::{Control, PASSWORD, TestServer, pseudo_random, require};
 
 use super::paramiko::{have_paramiko, paramiko, paramiko_as};
+use crate::sessions::eventually;
 
 fn ready() -> bool {
     require("python3") && have_paramiko()
-}
-
-/// Wait (bounded) until `cond` gives something.
-#[track_caller]
-fn eventually<T>(what: &str, mut cond: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(v) = cond() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn recorded() -> (TestServer, Arc<Recorder>) {
