@@ -4,6 +4,7 @@
 
 mod attacks;
 mod clients;
+mod ferryd;
 mod openssh;
 mod operations;
 mod paramiko;
