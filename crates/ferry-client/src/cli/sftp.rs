@@ -101,10 +101,22 @@ pub(crate) async fn once(
                 "resumed_at": f.resumed_at, "seconds": f.elapsed.as_secs_f64(),
             })
         }
-        OneShot::Put { local, json, .. } => {
-            if local == STDIO {
-                return Err(Error::Protocol("ferry put - sftp://… is not supported yet: upload a file".into()));
+        OneShot::Put { local, json, .. } if local == STDIO => {
+            if common.resume {
+                return Err(Error::Protocol("standard input cannot be resumed: it can only be read once".into()));
             }
+            let started = Instant::now();
+            let name = Path::new("standard input");
+            meter.start("stdin", None, 0);
+            let sent = client.upload_stream(&mut std::io::stdin().lock(), name, &path, &mut |n| meter.advance(n)).await;
+            meter.finish();
+            let n = sent?;
+            if !json {
+                transfer::report_sent(name, &path, StoreMode::Replace, n, started.elapsed());
+            }
+            serde_json::json!({"ok": true, "local": local, "remote": path, "bytes": n, "seconds": started.elapsed().as_secs_f64()})
+        }
+        OneShot::Put { local, json, .. } => {
             let remote = if path == "." {
                 local::base_name(local).to_owned()
             } else if path.ends_with('/') {
@@ -193,10 +205,29 @@ async fn resumed_upload(client: &SftpClient, remote: &str, size: u64) -> Result<
 async fn get(client: &SftpClient, remote: &str, local: Option<&str>, common: &Common, meter: &mut Meter) -> Result<Fetched, Error> {
     let started = Instant::now();
     let target = local::local_target(remote, local);
-    if ferry_client::download::streams_into(&target) {
-        return Err(Error::Protocol("ferry get sftp://… to standard output or a special file is not supported yet: name a file".into()));
-    }
     let size = client.stat(remote).await?.size;
+    if ferry_client::download::streams_into(&target) {
+        // Standard output, or a device or FIFO: written as it comes.
+        meter.start(local::base_name(remote), size, 0);
+        let got = if target == Path::new(STDIO) {
+            client.download_to_stream(remote, &mut std::io::stdout().lock(), &target, &mut |n| meter.advance(n)).await
+        } else {
+            let mut f =
+                std::fs::OpenOptions::new().write(true).open(&target).map_err(|source| Error::Local { path: target.clone(), source })?;
+            client.download_to_stream(remote, &mut f, &target, &mut |n| meter.advance(n)).await
+        };
+        meter.finish();
+        let bytes = got?;
+        return Ok(Fetched {
+            local: target,
+            bytes,
+            renamed: false,
+            skipped: false,
+            resumed_at: None,
+            streamed: true,
+            elapsed: started.elapsed(),
+        });
+    }
     let exists = std::fs::symlink_metadata(&target).is_ok();
     let name = local::base_name(remote).to_owned();
     let done = |local: PathBuf, bytes, renamed, resumed_at, skipped| Fetched {

@@ -4,6 +4,7 @@
 //! `sftp` keeps 64 of 32 KiB.
 
 use std::collections::VecDeque;
+use std::io::{Read, Write};
 use std::os::unix::fs::FileExt as _;
 use std::path::Path;
 
@@ -15,6 +16,9 @@ use crate::error::{Error, Result};
 
 /// Requests outstanding at once.
 const IN_FLIGHT: usize = 32;
+
+/// Where downloaded bytes go: `(bytes, offset)`, called in file order.
+type Sink<'a> = dyn FnMut(&[u8], u64) -> Result<()> + 'a;
 
 /// How an upload meets the remote file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,10 +47,24 @@ impl SftpClient {
         offset: u64,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
+        let mut at_offsets = |data: &[u8], at: u64| file.write_all_at(data, at).map_err(|e| local_err(local, e));
+        self.download_into(remote, offset, &mut at_offsets, progress).await
+    }
+
+    /// Download `remote` into a stream (standard output, a pipe): the
+    /// bytes arrive in order.
+    pub async fn download_to_stream(&self, remote: &str, out: &mut dyn Write, name: &Path, progress: &mut dyn FnMut(u64)) -> Result<u64> {
+        let mut in_order = |data: &[u8], _at: u64| out.write_all(data).map_err(|e| local_err(name, e));
+        let n = self.download_into(remote, 0, &mut in_order, progress).await?;
+        out.flush().map_err(|e| local_err(name, e))?;
+        Ok(n)
+    }
+
+    async fn download_into(&self, remote: &str, offset: u64, sink: &mut Sink<'_>, progress: &mut dyn FnMut(u64)) -> Result<u64> {
         let flags = OpenFlags(OpenFlags::READ);
         let handle =
             self.open_handle(Body::Open { path: remote.as_bytes().to_vec(), flags, attrs: Attrs::default() }, "get", remote).await?;
-        let result = self.read_all(&handle, remote, file, local, offset, progress).await;
+        let result = self.read_all(&handle, remote, sink, offset, progress).await;
         let closed = self.channel.call(Body::Close { handle }).await;
         let got = result?;
         // A close that fails after a whole read loses nothing.
@@ -54,15 +72,7 @@ impl SftpClient {
         Ok(got)
     }
 
-    async fn read_all(
-        &self,
-        handle: &[u8],
-        remote: &str,
-        file: &std::fs::File,
-        local: &Path,
-        offset: u64,
-        progress: &mut dyn FnMut(u64),
-    ) -> Result<u64> {
+    async fn read_all(&self, handle: &[u8], remote: &str, sink: &mut Sink<'_>, offset: u64, progress: &mut dyn FnMut(u64)) -> Result<u64> {
         let chunk = self.chunk;
         let mut queue: VecDeque<(u64, u32, Pending)> = VecDeque::new();
         let (mut next, mut eof, mut got) = (offset, false, 0u64);
@@ -75,7 +85,7 @@ impl SftpClient {
             let Some((at, len, pending)) = queue.pop_front() else { break };
             match pending.reply().await? {
                 Response::Data { data, .. } => {
-                    file.write_all_at(&data, at).map_err(|e| local_err(local, e))?;
+                    sink(&data, at)?;
                     got += data.len() as u64;
                     progress(got);
                     let n = data.len() as u32;
@@ -85,7 +95,8 @@ impl SftpClient {
                         // A short read: ask for the rest of that chunk.
                         let rest = at + u64::from(n);
                         let pending = self.channel.send(Body::Read { handle: handle.to_vec(), offset: rest, len: len - n }).await?;
-                        queue.push_back((rest, len - n, pending));
+                        // Next in line, so that bytes stay in order.
+                        queue.push_front((rest, len - n, pending));
                     }
                 }
                 Response::Status { code: StatusCode::Eof, .. } => eof = true,
@@ -123,6 +134,52 @@ impl SftpClient {
         Ok(sent)
     }
 
+    /// Upload what `input` gives until its end (standard input) to
+    /// `remote`, created or replaced. Returns the bytes sent.
+    pub async fn upload_stream(&self, input: &mut dyn Read, name: &Path, remote: &str, progress: &mut dyn FnMut(u64)) -> Result<u64> {
+        let open = Body::Open {
+            path: remote.as_bytes().to_vec(),
+            flags: OpenFlags(OpenFlags::WRITE | OpenFlags::CREAT | OpenFlags::TRUNC),
+            attrs: Attrs::default(),
+        };
+        let handle = self.open_handle(open, "put", remote).await?;
+        let written = self.write_stream(&handle, remote, input, name, progress).await;
+        let closed = self.channel.call(Body::Close { handle }).await;
+        let sent = written?;
+        status(closed?, "put", remote)?;
+        Ok(sent)
+    }
+
+    async fn write_stream(
+        &self,
+        handle: &[u8],
+        remote: &str,
+        input: &mut dyn Read,
+        name: &Path,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64> {
+        let mut queue: VecDeque<(u64, Pending)> = VecDeque::new();
+        let (mut next, mut acked, mut ended) = (0u64, 0u64, false);
+        let mut buf = vec![0u8; self.chunk as usize];
+        loop {
+            while !ended && queue.len() < IN_FLIGHT {
+                let n = read_full(input, &mut buf).map_err(|e| local_err(name, e))?;
+                if n == 0 {
+                    ended = true;
+                    break;
+                }
+                let pending = self.channel.send(Body::Write { handle: handle.to_vec(), offset: next, data: buf[..n].to_vec() }).await?;
+                queue.push_back((n as u64, pending));
+                next += n as u64;
+            }
+            let Some((n, pending)) = queue.pop_front() else { break };
+            status(pending.reply().await?, "put", remote)?;
+            acked += n;
+            progress(acked);
+        }
+        Ok(acked)
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn write_all(
         &self,
@@ -156,4 +213,18 @@ impl SftpClient {
         }
         Ok(acked)
     }
+}
+
+/// Fill `buf` from `input` unless it ends first: the bytes read.
+fn read_full(input: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match input.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }

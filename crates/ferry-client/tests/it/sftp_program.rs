@@ -63,6 +63,23 @@ fn get_put_and_ls_over_sftp_keep_the_local_file_rules() {
     let out = ferry(home, &["--resume", "put", "report.bin", &url("in/half.bin")]);
     assert!(out.status.success() && text(&out).contains("Resumed upload"), "{}", text(&out));
     assert!(std::fs::read(s.root().join("in/half.bin")).unwrap() == data);
+    // Standard output and standard input.
+    let out = ferry(home, &["get", &url("report.bin"), "-"]);
+    assert!(out.status.success() && out.stdout == data, "get to stdout differs: {}", String::from_utf8_lossy(&out.stderr));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["--no-progress", "put", "-", &url("in/from-stdin.bin")])
+        .env("HOME", home)
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(std::fs::read(s.root().join("in/from-stdin.bin")).unwrap() == data, "put from stdin differs");
+    std::fs::remove_file(s.root().join("in/from-stdin.bin")).unwrap();
     // ls, plain and JSON.
     let out = ferry(home, &["ls", &url("in")]);
     assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("report.bin"), "{}", text(&out));
