@@ -160,7 +160,7 @@ pub(crate) async fn serve(channel: russh::Channel<Msg>, parts: SessionParts) {
             }
         }
         if auth.generation() != auth_generation {
-            match recheck(&auth, &account, &fs, &services).await {
+            match recheck(&auth, &account, &fs, &services, registration.info().peer.ip()).await {
                 Ok(generation) => auth_generation = generation,
                 Err(reason) => {
                     why = Some(reason);
@@ -232,12 +232,23 @@ fn version() -> Version {
 }
 
 /// After a reload: the account's new settings apply from the next request
-/// on; a removed, disabled or expired account, or one whose home moved,
+/// on; a removed, disabled or expired account, one no longer allowed from
+/// the client's address, or one whose home moved,
 /// ends the session. A store that cannot be asked keeps the session.
-async fn recheck(auth: &Current, account: &Account, fs: &UserFs, services: &ferry_core::services::Services) -> Result<u64, &'static str> {
+async fn recheck(
+    auth: &Current,
+    account: &Account,
+    fs: &UserFs,
+    services: &ferry_core::services::Services,
+    peer: std::net::IpAddr,
+) -> Result<u64, &'static str> {
     let generation = auth.generation();
     let current = Account { policy: fs.policy(), ..account.clone() };
     match auth.get().standing(&current).await {
+        // The ranges an account may log in from may have narrowed.
+        Ok(Standing::Active(policy) | Standing::Unconfirmed(policy)) if !policy.admits(Some(peer)) => {
+            Err("the account may no longer be used from this address")
+        }
         Ok(Standing::Active(policy) | Standing::Unconfirmed(policy)) if policy.home == fs.home() => {
             services.apply_policy(&account.name, &policy);
             fs.set_policy(policy);

@@ -122,3 +122,55 @@ fn an_exposed_host_key_or_a_port_clash_stops_the_start_with_what_to_do() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("SFTP needs a port of its own"), "{err}");
 }
+
+#[test]
+fn a_reload_reaches_open_sftp_sessions() {
+    if !require("python3") || !super::paramiko::have_paramiko() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ferry_server::auth::users_file::set_user(&d.join("users.txt"), "alice", "pw").unwrap();
+    ferry_server::auth::users_file::set_user(&d.join("users.txt"), "bob", "pw").unwrap();
+    let sftp = free_port();
+    let run = start(d, sftp, &["--users", "users.txt", "--root", "files"]);
+    let host_key = std::fs::read_to_string(d.join("ssh_host_ed25519_key.pub")).unwrap();
+    // Each client lists `/` every 50 ms until refused, then says how.
+    let client = |user: &str| {
+        let mut child = Command::new("python3")
+            .arg("-c")
+            .arg(format!(
+                "{}\nprint('in', flush=True)\ntry:\n    while True:\n        sftp.listdir('/'); time.sleep(0.05)\nexcept Exception as e:\n    print('ended', type(e).__name__, flush=True)\n",
+                super::paramiko::PRELUDE
+            ))
+            .env("SFTP_PORT", sftp.to_string())
+            .env("HOST_KEY", host_key.split_whitespace().nth(1).unwrap())
+            .env("SFTP_USER", user)
+            .env("SFTP_PASSWORD", "pw")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        assert_eq!(line, "in\n", "{user} did not log in");
+        (child, out)
+    };
+    let (mut alice, mut alice_out) = client("alice");
+    let (mut bob, mut bob_out) = client("bob");
+    // Alice is disabled; Bob may now log in only from 10.0.0.0/8.
+    std::fs::write(d.join("users.toml"), "[users.alice]\ndisabled = true\n\n[users.bob]\nallowed_networks = [\"10.0.0.0/8\"]\n").unwrap();
+    assert!(Command::new("kill").args(["-HUP", &run.0.id().to_string()]).status().unwrap().success());
+    for (who, child, out) in [("alice", &mut alice, &mut alice_out), ("bob", &mut bob, &mut bob_out)] {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "{who}'s session outlived the reload");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut rest = String::new();
+        out.read_to_string(&mut rest).unwrap();
+        assert!(rest.contains("ended"), "{who}: {rest}");
+    }
+    drop(run);
+}
