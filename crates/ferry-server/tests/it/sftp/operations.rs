@@ -181,3 +181,32 @@ fn failed_sftp_passwords_earn_a_ban_that_holds_for_ftp_too() {
     let c = Control::connect(s.addr);
     assert_eq!(c.greeting.code, 421, "{:?}", c.greeting);
 }
+
+#[test]
+fn per_user_rate_limits_hold_over_sftp() {
+    if !ready() {
+        return;
+    }
+    let s = TestServer::start_sftp_with(Some("[users.alice]\ndownload_rate = \"1M\"\nupload_rate = \"1M\"\n"), |_| {});
+    std::fs::write(s.root().join("two-megs"), pseudo_random(2 << 20, 5)).unwrap();
+    std::fs::write(s.scratch().join("one-meg"), pseudo_random(1 << 20, 6)).unwrap();
+    // A limit only ever slows a transfer down: a lower bound on the time
+    // is safe to assert on any machine.
+    let out = paramiko(
+        &s,
+        r#"
+t0 = time.monotonic()
+sftp.get("/two-megs", os.environ["SCRATCH"] + "/down")
+print("down", time.monotonic() - t0)
+t0 = time.monotonic()
+sftp.put(os.environ["SCRATCH"] + "/one-meg", "/up")
+print("up", time.monotonic() - t0)
+"#,
+    );
+    let secs = |what: &str| -> f64 {
+        out.lines().find_map(|l| l.strip_prefix(what)).and_then(|v| v.trim().parse().ok()).unwrap_or_else(|| panic!("{out}"))
+    };
+    assert!(secs("down ") >= 1.5, "2 MiB at 1 MB/s took {} s", secs("down "));
+    assert!(secs("up ") >= 0.7, "1 MiB at 1 MB/s took {} s", secs("up "));
+    assert_eq!(std::fs::metadata(s.root().join("up")).unwrap().len(), 1 << 20);
+}
