@@ -201,6 +201,13 @@ fn a_killed_deploy_of_2000_files_is_finished_by_a_second_run_that_sends_only_the
     child.wait().unwrap();
     let done = recorded(&state);
     assert!((100..2000).contains(&done), "{done} files recorded when killed");
+    // The upload cut by the kill is logged once the server has seen the
+    // session end: count after that.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !s.services().sessions().list().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the killed client's session is still open");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let before = stors(&xferlog);
     assert!(before >= done, "{before} uploads, {done} recorded");
 
