@@ -197,7 +197,9 @@ impl Reservation {
     /// past its byte quota.
     pub fn grow(&mut self, n: u64) -> Result<(), StorageError> {
         let mut s = lock(&self.ledger.state);
-        let after = s.bytes + s.pending_bytes + n;
+        // Saturating: a client-chosen size (an SFTP SETSTAT of 2^64-1)
+        // must be refused, not wrap around to a small number.
+        let after = s.bytes.saturating_add(s.pending_bytes).saturating_add(n);
         if self.limits.get().bytes.is_some_and(|max| after.saturating_sub(self.replaced) > max) {
             return Err(StorageError::QuotaExceeded);
         }

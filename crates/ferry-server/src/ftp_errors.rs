@@ -37,7 +37,8 @@ impl ReplyCode for FsError {
             | FsError::ReplaceNeedsDelete
             | FsError::IntoItself
             | FsError::CurrentDirectory
-            | FsError::HomeMode => code::FILE_UNAVAILABLE,
+            | FsError::HomeMode
+            | FsError::SpecialMode => code::FILE_UNAVAILABLE,
             // RFC 959: "553 Requested action not taken. File name not
             // allowed." is how servers refuse an upload by policy.
             FsError::NameNotAllowed | FsError::NewNameNotAllowed | FsError::Refused(_) => code::BAD_FILE_NAME,

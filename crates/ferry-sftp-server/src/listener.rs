@@ -24,6 +24,7 @@ pub struct SftpServer {
     core: Arc<Core>,
     settings: Arc<SftpSettings>,
     ssh: Arc<russh::server::Config>,
+    budget: Arc<crate::sftp::Budget>,
 }
 
 impl SftpServer {
@@ -46,7 +47,8 @@ impl SftpServer {
             window_size: 8 << 20,
             ..Default::default()
         };
-        SftpServer { core: Arc::new(core), settings: Arc::new(settings), ssh: Arc::new(ssh) }
+        let budget = Arc::new(crate::sftp::Budget::from_rlimit());
+        SftpServer { core: Arc::new(core), settings: Arc::new(settings), ssh: Arc::new(ssh), budget }
     }
 
     /// Serve on `listener` until `stopping` turns true; then sessions are
@@ -103,19 +105,35 @@ impl SftpServer {
         let registration = Arc::new(self.core.services.sessions().open("sftp", peer));
         let span = tracing::info_span!("sftp", session = registration.id(), %peer, user = tracing::field::Empty);
         let _enter = span.enter();
-        let handler = Connection::new(self.core.clone(), self.settings.clone(), peer, registration.clone());
+        let handler =
+            Connection::new(self.core.clone(), self.settings.clone(), peer, registration.clone(), self.budget.clone(), span.clone());
         let authenticated = handler.authenticated.clone();
+        // A second descriptor of the socket, to cut the connection when
+        // russh cannot say goodbye (a disconnect before the key exchange
+        // is never sent) or the client does not go.
+        let closer = std::os::fd::AsFd::as_fd(&stream).try_clone_to_owned().ok().map(std::net::TcpStream::from);
+        let cut = move || {
+            if let Some(c) = &closer {
+                let _ = c.shutdown(std::net::Shutdown::Both);
+            }
+        };
         let stream = WriteDeadline::new(stream, self.settings.timeouts.data);
-        let login = self.settings.timeouts.login;
+        // The login deadline runs from the accept: the version exchange
+        // and the key exchange count, as FTP's greeting does.
+        let login_by = tokio::time::Instant::now() + self.settings.timeouts.login;
         drop(_enter);
         let run = async {
-            // The version exchange reads with russh's inactivity timeout.
-            let mut running = match russh::server::run_stream(self.ssh.clone(), stream, handler).await {
-                Ok(r) => r,
-                Err(e) => return tracing::debug!(error = %e, "connection ended before the SSH handshake"),
+            let started = tokio::time::timeout_at(login_by, russh::server::run_stream(self.ssh.clone(), stream, handler)).await;
+            let mut running = match started {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => return tracing::debug!(error = %e, "connection ended before the SSH handshake"),
+                Err(_) => {
+                    tracing::info!("disconnecting: no SSH version in time");
+                    return cut();
+                }
             };
             let handle = running.handle();
-            let deadline = tokio::time::sleep(login);
+            let deadline = tokio::time::sleep_until(login_by);
             tokio::pin!(deadline);
             let kicked = registration.kicked();
             let ending = registration.ending();
@@ -142,7 +160,10 @@ impl SftpServer {
             };
             tracing::info!("disconnecting: {reason}");
             let _ = handle.disconnect(Disconnect::ByApplication, reason.to_owned(), "en".to_owned()).await;
-            let _ = tokio::time::timeout(Duration::from_secs(5), running).await;
+            if tokio::time::timeout(Duration::from_secs(5), &mut running).await.is_err() {
+                cut();
+                let _ = tokio::time::timeout(Duration::from_secs(5), running).await;
+            }
         };
         tracing::Instrument::instrument(run, span).await;
     }

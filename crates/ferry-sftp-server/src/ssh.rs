@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use ferry_core::auth::{Account, AuthError, LoginContext};
 use ferry_core::events::LoginFailure;
@@ -25,7 +25,8 @@ use russh::{Channel, ChannelId, MethodKind, MethodSet};
 
 use crate::{Core, SftpSettings};
 
-/// SSH channels one connection may hold open.
+/// SSH channels one connection may hold open, SFTP sessions running on
+/// them included (each may hold 256 open files).
 const MAX_CHANNELS: usize = 4;
 
 /// Why a connection ended early.
@@ -49,11 +50,26 @@ pub(crate) struct Connection {
     pub(crate) authenticated: Arc<AtomicBool>,
     failures: u32,
     login: Option<(Account, UserFs, u64)>,
+    /// Channels opened and not yet serving SFTP.
     channels: HashMap<ChannelId, Channel<Msg>>,
+    /// SFTP sessions running on this connection.
+    running: Arc<AtomicUsize>,
+    /// The server's budget of open files, shared by every session.
+    budget: Arc<crate::sftp::Budget>,
+    /// The connection's span (session, peer, user): russh runs these
+    /// callbacks in a task of its own, outside it.
+    span: tracing::Span,
 }
 
 impl Connection {
-    pub(crate) fn new(core: Arc<Core>, settings: Arc<SftpSettings>, peer: SocketAddr, registration: Arc<SessionHandle>) -> Connection {
+    pub(crate) fn new(
+        core: Arc<Core>,
+        settings: Arc<SftpSettings>,
+        peer: SocketAddr,
+        registration: Arc<SessionHandle>,
+        budget: Arc<crate::sftp::Budget>,
+        span: tracing::Span,
+    ) -> Connection {
         Connection {
             core,
             settings,
@@ -63,6 +79,9 @@ impl Connection {
             failures: 0,
             login: None,
             channels: HashMap::new(),
+            running: Arc::default(),
+            budget,
+            span,
         }
     }
 
@@ -92,7 +111,7 @@ impl Connection {
             Ok(None) if !by_password => Ok(Self::reject()),
             Ok(None) => {
                 self.failures += 1;
-                tracing::warn!(user = %user.escape_debug(), failures = self.failures, "login failed");
+                tracing::warn!(parent: &self.span, user = %user.escape_debug(), failures = self.failures, "login failed");
                 events.login_failed(&self.registration.info(), user, LoginFailure::Incorrect);
                 let banned = self.core.defender.failed_login(self.peer.ip(), std::time::Instant::now());
                 if banned {
@@ -111,7 +130,7 @@ impl Connection {
                     AuthError::NetworkNotAllowed => LoginFailure::NotAllowed,
                     AuthError::Store(_) | AuthError::Busy => LoginFailure::Unavailable,
                 };
-                tracing::warn!(user = %user.escape_debug(), error = %e, "login refused");
+                tracing::warn!(parent: &self.span, user = %user.escape_debug(), error = %e, "login refused");
                 events.login_failed(&self.registration.info(), user, reason);
                 Ok(Self::reject())
             }
@@ -125,12 +144,13 @@ impl Connection {
         let fs = match view {
             Ok(Ok(fs)) => fs,
             Ok(Err(e)) => {
-                tracing::error!(user = %account.name, home = %account.policy.home, error = %e, "home folder unavailable");
+                tracing::error!(parent: &self.span, user = %account.name, home = %account.policy.home, error = %e, "home folder unavailable");
                 return Ok(Self::reject());
             }
             Err(_) => return Ok(Self::reject()),
         };
-        tracing::info!(user = %account.name, "login ok");
+        self.span.record("user", tracing::field::display(account.name.escape_debug()));
+        tracing::info!(parent: &self.span, "login ok");
         self.core.services.events().login_ok(&self.registration.info(), &account.name);
         self.registration.logged_in(fs.actor().user.clone());
         self.authenticated.store(true, Ordering::Release);
@@ -217,7 +237,7 @@ impl russh::server::Handler for Connection {
         reply: ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
-        if self.login.is_none() || self.channels.len() >= MAX_CHANNELS {
+        if self.login.is_none() || self.channels.len() + self.running.load(Ordering::Acquire) >= MAX_CHANNELS {
             // Dropping the handle refuses the channel.
             return Ok(());
         }
@@ -228,7 +248,7 @@ impl russh::server::Handler for Connection {
 
     async fn subsystem_request(&mut self, channel: ChannelId, name: &str, session: &mut Session) -> Result<(), Self::Error> {
         let (Some((account, fs, generation)), true) = (&self.login, name == "sftp") else {
-            tracing::info!(subsystem = %name.escape_debug(), "refused a subsystem other than sftp");
+            tracing::info!(parent: &self.span, subsystem = %name.escape_debug(), "refused a subsystem other than sftp");
             session.channel_failure(channel)?;
             return Ok(());
         };
@@ -246,19 +266,25 @@ impl russh::server::Handler for Connection {
             services: self.core.services.clone(),
             timeouts: self.settings.timeouts,
             disk: self.settings.disk.clone(),
+            budget: self.budget.clone(),
         };
-        let span = tracing::Span::current();
-        tokio::spawn(tracing::Instrument::instrument(crate::sftp::serve(ch, parts), span));
+        let running = self.running.clone();
+        running.fetch_add(1, Ordering::AcqRel);
+        let serve = async move {
+            crate::sftp::serve(ch, parts).await;
+            running.fetch_sub(1, Ordering::AcqRel);
+        };
+        tokio::spawn(tracing::Instrument::instrument(serve, self.span.clone()));
         Ok(())
     }
 
     async fn exec_request(&mut self, channel: ChannelId, data: &[u8], session: &mut Session) -> Result<(), Self::Error> {
-        tracing::info!(command = %String::from_utf8_lossy(data).escape_debug(), "refused a command");
+        tracing::info!(parent: &self.span, command = %String::from_utf8_lossy(data).escape_debug(), "refused a command");
         Self::refuse_command(channel, session)
     }
 
     async fn shell_request(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
-        tracing::info!("refused a shell");
+        tracing::info!(parent: &self.span, "refused a shell");
         Self::refuse_command(channel, session)
     }
 

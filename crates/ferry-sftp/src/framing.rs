@@ -38,7 +38,10 @@ impl Framer {
             return Ok(None);
         }
         let len = u32::from_be_bytes([avail[0], avail[1], avail[2], avail[3]]) as usize;
-        if len > self.max || len == 0 {
+        if len == 0 {
+            return Err(DecodeError::Empty);
+        }
+        if len > self.max {
             return Err(DecodeError::TooLong { len, max: self.max });
         }
         if avail.len() < 4 + len {

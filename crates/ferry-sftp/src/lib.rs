@@ -55,4 +55,7 @@ pub enum DecodeError {
         /// The limit.
         max: usize,
     },
+    /// A packet of no bytes (not even its type).
+    #[error("empty packet")]
+    Empty,
 }

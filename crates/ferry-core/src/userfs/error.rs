@@ -47,6 +47,10 @@ pub enum FsError {
     /// The home folder's own mode is the administrator's to set.
     #[error("Permission denied: the mode of your home folder is the administrator's")]
     HomeMode,
+    /// Set-user-id, set-group-id and sticky bits are not the user's to
+    /// set: only the permission bits (up to 0777).
+    #[error("Permission denied: only permission bits (up to 777) may be set")]
+    SpecialMode,
     /// A restart (resume) point the file does not reach: it would make a
     /// sparse file of any size out of nothing.
     #[error("restart point {offset} is past the end of the file ({size} bytes)")]

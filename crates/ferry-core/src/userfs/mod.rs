@@ -203,14 +203,24 @@ impl UserFs {
         Ok(self.inner.storage.set_times(path, modified, accessed)?)
     }
 
+    /// Whether a user may ask for `mode`: permission bits only, no set-id
+    /// or sticky bits (for front doors that take a mode now and apply it
+    /// later, as SFTP does for a file still being written).
+    pub fn mode_allowed(mode: u32) -> Result<(), FsError> {
+        if mode & !0o777 != 0 { Err(FsError::SpecialMode) } else { Ok(()) }
+    }
+
     /// Set Unix permission bits (`write`). The home's own mode is the
-    /// administrator's: locking oneself out of it helps nobody.
+    /// administrator's: locking oneself out of it helps nobody. Set-id and
+    /// sticky bits are refused: a user who could make a set-uid file of the
+    /// server's account would run as it.
     pub fn set_mode(&self, path: &VirtualPath, mode: u32) -> Result<(), FsError> {
         self.permit(Permission::Write)?;
         existing(path)?;
         if path.is_root() {
             return Err(FsError::HomeMode);
         }
+        Self::mode_allowed(mode)?;
         Ok(self.inner.storage.set_mode(path, mode)?)
     }
 

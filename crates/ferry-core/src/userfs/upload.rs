@@ -276,6 +276,9 @@ impl UserUpload {
         if len == self.end {
             return Ok(());
         }
+        if len > i64::MAX as u64 {
+            return Err(StorageError::Unsupported("a size past the largest file").into());
+        }
         let grown = self.charge(len, 0)?;
         let upload = self.upload.as_mut().expect("open until commit/abort");
         if let Err(e) = upload.set_len(len) {

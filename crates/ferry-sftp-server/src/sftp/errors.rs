@@ -11,7 +11,9 @@ use ferry_sftp::StatusCode;
 /// The status and message for `e`. Outage details stay in the log.
 pub(crate) fn status_of(e: &FsError) -> (StatusCode, String) {
     let code = match e {
-        FsError::PermissionDenied(_) | FsError::HomeMode | FsError::ReplaceNeedsDelete => StatusCode::PermissionDenied,
+        FsError::PermissionDenied(_) | FsError::HomeMode | FsError::SpecialMode | FsError::ReplaceNeedsDelete => {
+            StatusCode::PermissionDenied
+        }
         FsError::NameNotAllowed | FsError::NewNameNotAllowed => StatusCode::PermissionDenied,
         FsError::Storage(s) => match s {
             StorageError::NotFound => StatusCode::NoSuchFile,

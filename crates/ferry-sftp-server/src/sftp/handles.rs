@@ -4,6 +4,8 @@
 //! can pile up descriptors.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ferry_core::events::Failure;
 use ferry_core::sessions::TransferProgress;
@@ -47,17 +49,62 @@ pub(crate) enum Open {
     Dir(Entries),
 }
 
+/// Files every session together may hold open: a share of the process's
+/// descriptor limit, so that SFTP clients can never take the descriptors
+/// FTP sessions and new connections need.
+pub(crate) struct Budget {
+    used: AtomicUsize,
+    max: usize,
+}
+
+impl Budget {
+    /// A budget of `max` handles.
+    pub(crate) fn new(max: usize) -> Budget {
+        Budget { used: AtomicUsize::new(0), max }
+    }
+
+    /// Half the soft `RLIMIT_NOFILE` (the other half for sockets, the
+    /// listeners, logs and FTP), at least 64.
+    pub(crate) fn from_rlimit() -> Budget {
+        let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile).current.unwrap_or(8192);
+        Budget::new(usize::try_from(soft / 2).unwrap_or(usize::MAX).max(64))
+    }
+
+    fn take(&self) -> bool {
+        if self.used.fetch_add(1, Ordering::AcqRel) >= self.max {
+            self.used.fetch_sub(1, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    fn give_back(&self, n: usize) {
+        self.used.fetch_sub(n, Ordering::AcqRel);
+    }
+}
+
 /// The open handles of one session.
-#[derive(Default)]
 pub(crate) struct Handles {
     next: u32,
     open: HashMap<u32, Open>,
+    budget: Arc<Budget>,
+}
+
+impl Drop for Handles {
+    fn drop(&mut self) {
+        self.budget.give_back(self.open.len());
+    }
 }
 
 impl Handles {
-    /// Keep `open`; its handle, or `None` when the session holds too many.
+    pub(crate) fn new(budget: Arc<Budget>) -> Handles {
+        Handles { next: 0, open: HashMap::new(), budget }
+    }
+
+    /// Keep `open`; its handle, or `None` when the session, or every
+    /// session together, holds too many.
     pub(crate) fn insert(&mut self, open: Open) -> Option<Vec<u8>> {
-        if self.open.len() >= MAX_OPEN {
+        if self.open.len() >= MAX_OPEN || !self.budget.take() {
             return None;
         }
         self.next = self.next.wrapping_add(1);
@@ -77,13 +124,16 @@ impl Handles {
     }
 
     pub(crate) fn remove(&mut self, handle: &[u8]) -> Option<Open> {
-        self.open.remove(&Self::key(handle)?)
+        let open = self.open.remove(&Self::key(handle)?)?;
+        self.budget.give_back(1);
+        Some(open)
     }
 
     /// The session ended with these still open: uploads are aborted (a
     /// file being replaced stays as it was; bytes written in place stay,
     /// for a resume) and downloads reported as they ended.
     pub(crate) fn close_all(&mut self) {
+        self.budget.give_back(self.open.len());
         for (_, open) in self.open.drain() {
             match open {
                 Open::Read(mut r) => {
@@ -114,7 +164,8 @@ mod tests {
 
     #[test]
     fn handles_are_capped_and_never_reused_while_open() {
-        let mut h = Handles::default();
+        let budget = Arc::new(Budget::new(MAX_OPEN + 1));
+        let mut h = Handles::new(budget.clone());
         let empty = || Open::Dir(Box::new(std::iter::empty()));
         let first = h.insert(empty()).unwrap();
         for _ in 1..MAX_OPEN {
@@ -126,5 +177,11 @@ mod tests {
         assert!(h.get(b"not a handle").is_none());
         assert!(h.insert(empty()).is_some());
         assert_eq!(h.len(), MAX_OPEN);
+        // The server-wide budget: another session gets one, then none.
+        let mut other = Handles::new(budget.clone());
+        assert!(other.insert(empty()).is_some());
+        assert!(other.insert(empty()).is_none(), "over the server's budget");
+        drop(h);
+        assert!(other.insert(empty()).is_some(), "a session that ends gives its share back");
     }
 }

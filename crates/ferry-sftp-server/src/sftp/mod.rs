@@ -35,6 +35,7 @@ use russh::ChannelMsg;
 use russh::server::Msg;
 use tokio::sync::mpsc;
 
+pub(crate) use handles::Budget;
 pub(crate) use ops::MAX_PACKET;
 
 /// Requests answered in one trip to the blocking pool.
@@ -54,6 +55,7 @@ pub(crate) struct SessionParts {
     pub(crate) services: Arc<ferry_core::services::Services>,
     pub(crate) timeouts: crate::Timeouts,
     pub(crate) disk: Option<std::path::PathBuf>,
+    pub(crate) budget: Arc<Budget>,
 }
 
 enum Incoming {
@@ -92,8 +94,8 @@ pub(crate) async fn serve(channel: russh::Channel<Msg>, parts: SessionParts) {
             }
         }
     });
-    let SessionParts { fs, account, registration, auth, mut auth_generation, services, timeouts, disk } = parts;
-    let mut ops = Some(ops::Ops::new(fs.clone(), registration.clone(), disk));
+    let SessionParts { fs, account, registration, auth, mut auth_generation, services, timeouts, disk, budget } = parts;
+    let mut ops = Some(ops::Ops::new(fs.clone(), registration.clone(), disk, budget));
     let send = |bytes: Vec<u8>| {
         let write = &write;
         async move {
@@ -169,7 +171,9 @@ pub(crate) async fn serve(channel: russh::Channel<Msg>, parts: SessionParts) {
             }
         }
         let mut state = ops.take().expect("kept between batches");
+        let span = tracing::Span::current();
         let joined = tokio::task::spawn_blocking(move || {
+            let _in = span.enter();
             let done = state.run(batch, SystemTime::now());
             (state, done)
         })

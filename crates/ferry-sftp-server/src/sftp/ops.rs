@@ -76,8 +76,8 @@ pub(crate) struct Ops {
 }
 
 impl Ops {
-    pub(crate) fn new(fs: UserFs, registration: Arc<SessionHandle>, disk: Option<PathBuf>) -> Ops {
-        Ops { fs, handles: Handles::default(), registration, disk }
+    pub(crate) fn new(fs: UserFs, registration: Arc<SessionHandle>, disk: Option<PathBuf>, budget: Arc<super::Budget>) -> Ops {
+        Ops { fs, handles: Handles::new(budget), registration, disk }
     }
 
     /// Answer each request of `batch`, in order.
@@ -164,7 +164,7 @@ impl Ops {
             }
             Body::Extended { name, .. } => Err((
                 StatusCode::OpUnsupported,
-                format!("The extension {:?} is not supported", String::from_utf8_lossy(&name).escape_debug().to_string()),
+                format!("The extension \"{}\" is not supported", String::from_utf8_lossy(&name).escape_debug()),
             )),
         }
     }
@@ -173,7 +173,7 @@ impl Ops {
         match self.handles.insert(open) {
             Some(handle) => Ok(Response::Handle { id, handle }.encode()),
             // Dropping what was opened ends it (an upload's drop aborts it).
-            None => Err(refuse(StatusCode::Failure, "Too many files open in this session; close some first")),
+            None => Err(refuse(StatusCode::Failure, "Too many files open (in this session, or on the server); close some first")),
         }
     }
 
@@ -299,6 +299,9 @@ impl Ops {
     fn fsetstat(&mut self, handle: &[u8], attrs: Attrs) -> Result<(), Refusal> {
         let path = match self.handles.get(handle).ok_or_else(bad_handle)? {
             Open::Write(w) => {
+                if let Some(mode) = attrs.permissions {
+                    UserFs::mode_allowed(mode & 0o7777).map_err(fs_err)?;
+                }
                 if let (Some(len), Some(upload)) = (attrs.size, w.upload.as_mut()) {
                     upload.set_len(len).map_err(fs_err)?;
                 }

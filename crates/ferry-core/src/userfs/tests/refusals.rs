@@ -127,6 +127,14 @@ fn the_home_is_the_users_root_and_is_made_at_login() {
     assert!(fs.change_dir(&path("/")).is_ok());
     assert!(matches!(fs.change_dir(&path("/mine.txt")), Err(FsError::Storage(StorageError::NotDirectory))));
     assert!(matches!(fs.set_mode(&path("/"), 0), Err(FsError::HomeMode)), "the home's mode is the administrator's");
+    for special in [0o4755, 0o2755, 0o1777] {
+        assert!(matches!(fs.set_mode(&path("/mine.txt"), special), Err(FsError::SpecialMode)), "{special:o}");
+    }
+    fs.set_mode(&path("/mine.txt"), 0o640).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(f.disk("homes/alice/mine.txt")).unwrap().permissions()) & 0o7777,
+        0o640
+    );
     // A home that cannot be made (a file is in the way) refuses the view.
     f.put("homes/bob", b"a file");
     let account = Account { name: "bob".into(), policy: Policy { home: path("/homes/bob"), ..all() }, anonymous: false };

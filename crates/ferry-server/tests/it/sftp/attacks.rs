@@ -156,17 +156,72 @@ print("replace", refused(write, "/old.bin", 200_000))
 write("/fits.bin", 50_000)
 print("fits")
 print("truncate-up", refused(sftp.truncate, "/fits.bin", 10_000_000))
+print("huge", refused(sftp.truncate, "/fits.bin", 2**64 - 1))
 write("/two.bin", 10)
 print("third-file", refused(write, "/three.bin", 10))
 "#,
     );
     assert!(out.contains("fits\n"), "{out}");
-    for line in out.lines().filter(|l| !l.starts_with("fits")) {
+    for line in out.lines().filter(|l| !l.starts_with("fits") && !l.starts_with("huge")) {
         assert!(line.to_lowercase().contains("quota"), "not refused as a quota: {line}");
     }
+    assert!(out.contains("huge") && out.contains("largest file"), "a size that wraps around: {out}");
     assert!(!s.root().join("big.bin").exists(), "a refused new file was left behind");
     assert!(!s.root().join("three.bin").exists());
     assert_eq!(std::fs::read(s.root().join("old.bin")).unwrap(), vec![7u8; 10_000], "the old file was damaged");
     assert_eq!(std::fs::metadata(s.root().join("fits.bin")).unwrap().len(), 50_000);
     assert!(super::temp_files(&s.root()).is_empty(), "temporary files left behind");
+}
+
+#[test]
+fn set_id_and_sticky_bits_are_refused_as_over_ftp() {
+    if !ready() {
+        return;
+    }
+    let s = TestServer::start_sftp();
+    std::fs::write(s.root().join("tool"), "#!/bin/sh\n").unwrap();
+    let out = paramiko(
+        &s,
+        r#"
+for mode in (0o4755, 0o2755, 0o1777, 0o6777):
+    print(oct(mode), refused(sftp.chmod, "/tool", mode))
+with sftp.open("/up", "wb") as f:
+    f.write(b"x")
+    print("fsetstat", refused(f.chmod, 0o4755))
+sftp.chmod("/tool", 0o750)
+print("plain ok")
+"#,
+    );
+    assert!(out.contains("plain ok"), "{out}");
+    for line in out.lines().filter(|l| !l.starts_with("plain")) {
+        assert!(line.contains("Permission denied"), "{line}");
+    }
+    let mode = |p: &str| std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(s.root().join(p)).unwrap().permissions()) & 0o7777;
+    assert_eq!(mode("tool"), 0o750);
+    assert_eq!(mode("up") & 0o7000, 0, "a set-id bit reached the disk");
+}
+
+#[test]
+fn one_connection_holds_at_most_four_sftp_sessions() {
+    if !ready() {
+        return;
+    }
+    let s = TestServer::start_sftp();
+    let out = paramiko(
+        &s,
+        r#"
+chans = [sftp.get_channel()]
+for i in range(3):
+    c = t.open_session()
+    c.invoke_subsystem("sftp")
+    chans.append(c)
+print("four")
+try:
+    c = t.open_session(timeout=10)
+    print("fifth opened")
+except Exception as e:
+    print("fifth refused", type(e).__name__)
+"#,
+    );
+    assert!(out.contains("four\nfifth refused"), "{out}");
 }

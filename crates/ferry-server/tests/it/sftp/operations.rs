@@ -210,3 +210,25 @@ print("up", time.monotonic() - t0)
     assert!(secs("up ") >= 0.7, "1 MiB at 1 MB/s took {} s", secs("up "));
     assert_eq!(std::fs::metadata(s.root().join("up")).unwrap().len(), 1 << 20);
 }
+
+#[test]
+fn a_client_that_stalls_in_the_ssh_handshake_is_cut_at_the_login_deadline() {
+    use std::io::{Read, Write};
+    let s = TestServer::start_sftp_with(None, |c| {
+        c.login_timeout = Duration::from_secs(2);
+        c.idle_timeout = Duration::from_secs(300);
+    });
+    // A version line and nothing more: no key exchange, no login.
+    let mut tcp = std::net::TcpStream::connect(s.sftp_addr.unwrap()).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    tcp.write_all(b"SSH-2.0-stalling\r\n").unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tcp.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(20), "held for {:?}, past the 2 s login deadline", started.elapsed());
+}
