@@ -192,10 +192,7 @@ async fn once(cmd: &OneShot, t: &Target, login: &Login, common: &Common, config:
             if !json {
                 transfer::report_fetched(&path, &f);
             }
-            serde_json::json!({
-                "ok": true, "remote": path, "local": f.local, "bytes": f.bytes, "renamed": f.renamed, "skipped": f.skipped,
-                "resumed_at": f.resumed_at, "seconds": f.elapsed.as_secs_f64(),
-            })
+            transfer::fetched_json(&path, &f)
         }
         OneShot::Put { local, json, .. } if local == STDIO => {
             if common.resume {

@@ -18,6 +18,14 @@ use super::progress::{self, Meter, View, summary};
 use super::shell::{Asking, CmdError, CmdResult, Shell, ctrl_c, local_glob};
 use super::words;
 
+/// A finished `get` as `--json` prints it.
+pub(crate) fn fetched_json(remote: &str, f: &Fetched) -> serde_json::Value {
+    serde_json::json!({
+        "ok": true, "remote": remote, "local": f.local, "bytes": f.bytes, "renamed": f.renamed, "skipped": f.skipped,
+        "resumed_at": f.resumed_at, "seconds": f.elapsed.as_secs_f64(),
+    })
+}
+
 /// Print what a download did, in the seed's words. Streamed to standard
 /// output, the message goes to standard error, out of the data's way.
 pub(crate) fn report_fetched(remote: &str, f: &Fetched) {

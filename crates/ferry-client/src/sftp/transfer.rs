@@ -127,7 +127,13 @@ impl SftpClient {
         };
         let open = Body::Open { path: remote.as_bytes().to_vec(), flags: OpenFlags(flags), attrs: Attrs::default() };
         let handle = self.open_handle(open, "put", remote).await?;
-        let written = self.write_all(&handle, remote, file, local, start, size, progress).await;
+        // The file as it was at the open: bytes appended meanwhile wait
+        // for the next upload.
+        let mut from = file;
+        let written = match std::io::Seek::seek(&mut from, std::io::SeekFrom::Start(start)) {
+            Ok(_) => self.write_stream(&handle, remote, &mut from.take(size.saturating_sub(start)), local, start, progress).await,
+            Err(e) => Err(local_err(local, e)),
+        };
         let closed = self.channel.call(Body::Close { handle }).await;
         let sent = written?;
         status(closed?, "put", remote)?;
@@ -143,7 +149,7 @@ impl SftpClient {
             attrs: Attrs::default(),
         };
         let handle = self.open_handle(open, "put", remote).await?;
-        let written = self.write_stream(&handle, remote, input, name, progress).await;
+        let written = self.write_stream(&handle, remote, input, name, 0, progress).await;
         let closed = self.channel.call(Body::Close { handle }).await;
         let sent = written?;
         status(closed?, "put", remote)?;
@@ -156,10 +162,11 @@ impl SftpClient {
         remote: &str,
         input: &mut dyn Read,
         name: &Path,
+        start: u64,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
         let mut queue: VecDeque<(u64, Pending)> = VecDeque::new();
-        let (mut next, mut acked, mut ended) = (0u64, 0u64, false);
+        let (mut next, mut acked, mut ended) = (start, 0u64, false);
         let mut buf = vec![0u8; self.chunk as usize];
         loop {
             while !ended && queue.len() < IN_FLIGHT {
@@ -167,40 +174,6 @@ impl SftpClient {
                 if n == 0 {
                     ended = true;
                     break;
-                }
-                let pending = self.channel.send(Body::Write { handle: handle.to_vec(), offset: next, data: buf[..n].to_vec() }).await?;
-                queue.push_back((n as u64, pending));
-                next += n as u64;
-            }
-            let Some((n, pending)) = queue.pop_front() else { break };
-            status(pending.reply().await?, "put", remote)?;
-            acked += n;
-            progress(acked);
-        }
-        Ok(acked)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn write_all(
-        &self,
-        handle: &[u8],
-        remote: &str,
-        file: &std::fs::File,
-        local: &Path,
-        start: u64,
-        size: u64,
-        progress: &mut dyn FnMut(u64),
-    ) -> Result<u64> {
-        let chunk = u64::from(self.chunk);
-        let mut queue: VecDeque<(u64, Pending)> = VecDeque::new();
-        let (mut next, mut acked) = (start, 0u64);
-        let mut buf = vec![0u8; self.chunk as usize];
-        loop {
-            while next < size && queue.len() < IN_FLIGHT {
-                let want = (size - next).min(chunk) as usize;
-                let n = file.read_at(&mut buf[..want], next).map_err(|e| local_err(local, e))?;
-                if n == 0 {
-                    break; // The file shrank while being sent.
                 }
                 let pending = self.channel.send(Body::Write { handle: handle.to_vec(), offset: next, data: buf[..n].to_vec() }).await?;
                 queue.push_back((n as u64, pending));
