@@ -33,6 +33,7 @@ pub mod network;
 pub mod password;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod recheck;
 pub mod record;
 pub mod settings;
 mod settings_edit;

@@ -7,7 +7,8 @@ use ferry_proto::VirtualPath;
 use ferry_proto::command::Password;
 use ferry_proto::reply::code;
 
-use crate::auth::{Account, AuthError, Standing};
+use crate::auth::recheck::{self, Ending, Recheck};
+use crate::auth::{Account, AuthError};
 use crate::session::answer::{Handled, reply};
 use crate::session::data::DataSetup;
 use crate::session::{Login, Phase, Session};
@@ -144,36 +145,32 @@ impl Session {
         let account = Account { name: login.name.to_string(), policy: fs.policy(), anonymous: login.anonymous };
         let standing = self.shared.auth.get().standing(&account).await;
         let Some(fs) = &self.fs else { return Ok(true) };
-        let reason = match standing {
-            Err(e) => {
+        let reason = match recheck::judge(standing, &fs.home(), self.peer.ip()) {
+            Recheck::Unknown(e) => {
                 tracing::warn!(error = %e, "cannot check the account after a reload; keeping the session");
                 self.auth_recheck = Some(std::time::Instant::now() + RECHECK_AFTER_OUTAGE);
                 return Ok(true);
             }
-            // The ranges an account may log in from may have narrowed: a
-            // session from outside them ends like a disabled account's.
-            Ok(Standing::Active(policy) | Standing::Unconfirmed(policy)) if !policy.admits(Some(self.peer.ip())) => {
+            Recheck::Keep { policy, confirmed } => {
+                self.shared.services.apply_policy(&account.name, &policy);
+                fs.set_policy(policy);
+                if confirmed {
+                    self.auth_generation = generation;
+                    self.auth_recheck = None;
+                } else {
+                    // Not every command of every session may wait on a
+                    // store that is down: ask again in a while.
+                    self.auth_recheck = Some(std::time::Instant::now() + RECHECK_AFTER_OUTAGE);
+                }
+                return Ok(true);
+            }
+            Recheck::End(Ending::NotAllowedFrom) => {
                 ("not allowed from this address", "Your account may no longer be used from your address; closing connection.")
             }
-            Ok(Standing::Active(policy)) if policy.home == fs.home() => {
-                self.shared.services.apply_policy(&account.name, &policy);
-                fs.set_policy(policy);
-                self.auth_generation = generation;
-                self.auth_recheck = None;
-                return Ok(true);
-            }
-            Ok(Standing::Unconfirmed(policy)) if policy.home == fs.home() => {
-                // Not every command of every session may wait on a store
-                // that is down: ask again in a while.
-                self.shared.services.apply_policy(&account.name, &policy);
-                fs.set_policy(policy);
-                self.auth_recheck = Some(std::time::Instant::now() + RECHECK_AFTER_OUTAGE);
-                return Ok(true);
-            }
-            Ok(Standing::Active(_) | Standing::Unconfirmed(_)) => ("home folder changed", "Your home folder changed; log in again."),
-            Ok(Standing::Disabled) => ("account disabled", "Your account was disabled; closing connection."),
-            Ok(Standing::Expired) => ("account expired", "Your account expired; closing connection."),
-            Ok(Standing::Gone) => ("account removed", "Your account was removed; closing connection."),
+            Recheck::End(Ending::HomeMoved) => ("home folder changed", "Your home folder changed; log in again."),
+            Recheck::End(Ending::Disabled) => ("account disabled", "Your account was disabled; closing connection."),
+            Recheck::End(Ending::Expired) => ("account expired", "Your account expired; closing connection."),
+            Recheck::End(Ending::Gone) => ("account removed", "Your account was removed; closing connection."),
         };
         tracing::info!(user = %account.name, "session ended after a reload: {}", reason.0);
         self.ctl.reply(code::NOT_AVAILABLE, reason.1).await?;

@@ -24,7 +24,8 @@ mod statvfs;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use ferry_core::auth::{Account, Current, Standing};
+use ferry_core::auth::recheck::{self, Ending, Recheck};
+use ferry_core::auth::{Account, Current};
 use ferry_core::limits::{Direction, consume_all};
 use ferry_core::sessions::SessionHandle;
 use ferry_core::userfs::UserFs;
@@ -248,23 +249,20 @@ async fn recheck(
 ) -> Result<u64, &'static str> {
     let generation = auth.generation();
     let current = Account { policy: fs.policy(), ..account.clone() };
-    match auth.get().standing(&current).await {
-        // The ranges an account may log in from may have narrowed.
-        Ok(Standing::Active(policy) | Standing::Unconfirmed(policy)) if !policy.admits(Some(peer)) => {
-            Err("the account may no longer be used from this address")
-        }
-        Ok(Standing::Active(policy) | Standing::Unconfirmed(policy)) if policy.home == fs.home() => {
+    match recheck::judge(auth.get().standing(&current).await, &fs.home(), peer) {
+        Recheck::Keep { policy, .. } => {
             services.apply_policy(&account.name, &policy);
             fs.set_policy(policy);
             Ok(generation)
         }
-        Ok(Standing::Active(_) | Standing::Unconfirmed(_)) => Err("the account's home folder changed"),
-        Ok(Standing::Disabled) => Err("the account was disabled"),
-        Ok(Standing::Expired) => Err("the account expired"),
-        Ok(Standing::Gone) => Err("the account was removed"),
-        Err(e) => {
+        Recheck::Unknown(e) => {
             tracing::warn!(error = %e, "cannot check the account after a reload; keeping the session");
             Ok(generation)
         }
+        Recheck::End(Ending::NotAllowedFrom) => Err("the account may no longer be used from this address"),
+        Recheck::End(Ending::HomeMoved) => Err("the account's home folder changed"),
+        Recheck::End(Ending::Disabled) => Err("the account was disabled"),
+        Recheck::End(Ending::Expired) => Err("the account expired"),
+        Recheck::End(Ending::Gone) => Err("the account was removed"),
     }
 }
