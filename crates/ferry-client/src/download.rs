@@ -29,7 +29,8 @@ use crate::error::{Error, Result, local_at};
 use crate::local::{self, Clobber};
 use crate::partial;
 use crate::progress::Progress;
-use crate::resume::Resume;
+use crate::remote::Remote;
+use crate::resume::{self, Resume};
 use crate::segments::SEGMENT_THRESHOLD;
 
 /// What a download will do with the local file.
@@ -115,49 +116,7 @@ impl Client {
     /// left unsettled it keeps the seed's rule, a new name. A resume is
     /// checked here, so a refusal comes before any byte moves.
     pub async fn plan_download(&mut self, remote: &str, target: &Path, policy: Clobber) -> Result<DownloadPlan> {
-        let plan =
-            |dest: PathBuf, replace, action| DownloadPlan { remote: remote.to_owned(), target: target.to_owned(), dest, replace, action };
-        if streams_into(target) {
-            return Ok(plan(target.to_owned(), false, Action::Stream));
-        }
-        let exists = std::fs::symlink_metadata(target).is_ok();
-        let has_part = std::fs::symlink_metadata(partial::part_name(target)).is_ok_and(|m| m.is_file());
-        let (dest, replace) = match policy {
-            _ if !exists => (target.to_owned(), false),
-            Clobber::Skip => return Ok(plan(target.to_owned(), false, Action::Skip)),
-            Clobber::Resume if !has_part => {
-                let r = self.check_resume_get(remote, target).await?;
-                return Ok(plan(target.to_owned(), false, Action::Resume(r)));
-            }
-            Clobber::Overwrite => (target.to_owned(), true),
-            // Both the target and a `.ferry-part` of it: the `.ferry-part` is continued,
-            // and saved beside the target, never over it.
-            Clobber::Resume => (target.to_owned(), false),
-            Clobber::NewName | Clobber::Ask => {
-                let name = file_name(target, remote);
-                (partial::first_free(local::parent_dir(target), &name).map_err(local_at(target))?, false)
-            }
-        };
-        let part = partial::part_name(&dest);
-        if !std::fs::symlink_metadata(&part).is_ok_and(|m| m.is_file()) {
-            return Ok(plan(dest, replace, Action::Create));
-        }
-        match self.check_resume_get(remote, &part).await {
-            Ok(r) => Ok(plan(dest, replace, Action::Continue(r))),
-            // A stale part is ferry's own leftover: `overwrite` may
-            // replace it; otherwise it is the user's to remove.
-            Err(Error::Mismatch(_)) if policy == Clobber::Overwrite => {
-                std::fs::remove_file(&part).map_err(local_at(&part))?;
-                Ok(plan(dest, replace, Action::Create))
-            }
-            Err(Error::Mismatch(why)) => Err(Error::Local {
-                path: part.clone(),
-                source: std::io::Error::other(format!(
-                    "an earlier download left this, and it cannot be continued ({why}); remove it to download {remote} afresh"
-                )),
-            }),
-            Err(e) => Err(e),
-        }
+        plan(self, remote, target, policy).await
     }
 
     /// Carry out `plan`. With `segments > 1`, a fresh file of at least
@@ -170,123 +129,184 @@ impl Client {
         progress: &mut dyn Progress,
         interrupt: impl Future<Output = ()>,
     ) -> Result<Fetched> {
-        let started = Instant::now();
-        let remote = plan.remote.as_str();
-        let name = file_name(&plan.dest, remote);
-        let done = |local: PathBuf, bytes, resumed_at| Fetched {
-            renamed: false,
-            skipped: false,
-            streamed: false,
-            local,
-            bytes,
-            resumed_at,
-            elapsed: started.elapsed(),
-        };
-        match plan.action {
-            Action::Skip => Ok(Fetched { skipped: true, ..done(plan.target.clone(), 0, None) }),
-            Action::Stream => {
-                // Opening a FIFO waits for its reader: off the workers, and
-                // not past Ctrl-C or the data timeout.
-                let mut interrupt = std::pin::pin!(interrupt);
-                let target = plan.target.clone();
-                let open = tokio::task::spawn_blocking(move || open_stream(&target));
-                let file = tokio::select! {
-                    opened = tokio::time::timeout(self.config.data_timeout, open) => match opened {
-                        Ok(Ok(file)) => file?,
-                        Ok(Err(e)) => return Err(local_at(&plan.target)(std::io::Error::other(e))),
-                        Err(_) => return Err(local_at(&plan.target)(std::io::Error::new(std::io::ErrorKind::TimedOut, "nothing opened it for reading"))),
-                    },
-                    () = &mut interrupt => return Err(Error::Interrupted),
+        if plan.action == Action::Create && segments > 1 {
+            let started = Instant::now();
+            let remote = plan.remote.as_str();
+            if let Some(size) = self.size(remote).await.ok().filter(|s| *s >= SEGMENT_THRESHOLD) {
+                // Segments leave holes until all are in: they go to a
+                // name of their own that no later get continues.
+                let name = file_name(&plan.dest, remote);
+                let temp = partial::segments_name(&plan.dest);
+                let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp).map_err(local_at(&temp))?;
+                let r = self.download_segments(remote, size, &temp, file, segments, &name, progress, interrupt).await;
+                let n = match r {
+                    Ok(n) => n,
+                    Err(e) => {
+                        let _ = std::fs::remove_file(&temp);
+                        return Err(e);
+                    }
                 };
-                let total = self.size(remote).await.ok();
-                progress.start(&name, total, 0);
-                let r = self.retrieve_to_file(remote, 0, file, &mut |n| progress.advance(n), interrupt).await;
-                progress.finish();
-                let (n, _) = r?;
-                Ok(Fetched { streamed: true, ..done(plan.target.clone(), n, None) })
-            }
-            Action::Resume(resume) => {
-                // A resumed file keeps what arrived, even on failure: that
-                // is the point of resuming.
-                let n = self.append_checked(remote, &plan.target, &name, resume, progress, interrupt).await?;
-                Ok(done(plan.target.clone(), n, Some(resume.offset)))
-            }
-            Action::Continue(resume) => {
-                let part = partial::part_name(&plan.dest);
-                let n = self.append_checked(remote, &part, &name, resume, progress, interrupt).await?;
-                let local = finish_part(plan, &part).await?;
+                let local = finish_part(plan, &temp).await?;
                 let renamed = local != plan.target;
-                Ok(Fetched { renamed, ..done(local, n, Some(resume.offset)) })
-            }
-            Action::Create => {
-                let total = self.size(remote).await.ok();
-                if let Some(size) = total.filter(|s| segments > 1 && *s >= SEGMENT_THRESHOLD) {
-                    // Segments leave holes until all are in: they go to a
-                    // name of their own that no later get continues.
-                    let temp = partial::segments_name(&plan.dest);
-                    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp).map_err(local_at(&temp))?;
-                    let r = self.download_segments(remote, size, &temp, file, segments, &name, progress, interrupt).await;
-                    let n = match r {
-                        Ok(n) => n,
-                        Err(e) => {
-                            let _ = std::fs::remove_file(&temp);
-                            return Err(e);
-                        }
-                    };
-                    let local = finish_part(plan, &temp).await?;
-                    let renamed = local != plan.target;
-                    return Ok(Fetched { renamed, ..done(local, n, None) });
-                }
-                let part = partial::part_name(&plan.dest);
-                let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&part).map_err(local_at(&part))?;
-                progress.start(&name, total, 0);
-                let r = self.retrieve_to_file(remote, 0, file, &mut |n| progress.advance(n), interrupt).await;
-                progress.finish();
-                if r.is_err() && plan.kept_partial().is_none() {
-                    let _ = std::fs::remove_file(&part);
-                }
-                let result = r.map(|(n, _)| n);
-                let n = result?;
-                let local = finish_part(plan, &part).await?;
-                let renamed = local != plan.target;
-                Ok(Fetched { renamed, ..done(local, n, None) })
+                let elapsed = started.elapsed();
+                return Ok(Fetched { renamed, skipped: false, streamed: false, local, bytes: n, resumed_at: None, elapsed });
             }
         }
+        run(self, plan, progress, interrupt).await
     }
+}
 
-    /// Append the rest of `remote` to the checked partial file `path`.
-    /// Returns the bytes received.
-    async fn append_checked(
-        &mut self,
-        remote: &str,
-        path: &Path,
-        name: &str,
-        resume: Resume,
-        progress: &mut dyn Progress,
-        interrupt: impl Future<Output = ()>,
-    ) -> Result<u64> {
-        let offset = resume.offset;
-        // Opened for writing at the checked offset rather than for
-        // appending, so that the bytes can be spliced in (splice refuses
-        // O_APPEND files). The file must still be as long as it was when
-        // checked: the rest goes right after what was verified.
-        let mut file = std::fs::OpenOptions::new().write(true).open(path).map_err(local_at(path))?;
-        let now = file.metadata().map_err(local_at(path))?.len();
-        if now != offset {
-            let changed = format!("changed while resuming: {now} bytes now, {offset} when checked; not resumed");
-            return Err(local_at(path)(std::io::Error::other(changed)));
-        }
-        if offset == resume.whole {
-            // Complete already: asking for nothing would be an error on
-            // some servers.
-            return Ok(0);
-        }
-        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)).map_err(local_at(path))?;
-        progress.start(name, Some(resume.whole), offset);
-        let r = self.retrieve_to_file(remote, offset, file, &mut |n| progress.advance(n), interrupt).await;
-        progress.finish();
-        r.map(|(n, _)| n)
+/// [`Client::plan_download`] for any protocol.
+pub(crate) async fn plan<R: Remote>(r: &mut R, remote: &str, target: &Path, policy: Clobber) -> Result<DownloadPlan> {
+    let plan =
+        |dest: PathBuf, replace, action| DownloadPlan { remote: remote.to_owned(), target: target.to_owned(), dest, replace, action };
+    if streams_into(target) {
+        return Ok(plan(target.to_owned(), false, Action::Stream));
     }
+    let exists = std::fs::symlink_metadata(target).is_ok();
+    let has_part = std::fs::symlink_metadata(partial::part_name(target)).is_ok_and(|m| m.is_file());
+    let (dest, replace) = match policy {
+        _ if !exists => (target.to_owned(), false),
+        Clobber::Skip => return Ok(plan(target.to_owned(), false, Action::Skip)),
+        Clobber::Resume if !has_part => {
+            let checked = resume::check_get(r, remote, target).await?;
+            return Ok(plan(target.to_owned(), false, Action::Resume(checked)));
+        }
+        Clobber::Overwrite => (target.to_owned(), true),
+        // Both the target and a `.ferry-part` of it: the `.ferry-part` is continued,
+        // and saved beside the target, never over it.
+        Clobber::Resume => (target.to_owned(), false),
+        Clobber::NewName | Clobber::Ask => {
+            let name = file_name(target, remote);
+            (partial::first_free(local::parent_dir(target), &name).map_err(local_at(target))?, false)
+        }
+    };
+    let part = partial::part_name(&dest);
+    if !std::fs::symlink_metadata(&part).is_ok_and(|m| m.is_file()) {
+        return Ok(plan(dest, replace, Action::Create));
+    }
+    match resume::check_get(r, remote, &part).await {
+        Ok(checked) => Ok(plan(dest, replace, Action::Continue(checked))),
+        // A stale part is ferry's own leftover: `overwrite` may
+        // replace it; otherwise it is the user's to remove.
+        Err(Error::Mismatch(_)) if policy == Clobber::Overwrite => {
+            std::fs::remove_file(&part).map_err(local_at(&part))?;
+            Ok(plan(dest, replace, Action::Create))
+        }
+        Err(Error::Mismatch(why)) => Err(Error::Local {
+            path: part.clone(),
+            source: std::io::Error::other(format!(
+                "an earlier download left this, and it cannot be continued ({why}); remove it to download {remote} afresh"
+            )),
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// [`Client::download`] for any protocol, on one connection.
+pub(crate) async fn run<R: Remote>(
+    r: &mut R,
+    plan: &DownloadPlan,
+    progress: &mut dyn Progress,
+    interrupt: impl Future<Output = ()>,
+) -> Result<Fetched> {
+    let started = Instant::now();
+    let remote = plan.remote.as_str();
+    let name = file_name(&plan.dest, remote);
+    let done = |local: PathBuf, bytes, resumed_at| Fetched {
+        renamed: false,
+        skipped: false,
+        streamed: false,
+        local,
+        bytes,
+        resumed_at,
+        elapsed: started.elapsed(),
+    };
+    match plan.action {
+        Action::Skip => Ok(Fetched { skipped: true, ..done(plan.target.clone(), 0, None) }),
+        Action::Stream => {
+            // Opening a FIFO waits for its reader: off the workers, and
+            // not past Ctrl-C or the data timeout.
+            let mut interrupt = std::pin::pin!(interrupt);
+            let target = plan.target.clone();
+            let open = tokio::task::spawn_blocking(move || open_stream(&target));
+            let file = tokio::select! {
+                opened = tokio::time::timeout(r.open_timeout(), open) => match opened {
+                    Ok(Ok(file)) => file?,
+                    Ok(Err(e)) => return Err(local_at(&plan.target)(std::io::Error::other(e))),
+                    Err(_) => return Err(local_at(&plan.target)(std::io::Error::new(std::io::ErrorKind::TimedOut, "nothing opened it for reading"))),
+                },
+                () = &mut interrupt => return Err(Error::Interrupted),
+            };
+            let total = r.remote_size(remote).await.ok();
+            progress.start(&name, total, 0);
+            let got = r.fetch_to_file(remote, 0, file, &plan.target, &mut |n| progress.advance(n), interrupt).await;
+            progress.finish();
+            Ok(Fetched { streamed: true, ..done(plan.target.clone(), got?, None) })
+        }
+        Action::Resume(resume) => {
+            // A resumed file keeps what arrived, even on failure: that
+            // is the point of resuming.
+            let n = append_checked(r, remote, &plan.target, &name, resume, progress, interrupt).await?;
+            Ok(done(plan.target.clone(), n, Some(resume.offset)))
+        }
+        Action::Continue(resume) => {
+            let part = partial::part_name(&plan.dest);
+            let n = append_checked(r, remote, &part, &name, resume, progress, interrupt).await?;
+            let local = finish_part(plan, &part).await?;
+            let renamed = local != plan.target;
+            Ok(Fetched { renamed, ..done(local, n, Some(resume.offset)) })
+        }
+        Action::Create => {
+            let total = r.remote_size(remote).await.ok();
+            let part = partial::part_name(&plan.dest);
+            let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&part).map_err(local_at(&part))?;
+            progress.start(&name, total, 0);
+            let got = r.fetch_to_file(remote, 0, file, &part, &mut |n| progress.advance(n), interrupt).await;
+            progress.finish();
+            if got.is_err() && plan.kept_partial().is_none() {
+                let _ = std::fs::remove_file(&part);
+            }
+            let n = got?;
+            let local = finish_part(plan, &part).await?;
+            let renamed = local != plan.target;
+            Ok(Fetched { renamed, ..done(local, n, None) })
+        }
+    }
+}
+
+/// Append the rest of `remote` to the checked partial file `path`.
+/// Returns the bytes received.
+async fn append_checked<R: Remote>(
+    r: &mut R,
+    remote: &str,
+    path: &Path,
+    name: &str,
+    resume: Resume,
+    progress: &mut dyn Progress,
+    interrupt: impl Future<Output = ()>,
+) -> Result<u64> {
+    let offset = resume.offset;
+    // Opened for writing at the checked offset rather than for
+    // appending, so that the bytes can be spliced in (splice refuses
+    // O_APPEND files). The file must still be as long as it was when
+    // checked: the rest goes right after what was verified.
+    let mut file = std::fs::OpenOptions::new().write(true).open(path).map_err(local_at(path))?;
+    let now = file.metadata().map_err(local_at(path))?.len();
+    if now != offset {
+        let changed = format!("changed while resuming: {now} bytes now, {offset} when checked; not resumed");
+        return Err(local_at(path)(std::io::Error::other(changed)));
+    }
+    if offset == resume.whole {
+        // Complete already: asking for nothing would be an error on
+        // some servers.
+        return Ok(0);
+    }
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)).map_err(local_at(path))?;
+    progress.start(name, Some(resume.whole), offset);
+    let got = r.fetch_to_file(remote, offset, file, path, &mut |n| progress.advance(n), interrupt).await;
+    progress.finish();
+    got
 }
 
 /// Flush the complete `part` to the disk and move it to its name.

@@ -24,6 +24,10 @@
 //! - [`segments`]: one download over several connections.
 //! - [`upload`]: `put`'s policy, and how a resumed upload continues.
 //! - [`resume`]: the checked-resume comparison, judged without I/O.
+//! - `remote`: what those policies need from a protocol (FTP or SFTP).
+//! - [`sftp`]: the SFTP session (russh), with pipelined transfers.
+//! - [`session`]: FTP or SFTP behind one set of verbs, for the shell and
+//!   `mirror`.
 //! - [`local`]: local names — the seed's no-clobber `new_` names, where a
 //!   download lands, prefix digests.
 //! - [`credentials`]: the login from the URL, `--user` or `~/.netrc`.
@@ -46,8 +50,10 @@ pub mod partial;
 pub mod progress;
 pub mod proxy;
 pub mod rate;
+mod remote;
 pub mod resume;
 pub mod segments;
+pub mod session;
 pub mod sftp;
 mod stream;
 pub mod target;
@@ -58,3 +64,4 @@ pub use client::{Client, ClientConfig, DataMode, Login, StoreMode};
 pub use download::{DownloadPlan, Fetched};
 pub use error::{Error, ErrorKind, Result};
 pub use progress::Progress;
+pub use session::{Session, SessionLogin};

@@ -29,6 +29,8 @@ use ferry_proto::command::ChecksumAlgo;
 
 mod evidence;
 
+pub(crate) use evidence::{check_get, check_put, times};
+
 /// Which side holds the partial copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
