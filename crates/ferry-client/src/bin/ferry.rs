@@ -97,38 +97,33 @@ async fn run(cli: Cli) -> u8 {
     }
     let settings = Settings { prompt: true, hash: None, clobber: c.clobber(), progress: !c.no_progress };
     let commands = cli.commands.as_ref().map(|s| s.split(';').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect());
-    let mut config = config;
-    if let Some(t) = cli.target.as_deref().filter(|t| target::is_url(t)).and_then(|t| target::parse_url(t).ok()) {
-        if t.scheme == target::Scheme::Sftp {
-            // (The shell and mirror over SFTP are the next step.)
-            eprintln!("ferry: the shell speaks FTP only so far; over SFTP use `ferry get|put|ls sftp://…`");
-            return cli::exit::USAGE;
-        }
-        config.tls = t.scheme.tls_mode(config.tls);
-    }
-    let mut shell = Shell::new(config, commands, settings, c.user.clone());
+    let mut shell = Shell::new(config, cli::sftp::config(c), commands, settings, c.user.clone());
     if let Some(t) = &cli.target {
-        let (host, port, user, password, path) = if target::is_url(t) {
+        let opened = if target::is_url(t) {
             match target::parse_url(t) {
-                Ok(u) => (u.host, cli.port.unwrap_or(u.port), u.user, u.password, u.path),
+                Ok(u) => shell.open_target(&u, cli.port).await,
                 Err(e) => {
                     eprintln!("ferry: {e}");
                     return cli::exit::USAGE;
                 }
             }
         } else {
-            (t.clone(), cli.port.unwrap_or(21), None, None, None)
+            shell.open(t, cli.port.unwrap_or(21), None, None).await.map(|()| None)
         };
-        if let Err(e) = shell.open(&host, port, user, password).await {
-            shell.fail("open", &e);
-            // A shell with no connection is still useful interactively.
-            if !shell.input.interactive() {
-                return shell.status;
+        match opened {
+            Err(e) => {
+                shell.fail("open", &e);
+                // A shell with no connection is still useful interactively.
+                if !shell.input.interactive() {
+                    return shell.status;
+                }
             }
-        } else if let Some(dir) = path
-            && let Err(e) = shell.execute(&format!("cd \"{}\"", dir.replace('"', "\\\""))).await
-        {
-            shell.fail("cd", &e);
+            Ok(Some(dir)) => {
+                if let Err(e) = shell.execute(&format!("cd {}", cli::words::quote(&dir))).await {
+                    shell.fail("cd", &e);
+                }
+            }
+            Ok(None) => {}
         }
     }
     shell.run().await

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use ferry_client::DataMode;
+use ferry_client::{DataMode, Session};
 use ferry_proto::listing::Kind;
 
 use super::commands::{self, Cmd, usage};
@@ -57,9 +57,17 @@ impl Shell {
             Cmd::ShellEscape => shell_escape(&args.join(" "))?,
             Cmd::Open => {
                 let host = first(&args, cmd)?;
-                let port =
-                    args.get(1).map(|p| p.parse().map_err(|_| CmdError::Usage(format!("bad port {p:?}")))).transpose()?.unwrap_or(21);
-                self.open(host, port, None, None).await?;
+                let port = args.get(1).map(|p| p.parse().map_err(|_| CmdError::Usage(format!("bad port {p:?}")))).transpose()?;
+                if ferry_client::target::is_url(host) {
+                    // `open sftp://user@host:2022/dir`, `open ftps://…`.
+                    let t = ferry_client::target::parse_url(host).map_err(|e| CmdError::Usage(e.to_string()))?;
+                    if let Some(dir) = self.open_target(&t, port).await? {
+                        self.client()?.cwd(&dir).await?;
+                        self.went_to_folder().await;
+                    }
+                } else {
+                    self.open(host, port.unwrap_or(21), None, None).await?;
+                }
             }
             Cmd::Close => {
                 // Closed on purpose: no reconnecting.
@@ -69,6 +77,12 @@ impl Shell {
                     println!("221 Goodbye.");
                 }
             }
+            Cmd::User if self.last_server.as_ref().is_some_and(|s| s.2) => {
+                // Over SFTP a login is a connection: open one as NAME.
+                let name = first(&args, cmd)?.to_owned();
+                let (host, port, _) = self.last_server.clone().unwrap_or_default();
+                self.open_sftp(&host, port, Some(name), args.get(1).map(|p| p.to_string())).await?;
+            }
             Cmd::User => {
                 let name = first(&args, cmd)?.to_owned();
                 let password = match args.get(1) {
@@ -76,15 +90,15 @@ impl Shell {
                     None => self.input.password("Password: ").await.unwrap_or_default(),
                 };
                 if self.client.is_none()
-                    && let Some((host, port)) = self.last_server.clone()
+                    && let Some((host, port, _)) = self.last_server.clone()
                 {
                     // The server hung up (after failed logins, say): `user`
                     // is plainly meant for it.
                     let client = ferry_client::Client::connect(&host, port, self.config.clone()).await?;
                     println!("Connected to {host} again.");
-                    self.client = Some(client);
+                    self.client = Some(Session::Ftp(Box::new(client)));
                 }
-                self.connected()?.login(&name, &password).await?;
+                self.ftp_connected("user")?.login(&name, &password).await?;
                 println!("230 Logged in as {name}.");
                 self.warn_if_clear_text();
                 self.mark_remote_stale();
@@ -120,9 +134,15 @@ impl Shell {
             Cmd::Nlist => self.names_only(args.first().copied()).await?,
             Cmd::Dir => {
                 let target = args.iter().find(|a| !a.starts_with('-')).map(|s| s.to_string());
-                let raw = self.client()?.list_raw(ferry_proto::Command::List(target)).await?;
-                for line in String::from_utf8_lossy(&raw).lines() {
-                    println!("{}", listing::printable(line));
+                let lines = match self.client()? {
+                    Session::Ftp(c) => {
+                        let raw = c.list_raw(ferry_proto::Command::List(target)).await?;
+                        String::from_utf8_lossy(&raw).lines().map(str::to_owned).collect()
+                    }
+                    Session::Sftp(s) => s.long_listing(target.as_deref()).await?,
+                };
+                for line in lines {
+                    println!("{}", listing::printable(&line));
                 }
             }
             Cmd::Mkdir => {
@@ -169,7 +189,10 @@ impl Shell {
             Cmd::Binary => self.set_ascii(false)?,
             Cmd::Ascii => self.set_ascii(true)?,
             Cmd::Type => match args.first().map(|s| s.to_ascii_lowercase()) {
-                None => println!("Using {} mode to transfer files.", if self.client()?.ascii { "ascii" } else { "binary" }),
+                None => {
+                    let ascii = self.client()?.ftp().is_some_and(|c| c.ascii);
+                    println!("Using {} mode to transfer files.", if ascii { "ascii" } else { "binary" });
+                }
                 Some(t) if t == "a" || t == "ascii" => self.set_ascii(true)?,
                 Some(t) if t == "i" || t == "binary" || t == "image" => self.set_ascii(false)?,
                 Some(t) => return Err(CmdError::Usage(format!("unknown type {t}: use ascii or binary"))),
@@ -179,7 +202,7 @@ impl Shell {
                     (Some("on"), _) | (None, DataMode::Active) => DataMode::Passive,
                     _ => DataMode::Active,
                 };
-                if let Some(c) = self.client.as_mut() {
+                if let Some(c) = self.client.as_mut().and_then(Session::ftp) {
                     c.config.mode = self.config.mode;
                 }
                 println!("Passive mode: {}.", if self.config.mode == DataMode::Passive { "on" } else { "off" });
@@ -249,27 +272,39 @@ impl Shell {
     }
 
     fn set_ascii(&mut self, ascii: bool) -> CmdResult {
-        self.client()?.ascii = ascii;
+        match self.client()? {
+            Session::Ftp(c) => c.ascii = ascii,
+            // SFTP moves bytes as they are: binary is all there is.
+            Session::Sftp(_) if ascii => {
+                return Err(CmdError::Usage("ascii mode is FTP's; SFTP moves files byte for byte (binary)".into()));
+            }
+            Session::Sftp(_) => {}
+        }
         println!("Using {} mode to transfer files.", if ascii { "ascii" } else { "binary" });
         Ok(())
     }
 
     fn print_status(&mut self) {
         match (&self.client, self.client.as_ref().and_then(|c| c.login_details())) {
-            (_, Some(l)) => println!("Connected to {}:{} as {}.", l.host, l.port, l.user),
+            (Some(c), Some(l)) => {
+                let over = if c.is_sftp() { " over SFTP" } else { "" };
+                println!("Connected to {}:{} as {}{over}.", l.host(), l.port(), l.user());
+            }
             (Some(c), None) => println!("Connected to {}, not logged in: use user NAME.", c.address()),
-            (None, None) => println!("Not connected."),
+            (None, _) => println!("Not connected."),
         }
         println!(
             "Mode: {}; type: {}; hash: {}; prompt: {}; clobber: {:?}.",
             if self.config.mode == DataMode::Passive { "passive" } else { "active" },
-            if self.client.as_ref().is_some_and(|c| c.ascii) { "ascii" } else { "binary" },
+            if self.client.as_mut().and_then(Session::ftp).is_some_and(|c| c.ascii) { "ascii" } else { "binary" },
             self.settings.hash.map_or("off".to_owned(), |n| format!("every {n} bytes")),
             if self.settings.prompt { "on" } else { "off" },
             self.settings.clobber
         );
-        if let Some(c) = &self.client {
-            println!("Server features: {}", c.features.lines.join(", "));
+        match &self.client {
+            Some(Session::Ftp(c)) => println!("Server features: {}", c.features.lines.join(", ")),
+            Some(Session::Sftp(s)) => println!("SFTP version 3; extensions: {}", s.client().extensions().join(", ")),
+            None => {}
         }
     }
 
@@ -279,7 +314,7 @@ impl Shell {
         if args.is_empty() {
             return Err(CmdError::Usage(usage(Cmd::Quote)));
         }
-        let r = self.connected()?.quote(&args.join(" ")).await?;
+        let r = self.ftp_connected("quote")?.quote(&args.join(" ")).await?;
         let mut wire = Vec::new();
         r.encode_into(&mut wire);
         print!("{}", String::from_utf8_lossy(&wire).replace("\r\n", "\n"));

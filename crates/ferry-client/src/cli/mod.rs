@@ -11,6 +11,7 @@ pub(crate) mod input;
 pub(crate) mod listing;
 pub(crate) mod mirror;
 pub(crate) mod one_shot;
+pub(crate) mod open;
 pub(crate) mod progress;
 pub(crate) mod sftp;
 pub(crate) mod shell;

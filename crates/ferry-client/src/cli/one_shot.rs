@@ -9,7 +9,7 @@ use ferry_client::credentials::Credentials;
 use ferry_client::download::{Action, STDIO};
 use ferry_client::local::{self, Clobber};
 use ferry_client::target::{self, Scheme, Target};
-use ferry_client::{ClientConfig, Error, Login, StoreMode};
+use ferry_client::{ClientConfig, Error, Login, Session, StoreMode};
 use ferry_proto::command::Password;
 
 use super::args::{Common, OneShot};
@@ -82,8 +82,15 @@ pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> 
     let mut attempt = 0;
     loop {
         let attempt_result = match &how {
-            How::Ftp(login) => once(&cmd, &t, login, common, config.clone()).await,
-            How::Sftp(user, password) => super::sftp::once(&cmd, &t, user, password.clone(), common).await,
+            How::Ftp(login) => match login.open(config.clone()).await {
+                Ok(c) => once(&cmd, Session::Ftp(Box::new(c)), t.path.clone().unwrap_or_default(), common).await,
+                Err(e) => Err(e),
+            },
+            How::Sftp(user, password) => match super::sftp::connect(&t, user, password.clone(), common).await {
+                // The URL's path is the server's (absolute unless `~/`).
+                Ok(s) => once(&cmd, Session::Sftp(Box::new(s)), super::sftp::remote_path(&t), common).await,
+                Err(e) => Err(e),
+            },
         };
         match attempt_result {
             Ok(value) => {
@@ -166,10 +173,11 @@ fn ask_policy(target: &Path) -> Clobber {
     }
 }
 
-async fn once(cmd: &OneShot, t: &Target, login: &Login, common: &Common, config: ClientConfig) -> Result<serde_json::Value, Error> {
-    let mut client = login.open(config).await?;
+/// One attempt, on a session just opened: `path` is the remote path the
+/// URL names, as the protocol reads it.
+async fn once(cmd: &OneShot, mut client: Session, path: String, common: &Common) -> Result<serde_json::Value, Error> {
     let mut meter = Meter::new(View { bar: !common.no_progress, hash: None });
-    let path = t.path.clone().unwrap_or_default();
+    let path = if path == "." { String::new() } else { path };
     let value = match cmd {
         OneShot::Get { local, segments, json, .. } => {
             let target = local::local_target(&path, local.as_deref());
@@ -199,7 +207,7 @@ async fn once(cmd: &OneShot, t: &Target, login: &Login, common: &Common, config:
                 return Err(Error::Protocol("standard input cannot be resumed: it can only be read once".into()));
             }
             let started = std::time::Instant::now();
-            let n = client.upload_stream(&mut tokio::io::stdin(), "stdin", &path, &mut meter, ctrl_c()).await?;
+            let n = client.upload_stdin(&path, &mut meter, ctrl_c()).await?;
             if !json {
                 transfer::report_sent(Path::new("standard input"), &path, StoreMode::Replace, n, started.elapsed());
             }

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferry_client::credentials::Credentials;
 use ferry_client::local::Clobber;
-use ferry_client::{Client, ClientConfig, Error, Login};
+use ferry_client::sftp::SftpConfig;
+use ferry_client::{Client, ClientConfig, Error, Session, SessionLogin};
 use ferry_proto::listing::Kind;
 
 use super::complete::{ListRequest, RemoteNames};
@@ -86,21 +86,24 @@ pub(crate) enum Flow {
 
 /// The shell's state.
 pub(crate) struct Shell {
-    pub(crate) client: Option<Client>,
+    pub(crate) client: Option<Session>,
     pub(crate) config: ClientConfig,
+    /// Settings for SFTP sessions (host keys, identities, timeouts).
+    pub(crate) sftp: SftpConfig,
     pub(crate) input: Input,
     pub(crate) settings: Settings,
     pub(crate) remote_names: Arc<Mutex<RemoteNames>>,
     /// Folders the completer wants listed.
     list_requests: tokio::sync::mpsc::UnboundedReceiver<ListRequest>,
     /// The last login, to reconnect with after the connection is lost.
-    pub(crate) saved: Option<Login>,
+    pub(crate) saved: Option<SessionLogin>,
     /// The remote folder `cd` went to, to return to after reconnecting.
     pub(crate) cwd: Option<String>,
     /// Why the connection was lost (the server's `421`, say).
     pub(crate) lost: Option<String>,
-    /// The server last opened, for `user` after the server hung up.
-    pub(crate) last_server: Option<(String, u16)>,
+    /// The server last opened, for `user` after the server hung up (or
+    /// to log in again over SFTP as someone else).
+    pub(crate) last_server: Option<(String, u16, bool)>,
     /// The first failure's exit status, 0 while all went well.
     pub(crate) status: u8,
     /// `--user` from the command line.
@@ -140,9 +143,6 @@ impl Asking {
     }
 }
 
-/// How many times a person at a terminal may type a login.
-const LOGIN_TRIES: u32 = 3;
-
 /// Resolves when the user presses Ctrl-C.
 pub(crate) async fn ctrl_c() {
     if tokio::signal::ctrl_c().await.is_err() {
@@ -151,13 +151,20 @@ pub(crate) async fn ctrl_c() {
 }
 
 impl Shell {
-    pub(crate) fn new(config: ClientConfig, commands: Option<Vec<String>>, settings: Settings, user_hint: Option<String>) -> Shell {
+    pub(crate) fn new(
+        config: ClientConfig,
+        sftp: SftpConfig,
+        commands: Option<Vec<String>>,
+        settings: Settings,
+        user_hint: Option<String>,
+    ) -> Shell {
         let remote_names = Arc::new(Mutex::new(RemoteNames::default()));
         let (ask, list_requests) = tokio::sync::mpsc::unbounded_channel();
         let input = Input::new(commands, remote_names.clone(), ask);
         Shell {
             client: None,
             config,
+            sftp,
             input,
             settings,
             remote_names,
@@ -172,7 +179,7 @@ impl Shell {
     }
 
     /// The logged-in session, for every command that needs one.
-    pub(crate) fn client(&mut self) -> Result<&mut Client, CmdError> {
+    pub(crate) fn client(&mut self) -> Result<&mut Session, CmdError> {
         match self.client.as_mut() {
             Some(c) if c.login_details().is_some() => Ok(c),
             Some(_) => Err(CmdError::NotLoggedIn),
@@ -180,9 +187,14 @@ impl Shell {
         }
     }
 
-    /// The control connection, logged in or not (`user`, `quote`).
-    pub(crate) fn connected(&mut self) -> Result<&mut Client, CmdError> {
-        self.client.as_mut().ok_or(CmdError::NotConnected)
+    /// The FTP control connection, logged in or not (`user`, `quote`);
+    /// `what` is refused on an SFTP session, saying why.
+    pub(crate) fn ftp_connected(&mut self, what: &str) -> Result<&mut Client, CmdError> {
+        match self.client.as_mut() {
+            None => Err(CmdError::NotConnected),
+            Some(Session::Sftp(_)) => Err(CmdError::Usage(format!("{what} is FTP's; this session is SFTP, which has no such thing"))),
+            Some(Session::Ftp(c)) => Ok(c),
+        }
     }
 
     /// Record a failure; the first one decides the exit status.
@@ -207,9 +219,12 @@ impl Shell {
     /// A lost control connection cannot be used again: drop it, and keep
     /// why for the reconnect's message. True when `e` meant that.
     fn lose_connection(&mut self, e: &CmdError) -> bool {
+        let sftp = self.client.as_ref().is_some_and(Session::is_sftp);
         let why = match e {
             CmdError::Client(Error::Io(io)) => io.to_string(),
             CmdError::Client(Error::Reply { reply, .. }) if reply.code == 421 => format!("{} {}", reply.code, reply.text()),
+            // The SSH connection or the SFTP channel is gone, or stuck.
+            CmdError::Client(e @ (Error::Ssh(_) | Error::Timeout(_))) if sftp => e.to_string(),
             _ => return false,
         };
         self.client = None;
@@ -225,7 +240,7 @@ impl Shell {
         }
         let Some(login) = self.saved.clone() else { return Ok(()) };
         let why = self.lost.take().unwrap_or_else(|| "closed".into());
-        println!("Connection lost ({}); reconnecting to {}:{} as {}.", printable(&why), login.host, login.port, login.user);
+        println!("Connection lost ({}); reconnecting to {}:{} as {}.", printable(&why), login.host(), login.port(), login.user());
         let mut client = login.open(self.config.clone()).await?;
         if let Some(dir) = &self.cwd
             && let Err(e) = client.cwd(dir).await
@@ -234,7 +249,10 @@ impl Shell {
             self.client = Some(client);
             return Err(CmdError::Local(format!("back in {dir} after reconnecting: {e}; the command was not run")));
         }
-        println!("230 Logged in as {}.", login.user);
+        match client {
+            Session::Sftp(_) => println!("Logged in as {}.", login.user()),
+            Session::Ftp(_) => println!("230 Logged in as {}.", login.user()),
+        }
         self.client = Some(client);
         self.mark_remote_stale();
         Ok(())
@@ -242,118 +260,9 @@ impl Shell {
 
     /// Remember the login (and later the folder) for [`Shell::reconnect_if_lost`].
     pub(crate) fn remember_login(&mut self) {
-        self.saved = self.client.as_ref().and_then(Client::login_details);
+        self.saved = self.client.as_ref().and_then(Session::login_details);
         self.cwd = None;
         self.lost = None;
-    }
-
-    /// Connect and log in: the user and password from the URL, `--user`
-    /// or `~/.netrc`, asking for what is still missing.
-    pub(crate) async fn open(&mut self, host: &str, port: u16, user: Option<String>, password: Option<String>) -> CmdResult {
-        if let Some(old) = self.client.take() {
-            let _ = old.quit().await;
-        }
-        // Another server now: never reconnect to the old one.
-        (self.saved, self.cwd, self.lost) = (None, None, None);
-        self.last_server = Some((host.to_owned(), port));
-        let client = Client::connect(host, port, self.config.clone()).await?;
-        println!("Connected to {host}.");
-        println!("{} {}", client.welcome.code, client.welcome.text());
-        self.client = Some(client);
-        let known = Credentials::lookup_with_netrc(host, user.as_deref(), password.as_deref(), self.user_hint.as_deref());
-        let (user, mut password) = (known.user, known.password);
-        // A person who mistypes is asked again; a script is not.
-        let tries = if self.input.interactive() { LOGIN_TRIES } else { 1 };
-        for attempt in 1..=tries {
-            let name = match &user {
-                Some(u) => u.clone(),
-                None => {
-                    let line = self.input.ask("Name: ").await.ok_or(CmdError::Usage("no user name given".into()))?;
-                    self.not_a_command(&line, false)?;
-                    line.trim().to_owned()
-                }
-            };
-            let secret = match &password {
-                Some(p) => p.clone(),
-                None => {
-                    let line = self.input.password("Password: ").await.ok_or(CmdError::Usage("no password given".into()))?;
-                    self.not_a_command(&line, true)?;
-                    line
-                }
-            };
-            match self.connected()?.login(&name, &secret).await {
-                Ok(()) => {
-                    println!("230 Logged in as {name}.");
-                    self.warn_if_clear_text();
-                    self.mark_remote_stale();
-                    self.remember_login();
-                    return Ok(());
-                }
-                Err(Error::Login(r)) if attempt < tries => {
-                    eprintln!("ferry: login failed: {} {} (try {attempt} of {tries}).", r.code, printable(&r.text()));
-                    // Ask again: the name too when it was asked (one from
-                    // the URL or --user stays); a given password was wrong.
-                    password = None;
-                }
-                Err(e @ Error::Login(_)) => {
-                    // Some servers hang up after a few failures (pyftpdlib
-                    // after three): find out, so that what is said is true.
-                    if self.connected()?.noop().await.is_err() {
-                        self.client = None;
-                        println!("The server closed the connection after the failed logins: use user NAME to try again.");
-                    } else {
-                        println!("Still connected to {host}, not logged in: use user NAME to try again.");
-                    }
-                    return Err(e.into());
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(CmdError::NotLoggedIn)
-    }
-
-    /// A script on standard input without a login would otherwise have
-    /// its first commands taken for the name and password (and the
-    /// password then echoed in the transcript). A name that is a command
-    /// or holds spaces, or a password that reads like a command with
-    /// arguments, is refused with what to do instead.
-    fn not_a_command(&self, line: &str, password: bool) -> CmdResult {
-        if !matches!(self.input, Input::Stdin { .. }) {
-            return Ok(());
-        }
-        let mut words = line.split_whitespace();
-        let first = words.next().unwrap_or("").to_ascii_lowercase();
-        let is_command = super::commands::WORDS.contains(&first.as_str());
-        let looks_like_one = if password { is_command && words.next().is_some() } else { is_command || words.next().is_some() };
-        if looks_like_one {
-            return Err(CmdError::Usage(format!(
-                "standard input holds commands (\"{}\") where the {} was expected: give the login in the URL (ftp://user:password@host/), with --user and ~/.netrc, or as the script's first lines",
-                if password { first.as_str() } else { line.trim() },
-                if password { "password" } else { "user name" }
-            )));
-        }
-        Ok(())
-    }
-
-    /// The password went in clear text to a server that offers TLS: say so,
-    /// once, with what to do about it.
-    pub(crate) fn warn_if_clear_text(&self) {
-        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-        let Some(c) = self.client.as_ref() else { return };
-        if c.is_tls()
-            || !c
-                .features
-                .lines
-                .iter()
-                .any(|l| l.trim().eq_ignore_ascii_case("AUTH TLS") || l.trim().to_ascii_uppercase().starts_with("AUTH "))
-        {
-            return;
-        }
-        if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
-            eprintln!(
-                "ferry: warning: the password went in clear text, though this server offers TLS; use --tls (or an ftps:// URL) to encrypt the session."
-            );
-        }
     }
 
     /// Forget the folders listed for completion: the remote side changed.
@@ -471,7 +380,7 @@ impl Shell {
 
 /// The names in remote `folder` (`""`: the working one) for Tab, kept
 /// for the next Tab; nothing when not logged in or the listing fails.
-async fn list_for_completion(client: Option<&mut Client>, cache: &Mutex<RemoteNames>, folder: &str) -> Vec<String> {
+async fn list_for_completion(client: Option<&mut Session>, cache: &Mutex<RemoteNames>, folder: &str) -> Vec<String> {
     let Some(client) = client.filter(|c| c.login_details().is_some()) else { return Vec::new() };
     let Ok(entries) = client.list((!folder.is_empty()).then_some(folder)).await else { return Vec::new() };
     let names: Vec<String> = entries.into_iter().map(|e| if e.kind == Kind::Dir { format!("{}/", e.name) } else { e.name }).collect();

@@ -274,6 +274,14 @@ impl Session {
         both!(self, c => c.upload(local, remote, mode, progress, interrupt).await)
     }
 
+    /// Upload what standard input gives until its end to `remote`.
+    pub async fn upload_stdin(&mut self, remote: &str, progress: &mut dyn Progress, interrupt: impl Future<Output = ()>) -> Result<u64> {
+        match self {
+            Session::Ftp(c) => c.upload_stream(&mut tokio::io::stdin(), "stdin", remote, progress, interrupt).await,
+            Session::Sftp(s) => s.upload_stream(&mut std::io::stdin(), "stdin", remote, progress, interrupt).await,
+        }
+    }
+
     /// Check the remote part of an upload, and say how it goes on.
     pub async fn plan_resumed_upload(&mut self, local: &Path, remote: &str) -> Result<(StoreMode, Resume)> {
         both!(self, c => c.plan_resumed_upload(local, remote).await)

@@ -119,12 +119,17 @@ impl SftpSession {
         Ok(())
     }
 
-    /// The entries of folder `dir` (the working one by default); for a
-    /// file, that file's own entry, as `LIST FILE` gives.
+    /// The entries of folder `dir` (the working one by default), sorted by
+    /// name (SFTP gives them in the folder's order); for a file, that
+    /// file's own entry, as `LIST FILE` gives.
     pub async fn list(&mut self, dir: Option<&str>) -> Result<Vec<Entry>> {
         let path = self.path(dir.unwrap_or("."));
         match self.client.list(&path).await {
-            Ok(entries) => Ok(entries.into_iter().map(entry).collect()),
+            Ok(entries) => {
+                let mut entries: Vec<Entry> = entries.into_iter().map(entry).collect();
+                entries.sort_by(|a, b| a.name.cmp(&b.name));
+                Ok(entries)
+            }
             Err(e) => match self.client.try_stat(&path).await {
                 Ok(Some(attrs)) if !attrs.is_dir() => {
                     let name = crate::local::base_name(&path).to_owned();
@@ -237,6 +242,27 @@ impl SftpSession {
         let mut advance = |n| progress.advance(n);
         let sent = tokio::select! {
             sent = self.client.upload(&file, local, &path, mode, &mut advance) => sent,
+            () = interrupt => Err(Error::Interrupted),
+        };
+        progress.finish();
+        sent
+    }
+
+    /// Upload all that `input` (named `name`) gives until its end to
+    /// `remote`, created or replaced. Returns the bytes sent.
+    pub async fn upload_stream(
+        &mut self,
+        input: &mut (dyn std::io::Read + Send),
+        name: &str,
+        remote: &str,
+        progress: &mut dyn Progress,
+        interrupt: impl Future<Output = ()>,
+    ) -> Result<u64> {
+        let path = self.path(remote);
+        progress.start(name, None, 0);
+        let mut advance = |n| progress.advance(n);
+        let sent = tokio::select! {
+            sent = self.client.upload_stream(input, Path::new(name), &path, &mut advance) => sent,
             () = interrupt => Err(Error::Interrupted),
         };
         progress.finish();

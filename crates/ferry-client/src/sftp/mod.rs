@@ -180,6 +180,11 @@ impl SftpClient {
         }
     }
 
+    /// The extensions the server offers, by name.
+    pub fn extensions(&self) -> Vec<String> {
+        self.version.extensions.iter().map(|(name, _)| name.clone()).collect()
+    }
+
     /// Whether the server offers an extension (`posix-rename@openssh.com`).
     pub fn offers(&self, extension: &str) -> bool {
         self.version.offers(extension)

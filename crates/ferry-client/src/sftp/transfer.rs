@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 const IN_FLIGHT: usize = 32;
 
 /// Where downloaded bytes go: `(bytes, offset)`, called in file order.
-type Sink<'a> = dyn FnMut(&[u8], u64) -> Result<()> + 'a;
+type Sink<'a> = dyn FnMut(&[u8], u64) -> Result<()> + Send + 'a;
 
 /// How an upload meets the remote file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +45,7 @@ impl SftpClient {
         file: &std::fs::File,
         local: &Path,
         offset: u64,
-        progress: &mut dyn FnMut(u64),
+        progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<u64> {
         let mut at_offsets = |data: &[u8], at: u64| file.write_all_at(data, at).map_err(|e| local_err(local, e));
         self.download_into(remote, offset, &mut at_offsets, progress).await
@@ -53,14 +53,20 @@ impl SftpClient {
 
     /// Download `remote` into a stream (standard output, a pipe): the
     /// bytes arrive in order.
-    pub async fn download_to_stream(&self, remote: &str, out: &mut dyn Write, name: &Path, progress: &mut dyn FnMut(u64)) -> Result<u64> {
+    pub async fn download_to_stream(
+        &self,
+        remote: &str,
+        out: &mut (dyn Write + Send),
+        name: &Path,
+        progress: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<u64> {
         let mut in_order = |data: &[u8], _at: u64| out.write_all(data).map_err(|e| local_err(name, e));
         let n = self.download_into(remote, 0, &mut in_order, progress).await?;
         out.flush().map_err(|e| local_err(name, e))?;
         Ok(n)
     }
 
-    async fn download_into(&self, remote: &str, offset: u64, sink: &mut Sink<'_>, progress: &mut dyn FnMut(u64)) -> Result<u64> {
+    async fn download_into(&self, remote: &str, offset: u64, sink: &mut Sink<'_>, progress: &mut (dyn FnMut(u64) + Send)) -> Result<u64> {
         let flags = OpenFlags(OpenFlags::READ);
         let handle =
             self.open_handle(Body::Open { path: remote.as_bytes().to_vec(), flags, attrs: Attrs::default() }, "get", remote).await?;
@@ -72,7 +78,14 @@ impl SftpClient {
         Ok(got)
     }
 
-    async fn read_all(&self, handle: &[u8], remote: &str, sink: &mut Sink<'_>, offset: u64, progress: &mut dyn FnMut(u64)) -> Result<u64> {
+    async fn read_all(
+        &self,
+        handle: &[u8],
+        remote: &str,
+        sink: &mut Sink<'_>,
+        offset: u64,
+        progress: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<u64> {
         let chunk = self.chunk;
         let mut queue: VecDeque<(u64, u32, Pending)> = VecDeque::new();
         let (mut next, mut eof, mut got) = (offset, false, 0u64);
@@ -118,7 +131,7 @@ impl SftpClient {
         local: &Path,
         remote: &str,
         mode: UploadMode,
-        progress: &mut dyn FnMut(u64),
+        progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<u64> {
         let size = file.metadata().map_err(|e| local_err(local, e))?.len();
         let (flags, start) = match mode {
@@ -142,7 +155,13 @@ impl SftpClient {
 
     /// Upload what `input` gives until its end (standard input) to
     /// `remote`, created or replaced. Returns the bytes sent.
-    pub async fn upload_stream(&self, input: &mut dyn Read, name: &Path, remote: &str, progress: &mut dyn FnMut(u64)) -> Result<u64> {
+    pub async fn upload_stream(
+        &self,
+        input: &mut (dyn Read + Send),
+        name: &Path,
+        remote: &str,
+        progress: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<u64> {
         let open = Body::Open {
             path: remote.as_bytes().to_vec(),
             flags: OpenFlags(OpenFlags::WRITE | OpenFlags::CREAT | OpenFlags::TRUNC),
@@ -160,10 +179,10 @@ impl SftpClient {
         &self,
         handle: &[u8],
         remote: &str,
-        input: &mut dyn Read,
+        input: &mut (dyn Read + Send),
         name: &Path,
         start: u64,
-        progress: &mut dyn FnMut(u64),
+        progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<u64> {
         let mut queue: VecDeque<(u64, Pending)> = VecDeque::new();
         let (mut next, mut acked, mut ended) = (start, 0u64, false);
@@ -189,7 +208,7 @@ impl SftpClient {
 }
 
 /// Fill `buf` from `input` unless it ends first: the bytes read.
-fn read_full(input: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+fn read_full(input: &mut (dyn Read + Send), buf: &mut [u8]) -> std::io::Result<usize> {
     let mut got = 0;
     while got < buf.len() {
         match input.read(&mut buf[got..]) {

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ferry_client::{Client, Error, local};
+use ferry_client::{Error, Session, local};
 use ferry_proto::command::ChecksumAlgo;
 
 /// A file on both sides with the same size.
@@ -23,7 +23,7 @@ pub(super) struct Pair {
 
 /// The relative paths among `pairs` whose two copies differ; `None` when
 /// the server gives no digests.
-pub(super) async fn differing(client: &mut Client, pairs: Vec<Pair>) -> Result<Option<HashSet<String>>, Error> {
+pub(super) async fn differing(client: &mut Session, pairs: Vec<Pair>) -> Result<Option<HashSet<String>>, Error> {
     let pairs: Vec<Pair> = pairs.into_iter().filter(|p| p.size > 0).collect();
     let Some(first) = pairs.first() else { return Ok(Some(HashSet::new())) };
     if !client.offers_hash() {

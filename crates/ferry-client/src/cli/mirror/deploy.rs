@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use ferry_client::{Error, StoreMode};
+use ferry_client::session::is_missing;
 use ferry_proto::command::ChecksumAlgo;
 
 use super::checksum::hash_files;
@@ -30,7 +30,7 @@ impl Shell {
         };
         // A state vouches for one server and folder only.
         let login = self.client()?.login_details().ok_or(CmdError::NotLoggedIn)?;
-        let target = format!("{}@{}:{}/{}", login.user, login.host, login.port, remote_root.trim_matches('/'));
+        let target = format!("{}@{}:{}/{}", login.user(), login.host(), login.port(), remote_root.trim_matches('/'));
         match &state.target {
             Some(t) if *t != target => {
                 return Err(CmdError::Usage(format!(
@@ -123,7 +123,7 @@ impl Shell {
                 let r = if is_dir { client.rmdir(&path).await } else { client.delete(&path).await };
                 // 550 is "already gone" only if the file is not there.
                 let gone_already = match &r {
-                    Err(Error::Reply { reply, .. }) if reply.code == 550 && !is_dir => client.size(&path).await.is_err(),
+                    Err(e) if is_missing(e) && !is_dir => client.size(&path).await.is_err(),
                     _ => false,
                 };
                 match r {
@@ -157,18 +157,16 @@ impl Shell {
     /// The server's copy of the state, for a run with no local one.
     async fn remote_state(&mut self, remote_root: &str) -> Result<State, CmdError> {
         let path = join(remote_root, REMOTE_STATE);
-        let mut bytes = Vec::new();
-        match self.client()?.retrieve(&path, 0, &mut bytes, &mut |_| {}, std::future::pending()).await {
-            Ok(_) => {
+        match self.client()?.read_small(&path).await? {
+            Some(bytes) => {
                 let s = State::parse(&bytes).map_err(|e| CmdError::Local(format!("{path}: {e}")))?;
                 println!("No local state: starting from {path} on the server ({} files).", s.files.len());
                 Ok(s)
             }
-            Err(Error::Reply { reply, .. }) if reply.class() == 5 => {
+            None => {
                 println!("No state yet, here or on the server: every file is sent.");
                 Ok(State::default())
             }
-            Err(e) => Err(e.into()),
         }
     }
 
@@ -178,7 +176,7 @@ impl Shell {
         let (temp, path) = (join(remote_root, &format!("{REMOTE_STATE}.part")), join(remote_root, REMOTE_STATE));
         let bytes = state.to_bytes();
         let client = self.client()?;
-        client.store(&temp, StoreMode::Replace, &mut bytes.as_slice(), &mut |_| {}, std::future::pending()).await?;
+        client.write_small(&temp, &bytes).await?;
         if client.rename(&temp, &path).await.is_err() {
             // Servers that will not rename over a file: remove it first.
             let _ = client.delete(&path).await;

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use ferry_client::local::Clobber;
-use ferry_client::{Client, ClientConfig, Error, Login, StoreMode};
+use ferry_client::{ClientConfig, Error, Session, SessionLogin, StoreMode};
 
 use super::super::listing::printable;
 use super::super::progress::{self, Meter, View};
@@ -52,7 +52,7 @@ fn backoff(n: u32) -> Duration {
 /// True when `e` leaves the control connection unusable.
 fn lost(e: &Error) -> bool {
     match e {
-        Error::Io(_) | Error::Connect { .. } | Error::Timeout(_) | Error::Protocol(_) => true,
+        Error::Io(_) | Error::Connect { .. } | Error::Timeout(_) | Error::Protocol(_) | Error::Ssh(_) => true,
         Error::Reply { reply, .. } => reply.code == 421,
         _ => false,
     }
@@ -60,8 +60,8 @@ fn lost(e: &Error) -> bool {
 
 /// A connection doing jobs, which opens itself again when lost.
 pub(super) struct Worker {
-    pub(super) client: Option<Client>,
-    login: Login,
+    pub(super) client: Option<Session>,
+    login: SessionLogin,
     config: ClientConfig,
     upload: bool,
     view: View,
@@ -71,7 +71,14 @@ pub(super) struct Worker {
 }
 
 impl Worker {
-    pub(super) fn new(client: Option<Client>, login: Login, config: ClientConfig, upload: bool, view: View, retries: u32) -> Worker {
+    pub(super) fn new(
+        client: Option<Session>,
+        login: SessionLogin,
+        config: ClientConfig,
+        upload: bool,
+        view: View,
+        retries: u32,
+    ) -> Worker {
         Worker { client, login, config, upload, view, retries, checkpoint: None }
     }
 
@@ -191,7 +198,7 @@ pub(super) async fn run_all(first: &mut Worker, jobs: Vec<Job>, parallel: usize)
 }
 
 /// Copy one file, keeping its modification time on the other side.
-async fn run_job(client: &mut Client, job: &Job, upload: bool, view: View) -> Result<String, Error> {
+async fn run_job(client: &mut Session, job: &Job, upload: bool, view: View) -> Result<String, Error> {
     let mut meter = Meter::new(view);
     if upload {
         let n = client.upload(&job.local, &job.remote, StoreMode::Replace, &mut meter, ctrl_c()).await?;

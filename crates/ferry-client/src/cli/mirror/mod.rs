@@ -235,8 +235,9 @@ impl Shell {
         let source = local_tree(local_root, filter).map_err(|e| CmdError::Local(format!("{}: {e}", local_root.display())))?;
         let dest = match remote_tree(self.client()?, remote_root, filter).await {
             Ok(t) => t,
-            // Missing (550 on most servers, 501 on pyftpdlib): start empty.
-            Err(Error::Reply { reply, .. }) if reply.class() == 5 => Tree::new(),
+            // Missing (550 on most servers, 501 on pyftpdlib; no such
+            // file over SFTP): start empty.
+            Err(e) if ferry_client::session::is_missing(&e) => Tree::new(),
             Err(e) => return Err(e.into()),
         };
         let (jobs, up_to_date) = self.choose(&source, &dest, o, |rel| (join(remote_root, rel), local_root.join(rel))).await?;
@@ -293,11 +294,17 @@ impl Shell {
         conclude(outcome)
     }
 
-    /// `MKD`, where an existing folder is fine.
+    /// Make a remote folder, where an existing one is fine.
     async fn make_remote_dir(&mut self, dir: &str) -> CmdResult {
-        match self.client()?.mkdir(dir).await {
+        let client = self.client()?;
+        match client.mkdir(dir).await {
             Ok(_) => Ok(()),
             Err(Error::Reply { reply, .. }) if reply.code == 550 || reply.code == 521 => Ok(()),
+            // SFTP version 3 says only "failure": see whether it is there.
+            Err(e @ Error::Sftp { .. }) => match client.list(Some(dir)).await {
+                Ok(_) => Ok(()),
+                Err(_) => Err(e.into()),
+            },
             Err(e) => Err(e.into()),
         }
     }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use ferry_client::{Client, Error};
+use ferry_client::{Error, Session};
 use ferry_proto::listing::Kind;
 
 use super::Options;
@@ -33,7 +33,7 @@ pub(super) fn join(base: &str, rel: &str) -> String {
 
 /// The remote tree under `root`, leaving out (and not entering) what
 /// `filter` excludes.
-pub(super) async fn remote_tree(client: &mut Client, root: &str, filter: &Filter) -> Result<Tree, Error> {
+pub(super) async fn remote_tree(client: &mut Session, root: &str, filter: &Filter) -> Result<Tree, Error> {
     let mut tree = Tree::new();
     let mut queue = VecDeque::from([String::new()]);
     while let Some(rel) = queue.pop_front() {
