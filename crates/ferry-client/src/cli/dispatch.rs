@@ -73,8 +73,7 @@ impl Shell {
                 // Closed on purpose: no reconnecting.
                 self.saved = None;
                 if let Some(c) = self.client.take() {
-                    c.quit().await?;
-                    println!("221 Goodbye.");
+                    super::shell::goodbye(c).await?;
                 }
             }
             Cmd::User if self.last_server.as_ref().is_some_and(|s| s.2) => {
@@ -293,9 +292,13 @@ impl Shell {
             (Some(c), None) => println!("Connected to {}, not logged in: use user NAME.", c.address()),
             (None, _) => println!("Not connected."),
         }
+        // Data connections and their mode are FTP's.
+        let mode = match &self.client {
+            Some(Session::Sftp(_)) => String::new(),
+            _ => format!("Mode: {}; ", if self.config.mode == DataMode::Passive { "passive" } else { "active" }),
+        };
         println!(
-            "Mode: {}; type: {}; hash: {}; prompt: {}; clobber: {:?}.",
-            if self.config.mode == DataMode::Passive { "passive" } else { "active" },
+            "{mode}type: {}; hash: {}; prompt: {}; clobber: {:?}.",
             if self.client.as_mut().and_then(Session::ftp).is_some_and(|c| c.ascii) { "ascii" } else { "binary" },
             self.settings.hash.map_or("off".to_owned(), |n| format!("every {n} bytes")),
             if self.settings.prompt { "on" } else { "off" },

@@ -313,13 +313,9 @@ impl Shell {
             match self.execute(line).await {
                 Ok(Flow::Continue) => {}
                 Ok(Flow::Exit) => break,
-                // 421: the server closed the session (an idle timeout, say)
+                // The server closed the session (an idle timeout, say)
                 // without doing the command; do it on a new connection.
-                Err(e @ CmdError::Client(Error::Reply { .. }))
-                    if self.saved.is_some()
-                        && super::commands::repeatable(line)
-                        && matches!(&e, CmdError::Client(Error::Reply { reply, .. }) if reply.code == 421) =>
-                {
+                Err(e) if self.saved.is_some() && super::commands::repeatable(line) && self.closed_by_server(&e) => {
                     self.lose_connection(&e);
                     match self.execute(line).await {
                         Ok(Flow::Continue) => {}
@@ -330,13 +326,22 @@ impl Shell {
                 Err(e) => self.fail(word, &e),
             }
         }
-        if let Some(c) = self.client.take() {
-            match c.quit().await {
-                Ok(()) => println!("221 Goodbye."),
-                Err(e) => eprintln!("ferry: quit: {e}"),
-            }
+        if let Some(c) = self.client.take()
+            && let Err(e) = goodbye(c).await
+        {
+            eprintln!("ferry: quit: {e}");
         }
         self.status
+    }
+
+    /// True when `e` says the server ended the session before the
+    /// command: FTP's `421`; over SFTP, a connection found closed.
+    fn closed_by_server(&self, e: &CmdError) -> bool {
+        match e {
+            CmdError::Client(Error::Reply { reply, .. }) => reply.code == 421,
+            CmdError::Client(Error::Ssh(_)) => self.client.as_ref().is_some_and(Session::is_sftp),
+            _ => false,
+        }
     }
 
     /// Ask before one file of `mget`/`mput`/`mdelete` (in `prompt` mode);
@@ -376,6 +381,14 @@ impl Shell {
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
     }
+}
+
+/// End a session, and say so as its protocol does.
+pub(crate) async fn goodbye(session: Session) -> Result<(), Error> {
+    let sftp = session.is_sftp();
+    session.quit().await?;
+    println!("{}", if sftp { "Goodbye." } else { "221 Goodbye." });
+    Ok(())
 }
 
 /// The names in remote `folder` (`""`: the working one) for Tab, kept

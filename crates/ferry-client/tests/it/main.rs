@@ -12,6 +12,7 @@ mod pty;
 mod pty_daily;
 mod sftp;
 mod sftp_program;
+mod sftp_shell;
 mod stdout;
 mod sync;
 mod to_file;

@@ -1,0 +1,180 @@
+//! The shell and `mirror` over SFTP: the same commands, messages and
+//! local-file rules as over FTP, against ferryd and OpenSSH's sshd; what
+//! only FTP has refused with a reason; a connection the server closed
+//! is opened again; in a terminal, a password is asked for only when the
+//! keys are refused.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use ferry_testkit::sshd::Sshd;
+use ferry_testkit::{PASSWORD, TestServer, USER, make_sample_tree, pseudo_random, tree};
+
+use crate::program::text;
+
+/// `ferry ARGS` at home in `home` (whose `.ssh/known_hosts` is checked),
+/// with `script` on standard input and no ssh-agent.
+fn shell(home: &Path, args: &[&str], script: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .arg("--no-progress")
+        .args(args)
+        .current_dir(home)
+        .env("HOME", home)
+        .env("XDG_STATE_HOME", home.join(".state"))
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn knows(home: &Path, known_hosts: &Path) {
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::copy(known_hosts, home.join(".ssh/known_hosts")).unwrap();
+}
+
+fn url(s: &TestServer) -> String {
+    format!("sftp://{USER}:{PASSWORD}@127.0.0.1:{}/", s.sftp_port())
+}
+
+#[test]
+fn the_shell_commands_work_over_sftp() {
+    let s = TestServer::start_sftp();
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    knows(home, &s.known_hosts());
+    let report = pseudo_random(2_000_000, 71);
+    let up = pseudo_random(1_500_000, 72);
+    std::fs::write(s.root().join("report.bin"), &report).unwrap();
+    std::fs::create_dir(s.root().join("docs")).unwrap();
+    std::fs::write(s.root().join("docs/a.txt"), b"a\n").unwrap();
+    std::fs::write(s.root().join("docs/b.txt"), b"b\n").unwrap();
+    std::fs::write(home.join("report.bin"), b"mine").unwrap();
+    std::fs::write(home.join("up.bin"), &up).unwrap();
+    let script = "pwd\ncd docs\npwd\nls -1\ncd ..\nget report.bin\nmkdir in\nput up.bin in/up.bin\nsize in/up.bin\n\
+                  rename in/up.bin in/moved.bin\nls -1 in\nchmod 640 in/moved.bin\nmodtime in/moved.bin\n\
+                  put up.bin gone.bin\ndelete gone.bin\nmkdir tmp\nrmdir tmp\nmget docs/*.txt\nstatus\nexit\n";
+    let out = shell(home, &[&url(&s)], script);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("Connected to 127.0.0.1 over SFTP.") && t.contains("Logged in as alice."), "{t}");
+    assert!(t.contains("Remote directory: /\n") && t.contains("Remote directory: /docs\n"), "{t}");
+    assert!(t.contains("ferry> ls -1\na.txt\nb.txt\n"), "{t}");
+    // The seed's rule: the local file stays, the copy gets a new name.
+    assert!(t.contains("report.bin exists here; saved report.bin as new_report.bin"), "{t}");
+    assert_eq!(std::fs::read(home.join("report.bin")).unwrap(), b"mine");
+    assert!(std::fs::read(home.join("new_report.bin")).unwrap() == report, "get differs");
+    assert!(t.contains("in/up.bin\t1500000"), "{t}");
+    assert!(t.contains("ferry> ls -1 in\nmoved.bin\n"), "{t}");
+    let moved = s.root().join("in/moved.bin");
+    assert!(std::fs::read(&moved).unwrap() == up, "put differs");
+    assert_eq!(std::fs::metadata(&moved).unwrap().permissions().mode() & 0o777, 0o640);
+    assert!(t.contains("Deleted gone.bin") && !s.root().join("gone.bin").exists(), "{t}");
+    assert!(!s.root().join("tmp").exists(), "{t}");
+    assert_eq!(std::fs::read(home.join("a.txt")).unwrap(), b"a\n");
+    assert_eq!(std::fs::read(home.join("b.txt")).unwrap(), b"b\n");
+    assert!(t.contains(&format!("Connected to 127.0.0.1:{} as alice over SFTP.", s.sftp_port())), "{t}");
+    assert!(t.contains("posix-rename@openssh.com"), "{t}");
+    assert!(String::from_utf8_lossy(&out.stdout).trim_end().ends_with("\nGoodbye."), "{t}");
+}
+
+#[test]
+fn ftp_only_commands_are_refused_and_a_closed_connection_is_opened_again() {
+    let s = TestServer::start_sftp_with(None, |c| c.idle_timeout = Duration::from_secs(2));
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    knows(home, &s.known_hosts());
+    std::fs::write(s.root().join("here.txt"), b"x").unwrap();
+    let out = shell(home, &[&url(&s)], "quote NOOP\nascii\nls -1\n!sleep 4\nls -1\nexit\n");
+    let t = text(&out);
+    // The refusals decide the exit status (usage); the rest goes on.
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("quote is FTP's; this session is SFTP"), "{t}");
+    assert!(t.contains("ascii mode is FTP's; SFTP moves files byte for byte"), "{t}");
+    assert!(t.contains(&format!("reconnecting to 127.0.0.1:{} as alice.", s.sftp_port())), "{t}");
+    assert_eq!(t.matches("here.txt").count(), 2, "{t}");
+}
+
+#[test]
+fn mirror_both_ways_over_sftp() {
+    let s = TestServer::start_sftp();
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    knows(home, &s.known_hosts());
+    make_sample_tree(&s.root().join("site"));
+    let script = "mirror site copy\nmirror site copy\nmirror -R --parallel 3 copy back\nmirror -R copy back\nexit\n";
+    let out = shell(home, &[&url(&s)], script);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(tree(&home.join("copy")) == tree(&s.root().join("site")), "mirror down differs: {t}");
+    assert!(tree(&s.root().join("back")) == tree(&home.join("copy")), "mirror up differs: {t}");
+    // Times are kept both ways, so the second runs send nothing.
+    let files = tree(&s.root().join("site")).values().filter(|v| v.is_some()).count();
+    assert_eq!(t.matches(&format!("{files} up to date, 0 transferred")).count(), 2, "{t}");
+    // --delete removes what the source no longer has.
+    std::fs::remove_file(home.join("copy/top.txt")).unwrap();
+    std::fs::remove_dir(home.join("copy/empty-dir")).unwrap();
+    let out = shell(home, &[&url(&s)], "mirror -R --delete copy back\nexit\n");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("Removed back/top.txt") && t.contains("Removed back/empty-dir"), "{t}");
+    assert!(tree(&s.root().join("back")) == tree(&home.join("copy")), "mirror --delete differs: {t}");
+}
+
+#[test]
+fn the_shell_and_mirror_against_openssh_sshd() {
+    let Some(d) = Sshd::start() else { return };
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    knows(home, &d.known_hosts);
+    let data = pseudo_random(2_500_000, 73);
+    std::fs::write(home.join("up.bin"), &data).unwrap();
+    make_sample_tree(&home.join("tree"));
+    let target = format!("sftp://{}@127.0.0.1:{}{}/", d.user, d.port, d.files.display());
+    let script = "pwd\nput up.bin\nget up.bin\nmirror -R tree tree\nmirror tree tree2\nreget up.bin part.bin\nexit\n";
+    std::fs::write(home.join("part.bin"), &data[..100_000]).unwrap();
+    let out = shell(home, &["-i", d.key.to_str().unwrap(), &target], script);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains(&format!("Remote directory: {}", d.files.display())), "{t}");
+    assert!(std::fs::read(d.files.join("up.bin")).unwrap() == data, "put to sshd differs");
+    assert!(std::fs::read(home.join("new_up.bin")).unwrap() == data, "get from sshd differs");
+    assert!(tree(&d.files.join("tree")) == tree(&home.join("tree")), "mirror -R to sshd differs: {t}");
+    assert!(tree(&home.join("tree2")) == tree(&home.join("tree")), "mirror from sshd differs: {t}");
+    // reget: the partial file checked (size and time) and continued.
+    assert!(t.contains("Resumed up.bin at byte 100000"), "{t}");
+    assert!(std::fs::read(home.join("part.bin")).unwrap() == data, "reget differs");
+}
+
+#[test]
+fn in_a_terminal_the_password_is_asked_for_when_no_key_is_accepted() {
+    let s = TestServer::start_sftp();
+    std::fs::write(s.root().join("hello.txt"), b"hello\n").unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    knows(home, &s.known_hosts());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    cmd.arg(format!("sftp://{USER}@127.0.0.1:{}/", s.sftp_port())).current_dir(home).env("HOME", home).env_remove("SSH_AUTH_SOCK");
+    cmd.env("TERM", "dumb").env_remove("XDG_STATE_HOME");
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+    p.exp_string(&format!("{USER}@127.0.0.1's password: ")).unwrap();
+    p.send_line("wrong").unwrap();
+    p.exp_string("(try 1 of 3)").unwrap();
+    p.exp_string(&format!("{USER}@127.0.0.1's password: ")).unwrap();
+    p.send_line(PASSWORD).unwrap();
+    let after = p.exp_string("Logged in as alice.").unwrap();
+    assert!(!after.contains(PASSWORD), "the password was echoed");
+    p.exp_string("ferry> ").unwrap();
+    p.send_line("get hello.txt").unwrap();
+    p.exp_string("Downloaded hello.txt to hello.txt").unwrap();
+    p.exp_string("ferry> ").unwrap();
+    p.send_line("exit").unwrap();
+    p.exp_string("Goodbye.").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(std::fs::read(home.join("hello.txt")).unwrap(), b"hello\n");
+}
