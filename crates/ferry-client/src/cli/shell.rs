@@ -220,7 +220,11 @@ impl Shell {
     /// why for the reconnect's message. True when `e` meant that.
     fn lose_connection(&mut self, e: &CmdError) -> bool {
         let sftp = self.client.as_ref().is_some_and(Session::is_sftp);
+        let closed = self.client.as_ref().is_some_and(Session::is_closed);
         let why = match e {
+            // A stopped SFTP upload ends the connection (see
+            // `SftpClient::upload`), so that the server keeps the old file.
+            CmdError::Client(Error::Interrupted) if closed => "an upload was stopped".to_owned(),
             CmdError::Client(Error::Io(io)) => io.to_string(),
             CmdError::Client(Error::Reply { reply, .. }) if reply.code == 421 => format!("{} {}", reply.code, reply.text()),
             // The SSH connection or the SFTP channel is gone, or stuck.
@@ -235,6 +239,10 @@ impl Shell {
     /// Before a command that needs the server: if the connection was
     /// lost, open it again with the same login and folder, and say so.
     pub(crate) async fn reconnect_if_lost(&mut self) -> CmdResult {
+        if self.client.as_ref().is_some_and(Session::is_closed) {
+            self.client = None;
+            self.lost.get_or_insert_with(|| "the server closed the SSH connection".to_owned());
+        }
         if self.client.is_some() {
             return Ok(());
         }

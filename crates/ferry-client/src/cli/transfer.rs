@@ -54,7 +54,7 @@ pub(crate) fn report_download_resume(plan: &DownloadPlan, r: &Resume) {
     let file = plan.part().unwrap_or_else(|| plan.target.clone());
     match r.checked {
         Check::SizeAndTime | Check::Size => println!(
-            "Partial file {} matches by {} only (the server offers no HASH: not verified byte for byte); resuming at byte {}.",
+            "Partial file {} matches by {} only (the server gives no digest: not verified byte for byte); resuming at byte {}.",
             file.display(),
             r.checked,
             r.offset

@@ -107,6 +107,16 @@ impl Session {
         }
     }
 
+    /// True when an SFTP connection is known to be gone (the server closed
+    /// it, or a stopped upload ended it); an FTP loss shows on the next
+    /// command.
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Session::Ftp(_) => false,
+            Session::Sftp(s) => s.is_closed(),
+        }
+    }
+
     /// True for SFTP.
     pub fn is_sftp(&self) -> bool {
         matches!(self, Session::Sftp(_))

@@ -83,6 +83,11 @@ impl SftpSession {
         &self.client
     }
 
+    /// True once the connection is gone: nothing more can be done on it.
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
     /// How this session logged in.
     pub fn login(&self) -> &SftpLogin {
         &self.login
@@ -239,11 +244,7 @@ impl SftpSession {
         };
         let name = local.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         progress.start(&name, meta.is_file().then_some(meta.len()), offset);
-        let mut advance = |n| progress.advance(n);
-        let sent = tokio::select! {
-            sent = self.client.upload(&file, local, &path, mode, &mut advance) => sent,
-            () = interrupt => Err(Error::Interrupted),
-        };
+        let sent = self.client.upload(&file, local, &path, mode, &mut |n| progress.advance(n), interrupt).await;
         progress.finish();
         sent
     }
@@ -260,11 +261,7 @@ impl SftpSession {
     ) -> Result<u64> {
         let path = self.path(remote);
         progress.start(name, None, 0);
-        let mut advance = |n| progress.advance(n);
-        let sent = tokio::select! {
-            sent = self.client.upload_stream(input, Path::new(name), &path, &mut advance) => sent,
-            () = interrupt => Err(Error::Interrupted),
-        };
+        let sent = self.client.upload_stream(input, Path::new(name), &path, &mut |n| progress.advance(n), interrupt).await;
         progress.finish();
         sent
     }
@@ -283,13 +280,13 @@ impl SftpSession {
             return Ok(None);
         }
         let mut out = Vec::new();
-        self.client.download_to_stream(&path, &mut out, Path::new(remote), &mut |_| {}).await?;
+        self.client.download_to_stream(&path, &mut out, Path::new(remote), &mut |_| {}, std::future::pending()).await?;
         Ok(Some(out))
     }
 
     /// Create or replace `remote` with `bytes`.
     pub async fn write_small(&mut self, remote: &str, bytes: &[u8]) -> Result<u64> {
-        self.client.upload_stream(&mut &bytes[..], Path::new("(memory)"), &self.path(remote), &mut |_| {}).await
+        self.client.upload_stream(&mut &bytes[..], Path::new("(memory)"), &self.path(remote), &mut |_| {}, std::future::pending()).await
     }
 
     /// End the session.
@@ -322,20 +319,13 @@ impl Remote for SftpSession {
         interrupt: impl Future<Output = ()>,
     ) -> Result<u64> {
         let path = self.path(remote);
-        let regular = file.metadata().map_err(local_at(local))?.is_file();
-        let got = tokio::select! {
-            // A regular file takes the replies as they come, each at its
-            // offset; a pipe or device (standard output) needs them in order.
-            got = async {
-                if regular {
-                    self.client.download(&path, &file, local, offset, progress).await
-                } else {
-                    self.client.download_to_stream(&path, &mut file, local, progress).await
-                }
-            } => got,
-            () = interrupt => Err(Error::Interrupted),
-        };
-        got
+        // A regular file takes the replies as they come, each at its
+        // offset; a pipe or device (standard output) needs them in order.
+        if file.metadata().map_err(local_at(local))?.is_file() {
+            self.client.download(&path, &file, local, offset, progress, interrupt).await
+        } else {
+            self.client.download_to_stream(&path, &mut file, local, progress, interrupt).await
+        }
     }
 
     fn open_timeout(&self) -> Duration {

@@ -114,6 +114,11 @@ impl Channel {
         self.send(body).await?.reply().await
     }
 
+    /// True once the reader has seen the channel end.
+    pub(crate) fn is_closed(&self) -> bool {
+        lock(&self.waiting).is_none() || self.reader.is_finished()
+    }
+
     /// Close the channel (the server ends the SFTP session).
     pub(crate) async fn close(&self) {
         let write = self.write.lock().await;

@@ -84,6 +84,8 @@ pub struct SftpClient {
     version: Version,
     /// Bytes per read and per write request.
     chunk: u32,
+    /// [`SftpClient::abandon`] ended the connection.
+    abandoned: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for SftpClient {
@@ -157,7 +159,7 @@ impl SftpClient {
         }
         let session = handle.channel_open_session().await.map_err(|e| Error::Ssh(e.to_string()))?;
         let (channel, version) = Channel::start(session, config.reply_timeout).await?;
-        let mut client = SftpClient { handle, channel, version, chunk: 32 * 1024 };
+        let mut client = SftpClient { handle, channel, version, chunk: 32 * 1024, abandoned: Default::default() };
         client.chunk = client.negotiate_chunk().await;
         Ok(client)
     }
@@ -272,6 +274,22 @@ impl SftpClient {
     /// Set times or mode of `path`.
     pub async fn set_attrs(&self, path: &str, attrs: Attrs) -> Result<()> {
         status(self.channel.call(Body::Setstat { path: path.as_bytes().to_vec(), attrs }).await?, "setstat", path)
+    }
+
+    /// True once the connection or the SFTP channel is gone (the server
+    /// closed it, or [`SftpClient::abandon`] did): nothing more can be
+    /// done on this session.
+    pub fn is_closed(&self) -> bool {
+        self.abandoned.load(std::sync::atomic::Ordering::Relaxed) || self.handle.is_closed() || self.channel.is_closed()
+    }
+
+    /// End the connection at once, without closing open handles: the
+    /// server then drops an upload in progress rather than keeping it.
+    pub async fn abandon(&self) {
+        self.abandoned.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ =
+            tokio::time::timeout(Duration::from_secs(5), self.handle.disconnect(russh::Disconnect::ByApplication, "stopped", "en")).await;
+        self.channel.close().await;
     }
 
     /// End the session politely.

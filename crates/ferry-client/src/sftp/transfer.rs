@@ -37,7 +37,8 @@ fn local_err(path: &Path, source: std::io::Error) -> Error {
 
 impl SftpClient {
     /// Download `remote` into `file` (named `local`, for messages) from
-    /// `offset` on; `progress` hears the bytes so far. Returns the bytes
+    /// `offset` on; `progress` hears the bytes so far; `interrupt`
+    /// resolving stops it ([`Error::Interrupted`]). Returns the bytes
     /// written.
     pub async fn download(
         &self,
@@ -46,9 +47,10 @@ impl SftpClient {
         local: &Path,
         offset: u64,
         progress: &mut (dyn FnMut(u64) + Send),
+        interrupt: impl Future<Output = ()>,
     ) -> Result<u64> {
         let mut at_offsets = |data: &[u8], at: u64| file.write_all_at(data, at).map_err(|e| local_err(local, e));
-        self.download_into(remote, offset, &mut at_offsets, progress).await
+        self.download_into(remote, offset, &mut at_offsets, progress, interrupt).await
     }
 
     /// Download `remote` into a stream (standard output, a pipe): the
@@ -59,23 +61,42 @@ impl SftpClient {
         out: &mut (dyn Write + Send),
         name: &Path,
         progress: &mut (dyn FnMut(u64) + Send),
+        interrupt: impl Future<Output = ()>,
     ) -> Result<u64> {
         let mut in_order = |data: &[u8], _at: u64| out.write_all(data).map_err(|e| local_err(name, e));
-        let n = self.download_into(remote, 0, &mut in_order, progress).await?;
+        let n = self.download_into(remote, 0, &mut in_order, progress, interrupt).await?;
         out.flush().map_err(|e| local_err(name, e))?;
         Ok(n)
     }
 
-    async fn download_into(&self, remote: &str, offset: u64, sink: &mut Sink<'_>, progress: &mut (dyn FnMut(u64) + Send)) -> Result<u64> {
+    async fn download_into(
+        &self,
+        remote: &str,
+        offset: u64,
+        sink: &mut Sink<'_>,
+        progress: &mut (dyn FnMut(u64) + Send),
+        interrupt: impl Future<Output = ()>,
+    ) -> Result<u64> {
         let flags = OpenFlags(OpenFlags::READ);
         let handle =
             self.open_handle(Body::Open { path: remote.as_bytes().to_vec(), flags, attrs: Attrs::default() }, "get", remote).await?;
-        let result = self.read_all(&handle, remote, sink, offset, progress).await;
-        let closed = self.channel.call(Body::Close { handle }).await;
-        let got = result?;
-        // A close that fails after a whole read loses nothing.
-        drop(closed);
-        Ok(got)
+        let result = tokio::select! {
+            r = self.read_all(&handle, remote, sink, offset, progress) => r,
+            () = interrupt => Err(Error::Interrupted),
+        };
+        match result {
+            // A close that fails after a whole read loses nothing.
+            Ok(got) => {
+                let _ = self.channel.call(Body::Close { handle }).await;
+                Ok(got)
+            }
+            // Stopped: the handle is closed without waiting, as the server
+            // answers the reads still in flight first (nobody hears those).
+            Err(e) => {
+                let _ = self.channel.send(Body::Close { handle }).await;
+                Err(e)
+            }
+        }
     }
 
     async fn read_all(
@@ -132,6 +153,7 @@ impl SftpClient {
         remote: &str,
         mode: UploadMode,
         progress: &mut (dyn FnMut(u64) + Send),
+        interrupt: impl Future<Output = ()>,
     ) -> Result<u64> {
         let size = file.metadata().map_err(|e| local_err(local, e))?.len();
         let (flags, start) = match mode {
@@ -144,13 +166,39 @@ impl SftpClient {
         // for the next upload.
         let mut from = file;
         let written = match std::io::Seek::seek(&mut from, std::io::SeekFrom::Start(start)) {
-            Ok(_) => self.write_stream(&handle, remote, &mut from.take(size.saturating_sub(start)), local, start, progress).await,
+            Ok(_) => {
+                let mut input = from.take(size.saturating_sub(start));
+                tokio::select! {
+                    w = self.write_stream(&handle, remote, &mut input, local, start, progress) => w,
+                    () = interrupt => Err(Error::Interrupted),
+                }
+            }
             Err(e) => Err(local_err(local, e)),
         };
-        let closed = self.channel.call(Body::Close { handle }).await;
-        let sent = written?;
-        status(closed?, "put", remote)?;
-        Ok(sent)
+        self.finish_upload(handle, remote, written).await
+    }
+
+    /// End an upload. Whole: the server's answer to the close is the
+    /// verdict. Refused by the server: it knows, and the handle is closed.
+    /// Stopped on this side (Ctrl-C, a local read error, a reply that
+    /// never came): a close would make the server keep the partial file —
+    /// over the old one, for a replace — so the connection is ended
+    /// instead, and the server drops the upload as when a client dies.
+    async fn finish_upload(&self, handle: Vec<u8>, remote: &str, written: Result<u64>) -> Result<u64> {
+        match written {
+            Ok(sent) => {
+                status(self.channel.call(Body::Close { handle }).await?, "put", remote)?;
+                Ok(sent)
+            }
+            Err(e @ Error::Sftp { .. }) => {
+                let _ = self.channel.call(Body::Close { handle }).await;
+                Err(e)
+            }
+            Err(e) => {
+                self.abandon().await;
+                Err(e)
+            }
+        }
     }
 
     /// Upload what `input` gives until its end (standard input) to
@@ -161,6 +209,7 @@ impl SftpClient {
         name: &Path,
         remote: &str,
         progress: &mut (dyn FnMut(u64) + Send),
+        interrupt: impl Future<Output = ()>,
     ) -> Result<u64> {
         let open = Body::Open {
             path: remote.as_bytes().to_vec(),
@@ -168,11 +217,11 @@ impl SftpClient {
             attrs: Attrs::default(),
         };
         let handle = self.open_handle(open, "put", remote).await?;
-        let written = self.write_stream(&handle, remote, input, name, 0, progress).await;
-        let closed = self.channel.call(Body::Close { handle }).await;
-        let sent = written?;
-        status(closed?, "put", remote)?;
-        Ok(sent)
+        let written = tokio::select! {
+            w = self.write_stream(&handle, remote, input, name, 0, progress) => w,
+            () = interrupt => Err(Error::Interrupted),
+        };
+        self.finish_upload(handle, remote, written).await
     }
 
     async fn write_stream(

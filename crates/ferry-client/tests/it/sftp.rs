@@ -37,22 +37,22 @@ fn against_ferryd_files_go_up_and_down_byte_for_byte_with_resumes() {
         c.mkdir("dir").await.unwrap();
         let f = std::fs::File::open(&local).unwrap();
         let mut seen = 0;
-        let sent = c.upload(&f, &local, "dir/up.bin", UploadMode::Replace, &mut |n| seen = n).await.unwrap();
+        let sent = c.upload(&f, &local, "dir/up.bin", UploadMode::Replace, &mut |n| seen = n, std::future::pending()).await.unwrap();
         assert_eq!((sent, seen), (data.len() as u64, data.len() as u64));
         assert!(std::fs::read(s.root().join("dir/up.bin")).unwrap() == data, "the upload differs");
         // Download, then resume a download cut at 1,000,000 bytes.
         let back = s.scratch().join("back.bin");
         let out = std::fs::File::create(&back).unwrap();
-        c.download("dir/up.bin", &out, &back, 0, &mut |_| {}).await.unwrap();
+        c.download("dir/up.bin", &out, &back, 0, &mut |_| {}, std::future::pending()).await.unwrap();
         assert!(std::fs::read(&back).unwrap() == data, "the download differs");
         std::fs::write(&back, &data[..1_000_000]).unwrap();
         let out = std::fs::OpenOptions::new().write(true).open(&back).unwrap();
-        let got = c.download("dir/up.bin", &out, &back, 1_000_000, &mut |_| {}).await.unwrap();
+        let got = c.download("dir/up.bin", &out, &back, 1_000_000, &mut |_| {}, std::future::pending()).await.unwrap();
         assert_eq!(got, data.len() as u64 - 1_000_000);
         assert!(std::fs::read(&back).unwrap() == data, "the resumed download differs");
         // An upload resumed in place.
         std::fs::write(s.root().join("half.bin"), &data[..777]).unwrap();
-        c.upload(&f, &local, "half.bin", UploadMode::At(777), &mut |_| {}).await.unwrap();
+        c.upload(&f, &local, "half.bin", UploadMode::At(777), &mut |_| {}, std::future::pending()).await.unwrap();
         assert!(std::fs::read(s.root().join("half.bin")).unwrap() == data, "the resumed upload differs");
         // Listing, rename, refusals, removal.
         let names: Vec<String> = c.list("/").await.unwrap().into_iter().map(|e| e.name).collect();
@@ -81,7 +81,10 @@ fn a_refused_password_or_a_read_only_account_says_so() {
         let c = SftpClient::connect("127.0.0.1", s.sftp_port(), "bob", Some("builder"), &password_only(&s.known_hosts())).await.unwrap();
         let local = s.scratch().join("x");
         std::fs::write(&local, "x").unwrap();
-        let e = c.upload(&std::fs::File::open(&local).unwrap(), &local, "x", UploadMode::Replace, &mut |_| {}).await.unwrap_err();
+        let e = c
+            .upload(&std::fs::File::open(&local).unwrap(), &local, "x", UploadMode::Replace, &mut |_| {}, std::future::pending())
+            .await
+            .unwrap_err();
         assert!(e.to_string().contains("Permission denied"), "{e}");
         assert!(!s.root().join("x").exists());
     });
@@ -163,10 +166,21 @@ fn against_openssh_sshd_by_key() {
         let cfg = SftpConfig { identities: Some(vec![d.key.clone()]), ..config(&d.known_hosts) };
         let c = SftpClient::connect("127.0.0.1", d.port, &d.user, None, &cfg).await.unwrap();
         c.mkdir(&remote("sub")).await.unwrap();
-        c.upload(&std::fs::File::open(&local).unwrap(), &local, &remote("sub/up.bin"), UploadMode::Replace, &mut |_| {}).await.unwrap();
+        c.upload(
+            &std::fs::File::open(&local).unwrap(),
+            &local,
+            &remote("sub/up.bin"),
+            UploadMode::Replace,
+            &mut |_| {},
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
         assert!(std::fs::read(d.files.join("sub/up.bin")).unwrap() == data, "the upload to sshd differs");
         let back = d.scratch().join("back.bin");
-        c.download(&remote("sub/up.bin"), &std::fs::File::create(&back).unwrap(), &back, 0, &mut |_| {}).await.unwrap();
+        c.download(&remote("sub/up.bin"), &std::fs::File::create(&back).unwrap(), &back, 0, &mut |_| {}, std::future::pending())
+            .await
+            .unwrap();
         assert!(std::fs::read(&back).unwrap() == data, "the download from sshd differs");
         let listed: Vec<(String, Option<u64>)> =
             c.list(&remote("sub")).await.unwrap().into_iter().map(|e| (e.name, e.attrs.size)).collect();

@@ -178,3 +178,49 @@ fn in_a_terminal_the_password_is_asked_for_when_no_key_is_accepted() {
     p.exp_eof().unwrap();
     assert_eq!(std::fs::read(home.join("hello.txt")).unwrap(), b"hello\n");
 }
+
+#[test]
+fn ctrl_c_stops_an_sftp_transfer_and_loses_nothing() {
+    // Rate limits keep the transfers running long enough to interrupt.
+    let s = TestServer::start_sftp_with(Some("[users.alice]\ndownload_rate = \"1M\"\nupload_rate = \"1M\"\n"), |_| {});
+    let data = pseudo_random(3_000_000, 74);
+    std::fs::write(s.root().join("slow.bin"), &data).unwrap();
+    std::fs::write(s.root().join("old.bin"), b"the old file\n").unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    knows(home, &s.known_hosts());
+    std::fs::write(home.join("big.bin"), &data).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    cmd.arg(url(&s)).current_dir(home).env("HOME", home).env_remove("SSH_AUTH_SOCK").env("TERM", "dumb").env_remove("XDG_STATE_HOME");
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+    p.exp_string("ferry> ").unwrap();
+    // A download: what arrived is kept in the part file, and continued.
+    p.send_line("get slow.bin").unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    p.send_control('c').unwrap();
+    p.exp_string("in slow.bin.ferry-part; `get slow.bin` continues it.").unwrap();
+    p.exp_string("interrupted").unwrap();
+    p.exp_string("ferry> ").unwrap();
+    assert!(!home.join("slow.bin").exists(), "an interrupted get leaves no file under the final name");
+    let kept = std::fs::metadata(home.join("slow.bin.ferry-part")).unwrap().len();
+    assert!(kept > 0 && kept < 3_000_000, "kept {kept}");
+    p.send_line("get slow.bin").unwrap();
+    p.exp_string("Partial file slow.bin.ferry-part matches by size and modification time only").unwrap();
+    p.exp_string("Resumed slow.bin at byte").unwrap();
+    p.exp_string("ferry> ").unwrap();
+    assert!(std::fs::read(home.join("slow.bin")).unwrap() == data, "the resumed get differs");
+    // An upload over an existing file: stopped, the old file stays whole.
+    p.send_line("put big.bin old.bin").unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    p.send_control('c').unwrap();
+    p.exp_string("interrupted").unwrap();
+    p.exp_string("The next command reconnects.").unwrap();
+    p.exp_string("ferry> ").unwrap();
+    p.send_line("ls -1").unwrap();
+    p.exp_string("reconnecting to").unwrap();
+    p.exp_string("old.bin").unwrap();
+    p.exp_string("ferry> ").unwrap();
+    assert_eq!(std::fs::read(s.root().join("old.bin")).unwrap(), b"the old file\n");
+    p.send_line("exit").unwrap();
+    p.exp_eof().unwrap();
+}

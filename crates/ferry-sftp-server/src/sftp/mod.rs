@@ -138,6 +138,11 @@ pub(crate) async fn serve(channel: russh::Channel<Msg>, parts: SessionParts) {
             Ok(None) => break,
             Ok(Some(i)) => Some(i),
         };
+        // Under a bandwidth limit, one request at a time: the pause after
+        // each is then one chunk's worth, not a whole batch's (which let
+        // a client with many reads in flight take megabytes at once).
+        let paced = !fs.rate_limits(Direction::Download).is_empty() || !fs.rate_limits(Direction::Upload).is_empty();
+        let most = if paced { 1 } else { BATCH };
         let mut replies = Vec::new();
         while let Some(incoming) = next.take() {
             match incoming {
@@ -158,7 +163,7 @@ pub(crate) async fn serve(channel: russh::Channel<Msg>, parts: SessionParts) {
                     why = Some("a packet over the limit");
                 }
             }
-            if batch.len() < BATCH && why.is_none() {
+            if batch.len() < most && why.is_none() {
                 next = rx.try_recv().ok();
             }
         }

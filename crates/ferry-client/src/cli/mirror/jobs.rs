@@ -105,7 +105,7 @@ impl Worker {
             match result {
                 Ok(line) => return Ok(line),
                 Err(e) => {
-                    if lost(&e) {
+                    if lost(&e) || self.client.as_ref().is_some_and(Session::is_closed) {
                         self.client = None;
                     }
                     if !e.is_transient() || tries >= self.retries {
