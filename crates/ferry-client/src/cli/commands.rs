@@ -256,7 +256,9 @@ pub(crate) static TABLE: &[Spec] = &[
     row(Cmd::Lpwd, "lpwd", NoArgs, "lpwd", "show the local folder").on(G::Local),
     row(Cmd::Lls, "lls", Local, "lls [DIR]", "list a local folder").on(G::Local),
     row(Cmd::ShellEscape, "!", Local, "!COMMAND", "run a local shell command").on(G::Local).showing("command"),
-    row(Cmd::Open, "open", Words, "open HOST [PORT]", "connect and log in").on(G::Session).showing("HOST [PORT]"),
+    row(Cmd::Open, "open", Words, "open HOST [PORT] | open URL", "connect and log in (URL: ftp://, ftps://, sftp://user@host/dir)")
+        .on(G::Session)
+        .showing("HOST [PORT]"),
     row(Cmd::Close, "close", NoArgs, "close", "log out and disconnect").on(G::Session),
     row(Cmd::User, "user", Words, "user NAME [PASSWORD]", "log in as another user").on(G::Session).showing("NAME"),
     row(Cmd::Status, "status", NoArgs, "status", "show the connection and settings").on(G::Session),

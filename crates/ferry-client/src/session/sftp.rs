@@ -236,11 +236,11 @@ impl SftpSession {
         let mode = match mode {
             StoreMode::Replace => UploadMode::Replace,
             StoreMode::At(n) => UploadMode::At(n),
-            StoreMode::Append => UploadMode::At(self.client.try_stat(&path).await?.and_then(|a| a.size).unwrap_or(0)),
+            StoreMode::Append => UploadMode::After(self.client.try_stat(&path).await?.and_then(|a| a.size).unwrap_or(0)),
         };
         let offset = match mode {
             UploadMode::At(n) => n,
-            UploadMode::Replace => 0,
+            UploadMode::Replace | UploadMode::After(_) => 0,
         };
         let name = local.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         progress.start(&name, meta.is_file().then_some(meta.len()), offset);

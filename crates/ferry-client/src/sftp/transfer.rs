@@ -27,8 +27,11 @@ pub enum UploadMode {
     /// one and swaps them when it is whole).
     Replace,
     /// Write in place from this offset, keeping what is before it (a
-    /// resume; no `TRUNC`).
+    /// resume: the local file is read from the same offset; no `TRUNC`).
     At(u64),
+    /// Write all of the local file after the remote file's first this
+    /// many bytes (an append: the remote file's size).
+    After(u64),
 }
 
 fn local_err(path: &Path, source: std::io::Error) -> Error {
@@ -156,9 +159,11 @@ impl SftpClient {
         interrupt: impl Future<Output = ()>,
     ) -> Result<u64> {
         let size = file.metadata().map_err(|e| local_err(local, e))?.len();
-        let (flags, start) = match mode {
-            UploadMode::Replace => (OpenFlags::WRITE | OpenFlags::CREAT | OpenFlags::TRUNC, 0),
-            UploadMode::At(n) => (OpenFlags::WRITE | OpenFlags::CREAT, n),
+        // Where reading the local file starts, and writing the remote one.
+        let (flags, start, at) = match mode {
+            UploadMode::Replace => (OpenFlags::WRITE | OpenFlags::CREAT | OpenFlags::TRUNC, 0, 0),
+            UploadMode::At(n) => (OpenFlags::WRITE | OpenFlags::CREAT, n, n),
+            UploadMode::After(n) => (OpenFlags::WRITE | OpenFlags::CREAT, 0, n),
         };
         let open = Body::Open { path: remote.as_bytes().to_vec(), flags: OpenFlags(flags), attrs: Attrs::default() };
         let handle = self.open_handle(open, "put", remote).await?;
@@ -169,7 +174,7 @@ impl SftpClient {
             Ok(_) => {
                 let mut input = from.take(size.saturating_sub(start));
                 tokio::select! {
-                    w = self.write_stream(&handle, remote, &mut input, local, start, progress) => w,
+                    w = self.write_stream(&handle, remote, &mut input, local, at, progress) => w,
                     () = interrupt => Err(Error::Interrupted),
                 }
             }

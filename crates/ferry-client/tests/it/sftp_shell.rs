@@ -224,3 +224,42 @@ fn ctrl_c_stops_an_sftp_transfer_and_loses_nothing() {
     p.send_line("exit").unwrap();
     p.exp_eof().unwrap();
 }
+
+#[test]
+fn open_user_resumed_and_appended_uploads_checksum_and_deploy_over_sftp() {
+    let s = TestServer::start_sftp();
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    knows(home, &s.known_hosts());
+    let data = pseudo_random(1_200_000, 75);
+    std::fs::write(home.join("full.bin"), &data).unwrap();
+    std::fs::write(home.join("head.bin"), &data[..500_000]).unwrap();
+    std::fs::write(home.join("tail.txt"), b"two\n").unwrap();
+    std::fs::create_dir(s.root().join("docs")).unwrap();
+    std::fs::write(s.root().join("docs/log.txt"), b"one\n").unwrap();
+    make_sample_tree(&home.join("site"));
+    let script = format!(
+        "open sftp://{USER}:{PASSWORD}@127.0.0.1:{}/docs\npwd\nput head.bin big.bin\nreput full.bin big.bin\nappend tail.txt log.txt\n\
+         mirror --checksum /docs copy\nmirror --checksum /docs copy\nmirror -R --state state.json site /deployed\n\
+         mirror -R --state state.json site /deployed\nuser {USER} {PASSWORD}\npwd\nexit\n",
+        s.sftp_port()
+    );
+    let out = shell(home, &[], &script);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("Remote directory: /docs\n"), "{t}");
+    // reput: the remote part checked, then continued in place.
+    assert!(t.contains("Remote part checked (size and modification time); resuming at byte 500000."), "{t}");
+    assert!(std::fs::read(s.root().join("docs/big.bin")).unwrap() == data, "reput differs");
+    assert_eq!(std::fs::read(s.root().join("docs/log.txt")).unwrap(), b"one\ntwo\n");
+    assert!(t.contains("SFTP gives no digests of files; --checksum falls back to sizes and times"), "{t}");
+    assert!(tree(&home.join("copy")) == tree(&s.root().join("docs")), "mirror --checksum differs: {t}");
+    // Deploy mode: the state goes up beside the files; the second run sends nothing.
+    assert!(t.contains("No state yet, here or on the server: every file is sent."), "{t}");
+    let mut deployed = tree(&s.root().join("deployed"));
+    assert!(deployed.remove(".ferry-state.json").is_some(), "no state on the server: {t}");
+    assert!(deployed == tree(&home.join("site")), "deploy differs: {t}");
+    assert!(t.contains(", 0 transferred, 0 deleted (state in state.json)"), "{t}");
+    // `user` over SFTP is a new login, back in the login folder.
+    assert!(t.contains("ferry> pwd\nRemote directory: /\n"), "{t}");
+}

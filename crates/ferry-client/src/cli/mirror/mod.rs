@@ -167,7 +167,11 @@ impl Shell {
                 }
             }
             None => {
-                eprintln!("ferry: the server offers no HASH or XSHA256/XSHA1/XMD5/XCRC; --checksum falls back to sizes and times");
+                if self.client()?.is_sftp() {
+                    eprintln!("ferry: SFTP gives no digests of files; --checksum falls back to sizes and times");
+                } else {
+                    eprintln!("ferry: the server offers no HASH or XSHA256/XSHA1/XMD5/XCRC; --checksum falls back to sizes and times");
+                }
                 for (p, job) in same_size {
                     match source.get(&p.rel).copied().flatten() {
                         Some(m) if up_to_date(m, dest.get(&p.rel), o) => skipped += 1,
