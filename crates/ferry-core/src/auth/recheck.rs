@@ -9,6 +9,11 @@ use ferry_proto::VirtualPath;
 use super::settings::Policy;
 use super::{Standing, StoreError};
 
+/// After an account could not be checked (the store was down), how long a
+/// session goes on before asking again: not every request of every
+/// session may wait on a store that is down.
+pub const AFTER_OUTAGE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The verdict on an open session after a reload.
 #[derive(Debug)]
 pub enum Recheck {

@@ -148,7 +148,7 @@ impl Session {
         let reason = match recheck::judge(standing, &fs.home(), self.peer.ip()) {
             Recheck::Unknown(e) => {
                 tracing::warn!(error = %e, "cannot check the account after a reload; keeping the session");
-                self.auth_recheck = Some(std::time::Instant::now() + RECHECK_AFTER_OUTAGE);
+                self.auth_recheck = Some(std::time::Instant::now() + recheck::AFTER_OUTAGE);
                 return Ok(true);
             }
             Recheck::Keep { policy, confirmed } => {
@@ -160,7 +160,7 @@ impl Session {
                 } else {
                     // Not every command of every session may wait on a
                     // store that is down: ask again in a while.
-                    self.auth_recheck = Some(std::time::Instant::now() + RECHECK_AFTER_OUTAGE);
+                    self.auth_recheck = Some(std::time::Instant::now() + recheck::AFTER_OUTAGE);
                 }
                 return Ok(true);
             }
@@ -206,7 +206,3 @@ impl Session {
         reply(code::READY, "Host accepted.")
     }
 }
-
-/// After an account could not be checked (the store was down), how long a
-/// session goes on before asking again.
-const RECHECK_AFTER_OUTAGE: std::time::Duration = std::time::Duration::from_secs(30);

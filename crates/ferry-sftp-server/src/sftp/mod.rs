@@ -96,6 +96,8 @@ pub(crate) async fn serve(channel: russh::Channel<Msg>, parts: SessionParts) {
         }
     });
     let SessionParts { fs, account, registration, auth, mut auth_generation, services, timeouts, disk, budget } = parts;
+    // Set while an account check waits for a store that was down.
+    let mut recheck_at: Option<std::time::Instant> = None;
     let mut ops = Some(ops::Ops::new(fs.clone(), registration.clone(), disk, budget));
     let send = |bytes: Vec<u8>| {
         let write = &write;
@@ -167,9 +169,14 @@ pub(crate) async fn serve(channel: russh::Channel<Msg>, parts: SessionParts) {
                 next = rx.try_recv().ok();
             }
         }
-        if auth.generation() != auth_generation {
+        let ask_again = recheck_at.is_some_and(|t| std::time::Instant::now() >= t);
+        if auth.generation() != auth_generation || ask_again {
             match recheck(&auth, &account, &fs, &services, registration.info().peer.ip()).await {
-                Ok(generation) => auth_generation = generation,
+                Ok((generation, confirmed)) => {
+                    auth_generation = generation;
+                    // The store could not say: ask again in a while.
+                    recheck_at = (!confirmed).then(|| std::time::Instant::now() + recheck::AFTER_OUTAGE);
+                }
                 Err(reason) => {
                     why = Some(reason);
                     break;
@@ -251,18 +258,18 @@ async fn recheck(
     fs: &UserFs,
     services: &ferry_core::services::Services,
     peer: std::net::IpAddr,
-) -> Result<u64, &'static str> {
+) -> Result<(u64, bool), &'static str> {
     let generation = auth.generation();
     let current = Account { policy: fs.policy(), ..account.clone() };
     match recheck::judge(auth.get().standing(&current).await, &fs.home(), peer) {
-        Recheck::Keep { policy, .. } => {
+        Recheck::Keep { policy, confirmed } => {
             services.apply_policy(&account.name, &policy);
             fs.set_policy(policy);
-            Ok(generation)
+            Ok((generation, confirmed))
         }
         Recheck::Unknown(e) => {
             tracing::warn!(error = %e, "cannot check the account after a reload; keeping the session");
-            Ok(generation)
+            Ok((generation, false))
         }
         Recheck::End(Ending::NotAllowedFrom) => Err("the account may no longer be used from this address"),
         Recheck::End(Ending::HomeMoved) => Err("the account's home folder changed"),
