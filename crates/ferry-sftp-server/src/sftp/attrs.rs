@@ -13,7 +13,10 @@ pub(crate) fn attrs_of(info: &FileInfo) -> Attrs {
     let kind_bits = match info.kind {
         Kind::Dir => file_type::DIR,
         Kind::Symlink => file_type::SYMLINK,
-        Kind::File | Kind::Other => file_type::FILE,
+        Kind::File => file_type::FILE,
+        // A FIFO, socket or device: no type bits, which clients show as
+        // unknown, rather than a regular file they would try to read.
+        Kind::Other => 0,
     };
     let mtime = info.modified.map(seconds);
     Attrs {
@@ -61,5 +64,14 @@ mod tests {
         let long = String::from_utf8(e.longname).unwrap();
         assert!(long.starts_with("-rw-r-----") && long.ends_with("bad?name"), "{long}");
         assert_eq!(e.filename, b"bad\nname");
+    }
+
+    #[test]
+    fn a_fifo_is_not_called_a_regular_file() {
+        let info =
+            FileInfo { name: "pipe".into(), kind: Kind::Other, size: 0, modified: None, mode: 0o644, unique: None, link_target: None };
+        let a = attrs_of(&info);
+        assert_eq!(a.permissions, Some(0o644));
+        assert!(!a.is_file() && !a.is_dir() && !a.is_symlink());
     }
 }

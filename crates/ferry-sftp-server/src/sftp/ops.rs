@@ -290,7 +290,14 @@ impl Ops {
             }
             Open::Write(w) => {
                 let size = w.upload.as_ref().map_or(0, |u| u.size());
-                Ok(Attrs { size: Some(size), permissions: Some(file_type::FILE | 0o644), ..Attrs::default() })
+                // The mode and times the file will have once in place: those
+                // set on the handle, else the new file's (0644), and the
+                // upload's times so far.
+                let pending = w.pending.clone().unwrap_or_default();
+                let mode = pending.permissions.map_or(0o644, |m| m & 0o7777);
+                let now = ferry_sftp::attrs::seconds(SystemTime::now());
+                let times = pending.times.or(Some((now, now)));
+                Ok(Attrs { size: Some(size), permissions: Some(file_type::FILE | mode), times, ..Attrs::default() })
             }
             Open::Dir(_) => Err(refuse(StatusCode::Failure, "This handle is a folder listing")),
         }
