@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use ferry_core::auth::settings::Permission;
 use ferry_core::events::Failure;
 use ferry_core::sessions::TransferProgress;
 use ferry_core::storage::{Entries, ReadAt};
@@ -26,6 +27,8 @@ pub(crate) struct Reading {
     /// Bytes sent, for the download event.
     pub(crate) sent: u64,
     pub(crate) progress: TransferProgress,
+    /// A reload took the read permission away: no more reads.
+    pub(crate) revoked: bool,
 }
 
 /// A file opened for writing.
@@ -149,6 +152,23 @@ impl Handles {
                     }
                 }
                 Open::Dir(_) => {}
+            }
+        }
+    }
+
+    /// After a reload took a permission away, as FTP stops its running
+    /// transfers: an upload without `write` fails from its next request
+    /// (its close then commits nothing), a download without `read` reads
+    /// no more.
+    pub(crate) fn revoke(&mut self, write: bool, read: bool) {
+        for open in self.open.values_mut() {
+            match open {
+                Open::Write(w) if !write && w.failed.is_none() => {
+                    let e = FsError::PermissionDenied(Permission::Write);
+                    w.failed = Some(Box::new((e, "write permission withdrawn".into())));
+                }
+                Open::Read(r) if !read => r.revoked = true,
+                _ => {}
             }
         }
     }

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use ferry_core::auth::recheck::{self, Ending, Recheck};
+use ferry_core::auth::settings::Permission;
 use ferry_core::auth::{Account, Current};
 use ferry_core::limits::{Direction, consume_all};
 use ferry_core::sessions::SessionHandle;
@@ -174,6 +175,10 @@ pub(crate) async fn serve(channel: russh::Channel<Msg>, parts: SessionParts) {
             match recheck(&auth, &account, &fs, &services, registration.info().peer.ip()).await {
                 Ok((generation, confirmed)) => {
                     auth_generation = generation;
+                    let policy = fs.policy();
+                    if let Some(state) = ops.as_mut() {
+                        state.handles.revoke(policy.allows(Permission::Write), policy.allows(Permission::Read));
+                    }
                     // The store could not say: ask again in a while.
                     recheck_at = (!confirmed).then(|| std::time::Instant::now() + recheck::AFTER_OUTAGE);
                 }

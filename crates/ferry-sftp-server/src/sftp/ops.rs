@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use ferry_core::auth::settings::Permission;
 use ferry_core::limits::Direction;
 use ferry_core::sessions::SessionHandle;
 use ferry_core::storage::{Detail, PartialOutcome, WriteMode};
@@ -182,7 +183,7 @@ impl Ops {
         if !flags.has(OpenFlags::WRITE) && !flags.has(OpenFlags::APPEND) {
             let d = self.fs.open_random(&path).map_err(fs_err)?;
             let progress = self.registration.transfer(path.as_str(), Direction::Download, Some(d.size));
-            let reading = Reading { path, reader: d.reader, guard: Some(d.report), sent: 0, progress };
+            let reading = Reading { path, reader: d.reader, guard: Some(d.report), sent: 0, progress, revoked: false };
             return self.keep(id, Open::Read(reading));
         }
         let found = self.fs.upload_target(&path).map_err(fs_err)?;
@@ -244,6 +245,9 @@ impl Ops {
             Open::Read(r) => r,
             _ => return Err(refuse(StatusCode::Failure, "This handle is not open for reading")),
         };
+        if r.revoked {
+            return Err(fs_err(FsError::PermissionDenied(Permission::Read)));
+        }
         let len = len.min(MAX_IO) as usize;
         let (packet, n) = data_packet(id, len, |buf| r.reader.read_at(buf, offset)).map_err(|e| fs_err(e.into()))?;
         if n == 0 {

@@ -2,7 +2,8 @@
 //! host key made beside the users file on the first start (mode 0600, its
 //! fingerprint printed and the same as `ssh-keygen -lf` says), kept on the
 //! next; a key readable by others refused with what to do; SFTP sessions
-//! in `/metrics`; and a port clash refused before anything starts.
+//! in `/metrics`; a port clash refused before anything starts; and a
+//! reload reaching open sessions and their open files.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -172,5 +173,59 @@ fn a_reload_reaches_open_sftp_sessions() {
         out.read_to_string(&mut rest).unwrap();
         assert!(rest.contains("ended"), "{who}: {rest}");
     }
+    drop(run);
+}
+
+/// As FTP stops running transfers when a reload takes a permission away,
+/// open SFTP handles stop: an upload without `write` fails and its close
+/// commits nothing (the old file stays), a download without `read` reads
+/// no more.
+#[test]
+fn a_reload_that_takes_permissions_away_stops_open_handles() {
+    if !require("python3") || !super::paramiko::have_paramiko() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ferry_server::auth::users_file::set_user(&d.join("users.txt"), "alice", "pw").unwrap();
+    std::fs::create_dir(d.join("files")).unwrap();
+    std::fs::write(d.join("files/over.bin"), b"old content\n").unwrap();
+    std::fs::write(d.join("files/big.bin"), vec![7u8; 1_000_000]).unwrap();
+    let sftp = free_port();
+    let run = start(d, sftp, &["--users", "users.txt", "--root", "files"]);
+    let host_key = std::fs::read_to_string(d.join("ssh_host_ed25519_key.pub")).unwrap();
+    let code = "w = sftp.open('/over.bin', 'w')\nw.write(b'x' * 1000); w.flush()\nr = sftp.open('/big.bin', 'r')\nr.read(1000)\n\
+                print('open', flush=True)\nsys.stdin.readline()\n\
+                for i in range(200):\n    try:\n        r.read(1000); time.sleep(0.05)\n    except IOError as e:\n        print('read refused', e, flush=True); break\n\
+                else:\n    print('read went on', flush=True)\n\
+                try:\n    w.write(b'y' * 1000); w.flush(); w.close(); print('upload saved', flush=True)\n\
+                except IOError as e:\n    print('upload refused', e, flush=True)\n";
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(format!("{}\n{code}", super::paramiko::PRELUDE))
+        .env("SFTP_PORT", sftp.to_string())
+        .env("HOST_KEY", host_key.split_whitespace().nth(1).unwrap())
+        .env("SFTP_USER", "alice")
+        .env("SFTP_PASSWORD", "pw")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line, "open\n");
+    std::fs::write(d.join("users.toml"), "[users.alice]\npermissions = [\"list\"]\n").unwrap();
+    assert!(Command::new("kill").args(["-HUP", &run.0.id().to_string()]).status().unwrap().success());
+    // The reload is read in the background: the client reads until the
+    // session sees it (10 s at most).
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{rest}");
+    assert!(rest.contains("read refused") && rest.contains("no read permission"), "{rest}");
+    assert!(rest.contains("upload refused") && rest.contains("write permission withdrawn"), "{rest}");
+    assert_eq!(std::fs::read(d.join("files/over.bin")).unwrap(), b"old content\n");
     drop(run);
 }
