@@ -26,7 +26,7 @@ fn ferry(home: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn knows(home: &Path, known_hosts: &Path) {
+pub(crate) fn knows(home: &Path, known_hosts: &Path) {
     std::fs::create_dir_all(home.join(".ssh")).unwrap();
     std::fs::copy(known_hosts, home.join(".ssh/known_hosts")).unwrap();
 }

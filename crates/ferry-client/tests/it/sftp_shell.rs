@@ -13,6 +13,7 @@ use ferry_testkit::sshd::Sshd;
 use ferry_testkit::{PASSWORD, TestServer, USER, make_sample_tree, pseudo_random, tree};
 
 use crate::program::text;
+use crate::sftp_program::knows;
 
 /// `ferry ARGS` at home in `home` (whose `.ssh/known_hosts` is checked),
 /// with `script` on standard input and no ssh-agent.
@@ -31,11 +32,6 @@ fn shell(home: &Path, args: &[&str], script: &str) -> Output {
         .unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
-}
-
-fn knows(home: &Path, known_hosts: &Path) {
-    std::fs::create_dir_all(home.join(".ssh")).unwrap();
-    std::fs::copy(known_hosts, home.join(".ssh/known_hosts")).unwrap();
 }
 
 fn url(s: &TestServer) -> String {
