@@ -14,6 +14,14 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VirtualPath(String);
 
+/// True for a name that is one path component and nothing more: not
+/// empty, not `.` or `..`, without `/` or NUL. A listing entry that is not
+/// one names somewhere else than the folder listed (a hostile server's
+/// `../../.bashrc`), and must never be joined to a local path.
+pub fn is_plain_name(name: &str) -> bool {
+    !(name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0'))
+}
+
 impl VirtualPath {
     /// The root, `/`.
     pub fn root() -> VirtualPath {
@@ -85,7 +93,7 @@ impl VirtualPath {
 
     /// This path followed by one more component.
     pub fn join(&self, name: &str) -> Option<VirtualPath> {
-        if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
+        if !is_plain_name(name) {
             return None;
         }
         let mut s = self.0.clone();
@@ -137,6 +145,16 @@ impl fmt::Display for VirtualPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_names_are_one_component() {
+        for good in ["a.txt", "..hidden", "a b", "日本", "x..y"] {
+            assert!(is_plain_name(good), "{good}");
+        }
+        for bad in ["", ".", "..", "../x", "/etc/passwd", "a/b", "a\0b"] {
+            assert!(!is_plain_name(bad), "{bad:?}");
+        }
+    }
 
     fn r(cwd: &str, input: &str) -> String {
         VirtualPath::root().resolve(cwd).unwrap().resolve(input).unwrap().to_string()

@@ -116,7 +116,8 @@ impl Client {
                 .filter_map(listing::parse_mlsx)
                 .filter(|(_, role)| *role == MlsxRole::Plain)
                 .map(|(e, _)| e)
-                .filter(|e| e.name != "." && e.name != "..")
+                // Names only, as RFC 3659 says: never `..` or a path.
+                .filter(|e| ferry_proto::path::is_plain_name(&e.name))
                 .collect());
         }
         let raw = self.list_raw(Command::List(dir.map(str::to_owned))).await?;

@@ -299,9 +299,15 @@ impl SftpClient {
     }
 }
 
+/// A folder entry, unless its name is `.`, `..` or not a name at all (a
+/// hostile server's `../../x` or `/etc/x`): those are left out.
 fn entry(e: NameEntry) -> Option<Entry> {
     let name = String::from_utf8_lossy(&e.filename).into_owned();
-    (name != "." && name != "..").then(|| Entry { name, long_name: String::from_utf8_lossy(&e.longname).into_owned(), attrs: e.attrs })
+    ferry_proto::path::is_plain_name(&name).then(|| Entry {
+        name,
+        long_name: String::from_utf8_lossy(&e.longname).into_owned(),
+        attrs: e.attrs,
+    })
 }
 
 /// Log in: the agent's keys, the identity files, then the password.

@@ -11,6 +11,7 @@ mod program;
 mod pty;
 mod pty_daily;
 mod sftp;
+mod sftp_hostile;
 mod sftp_program;
 mod sftp_shell;
 mod stdout;

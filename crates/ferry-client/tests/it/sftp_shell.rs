@@ -17,7 +17,7 @@ use crate::sftp_program::knows;
 
 /// `ferry ARGS` at home in `home` (whose `.ssh/known_hosts` is checked),
 /// with `script` on standard input and no ssh-agent.
-fn shell(home: &Path, args: &[&str], script: &str) -> Output {
+pub(crate) fn shell(home: &Path, args: &[&str], script: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
         .arg("--no-progress")
         .args(args)

@@ -39,6 +39,12 @@ pub(super) async fn remote_tree(client: &mut Session, root: &str, filter: &Filte
     while let Some(rel) = queue.pop_front() {
         let dir = join(root, &rel);
         for e in client.list(Some(&dir)).await? {
+            // A name that is a path (`../../.bashrc`, `/etc/x`) would be
+            // written outside the local root: never followed.
+            if !ferry_proto::path::is_plain_name(&e.name) {
+                eprintln!("ferry: mirror: the server listed {:?} in {dir}, which is not a file name; left out", e.name);
+                continue;
+            }
             let path = join(&rel, &e.name);
             match e.kind {
                 Kind::Dir if !filter.excludes(&path, true) => {
