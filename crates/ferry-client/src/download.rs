@@ -240,7 +240,7 @@ pub(crate) async fn run<R: Remote>(
             };
             let total = r.remote_size(remote).await.ok();
             progress.start(&name, total, 0);
-            let got = r.fetch_to_file(remote, 0, file, &plan.target, &mut |n| progress.advance(n), interrupt).await;
+            let got = r.fetch_to_stream(remote, file, &plan.target, &mut |n| progress.advance(n), interrupt).await;
             progress.finish();
             Ok(Fetched { streamed: true, ..done(plan.target.clone(), got?, None) })
         }

@@ -38,6 +38,18 @@ pub(crate) trait Remote {
         interrupt: impl Future<Output = ()>,
     ) -> Result<u64>;
 
+    /// Write all of `remote`, in order, into `file`, which is not a
+    /// regular file (standard output, a FIFO, a device): nothing may be
+    /// written at an offset there.
+    async fn fetch_to_stream(
+        &mut self,
+        remote: &str,
+        file: File,
+        local: &Path,
+        progress: &mut (dyn FnMut(u64) + Send),
+        interrupt: impl Future<Output = ()>,
+    ) -> Result<u64>;
+
     /// How long to wait for a local FIFO to be opened by its reader.
     fn open_timeout(&self) -> Duration;
 }

@@ -101,6 +101,18 @@ impl Remote for Client {
         self.retrieve_to_file(remote, offset, file, progress, interrupt).await.map(|(n, _)| n)
     }
 
+    async fn fetch_to_stream(
+        &mut self,
+        remote: &str,
+        file: std::fs::File,
+        local: &Path,
+        progress: &mut (dyn FnMut(u64) + Send),
+        interrupt: impl Future<Output = ()>,
+    ) -> Result<u64> {
+        // The pump writes in order from the file's position either way.
+        self.fetch_to_file(remote, 0, file, local, progress, interrupt).await
+    }
+
     fn open_timeout(&self) -> std::time::Duration {
         self.config.data_timeout
     }

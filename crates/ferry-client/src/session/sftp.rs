@@ -313,19 +313,25 @@ impl Remote for SftpSession {
         &mut self,
         remote: &str,
         offset: u64,
+        file: std::fs::File,
+        local: &Path,
+        progress: &mut (dyn FnMut(u64) + Send),
+        interrupt: impl Future<Output = ()>,
+    ) -> Result<u64> {
+        // A regular file (the part file, or one resumed) takes the replies
+        // as they come, each at its offset.
+        self.client.download(&self.path(remote), &file, local, offset, progress, interrupt).await
+    }
+
+    async fn fetch_to_stream(
+        &mut self,
+        remote: &str,
         mut file: std::fs::File,
         local: &Path,
         progress: &mut (dyn FnMut(u64) + Send),
         interrupt: impl Future<Output = ()>,
     ) -> Result<u64> {
-        let path = self.path(remote);
-        // A regular file takes the replies as they come, each at its
-        // offset; a pipe or device (standard output) needs them in order.
-        if file.metadata().map_err(local_at(local))?.is_file() {
-            self.client.download(&path, &file, local, offset, progress, interrupt).await
-        } else {
-            self.client.download_to_stream(&path, &mut file, local, progress, interrupt).await
-        }
+        self.client.download_to_stream(&self.path(remote), &mut file, local, progress, interrupt).await
     }
 
     fn open_timeout(&self) -> Duration {

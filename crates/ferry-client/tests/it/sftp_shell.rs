@@ -259,3 +259,35 @@ fn open_user_resumed_and_appended_uploads_checksum_and_deploy_over_sftp() {
     // `user` over SFTP is a new login, back in the login folder.
     assert!(t.contains("ferry> pwd\nRemote directory: /\n"), "{t}");
 }
+
+#[test]
+fn get_to_standard_output_writes_after_what_it_already_holds() {
+    let s = TestServer::start_sftp();
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    knows(home, &s.known_hosts());
+    let data = pseudo_random(700_000, 76);
+    std::fs::write(s.root().join("one.bin"), &data).unwrap();
+    // Standard output a regular file, with a header already in it (as
+    // `{ echo HEADER; ferry get URL -; } > out` makes it).
+    let out_path = home.join("out.bin");
+    std::fs::write(&out_path, b"HEADER\n").unwrap();
+    for _ in 0..2 {
+        let mut out = std::fs::OpenOptions::new().write(true).open(&out_path).unwrap();
+        std::io::Seek::seek(&mut out, std::io::SeekFrom::End(0)).unwrap();
+        let status = Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .args(["--no-progress", "get", &format!("{}one.bin", url(&s)), "-"])
+            .current_dir(home)
+            .env("HOME", home)
+            .env_remove("SSH_AUTH_SOCK")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let mut want = b"HEADER\n".to_vec();
+    want.extend_from_slice(&data);
+    want.extend_from_slice(&data);
+    assert!(std::fs::read(&out_path).unwrap() == want, "standard output was written at offsets");
+}
