@@ -89,6 +89,9 @@ pub enum Error {
     /// The SSH login was refused.
     #[error("login failed: {0}")]
     SshLogin(String),
+    /// A request ferry will not make as asked (a mode that is not octal).
+    #[error("{0}")]
+    BadArgument(String),
     /// An SFTP request got an error status.
     #[error("{command}: {message} ({code:?})")]
     Sftp {
@@ -109,7 +112,8 @@ impl Error {
                 ErrorKind::Connect
             }
             Error::SshLogin(_) => ErrorKind::Login,
-            Error::Sftp { .. } => ErrorKind::Remote,
+            // As FTP's `501` for the same mistake.
+            Error::Sftp { .. } | Error::BadArgument(_) => ErrorKind::Remote,
             Error::Timeout(_) => ErrorKind::Timeout,
             Error::Login(_) => ErrorKind::Login,
             Error::Reply { reply, .. } if reply.code == 530 => ErrorKind::Login,
@@ -124,6 +128,14 @@ impl Error {
     pub fn reply_code(&self) -> Option<u16> {
         match self {
             Error::Reply { reply, .. } | Error::Login(reply) => Some(reply.code),
+            _ => None,
+        }
+    }
+
+    /// The SFTP status code (`SSH_FX_…`), for an SFTP server's refusal.
+    pub fn sftp_status(&self) -> Option<u32> {
+        match self {
+            Error::Sftp { code, .. } => Some(code.code()),
             _ => None,
         }
     }

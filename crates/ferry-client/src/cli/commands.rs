@@ -256,7 +256,7 @@ pub(crate) static TABLE: &[Spec] = &[
     row(Cmd::Lpwd, "lpwd", NoArgs, "lpwd", "show the local folder").on(G::Local),
     row(Cmd::Lls, "lls", Local, "lls [DIR]", "list a local folder").on(G::Local),
     row(Cmd::ShellEscape, "!", Local, "!COMMAND", "run a local shell command").on(G::Local).showing("command"),
-    row(Cmd::Open, "open", Words, "open HOST [PORT] | open URL", "connect and log in (URL: ftp://, ftps://, sftp://user@host/dir)")
+    row(Cmd::Open, "open", Words, "open HOST [PORT]", "connect and log in (HOST may be a URL: ftps://host, sftp://user@host/dir)")
         .on(G::Session)
         .showing("HOST [PORT]"),
     row(Cmd::Close, "close", NoArgs, "close", "log out and disconnect").on(G::Session),

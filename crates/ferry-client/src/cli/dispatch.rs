@@ -293,9 +293,13 @@ impl Shell {
             (None, _) => println!("Not connected."),
         }
         // Data connections and their mode are FTP's.
-        let mode = match &self.client {
-            Some(Session::Sftp(_)) => String::new(),
-            _ => format!("Mode: {}; ", if self.config.mode == DataMode::Passive { "passive" } else { "active" }),
+        let sftp = match &self.client {
+            Some(c) => c.is_sftp(),
+            None => matches!(self.saved, Some(ferry_client::SessionLogin::Sftp(_))),
+        };
+        let mode = match sftp {
+            true => String::new(),
+            false => format!("Mode: {}; ", if self.config.mode == DataMode::Passive { "passive" } else { "active" }),
         };
         println!(
             "{mode}type: {}; hash: {}; prompt: {}; clobber: {:?}.",

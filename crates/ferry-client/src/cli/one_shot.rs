@@ -109,7 +109,11 @@ pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> 
             }
             Err(e) => {
                 if json {
-                    println!("{}", serde_json::json!({"ok": false, "error": e.to_string(), "reply_code": e.reply_code()}));
+                    let mut failed = serde_json::json!({"ok": false, "error": e.to_string(), "reply_code": e.reply_code()});
+                    if let Some(status) = e.sftp_status() {
+                        failed["sftp_status"] = status.into();
+                    }
+                    println!("{failed}");
                 }
                 eprintln!("ferry: {e}");
                 return exit::for_kind(e.kind());

@@ -148,12 +148,9 @@ impl Shell {
 
     /// Connect over SFTP, check the host key, and log in as `user` (the
     /// URL's, `--user`, `~/.netrc`, else the local user name, as `ssh`).
+    /// A session already open stays until the new one has logged in: a
+    /// mistyped `user` or `open` loses nothing.
     pub(crate) async fn open_sftp(&mut self, host: &str, port: u16, user: Option<String>, password: Option<String>) -> CmdResult {
-        if let Some(old) = self.client.take() {
-            let _ = old.quit().await;
-        }
-        (self.saved, self.cwd, self.lost) = (None, None, None);
-        self.last_server = Some((host.to_owned(), port, true));
         let known = Credentials::lookup_with_netrc(host, user.as_deref(), password.as_deref(), self.user_hint.as_deref());
         let user = known.user.or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty())).unwrap_or_else(|| "root".into());
         let mut login = SftpLogin {
@@ -178,12 +175,21 @@ impl Shell {
                     // The keys were refused already: not offered again.
                     login.config = SftpConfig { agent: false, identities: Some(Vec::new()), ..self.sftp.clone() };
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    if let Some(old) = self.client.as_ref().and_then(Session::login_details) {
+                        println!("Still connected to {}:{} as {}.", old.host(), old.port(), old.user());
+                    }
+                    return Err(e.into());
+                }
             }
         };
         println!("Connected to {host} over SFTP.");
         println!("Logged in as {user}.");
-        self.client = Some(Session::Sftp(Box::new(session)));
+        if let Some(old) = self.client.replace(Session::Sftp(Box::new(session))) {
+            let _ = old.quit().await;
+        }
+        (self.saved, self.cwd, self.lost) = (None, None, None);
+        self.last_server = Some((host.to_owned(), port, true));
         self.mark_remote_stale();
         self.remember_login();
         Ok(())

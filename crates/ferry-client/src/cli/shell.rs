@@ -343,13 +343,12 @@ impl Shell {
     }
 
     /// True when `e` says the server ended the session before the
-    /// command: FTP's `421`; over SFTP, a connection found closed.
+    /// command: FTP's `421`. (An SFTP connection the server closed is
+    /// found before the command, by [`Shell::reconnect_if_lost`]; one
+    /// that breaks during it may have done part of it, so it is not run
+    /// again unasked.)
     fn closed_by_server(&self, e: &CmdError) -> bool {
-        match e {
-            CmdError::Client(Error::Reply { reply, .. }) => reply.code == 421,
-            CmdError::Client(Error::Ssh(_)) => self.client.as_ref().is_some_and(Session::is_sftp),
-            _ => false,
-        }
+        matches!(e, CmdError::Client(Error::Reply { reply, .. }) if reply.code == 421)
     }
 
     /// Ask before one file of `mget`/`mput`/`mdelete` (in `prompt` mode);

@@ -115,8 +115,12 @@ impl SftpSession {
     /// Change the working folder (it must exist and be a folder).
     pub async fn cwd(&mut self, dir: &str) -> Result<()> {
         let wanted = self.path(dir);
-        let real = self.client.realpath(&wanted).await?;
-        let attrs = self.client.stat(&real).await?;
+        let named = |e: Error| match e {
+            Error::Sftp { code, message, .. } => Error::Sftp { command: format!("cd {dir}"), code, message },
+            e => e,
+        };
+        let real = self.client.realpath(&wanted).await.map_err(named)?;
+        let attrs = self.client.stat(&real).await.map_err(named)?;
         if !attrs.is_dir() {
             return Err(Error::Sftp { command: format!("cd {dir}"), code: StatusCode::Failure, message: "not a folder".into() });
         }
@@ -175,22 +179,31 @@ impl SftpSession {
         self.client.rename(&self.path(from), &self.path(to), true).await
     }
 
-    async fn file_attrs(&mut self, file: &str) -> Result<Attrs> {
+    /// The attributes of `file`, which must not be a folder (`what` names
+    /// the command, for messages).
+    async fn file_attrs(&mut self, what: &str, file: &str) -> Result<Attrs> {
         let attrs = self.client.stat(&self.path(file)).await?;
         if attrs.is_dir() {
-            return Err(Error::Sftp { command: format!("size {file}"), code: StatusCode::Failure, message: "is a folder".into() });
+            return Err(Error::Sftp { command: format!("{what} {file}"), code: StatusCode::Failure, message: "is a folder".into() });
         }
         Ok(attrs)
     }
 
     /// The size of `file`.
     pub async fn size(&mut self, file: &str) -> Result<u64> {
-        self.file_attrs(file).await?.size.ok_or_else(|| Error::Protocol(format!("the server gave no size for {file}")))
+        let lacks =
+            || Error::Sftp { command: format!("size {file}"), code: StatusCode::OpUnsupported, message: "the server gave no size".into() };
+        self.file_attrs("size", file).await?.size.ok_or_else(lacks)
     }
 
     /// When `file` was last modified.
     pub async fn mdtm(&mut self, file: &str) -> Result<SystemTime> {
-        self.file_attrs(file).await?.modified().ok_or_else(|| Error::Protocol(format!("the server gave no time for {file}")))
+        let lacks = || Error::Sftp {
+            command: format!("modtime {file}"),
+            code: StatusCode::OpUnsupported,
+            message: "the server gave no time".into(),
+        };
+        self.file_attrs("modtime", file).await?.modified().ok_or_else(lacks)
     }
 
     /// Set `file`'s modification (and access) time.
@@ -204,7 +217,7 @@ impl SftpSession {
         let bits = u32::from_str_radix(mode, 8)
             .ok()
             .filter(|m| *m <= 0o7777)
-            .ok_or_else(|| Error::Protocol(format!("bad mode {mode:?}: give octal bits, as in chmod 644 FILE")))?;
+            .ok_or_else(|| Error::BadArgument(format!("bad mode {mode:?}: give octal bits, as in chmod 644 FILE")))?;
         self.client.set_attrs(&self.path(file), Attrs { permissions: Some(bits), ..Attrs::default() }).await
     }
 
@@ -301,7 +314,12 @@ impl Remote for SftpSession {
     }
 
     async fn remote_size_if_any(&mut self, remote: &str) -> Result<Option<u64>> {
-        Ok(self.client.try_stat(&self.path(remote)).await?.and_then(|a| a.size))
+        match self.client.try_stat(&self.path(remote)).await? {
+            Some(a) if a.is_dir() => {
+                Err(Error::Sftp { command: format!("put {remote}"), code: StatusCode::Failure, message: "is a folder".into() })
+            }
+            found => Ok(found.and_then(|a| a.size)),
+        }
     }
 
     async fn evidence(&mut self, case: &Case) -> Result<Evidence> {

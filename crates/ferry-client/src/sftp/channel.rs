@@ -67,7 +67,17 @@ impl Channel {
                         let _ = tx.send(packet.to_vec());
                         continue;
                     }
-                    let Ok(response) = Response::decode(packet) else { continue };
+                    let response = match Response::decode(packet) {
+                        Ok(r) => r,
+                        // A reply this client cannot read still answers
+                        // its request (the id follows the type byte),
+                        // rather than leaving it to the timeout.
+                        Err(e) if packet.len() >= 5 => {
+                            let id = u32::from_be_bytes([packet[1], packet[2], packet[3], packet[4]]);
+                            Response::status(id, ferry_sftp::StatusCode::BadMessage, format!("an unreadable reply: {e}"))
+                        }
+                        Err(_) => continue,
+                    };
                     let tx = lock(&map).as_mut().and_then(|m| m.remove(&response.id()));
                     if let Some(tx) = tx {
                         let _ = tx.send(response);

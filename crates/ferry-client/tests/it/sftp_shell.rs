@@ -86,14 +86,18 @@ fn ftp_only_commands_are_refused_and_a_closed_connection_is_opened_again() {
     let home = home.path();
     knows(home, &s.known_hosts());
     std::fs::write(s.root().join("here.txt"), b"x").unwrap();
-    let out = shell(home, &[&url(&s)], "quote NOOP\nascii\nls -1\n!sleep 4\nls -1\nexit\n");
+    let script = format!("quote NOOP\nascii\nls -1\n!sleep 4\nls -1\nchmod 99 here.txt\nuser {USER} wrong\nls -1\nexit\n");
+    let out = shell(home, &[&url(&s)], &script);
     let t = text(&out);
     // The refusals decide the exit status (usage); the rest goes on.
     assert_eq!(out.status.code(), Some(2), "{t}");
     assert!(t.contains("quote is FTP's; this session is SFTP"), "{t}");
     assert!(t.contains("ascii mode is FTP's; SFTP moves files byte for byte"), "{t}");
     assert!(t.contains(&format!("reconnecting to 127.0.0.1:{} as alice.", s.sftp_port())), "{t}");
-    assert_eq!(t.matches("here.txt").count(), 2, "{t}");
+    assert!(t.contains("chmod: bad mode \"99\": give octal bits"), "{t}");
+    // A failed login as someone else keeps the session there was.
+    assert!(t.contains(&format!("Still connected to 127.0.0.1:{} as alice.", s.sftp_port())), "{t}");
+    assert_eq!(t.matches("\nhere.txt\n").count(), 3, "{t}");
 }
 
 #[test]
