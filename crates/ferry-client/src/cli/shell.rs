@@ -323,7 +323,7 @@ impl Shell {
                 Ok(Flow::Exit) => break,
                 // The server closed the session (an idle timeout, say)
                 // without doing the command; do it on a new connection.
-                Err(e) if self.saved.is_some() && super::commands::repeatable(line) && self.closed_by_server(&e) => {
+                Err(e) if self.saved.is_some() && super::commands::repeatable(line) && Self::closed_by_server(&e) => {
                     self.lose_connection(&e);
                     match self.execute(line).await {
                         Ok(Flow::Continue) => {}
@@ -347,7 +347,7 @@ impl Shell {
     /// found before the command, by [`Shell::reconnect_if_lost`]; one
     /// that breaks during it may have done part of it, so it is not run
     /// again unasked.)
-    fn closed_by_server(&self, e: &CmdError) -> bool {
+    fn closed_by_server(e: &CmdError) -> bool {
         matches!(e, CmdError::Client(Error::Reply { reply, .. }) if reply.code == 421)
     }
 
