@@ -288,7 +288,7 @@ impl Session {
     pub async fn upload_stdin(&mut self, remote: &str, progress: &mut dyn Progress, interrupt: impl Future<Output = ()>) -> Result<u64> {
         match self {
             Session::Ftp(c) => c.upload_stream(&mut tokio::io::stdin(), "stdin", remote, progress, interrupt).await,
-            Session::Sftp(s) => s.upload_stream(&mut std::io::stdin(), "stdin", remote, progress, interrupt).await,
+            Session::Sftp(s) => s.upload_stream(&mut tokio::io::stdin(), "stdin", remote, progress, interrupt).await,
         }
     }
 

@@ -266,7 +266,7 @@ impl SftpSession {
     /// `remote`, created or replaced. Returns the bytes sent.
     pub async fn upload_stream(
         &mut self,
-        input: &mut (dyn std::io::Read + Send),
+        input: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
         name: &str,
         remote: &str,
         progress: &mut dyn Progress,

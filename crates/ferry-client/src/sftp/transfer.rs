@@ -5,8 +5,10 @@
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
+
 use std::os::unix::fs::FileExt as _;
 use std::path::Path;
+use tokio::io::AsyncRead;
 
 use ferry_sftp::{Attrs, Body, OpenFlags, Response, StatusCode};
 
@@ -174,7 +176,7 @@ impl SftpClient {
             Ok(_) => {
                 let mut input = from.take(size.saturating_sub(start));
                 tokio::select! {
-                    w = self.write_stream(&handle, remote, &mut input, local, at, progress) => w,
+                    w = self.write_stream(&handle, remote, Input::File(&mut input), local, at, progress) => w,
                     () = interrupt => Err(Error::Interrupted),
                 }
             }
@@ -210,7 +212,7 @@ impl SftpClient {
     /// `remote`, created or replaced. Returns the bytes sent.
     pub async fn upload_stream(
         &self,
-        input: &mut (dyn Read + Send),
+        input: &mut (dyn AsyncRead + Unpin + Send),
         name: &Path,
         remote: &str,
         progress: &mut (dyn FnMut(u64) + Send),
@@ -223,7 +225,7 @@ impl SftpClient {
         };
         let handle = self.open_handle(open, "put", remote).await?;
         let written = tokio::select! {
-            w = self.write_stream(&handle, remote, input, name, 0, progress) => w,
+            w = self.write_stream(&handle, remote, Input::Stream(input), name, 0, progress) => w,
             () = interrupt => Err(Error::Interrupted),
         };
         self.finish_upload(handle, remote, written).await
@@ -233,7 +235,7 @@ impl SftpClient {
         &self,
         handle: &[u8],
         remote: &str,
-        input: &mut (dyn Read + Send),
+        mut input: Input<'_>,
         name: &Path,
         start: u64,
         progress: &mut (dyn FnMut(u64) + Send),
@@ -243,7 +245,7 @@ impl SftpClient {
         let mut buf = vec![0u8; self.chunk as usize];
         loop {
             while !ended && queue.len() < IN_FLIGHT {
-                let n = read_full(input, &mut buf).map_err(|e| local_err(name, e))?;
+                let n = input.fill(&mut buf).await.map_err(|e| local_err(name, e))?;
                 if n == 0 {
                     ended = true;
                     break;
@@ -261,16 +263,30 @@ impl SftpClient {
     }
 }
 
-/// Fill `buf` from `input` unless it ends first: the bytes read.
-fn read_full(input: &mut (dyn Read + Send), buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match input.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+/// Where an upload's bytes come from: a local file, read on the spot (a
+/// disk answers at once), or a stream that may make one wait (standard
+/// input), read without holding up the runtime, so that Ctrl-C is heard.
+enum Input<'a> {
+    File(&'a mut (dyn Read + Send)),
+    Stream(&'a mut (dyn AsyncRead + Unpin + Send)),
+}
+
+impl Input<'_> {
+    /// Fill `buf` unless the input ends first: the bytes read.
+    async fn fill(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut got = 0;
+        while got < buf.len() {
+            let read = match self {
+                Input::File(f) => f.read(&mut buf[got..]),
+                Input::Stream(s) => tokio::io::AsyncReadExt::read(s, &mut buf[got..]).await,
+            };
+            match read {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
+        Ok(got)
     }
-    Ok(got)
 }

@@ -295,3 +295,21 @@ fn get_to_standard_output_writes_after_what_it_already_holds() {
     want.extend_from_slice(&data);
     assert!(std::fs::read(&out_path).unwrap() == want, "standard output was written at offsets");
 }
+
+#[test]
+fn ctrl_c_stops_a_put_from_an_idle_standard_input() {
+    let s = TestServer::start_sftp();
+    std::fs::write(s.root().join("x.bin"), b"the old file\n").unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    knows(home, &s.known_hosts());
+    // Standard input is the terminal, and nobody types.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    cmd.args(["--no-progress", "put", "-", &format!("{}x.bin", url(&s))]).current_dir(home).env("HOME", home).env_remove("SSH_AUTH_SOCK");
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    p.send_control('c').unwrap();
+    p.exp_string("interrupted").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(std::fs::read(s.root().join("x.bin")).unwrap(), b"the old file\n");
+}
