@@ -344,12 +344,13 @@ impl Remote for SftpSession {
     async fn fetch_to_stream(
         &mut self,
         remote: &str,
-        mut file: std::fs::File,
+        file: std::fs::File,
         local: &Path,
         progress: &mut (dyn FnMut(u64) + Send),
         interrupt: impl Future<Output = ()>,
     ) -> Result<u64> {
-        self.client.download_to_stream(&self.path(remote), &mut file, local, progress, interrupt).await
+        let mut out = tokio::fs::File::from_std(file);
+        self.client.download_to_stream(&self.path(remote), &mut out, local, progress, interrupt).await
     }
 
     fn open_timeout(&self) -> Duration {

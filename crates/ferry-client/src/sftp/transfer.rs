@@ -4,11 +4,11 @@
 //! `sftp` keeps 64 of 32 KiB.
 
 use std::collections::VecDeque;
-use std::io::{Read, Write};
+use std::io::Read;
 
 use std::os::unix::fs::FileExt as _;
 use std::path::Path;
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use ferry_sftp::{Attrs, Body, OpenFlags, Response, StatusCode};
 
@@ -19,8 +19,21 @@ use crate::error::{Error, Result};
 /// Requests outstanding at once.
 const IN_FLIGHT: usize = 32;
 
-/// Where downloaded bytes go: `(bytes, offset)`, called in file order.
-type Sink<'a> = dyn FnMut(&[u8], u64) -> Result<()> + Send + 'a;
+/// Where downloaded bytes go, in file order: a regular file, written at
+/// each chunk's offset, or a stream, written as they come.
+enum Output<'a> {
+    At(&'a std::fs::File),
+    Stream(&'a mut (dyn AsyncWrite + Unpin + Send)),
+}
+
+impl Output<'_> {
+    async fn put(&mut self, data: &[u8], at: u64) -> std::io::Result<()> {
+        match self {
+            Output::At(file) => file.write_all_at(data, at),
+            Output::Stream(out) => tokio::io::AsyncWriteExt::write_all(out, data).await,
+        }
+    }
+}
 
 /// How an upload meets the remote file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,23 +67,22 @@ impl SftpClient {
         progress: &mut (dyn FnMut(u64) + Send),
         interrupt: impl Future<Output = ()>,
     ) -> Result<u64> {
-        let mut at_offsets = |data: &[u8], at: u64| file.write_all_at(data, at).map_err(|e| local_err(local, e));
-        self.download_into(remote, offset, &mut at_offsets, progress, interrupt).await
+        self.download_into(remote, offset, &mut Output::At(file), local, progress, interrupt).await
     }
 
-    /// Download `remote` into a stream (standard output, a pipe): the
-    /// bytes arrive in order.
+    /// Download `remote` into a stream (standard output, a pipe, memory):
+    /// the bytes go in order, written without holding up the runtime (a
+    /// slow reader of a pipe must not keep Ctrl-C from being heard).
     pub async fn download_to_stream(
         &self,
         remote: &str,
-        out: &mut (dyn Write + Send),
+        out: &mut (dyn AsyncWrite + Unpin + Send),
         name: &Path,
         progress: &mut (dyn FnMut(u64) + Send),
         interrupt: impl Future<Output = ()>,
     ) -> Result<u64> {
-        let mut in_order = |data: &[u8], _at: u64| out.write_all(data).map_err(|e| local_err(name, e));
-        let n = self.download_into(remote, 0, &mut in_order, progress, interrupt).await?;
-        out.flush().map_err(|e| local_err(name, e))?;
+        let n = self.download_into(remote, 0, &mut Output::Stream(out), name, progress, interrupt).await?;
+        tokio::io::AsyncWriteExt::flush(out).await.map_err(|e| local_err(name, e))?;
         Ok(n)
     }
 
@@ -78,7 +90,8 @@ impl SftpClient {
         &self,
         remote: &str,
         offset: u64,
-        sink: &mut Sink<'_>,
+        sink: &mut Output<'_>,
+        name: &Path,
         progress: &mut (dyn FnMut(u64) + Send),
         interrupt: impl Future<Output = ()>,
     ) -> Result<u64> {
@@ -86,7 +99,7 @@ impl SftpClient {
         let handle =
             self.open_handle(Body::Open { path: remote.as_bytes().to_vec(), flags, attrs: Attrs::default() }, "get", remote).await?;
         let result = tokio::select! {
-            r = self.read_all(&handle, remote, sink, offset, progress) => r,
+            r = self.read_all(&handle, remote, sink, name, offset, progress) => r,
             () = interrupt => Err(Error::Interrupted),
         };
         match result {
@@ -108,7 +121,8 @@ impl SftpClient {
         &self,
         handle: &[u8],
         remote: &str,
-        sink: &mut Sink<'_>,
+        sink: &mut Output<'_>,
+        name: &Path,
         offset: u64,
         progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<u64> {
@@ -124,7 +138,7 @@ impl SftpClient {
             let Some((at, len, pending)) = queue.pop_front() else { break };
             match pending.reply().await? {
                 Response::Data { data, .. } => {
-                    sink(&data, at)?;
+                    sink.put(&data, at).await.map_err(|e| local_err(name, e))?;
                     got += data.len() as u64;
                     progress(got);
                     let n = data.len() as u32;

@@ -313,3 +313,41 @@ fn ctrl_c_stops_a_put_from_an_idle_standard_input() {
     p.exp_eof().unwrap();
     assert_eq!(std::fs::read(s.root().join("x.bin")).unwrap(), b"the old file\n");
 }
+
+#[test]
+fn ctrl_c_stops_a_get_to_a_pipe_nobody_reads() {
+    let s = TestServer::start_sftp();
+    std::fs::write(s.root().join("big.bin"), pseudo_random(8_000_000, 77)).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    knows(home, &s.known_hosts());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["--no-progress", "get", &format!("{}big.bin", url(&s)), "-"])
+        .current_dir(home)
+        .env("HOME", home)
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The pipe fills and nobody reads it; then the user presses Ctrl-C.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(child.try_wait().unwrap().is_none(), "ferry ended before the pipe filled");
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("ferry did not stop on SIGINT while its output pipe was full");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("interrupted"), "{err}");
+}
