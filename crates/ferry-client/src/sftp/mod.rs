@@ -94,6 +94,35 @@ impl std::fmt::Debug for SftpClient {
     }
 }
 
+/// The ciphers to offer, best first. AES-GCM leads where the processor
+/// has AES instructions: measured against ferryd on this machine it moved
+/// a file about 1.5 times as fast as chacha20-poly1305, whose Poly1305 is
+/// ring's portable code (a quarter of a `put`'s profile). Without them
+/// chacha20-poly1305 leads, as in OpenSSH (table-based AES is slow and
+/// leaks timing). The CTR ciphers last, for old servers.
+fn ciphers() -> &'static [russh::cipher::Name] {
+    use russh::cipher::{AES_128_CTR, AES_128_GCM, AES_192_CTR, AES_256_CTR, AES_256_GCM, CHACHA20_POLY1305};
+    const AES_FIRST: &[russh::cipher::Name] = &[AES_256_GCM, AES_128_GCM, CHACHA20_POLY1305, AES_256_CTR, AES_192_CTR, AES_128_CTR];
+    const CHACHA_FIRST: &[russh::cipher::Name] = &[CHACHA20_POLY1305, AES_256_GCM, AES_128_GCM, AES_256_CTR, AES_192_CTR, AES_128_CTR];
+    if aes_in_hardware() { AES_FIRST } else { CHACHA_FIRST }
+}
+
+/// AES and carry-less multiplication instructions (for GCM's GHASH).
+fn aes_in_hardware() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("aes") && std::arch::is_x86_feature_detected!("pclmulqdq")
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        std::arch::is_aarch64_feature_detected!("aes") && std::arch::is_aarch64_feature_detected!("pmull")
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        false
+    }
+}
+
 /// The keys OpenSSH tries when none is named.
 fn default_identities() -> Vec<PathBuf> {
     let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) else { return Vec::new() };
@@ -132,6 +161,7 @@ impl SftpClient {
             keepalive_max: 4,
             nodelay: true,
             window_size: 8 << 20,
+            preferred: russh::Preferred { cipher: std::borrow::Cow::Borrowed(ciphers()), ..Default::default() },
             ..Default::default()
         });
         let addr = format!("{host}:{port}");
