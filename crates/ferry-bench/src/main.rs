@@ -45,7 +45,8 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Run only some scenarios: a scenario key (retr, stor, small, logins,
-    /// mlsd, list, idle, bigdir, iperf3, sendfile, splice, ftps, sftp, clients)
+    /// mlsd, list, idle, bigdir, iperf3, sendfile, splice, ftps, sftp,
+    /// sftp-client, clients)
     /// or a piece of a row title ("loopback", "MLSD of 1000000"), ignoring
     /// case; repeat, or separate with commas.
     #[arg(long, value_delimiter = ',')]
@@ -93,8 +94,15 @@ fn main() -> anyhow::Result<()> {
     scenarios::set_deadline(Duration::from_secs(args.deadline));
     let plan = {
         let probe = rounds::Results::new(&args, &[]);
-        let tables = [&probe.main, &probe.cpu, &ftps_table(&args), &sftp::table(args.size, args.small_files), &client_table(&args)]
-            .map(|t| t.rows.iter().map(|r| (r.id.clone(), r.title.clone())).collect::<Vec<_>>());
+        let tables = [
+            &probe.main,
+            &probe.cpu,
+            &ftps_table(&args),
+            &sftp::table(args.size, args.small_files),
+            &sftp::client_table(args.size),
+            &client_table(&args),
+        ]
+        .map(|t| t.rows.iter().map(|r| (r.id.clone(), r.title.clone())).collect::<Vec<_>>());
         let rows: Vec<(&str, &str)> = tables.iter().flatten().map(|(id, t)| (id.as_str(), t.as_str())).collect();
         plan::Plan::new(&args.only, &rows)?
     };
@@ -178,7 +186,11 @@ fn one_run(args: &Args, plan: &plan::Plan) -> anyhow::Result<(Vec<Table>, Vec<St
         }
     }
     let tls = if plan.wants("ftps") { ftps(args, &started[0], &src, &mut skipped)? } else { ftps_table(args) };
-    let sftp = if plan.wants("sftp") { sftp_rows(args, &src, &mut skipped)? } else { sftp::table(args.size, args.small_files) };
+    let (sftp, sftp_clients) = if plan.wants("sftp") || plan.wants("sftp-client") {
+        sftp_rows(args, &src, &mut skipped)?
+    } else {
+        (sftp::table(args.size, args.small_files), sftp::client_table(args.size))
+    };
     let clients = if plan.wants("clients") { clients(args, &started[0])? } else { client_table(args) };
 
     let mut notes: Vec<String> = started.iter().map(|s| format!("{}: logins checked with {}", s.name, s.login_note)).collect();
@@ -190,7 +202,7 @@ fn one_run(args: &Args, plan: &plan::Plan) -> anyhow::Result<(Vec<Table>, Vec<St
     res.notes.sort();
     res.notes.dedup();
     notes.extend(res.notes);
-    let tables: Vec<Table> = [res.main, res.cpu, tls, sftp, clients]
+    let tables: Vec<Table> = [res.main, res.cpu, tls, sftp, sftp_clients, clients]
         .into_iter()
         .map(|mut t| {
             t.rows.retain(|r| plan.wants(&r.id));
@@ -233,14 +245,16 @@ fn ftps(args: &Args, ferryd: &Server, src: &std::path::Path, skipped: &mut Vec<S
 }
 
 /// SFTP: ferryd against OpenSSH's sshd and sftp-server, OpenSSH's sftp
-/// as the client. A peer that cannot start leaves its column empty.
-fn sftp_rows(args: &Args, src: &std::path::Path, skipped: &mut Vec<String>) -> anyhow::Result<Table> {
+/// as the client; then ferry against OpenSSH's sftp as clients of
+/// ferryd. A peer that cannot start leaves its column empty.
+fn sftp_rows(args: &Args, src: &std::path::Path, skipped: &mut Vec<String>) -> anyhow::Result<(Table, Table)> {
     let mut t = sftp::table(args.size, args.small_files);
+    let mut clients = sftp::client_table(args.size);
     let key = match sftp::client_key(&args.dir) {
         Ok(k) => k,
         Err(e) => {
             skipped.push(format!("SFTP ({e:#})"));
-            return Ok(t);
+            return Ok((t, clients));
         }
     };
     let mut servers = Vec::new();
@@ -258,8 +272,14 @@ fn sftp_rows(args: &Args, src: &std::path::Path, skipped: &mut Vec<String>) -> a
                 eprintln!("  {} SFTP: {e:#}", sftp::COLUMNS[*col]);
             }
         }
+        if let Some((_, ferryd)) = servers.iter().find(|(col, _)| *col == 0) {
+            let bin = args.ferryd.with_file_name("ferry");
+            if let Err(e) = sftp::client_round(&mut clients, ferryd, &key, src, args.size, &args.dir, &bin) {
+                eprintln!("  SFTP clients: {e:#}");
+            }
+        }
     }
-    Ok(t)
+    Ok((t, clients))
 }
 
 const CLIENTS: [&str; 3] = ["ferry", "curl", "lftp"];

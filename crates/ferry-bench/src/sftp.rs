@@ -2,6 +2,8 @@
 //! `sftp-server`, both on loopback, with OpenSSH's `sftp` as the client
 //! (batch mode, a key, the ciphers both sides prefer: chacha20-poly1305).
 //! Rows: one big file down and up, and 2,000 small files down and up.
+//! Then the clients: `ferry` against OpenSSH's `sftp`, both on ferryd,
+//! the big file down and up (each client with the ciphers it prefers).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -26,9 +28,24 @@ pub(crate) fn table(size: u64, small: usize) -> Table {
         .row("sftp:small-put", format!("SFTP put -r {small} small files, OpenSSH sftp (s)"), Better::Lower)
 }
 
+/// The client columns: ferry first, then OpenSSH's client.
+pub(crate) const CLIENT_COLUMNS: [&str; 2] = ["ferry", "openssh-sftp"];
+
+/// The SFTP client table, empty.
+pub(crate) fn client_table(size: u64) -> Table {
+    let mib = size >> 20;
+    Table::new(&CLIENT_COLUMNS).row("sftp-client:get", format!("SFTP client: get {mib} MiB from ferryd (MB/s)"), Better::Higher).row(
+        "sftp-client:put",
+        format!("SFTP client: put {mib} MiB to ferryd (MB/s)"),
+        Better::Higher,
+    )
+}
+
 /// One SFTP server under test.
 pub(crate) struct SftpServer {
     port: u16,
+    /// Its host key's `.pub` file.
+    host_key: PathBuf,
     user: String,
     /// Where its files are on disk.
     root: PathBuf,
@@ -85,7 +102,8 @@ pub(crate) fn ferryd(bin: &Path, dir: &Path, key: &ClientKey) -> anyhow::Result<
         .arg("--users")
         .arg(&users);
     let run = start(&cmd, port).with_context(|| format!("ferryd with SFTP ({})", bin.display()))?;
-    Ok(SftpServer { port, user: "bench".into(), root, remote: String::new(), _run: run })
+    let host_key = base.join("ssh_host_ed25519_key.pub");
+    Ok(SftpServer { port, host_key, user: "bench".into(), root, remote: String::new(), _run: run })
 }
 
 /// OpenSSH's sshd on its own port, host key and configuration, serving
@@ -124,7 +142,7 @@ pub(crate) fn openssh(dir: &Path, key: &ClientKey) -> anyhow::Result<SftpServer>
     cmd.args(["-D", "-e", "-f"]).arg(&config);
     let run = start(&cmd, port).context("sshd (apt-get install openssh-server)")?;
     let remote = format!("{}/", root.display());
-    Ok(SftpServer { port, user, root, remote, _run: run })
+    Ok(SftpServer { port, host_key: base.join("host_key.pub"), user, root, remote, _run: run })
 }
 
 /// Run an `sftp -b` batch against `s`: its wall time.
@@ -175,5 +193,53 @@ pub(crate) fn round(t: &mut Table, col: usize, s: &SftpServer, key: &ClientKey, 
     t.add("sftp:small-put", col, Some(small_put.as_secs_f64()));
     let _ = std::fs::remove_dir_all(s.root.join("small-up"));
     let _ = std::fs::remove_dir_all(&local);
+    Ok(())
+}
+
+/// A home for `ferry` whose `known_hosts` names `s`'s host key (ferry has
+/// no way to skip the check, rightly).
+pub(crate) fn ferry_home(s: &SftpServer, dir: &Path) -> anyhow::Result<PathBuf> {
+    let home = dir.join("sftp-ferry-home");
+    std::fs::create_dir_all(home.join(".ssh"))?;
+    let public = std::fs::read_to_string(&s.host_key)?;
+    let key: Vec<&str> = public.split_whitespace().take(2).collect();
+    std::fs::write(home.join(".ssh/known_hosts"), format!("[127.0.0.1]:{} {}\n", s.port, key.join(" ")))?;
+    Ok(home)
+}
+
+/// `ferry ARGS` at home in `home`, logging in with the bench key: its
+/// wall time.
+fn ferry(ferry: &Path, home: &Path, key: &ClientKey, args: &[&str]) -> anyhow::Result<std::time::Duration> {
+    let mut cmd = Command::new("env");
+    cmd.arg("-u").arg("SSH_AUTH_SOCK").arg(format!("HOME={}", home.display())).arg(ferry).args(["--no-progress", "-i"]);
+    cmd.arg(&key.private).args(args);
+    timed_run(&mut cmd)
+}
+
+/// One round of the client rows against ferryd `s`: ferry, then
+/// OpenSSH's sftp, each getting and putting the big file.
+pub(crate) fn client_round(
+    t: &mut Table,
+    s: &SftpServer,
+    key: &ClientKey,
+    src: &Path,
+    size: u64,
+    dir: &Path,
+    bin: &Path,
+) -> anyhow::Result<()> {
+    let mb_s = |d: std::time::Duration| size as f64 / d.as_secs_f64() / 1e6;
+    let home = ferry_home(s, dir)?;
+    let url = |p: &str| format!("sftp://{}@127.0.0.1:{}/{p}", s.user, s.port);
+    let got = ferry(bin, &home, key, &["get", &url("big.bin"), "/dev/null"])?;
+    t.add("sftp-client:get", 0, Some(mb_s(got)));
+    let got = batch(s, key, &format!("get {} /dev/null\n", s.path("big.bin")), dir)?;
+    t.add("sftp-client:get", 1, Some(mb_s(got)));
+    let _ = std::fs::remove_file(s.root.join("up.bin"));
+    let put = ferry(bin, &home, key, &["put", &src.display().to_string(), &url("up.bin")])?;
+    t.add("sftp-client:put", 0, Some(mb_s(put)));
+    let _ = std::fs::remove_file(s.root.join("up.bin"));
+    let put = batch(s, key, &format!("put {} {}\n", src.display(), s.path("up.bin")), dir)?;
+    t.add("sftp-client:put", 1, Some(mb_s(put)));
+    let _ = std::fs::remove_file(s.root.join("up.bin"));
     Ok(())
 }
