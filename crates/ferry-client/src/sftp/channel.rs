@@ -109,13 +109,24 @@ impl Channel {
     /// Send `body`; the reply comes on the returned receiver (for requests
     /// kept in flight together).
     pub(crate) async fn send(&self, body: Body) -> Result<Pending> {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let id = self.next_id();
+        self.send_packet(id, &Request { id, body }.encode()).await
+    }
+
+    /// An id for a request the caller encodes itself.
+    pub(crate) fn next_id(&self) -> u32 {
+        self.next.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Send a request already encoded, with the id from
+    /// [`Channel::next_id`]; the reply comes on the returned receiver.
+    pub(crate) async fn send_packet(&self, id: u32, packet: &[u8]) -> Result<Pending> {
         let (tx, rx) = oneshot::channel();
         match lock(&self.waiting).as_mut() {
             Some(m) => m.insert(id, tx),
             None => return Err(lost()),
         };
-        self.write_packet(&Request { id, body }.encode()).await?;
+        self.write_packet(packet).await?;
         Ok(Pending { rx, timeout: self.timeout })
     }
 

@@ -10,7 +10,7 @@ use std::os::unix::fs::FileExt as _;
 use std::path::Path;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use ferry_sftp::{Attrs, Body, OpenFlags, Response, StatusCode};
+use ferry_sftp::{Attrs, Body, OpenFlags, Request, Response, StatusCode};
 
 use super::channel::Pending;
 use super::{SftpClient, remote_error, status};
@@ -256,15 +256,22 @@ impl SftpClient {
     ) -> Result<u64> {
         let mut queue: VecDeque<(u64, Pending)> = VecDeque::new();
         let (mut next, mut acked, mut ended) = (start, 0u64, false);
-        let mut buf = vec![0u8; self.chunk as usize];
+        // One buffer for every request: each chunk is read into it after
+        // the request's header, and the channel copies it on its way.
+        let header = Request::write_header_len(handle);
+        let mut packet = vec![0u8; header + self.chunk as usize];
         loop {
             while !ended && queue.len() < IN_FLIGHT {
-                let n = input.fill(&mut buf).await.map_err(|e| local_err(name, e))?;
+                packet.resize(header + self.chunk as usize, 0);
+                let n = input.fill(&mut packet[header..]).await.map_err(|e| local_err(name, e))?;
                 if n == 0 {
                     ended = true;
                     break;
                 }
-                let pending = self.channel.send(Body::Write { handle: handle.to_vec(), offset: next, data: buf[..n].to_vec() }).await?;
+                packet.truncate(header + n);
+                let id = self.channel.next_id();
+                Request::write_header(&mut packet, id, handle, next);
+                let pending = self.channel.send_packet(id, &packet).await?;
                 queue.push_back((n as u64, pending));
                 next += n as u64;
             }
