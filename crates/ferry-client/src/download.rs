@@ -147,7 +147,7 @@ impl Client {
                     }
                 };
                 let local = finish_part(plan, &temp).await?;
-                let renamed = local != plan.target;
+                let renamed = local.file_name() != plan.target.file_name();
                 let elapsed = started.elapsed();
                 return Ok(Fetched { renamed, skipped: false, streamed: false, local, bytes: n, resumed_at: None, elapsed });
             }
@@ -254,7 +254,7 @@ pub(crate) async fn run<R: Remote>(
             let part = partial::part_name(&plan.dest);
             let n = append_checked(r, remote, &part, &name, resume, progress, interrupt).await?;
             let local = finish_part(plan, &part).await?;
-            let renamed = local != plan.target;
+            let renamed = local.file_name() != plan.target.file_name();
             Ok(Fetched { renamed, ..done(local, n, Some(resume.offset)) })
         }
         Action::Create => {
@@ -269,7 +269,7 @@ pub(crate) async fn run<R: Remote>(
             }
             let n = got?;
             let local = finish_part(plan, &part).await?;
-            let renamed = local != plan.target;
+            let renamed = local.file_name() != plan.target.file_name();
             Ok(Fetched { renamed, ..done(local, n, None) })
         }
     }

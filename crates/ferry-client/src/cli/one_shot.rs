@@ -14,6 +14,7 @@ use ferry_proto::command::Password;
 
 use super::args::{Common, OneShot};
 use super::exit;
+use super::listing::printable;
 use super::progress::{Meter, View};
 use super::shell::{ctrl_c, entry_json};
 use super::transfer;
@@ -104,7 +105,7 @@ pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> 
             Err(e) if e.is_transient() && attempt < retries => {
                 attempt += 1;
                 let wait = Duration::from_secs(1 << attempt.min(5));
-                eprintln!("ferry: {e}; retrying in {}s ({attempt}/{retries})", wait.as_secs());
+                eprintln!("ferry: {}; retrying in {}s ({attempt}/{retries})", printable(&e.to_string()), wait.as_secs());
                 tokio::time::sleep(wait).await;
             }
             Err(e) => {
@@ -115,7 +116,8 @@ pub(crate) async fn run(cmd: OneShot, common: &Common, config: ClientConfig) -> 
                     }
                     println!("{failed}");
                 }
-                eprintln!("ferry: {e}");
+                // The server's words: no control characters raw.
+                eprintln!("ferry: {}", printable(&e.to_string()));
                 return exit::for_kind(e.kind());
             }
         }

@@ -66,7 +66,7 @@ impl Progress for Meter {
                 })
                 .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
-            bar.set_message(label.to_owned());
+            bar.set_message(super::listing::printable(label));
             bar.set_position(offset);
             bar
         });

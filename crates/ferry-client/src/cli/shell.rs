@@ -382,7 +382,9 @@ impl Shell {
         let prefix = dir.map(|d| if d.ends_with('/') { d.to_owned() } else { format!("{d}/") }).unwrap_or_default();
         let mut out: Vec<(String, Kind)> = entries
             .into_iter()
-            .filter(|e| ferry_proto::glob::matches(last, &e.name))
+            // Only names: a listed `x/..` or `/etc/x` (a hostile server's)
+            // must not become a local path.
+            .filter(|e| ferry_proto::path::is_plain_name(&e.name) && ferry_proto::glob::matches(last, &e.name))
             .map(|e| (format!("{prefix}{}", e.name), e.kind))
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));

@@ -14,6 +14,7 @@ use ferry_client::{Error, Fetched, StoreMode};
 use ferry_proto::listing::Kind;
 
 use super::commands::{Cmd, usage};
+use super::listing::printable;
 use super::progress::{self, Meter, View, summary};
 use super::shell::{Asking, CmdError, CmdResult, Shell, ctrl_c, local_glob};
 use super::words;
@@ -29,21 +30,23 @@ pub(crate) fn fetched_json(remote: &str, f: &Fetched) -> serde_json::Value {
 /// Print what a download did, in the seed's words. Streamed to standard
 /// output, the message goes to standard error, out of the data's way.
 pub(crate) fn report_fetched(remote: &str, f: &Fetched) {
+    // A name from a listing is the server's: no control characters raw.
+    let remote = &printable(remote);
     let how = summary(f.bytes, f.elapsed);
     let line = if f.skipped {
-        format!("Skipped {remote}: {} exists.", f.local.display())
+        format!("Skipped {remote}: {} exists.", printable(&f.local.display().to_string()))
     } else if f.streamed {
         format!(
             "Downloaded {remote} to {} ({how}).",
-            if f.local == Path::new(STDIO) { "standard output".into() } else { f.local.display().to_string() }
+            if f.local == Path::new(STDIO) { "standard output".into() } else { printable(&f.local.display().to_string()).to_string() }
         )
     } else if let Some(at) = f.resumed_at {
         let extra = if f.renamed { format!(" ({} exists here)", local::base_name(remote)) } else { String::new() };
-        format!("Resumed {remote} at byte {at}: {} now complete{extra} (+{how}).", f.local.display())
+        format!("Resumed {remote} at byte {at}: {} now complete{extra} (+{how}).", printable(&f.local.display().to_string()))
     } else if f.renamed {
-        format!("{} exists here; saved {remote} as {} ({how}).", local::base_name(remote), f.local.display())
+        format!("{} exists here; saved {remote} as {} ({how}).", local::base_name(remote), printable(&f.local.display().to_string()))
     } else {
-        format!("Downloaded {remote} to {} ({how}).", f.local.display())
+        format!("Downloaded {remote} to {} ({how}).", printable(&f.local.display().to_string()))
     };
     if f.streamed && f.local == Path::new(STDIO) { eprintln!("{line}") } else { println!("{line}") }
 }
@@ -84,7 +87,7 @@ pub(crate) fn report_sent(local: &Path, remote: &str, mode: StoreMode, n: u64, e
         StoreMode::Append => "Appended",
         StoreMode::At(_) => "Resumed upload of",
     };
-    println!("{verb} {} to {remote} ({}).", local.display(), summary(n, elapsed));
+    println!("{verb} {} to {} ({}).", local.display(), printable(remote), summary(n, elapsed));
 }
 
 /// Parsed `get` options.
@@ -200,15 +203,20 @@ impl Shell {
                 println!("No files match {pattern}.");
             }
             for (remote, kind) in matches {
-                if kind == Kind::Dir {
+                // Folders, and FIFOs or devices (which would never end).
+                if matches!(kind, Kind::Dir | Kind::Other) {
                     continue;
                 }
-                match asking.ask(self, &format!("mget {remote}?")).await {
+                match asking.ask(self, &format!("mget {}?", printable(&remote))).await {
                     Some(true) => {}
                     Some(false) => continue,
                     None => return Ok(()),
                 }
-                let local = local::base_name(&remote).to_owned();
+                // A file named `-` is a file here, not standard output.
+                let local = match local::base_name(&remote) {
+                    "-" => "./-".to_owned(),
+                    name => name.to_owned(),
+                };
                 let policy = self.settings.clobber;
                 match self.fetch(&remote, Some(&local), policy, 1).await {
                     // Ctrl-C ends the whole mget, not just this file.

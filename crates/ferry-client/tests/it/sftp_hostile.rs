@@ -1,6 +1,7 @@
 //! `ferry` against a hostile SFTP server (paramiko, scripted here): a
 //! listing whose names are paths (`../../x`, `/abs/x`) must never make
-//! `mirror` write outside its local folder.
+//! `mirror` or `mget` write outside its local folder, a file named `-` is
+//! not standard output, and names are never printed raw.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -75,7 +76,7 @@ fn mirror_never_follows_a_listed_name_out_of_its_folder() {
     let mut server = Command::new("python3")
         .args(["-c", SERVER, &port.to_string()])
         .arg(&key)
-        .args(["../../pwned.txt", absolute.to_str().unwrap(), "sub/../../x.txt"])
+        .args(["../../pwned.txt", absolute.to_str().unwrap(), "sub/../../x.txt", "-", "esc\x1b[2Jname"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -84,14 +85,28 @@ fn mirror_never_follows_a_listed_name_out_of_its_folder() {
     std::io::BufReader::new(server.stdout.take().unwrap()).read_line(&mut ready).unwrap();
     assert_eq!(ready, "ready\n");
     let _server = Spawned(server);
-    let out = crate::sftp_shell::shell(&home, &[&format!("sftp://x:y@127.0.0.1:{port}/")], "mirror / copy\nexit\n");
+    let out = crate::sftp_shell::shell(&home, &[&format!("sftp://x:y@127.0.0.1:{port}/")], "mirror / copy\nmget *\nexit\n");
     let t = text(&out);
+    // Names are shown escaped, never as the terminal codes they hold.
+    assert!(!t.contains('\x1b') && t.contains("esc\\x1b[2Jname"), "{t}");
     assert!(home.join("copy/ok.txt").exists(), "the good file did not come: {t}");
     for escaped in [d.join("home/a/pwned.txt"), absolute.clone(), home.join("x.txt"), d.join("home/x.txt")] {
         assert!(!escaped.exists(), "{} was written: {t}", escaped.display());
     }
     let written: Vec<String> = walk(&d.join("home"));
-    assert_eq!(written, ["a/b/.ssh/known_hosts", "a/b/copy/ok.txt"], "{t}");
+    // `-` is a file like any other, never standard output.
+    let esc = "esc\x1b[2Jname";
+    let want = [
+        "a/b/-".to_owned(),
+        "a/b/.ssh/known_hosts".into(),
+        "a/b/copy/-".into(),
+        format!("a/b/copy/{esc}"),
+        "a/b/copy/ok.txt".into(),
+        format!("a/b/{esc}"),
+        "a/b/ok.txt".into(),
+    ];
+    assert_eq!(written, want, "{t}");
+    assert_eq!(std::fs::read(home.join("-")).unwrap(), b"from the server\n");
 }
 
 /// The files under `root`, relative, sorted.

@@ -205,14 +205,14 @@ async fn run_job(client: &mut Session, job: &Job, upload: bool, view: View) -> R
         if let Some(t) = job.modified {
             let _ = client.set_mtime(&job.remote, t).await;
         }
-        Ok(format!("put {} ({})", job.remote, progress::size(n)))
+        Ok(format!("put {} ({})", printable(&job.remote), progress::size(n)))
     } else {
         let plan = client.plan_download(&job.remote, &job.local, Clobber::Overwrite).await?;
         let f = client.download(&plan, 1, &mut meter, ctrl_c()).await?;
         if let Some(t) = job.modified {
             set_local_mtime(&f.local, t);
         }
-        Ok(format!("got {} ({})", job.remote, progress::size(f.bytes)))
+        Ok(format!("got {} ({})", printable(&job.remote), progress::size(f.bytes)))
     }
 }
 

@@ -42,7 +42,8 @@ pub(super) async fn remote_tree(client: &mut Session, root: &str, filter: &Filte
             // A name that is a path (`../../.bashrc`, `/etc/x`) would be
             // written outside the local root: never followed.
             if !ferry_proto::path::is_plain_name(&e.name) {
-                eprintln!("ferry: mirror: the server listed {:?} in {dir}, which is not a file name; left out", e.name);
+                let (name, dir) = (super::super::listing::printable(&e.name), super::super::listing::printable(&dir));
+                eprintln!("ferry: mirror: the server listed \"{name}\" in {dir}, which is not a file name; left out");
                 continue;
             }
             let path = join(&rel, &e.name);
