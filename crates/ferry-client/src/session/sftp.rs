@@ -237,14 +237,18 @@ impl SftpSession {
         progress: &mut dyn Progress,
         interrupt: impl Future<Output = ()>,
     ) -> Result<u64> {
-        let file = std::fs::File::open(local).map_err(local_at(local))?;
-        let meta = file.metadata().map_err(local_at(local))?;
+        // Looked at before opening: opening a FIFO waits for its writer.
+        let meta = std::fs::metadata(local).map_err(local_at(local))?;
         if meta.is_dir() {
             return Err(Error::Local {
                 path: local.to_owned(),
                 source: std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory (use mirror -R)"),
             });
         }
+        if !meta.is_file() {
+            return self.upload_special(local, remote, mode, progress, interrupt).await;
+        }
+        let file = std::fs::File::open(local).map_err(local_at(local))?;
         let path = self.path(remote);
         let mode = match mode {
             StoreMode::Replace => UploadMode::Replace,
@@ -260,6 +264,32 @@ impl SftpSession {
         let sent = self.client.upload(&file, local, &path, mode, &mut |n| progress.advance(n), interrupt).await;
         progress.finish();
         sent
+    }
+
+    /// A FIFO, a device, `/dev/stdin`: no size and no seeking, so read to
+    /// its end (opened off the runtime, as opening a FIFO waits for its
+    /// writer, and not past Ctrl-C), and only as a whole new copy.
+    async fn upload_special(
+        &mut self,
+        local: &Path,
+        remote: &str,
+        mode: StoreMode,
+        progress: &mut dyn Progress,
+        interrupt: impl Future<Output = ()>,
+    ) -> Result<u64> {
+        if mode != StoreMode::Replace {
+            return Err(Error::Local {
+                path: local.to_owned(),
+                source: std::io::Error::other("not a regular file: it can be sent whole, not resumed or appended"),
+            });
+        }
+        let mut interrupt = std::pin::pin!(interrupt);
+        let mut input = tokio::select! {
+            opened = tokio::fs::File::open(local) => opened.map_err(local_at(local))?,
+            () = &mut interrupt => return Err(Error::Interrupted),
+        };
+        let name = local.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        self.upload_stream(&mut input, &name, remote, progress, interrupt).await
     }
 
     /// Upload all that `input` (named `name`) gives until its end to

@@ -137,6 +137,10 @@ impl SftpClient {
             }
             let Some((at, len, pending)) = queue.pop_front() else { break };
             match pending.reply().await? {
+                // More than was asked for would land on the next chunk's bytes.
+                Response::Data { data, .. } if data.len() as u64 > u64::from(len) => {
+                    return Err(Error::Protocol(format!("the server sent {} bytes for a read of {len}", data.len())));
+                }
                 Response::Data { data, .. } => {
                     sink.put(&data, at).await.map_err(|e| local_err(name, e))?;
                     got += data.len() as u64;

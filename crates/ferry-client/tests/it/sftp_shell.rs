@@ -4,6 +4,7 @@
 //! is opened again; in a terminal, a password is asked for only when the
 //! keys are refused.
 
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -350,4 +351,30 @@ fn ctrl_c_stops_a_get_to_a_pipe_nobody_reads() {
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     assert!(err.contains("interrupted"), "{err}");
+}
+
+#[test]
+fn put_reads_a_fifo_to_its_end() {
+    let s = TestServer::start_sftp();
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    knows(home, &s.known_hosts());
+    let fifo = home.join("pipe");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let data = pseudo_random(900_000, 78);
+    let child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["--no-progress", "put", "pipe", &format!("{}from-pipe.bin", url(&s))])
+        .current_dir(home)
+        .env("HOME", home)
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Opening for writing waits until ferry opens it for reading.
+    std::fs::OpenOptions::new().write(true).open(&fifo).unwrap().write_all(&data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(std::fs::read(s.root().join("from-pipe.bin")).unwrap() == data, "the FIFO's bytes differ");
 }
