@@ -40,13 +40,20 @@ impl Shell {
     /// Connect and log in: the user and password from the URL, `--user`
     /// or `~/.netrc`, asking for what is still missing.
     pub(crate) async fn open(&mut self, host: &str, port: u16, user: Option<String>, password: Option<String>) -> CmdResult {
+        // The session there is stays until the new server answers.
+        let client = match Client::connect(host, port, self.config.clone()).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.say_still_connected();
+                return Err(e.into());
+            }
+        };
         if let Some(old) = self.client.take() {
             let _ = old.quit().await;
         }
         // Another server now: never reconnect to the old one.
         (self.saved, self.cwd, self.lost) = (None, None, None);
         self.last_server = Some((host.to_owned(), port, false));
-        let client = Client::connect(host, port, self.config.clone()).await?;
         println!("Connected to {host}.");
         println!("{} {}", client.welcome.code, client.welcome.text());
         self.client = Some(Session::Ftp(Box::new(client)));
@@ -146,6 +153,13 @@ impl Shell {
         }
     }
 
+    /// After a failed `open` or `user`: the session there was goes on.
+    fn say_still_connected(&self) {
+        if let Some(old) = self.client.as_ref().filter(|c| !c.is_closed()).and_then(Session::login_details) {
+            println!("Still connected to {}:{} as {}.", old.host(), old.port(), old.user());
+        }
+    }
+
     /// Connect over SFTP, check the host key, and log in as `user` (the
     /// URL's, `--user`, `~/.netrc`, else the local user name, as `ssh`).
     /// A session already open stays until the new one has logged in: a
@@ -176,9 +190,7 @@ impl Shell {
                     login.config = SftpConfig { agent: false, identities: Some(Vec::new()), ..self.sftp.clone() };
                 }
                 Err(e) => {
-                    if let Some(old) = self.client.as_ref().and_then(Session::login_details) {
-                        println!("Still connected to {}:{} as {}.", old.host(), old.port(), old.user());
-                    }
+                    self.say_still_connected();
                     return Err(e.into());
                 }
             }

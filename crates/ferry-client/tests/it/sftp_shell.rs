@@ -378,3 +378,19 @@ fn put_reads_a_fifo_to_its_end() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(std::fs::read(s.root().join("from-pipe.bin")).unwrap() == data, "the FIFO's bytes differ");
 }
+
+#[test]
+fn an_open_that_fails_keeps_the_session_there_was() {
+    let s = TestServer::start_sftp();
+    std::fs::write(s.root().join("here.txt"), b"x").unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    knows(home, &s.known_hosts());
+    let nobody = ferry_testkit::free_port();
+    // Over FTP to a port nobody listens on, then over SFTP with a bad password.
+    let script = format!("open 127.0.0.1 {nobody}\nls -1\nopen sftp://{USER}:wrong@127.0.0.1:{}/\nls -1\nexit\n", s.sftp_port());
+    let out = shell(home, &[&url(&s)], &script);
+    let t = text(&out);
+    assert_eq!(t.matches(&format!("Still connected to 127.0.0.1:{} as alice.", s.sftp_port())).count(), 2, "{t}");
+    assert_eq!(t.matches("\nhere.txt\n").count(), 2, "{t}");
+}
