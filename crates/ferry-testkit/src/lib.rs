@@ -388,6 +388,17 @@ pub fn have(program: &str) -> bool {
     std::process::Command::new("sh").arg("-c").arg(format!("command -v {program}")).output().is_ok_and(|o| o.status.success())
 }
 
+/// Whether Python's paramiko can be imported: skip the test without it —
+/// except under CI, where `.ci/run` installs it.
+pub fn have_paramiko() -> bool {
+    let found = std::process::Command::new("python3").args(["-c", "import paramiko"]).output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "paramiko is missing; .ci/run installs it");
+        eprintln!("skipping: python3 paramiko is not installed");
+    }
+    found
+}
+
 /// Skip a test when `program` is missing — except under CI (`CI` set),
 /// where `.ci/run` installs it and its absence is a failure.
 pub fn require(program: &str) -> bool {

@@ -7,7 +7,7 @@ use std::io::BufRead;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use ferry_testkit::{Spawned, free_port, require};
+use ferry_testkit::{Spawned, free_port, have_paramiko, require};
 
 use crate::program::text;
 
@@ -46,15 +46,6 @@ t.set_subsystem_handler("sftp", paramiko.SFTPServer, Files)
 t.start_server(server=Login())
 t.join(30)
 "#;
-
-fn have_paramiko() -> bool {
-    if Command::new("python3").args(["-c", "import paramiko"]).output().is_ok_and(|o| o.status.success()) {
-        return true;
-    }
-    assert!(std::env::var_os("CI").is_none(), "paramiko is missing; .ci/run installs it");
-    eprintln!("skipping: python3 paramiko is not installed");
-    false
-}
 
 #[test]
 fn mirror_never_follows_a_listed_name_out_of_its_folder() {

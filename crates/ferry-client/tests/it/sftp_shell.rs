@@ -16,21 +16,19 @@ use ferry_testkit::{PASSWORD, TestServer, USER, make_sample_tree, pseudo_random,
 use crate::program::text;
 use crate::sftp_program::knows;
 
+/// `ferry` at home in `home` (whose `.ssh/known_hosts` is checked), with
+/// no ssh-agent and its state kept there.
+fn ferry_at(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    cmd.current_dir(home).env("HOME", home).env("XDG_STATE_HOME", home.join(".state")).env_remove("SSH_AUTH_SOCK");
+    cmd
+}
+
 /// `ferry ARGS` at home in `home` (whose `.ssh/known_hosts` is checked),
 /// with `script` on standard input and no ssh-agent.
 pub(crate) fn shell(home: &Path, args: &[&str], script: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .arg("--no-progress")
-        .args(args)
-        .current_dir(home)
-        .env("HOME", home)
-        .env("XDG_STATE_HOME", home.join(".state"))
-        .env_remove("SSH_AUTH_SOCK")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        ferry_at(home).arg("--no-progress").args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
@@ -159,9 +157,8 @@ fn in_a_terminal_the_password_is_asked_for_when_no_key_is_accepted() {
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
     knows(home, &s.known_hosts());
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
-    cmd.arg(format!("sftp://{USER}@127.0.0.1:{}/", s.sftp_port())).current_dir(home).env("HOME", home).env_remove("SSH_AUTH_SOCK");
-    cmd.env("TERM", "dumb").env_remove("XDG_STATE_HOME");
+    let mut cmd = ferry_at(home);
+    cmd.arg(format!("sftp://{USER}@127.0.0.1:{}/", s.sftp_port())).env("TERM", "dumb");
     let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
     p.exp_string(&format!("{USER}@127.0.0.1's password: ")).unwrap();
     p.send_line("wrong").unwrap();
@@ -191,8 +188,8 @@ fn ctrl_c_stops_an_sftp_transfer_and_loses_nothing() {
     let home = home.path();
     knows(home, &s.known_hosts());
     std::fs::write(home.join("big.bin"), &data).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
-    cmd.arg(url(&s)).current_dir(home).env("HOME", home).env_remove("SSH_AUTH_SOCK").env("TERM", "dumb").env_remove("XDG_STATE_HOME");
+    let mut cmd = ferry_at(home);
+    cmd.arg(url(&s)).env("TERM", "dumb");
     let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
     p.exp_string("ferry> ").unwrap();
     // A download: what arrived is kept in the part file, and continued.
@@ -280,7 +277,7 @@ fn get_to_standard_output_writes_after_what_it_already_holds() {
     for _ in 0..2 {
         let mut out = std::fs::OpenOptions::new().write(true).open(&out_path).unwrap();
         std::io::Seek::seek(&mut out, std::io::SeekFrom::End(0)).unwrap();
-        let status = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        let status = ferry_at(home)
             .args(["--no-progress", "get", &format!("{}one.bin", url(&s)), "-"])
             .current_dir(home)
             .env("HOME", home)
@@ -305,8 +302,8 @@ fn ctrl_c_stops_a_put_from_an_idle_standard_input() {
     let home = home.path();
     knows(home, &s.known_hosts());
     // Standard input is the terminal, and nobody types.
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
-    cmd.args(["--no-progress", "put", "-", &format!("{}x.bin", url(&s))]).current_dir(home).env("HOME", home).env_remove("SSH_AUTH_SOCK");
+    let mut cmd = ferry_at(home);
+    cmd.args(["--no-progress", "put", "-", &format!("{}x.bin", url(&s))]);
     let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
     std::thread::sleep(Duration::from_millis(800));
     p.send_control('c').unwrap();
@@ -322,11 +319,8 @@ fn ctrl_c_stops_a_get_to_a_pipe_nobody_reads() {
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
     knows(home, &s.known_hosts());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+    let mut child = ferry_at(home)
         .args(["--no-progress", "get", &format!("{}big.bin", url(&s)), "-"])
-        .current_dir(home)
-        .env("HOME", home)
-        .env_remove("SSH_AUTH_SOCK")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -362,11 +356,8 @@ fn put_reads_a_fifo_to_its_end() {
     let fifo = home.join("pipe");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     let data = pseudo_random(900_000, 78);
-    let child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+    let child = ferry_at(home)
         .args(["--no-progress", "put", "pipe", &format!("{}from-pipe.bin", url(&s))])
-        .current_dir(home)
-        .env("HOME", home)
-        .env_remove("SSH_AUTH_SOCK")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -62,14 +62,7 @@ pub(super) fn paramiko(s: &TestServer, code: &str) -> String {
 }
 
 /// paramiko is there (CI installs it from PyPI).
-pub(super) fn have_paramiko() -> bool {
-    if Command::new("python3").args(["-c", "import paramiko"]).output().is_ok_and(|o| o.status.success()) {
-        return true;
-    }
-    assert!(std::env::var_os("CI").is_none(), "paramiko is missing; .ci/run installs it");
-    eprintln!("skipping: python3 paramiko is not installed");
-    false
-}
+pub(super) use ferry_testkit::have_paramiko;
 
 #[test]
 fn paramiko_lists_with_attributes_and_moves_files_around() {
