@@ -144,7 +144,7 @@ impl Table {
 /// was ahead (ratio ≥ 1.00).
 pub(crate) fn runs_table(runs: &[Vec<(String, Option<f64>)>]) -> String {
     let Some(first) = runs.first() else { return String::new() };
-    let mut out = String::from("| scenario: ferryd vs best peer |");
+    let mut out = String::from("| scenario: ours (ferryd, or ferry as a client) vs best peer |");
     for i in 1..=runs.len() {
         out.push_str(&format!(" run {i} |"));
     }

@@ -63,6 +63,15 @@ fn join(base: &str, rel: &str) -> String {
     if base.ends_with('/') { format!("{base}{rel}") } else { format!("{base}/{rel}") }
 }
 
+/// A server's refusal, named after the command the user typed (`size
+/// x.txt`) rather than the request that carried it (`stat /home/x.txt`).
+fn named(e: Error, what: &str, arg: &str) -> Error {
+    match e {
+        Error::Sftp { code, message, .. } => Error::Sftp { command: format!("{what} {arg}"), code, message },
+        e => e,
+    }
+}
+
 fn entry(e: crate::sftp::Entry) -> Entry {
     let a = &e.attrs;
     let kind = if a.is_dir() {
@@ -115,12 +124,8 @@ impl SftpSession {
     /// Change the working folder (it must exist and be a folder).
     pub async fn cwd(&mut self, dir: &str) -> Result<()> {
         let wanted = self.path(dir);
-        let named = |e: Error| match e {
-            Error::Sftp { code, message, .. } => Error::Sftp { command: format!("cd {dir}"), code, message },
-            e => e,
-        };
-        let real = self.client.realpath(&wanted).await.map_err(named)?;
-        let attrs = self.client.stat(&real).await.map_err(named)?;
+        let real = self.client.realpath(&wanted).await.map_err(|e| named(e, "cd", dir))?;
+        let attrs = self.client.stat(&real).await.map_err(|e| named(e, "cd", dir))?;
         if !attrs.is_dir() {
             return Err(Error::Sftp { command: format!("cd {dir}"), code: StatusCode::Failure, message: "not a folder".into() });
         }
@@ -182,7 +187,7 @@ impl SftpSession {
     /// The attributes of `file`, which must not be a folder (`what` names
     /// the command, for messages).
     async fn file_attrs(&mut self, what: &str, file: &str) -> Result<Attrs> {
-        let attrs = self.client.stat(&self.path(file)).await?;
+        let attrs = self.client.stat(&self.path(file)).await.map_err(|e| named(e, what, file))?;
         if attrs.is_dir() {
             return Err(Error::Sftp { command: format!("{what} {file}"), code: StatusCode::Failure, message: "is a folder".into() });
         }
