@@ -17,6 +17,19 @@ use crate::error::{Error, Result, local_at};
 use crate::progress::Progress;
 use crate::resume::Resume;
 
+/// What a local file to upload is, without opening it (opening a FIFO
+/// waits for its writer); a folder is refused, pointing to `mirror -R`.
+pub(crate) fn sendable(local: &Path) -> Result<std::fs::Metadata> {
+    let meta = std::fs::metadata(local).map_err(local_at(local))?;
+    if meta.is_dir() {
+        return Err(Error::Local {
+            path: local.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory (use mirror -R)"),
+        });
+    }
+    Ok(meta)
+}
+
 impl Client {
     /// Check the remote part of `remote` against `local` and say how the
     /// upload goes on from it.
@@ -46,13 +59,7 @@ impl Client {
         progress: &mut dyn Progress,
         interrupt: impl Future<Output = ()>,
     ) -> Result<u64> {
-        let meta = std::fs::metadata(local).map_err(local_at(local))?;
-        if meta.is_dir() {
-            return Err(Error::Local {
-                path: local.to_owned(),
-                source: std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory (use mirror -R)"),
-            });
-        }
+        let meta = sendable(local)?;
         let mut file = tokio::fs::File::open(local).await.map_err(local_at(local))?;
         let offset = match mode {
             StoreMode::At(n) => n,

@@ -242,14 +242,7 @@ impl SftpSession {
         progress: &mut dyn Progress,
         interrupt: impl Future<Output = ()>,
     ) -> Result<u64> {
-        // Looked at before opening: opening a FIFO waits for its writer.
-        let meta = std::fs::metadata(local).map_err(local_at(local))?;
-        if meta.is_dir() {
-            return Err(Error::Local {
-                path: local.to_owned(),
-                source: std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory (use mirror -R)"),
-            });
-        }
+        let meta = crate::upload::sendable(local)?;
         if !meta.is_file() {
             return self.upload_special(local, remote, mode, progress, interrupt).await;
         }

@@ -137,24 +137,9 @@ fn a_reload_reaches_open_sftp_sessions() {
     let run = start(d, sftp, &["--users", "users.txt", "--root", "files"]);
     let host_key = std::fs::read_to_string(d.join("ssh_host_ed25519_key.pub")).unwrap();
     // Each client lists `/` every 50 ms until refused, then says how.
+    let code = "print('in', flush=True)\ntry:\n    while True:\n        sftp.listdir('/'); time.sleep(0.05)\nexcept Exception as e:\n    print('ended', type(e).__name__, flush=True)\n";
     let client = |user: &str| {
-        let mut child = Command::new("python3")
-            .arg("-c")
-            .arg(format!(
-                "{}\nprint('in', flush=True)\ntry:\n    while True:\n        sftp.listdir('/'); time.sleep(0.05)\nexcept Exception as e:\n    print('ended', type(e).__name__, flush=True)\n",
-                super::paramiko::PRELUDE
-            ))
-            .env("SFTP_PORT", sftp.to_string())
-            .env("HOST_KEY", host_key.split_whitespace().nth(1).unwrap())
-            .env("SFTP_USER", user)
-            .env("SFTP_PASSWORD", "pw")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        let (child, out, line) = paramiko_client(sftp, &host_key, user, code);
         assert_eq!(line, "in\n", "{user} did not log in");
         (child, out)
     };
@@ -200,21 +185,7 @@ fn a_reload_that_takes_permissions_away_stops_open_handles() {
                 else:\n    print('read went on', flush=True)\n\
                 try:\n    w.write(b'y' * 1000); w.flush(); w.close(); print('upload saved', flush=True)\n\
                 except IOError as e:\n    print('upload refused', e, flush=True)\n";
-    let mut child = Command::new("python3")
-        .arg("-c")
-        .arg(format!("{}\n{code}", super::paramiko::PRELUDE))
-        .env("SFTP_PORT", sftp.to_string())
-        .env("HOST_KEY", host_key.split_whitespace().nth(1).unwrap())
-        .env("SFTP_USER", "alice")
-        .env("SFTP_PASSWORD", "pw")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    let (mut child, mut out, line) = paramiko_client(sftp, &host_key, "alice", code);
     assert_eq!(line, "open\n");
     std::fs::write(d.join("users.toml"), "[users.alice]\npermissions = [\"list\"]\n").unwrap();
     assert!(Command::new("kill").args(["-HUP", &run.0.id().to_string()]).status().unwrap().success());
@@ -228,4 +199,30 @@ fn a_reload_that_takes_permissions_away_stops_open_handles() {
     assert!(rest.contains("upload refused") && rest.contains("write permission withdrawn"), "{rest}");
     assert_eq!(std::fs::read(d.join("files/over.bin")).unwrap(), b"old content\n");
     drop(run);
+}
+
+/// paramiko running `code` as `user` (password `pw`) against ferryd's SFTP
+/// port, its standard input piped; with its first line of output.
+fn paramiko_client(
+    sftp: u16,
+    host_key: &str,
+    user: &str,
+    code: &str,
+) -> (std::process::Child, std::io::BufReader<std::process::ChildStdout>, String) {
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(format!("{}\n{code}", super::paramiko::PRELUDE))
+        .env("SFTP_PORT", sftp.to_string())
+        .env("HOST_KEY", host_key.split_whitespace().nth(1).unwrap())
+        .env("SFTP_USER", user)
+        .env("SFTP_PASSWORD", "pw")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    (child, out, line)
 }
